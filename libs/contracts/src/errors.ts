@@ -1,0 +1,36 @@
+/** The error codes of the public HTTP contract (API.md) with their HTTP statuses. */
+export const errorCatalogue = {
+  VALIDATION_ERROR: { status: 400, message: 'The request is invalid' },
+  UNAUTHORIZED: { status: 401, message: 'Authentication required' },
+  FORBIDDEN: { status: 403, message: 'Forbidden' },
+  USER_NOT_VERIFIED: { status: 403, message: 'User is not verified' },
+  ALFRED_KYC_PENDING: { status: 403, message: 'KYC review at the PSP is pending' },
+  ALFRED_KYC_REJECTED: { status: 403, message: 'KYC was rejected by the PSP' },
+  ALFRED_NOT_AVAILABLE_FOR_COUNTRY: { status: 403, message: 'Withdrawals are not available for this country' },
+  ALFRED_CUSTOMER_NOT_PROVISIONED: { status: 403, message: 'PSP customer is not provisioned' },
+  ALFRED_SESSION_NOT_OWNED: { status: 403, message: 'Session belongs to another user' },
+  NOT_FOUND: { status: 404, message: 'Not found' },
+  SESSION_NOT_FOUND: { status: 404, message: 'Session not found' },
+  FIAT_ACCOUNT_NOT_FOUND: { status: 404, message: 'Fiat account not found' },
+  WITHDRAWAL_NOT_FOUND: { status: 404, message: 'Withdrawal not found' },
+  SESSION_EXPIRED: { status: 410, message: 'Session expired' },
+  INSUFFICIENT_FUNDS: { status: 409, message: 'Insufficient funds' },
+  FIAT_ACCOUNT_DUPLICATE: { status: 409, message: 'Fiat account already exists' },
+  ALFRED_INCORRECT_STATUS_CHANGE: { status: 409, message: 'Incorrect status change' },
+  FIAT_ACCOUNT_INVALID: { status: 422, message: 'Fiat account is invalid' },
+  LIMIT_EXCEEDED: { status: 422, message: 'Limit exceeded' },
+  // Alfred answers 409 (bridged customer) or 422 (non-bridged); the edge keeps Alfred's status.
+  ALFRED_BANK_USA_UNAVAILABLE: { status: 422, message: 'BANK_USA unavailable, contact support' },
+  ALFRED_WITHDRAWALS_FROZEN: { status: 423, message: 'Withdrawals are frozen' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  INTERNAL: { status: 500, message: 'Internal error' },
+  PSP_UNAVAILABLE: { status: 503, message: 'Payment provider unavailable' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
+
+export function statusOf(code: ErrorCode): number {
+  return errorCatalogue[code].status;
+}

@@ -1,0 +1,15 @@
+export { errorCatalogue, errorCodes, statusOf, type ErrorCode } from './errors.ts';
+export { eventSubject, commandSubject, rpcSubject, deadLetterSubject, parseSubject, streams } from './subjects.ts';
+export { minorUnits, positiveMinorUnits, currencyCode, currencyDecimals, decimalToMinor, minorToDecimal } from './money.ts';
+export {
+  envelopeHeader,
+  envelopeOf,
+  defineMessage,
+  defineRpc,
+  rpcFailure,
+  type Envelope,
+  type EnvelopeHeader,
+  type MessageDef,
+  type RpcDef,
+} from './envelope.ts';
+export * from './ledger.ts';

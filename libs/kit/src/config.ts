@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/** Fields every service reads from the environment. Services extend this schema. */
+export const baseConfig = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  /** Prefixes subjects and stream names so that several stacks (or tests) share one NATS. */
+  NATS_NAMESPACE: z.string().regex(/^[a-z0-9_]{0,32}$/).default(''),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('127.0.0.1'),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
+});
+
+export class ConfigError extends Error {}
+
+/** Parses the environment with a zod schema; fails fast naming every bad variable (never its value). */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,106 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AppError } from './errors.ts';
+import { newId } from './ids.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+export type ReadinessCheck = () => Promise<void>;
+
+export interface HttpOptions {
+  log: Logger;
+  metrics: Metrics;
+  /** Named checks run by `/readyz`; each throws when its dependency is not usable. */
+  readiness: Record<string, ReadinessCheck>;
+  bodyLimit?: number;
+}
+
+export interface HttpServer {
+  app: FastifyInstance;
+  /** Makes `/readyz` answer 503 so load balancers stop sending traffic before shutdown. */
+  setDraining(): void;
+}
+
+const traceHeader = 'x-trace-id';
+const tracePattern = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/** Sends the success envelope. */
+export function sendData(request: FastifyRequest, reply: FastifyReply, data: unknown, statusCode = 200) {
+  return reply.code(statusCode).send({ success: true, data, trace_id: request.id });
+}
+
+/**
+ * A Fastify instance with the error envelope, a trace id per request (taken from `x-trace-id` when
+ * the caller sends a sane one, echoed back), `/healthz`, `/readyz` and `/metrics`.
+ */
+export function createHttpServer(opts: HttpOptions): HttpServer {
+  let draining = false;
+  const app = Fastify({
+    loggerInstance: opts.log as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    genReqId: (req) => {
+      const given = req.headers[traceHeader];
+      return typeof given === 'string' && tracePattern.test(given) ? given : newId();
+    },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(traceHeader, request.id);
+  });
+
+  app.setErrorHandler((err: unknown, request, reply) => {
+    const envelope = (code: string, message: string, details?: unknown) => ({
+      success: false,
+      error: details === undefined ? { code, message } : { code, message, details },
+      trace_id: request.id,
+    });
+    if (err instanceof AppError) return reply.code(err.statusCode).send(envelope(err.code, err.message, err.details));
+    if (err instanceof z.ZodError) {
+      return reply.code(400).send(envelope('VALIDATION_ERROR', 'The request is invalid', { fields: fieldsOf(err) }));
+    }
+    const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
+    if (e.validation) return reply.code(400).send(envelope('VALIDATION_ERROR', e.message ?? 'The request is invalid'));
+    if (e.statusCode === 429) return reply.code(429).send(envelope('RATE_LIMITED', 'Too many requests'));
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.code(e.statusCode).send(envelope(e.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_ERROR', e.message ?? 'Bad request'));
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.code(500).send(envelope('INTERNAL', 'Internal error'));
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ success: false, error: { code: 'NOT_FOUND', message: `Route ${request.method} ${request.url} not found` }, trace_id: request.id }),
+  );
+
+  app.get('/healthz', async (request, reply) => sendData(request, reply, { status: 'ok' }));
+
+  app.get('/readyz', async (request, reply) => {
+    const checks: Record<string, string> = {};
+    let ready = !draining;
+    for (const [name, check] of Object.entries(opts.readiness)) {
+      try {
+        await check();
+        checks[name] = 'ok';
+      } catch (err) {
+        ready = false;
+        checks[name] = 'down';
+        request.log.warn({ err, check: name }, 'readiness check failed');
+      }
+    }
+    if (draining) checks.draining = 'yes';
+    if (ready) return sendData(request, reply, { status: 'ready', checks });
+    return reply.code(503).send({ success: false, error: { code: 'PSP_UNAVAILABLE', message: 'Not ready', details: { checks } }, trace_id: request.id });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', opts.metrics.registry.contentType);
+    return opts.metrics.registry.metrics();
+  });
+
+  return { app, setDraining: () => void (draining = true) };
+}
+
+/** Field paths of a zod error, for the VALIDATION_ERROR details. */
+export function fieldsOf(err: z.ZodError): { field: string; message: string }[] {
+  return err.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+}

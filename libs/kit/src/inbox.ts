@@ -1,0 +1,163 @@
+import { Migration } from '@mikro-orm/migrations';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import { deadLetterSubject, envelopeHeader, envelopeOf, type Envelope, type MessageDef } from '@offramp/contracts';
+import type { z } from 'zod';
+import type { Logger } from './logger.ts';
+import type { Messaging } from './nats.ts';
+import type { Metrics } from './metrics.ts';
+
+export class inboxMigration extends Migration {
+  override up(): void {
+    this.addSql(`create table inbox (
+      consumer text not null,
+      message_id uuid not null,
+      subject text not null,
+      processed_at timestamptz not null default now(),
+      primary key (consumer, message_id)
+    )`);
+  }
+}
+
+/** Handles one message inside the transaction that also records it in the inbox. */
+export type MessageHandler<S extends z.ZodType = z.ZodType> = (em: EntityManager, envelope: Envelope<z.output<S>>) => Promise<void>;
+
+export interface HandlerEntry {
+  def: MessageDef;
+  handle: MessageHandler;
+}
+
+export function on<S extends z.ZodType>(def: MessageDef<S>, handle: MessageHandler<S>): HandlerEntry {
+  return { def, handle: handle as MessageHandler };
+}
+
+export interface ConsumerOptions {
+  db: MikroORM;
+  messaging: Messaging;
+  log: Logger;
+  metrics?: Metrics;
+  /** Durable consumer name; also the inbox's consumer key. */
+  name: string;
+  stream: string;
+  filterSubject: string;
+  handlers: HandlerEntry[];
+  maxDeliver?: number;
+  backoffMs?: number[];
+  ackWaitMs?: number;
+  /** Runs after the effect committed, before the ack; tests use it to crash at that point. */
+  afterCommit?: (envelope: Envelope<unknown>) => Promise<void> | void;
+  /** Called after each message is settled, with what happened to it. */
+  onSettled?: (result: 'handled' | 'duplicate' | 'retry' | 'dead_letter') => void;
+}
+
+export interface Consumer {
+  /** Stops pulling, lets the message in hand finish, then returns. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A durable pull consumer with explicit acks and exactly-once effects: the inbox row and the
+ * effect commit together; a redelivered message finds its row, is acked and skipped. Failures are
+ * retried with backoff up to `maxDeliver`; poison messages go to `dlq.<subject>` with the reason.
+ */
+export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
+  const { messaging, log } = opts;
+  const maxDeliver = opts.maxDeliver ?? 8;
+  const backoffMs = opts.backoffMs ?? [200, 1_000, 5_000, 15_000, 30_000];
+  const ms = 1_000_000;
+  const stream = messaging.streamName(opts.stream);
+  const config = {
+    durable_name: opts.name,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: messaging.wire(opts.filterSubject),
+    ack_wait: (opts.ackWaitMs ?? 30_000) * ms,
+    max_deliver: maxDeliver,
+    max_ack_pending: 1_000,
+  };
+  const existing = await messaging.jsm.consumers.info(stream, opts.name).catch(() => null);
+  if (existing) await messaging.jsm.consumers.update(stream, opts.name, config);
+  else await messaging.jsm.consumers.add(stream, config);
+
+  const bySubject = new Map(opts.handlers.map((h) => [h.def.subject, h]));
+  const consumer = await messaging.js.consumers.get(stream, opts.name);
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 64 });
+  const settle = (result: 'handled' | 'duplicate' | 'retry' | 'dead_letter') => {
+    opts.metrics?.messagesHandled.inc({ consumer: opts.name, result });
+    opts.onSettled?.(result);
+  };
+
+  async function deadLetter(msg: JsMsg, reason: string): Promise<void> {
+    const h = natsHeaders();
+    h.set('dlq-reason', reason.slice(0, 1_000));
+    h.set('dlq-consumer', opts.name);
+    h.set('dlq-stream-seq', String(msg.seq));
+    await messaging.js.publish(messaging.wire(deadLetterSubject(messaging.logical(msg.subject))), msg.data, {
+      headers: h,
+      msgID: `${opts.name}:${msg.seq}`,
+    });
+    opts.metrics?.deadLetters.inc({ consumer: opts.name });
+    log.error({ subject: msg.subject, reason }, 'message dead-lettered');
+    msg.term(reason);
+    settle('dead_letter');
+  }
+
+  async function handleOne(msg: JsMsg): Promise<void> {
+    const subject = messaging.logical(msg.subject);
+    const entry = bySubject.get(subject);
+    if (!entry) return deadLetter(msg, `no handler for ${subject}`);
+    let raw: unknown;
+    try {
+      raw = msg.json();
+    } catch {
+      return deadLetter(msg, 'body is not JSON');
+    }
+    const parsed = envelopeOf(entry.def).safeParse(raw);
+    if (!parsed.success) {
+      const header = envelopeHeader.safeParse(raw);
+      return deadLetter(msg, `invalid ${header.success ? 'payload' : 'envelope'}: ${parsed.error.message.slice(0, 500)}`);
+    }
+    const envelope = parsed.data as Envelope<unknown>;
+    const child = log.child({ traceId: envelope.traceId, messageId: envelope.id, subject });
+    try {
+      const fresh = await opts.db.em.fork().transactional(async (em) => {
+        const res = await em.execute<{ affectedRows: number }>(
+          'insert into inbox (consumer, message_id, subject) values (?, ?, ?) on conflict do nothing',
+          [opts.name, envelope.id, subject],
+          'run',
+        );
+        if (res.affectedRows === 0) return false;
+        await entry.handle(em, envelope);
+        return true;
+      });
+      await opts.afterCommit?.(envelope);
+      await msg.ackAck();
+      settle(fresh ? 'handled' : 'duplicate');
+    } catch (err) {
+      const attempt = msg.info.deliveryCount;
+      if (attempt >= maxDeliver) return deadLetter(msg, `failed ${attempt} times: ${String(err)}`);
+      child.warn({ err, attempt }, 'message failed, will be redelivered');
+      msg.nak(backoffMs[Math.min(attempt - 1, backoffMs.length - 1)]);
+      settle('retry');
+    }
+  }
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      try {
+        await handleOne(msg);
+      } catch (err) {
+        // Only the dead-letter publish can land here; leave the message to be redelivered.
+        log.error({ err, subject: msg.subject }, 'consumer could not settle a message');
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      await messages.close();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  jetstream,
+  jetstreamManager,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { streams } from '@offramp/contracts';
+import type { Logger } from './logger.ts';
+
+/** A NATS connection with its JetStream handles and the namespace every subject is put under. */
+export interface Messaging {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  namespace: string;
+  /** The wire subject of a logical subject (`evt.ledger.x.v1` -> `<ns>.evt.ledger.x.v1`). */
+  wire(subject: string): string;
+  /** The logical subject of a wire subject; inverse of `wire`. */
+  logical(subject: string): string;
+  streamName(name: string): string;
+}
+
+export async function connectMessaging(opts: { url: string; name: string; namespace?: string; log: Logger }): Promise<Messaging> {
+  const nc = await connect({
+    servers: opts.url.split(','),
+    name: opts.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+  });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') opts.log.warn({ nats: s.type }, 'nats status');
+    }
+  })();
+  const jsm = await jetstreamManager(nc);
+  const namespace = opts.namespace ?? '';
+  const prefix = namespace ? `${namespace}.` : '';
+  return {
+    nc,
+    js: jetstream(nc),
+    jsm,
+    namespace,
+    wire: (subject) => `${prefix}${subject}`,
+    logical: (subject) => (prefix && subject.startsWith(prefix) ? subject.slice(prefix.length) : subject),
+    streamName: (name) => (namespace ? `${name}_${namespace}` : name),
+  };
+}
+
+const twoMinutesNs = 2 * 60 * 1_000_000_000;
+
+function streamConfigs(m: Messaging): (Partial<StreamConfig> & { name: string })[] {
+  return [
+    {
+      name: m.streamName(streams.events.name),
+      subjects: streams.events.subjects.map(m.wire),
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      duplicate_window: twoMinutesNs,
+      max_age: 30 * 24 * 3600 * 1_000_000_000,
+      discard: DiscardPolicy.Old,
+    },
+    {
+      name: m.streamName(streams.commands.name),
+      subjects: streams.commands.subjects.map(m.wire),
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      duplicate_window: twoMinutesNs,
+    },
+    {
+      name: m.streamName(streams.deadLetters.name),
+      subjects: streams.deadLetters.subjects.map(m.wire),
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      duplicate_window: twoMinutesNs,
+    },
+  ];
+}
+
+/** Creates the streams or brings their mutable settings up to date; safe to run from every replica. */
+export async function provisionStreams(m: Messaging): Promise<void> {
+  for (const cfg of streamConfigs(m)) {
+    const existing = await m.jsm.streams.info(cfg.name).catch(() => null);
+    if (!existing) {
+      await m.jsm.streams.add(cfg).catch(async (err: unknown) => {
+        // Another replica may have created it in between; that is the same outcome.
+        if (!(await m.jsm.streams.info(cfg.name).catch(() => null))) throw err;
+      });
+    } else {
+      await m.jsm.streams.update(cfg.name, { ...existing.config, subjects: cfg.subjects, duplicate_window: cfg.duplicate_window });
+    }
+  }
+}
+
+/** Removes the namespace's streams (tests and throwaway stacks only). */
+export async function deleteStreams(m: Messaging): Promise<void> {
+  for (const cfg of streamConfigs(m)) await m.jsm.streams.delete(cfg.name).catch(() => false);
+}

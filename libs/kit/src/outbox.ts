@@ -1,0 +1,185 @@
+import { Migration } from '@mikro-orm/migrations';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import { z } from 'zod';
+import type { Envelope, MessageDef } from '@offramp/contracts';
+import { newId } from './ids.ts';
+import type { Logger } from './logger.ts';
+import type { Messaging } from './nats.ts';
+import type { Metrics } from './metrics.ts';
+
+export class outboxMigration extends Migration {
+  override up(): void {
+    this.addSql(`create table outbox (
+      seq bigserial primary key,
+      id uuid not null unique,
+      subject text not null,
+      envelope jsonb not null,
+      created_at timestamptz not null default now(),
+      sent_at timestamptz,
+      attempts int not null default 0,
+      last_error text
+    )`);
+    this.addSql('create index outbox_unsent on outbox (seq) where sent_at is null');
+  }
+}
+
+/** What a business transaction knows when it causes a message. */
+export interface Cause {
+  correlationId: string;
+  causationId?: string | null;
+  traceId: string;
+}
+
+/**
+ * Writes a message into the outbox inside the caller's transaction: it is published if and only
+ * if the transaction commits. Returns the envelope (its id is the future `Nats-Msg-Id`).
+ */
+export async function enqueue<S extends z.ZodType>(
+  em: EntityManager,
+  def: MessageDef<S>,
+  payload: z.output<S>,
+  cause: Cause,
+): Promise<Envelope<z.input<S>>> {
+  const wirePayload = z.encode(def.payload, payload);
+  const envelope = {
+    id: newId(),
+    type: def.type,
+    version: def.version,
+    occurredAt: new Date().toISOString(),
+    correlationId: cause.correlationId,
+    causationId: cause.causationId ?? null,
+    traceId: cause.traceId,
+    payload: wirePayload,
+  };
+  await em.execute('insert into outbox (id, subject, envelope) values (?, ?, ?)', [envelope.id, def.subject, JSON.stringify(envelope)], 'run');
+  return envelope as Envelope<z.input<S>>;
+}
+
+export interface OutboxRelay {
+  /** Publish now instead of at the next poll (call after a commit). */
+  wake(): void;
+  /** Publishes what is pending once; returns how many rows were published. Tests call it directly. */
+  flush(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+interface RelayOptions {
+  db: MikroORM;
+  messaging: Messaging;
+  log: Logger;
+  metrics?: Metrics;
+  batchSize?: number;
+  pollMs?: number;
+  /** Fault injection for tests: runs after the publishes were acked, before the rows are marked sent. */
+  afterPublish?: () => Promise<void> | void;
+}
+
+interface OutboxRow {
+  id: string;
+  subject: string;
+  envelope: Envelope<unknown>;
+}
+
+/**
+ * Publishes outbox rows in order with `Nats-Msg-Id` = row id and marks them sent. A crash between
+ * publish and mark re-publishes the row, which JetStream's duplicate window drops.
+ */
+export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
+  const { db, messaging, log } = opts;
+  const batchSize = opts.batchSize ?? 200;
+  const pollMs = opts.pollMs ?? 250;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | null = null;
+  let again = false;
+
+  async function publishBatch(): Promise<number> {
+    return db.em.fork().transactional(async (em) => {
+      const rows = await em.execute<OutboxRow[]>(
+        'select id, subject, envelope from outbox where sent_at is null order by seq limit ? for update skip locked',
+        [batchSize],
+      );
+      if (rows.length === 0) return 0;
+      const results = await Promise.allSettled(rows.map((row) => publishRow(messaging, row)));
+      await opts.afterPublish?.();
+      const sent = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((r) => r.id);
+      const failed = rows.filter((_, i) => results[i]!.status === 'rejected');
+      if (sent.length > 0) await em.execute('update outbox set sent_at = now(), attempts = attempts + 1 where id = any(?)', [sent], 'run');
+      for (const row of failed) {
+        const reason = (results[rows.indexOf(row)] as PromiseRejectedResult).reason;
+        await em.execute('update outbox set attempts = attempts + 1, last_error = ? where id = ?', [String(reason).slice(0, 500), row.id], 'run');
+      }
+      opts.metrics?.outboxPublished.inc(sent.length);
+      if (failed.length > 0) {
+        opts.metrics?.outboxPublishFailures.inc(failed.length);
+        throw new Error(`outbox: ${failed.length} of ${rows.length} publishes failed`);
+      }
+      return sent.length;
+    });
+  }
+
+  async function drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await publishBatch();
+      total += n;
+      if (n < batchSize) return total;
+    }
+  }
+
+  async function tick(): Promise<void> {
+    timer = undefined;
+    if (stopped) return;
+    let delay = pollMs;
+    try {
+      await flush();
+      if (opts.metrics) {
+        const [row] = await db.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox where sent_at is null');
+        opts.metrics.outboxBacklog.set(Number(row?.n ?? 0));
+      }
+    } catch (err) {
+      log.warn({ err }, 'outbox relay: publish failed, will retry');
+      delay = Math.min(pollMs * 8, 5_000);
+    }
+    if (!stopped) timer = setTimeout(tick, again ? 0 : delay);
+    again = false;
+  }
+
+  function flush(): Promise<number> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = drain().finally(() => {
+      running = null;
+    });
+    return running;
+  }
+
+  timer = setTimeout(tick, 0);
+  return {
+    wake() {
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(tick, 0);
+    },
+    flush,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => 0);
+    },
+  };
+}
+
+async function publishRow(messaging: Messaging, row: OutboxRow): Promise<void> {
+  const h = natsHeaders();
+  h.set('trace-id', row.envelope.traceId);
+  h.set('correlation-id', row.envelope.correlationId);
+  await messaging.js.publish(messaging.wire(row.subject), JSON.stringify(row.envelope), { msgID: row.id, headers: h });
+}

@@ -1,0 +1,82 @@
+import {
+  createHttpServer,
+  createMetrics,
+  openDatabase,
+  serveRpcs,
+  startConsumer,
+  startOutboxRelay,
+  type Database,
+  type Logger,
+  type Messaging,
+  type OutboxRelay,
+} from '@offramp/kit';
+import type { LedgerConfig } from './config.ts';
+import { migrations } from './migrations/0001-ledger.ts';
+import { ledgerRoutes } from './rpc.ts';
+import { ledgerCommandHandlers } from './commands.ts';
+import { checkLedger } from './check/check.ts';
+
+export { migrations };
+export { checkLedger };
+
+export interface LedgerDeps {
+  config: LedgerConfig;
+  db: Database;
+  messaging: Messaging;
+  log: Logger;
+  /** Test-only fault injection, passed through to the command consumer. */
+  afterCommit?: Parameters<typeof startConsumer>[0]['afterCommit'];
+  relay?: { pollMs?: number; afterPublish?: () => Promise<void> | void };
+}
+
+export interface LedgerApp {
+  http: ReturnType<typeof createHttpServer>;
+  relay: OutboxRelay;
+  close(): Promise<void>;
+}
+
+export const openLedgerDatabase = (config: LedgerConfig) =>
+  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, poolMax: config.DB_POOL_MAX });
+
+/** Wires the ledger: rpc server, command consumer, outbox relay and the HTTP health surface. */
+export async function buildLedger(deps: LedgerDeps): Promise<LedgerApp> {
+  const { db, messaging, log } = deps;
+  const metrics = createMetrics('ledger');
+  const relay = startOutboxRelay({ db, messaging, log, metrics, ...deps.relay });
+  const rpc = serveRpcs({ messaging, log, metrics, queue: 'ledger' }, ledgerRoutes({ db, relay }));
+  const consumer = await startConsumer({
+    db,
+    messaging,
+    log,
+    metrics,
+    name: 'ledger-commands',
+    stream: 'COMMANDS',
+    filterSubject: 'cmd.ledger.>',
+    handlers: ledgerCommandHandlers(),
+    afterCommit: deps.afterCommit,
+  });
+  const http = createHttpServer({
+    log,
+    metrics,
+    readiness: {
+      database: async () => void (await db.em.fork().execute('select 1')),
+      nats: async () => {
+        if (messaging.nc.isClosed()) throw new Error('nats connection closed');
+        await messaging.nc.flush();
+      },
+    },
+  });
+  http.app.get('/ledger/check', async () => ({ success: true, data: await checkLedger(db) }));
+  return {
+    http,
+    relay,
+    async close() {
+      http.setDraining();
+      await rpc.drain();
+      await consumer.stop();
+      await relay.flush().catch(() => 0);
+      await relay.stop();
+      await http.app.close();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId, RpcError } from '@offramp/kit';
+import { ledgerRpc } from '@offramp/contracts';
+import { startTestLedger, type TestLedger } from './harness.ts';
+
+const usdt = (owner: string) => ({ owner, currency: 'USDT' });
+
+describe('ledger holds and transfers', () => {
+  let ledger: TestLedger;
+  beforeAll(async () => {
+    ledger = await startTestLedger({ poolMax: 20 });
+  });
+  afterAll(async () => ledger?.cleanup());
+
+  it('when 1,000 holds race on an account funded for exactly 100, then 100 are ok, 900 insufficient and available never goes negative', async () => {
+    const trader = `trader:${newId()}`;
+    await ledger.fund(trader, 100n * 10_000_000n);
+    await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
+    let sampling = true;
+    let lowest: bigint | null = null;
+    const sampler = (async () => {
+      while (sampling) {
+        const a = await ledger.available(trader);
+        lowest = lowest === null || a < lowest ? a : lowest;
+      }
+    })();
+    const results = await Promise.all(
+      Array.from({ length: 1_000 }, () =>
+        ledger.call(ledgerRpc.placeHold, { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 10_000_000n, metadata: {} }),
+      ),
+    );
+    sampling = false;
+    await sampler;
+    const count = (o: string) => results.filter((r) => r.outcome === o).length;
+    expect(count('ok')).toBe(100);
+    expect(count('insufficient_funds')).toBe(900);
+    expect(lowest! >= 0n).toBe(true);
+    expect(await ledger.available(trader)).toBe(0n);
+    const check = await ledger.call(ledgerRpc.check, {});
+    expect(check.mismatches).toEqual([]);
+    expect(check.ok).toBe(true);
+  });
+});
