@@ -48,13 +48,18 @@ export const transferView = z.object({
 });
 export type TransferView = z.infer<typeof transferView>;
 
-export const transferRequest = z.object({
-  id: z.uuid(),
-  debit: accountRef,
-  credit: accountRef,
-  amountMinor: positiveMinorUnits,
-  metadata: metadata.default({}),
-});
+export const transferRequest = z
+  .object({
+    id: z.uuid(),
+    debit: accountRef,
+    credit: accountRef,
+    amountMinor: positiveMinorUnits,
+    metadata: metadata.default({}),
+  })
+  .refine((r) => r.debit.owner !== r.credit.owner || r.debit.currency !== r.credit.currency, {
+    path: ['credit'],
+    message: 'must be another account than debit',
+  });
 export type TransferRequest = z.infer<typeof transferRequest>;
 
 export const resolveHoldRequest = z.object({ id: z.uuid(), holdId: z.uuid() });

@@ -90,7 +90,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
 
   async function deadLetter(msg: JsMsg, reason: string): Promise<void> {
     const h = natsHeaders();
-    h.set('dlq-reason', reason.slice(0, 1_000));
+    h.set('dlq-reason', reason.replace(/[\r\n]+/g, ' ').slice(0, 1_000));
     h.set('dlq-consumer', opts.name);
     h.set('dlq-stream-seq', String(msg.seq));
     await messaging.js.publish(messaging.wire(deadLetterSubject(messaging.logical(msg.subject))), msg.data, {
@@ -116,7 +116,8 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
     const parsed = envelopeOf(entry.def).safeParse(raw);
     if (!parsed.success) {
       const header = envelopeHeader.safeParse(raw);
-      return deadLetter(msg, `invalid ${header.success ? 'payload' : 'envelope'}: ${parsed.error.message.slice(0, 500)}`);
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      return deadLetter(msg, `invalid ${header.success ? 'payload' : 'envelope'}: ${issues}`);
     }
     const envelope = parsed.data as Envelope<unknown>;
     const child = log.child({ traceId: envelope.traceId, messageId: envelope.id, subject });

@@ -5,7 +5,7 @@ export { AppError } from './errors.ts';
 export { connectMessaging, provisionStreams, deleteStreams, type Messaging } from './nats.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
 export { openDatabase, migrate, inTransaction, Migration, type Database, type DatabaseOptions, type EntityManager } from './database.ts';
-export { enqueue, startOutboxRelay, type Cause, type OutboxRelay } from './outbox.ts';
+export { enqueue, makeEnvelope, startOutboxRelay, type Cause, type OutboxRelay } from './outbox.ts';
 export { startConsumer, on, type Consumer, type ConsumerOptions, type HandlerEntry, type MessageHandler } from './inbox.ts';
 export { serveRpcs, callRpc, RpcError, type RpcHandler, type RpcContext, type RpcServer } from './rpc.ts';
 export { createHttpServer, sendData, fieldsOf, type HttpServer, type ReadinessCheck } from './http.ts';

@@ -35,14 +35,15 @@ export interface Cause {
  * Writes a message into the outbox inside the caller's transaction: it is published if and only
  * if the transaction commits. Returns the envelope (its id is the future `Nats-Msg-Id`).
  */
-export async function enqueue<S extends z.ZodType>(
-  em: EntityManager,
-  def: MessageDef<S>,
-  payload: z.output<S>,
-  cause: Cause,
-): Promise<Envelope<z.input<S>>> {
-  const wirePayload = z.encode(def.payload, payload);
-  const envelope = {
+export async function enqueue<S extends z.ZodType>(em: EntityManager, def: MessageDef<S>, payload: z.output<S>, cause: Cause): Promise<Envelope<z.input<S>>> {
+  const envelope = makeEnvelope(def, payload, cause);
+  await em.execute('insert into outbox (id, subject, envelope) values (?, ?, ?)', [envelope.id, def.subject, JSON.stringify(envelope)], 'run');
+  return envelope;
+}
+
+/** The wire envelope of a message: payload encoded (bigint -> string) and validated by its schema. */
+export function makeEnvelope<S extends z.ZodType>(def: MessageDef<S>, payload: z.output<S>, cause: Cause): Envelope<z.input<S>> {
+  return {
     id: newId(),
     type: def.type,
     version: def.version,
@@ -50,10 +51,8 @@ export async function enqueue<S extends z.ZodType>(
     correlationId: cause.correlationId,
     causationId: cause.causationId ?? null,
     traceId: cause.traceId,
-    payload: wirePayload,
+    payload: z.encode(def.payload, payload) as z.input<S>,
   };
-  await em.execute('insert into outbox (id, subject, envelope) values (?, ?, ?)', [envelope.id, def.subject, JSON.stringify(envelope)], 'run');
-  return envelope as Envelope<z.input<S>>;
 }
 
 export interface OutboxRelay {
@@ -94,29 +93,33 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
   let running: Promise<number> | null = null;
   let again = false;
 
+  /** One batch in one transaction; failures are recorded on their rows, then reported by throwing. */
   async function publishBatch(): Promise<number> {
-    return db.em.fork().transactional(async (em) => {
+    const { sent, failed } = await db.em.fork().transactional(async (em) => {
       const rows = await em.execute<OutboxRow[]>(
         'select id, subject, envelope from outbox where sent_at is null order by seq limit ? for update skip locked',
         [batchSize],
       );
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) return { sent: 0, failed: 0 };
       const results = await Promise.allSettled(rows.map((row) => publishRow(messaging, row)));
       await opts.afterPublish?.();
-      const sent = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((r) => r.id);
-      const failed = rows.filter((_, i) => results[i]!.status === 'rejected');
-      if (sent.length > 0) await em.execute('update outbox set sent_at = now(), attempts = attempts + 1 where id = any(?)', [sent], 'run');
-      for (const row of failed) {
-        const reason = (results[rows.indexOf(row)] as PromiseRejectedResult).reason;
-        await em.execute('update outbox set attempts = attempts + 1, last_error = ? where id = ?', [String(reason).slice(0, 500), row.id], 'run');
+      const sentIds = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((r) => r.id);
+      // A uuid[] literal: uuids need no escaping, and it keeps the statement one parameter wide.
+      if (sentIds.length > 0) await em.execute('update outbox set sent_at = now(), attempts = attempts + 1 where id = any(?::uuid[])', [`{${sentIds.join(',')}}`], 'run');
+      let failedCount = 0;
+      for (const [i, result] of results.entries()) {
+        if (result.status === 'fulfilled') continue;
+        failedCount++;
+        await em.execute('update outbox set attempts = attempts + 1, last_error = ? where id = ?', [String(result.reason).slice(0, 500), rows[i]!.id], 'run');
       }
-      opts.metrics?.outboxPublished.inc(sent.length);
-      if (failed.length > 0) {
-        opts.metrics?.outboxPublishFailures.inc(failed.length);
-        throw new Error(`outbox: ${failed.length} of ${rows.length} publishes failed`);
-      }
-      return sent.length;
+      return { sent: sentIds.length, failed: failedCount };
     });
+    opts.metrics?.outboxPublished.inc(sent);
+    if (failed > 0) {
+      opts.metrics?.outboxPublishFailures.inc(failed);
+      throw new Error(`outbox: ${failed} of ${sent + failed} publishes failed`);
+    }
+    return sent;
   }
 
   async function drain(): Promise<number> {

@@ -89,9 +89,11 @@ export async function callRpc<D extends RpcDef>(
 ): Promise<z.output<D['response']>> {
   const h = natsHeaders();
   h.set('trace-id', opts.traceId ?? newId());
+  const encoded = def.request.safeEncode(req);
+  if (!encoded.success) throw new RpcError('VALIDATION_ERROR', `${def.subject}: invalid request`, z.flattenError(encoded.error).fieldErrors);
   let reply: Msg;
   try {
-    reply = await messaging.nc.request(messaging.wire(def.subject), JSON.stringify(z.encode(def.request, req)), {
+    reply = await messaging.nc.request(messaging.wire(def.subject), JSON.stringify(encoded.data), {
       timeout: opts.timeoutMs ?? 5_000,
       headers: h,
     });

@@ -8,6 +8,7 @@ import {
   type Database,
   type Logger,
   type Messaging,
+  type ConsumerOptions,
   type OutboxRelay,
 } from '@offramp/kit';
 import type { LedgerConfig } from './config.ts';
@@ -24,8 +25,8 @@ export interface LedgerDeps {
   db: Database;
   messaging: Messaging;
   log: Logger;
-  /** Test-only fault injection, passed through to the command consumer. */
-  afterCommit?: Parameters<typeof startConsumer>[0]['afterCommit'];
+  /** Hooks on the command consumer (tests inject crashes and watch settlements with them). */
+  consumer?: Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'backoffMs'>;
   relay?: { pollMs?: number; afterPublish?: () => Promise<void> | void };
 }
 
@@ -53,7 +54,7 @@ export async function buildLedger(deps: LedgerDeps): Promise<LedgerApp> {
     stream: 'COMMANDS',
     filterSubject: 'cmd.ledger.>',
     handlers: ledgerCommandHandlers(),
-    afterCommit: deps.afterCommit,
+    ...deps.consumer,
   });
   const http = createHttpServer({
     log,

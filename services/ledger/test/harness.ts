@@ -8,7 +8,7 @@ import { readLedgerConfig } from '../src/config.ts';
 export type TestLedger = Awaited<ReturnType<typeof startTestLedger>>;
 
 /** A ledger on its own schema and NATS namespace, against the real Postgres and NATS. */
-export async function startTestLedger(opts: Pick<LedgerDeps, 'afterCommit' | 'relay'> & { poolMax?: number } = {}) {
+export async function startTestLedger(opts: Pick<LedgerDeps, 'consumer' | 'relay'> & { poolMax?: number } = {}) {
   const { databaseUrl, natsUrl } = testInfra();
   const messaging = await testMessaging('ledger-test');
   const config = readLedgerConfig({
@@ -32,7 +32,7 @@ export async function startTestLedger(opts: Pick<LedgerDeps, 'afterCommit' | 're
     },
     call,
     /** Stops and starts the service process parts (rpc, consumer, relay) on the same database. */
-    async restart(next: Pick<LedgerDeps, 'afterCommit' | 'relay'> = {}) {
+    async restart(next: Pick<LedgerDeps, 'consumer' | 'relay'> = {}) {
       await app.close();
       app = await buildLedger({ config, db, messaging, log, ...next });
     },
@@ -70,11 +70,12 @@ export async function readStream(messaging: Messaging, stream: string, subject: 
   const info = await messaging.jsm.streams.info(name);
   const out: { id: string; data: unknown }[] = [];
   if (info.state.messages === 0) return out;
-  const consumer = await messaging.js.consumers.get(name, { filter_subjects: [messaging.wire(subject)] });
+  // An unfiltered ordered consumer: subject filters on consumers vary across server versions.
+  const consumer = await messaging.js.consumers.get(name);
   for (;;) {
     const m = await consumer.next({ expires: 1_000 });
     if (!m) break;
-    out.push({ id: m.headers?.get('Nats-Msg-Id') ?? '', data: m.json() });
+    if (m.subject === messaging.wire(subject)) out.push({ id: m.headers?.get('Nats-Msg-Id') ?? '', data: m.json() });
     if (m.info.pending === 0) break;
   }
   return out;
