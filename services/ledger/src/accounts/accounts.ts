@@ -1,17 +1,24 @@
 import { enqueue, type Cause, type EntityManager } from '@offramp/kit';
 import { ledgerEvents, type BalanceView, type OpenAccountRequest, type OpenAccountResult } from '@offramp/contracts';
 
+/** Balance slots of accounts that may go negative (system accounts on every withdrawal). */
+const systemAccountSlots = 16;
+
 /**
  * Opens the account `(owner, currency)`. Only system accounts (`allowNegative`) may go below zero.
  * Outcomes: ok, exists, exists_with_different_fields.
  */
 export async function openAccount(em: EntityManager, req: OpenAccountRequest, cause: Cause): Promise<OpenAccountResult> {
-  const inserted = await em.execute<{ affectedRows: number }>(
-    'insert into accounts (owner, currency, allow_negative) values (?, ?, ?) on conflict (owner, currency) do nothing',
-    [req.owner, req.currency, req.allowNegative],
-    'run',
+  const [inserted] = await em.execute<{ id: string }[]>(
+    'insert into accounts (owner, currency, allow_negative, slots) values (?, ?, ?, ?) on conflict (owner, currency) do nothing returning id::text as id',
+    [req.owner, req.currency, req.allowNegative, req.allowNegative ? systemAccountSlots : 1],
   );
-  if (inserted.affectedRows === 1) {
+  if (inserted) {
+    await em.execute(
+      'insert into balances (account_id, slot, allow_negative) select ?, s, ? from generate_series(0, ? - 1) as s',
+      [inserted.id, req.allowNegative, req.allowNegative ? systemAccountSlots : 1],
+      'run',
+    );
     const account = { owner: req.owner, currency: req.currency, allowNegative: req.allowNegative };
     await enqueue(em, ledgerEvents.accountOpened, account, { ...cause, correlationId: req.owner });
     return { outcome: 'ok', account };
@@ -24,9 +31,10 @@ export async function openAccount(em: EntityManager, req: OpenAccountRequest, ca
 /** Balances of an owner's accounts, one per currency. */
 export async function getBalances(em: EntityManager, owner: string, currency?: string): Promise<BalanceView[]> {
   const rows = await em.execute<{ owner: string; currency: string; posted: string; dp: string; cp: string; available: string }[]>(
-    `select owner, currency, (credits_posted - debits_posted)::text as posted, debits_pending::text as dp,
-            credits_pending::text as cp, (credits_posted - debits_posted - debits_pending)::text as available
-     from accounts where owner = ? ${currency ? 'and currency = ?' : ''} order by currency`,
+    `select a.owner, a.currency, sum(b.credits_posted - b.debits_posted)::text as posted, sum(b.debits_pending)::text as dp,
+            sum(b.credits_pending)::text as cp, sum(b.credits_posted - b.debits_posted - b.debits_pending)::text as available
+     from accounts a join balances b on b.account_id = a.id
+     where a.owner = ? ${currency ? 'and a.currency = ?' : ''} group by a.owner, a.currency order by a.currency`,
     currency ? [owner, currency] : [owner],
   );
   return rows.map((r) => ({

@@ -15,7 +15,7 @@ interface Row {
   sum_cpend: string;
 }
 
-/** Each account's balances recomputed from the transfers that touched it. */
+/** Each account's stored balance (sum of its slots) beside the same recomputed from its transfers. */
 const recompute = `
   with effects as (
     select debit_account_id as account_id,
@@ -29,11 +29,16 @@ const recompute = `
   ), totals as (
     select account_id, sum(dp) as dp, sum(cp) as cp, sum(dpend) as dpend, sum(cpend) as cpend from effects group by account_id
   )
+  , stored as (
+    select account_id, sum(debits_posted) as dp, sum(credits_posted) as cp, sum(debits_pending) as dpend, sum(credits_pending) as cpend
+    from balances group by account_id
+  )
   select a.owner, a.currency, a.allow_negative,
-         a.debits_posted::text, a.credits_posted::text, a.debits_pending::text, a.credits_pending::text,
+         coalesce(s.dp, 0)::text as debits_posted, coalesce(s.cp, 0)::text as credits_posted,
+         coalesce(s.dpend, 0)::text as debits_pending, coalesce(s.cpend, 0)::text as credits_pending,
          coalesce(t.dp, 0)::text as sum_dp, coalesce(t.cp, 0)::text as sum_cp,
          coalesce(t.dpend, 0)::text as sum_dpend, coalesce(t.cpend, 0)::text as sum_cpend
-  from accounts a left join totals t on t.account_id = a.id
+  from accounts a left join totals t on t.account_id = a.id left join stored s on s.account_id = a.id
   order by a.currency, a.owner`;
 
 /**

@@ -7,14 +7,25 @@ export class LedgerInitial extends Migration {
       owner text not null,
       currency text not null,
       allow_negative boolean not null default false,
+      slots smallint not null check (slots between 1 and 64),
+      created_at timestamptz not null default now(),
+      unique (owner, currency)
+    )`);
+    // An account's balance is the sum of its slots. Accounts that may not go negative have one slot,
+    // so the overdraft check is one conditional update of one row. System accounts (clearing,
+    // deposits) are on every withdrawal; spreading them over several slots keeps them from
+    // serializing all transfers behind one row lock.
+    this.addSql(`create table balances (
+      account_id bigint not null references accounts (id),
+      slot smallint not null,
+      allow_negative boolean not null,
       debits_posted numeric(38,0) not null default 0,
       credits_posted numeric(38,0) not null default 0,
       debits_pending numeric(38,0) not null default 0,
       credits_pending numeric(38,0) not null default 0,
-      created_at timestamptz not null default now(),
-      unique (owner, currency),
-      constraint accounts_totals_non_negative check (debits_posted >= 0 and credits_posted >= 0 and debits_pending >= 0 and credits_pending >= 0),
-      constraint accounts_no_overdraft check (allow_negative or credits_posted - debits_posted - debits_pending >= 0)
+      primary key (account_id, slot),
+      constraint balances_totals_non_negative check (debits_posted >= 0 and credits_posted >= 0 and debits_pending >= 0 and credits_pending >= 0),
+      constraint balances_no_overdraft check (allow_negative or credits_posted - debits_posted - debits_pending >= 0)
     )`);
     this.addSql(`create table transfers (
       id uuid primary key,

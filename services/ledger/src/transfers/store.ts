@@ -50,45 +50,42 @@ export async function findResolution(em: EntityManager, holdId: string): Promise
   return row ?? null;
 }
 
-export interface LockedAccount {
+export interface Account {
   id: string;
   owner: string;
   currency: string;
   allowNegative: boolean;
-  availableMinor: bigint;
-}
-
-/** Locks the accounts (in id order, so concurrent transfers never deadlock) and returns them by owner. */
-export async function lockAccounts(em: EntityManager, refs: AccountRef[]): Promise<Map<string, LockedAccount>> {
-  const pairs = refs.map(() => '(?, ?)').join(', ');
-  const rows = await em.execute<{ id: string; owner: string; currency: string; allow_negative: boolean; available: string }[]>(
-    `select id::text as id, owner, currency, allow_negative,
-            (credits_posted - debits_posted - debits_pending)::text as available
-     from accounts where (owner, currency) in (${pairs}) order by id for update`,
-    refs.flatMap((r) => [r.owner, r.currency]),
-  );
-  return new Map(
-    rows.map((r) => [
-      `${r.owner}/${r.currency}`,
-      { id: r.id, owner: r.owner, currency: r.currency, allowNegative: r.allow_negative, availableMinor: BigInt(r.available) },
-    ]),
-  );
+  slots: number;
 }
 
 export const accountKey = (ref: AccountRef) => `${ref.owner}/${ref.currency}`;
 
-/** Inserts a transfer row; false when a concurrent request with the same id got there first. */
+/** The accounts named, by `owner/currency`. Account rows never change, so nothing is locked. */
+export async function findAccounts(em: EntityManager, refs: AccountRef[]): Promise<Map<string, Account>> {
+  const pairs = refs.map(() => '(?, ?)').join(', ');
+  const rows = await em.execute<{ id: string; owner: string; currency: string; allow_negative: boolean; slots: number }[]>(
+    `select id::text as id, owner, currency, allow_negative, slots from accounts where (owner, currency) in (${pairs})`,
+    refs.flatMap((r) => [r.owner, r.currency]),
+  );
+  return new Map(rows.map((r) => [`${r.owner}/${r.currency}`, { id: r.id, owner: r.owner, currency: r.currency, allowNegative: r.allow_negative, slots: r.slots }]));
+}
+
+/** The balance slot a transfer touches: always 0 for single-slot accounts, else spread by the id's random tail. */
+export function slotOf(account: Account, transferId: string): number {
+  return account.slots === 1 ? 0 : Number.parseInt(transferId.slice(-4), 16) % account.slots;
+}
+
+/** Inserts a transfer row; null when a row with this id (or a resolution of this hold) already exists. */
 export async function insertTransfer(
   em: EntityManager,
   t: { id: string; kind: TransferKind; debitId: string; creditId: string; amountMinor: bigint; holdId: string | null; metadata: Record<string, string> },
-): Promise<boolean> {
-  const res = await em.execute<{ affectedRows: number }>(
+): Promise<Date | null> {
+  const rows = await em.execute<{ created_at: Date | string }[]>(
     `insert into transfers (id, kind, debit_account_id, credit_account_id, amount, hold_id, metadata)
-     values (?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing`,
+     values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing returning created_at`,
     [t.id, t.kind, t.debitId, t.creditId, t.amountMinor.toString(), t.holdId, JSON.stringify(t.metadata)],
-    'run',
   );
-  return res.affectedRows === 1;
+  return rows[0] ? new Date(rows[0].created_at) : null;
 }
 
 /** How each kind of transfer moves the four balance columns of its two accounts. */
@@ -102,11 +99,29 @@ const effects: Record<TransferKind, { debit: string; credit: string }> = {
   void: { debit: 'debits_pending = debits_pending - ?', credit: 'credits_pending = credits_pending - ?' },
 };
 
-/** Applies a transfer to its accounts; the accounts are already locked by this transaction. */
-export async function applyToBalances(em: EntityManager, kind: TransferKind, debitId: string, creditId: string, amountMinor: bigint): Promise<void> {
+/**
+ * Applies a transfer to the balance slots of its accounts, in account id order so that concurrent
+ * transfers never deadlock. A debit that could overdraw an account is one conditional update (the
+ * row lock makes it safe under any concurrency); false when it would overdraw, and then the caller
+ * must roll back. `slotKey` is the id that picks the slots (a hold and its resolution share it).
+ */
+export async function applyToBalances(em: EntityManager, kind: TransferKind, debit: Account, credit: Account, amountMinor: bigint, slotKey: string): Promise<boolean> {
   const amount = amountMinor.toString();
-  const times = kind === 'post' ? 2 : 1;
-  const args = Array<string>(times).fill(amount);
-  await em.execute(`update accounts set ${effects[kind].debit} where id = ?`, [...args, debitId], 'run');
-  await em.execute(`update accounts set ${effects[kind].credit} where id = ?`, [...args, creditId], 'run');
+  const args = Array<string>(kind === 'post' ? 2 : 1).fill(amount);
+  const sides = [
+    { side: 'debit' as const, account: debit },
+    { side: 'credit' as const, account: credit },
+  ].sort((a, b) => (BigInt(a.account.id) < BigInt(b.account.id) ? -1 : 1));
+  for (const { side, account } of sides) {
+    const guarded = side === 'debit' && (kind === 'transfer' || kind === 'hold') && !account.allowNegative;
+    const res = await em.execute<{ affectedRows: number }>(
+      `update balances set ${effects[kind][side]} where account_id = ? and slot = ?${guarded ? ' and credits_posted - debits_posted - debits_pending >= ?' : ''}`,
+      [...args, account.id, slotOf(account, slotKey), ...(guarded ? [amount] : [])],
+      'run',
+    );
+    if (res.affectedRows === 1) continue;
+    if (guarded) return false;
+    throw new Error(`balance slot missing for account ${account.id}`);
+  }
+  return true;
 }
