@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -26,12 +26,13 @@ export const redactPaths = [
   '*.DATABASE_URL',
 ];
 
-export function createLogger(opts: { name: string; level?: string }): Logger {
-  return pino({
+export function createLogger(opts: { name: string; level?: string; destination?: DestinationStream }): Logger {
+  const options = {
     name: opts.name,
     level: opts.level ?? 'info',
     redact: { paths: redactPaths, censor: '[redacted]' },
     base: { service: opts.name },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }

@@ -1,5 +1,6 @@
 import {
   createHttpServer,
+  sendData,
   createMetrics,
   openDatabase,
   serveRpcs,
@@ -67,7 +68,7 @@ export async function buildLedger(deps: LedgerDeps): Promise<LedgerApp> {
       },
     },
   });
-  http.app.get('/ledger/check', async () => ({ success: true, data: await checkLedger(db) }));
+  http.app.get('/ledger/check', async (request, reply) => sendData(request, reply, await checkLedger(db)));
   return {
     http,
     relay,

@@ -1,0 +1,99 @@
+import os from 'node:os';
+import type { Database, Messaging } from '@offramp/kit';
+import type { CheckResult } from '@offramp/contracts';
+import type { BenchOptions } from './bench-options.ts';
+import type { OutboxState } from './throwaway-ledger.ts';
+import type { CaseResult } from './workloads.ts';
+
+/** A case's figures plus the events its writes left unpublished when it ended. */
+export type CaseReport = CaseResult & { outboxUnsent: number };
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  platform: string;
+  node: string;
+  postgres: string;
+  natsServer: string;
+  /** 1-minute load average when the run started: above ~0.5 something else was already busy. */
+  loadAverageAtStart: number;
+}
+
+export interface BenchReport {
+  bench: 'ledger';
+  startedAt: string;
+  machine: Machine;
+  options: Omit<BenchOptions, 'databaseUrl' | 'natsUrl'>;
+  setupSeconds: number;
+  cases: CaseReport[];
+  /** Events after the relay was given time to catch up; any left unsent fail the run. */
+  outbox: OutboxState;
+  check: { ok: boolean; accountsChecked: number; mismatches: number };
+  ok: boolean;
+}
+
+export async function describeMachine(db: Database, messaging: Messaging): Promise<Machine> {
+  const [row] = await db.em.fork().execute<{ server_version: string }[]>('show server_version');
+  return {
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    platform: `${os.platform()} ${os.arch()}`,
+    node: process.version,
+    postgres: row?.server_version ?? 'unknown',
+    natsServer: messaging.nc.info?.version ?? 'unknown',
+    loadAverageAtStart: Math.round(os.loadavg()[0]! * 100) / 100,
+  };
+}
+
+/** Left-aligns text columns and right-aligns numeric ones, two spaces apart. */
+function formatRows(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const isNumber = (cell: string) => /^[0-9.]+$/.test(cell);
+  return rows
+    .map((r) => r.map((cell, i) => (isNumber(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+const seriesOrder = ['pair', 'placeHold', 'postHold', 'transfer'];
+
+function caseRows(c: CaseReport): string[][] {
+  const series = seriesOrder.filter((name) => c.latencies[name]);
+  return series.map((name, i) => {
+    const l = c.latencies[name]!;
+    const head = i === 0 ? [c.name, String(c.clients), String(c.accounts), c.opsPerSecond.toFixed(1)] : ['', '', '', ''];
+    return [...head, name, String(l.count), l.p50Ms.toFixed(1), l.p90Ms.toFixed(1), l.p99Ms.toFixed(1), l.maxMs.toFixed(1)];
+  });
+}
+
+/** The human-readable report: machine, one block of latency rows per case, outcomes, check. */
+export function formatReport(r: BenchReport): string {
+  const m = r.machine;
+  const header = ['case', 'clients', 'accounts', 'ops/s', 'series', 'count', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'];
+  const table = formatRows([header, ...r.cases.flatMap(caseRows)]);
+  const outcomes = r.cases.map((c) => `  ${c.name}: ${Object.entries(c.outcomes).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  const load = r.cases.map(
+    (c) =>
+      `  ${c.name}: bench process ${c.nodeCpuCores.toFixed(2)} cores (event loop ${(c.eventLoopUtilization * 100).toFixed(0)}% busy), ` +
+      `whole machine ${c.machineBusyCores.toFixed(2)} of ${r.machine.cores} cores busy; outbox backlog at end ${c.outboxUnsent}`,
+  );
+  return [
+    `Ledger benchmark, ${r.startedAt}`,
+    `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; node ${m.node}; PostgreSQL ${m.postgres}; nats-server ${m.natsServer}; load average at start ${m.loadAverageAtStart}`,
+    `run: ${r.options.seconds} s measured after ${r.options.warmupSeconds} s warm-up per case (transfers ${r.options.transferSeconds} s); db pool ${r.options.poolMax}; setup ${r.setupSeconds} s`,
+    'ops/s: hold pairs (placeHold then postHold) or transfers completed per second; latencies are client-side, over NATS',
+    '',
+    table,
+    '',
+    'outcomes (warm-up included):',
+    ...outcomes,
+    'cpu (the bench process holds the ledger and its clients; the machine figure adds Postgres, nats-server and anything else):',
+    ...load,
+    `events: ${r.outbox.published} published to JetStream, ${r.outbox.unsent} unsent after the relay caught up`,
+    `ledger check: ${r.check.ok ? 'consistent' : `INCONSISTENT (${r.check.mismatches} mismatches)`}, ${r.check.accountsChecked} accounts`,
+    `result: ${r.ok ? 'ok' : 'FAILED (unexpected outcomes, unpublished events or an inconsistent ledger)'}`,
+  ].join('\n');
+}
+
+export const summarizeCheck = (c: CheckResult) => ({ ok: c.ok, accountsChecked: c.accountsChecked, mismatches: c.mismatches.length });
