@@ -20,6 +20,7 @@ import { checkLedger } from './check/check.ts';
 
 export { migrations };
 export { checkLedger };
+export { readLedgerConfig, ledgerConfig, type LedgerConfig } from './config.ts';
 
 export interface LedgerDeps {
   config: LedgerConfig;
