@@ -149,15 +149,14 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
     again = false;
   }
 
-  function flush(): Promise<number> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = drain().finally(() => {
-      running = null;
+  /** Waits for a drain in progress, then drains again, so rows committed before the call are covered. */
+  async function flush(): Promise<number> {
+    while (running) await running.catch(() => 0);
+    const current = drain().finally(() => {
+      if (running === current) running = null;
     });
-    return running;
+    running = current;
+    return current;
   }
 
   timer = setTimeout(tick, 0);
@@ -172,10 +171,12 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
       timer = setTimeout(tick, 0);
     },
     flush,
+    /** Stops polling after one last drain; rows it cannot publish now stay for the next start. */
     async stop() {
+      if (stopped) return;
       stopped = true;
       if (timer) clearTimeout(timer);
-      await running?.catch(() => 0);
+      await flush().catch((err: unknown) => log.warn({ err }, 'outbox relay: final drain failed; rows stay for the next start'));
     },
   };
 }

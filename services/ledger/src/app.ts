@@ -70,16 +70,18 @@ export async function buildLedger(deps: LedgerDeps): Promise<LedgerApp> {
     },
   });
   http.app.get('/ledger/check', async (request, reply) => sendData(request, reply, await checkLedger(db)));
+  let closing: Promise<void> | undefined;
+  // Order matters: stop taking work, finish what is in flight, publish what it wrote, then go.
+  const close = async () => {
+    http.setDraining();
+    await rpc.drain();
+    await consumer.stop();
+    await relay.stop();
+    await http.app.close();
+  };
   return {
     http,
     relay,
-    async close() {
-      http.setDraining();
-      await rpc.drain();
-      await consumer.stop();
-      await relay.flush().catch(() => 0);
-      await relay.stop();
-      await http.app.close();
-    },
+    close: () => (closing ??= close()),
   };
 }
