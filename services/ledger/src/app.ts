@@ -17,6 +17,7 @@ import { migrations } from './migrations/0001-ledger.ts';
 import { ledgerRoutes } from './rpc.ts';
 import { ledgerCommandHandlers } from './commands.ts';
 import { checkLedger } from './check/check.ts';
+import { createAccountDirectory } from './transfers/store.ts';
 
 export { migrations };
 export { checkLedger };
@@ -46,7 +47,8 @@ export async function buildLedger(deps: LedgerDeps): Promise<LedgerApp> {
   const { db, messaging, log } = deps;
   const metrics = createMetrics('ledger');
   const relay = startOutboxRelay({ db, messaging, log, metrics, ...deps.relay });
-  const rpc = serveRpcs({ messaging, log, metrics, queue: 'ledger' }, ledgerRoutes({ db, relay }));
+  const accounts = createAccountDirectory();
+  const rpc = serveRpcs({ messaging, log, metrics, queue: 'ledger' }, ledgerRoutes({ db, relay, accounts }));
   const consumer = await startConsumer({
     db,
     messaging,
@@ -55,7 +57,7 @@ export async function buildLedger(deps: LedgerDeps): Promise<LedgerApp> {
     name: 'ledger-commands',
     stream: 'COMMANDS',
     filterSubject: 'cmd.ledger.>',
-    handlers: ledgerCommandHandlers(),
+    handlers: ledgerCommandHandlers(accounts),
     ...deps.consumer,
   });
   const http = createHttpServer({

@@ -70,6 +70,26 @@ export async function findAccounts(em: EntityManager, refs: AccountRef[]): Promi
   return new Map(rows.map((r) => [`${r.owner}/${r.currency}`, { id: r.id, owner: r.owner, currency: r.currency, allowNegative: r.allow_negative, slots: r.slots }]));
 }
 
+/** Reads accounts through a process-local memo: account rows never change once opened. */
+export interface AccountDirectory {
+  find(em: EntityManager, refs: AccountRef[]): Promise<Map<string, Account>>;
+}
+
+export function createAccountDirectory(maxEntries = 100_000): AccountDirectory {
+  const known = new Map<string, Account>();
+  return {
+    async find(em, refs) {
+      const missing = refs.filter((r) => !known.has(accountKey(r)));
+      if (missing.length > 0) {
+        // Only accounts that exist are remembered; one opened later is found on the next call.
+        if (known.size + missing.length > maxEntries) known.clear();
+        for (const [key, account] of await findAccounts(em, missing)) known.set(key, account);
+      }
+      return new Map(refs.flatMap((r) => (known.has(accountKey(r)) ? [[accountKey(r), known.get(accountKey(r))!] as const] : [])));
+    },
+  };
+}
+
 /** The balance slot a transfer touches: always 0 for single-slot accounts, else spread by the id's random tail. */
 export function slotOf(account: Account, transferId: string): number {
   return account.slots === 1 ? 0 : Number.parseInt(transferId.slice(-4), 16) % account.slots;

@@ -1,6 +1,6 @@
 import { enqueue, type Cause, type EntityManager } from '@offramp/kit';
 import { ledgerEvents, type LedgerOutcome, type ResolveHoldRequest, type TransferRequest, type TransferResult, type TransferView } from '@offramp/contracts';
-import { accountKey, applyToBalances, findAccounts, findResolution, findTransfer, insertTransfer, type Account } from './store.ts';
+import { accountKey, applyToBalances, findResolution, findTransfer, insertTransfer, type Account, type AccountDirectory } from './store.ts';
 import { alreadyResolved, compareResolution, compareTransfer, validateTransfer } from './validate.ts';
 
 /** Aborts the write transaction (or savepoint) with an outcome: nothing it wrote survives. */
@@ -44,15 +44,16 @@ function viewOf(id: string, kind: TransferView['kind'], debit: Account, credit: 
  * Moves money now (`transfer`) or reserves it (`hold`: pending until posted or voided). Outcomes:
  * ok, exists, exists_with_different_fields, currency_mismatch, account_not_found, insufficient_funds.
  */
-export async function createTransfer(em: EntityManager, kind: 'transfer' | 'hold', req: TransferRequest, cause: Cause): Promise<TransferResult> {
+export async function createTransfer(em: EntityManager, accounts: AccountDirectory, kind: 'transfer' | 'hold', req: TransferRequest, cause: Cause): Promise<TransferResult> {
   const valid = validateTransfer(req);
   if (valid !== 'ok') return { outcome: valid, transfer: null };
-  const existing = await findTransfer(em, req.id);
-  if (existing) return { outcome: compareTransfer(existing, kind, req), transfer: existing };
-  const accounts = await findAccounts(em, [req.debit, req.credit]);
-  const debit = accounts.get(accountKey(req.debit));
-  const credit = accounts.get(accountKey(req.credit));
-  if (!debit || !credit) return { outcome: 'account_not_found', transfer: null };
+  const found = await accounts.find(em, [req.debit, req.credit]);
+  const debit = found.get(accountKey(req.debit));
+  const credit = found.get(accountKey(req.credit));
+  if (!debit || !credit) {
+    // A retry of a transfer whose accounts exist never lands here, so this is not a known id.
+    return { outcome: 'account_not_found', transfer: null };
+  }
 
   const result = await writeOrRefuse(em, async (tx) => {
     const createdAt = await insertTransfer(tx, { id: req.id, kind, debitId: debit.id, creditId: credit.id, amountMinor: req.amountMinor, holdId: null, metadata: req.metadata });
@@ -64,9 +65,9 @@ export async function createTransfer(em: EntityManager, kind: 'transfer' | 'hold
   });
   if (!(result instanceof Refusal)) return { outcome: 'ok', transfer: result };
   if (result.outcome !== 'taken') return { outcome: result.outcome, transfer: null };
-  // A concurrent request with this id committed between our lookup and our insert.
-  const winner = (await findTransfer(em, req.id))!;
-  return { outcome: compareTransfer(winner, kind, req), transfer: winner };
+  // The id is taken: a retry (or a concurrent twin) of this request, or a different transfer.
+  const existing = (await findTransfer(em, req.id))!;
+  return { outcome: compareTransfer(existing, kind, req), transfer: existing };
 }
 
 /**
@@ -74,18 +75,16 @@ export async function createTransfer(em: EntityManager, kind: 'transfer' | 'hold
  * id of the resolving transfer and the idempotency key. Outcomes: ok, exists,
  * exists_with_different_fields, hold_not_found, hold_already_posted, hold_already_voided.
  */
-export async function resolveHold(em: EntityManager, kind: 'post' | 'void', req: ResolveHoldRequest, cause: Cause): Promise<TransferResult> {
-  const existing = await findTransfer(em, req.id);
-  if (existing) return { outcome: compareResolution(existing, kind, req), transfer: existing };
+export async function resolveHold(em: EntityManager, accounts: AccountDirectory, kind: 'post' | 'void', req: ResolveHoldRequest, cause: Cause): Promise<TransferResult> {
   const hold = await findTransfer(em, req.holdId);
   if (!hold || hold.kind !== 'hold') return { outcome: 'hold_not_found', transfer: null };
   if (hold.holdStatus !== 'pending') return resolvedAlready(em, kind, req);
-  const accounts = await findAccounts(em, [hold.debit, hold.credit]);
-  const debit = accounts.get(accountKey(hold.debit))!;
-  const credit = accounts.get(accountKey(hold.credit))!;
+  const found = await accounts.find(em, [hold.debit, hold.credit]);
+  const debit = found.get(accountKey(hold.debit))!;
+  const credit = found.get(accountKey(hold.credit))!;
 
   const result = await writeOrRefuse(em, async (tx) => {
-    // The unique index on hold_id lets one resolution in; a concurrent one waits, then gets nothing.
+    // The unique indexes (id, hold_id) let one resolution in; a concurrent one waits, then gets nothing.
     const createdAt = await insertTransfer(tx, { id: req.id, kind, debitId: debit.id, creditId: credit.id, amountMinor: hold.amountMinor, holdId: hold.id, metadata: hold.metadata });
     if (!createdAt) throw new Refusal('taken');
     await applyToBalances(tx, kind, debit, credit, hold.amountMinor, hold.id);
@@ -97,10 +96,11 @@ export async function resolveHold(em: EntityManager, kind: 'post' | 'void', req:
   return resolvedAlready(em, kind, req);
 }
 
-/** The answer when the hold already has a resolution: our own (a retry) or another one. */
+/** The answer when the hold is resolved or our id is taken: our own earlier answer (a retry), or who won. */
 async function resolvedAlready(em: EntityManager, kind: 'post' | 'void', req: ResolveHoldRequest): Promise<TransferResult> {
   const mine = await findTransfer(em, req.id);
   if (mine) return { outcome: compareResolution(mine, kind, req), transfer: mine };
-  const resolution = (await findResolution(em, req.holdId))!;
+  const resolution = await findResolution(em, req.holdId);
+  if (!resolution) throw new Error(`hold ${req.holdId} refused a resolution but has none`);
   return { outcome: alreadyResolved(resolution.kind), transfer: await findTransfer(em, resolution.id) };
 }
