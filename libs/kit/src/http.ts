@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
 import { newId } from './ids.ts';
@@ -42,6 +42,8 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
       const given = req.headers[traceHeader];
       return typeof given === 'string' && tracePattern.test(given) ? given : newId();
     },
+    // Request log lines carry the trace id under the same key as every other log line.
+    logController: new LogController({ requestIdLogLabel: 'traceId' }),
   });
 
   app.addHook('onRequest', async (request, reply) => {

@@ -7,6 +7,6 @@ export { createMetrics, type Metrics } from './metrics.ts';
 export { openDatabase, migrate, inTransaction, Migration, type Database, type DatabaseOptions, type EntityManager } from './database.ts';
 export { enqueue, makeEnvelope, startOutboxRelay, type Cause, type OutboxRelay } from './outbox.ts';
 export { startConsumer, on, type Consumer, type ConsumerOptions, type HandlerEntry, type MessageHandler } from './inbox.ts';
-export { serveRpcs, callRpc, RpcError, type RpcHandler, type RpcContext, type RpcServer } from './rpc.ts';
+export { serveRpcs, callRpc, rpcRoute, RpcError, type RpcRoute, type RpcHandler, type RpcContext, type RpcServer } from './rpc.ts';
 export { createHttpServer, sendData, fieldsOf, type HttpServer, type ReadinessCheck } from './http.ts';
 export { runService, type Running } from './lifecycle.ts';

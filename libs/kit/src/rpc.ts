@@ -25,6 +25,13 @@ export class RpcError extends Error {
   }
 }
 
+export type RpcRoute = [RpcDef, RpcHandler<RpcDef>];
+
+/** Pairs an rpc with its handler, keeping the handler typed by the rpc's schemas. */
+export function rpcRoute<D extends RpcDef>(def: D, handler: RpcHandler<D>): RpcRoute {
+  return [def, handler as unknown as RpcHandler<RpcDef>];
+}
+
 export interface RpcServer {
   /** Stops taking requests and waits for the ones in progress. */
   drain(): Promise<void>;
@@ -34,7 +41,7 @@ export interface RpcServer {
  * Serves rpcs in a queue group (one replica answers each request). Requests are parsed with the
  * contract's schema; a bad one gets VALIDATION_ERROR; a thrown error gets INTERNAL without details.
  */
-export function serveRpcs(opts: { messaging: Messaging; log: Logger; metrics?: Metrics; queue: string }, routes: [RpcDef, RpcHandler<RpcDef>][]): RpcServer {
+export function serveRpcs(opts: { messaging: Messaging; log: Logger; metrics?: Metrics; queue: string }, routes: RpcRoute[]): RpcServer {
   const inFlight = new Set<Promise<void>>();
   const subs: Subscription[] = routes.map(([def, handler]) =>
     opts.messaging.nc.subscribe(opts.messaging.wire(def.subject), {
