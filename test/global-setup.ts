@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { acceptsConnections, dockerAnswers } from '../tools/stack/src/probes.ts';
 import type { TestProject } from 'vitest/node';
 
 /**
@@ -16,25 +16,6 @@ declare module 'vitest' {
 
 const localDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/test';
 const localNatsUrl = 'nats://127.0.0.1:4222';
-
-function answers(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: 1_000 });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
-
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    await getContainerRuntimeClient();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export default async function setup(project: TestProject) {
   const stops: (() => Promise<unknown>)[] = [];
@@ -59,7 +40,7 @@ export default async function setup(project: TestProject) {
         natsUrl = `nats://${nats.getHost()}:${nats.getMappedPort(4222)}`;
       }
       source = 'testcontainers';
-    } else if ((await answers('127.0.0.1', 5432)) && (await answers('127.0.0.1', 4222))) {
+    } else if ((await acceptsConnections(5432)) && (await acceptsConnections(4222))) {
       databaseUrl ??= localDatabaseUrl;
       natsUrl ??= localNatsUrl;
       source = 'local services on 127.0.0.1';

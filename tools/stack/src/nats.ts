@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { spawnChild } from './child.ts';
 import type { Infrastructure, StackContext } from './infrastructure.ts';
-import { acceptsConnections, portIsFree, waitUntil } from './probes.ts';
+import { acceptsConnections, dockerAnswers, portIsFree, waitUntil } from './probes.ts';
 
 const natsImage = 'nats:2.10-alpine';
 
@@ -58,16 +58,6 @@ async function startNatsContainer(ctx: StackContext): Promise<Infrastructure> {
   ctx.shutdown.add('nats container', async () => void (await container.stop()));
   const url = `nats://${container.getHost()}:${container.getMappedPort(4222)}`;
   return { url, description: `docker ${natsImage} at ${url}` };
-}
-
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    await getContainerRuntimeClient();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function isExecutable(file: string): Promise<boolean> {

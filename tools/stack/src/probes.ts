@@ -19,6 +19,17 @@ export function acceptsConnections(port: number, host = '127.0.0.1'): Promise<bo
   });
 }
 
+/** True when a Docker engine answers (testcontainers can start containers). */
+export async function dockerAnswers(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function httpAnswers200(url: string): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
