@@ -13,3 +13,8 @@ export {
   type RpcDef,
 } from './envelope.ts';
 export * from './ledger.ts';
+export * from './result.ts';
+export * from './routes.ts';
+export * from './withdrawals.ts';
+export * from './risk.ts';
+export * from './psp-alfred.ts';

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { defineMessage, defineRpc } from './envelope.ts';
+import { positiveMinorUnits } from './money.ts';
+import { serviceResult } from './result.ts';
+import { rail } from './routes.ts';
+import { commandSubject, eventSubject, rpcSubject } from './subjects.ts';
+import { decimalAmount, quoteView } from './withdrawals.ts';
+
+export const offrampStatus = z.enum(['CREATED', 'ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED', 'FAILED']);
+export type OfframpStatus = z.infer<typeof offrampStatus>;
+export const kycStatus = z.enum(['CREATED', 'IN_REVIEW', 'COMPLETED', 'FAILED', 'UPDATE_REQUIRED']);
+
+const trader = z.object({ traderId: z.string().min(1).max(200) });
+
+export const eligibility = z.discriminatedUnion('eligible', [
+  z.object({ eligible: z.literal(true), country: z.string().length(2), rails: z.array(rail) }),
+  z.object({
+    eligible: z.literal(false),
+    reason: z.literal('KYC_UPDATE_REQUIRED'),
+    fallback: z.object({ fields: z.array(z.string()), documents: z.array(z.string()) }),
+  }),
+]);
+
+/** A fiat account as shown to traders and operators: numbers masked. */
+export const fiatAccountView = z.object({
+  fiatAccountId: z.string(),
+  type: rail,
+  maskedNumber: z.string(),
+  accountHolderName: z.string(),
+  bankName: z.string().nullable(),
+  createdAt: z.iso.datetime({ offset: true }),
+});
+export type FiatAccountView = z.infer<typeof fiatAccountView>;
+
+export const pspAlfredRpc = {
+  eligibility: defineRpc(rpcSubject('psp-alfred', 'eligibility'), trader, serviceResult(eligibility)),
+  supportedOptions: defineRpc(
+    rpcSubject('psp-alfred', 'supported-options'),
+    trader,
+    serviceResult(z.object({ routes: z.array(z.object({ paymentRouteId: z.string(), rail, currency: z.string(), min: z.string(), max: z.string() })) })),
+  ),
+  quote: defineRpc(rpcSubject('psp-alfred', 'quote'), trader.extend({ fiatCurrency: z.string(), fiatAmount: decimalAmount }), serviceResult(quoteView)),
+  listFiatAccounts: defineRpc(rpcSubject('psp-alfred', 'list-fiat-accounts'), trader, z.object({ accounts: z.array(fiatAccountView) })),
+  fiatAccountRequirements: defineRpc(
+    rpcSubject('psp-alfred', 'fiat-account-requirements'),
+    z.object({ type: z.string() }),
+    serviceResult(z.object({ type: rail, schema: z.record(z.string(), z.unknown()) })),
+  ),
+  createFiatAccount: defineRpc(
+    rpcSubject('psp-alfred', 'create-fiat-account'),
+    trader.extend({ type: z.string(), fields: z.record(z.string(), z.unknown()) }),
+    serviceResult(z.object({ fiatAccountId: z.string() })),
+  ),
+  deleteFiatAccount: defineRpc(rpcSubject('psp-alfred', 'delete-fiat-account'), trader.extend({ fiatAccountId: z.string() }), serviceResult(z.object({ deleted: z.literal(true) }))),
+  /** Internal (sessions): what a withdrawal needs to know of its destination. */
+  getDestination: defineRpc(
+    rpcSubject('psp-alfred', 'get-destination'),
+    trader.extend({ fiatAccountId: z.string() }),
+    serviceResult(
+      z.object({
+        fiatAccount: fiatAccountView,
+        country: z.string().length(2),
+        kycName: z.string(),
+        /** A stable hash of rail + account number, for KYT screening without the number itself. */
+        destinationFingerprint: z.string(),
+      }),
+    ),
+  ),
+  devSeedKyc: defineRpc(rpcSubject('psp-alfred', 'dev-seed-kyc'), trader.extend({ country: z.string().length(2) }), serviceResult(z.record(z.string(), z.unknown()))),
+  devProvisionCustomer: defineRpc(rpcSubject('psp-alfred', 'dev-provision-customer'), trader, serviceResult(z.record(z.string(), z.unknown()))),
+  devApproveKyc: defineRpc(rpcSubject('psp-alfred', 'dev-approve-kyc'), trader, serviceResult(z.record(z.string(), z.unknown()))),
+  devEmitKycStatus: defineRpc(rpcSubject('psp-alfred', 'dev-emit-kyc-status'), trader.extend({ status: z.enum(['COMPLETED', 'FAILED', 'UPDATE_REQUIRED']) }), serviceResult(z.record(z.string(), z.unknown()))),
+  devEmitOfframp: defineRpc(
+    rpcSubject('psp-alfred', 'dev-emit-offramp'),
+    trader.extend({ withdrawalId: z.uuid(), scenario: z.enum(['success', 'failure']) }),
+    serviceResult(z.record(z.string(), z.unknown())),
+  ),
+};
+
+export const pspAlfredCommands = {
+  createOfframp: defineMessage(
+    commandSubject('psp-alfred', 'create-offramp'),
+    z.object({
+      withdrawalId: z.uuid(),
+      traderId: z.string(),
+      fiatAccountId: z.string(),
+      cryptoAmountMinor: positiveMinorUnits,
+      fiatCurrency: z.string(),
+      fiatAmount: decimalAmount,
+    }),
+  ),
+};
+
+export const pspAlfredEvents = {
+  /** Alfred accepted the order; custody must send the USDT to `depositAddress` (the deposit instruction). */
+  offrampCreated: defineMessage(
+    eventSubject('psp-alfred', 'offramp-created'),
+    z.object({ withdrawalId: z.uuid(), transactionId: z.string(), depositAddress: z.string(), chain: z.string(), cryptoAmountMinor: positiveMinorUnits }),
+  ),
+  /** Alfred refused the order for good (a 4xx that no retry will change). */
+  offrampRefused: defineMessage(
+    eventSubject('psp-alfred', 'offramp-refused'),
+    z.object({ withdrawalId: z.uuid(), partnerCode: z.number().int().nullable(), message: z.string() }),
+  ),
+  /** A status of the order at Alfred, from a webhook or from reconciliation; may repeat or come out of order. */
+  offrampStatusChanged: defineMessage(
+    eventSubject('psp-alfred', 'offramp-status-changed'),
+    z.object({ withdrawalId: z.uuid(), transactionId: z.string(), status: offrampStatus, failureReason: z.string().nullable(), source: z.enum(['webhook', 'reconciliation']) }),
+  ),
+  kycStatusChanged: defineMessage(
+    eventSubject('psp-alfred', 'kyc-status-changed'),
+    z.object({ traderId: z.string(), customerId: z.string(), status: kycStatus }),
+  ),
+};

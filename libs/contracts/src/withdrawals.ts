@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { defineMessage, defineRpc } from './envelope.ts';
+import { currencyCode, minorUnits, positiveMinorUnits } from './money.ts';
+import { serviceResult } from './result.ts';
+import { eventSubject, rpcSubject } from './subjects.ts';
+
+/** A positive decimal string as users type it ("50", "50.00"); precision is checked per currency. */
+export const decimalAmount = z.string().regex(/^(0|[1-9][0-9]{0,17})(\.[0-9]{1,8})?$/, 'must be a positive decimal amount');
+
+export const withdrawalStatuses = ['pending', 'in_review', 'approved', 'processing', 'completed', 'rejected'] as const;
+export const withdrawalStatus = z.enum(withdrawalStatuses);
+export type WithdrawalStatus = z.infer<typeof withdrawalStatus>;
+
+/** Who moved a withdrawal: the trader, the system (saga, sweeper, risk), an operator, or Alfred's webhook. */
+export const actor = z.string().regex(/^(trader|system|risk|alfred|operator):?[A-Za-z0-9:_.@-]{0,200}$/);
+
+export const quoteView = z.object({
+  quoteId: z.string(),
+  fiatAmount: decimalAmount,
+  fiatCurrency: currencyCode,
+  cryptoAmountMinor: positiveMinorUnits,
+  rate: z.string(),
+  fees: z.array(z.object({ type: z.string(), amount: z.string(), currency: z.string() })),
+  expiresAt: z.iso.datetime({ offset: true }),
+});
+export type QuoteView = z.infer<typeof quoteView>;
+
+export const timelineEntry = z.object({
+  from: withdrawalStatus.nullable(),
+  to: withdrawalStatus,
+  actor,
+  reason: z.string().nullable(),
+  /** Set when a transition was refused (e.g. ALFRED_INCORRECT_STATUS_CHANGE); no money moved. */
+  refusedCode: z.string().nullable(),
+  at: z.iso.datetime({ offset: true }),
+});
+
+export const withdrawalView = z.object({
+  withdrawalId: z.uuid(),
+  traderId: z.string(),
+  status: withdrawalStatus,
+  paymentRouteId: z.string(),
+  fiatAccountId: z.string(),
+  fiatAmount: decimalAmount,
+  fiatCurrency: currencyCode,
+  debitedMinor: positiveMinorUnits,
+  pspTransactionId: z.string().nullable(),
+  createdAt: z.iso.datetime({ offset: true }),
+  updatedAt: z.iso.datetime({ offset: true }),
+  timeline: z.array(timelineEntry),
+});
+export type WithdrawalView = z.infer<typeof withdrawalView>;
+
+export const createSessionRequest = z.object({
+  traderId: z.string().min(1).max(200),
+  amount: decimalAmount,
+  sourceCurrency: currencyCode,
+  paymentRouteId: z.string(),
+  walletId: z.string().min(1).max(64),
+  fiatAccountId: z.string().min(1).max(200),
+});
+
+export const sessionView = z.object({ sessionId: z.uuid(), expiresAt: z.iso.datetime({ offset: true }), quote: quoteView });
+
+export const initiateResult = z.object({
+  withdrawalId: z.uuid(),
+  status: withdrawalStatus,
+  debited: z.object({ amountMinor: positiveMinorUnits, currency: z.literal('USDT') }),
+});
+
+export const sessionsRpc = {
+  createSession: defineRpc(rpcSubject('sessions', 'create-session'), createSessionRequest, serviceResult(sessionView)),
+  initiateWithdrawal: defineRpc(
+    rpcSubject('sessions', 'initiate-withdrawal'),
+    z.object({ traderId: z.string().min(1), sessionId: z.uuid() }),
+    serviceResult(initiateResult),
+  ),
+  /** ok when the session exists and is the trader's; ALFRED_SESSION_NOT_OWNED or SESSION_NOT_FOUND otherwise. */
+  checkSessionOwner: defineRpc(
+    rpcSubject('sessions', 'check-session-owner'),
+    z.object({ traderId: z.string().min(1), sessionId: z.uuid() }),
+    serviceResult(z.object({ sessionId: z.uuid(), withdrawalId: z.uuid().nullable() })),
+  ),
+  listWithdrawals: defineRpc(
+    rpcSubject('sessions', 'list-withdrawals'),
+    z.object({ traderId: z.string().min(1).optional(), status: withdrawalStatus.optional(), page: z.number().int().min(1), limit: z.number().int().min(1).max(100) }),
+    z.object({ withdrawals: z.array(withdrawalView), total: z.number().int() }),
+  ),
+  getWithdrawal: defineRpc(
+    rpcSubject('sessions', 'get-withdrawal'),
+    z.object({ traderId: z.string().min(1).optional(), withdrawalId: z.uuid() }),
+    serviceResult(withdrawalView),
+  ),
+};
+
+/** The hold is placed and the withdrawal exists: risk decides next. */
+export const withdrawalDebited = z.object({
+  withdrawalId: z.uuid(),
+  traderId: z.string(),
+  country: z.string().length(2),
+  paymentRouteId: z.string(),
+  fiatAccountId: z.string(),
+  fiatAmount: decimalAmount,
+  fiatCurrency: currencyCode,
+  debitedMinor: positiveMinorUnits,
+  /** For KYT screening and the Travel Rule. */
+  destinationFingerprint: z.string(),
+  accountHolderName: z.string(),
+  kycName: z.string(),
+});
+export type WithdrawalDebited = z.infer<typeof withdrawalDebited>;
+
+export const withdrawalEvents = {
+  debited: defineMessage(eventSubject('withdrawals', 'debited'), withdrawalDebited),
+  statusChanged: defineMessage(
+    eventSubject('withdrawals', 'status-changed'),
+    z.object({
+      withdrawalId: z.uuid(),
+      traderId: z.string(),
+      from: withdrawalStatus.nullable(),
+      to: withdrawalStatus,
+      actor,
+      reason: z.string().nullable(),
+      debitedMinor: positiveMinorUnits,
+      fiatAmount: decimalAmount,
+      fiatCurrency: currencyCode,
+      /** On rejection: the USDT returned to the trader's available balance. */
+      restoredMinor: minorUnits.nullable(),
+    }),
+  ),
+};
