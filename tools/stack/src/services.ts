@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigError, migrate, type Database, type Logger } from '@offramp/kit';
 import { openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
+import { openRiskDatabase, readRiskConfig } from '@offramp/risk';
 import { portSchema, repoRoot } from './config.ts';
 
 type Env = Record<string, string | undefined>;
@@ -22,6 +23,12 @@ export const services: readonly ServiceDefinition[] = [
     entry: 'services/ledger/src/server.ts',
     port: 8082,
     migrate: (env) => migrateAndClose(openLedgerDatabase(readLedgerConfig(env))),
+  },
+  {
+    name: 'risk',
+    entry: 'services/risk/src/server.ts',
+    port: 8083,
+    migrate: (env) => migrateAndClose(openRiskDatabase(readRiskConfig(env))),
   },
 ];
 
