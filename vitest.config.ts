@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['{libs,services,tools}/*/{src,test}/**/*.test.ts'],
     globalSetup: ['./test/global-setup.ts'],
     pool: 'forks',
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 60_000,
     reporters: ['default'],
   },

@@ -18,3 +18,4 @@ export * from './routes.ts';
 export * from './withdrawals.ts';
 export * from './risk.ts';
 export * from './psp-alfred.ts';
+export * from './http.ts';

@@ -129,5 +129,5 @@ describe('ledger under a seeded random workload', () => {
     for (const o of ['ok', 'exists', 'exists_with_different_fields', 'insufficient_funds', 'hold_already_posted', 'hold_already_voided']) {
       expect(outcomes.get(o) ?? 0, `outcome ${o}, ${context}`).toBeGreaterThan(0);
     }
-  });
+  }, 300_000);
 });

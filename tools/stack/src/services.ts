@@ -30,6 +30,13 @@ export const services: readonly ServiceDefinition[] = [
     port: 8083,
     migrate: (env) => migrateAndClose(openRiskDatabase(readRiskConfig(env))),
   },
+  {
+    name: 'gateway',
+    entry: 'services/gateway/src/server.ts',
+    port: 8080,
+    // The gateway keeps no state of its own.
+    migrate: async () => [],
+  },
 ];
 
 async function migrateAndClose(opening: Promise<Database>): Promise<string[]> {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { connectMessaging, createLogger, provisionStreams, type Logger } from '@offramp/kit';
 import { spawnChild, type Child } from './child.ts';
 import { readStackConfig, repoRoot, type StackConfig } from './config.ts';
@@ -79,6 +80,8 @@ function serviceEnv(config: StackConfig, databaseUrl: string, natsUrl: string): 
     NATS_NAMESPACE: config.NATS_NAMESPACE,
     HOST: serviceHost,
     LOG_LEVEL: config.LOG_LEVEL,
+    // A local stack needs some JWT key; a random one per run means no default secret exists anywhere.
+    JWT_SECRET: process.env.JWT_SECRET ?? (process.env.JWT_PUBLIC_KEY ? undefined : randomBytes(32).toString('hex')),
   };
 }
 

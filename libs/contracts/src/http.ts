@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import { currencyDecimals, decimalToMinor } from './money.ts';
+import { eligibility } from './psp-alfred.ts';
+import { paymentRouteId, paymentRoutes, rail, routeById } from './routes.ts';
+import { decimalAmount, withdrawalStatus } from './withdrawals.ts';
+
+/*
+ * The public HTTP bodies, queries and answers of the gateway (API.md), snake_case on the wire.
+ * Input schemas are strict where an unknown field would be a client bug worth reporting, and every
+ * string is bounded so that nothing unbounded reaches a service.
+ */
+
+/** The fiat currencies of the payment routes: what `source_currency_id` may name. */
+export const fiatCurrencyId = z.enum([...new Set(paymentRoutes.map((r) => r.currency))] as [string, ...string[]]);
+
+/**
+ * A money amount as typed by a user: a decimal string, or a JSON number taken in its canonical
+ * string form (never through float arithmetic); exponent forms, negatives and float noise fail the
+ * pattern. Precision is checked per currency by the enclosing schema (`checkPrecision`).
+ */
+export const amountInput = z
+  .union([z.string().max(40), z.number()])
+  .transform((v) => (typeof v === 'number' ? String(v) : v))
+  .pipe(decimalAmount.refine((v) => /[1-9]/.test(v), 'must be greater than zero'));
+
+/** Adds an issue at `path` when `amount` has more fractional digits than `currency` allows. */
+export function checkPrecision(ctx: z.RefinementCtx, path: (string | number)[], amount: string, currency: string): void {
+  const decimals = currencyDecimals[currency];
+  if (decimals !== undefined && decimalToMinor(amount, decimals) === null) {
+    ctx.addIssue({ code: 'custom', path, message: `at most ${decimals} decimal places for ${currency}` });
+  }
+}
+
+export const uuidInput = z.uuid('must be a uuid');
+const opaqueId = z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'must be an id of at most 200 letters, digits or _.:-');
+const pageNumber = (max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^[1-9][0-9]{0,6}$/, 'must be a positive integer')
+    .transform(Number)
+    .pipe(z.number().max(max, `must be at most ${max}`))
+    .optional()
+    .transform((n) => n ?? fallback);
+
+// Widget requests.
+
+export const quotePreviewBody = z
+  .strictObject({ type: z.literal('withdrawal'), amount: amountInput, source_currency_id: fiatCurrencyId })
+  .superRefine((b, ctx) => checkPrecision(ctx, ['amount'], b.amount, b.source_currency_id));
+export type QuotePreviewBody = z.output<typeof quotePreviewBody>;
+
+const fieldKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'field names are letters, digits and _, at most 64');
+const fieldValue = z.union([z.string().max(256), z.boolean()]);
+/** Rail-specific bank fields; the rail's own schema (requirements) is enforced by psp-alfred. */
+export const fiatAccountFields = z
+  .record(fieldKey, z.union([fieldValue, z.record(fieldKey, fieldValue).refine((o) => Object.keys(o).length <= 20, 'at most 20 fields')]))
+  .refine((o) => Object.keys(o).length <= 30, 'at most 30 fields');
+
+export const createFiatAccountBody = z.strictObject({
+  type: rail,
+  session_id: uuidInput.optional(),
+  fiatAccountFields,
+});
+export type CreateFiatAccountBody = z.output<typeof createFiatAccountBody>;
+
+export const fiatAccountRequirementsQuery = z.object({ type: rail });
+export const fiatAccountIdParams = z.object({ id: opaqueId });
+
+export const createSessionBody = z.strictObject({
+  data: z
+    .strictObject({
+      type: z.literal('withdrawal'),
+      amount: amountInput,
+      source_currency_id: fiatCurrencyId,
+      payment_route_id: paymentRouteId,
+      wallet_id: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a wallet id such as MAIN'),
+      fiat_account_id: opaqueId,
+    })
+    .superRefine((d, ctx) => {
+      checkPrecision(ctx, ['amount'], d.amount, d.source_currency_id);
+      const route = routeById(d.payment_route_id);
+      if (route && route.currency !== d.source_currency_id) {
+        ctx.addIssue({ code: 'custom', path: ['source_currency_id'], message: `must be ${route.currency} for ${route.id}` });
+      }
+    }),
+});
+export type CreateSessionBody = z.output<typeof createSessionBody>;
+
+export const initiateWithdrawalBody = z.strictObject({ session_id: uuidInput });
+
+export const withdrawalsQuery = z.object({ page: pageNumber(1_000_000, 1), limit: pageNumber(100, 20) });
+export const withdrawalIdParams = z.object({ id: uuidInput });
+
+// QA requests.
+
+export const devCountryQuery = z.object({ country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 country code such as BR') });
+export const devEmitKycStatusBody = z.strictObject({ status: z.enum(['COMPLETED', 'FAILED', 'UPDATE_REQUIRED']) });
+export const devFundBody = z
+  .strictObject({ amount: amountInput, currency: z.literal('USDT') })
+  .superRefine((b, ctx) => checkPrecision(ctx, ['amount'], b.amount, b.currency));
+export const devEmitOfframpBody = z.strictObject({ session_id: uuidInput, scenario: z.enum(['success', 'failure']) });
+export const devTokenBody = z.strictObject({
+  sub: z.string().regex(/^[A-Za-z0-9_.@-]{1,200}$/, 'must be 1-200 letters, digits or _.@-'),
+  role: z.enum(['trader', 'admin']).optional(),
+});
+
+// Answers (the `data` of the success envelope).
+
+const decimal = z.string();
+const timestamp = z.iso.datetime({ offset: true });
+const fee = z.object({ type: z.string(), amount: z.string(), currency: z.string() });
+
+export const eligibilityAnswer = eligibility;
+export const supportedOptionsAnswer = z.array(
+  z.object({ payment_route_id: z.string(), rail, currency: z.string(), min: decimal, max: decimal }),
+);
+export const quoteAnswer = z.object({
+  quote_id: z.string(),
+  fiat_amount: decimal,
+  fiat_currency: z.string(),
+  crypto_amount: decimal,
+  crypto_currency: z.literal('USDT'),
+  rate: z.string(),
+  fees: z.array(fee),
+  expires_at: timestamp,
+});
+export const fiatAccountAnswer = z.object({
+  fiat_account_id: z.string(),
+  type: rail,
+  masked_number: z.string(),
+  account_holder_name: z.string(),
+  bank_name: z.string().nullable(),
+  created_at: timestamp,
+});
+export const fiatAccountListAnswer = z.array(fiatAccountAnswer);
+export const fiatAccountRequirementsAnswer = z.record(z.string(), z.unknown());
+/** API.md names the created id `fiatAccountId`; `fiat_account_id` is the same value in the wire's usual case. */
+export const createdFiatAccountAnswer = z.object({ fiatAccountId: z.string(), fiat_account_id: z.string() });
+export const sessionAnswer = z.object({
+  session_id: z.uuid(),
+  expires_at: timestamp,
+  quote: quoteAnswer,
+});
+export const initiateAnswer = z.object({
+  withdrawal_id: z.uuid(),
+  status: withdrawalStatus,
+  debited: z.object({ amount: decimal, currency: z.literal('USDT') }),
+});
+export const timelineAnswer = z.object({
+  from: withdrawalStatus.nullable(),
+  to: withdrawalStatus,
+  actor: z.string(),
+  reason: z.string().nullable(),
+  refused_code: z.string().nullable(),
+  at: timestamp,
+});
+export const withdrawalAnswer = z.object({
+  withdrawal_id: z.uuid(),
+  status: withdrawalStatus,
+  payment_route_id: z.string(),
+  fiat_account_id: z.string(),
+  fiat_amount: decimal,
+  fiat_currency: z.string(),
+  crypto_amount: decimal,
+  crypto_currency: z.literal('USDT'),
+  psp_transaction_id: z.string().nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  timeline: z.array(timelineAnswer),
+});
+export const withdrawalListAnswer = z.object({ withdrawals: z.array(withdrawalAnswer), total: z.number().int(), page: z.number().int(), limit: z.number().int() });
+export const balancesAnswer = z.array(z.object({ currency: z.string(), available: decimal, held: decimal }));
+export const devTokenAnswer = z.object({ token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number().int(), expires_at: timestamp });
+export const devFundAnswer = z.object({ transfer_id: z.uuid(), amount: decimal, currency: z.literal('USDT'), available: decimal, held: decimal });
+
+/** The envelopes around every answer. */
+export const errorEnvelope = z.object({
+  success: z.literal(false),
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  trace_id: z.string(),
+});
+export function successEnvelope<S extends z.ZodType>(data: S) {
+  return z.object({ success: z.literal(true), data, trace_id: z.string() });
+}

@@ -1,0 +1,47 @@
+import { createPublicKey } from 'node:crypto';
+import { z } from 'zod';
+import { baseConfig, loadConfig } from '@offramp/kit';
+
+const flag = z.enum(['true', 'false', '1', '0', '']).default('false').transform((v) => v === 'true' || v === '1');
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** PEM from the environment, where newlines are often written as `\n`. */
+const pem = z
+  .string()
+  .transform((v) => v.replaceAll('\\n', '\n'))
+  .refine((v) => {
+    try {
+      return createPublicKey(v).asymmetricKeyType === 'rsa';
+    } catch {
+      return false;
+    }
+  }, 'must be a PEM-encoded RSA public key');
+
+/** The gateway has no database: the base config without DATABASE_URL, plus auth, QA and rate limits. */
+export const gatewayConfig = baseConfig
+  .omit({ DATABASE_URL: true })
+  .extend({
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    /** HS256 secret (dev); ignored when JWT_PUBLIC_KEY is set. */
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** RS256 public key (production); when set, only RS256 tokens are accepted. */
+    JWT_PUBLIC_KEY: pem.optional(),
+    JWT_ISSUER: z.string().min(1).max(200).default('offramp-dev'),
+    JWT_AUDIENCE: z.string().min(1).max(200).default('offramp'),
+    DEV_ENDPOINTS: flag,
+    DEV_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    RATE_LIMIT_MAX: positiveInt(120),
+    RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+    RPC_TIMEOUT_MS: positiveInt(5_000),
+    BODY_LIMIT_BYTES: positiveInt(16 * 1024),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.JWT_SECRET && !c.JWT_PUBLIC_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256) is required' });
+    }
+    if (c.DEV_ENDPOINTS && !c.DEV_SECRET) ctx.addIssue({ code: 'custom', path: ['DEV_SECRET'], message: 'required when DEV_ENDPOINTS=true' });
+  });
+
+export type GatewayConfig = z.infer<typeof gatewayConfig>;
+
+export const readGatewayConfig = (env: Record<string, string | undefined> = process.env) => loadConfig(gatewayConfig, env);

@@ -1,0 +1,103 @@
+import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { migrate, type Messaging } from '@offramp/kit';
+import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { buildLedger, openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
+import { buildGateway, readGatewayConfig, type GatewayApp } from '../src/app.ts';
+import { startFakeServices, type FakeServices } from './fake-services.ts';
+
+export const jwtSecret = 'test-secret-that-is-long-enough-0123456789';
+export const devSecret = 'dev-secret-0123456789';
+export const issuer = 'offramp-test';
+export const audience = 'offramp-widget';
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+export type SigningKey = { alg: 'HS256'; secret: string } | { alg: 'RS256'; privateKey: KeyObject } | { alg: 'none' };
+
+/** Signs a JWT by hand, so tests can also make the tokens a real issuer never would. */
+export function signJwt(payload: Record<string, unknown>, key: SigningKey = { alg: 'HS256', secret: jwtSecret }): string {
+  const input = `${b64({ alg: key.alg, typ: 'JWT' })}.${b64(payload)}`;
+  if (key.alg === 'none') return `${input}.`;
+  const signature = key.alg === 'HS256' ? createHmac('sha256', key.secret).update(input).digest() : sign('sha256', Buffer.from(input), key.privateKey);
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+/** Claims a valid token carries; override any of them (undefined removes it). */
+export function claims(sub: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  const all: Record<string, unknown> = { sub, iss: issuer, aud: audience, iat: now, exp: now + 600, ...extra };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
+}
+
+export const tokenFor = (sub: string, extra: Record<string, unknown> = {}) => signJwt(claims(sub, extra));
+
+export function rsaKeys() {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { privateKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+export interface TestGateway {
+  app: GatewayApp;
+  messaging: Messaging;
+  fake: FakeServices;
+  inject(opts: { method?: string; url: string; token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Awaited<ReturnType<GatewayApp['http']['app']['inject']>>>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A gateway on its own NATS namespace with the fake psp-alfred and sessions responders; `env`
+ * overrides the test configuration. Pass `messaging` to share a namespace (with a real ledger).
+ */
+export async function startTestGateway(opts: { env?: Record<string, string>; messaging?: Messaging } = {}): Promise<TestGateway> {
+  const own = opts.messaging ? null : await testMessaging('gateway-test');
+  const messaging = opts.messaging ?? own!;
+  const config = readGatewayConfig({
+    NATS_URL: testInfra().natsUrl,
+    NATS_NAMESPACE: messaging.namespace,
+    JWT_SECRET: jwtSecret,
+    JWT_ISSUER: issuer,
+    JWT_AUDIENCE: audience,
+    DEV_ENDPOINTS: 'true',
+    DEV_SECRET: devSecret,
+    RATE_LIMIT_MAX: '1000',
+    RPC_TIMEOUT_MS: '2000',
+    ...opts.env,
+  });
+  const app = await buildGateway({ config, messaging, log: testLogger('gateway') });
+  const fake = startFakeServices(messaging);
+  return {
+    app,
+    messaging,
+    fake,
+    inject: ({ method = 'GET', url, token, body, headers = {} }) =>
+      app.http.app.inject({
+        method: method as 'GET',
+        url,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+        ...(body === undefined ? {} : { payload: body as object }),
+      }),
+    async cleanup() {
+      await app.close();
+      await fake.stop();
+      await own?.cleanup();
+    },
+  };
+}
+
+/** A real ledger in-process on the given namespace, on a throwaway schema of the test database. */
+export async function startTestLedger() {
+  const messaging = await testMessaging('gateway-ledger-test');
+  const config = readLedgerConfig({ DATABASE_URL: testInfra().databaseUrl, NATS_URL: testInfra().natsUrl, DB_SCHEMA: uniqueName('gw_ledger'), DB_POOL_MAX: '4' });
+  const db = await openLedgerDatabase(config);
+  await migrate(db);
+  const ledger = await buildLedger({ config, db, messaging, log: testLogger('ledger') });
+  return {
+    messaging,
+    async cleanup() {
+      await ledger.close();
+      await db.em.fork().execute(`drop schema if exists "${config.DB_SCHEMA}" cascade`);
+      await db.close();
+      await messaging.cleanup();
+    },
+  };
+}
