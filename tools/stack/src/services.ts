@@ -31,6 +31,13 @@ export const services: readonly ServiceDefinition[] = [
     migrate: (env) => migrateAndClose(openRiskDatabase(readRiskConfig(env))),
   },
   {
+    name: 'alfred-sandbox',
+    entry: 'tools/alfred-sandbox/src/server.ts',
+    port: 8090,
+    // In-memory emulator of Alfred: nothing to migrate.
+    migrate: async () => [],
+  },
+  {
     name: 'gateway',
     entry: 'services/gateway/src/server.ts',
     port: 8080,

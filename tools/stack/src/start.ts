@@ -82,6 +82,23 @@ function serviceEnv(config: StackConfig, databaseUrl: string, natsUrl: string): 
     LOG_LEVEL: config.LOG_LEVEL,
     // A local stack needs some JWT key; a random one per run means no default secret exists anywhere.
     JWT_SECRET: process.env.JWT_SECRET ?? (process.env.JWT_PUBLIC_KEY ? undefined : randomBytes(32).toString('hex')),
+    ...alfredEnv(),
+  };
+}
+
+/**
+ * Points psp-alfred at the sandbox and the sandbox's webhooks at psp-alfred, with one webhook secret
+ * shared by both; anything set in the environment (a real Alfred) wins.
+ */
+function alfredEnv(): NodeJS.ProcessEnv {
+  const sandboxPort = process.env.ALFRED_SANDBOX_PORT ?? '8090';
+  const pspPort = process.env.PSP_ALFRED_PORT ?? '8081';
+  return {
+    ALFRED_BASE_URL: process.env.ALFRED_BASE_URL ?? `http://${serviceHost}:${sandboxPort}/api/v1/third-party-service/penny`,
+    ALFRED_API_KEY: process.env.ALFRED_API_KEY ?? 'sandbox-key',
+    ALFRED_API_SECRET: process.env.ALFRED_API_SECRET ?? 'sandbox-secret',
+    ALFRED_WEBHOOK_SECRET: process.env.ALFRED_WEBHOOK_SECRET ?? randomBytes(24).toString('hex'),
+    ALFRED_WEBHOOK_URL: process.env.ALFRED_WEBHOOK_URL ?? `http://${serviceHost}:${pspPort}/psp/alfred/webhook`,
   };
 }
 

@@ -1,0 +1,115 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createLogger, type Logger } from '@offramp/kit';
+import { clearState, createState, type SandboxContext, type SandboxState } from './state.ts';
+import { defaultSettings, mergeSettings, type EmulatorSettings, type SettingsPatch } from './emulator/settings.ts';
+import { createHolds, registerFaults } from './emulator/faults.ts';
+import { emulatorConfigRoutes } from './emulator/emu-config.routes.ts';
+import { emulatorDriveRoutes } from './emulator/emu-drive.routes.ts';
+import { createWebhookDispatcher, type WebhookDispatcher } from './webhooks/dispatcher.ts';
+import { driverRoutes } from './webhooks/driver.routes.ts';
+import { registerAuth } from './transport/auth.ts';
+import { registerErrorEnvelope } from './transport/errors.ts';
+import { basePath, registerRequestLog } from './transport/request-log.ts';
+import { customerRoutes } from './customers/customers.routes.ts';
+import { kycRoutes } from './kyc/kyc.routes.ts';
+import { quoteRoutes } from './quotes/quotes.routes.ts';
+import { fiatAccountRoutes } from './fiat-accounts/fiat-accounts.routes.ts';
+import { offrampRoutes } from './offramps/offramps.routes.ts';
+
+export { basePath };
+export { readSandboxConfig, sandboxConfig, type SandboxConfig } from './config.ts';
+export { signatureHeader, signedString, type SignatureFormat } from './webhooks/signature.ts';
+export type { EmulatorSettings, SettingsPatch, SandboxState };
+export type { WebhookDelivery, WebhookEvent } from './webhooks/dispatcher.ts';
+
+export interface SandboxOptions {
+  /** The credentials the partner API accepts; default `sandbox-key` / `sandbox-secret`. */
+  apiKey?: string;
+  apiSecret?: string;
+  /** Emulator settings over the defaults (webhook url and secret, retry delay, BANK_USA, pairs…); reset returns to these. */
+  settings?: SettingsPatch;
+  /** Default: a silent logger. */
+  log?: Logger;
+  /** The clock, for quote and deposit expirations and timestamps. */
+  now?: () => Date;
+}
+
+export interface Sandbox {
+  /** The Fastify instance, not listening: `app.inject(...)` or `app.listen({ port: 0 })`. */
+  app: FastifyInstance;
+  state: SandboxState;
+  webhooks: WebhookDispatcher;
+  /** The same as `POST /__emu/reset`. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+function initialSettings(patch: SettingsPatch | undefined): EmulatorSettings {
+  const merged = mergeSettings(defaultSettings(), patch ?? {});
+  if (!merged.success) throw new Error(`invalid sandbox settings: ${merged.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  return merged.data;
+}
+
+/** Wires the emulator of Alfred's partner API: state, webhook sender, hooks and routes. */
+export function buildSandbox(options: SandboxOptions = {}): Sandbox {
+  const settings = initialSettings(options.settings);
+  const log = options.log ?? createLogger({ name: 'alfred-sandbox', level: 'silent' });
+  const now = options.now ?? (() => new Date());
+  const state = createState(settings);
+  const webhooks = createWebhookDispatcher({ state, now, log });
+  const holds = createHolds();
+  const ctx: SandboxContext = { state, now, webhooks, log };
+  const reset = () => {
+    webhooks.cancelAll();
+    holds.releaseAll();
+    clearState(state, settings);
+  };
+
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 256 * 1024 });
+  acceptEmptyJsonBodies(app);
+  registerRequestLog(app, { state, now });
+  registerFaults(app, { state, holds });
+  registerAuth(app, { apiKey: options.apiKey ?? 'sandbox-key', apiSecret: options.apiSecret ?? 'sandbox-secret' });
+  registerErrorEnvelope(app);
+  app.register(
+    async (partner) => {
+      customerRoutes(partner, ctx);
+      kycRoutes(partner, ctx);
+      quoteRoutes(partner, ctx);
+      fiatAccountRoutes(partner, ctx);
+      offrampRoutes(partner, ctx);
+      driverRoutes(partner, ctx);
+    },
+    { prefix: basePath },
+  );
+  emulatorConfigRoutes(app, ctx, reset);
+  emulatorDriveRoutes(app, ctx);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Nothing to wait for: the sandbox keeps its state in memory. The stack probes readiness like any service.
+  app.get('/readyz', async () => ({ status: 'ready' }));
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    webhooks.cancelAll();
+    holds.releaseAll();
+    await app.close();
+  };
+  return { app, state, webhooks, reset, close: () => (closing ??= close()) };
+}
+
+/**
+ * Clients often send `content-type: application/json` on body-less POSTs and DELETEs; Alfred does
+ * not refuse those, so neither does the sandbox.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error('Body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
+}
