@@ -33,6 +33,23 @@ export const timelineEntry = z.object({
   /** Set when a transition was refused (e.g. ALFRED_INCORRECT_STATUS_CHANGE); no money moved. */
   refusedCode: z.string().nullable(),
   at: z.iso.datetime({ offset: true }),
+  /**
+   * `transition` moved the withdrawal; `refused` was asked for and refused (`refusedCode` set);
+   * `note` records what happened without a status change (an intermediate Alfred status, a
+   * re-dispatch), with `from` = `to` = the status at the time.
+   */
+  kind: z.enum(['transition', 'refused', 'note']).optional(),
+});
+export type TimelineEntry = z.infer<typeof timelineEntry>;
+
+/** Identifiers that end up inside an `actor` or a ledger account owner (`trader:<id>`). */
+export const principalId = z.string().regex(/^[A-Za-z0-9:_.@-]{1,200}$/, 'must be 1-200 letters, digits or :_.@-');
+
+/** The risk decision as the withdrawal keeps it (risk.ts owns the event that carries it). */
+export const withdrawalRiskDecision = z.object({
+  decision: z.enum(['approve', 'review', 'reject']),
+  reasons: z.array(z.object({ code: z.string(), detail: z.string() })),
+  at: z.iso.datetime({ offset: true }),
 });
 
 export const withdrawalView = z.object({
@@ -48,6 +65,15 @@ export const withdrawalView = z.object({
   createdAt: z.iso.datetime({ offset: true }),
   updatedAt: z.iso.datetime({ offset: true }),
   timeline: z.array(timelineEntry),
+  /** Operator details; optional so that older producers stay valid. */
+  country: z.string().length(2).optional(),
+  quote: quoteView.optional(),
+  fiatAccount: z.object({ type: z.string(), maskedNumber: z.string(), accountHolderName: z.string(), bankName: z.string().nullable() }).optional(),
+  riskDecision: withdrawalRiskDecision.nullable().optional(),
+  failureReason: z.string().nullable().optional(),
+  settlementReference: z.string().nullable().optional(),
+  /** Set by the sweeper when the withdrawal has stayed in its status longer than its SLA. */
+  stuckSince: z.iso.datetime({ offset: true }).nullable().optional(),
 });
 export type WithdrawalView = z.infer<typeof withdrawalView>;
 
@@ -83,7 +109,14 @@ export const sessionsRpc = {
   ),
   listWithdrawals: defineRpc(
     rpcSubject('sessions', 'list-withdrawals'),
-    z.object({ traderId: z.string().min(1).optional(), status: withdrawalStatus.optional(), page: z.number().int().min(1), limit: z.number().int().min(1).max(100) }),
+    z.object({
+      traderId: z.string().min(1).optional(),
+      status: withdrawalStatus.optional(),
+      /** Only withdrawals flagged as stuck past their SLA (operators). */
+      stuck: z.boolean().optional(),
+      page: z.number().int().min(1),
+      limit: z.number().int().min(1).max(100),
+    }),
     z.object({ withdrawals: z.array(withdrawalView), total: z.number().int() }),
   ),
   getWithdrawal: defineRpc(
@@ -127,5 +160,38 @@ export const withdrawalEvents = {
       /** On rejection: the USDT returned to the trader's available balance. */
       restoredMinor: minorUnits.nullable(),
     }),
+  ),
+};
+
+const operatorAction = z.object({ withdrawalId: z.uuid(), operatorId: principalId });
+
+/**
+ * Operator actions (admin console, through the gateway). Each answers the withdrawal after the
+ * action, WITHDRAWAL_NOT_FOUND, or ALFRED_INCORRECT_STATUS_CHANGE (409) for an illegal transition,
+ * which moves no money and is written to the timeline as a refused entry. Every action is audited
+ * with `operator:<operatorId>`.
+ */
+export const withdrawalOperatorRpc = {
+  /** in_review -> approved; the pipeline continues (createOfframp). */
+  approve: defineRpc(
+    rpcSubject('sessions', 'operator-approve'),
+    operatorAction.extend({ reason: z.string().min(1).max(500).optional() }),
+    serviceResult(withdrawalView),
+  ),
+  /** in_review -> rejected; the hold is voided (funds restored). */
+  reject: defineRpc(rpcSubject('sessions', 'operator-reject'), operatorAction.extend({ reason: z.string().min(1).max(500) }), serviceResult(withdrawalView)),
+  /** processing -> completed when the partner confirmed out of band; the hold is posted. */
+  complete: defineRpc(
+    rpcSubject('sessions', 'operator-complete'),
+    operatorAction.extend({ reference: z.string().min(1).max(200), notes: z.string().max(1000).optional() }),
+    serviceResult(withdrawalView),
+  ),
+  /** Re-sends createOfframp for an approved withdrawal (psp-alfred is idempotent by withdrawal id). */
+  process: defineRpc(rpcSubject('sessions', 'operator-process'), operatorAction, serviceResult(withdrawalView)),
+  /** Moves along any legal transition of the state machine, with the same money effects as the normal path. */
+  overrideStatus: defineRpc(
+    rpcSubject('sessions', 'operator-override-status'),
+    operatorAction.extend({ status: withdrawalStatus, reason: z.string().min(1).max(500), reference: z.string().min(1).max(200).optional() }),
+    serviceResult(withdrawalView),
   ),
 };

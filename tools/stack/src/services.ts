@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ConfigError, migrate, type Database, type Logger } from '@offramp/kit';
 import { openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
 import { openRiskDatabase, readRiskConfig } from '@offramp/risk';
+import { openSessionsDatabase, readSessionsConfig } from '@offramp/sessions';
 import { portSchema, repoRoot } from './config.ts';
 
 type Env = Record<string, string | undefined>;
@@ -29,6 +30,12 @@ export const services: readonly ServiceDefinition[] = [
     entry: 'services/risk/src/server.ts',
     port: 8083,
     migrate: (env) => migrateAndClose(openRiskDatabase(readRiskConfig(env))),
+  },
+  {
+    name: 'sessions',
+    entry: 'services/sessions/src/server.ts',
+    port: 8084,
+    migrate: (env) => migrateAndClose(openSessionsDatabase(readSessionsConfig(env))),
   },
   {
     name: 'alfred-sandbox',

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { baseConfig, loadConfig } from '@offramp/kit';
+
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const sessionsConfig = baseConfig.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8084),
+  DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('sessions'),
+  DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /** How long a session (intent + quote) may be initiated. */
+  SESSION_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
+  /** Timeout of the rpcs to ledger, risk and psp-alfred. */
+  RPC_TIMEOUT_MS: ms(5_000),
+  SWEEPER_INTERVAL_MS: ms(10_000),
+  /** A session `initiating` for longer than this is finished (or given up) by the sweeper. */
+  SWEEPER_INITIATING_STALE_MS: ms(30_000),
+  /** An `approved` withdrawal without an offramp for this long gets createOfframp again. */
+  SWEEPER_OFFRAMP_RESEND_MS: ms(120_000),
+  /** A `pending` withdrawal without a risk decision for this long gets `debited` published again. */
+  SWEEPER_RISK_REPUBLISH_MS: ms(120_000),
+  /** Time in pending, approved or processing after which a withdrawal is flagged stuck. */
+  WITHDRAWAL_SLA_MS: ms(3_600_000),
+  /** Time in in_review (waiting for an operator) after which it is flagged stuck. */
+  REVIEW_SLA_MS: ms(24 * 3_600_000),
+});
+
+export type SessionsConfig = z.infer<typeof sessionsConfig>;
+
+export const readSessionsConfig = (env: Record<string, string | undefined> = process.env) => loadConfig(sessionsConfig, env);

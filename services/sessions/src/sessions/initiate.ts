@@ -1,0 +1,126 @@
+import type { z } from 'zod';
+import { inTransaction, type Database, type EntityManager, type Logger, type OutboxRelay } from '@offramp/kit';
+import { ledgerRpc, ok, refuse, riskRpc, type initiateResult, type ServiceResult } from '@offramp/contracts';
+import type { Call } from '../call.ts';
+import { sendDebited, sendStatusChanged, sendVoidHold } from '../withdrawals/messages.ts';
+import { appendTimeline, toWithdrawal, type WithdrawalRow } from '../withdrawals/withdrawal-store.ts';
+import { findSession, markInitiating, reopenSession, setSessionStatus, type Session } from './session-store.ts';
+
+type InitiateResult = z.output<typeof initiateResult>;
+
+export interface InitiateDeps {
+  db: Database;
+  call: Call;
+  relay: OutboxRelay;
+  log: Logger;
+  /** Fault injection for tests: runs after the hold is placed, before the withdrawal is committed. */
+  afterHold?: (session: Session) => Promise<void> | void;
+}
+
+/** Who finishes an initiation: the trader's call, or the sweeper after a crash. */
+export interface Origin {
+  actor: string;
+  reason: string | null;
+  traceId: string;
+}
+
+const clearing = { owner: 'psp:alfred:clearing', currency: 'USDT' };
+
+/**
+ * Initiates the withdrawal of a session: owner check first, then expiry, then the freeze, then
+ * the hold (synchronous, id = the session's withdrawal id) and the commit. A consumed session
+ * answers the same withdrawal again. Outcomes: the withdrawal, or SESSION_NOT_FOUND,
+ * ALFRED_SESSION_NOT_OWNED, SESSION_EXPIRED, ALFRED_WITHDRAWALS_FROZEN, INSUFFICIENT_FUNDS.
+ */
+export async function initiateWithdrawal(deps: InitiateDeps, req: { traderId: string; sessionId: string }, traceId: string): Promise<ServiceResult<InitiateResult>> {
+  const session = await findSession(deps.db.em.fork(), req.sessionId);
+  if (!session) return refuse('SESSION_NOT_FOUND', 'Session not found');
+  if (session.traderId !== req.traderId) return refuse('ALFRED_SESSION_NOT_OWNED', 'Session belongs to another user');
+  if (session.status === 'consumed') return answerConsumed(deps.db.em.fork(), session);
+  if (session.status === 'abandoned') return refuse('SESSION_EXPIRED', 'Session expired');
+  // An `initiating` session already passed these checks; its intent is recorded and is finished as it is.
+  if (session.status === 'open') {
+    if (session.expiresAt.getTime() <= Date.now()) return refuse('SESSION_EXPIRED', 'Session expired');
+    const freeze = await deps.call(riskRpc.checkInitiate, { traderId: session.traderId, country: session.country }, traceId);
+    if (!freeze.ok) return freeze;
+    const marked = await inTransaction(deps.db, (em) => markInitiating(em, session.id));
+    // Consumed or abandoned in between by a concurrent call: answer from that state.
+    if (!marked) return initiateWithdrawal(deps, req, traceId);
+  }
+  return finishInitiation(deps, session, { actor: `trader:${session.traderId}`, reason: null, traceId });
+}
+
+/** Places the hold (idempotent: its id is the withdrawal id) and commits the withdrawal. */
+export async function finishInitiation(deps: InitiateDeps, session: Session, origin: Origin): Promise<ServiceResult<InitiateResult>> {
+  const held = await placeWithdrawalHold(deps.call, session, origin.traceId);
+  if (held === 'insufficient_funds') {
+    await inTransaction(deps.db, (em) => reopenSession(em, session.id));
+    return refuse('INSUFFICIENT_FUNDS', 'Insufficient funds');
+  }
+  await deps.afterHold?.(session);
+  const result = await inTransaction(deps.db, (em) => commitWithdrawal(em, session, origin));
+  deps.relay.wake();
+  if (result.ok) deps.log.info({ withdrawalId: session.withdrawalId, sessionId: session.id, traceId: origin.traceId }, 'withdrawal initiated');
+  return result;
+}
+
+/** Outcomes: held, insufficient_funds (also when the trader has no account). Anything else is a bug and throws. */
+export async function placeWithdrawalHold(call: Call, session: Session, traceId: string): Promise<'held' | 'insufficient_funds'> {
+  const req = {
+    id: session.withdrawalId,
+    debit: { owner: `trader:${session.traderId}`, currency: 'USDT' },
+    credit: clearing,
+    amountMinor: session.cryptoAmountMinor,
+    metadata: { kind: 'withdrawal', withdrawalId: session.withdrawalId, sessionId: session.id },
+  };
+  let res = await call(ledgerRpc.placeHold, req, traceId);
+  if (res.outcome === 'account_not_found') {
+    // The clearing account may not be open yet on a fresh ledger; if the trader's is missing, they have nothing to hold.
+    await call(ledgerRpc.openAccount, { ...clearing, allowNegative: true }, traceId);
+    res = await call(ledgerRpc.placeHold, req, traceId);
+  }
+  if (res.outcome === 'ok' || res.outcome === 'exists') return 'held';
+  if (res.outcome === 'insufficient_funds' || res.outcome === 'account_not_found') return 'insufficient_funds';
+  throw new Error(`ledger refused the hold of withdrawal ${session.withdrawalId}: ${res.outcome}`);
+}
+
+/**
+ * One transaction under the session's row lock: the withdrawal (pending), the session consumed,
+ * the audit row and the `debited` + `statusChanged` events. Concurrent initiates of one session
+ * serialize here; the first commits, the others answer what it committed.
+ */
+async function commitWithdrawal(em: EntityManager, session: Session, origin: Origin): Promise<ServiceResult<InitiateResult>> {
+  const current = await findSession(em, session.id, { lock: true });
+  if (!current) throw new Error(`session ${session.id} vanished`);
+  if (current.status === 'consumed') return answerConsumed(em, current);
+  const cause = { correlationId: session.withdrawalId, causationId: null, traceId: origin.traceId };
+  if (current.status === 'abandoned') {
+    // The sweeper gave the session up while this hold was on its way: undo the hold it may have missed.
+    await sendVoidHold(em, session.withdrawalId, cause);
+    return refuse('SESSION_EXPIRED', 'Session expired');
+  }
+  const [row] = await em.execute<WithdrawalRow[]>(
+    `insert into withdrawals (id, session_id, trader_id, status, payment_route_id, country, fiat_account_id, fiat_amount, fiat_currency,
+       debited_minor, quote, destination)
+     select withdrawal_id, id, trader_id, 'pending', payment_route_id, country, fiat_account_id, fiat_amount, fiat_currency,
+       crypto_amount_minor, quote, destination from sessions where id = ?
+     on conflict do nothing
+     returning id, session_id, trader_id, status, payment_route_id, country, fiat_account_id, fiat_amount, fiat_currency,
+       debited_minor::text as debited_minor, quote, destination, risk_decision, psp_transaction_id`,
+    [session.id],
+  );
+  await setSessionStatus(em, session.id, 'consumed');
+  if (row) {
+    const w = toWithdrawal(row);
+    await appendTimeline(em, w.id, { kind: 'transition', from: null, to: 'pending', actor: origin.actor, reason: origin.reason });
+    await sendDebited(em, w, cause);
+    await sendStatusChanged(em, w, { from: null, to: 'pending', actor: origin.actor, reason: origin.reason }, cause);
+  }
+  return answerConsumed(em, current);
+}
+
+async function answerConsumed(em: EntityManager, session: Session): Promise<ServiceResult<InitiateResult>> {
+  const [w] = await em.execute<{ status: InitiateResult['status'] }[]>('select status from withdrawals where id = ?', [session.withdrawalId]);
+  if (!w) throw new Error(`session ${session.id} is consumed without its withdrawal`);
+  return ok({ withdrawalId: session.withdrawalId, status: w.status, debited: { amountMinor: session.cryptoAmountMinor, currency: 'USDT' } });
+}

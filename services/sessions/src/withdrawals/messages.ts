@@ -1,0 +1,75 @@
+import { v5 } from 'uuid';
+import { enqueue, type Cause, type EntityManager } from '@offramp/kit';
+import { ledgerCommands, pspAlfredCommands, withdrawalEvents, type WithdrawalStatus } from '@offramp/contracts';
+import type { Withdrawal } from './withdrawal-store.ts';
+
+/** The messages a withdrawal causes, each written to the outbox in the caller's transaction. */
+
+/** Namespace of the ids derived from a withdrawal id (uuid v5), so that a retry re-sends the same ledger id. */
+const idNamespace = '6f1c2f4e-8a57-4f0e-9d0c-1f3f8f5e2a10';
+
+/** A stable id per withdrawal and purpose: the ledger treats a repeat as the same transfer. */
+export const derivedId = (withdrawalId: string, purpose: 'post-hold' | 'void-hold'): string => v5(`${withdrawalId}:${purpose}`, idNamespace);
+
+export async function sendDebited(em: EntityManager, w: Withdrawal, cause: Cause): Promise<void> {
+  await enqueue(
+    em,
+    withdrawalEvents.debited,
+    {
+      withdrawalId: w.id,
+      traderId: w.traderId,
+      country: w.country,
+      paymentRouteId: w.paymentRouteId,
+      fiatAccountId: w.fiatAccountId,
+      fiatAmount: w.fiatAmount,
+      fiatCurrency: w.fiatCurrency,
+      debitedMinor: w.debitedMinor,
+      destinationFingerprint: w.destination.destinationFingerprint,
+      accountHolderName: w.destination.fiatAccount.accountHolderName,
+      kycName: w.destination.kycName,
+    },
+    cause,
+  );
+}
+
+export async function sendStatusChanged(
+  em: EntityManager,
+  w: Withdrawal,
+  change: { from: WithdrawalStatus | null; to: WithdrawalStatus; actor: string; reason: string | null },
+  cause: Cause,
+): Promise<void> {
+  await enqueue(
+    em,
+    withdrawalEvents.statusChanged,
+    {
+      withdrawalId: w.id,
+      traderId: w.traderId,
+      ...change,
+      debitedMinor: w.debitedMinor,
+      fiatAmount: w.fiatAmount,
+      fiatCurrency: w.fiatCurrency,
+      restoredMinor: change.to === 'rejected' ? w.debitedMinor : null,
+    },
+    cause,
+  );
+}
+
+/** Asks psp-alfred for the offramp; it is idempotent by withdrawal id, so a re-send is safe. */
+export async function sendCreateOfframp(em: EntityManager, w: Withdrawal, cause: Cause): Promise<void> {
+  await enqueue(
+    em,
+    pspAlfredCommands.createOfframp,
+    { withdrawalId: w.id, traderId: w.traderId, fiatAccountId: w.fiatAccountId, cryptoAmountMinor: w.debitedMinor, fiatCurrency: w.fiatCurrency, fiatAmount: w.fiatAmount },
+    cause,
+  );
+  await em.execute('update withdrawals set offramp_requested_at = now(), offramp_requests = offramp_requests + 1 where id = ?', [w.id], 'run');
+}
+
+/** The hold's id is the withdrawal id. */
+export async function sendPostHold(em: EntityManager, withdrawalId: string, cause: Cause): Promise<void> {
+  await enqueue(em, ledgerCommands.postHold, { id: derivedId(withdrawalId, 'post-hold'), holdId: withdrawalId }, cause);
+}
+
+export async function sendVoidHold(em: EntityManager, withdrawalId: string, cause: Cause): Promise<void> {
+  await enqueue(em, ledgerCommands.voidHold, { id: derivedId(withdrawalId, 'void-hold'), holdId: withdrawalId }, cause);
+}

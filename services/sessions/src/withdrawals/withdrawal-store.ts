@@ -1,0 +1,217 @@
+import type { EntityManager } from '@offramp/kit';
+import { quoteView, withdrawalRiskDecision, type TimelineEntry, type WithdrawalStatus, type WithdrawalView } from '@offramp/contracts';
+import { destination, type Destination } from '../sessions/session-store.ts';
+
+/** SQL over withdrawals and their timeline. Every function runs in the caller's transaction. */
+
+export interface WithdrawalRow {
+  id: string;
+  session_id: string;
+  trader_id: string;
+  status: WithdrawalStatus;
+  payment_route_id: string;
+  country: string;
+  fiat_account_id: string;
+  fiat_amount: string;
+  fiat_currency: string;
+  debited_minor: string;
+  quote: unknown;
+  destination: unknown;
+  risk_decision: unknown;
+  psp_transaction_id: string | null;
+  failure_reason: string | null;
+  settlement_reference: string | null;
+  stuck_since: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** The data of a withdrawal that messages about it carry. */
+export interface Withdrawal {
+  id: string;
+  traderId: string;
+  status: WithdrawalStatus;
+  paymentRouteId: string;
+  country: string;
+  fiatAccountId: string;
+  fiatAmount: string;
+  fiatCurrency: string;
+  debitedMinor: bigint;
+  destination: Destination;
+  pspTransactionId: string | null;
+  hasRiskDecision: boolean;
+}
+
+export function toWithdrawal(row: WithdrawalRow): Withdrawal {
+  return {
+    id: row.id,
+    traderId: row.trader_id,
+    status: row.status,
+    paymentRouteId: row.payment_route_id,
+    country: row.country,
+    fiatAccountId: row.fiat_account_id,
+    fiatAmount: row.fiat_amount,
+    fiatCurrency: row.fiat_currency,
+    debitedMinor: BigInt(row.debited_minor),
+    destination: destination.parse(row.destination),
+    pspTransactionId: row.psp_transaction_id,
+    hasRiskDecision: row.risk_decision !== null,
+  };
+}
+
+const columns = `id, session_id, trader_id, status, payment_route_id, country, fiat_account_id, fiat_amount, fiat_currency,
+  debited_minor::text as debited_minor, quote, destination, risk_decision, psp_transaction_id, failure_reason,
+  settlement_reference, stuck_since, created_at, updated_at`;
+
+/** Reads a withdrawal and locks it until the transaction ends: transitions of one withdrawal serialize here. */
+export async function lockWithdrawal(em: EntityManager, id: string): Promise<WithdrawalRow | null> {
+  const [row] = await em.execute<WithdrawalRow[]>(`select ${columns} from withdrawals where id = ? for update`, [id]);
+  return row ?? null;
+}
+
+export async function findWithdrawalRow(em: EntityManager, id: string): Promise<WithdrawalRow | null> {
+  const [row] = await em.execute<WithdrawalRow[]>(`select ${columns} from withdrawals where id = ?`, [id]);
+  return row ?? null;
+}
+
+export interface ListFilter {
+  traderId?: string;
+  status?: WithdrawalStatus;
+  stuck?: boolean;
+  page: number;
+  limit: number;
+}
+
+export async function listWithdrawalRows(em: EntityManager, f: ListFilter): Promise<{ rows: WithdrawalRow[]; total: number }> {
+  const where = `where (?::text is null or trader_id = ?) and (?::text is null or status = ?) and (not ?::boolean or stuck_since is not null)`;
+  const params = [f.traderId ?? null, f.traderId ?? null, f.status ?? null, f.status ?? null, f.stuck === true];
+  const rows = await em.execute<WithdrawalRow[]>(`select ${columns} from withdrawals ${where} order by created_at desc, id desc limit ? offset ?`, [
+    ...params,
+    f.limit,
+    (f.page - 1) * f.limit,
+  ]);
+  const [count] = await em.execute<{ n: string }[]>(`select count(*)::text as n from withdrawals ${where}`, params);
+  return { rows, total: Number(count?.n ?? 0) };
+}
+
+export interface TimelineInput {
+  kind: 'transition' | 'refused' | 'note';
+  from: WithdrawalStatus | null;
+  to: WithdrawalStatus;
+  actor: string;
+  reason: string | null;
+  refusedCode?: string | null;
+}
+
+export async function appendTimeline(em: EntityManager, withdrawalId: string, e: TimelineInput): Promise<void> {
+  await em.execute(
+    'insert into withdrawal_timeline (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code) values (?, ?, ?, ?, ?, ?, ?)',
+    [withdrawalId, e.kind, e.from, e.to, e.actor, e.reason, e.refusedCode ?? null],
+    'run',
+  );
+}
+
+interface TimelineRow {
+  withdrawal_id: string;
+  kind: 'transition' | 'refused' | 'note';
+  from_status: WithdrawalStatus | null;
+  to_status: WithdrawalStatus;
+  actor: string;
+  reason: string | null;
+  refused_code: string | null;
+  at: Date;
+}
+
+/** The timelines of several withdrawals, oldest entry first. */
+export async function timelinesOf(em: EntityManager, ids: string[]): Promise<Map<string, TimelineEntry[]>> {
+  const out = new Map<string, TimelineEntry[]>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return out;
+  const rows = await em.execute<TimelineRow[]>(
+    'select withdrawal_id, kind, from_status, to_status, actor, reason, refused_code, at from withdrawal_timeline where withdrawal_id = any(?::uuid[]) order by seq',
+    [`{${ids.join(',')}}`],
+  );
+  for (const r of rows) {
+    out.get(r.withdrawal_id)?.push({
+      kind: r.kind,
+      from: r.from_status,
+      to: r.to_status,
+      actor: r.actor,
+      reason: r.reason,
+      refusedCode: r.refused_code,
+      at: new Date(r.at).toISOString(),
+    });
+  }
+  return out;
+}
+
+export function toView(row: WithdrawalRow, timeline: TimelineEntry[]): WithdrawalView {
+  const dest = destination.parse(row.destination);
+  return {
+    withdrawalId: row.id,
+    traderId: row.trader_id,
+    status: row.status,
+    paymentRouteId: row.payment_route_id,
+    fiatAccountId: row.fiat_account_id,
+    fiatAmount: row.fiat_amount,
+    fiatCurrency: row.fiat_currency,
+    debitedMinor: BigInt(row.debited_minor),
+    pspTransactionId: row.psp_transaction_id,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+    timeline,
+    country: row.country,
+    quote: quoteView.parse(row.quote),
+    fiatAccount: {
+      type: dest.fiatAccount.type,
+      maskedNumber: dest.fiatAccount.maskedNumber,
+      accountHolderName: dest.fiatAccount.accountHolderName,
+      bankName: dest.fiatAccount.bankName,
+    },
+    riskDecision: row.risk_decision === null ? null : withdrawalRiskDecision.parse(row.risk_decision),
+    failureReason: row.failure_reason,
+    settlementReference: row.settlement_reference,
+    stuckSince: row.stuck_since ? new Date(row.stuck_since).toISOString() : null,
+  };
+}
+
+export async function viewOf(em: EntityManager, id: string, traderId?: string): Promise<WithdrawalView | null> {
+  const row = await findWithdrawalRow(em, id);
+  if (!row || (traderId !== undefined && row.trader_id !== traderId)) return null;
+  const timelines = await timelinesOf(em, [row.id]);
+  return toView(row, timelines.get(row.id) ?? []);
+}
+
+/**
+ * Locks (skip locked, so replicas share the work) the withdrawals in `status` whose `column` is
+ * older than `olderThanMs`: the sweeper's candidates for a re-send.
+ */
+export async function lockStale(
+  em: EntityManager,
+  status: 'approved' | 'pending',
+  column: 'offramp_requested_at' | 'debited_published_at',
+  olderThanMs: number,
+  limit: number,
+): Promise<WithdrawalRow[]> {
+  return em.execute<WithdrawalRow[]>(
+    `select ${columns} from withdrawals where status = ? and ${column} < now() - (? * interval '1 millisecond')
+     order by ${column} limit ? for update skip locked`,
+    [status, olderThanMs, limit],
+  );
+}
+
+/** Flags the withdrawals that have stayed in their status past its SLA; returns the newly flagged ones. */
+export async function flagStuck(em: EntityManager, slaMs: number, reviewSlaMs: number): Promise<{ id: string; status: WithdrawalStatus; since: Date }[]> {
+  return em.execute(
+    `update withdrawals set stuck_since = now()
+     where stuck_since is null and (
+       (status in ('pending', 'approved', 'processing') and status_changed_at < now() - (? * interval '1 millisecond'))
+       or (status = 'in_review' and status_changed_at < now() - (? * interval '1 millisecond')))
+     returning id, status, status_changed_at as since`,
+    [slaMs, reviewSlaMs],
+  );
+}
+
+export async function countStuck(em: EntityManager): Promise<{ status: WithdrawalStatus; n: number }[]> {
+  const rows = await em.execute<{ status: WithdrawalStatus; n: string }[]>('select status, count(*)::text as n from withdrawals where stuck_since is not null group by status');
+  return rows.map((r) => ({ status: r.status, n: Number(r.n) }));
+}

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RpcError } from '@offramp/kit';
+import { ledgerRpc, pspAlfredEvents, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import { startTestStack, until, type TestStack } from './harness.ts';
+import { publishEvent } from './players.ts';
+
+const funded = 25_000_000n;
+const debit = 10_000_000n;
+
+describe('recovery by the sweeper', () => {
+  let stack: TestStack;
+  /** Sessions whose initiation crashes between the hold and the commit. */
+  const crashAfterHold = new Set<string>();
+  beforeAll(async () => {
+    stack = await startTestStack({
+      env: { SWEEPER_OFFRAMP_RESEND_MS: '1500', SWEEPER_RISK_REPUBLISH_MS: '1500' },
+      hooks: {
+        afterHold: (session) => {
+          if (crashAfterHold.delete(session.id)) throw new Error('simulated crash between the hold and the commit');
+        },
+      },
+    });
+  });
+  afterAll(async () => stack?.cleanup());
+
+  async function crashedInitiation(traderId: string) {
+    const session = await stack.session(traderId);
+    crashAfterHold.add(session.sessionId);
+    await expect(stack.initiate(traderId, session.sessionId)).rejects.toThrow(RpcError);
+    const [row] = await stack.rows<{ status: string; withdrawal_id: string }>('select status, withdrawal_id from sessions where id = ?', [session.sessionId]);
+    expect(row!.status).toBe('initiating');
+    expect((await stack.call(ledgerRpc.getTransfer, { id: row!.withdrawal_id })).transfer).toMatchObject({ holdStatus: 'pending', amountMinor: debit });
+    expect(await stack.rows('select id from withdrawals where id = ?', [row!.withdrawal_id])).toEqual([]);
+    return { sessionId: session.sessionId, withdrawalId: row!.withdrawal_id };
+  }
+
+  it('when the service crashed between the hold and the commit, then the sweeper finishes the withdrawal, which then completes once', async () => {
+    const traderId = await stack.trader(funded);
+    const { sessionId, withdrawalId } = await crashedInitiation(traderId);
+    await stack.reaches(withdrawalId, 'completed');
+    expect((await stack.holdResolved(withdrawalId)).holdStatus).toBe('posted');
+    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded - debit, pendingDebitsMinor: 0n });
+    expect((await stack.withdrawal(withdrawalId)).timeline[0]).toMatchObject({ from: null, to: 'pending', actor: 'system', reason: 'initiation finished by the sweeper' });
+    expect(await stack.initiate(traderId, sessionId)).toMatchObject({ ok: true, data: { withdrawalId, status: 'completed' } });
+  });
+
+  it('when a crashed initiation has expired, then the sweeper gives it up, voids the hold and the session answers SESSION_EXPIRED', async () => {
+    const traderId = await stack.trader(funded);
+    const { sessionId, withdrawalId } = await crashedInitiation(traderId);
+    await stack.rows("update sessions set expires_at = now() - interval '1 second' where id = ?", [sessionId]);
+    expect((await stack.holdResolved(withdrawalId)).holdStatus).toBe('voided');
+    expect(await stack.rows('select status from sessions where id = ?', [sessionId])).toEqual([{ status: 'abandoned' }]);
+    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded, availableMinor: funded, pendingDebitsMinor: 0n });
+    expect(await stack.initiate(traderId, sessionId)).toMatchObject({ ok: false, error: { code: 'SESSION_EXPIRED' } });
+    expect(await stack.rows('select id from withdrawals where id = ?', [withdrawalId])).toEqual([]);
+  });
+
+  it('when an approved withdrawal gets no offramp, then createOfframp is re-sent and the withdrawal completes once', async () => {
+    const traderId = await stack.trader(funded);
+    stack.psp.scenarios.set(traderId, 'manual');
+    const session = await stack.session(traderId);
+    const r = await stack.initiate(traderId, session.sessionId);
+    if (!r.ok) throw new Error(r.error.code);
+    const { withdrawalId } = r.data;
+    await until('a re-sent createOfframp', () => stack.psp.createOfframps.filter((c) => c.withdrawalId === withdrawalId).length >= 2);
+    expect((await stack.withdrawal(withdrawalId)).timeline.some((e) => e.kind === 'note' && e.reason?.includes('re-sent'))).toBe(true);
+    const transactionId = stack.psp.transactionOf(withdrawalId);
+    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, { withdrawalId, transactionId, depositAddress: '0xd', chain: 'TRON', cryptoAmountMinor: debit });
+    await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
+    await stack.reaches(withdrawalId, 'completed');
+    expect((await stack.holdResolved(withdrawalId)).holdStatus).toBe('posted');
+    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded - debit, pendingDebitsMinor: 0n });
+  });
+
+  it('when risk has not decided for long, then debited is published again and a late decision moves the withdrawal on', async () => {
+    const traderId = await stack.trader(funded);
+    stack.risk.decisions.set(traderId, 'hold');
+    const session = await stack.session(traderId);
+    const r = await stack.initiate(traderId, session.sessionId);
+    if (!r.ok) throw new Error(r.error.code);
+    const { withdrawalId } = r.data;
+    await until('debited re-published', () => stack.risk.debited.filter((d) => d.withdrawalId === withdrawalId).length >= 2);
+    expect((await stack.withdrawal(withdrawalId)).status).toBe('pending');
+    stack.risk.decisions.set(traderId, 'approve');
+    await stack.reaches(withdrawalId, 'completed');
+    expect((await stack.holdResolved(withdrawalId)).holdStatus).toBe('posted');
+    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded - debit, pendingDebitsMinor: 0n });
+  });
+
+  it('when a withdrawal stays in its status past the SLA, then it is flagged, counted in /metrics and listed for operators until it moves', async () => {
+    const traderId = await stack.trader(funded);
+    stack.risk.decisions.set(traderId, 'review');
+    const session = await stack.session(traderId);
+    const r = await stack.initiate(traderId, session.sessionId);
+    if (!r.ok) throw new Error(r.error.code);
+    const { withdrawalId } = r.data;
+    await stack.reaches(withdrawalId, 'in_review');
+    await stack.rows("update withdrawals set status_changed_at = now() - interval '25 hours' where id = ?", [withdrawalId]);
+    await until('the flag', async () => (await stack.withdrawal(withdrawalId)).stuckSince !== null);
+    const metrics = await stack.app.http.app.inject({ url: '/metrics' });
+    expect(metrics.body).toMatch(/withdrawals_stuck\{[^}]*status="in_review"[^}]*\} 1/);
+    const stuck = await stack.call(sessionsRpc.listWithdrawals, { stuck: true, page: 1, limit: 100 });
+    expect(stuck.withdrawals.map((w) => w.withdrawalId)).toEqual([withdrawalId]);
+    expect(stuck.total).toBe(1);
+
+    const moved = await stack.call(withdrawalOperatorRpc.reject, { withdrawalId, operatorId: 'op-9', reason: 'stale review' });
+    expect(moved).toMatchObject({ ok: true, data: { status: 'rejected', stuckSince: null } });
+    expect((await stack.call(sessionsRpc.listWithdrawals, { stuck: true, page: 1, limit: 100 })).withdrawals).toEqual([]);
+    await stack.app.sweeper.runOnce();
+    expect((await stack.app.http.app.inject({ url: '/metrics' })).body).not.toMatch(/withdrawals_stuck\{[^}]*status="in_review"[^}]*\} 1/);
+  });
+});
