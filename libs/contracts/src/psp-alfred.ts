@@ -32,6 +32,16 @@ export const fiatAccountView = z.object({
 });
 export type FiatAccountView = z.infer<typeof fiatAccountView>;
 
+/** One order looked at by reconciliation. */
+export const offrampSyncDetail = z.object({
+  withdrawalId: z.uuid(),
+  transactionId: z.string(),
+  previousStatus: offrampStatus.nullable(),
+  status: offrampStatus.nullable(),
+  outcome: z.enum(['updated', 'unchanged', 'failed']),
+  error: z.string().optional(),
+});
+
 export const pspAlfredRpc = {
   eligibility: defineRpc(rpcSubject('psp-alfred', 'eligibility'), trader, serviceResult(eligibility)),
   supportedOptions: defineRpc(
@@ -65,6 +75,15 @@ export const pspAlfredRpc = {
         destinationFingerprint: z.string(),
       }),
     ),
+  ),
+  /**
+   * Operators: reads every open order (or those whose status has not moved for `olderThanSeconds`)
+   * at Alfred now; a newer status goes through the webhook path with source `reconciliation`.
+   */
+  syncStatuses: defineRpc(
+    rpcSubject('psp-alfred', 'sync-statuses'),
+    z.object({ olderThanSeconds: z.number().int().min(0).optional() }),
+    z.object({ syncedCount: z.number().int(), failedCount: z.number().int(), details: z.array(offrampSyncDetail) }),
   ),
   devSeedKyc: defineRpc(rpcSubject('psp-alfred', 'dev-seed-kyc'), trader.extend({ country: z.string().length(2) }), serviceResult(z.record(z.string(), z.unknown()))),
   devProvisionCustomer: defineRpc(rpcSubject('psp-alfred', 'dev-provision-customer'), trader, serviceResult(z.record(z.string(), z.unknown()))),

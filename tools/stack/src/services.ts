@@ -3,6 +3,7 @@ import { ConfigError, migrate, type Database, type Logger } from '@offramp/kit';
 import { openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
 import { openRiskDatabase, readRiskConfig } from '@offramp/risk';
 import { openSessionsDatabase, readSessionsConfig } from '@offramp/sessions';
+import { openPspAlfredDatabase, readPspAlfredDatabaseConfig } from '@offramp/psp-alfred';
 import { portSchema, repoRoot } from './config.ts';
 
 type Env = Record<string, string | undefined>;
@@ -36,6 +37,12 @@ export const services: readonly ServiceDefinition[] = [
     entry: 'services/sessions/src/server.ts',
     port: 8084,
     migrate: (env) => migrateAndClose(openSessionsDatabase(readSessionsConfig(env))),
+  },
+  {
+    name: 'psp-alfred',
+    entry: 'services/psp-alfred/src/server.ts',
+    port: 8081,
+    migrate: (env) => migrateAndClose(openPspAlfredDatabase(readPspAlfredDatabaseConfig(env))),
   },
   {
     name: 'alfred-sandbox',

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import type { Logger } from '@offramp/kit';
+import type { PspAlfredConfig } from '../config.ts';
+import { createAlfredTransport, type AlfredAnswer, type AlfredTransport } from './transport.ts';
+import {
+  createCustomerResponse,
+  createFiatAccountResponse,
+  customerResponse,
+  kycStatusResponse,
+  kycSubmissionResponse,
+  offrampResponse,
+  quoteResponse,
+  webhookDriverResponse,
+  type AlfredOfframp,
+  type AlfredQuote,
+} from './schemas.ts';
+
+export { AlfredUnavailable, type AlfredAnswer } from './transport.ts';
+
+export interface KycSubmission {
+  firstName: string;
+  lastName: string;
+  dateOfBirth: string;
+  country: string;
+  city: string;
+  state: string;
+  zipCode: string;
+  address: string;
+  dni: string;
+  [field: string]: string;
+}
+
+export interface QuoteRequest {
+  toCurrency: string;
+  /** Exactly one of the two amounts, as decimal strings. */
+  fromAmount?: string;
+  toAmount?: string;
+  chain: string;
+  customerId: string;
+}
+
+export interface OfframpRequest {
+  customerId: string;
+  quoteId: string;
+  toCurrency: string;
+  amount: string;
+  chain: string;
+  fiatAccountId: string;
+  originAddress: string;
+  memo: string;
+}
+
+const path = (...parts: string[]) => parts.map(encodeURIComponent).join('/');
+const anything = z.unknown();
+
+/** Alfred's partner API, typed. Refusals (4xx) are returned; no answer at all throws AlfredUnavailable. */
+export function createAlfredClient(transport: AlfredTransport) {
+  const get = <S extends z.ZodType>(p: string, schema: S) => transport.request({ method: 'GET', path: p }, schema);
+  const post = <S extends z.ZodType>(p: string, body: unknown, schema: S, idempotencyKey?: string) =>
+    transport.request({ method: 'POST', path: p, body, ...(idempotencyKey ? { idempotencyKey } : {}) }, schema);
+  return {
+    createCustomer: (body: { email: string; type: 'INDIVIDUAL' | 'BUSINESS'; country: string }) => post('/customers/create', body, createCustomerResponse),
+    getCustomer: (customerId: string) => get(`/customers/${path(customerId)}`, customerResponse),
+    createKycSubmission: (customerId: string, kycSubmission: KycSubmission) =>
+      post(`/customers/${path(customerId)}/kyc`, { kycSubmission }, kycSubmissionResponse),
+    submitKyc: (customerId: string, submissionId: string) => post(`/customers/${path(customerId, 'kyc', submissionId, 'submit')}`, {}, anything),
+    getKycStatus: (customerId: string, submissionId: string) => get(`/customers/${path(customerId, 'kyc', submissionId, 'status')}`, kycStatusResponse),
+    createQuote: (req: QuoteRequest): Promise<AlfredAnswer<AlfredQuote>> =>
+      post(
+        '/quotes',
+        {
+          fromCurrency: 'USDT',
+          toCurrency: req.toCurrency,
+          ...(req.fromAmount !== undefined ? { fromAmount: req.fromAmount } : { toAmount: req.toAmount }),
+          chain: req.chain,
+          paymentMethodType: 'BANK',
+          metadata: { customerId: req.customerId },
+        },
+        quoteResponse,
+      ),
+    createFiatAccount: (body: { customerId: string; type: string; fiatAccountFields: Record<string, unknown> }) =>
+      post('/fiatAccounts', body, createFiatAccountResponse),
+    deleteFiatAccount: (customerId: string, fiatAccountId: string) =>
+      transport.request({ method: 'DELETE', path: `/fiatAccounts/${path(customerId, fiatAccountId)}` }, anything),
+    /**
+     * Never retried by the transport. The Idempotency-Key header is honoured by the sandbox and is
+     * our assumption about Alfred (it documents none): a repeated key returns the first order.
+     */
+    createOfframp: (req: OfframpRequest, idempotencyKey: string): Promise<AlfredAnswer<AlfredOfframp>> =>
+      post('/offramp', { ...req, fromCurrency: 'USDT' }, offrampResponse, idempotencyKey),
+    getOfframp: (transactionId: string) => get(`/offramp/${path(transactionId)}`, offrampResponse),
+    /** Alfred's sandbox driver: moves a KYC or ramp to `status` and delivers the signed webhook. */
+    driveWebhook: (body: { referenceId: string; eventType: 'KYC' | 'OFFRAMP'; status: string; metadata?: Record<string, unknown> }) =>
+      post('/webhooks', { metadata: {}, ...body }, webhookDriverResponse),
+    breakerState: () => transport.breakerState(),
+    close: () => transport.close(),
+  };
+}
+
+export type AlfredClient = ReturnType<typeof createAlfredClient>;
+
+export function alfredClientFromConfig(config: PspAlfredConfig, log: Logger): AlfredClient {
+  return createAlfredClient(
+    createAlfredTransport({
+      baseUrl: config.ALFRED_BASE_URL,
+      apiKey: config.ALFRED_API_KEY,
+      apiSecret: config.ALFRED_API_SECRET,
+      timeoutMs: config.ALFRED_TIMEOUT_MS,
+      getRetries: config.ALFRED_GET_RETRIES,
+      breaker: {
+        resetMs: config.ALFRED_BREAKER_RESET_MS,
+        errorPercent: config.ALFRED_BREAKER_ERROR_PERCENT,
+        volume: config.ALFRED_BREAKER_VOLUME,
+        windowMs: config.ALFRED_BREAKER_WINDOW_MS,
+      },
+      log: log.child({ upstream: 'alfred' }),
+    }),
+  );
+}

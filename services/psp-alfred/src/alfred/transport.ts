@@ -1,0 +1,161 @@
+import CircuitBreaker from 'opossum';
+import type { z } from 'zod';
+import type { Logger } from '@offramp/kit';
+import { alfredErrorBody, type AlfredErrorBody } from './schemas.ts';
+
+/**
+ * Alfred could not give an answer: the breaker is open, the call timed out or failed on the
+ * network, Alfred answered 5xx, or a 2xx body did not match the contract. On a user path this is
+ * PSP_UNAVAILABLE; on the offramp command it means "outcome unknown, try later".
+ */
+export class AlfredUnavailable extends Error {
+  readonly reason: 'breaker_open' | 'timeout' | 'network' | 'server_error' | 'bad_response';
+  readonly status: number | null;
+  /** True when the request may have reached Alfred (its effect is unknown). */
+  readonly maybeReached: boolean;
+
+  constructor(reason: AlfredUnavailable['reason'], message: string, status: number | null = null) {
+    super(message);
+    this.name = 'AlfredUnavailable';
+    this.reason = reason;
+    this.status = status;
+    this.maybeReached = reason !== 'breaker_open';
+  }
+}
+
+/** Alfred's answer: the parsed body of a 2xx, or the partner's refusal (a 4xx). */
+export type AlfredAnswer<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: AlfredErrorBody };
+
+export interface AlfredRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  body?: unknown;
+  idempotencyKey?: string;
+}
+
+export interface TransportOptions {
+  baseUrl: string;
+  apiKey: string;
+  apiSecret: string;
+  timeoutMs: number;
+  getRetries: number;
+  breaker: { resetMs: number; errorPercent: number; volume: number; windowMs: number };
+  log: Logger;
+}
+
+interface RawAnswer {
+  status: number;
+  text: string;
+}
+
+export interface AlfredTransport {
+  request<S extends z.ZodType>(req: AlfredRequest, schema: S): Promise<AlfredAnswer<z.output<S>>>;
+  breakerState(): 'closed' | 'open' | 'half_open';
+  close(): void;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The HTTP transport to Alfred behind one opossum breaker for the upstream. 5xx, timeouts and
+ * network errors count against the breaker; a 4xx is the partner's answer and counts as a success.
+ * Only GETs are retried: a POST that may have reached Alfred is never repeated here.
+ */
+export function createAlfredTransport(opts: TransportOptions): AlfredTransport {
+  const base = opts.baseUrl.replace(/\/+$/, '');
+  const breaker = new CircuitBreaker((req: AlfredRequest) => send(req), {
+    // Timeouts are enforced by aborting the request itself, not by opossum racing it.
+    timeout: false,
+    resetTimeout: opts.breaker.resetMs,
+    errorThresholdPercentage: opts.breaker.errorPercent,
+    volumeThreshold: opts.breaker.volume,
+    rollingCountTimeout: opts.breaker.windowMs,
+    rollingCountBuckets: 10,
+  });
+  breaker.on('open', () => opts.log.warn('alfred breaker opened'));
+  breaker.on('halfOpen', () => opts.log.info('alfred breaker half-open'));
+  breaker.on('close', () => opts.log.info('alfred breaker closed'));
+
+  async function send(req: AlfredRequest): Promise<RawAnswer> {
+    const headers: Record<string, string> = { 'api-key': opts.apiKey, 'api-secret': opts.apiSecret, accept: 'application/json' };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    if (req.idempotencyKey) headers['idempotency-key'] = req.idempotencyKey;
+    let res: Response;
+    try {
+      res = await fetch(`${base}${req.path}`, {
+        method: req.method,
+        headers,
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      });
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      throw new AlfredUnavailable(timedOut ? 'timeout' : 'network', `${req.method} ${routeOf(req.path)}: ${timedOut ? 'timed out' : 'network error'}`);
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch {
+      throw new AlfredUnavailable('timeout', `${req.method} ${routeOf(req.path)}: body not received in time`);
+    }
+    if (res.status >= 500) throw new AlfredUnavailable('server_error', `${req.method} ${routeOf(req.path)}: ${res.status}`, res.status);
+    return { status: res.status, text };
+  }
+
+  async function fire(req: AlfredRequest): Promise<RawAnswer> {
+    try {
+      return await breaker.fire(req);
+    } catch (err) {
+      if (err instanceof AlfredUnavailable) throw err;
+      if ((err as { code?: string }).code === 'EOPENBREAKER') throw new AlfredUnavailable('breaker_open', 'alfred breaker is open');
+      throw err;
+    }
+  }
+
+  async function fireWithRetries(req: AlfredRequest): Promise<RawAnswer> {
+    const attempts = req.method === 'GET' ? opts.getRetries + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fire(req);
+      } catch (err) {
+        const retryable = err instanceof AlfredUnavailable && err.reason !== 'breaker_open';
+        if (!retryable || attempt >= attempts) throw err;
+        opts.log.warn({ path: routeOf(req.path), attempt, reason: err.reason }, 'alfred GET failed, retrying');
+        await sleep(100 * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  return {
+    async request(req, schema) {
+      const raw = await fireWithRetries(req);
+      const json = parseJson(raw.text);
+      if (raw.status >= 400) {
+        const error = alfredErrorBody.safeParse(json);
+        return { ok: false, status: raw.status, error: error.success ? error.data : { errorCode: 0, errorMessage: `HTTP ${raw.status}` } };
+      }
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) {
+        opts.log.error({ path: routeOf(req.path), status: raw.status, issues: parsed.error.issues.map((i) => i.path.join('.')) }, 'alfred answer does not match the contract');
+        throw new AlfredUnavailable('bad_response', `${req.method} ${routeOf(req.path)}: unexpected answer`, raw.status);
+      }
+      return { ok: true, status: raw.status, data: parsed.data };
+    },
+    breakerState: () => (breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed'),
+    close: () => breaker.shutdown(),
+  };
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** The path with ids replaced, for logs: ids of customers and accounts are not secrets, e-mails are. */
+function routeOf(path: string): string {
+  return path.split('?')[0]!.replace(/\/customers\/find\/[^/]+\/[^/]+/, '/customers/find/:email/:country');
+}

@@ -1,0 +1,136 @@
+import {
+  createHttpServer,
+  createMetrics,
+  openDatabase,
+  serveRpcs,
+  startConsumer,
+  startOutboxRelay,
+  type ConsumerOptions,
+  type Database,
+  type Logger,
+  type Messaging,
+  type OutboxRelay,
+} from '@offramp/kit';
+import type { PspAlfredConfig, PspAlfredDatabaseConfig } from './config.ts';
+import { migrations } from './migrations/0001-psp-alfred.ts';
+import { alfredClientFromConfig, type AlfredClient } from './alfred/client.ts';
+import { createFiatAccounts } from './fiat-accounts/fiat-accounts.ts';
+import { createQuotes } from './quotes/quotes.ts';
+import { createOfframpHandlers } from './offramps/create-offramp.ts';
+import { createReconciler, type Reconciler } from './reconciliation/reconcile.ts';
+import { createKycActions } from './dev/kyc-actions.ts';
+import { createOfframpActions } from './dev/offramp-actions.ts';
+import { registerWebhookRoute } from './webhooks/webhook-route.ts';
+import { pspAlfredRoutes } from './rpc.ts';
+
+export { migrations };
+export { readPspAlfredConfig, readPspAlfredDatabaseConfig, pspAlfredConfig, type PspAlfredConfig } from './config.ts';
+
+export interface PspAlfredDeps {
+  config: PspAlfredConfig;
+  db: Database;
+  messaging: Messaging;
+  log: Logger;
+  /** Hooks on the command consumer (tests shorten the backoff and watch settlements). */
+  consumer?: Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'backoffMs' | 'maxDeliver'>;
+  relay?: { pollMs?: number };
+  /** Whether the reconciliation poller runs on its own (tests drive it by hand). */
+  reconcileOnTimer?: boolean;
+  /** How long a dev action waits for Alfred's webhook before reading the status itself. */
+  devSettleMs?: number;
+}
+
+export interface PspAlfredApp {
+  http: ReturnType<typeof createHttpServer>;
+  relay: OutboxRelay;
+  alfred: AlfredClient;
+  reconciler: Reconciler;
+  close(): Promise<void>;
+}
+
+/** Opens the service's schema; `readPspAlfredDatabaseConfig(env)` is enough for migrations. */
+export const openPspAlfredDatabase = (config: PspAlfredDatabaseConfig) =>
+  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, poolMax: config.DB_POOL_MAX });
+
+/**
+ * A command that cannot reach Alfred waits in `approved` and is redelivered with a growing delay,
+ * for about six hours before it is dead-lettered for an operator.
+ */
+const offrampBackoffMs = [1_000, 5_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000];
+const offrampMaxDeliver = 40;
+
+/** Wires psp-alfred: rpcs, the offramp command consumer, the outbox relay, the webhook and health surface, reconciliation. */
+export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp> {
+  const { config, db, messaging, log } = deps;
+  const metrics = createMetrics('psp-alfred');
+  const relay = startOutboxRelay({ db, messaging, log, metrics, ...deps.relay });
+  const alfred = alfredClientFromConfig(config, log);
+  const reconciler = createReconciler({
+    db,
+    alfred,
+    relay,
+    log: log.child({ feature: 'reconciliation' }),
+    afterSeconds: config.RECONCILE_AFTER_SECONDS,
+    intervalMs: config.RECONCILE_INTERVAL_MS,
+    batch: config.RECONCILE_BATCH,
+  });
+  const devDeps = { db, alfred, relay, emailDomain: config.DEV_EMAIL_DOMAIN, settleMs: deps.devSettleMs ?? 2_000 };
+  const rpc = serveRpcs(
+    { messaging, log, metrics, queue: 'psp-alfred' },
+    pspAlfredRoutes({
+      db,
+      fiatAccounts: createFiatAccounts({ db, alfred }),
+      quotes: createQuotes({ db, alfred, chain: config.ALFRED_CHAIN }),
+      reconciler,
+      kyc: createKycActions(devDeps),
+      offramps: createOfframpActions({ ...devDeps, reconciler }),
+    }),
+  );
+  const consumer = await startConsumer({
+    db,
+    messaging,
+    log,
+    metrics,
+    name: 'psp-alfred-commands',
+    stream: 'COMMANDS',
+    filterSubject: 'cmd.psp-alfred.>',
+    handlers: createOfframpHandlers({ db, alfred, log, chain: config.ALFRED_CHAIN, originAddress: config.ALFRED_ORIGIN_ADDRESS }),
+    backoffMs: offrampBackoffMs,
+    maxDeliver: offrampMaxDeliver,
+    // One delivery may wait on several Alfred calls, each up to ALFRED_TIMEOUT_MS.
+    ackWaitMs: Math.max(30_000, config.ALFRED_TIMEOUT_MS * 8),
+    ...deps.consumer,
+  });
+  const http = createHttpServer({
+    log,
+    metrics,
+    readiness: {
+      database: async () => void (await db.em.fork().execute('select 1')),
+      nats: async () => {
+        if (messaging.nc.isClosed()) throw new Error('nats connection closed');
+        await messaging.nc.flush();
+      },
+    },
+  });
+  registerWebhookRoute(http.app, {
+    db,
+    relay,
+    log,
+    secret: config.ALFRED_WEBHOOK_SECRET,
+    format: config.ALFRED_WEBHOOK_SIGNATURE_FORMAT,
+    toleranceSeconds: config.ALFRED_WEBHOOK_TOLERANCE_SECONDS,
+  });
+  if (deps.reconcileOnTimer ?? true) reconciler.start();
+  let closing: Promise<void> | undefined;
+  // Stop taking work, finish what is in flight, publish what it wrote, then let go of Alfred.
+  const close = async () => {
+    http.setDraining();
+    await reconciler.stop();
+    await rpc.drain();
+    await consumer.stop();
+    await http.app.close();
+    await relay.stop();
+    alfred.close();
+  };
+  return { http, relay, alfred, reconciler, close: () => (closing ??= close()) };
+}

@@ -1,0 +1,158 @@
+import { decimalToMinor, minorToDecimal, pspAlfredCommands, pspAlfredEvents, type Envelope } from '@offramp/contracts';
+import { enqueue, inTransaction, on, type Database, type EntityManager, type HandlerEntry, type Logger } from '@offramp/kit';
+import type { z } from 'zod';
+import { AlfredUnavailable, type AlfredClient, type OfframpRequest } from '../alfred/client.ts';
+import type { AlfredErrorBody, AlfredOfframp } from '../alfred/schemas.ts';
+import { findAccount } from '../fiat-accounts/store.ts';
+import { findTrader } from '../traders/traders.ts';
+import { findOfframp, forgetRequest, insertIntent, markCreated, markRefused, recordAttempt, recordTransactionId, type Offramp } from './store.ts';
+
+type Command = z.output<typeof pspAlfredCommands.createOfframp.payload>;
+type Refusal = { partnerCode: number | null; message: string; status: number | null };
+
+interface Deps {
+  db: Database;
+  alfred: AlfredClient;
+  log: Logger;
+  chain: string;
+  originAddress: string;
+}
+
+/** Statuses that are not the partner's answer to the order: our credentials, throttling, a request timeout. */
+const transientStatuses = new Set([401, 403, 408, 429]);
+/** 111302: the quote is expired, used or unknown; 111430: the Idempotency-Key is bound to another body. */
+const quoteUnusable = 111302;
+const keyReused = 111430;
+
+/** Thrown to have the command redelivered later; the withdrawal waits in `approved` meanwhile. */
+export class TryLater extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TryLater';
+  }
+}
+
+/**
+ * `cmd.psp-alfred.create-offramp.v1`: one order at Alfred per withdrawal, whatever the redeliveries.
+ * The intent is committed on its own before Alfred is called, so that an attempt whose outcome is
+ * unknown (timeout, crash) is known to be unknown next time. Alfred documents no idempotency for
+ * `POST /offramp`, so it is never blindly retried: the next delivery first looks the order up by
+ * its transaction id when known, else replays the very same request with the same Idempotency-Key
+ * (the withdrawal id). That Alfred answers a replayed key with the first order is our assumption;
+ * the sandbox honours it and refuses the key with any other body (111430).
+ */
+export function createOfframpHandlers(deps: Deps): HandlerEntry[] {
+  return [on(pspAlfredCommands.createOfframp, (em, env) => handleCreateOfframp(deps, em, env))];
+}
+
+async function handleCreateOfframp(deps: Deps, em: EntityManager, env: Envelope<Command>): Promise<void> {
+  const cmd = env.payload;
+  const log = deps.log.child({ withdrawalId: cmd.withdrawalId, traceId: env.traceId });
+  // Two deliveries for one withdrawal (a redelivery racing an operator's re-dispatch) take turns.
+  await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`offramp:${cmd.withdrawalId}`]);
+  const intent = await inTransaction(deps.db, (tx) => insertIntent(tx, cmd));
+  if (intent.state !== 'requested') {
+    log.info({ state: intent.state }, 'offramp already settled for this withdrawal; nothing new');
+    return;
+  }
+  // Once an attempt may have reached Alfred, only Alfred's answer decides: an order may exist.
+  const firstTry = intent.attempts === 0 && !intent.transactionId;
+  const early = firstTry ? await checkPreconditions(deps, intent) : null;
+  const obtained: Obtained = early ? { refusal: early } : await obtainOrder(deps, intent, log);
+  const cause = { correlationId: cmd.withdrawalId, causationId: env.id, traceId: env.traceId };
+  const current = await findOfframp(em, cmd.withdrawalId, { lock: true });
+  if (current?.state !== 'requested') return;
+  if ('refusal' in obtained) {
+    const r = obtained.refusal;
+    await markRefused(em, cmd.withdrawalId, r);
+    await enqueue(em, pspAlfredEvents.offrampRefused, { withdrawalId: cmd.withdrawalId, partnerCode: r.partnerCode, message: r.message }, cause);
+    log.warn({ partnerCode: r.partnerCode, status: r.status }, 'offramp refused');
+    return;
+  }
+  const order = obtained.order;
+  const sentAmountMinor = decimalToMinor(order.fromAmount, 6);
+  if (sentAmountMinor === null || sentAmountMinor <= 0n) throw new AlfredUnavailable('bad_response', 'offramp fromAmount out of contract');
+  const chain = order.chain ?? deps.chain;
+  await markCreated(em, cmd.withdrawalId, { transactionId: order.transactionId, status: order.status, depositAddress: order.depositAddress, chain, sentAmountMinor });
+  await enqueue(
+    em,
+    pspAlfredEvents.offrampCreated,
+    { withdrawalId: cmd.withdrawalId, transactionId: order.transactionId, depositAddress: order.depositAddress, chain, cryptoAmountMinor: sentAmountMinor },
+    cause,
+  );
+  log.info({ transactionId: order.transactionId }, 'offramp created at alfred');
+}
+
+/** Refusals found before Alfred is asked: the trader or the account is not (or no longer) usable. */
+async function checkPreconditions(deps: Deps, intent: Offramp): Promise<Refusal | null> {
+  const em = deps.db.em.fork();
+  const trader = await findTrader(em, intent.traderId);
+  if (!trader?.customerId) return { partnerCode: null, message: 'trader has no Alfred customer', status: null };
+  if (!(await findAccount(em, intent.traderId, intent.fiatAccountId))) return { partnerCode: null, message: 'fiat account not found', status: null };
+  return null;
+}
+
+function definitive(status: number, error: AlfredErrorBody): Refusal | null {
+  if (transientStatuses.has(status)) return null;
+  return { partnerCode: error.errorCode || null, message: error.errorMessage || `HTTP ${status}`, status };
+}
+
+type Obtained = { order: AlfredOfframp } | { refusal: Refusal };
+type Sent = Obtained | 'quote_unusable';
+
+/**
+ * The order for the intent: found (by transaction id or replayed key), created now, or refused for
+ * good. Throws TryLater or AlfredUnavailable when the outcome is unknown.
+ */
+async function obtainOrder(deps: Deps, intent: Offramp, log: Logger): Promise<Obtained> {
+  if (intent.transactionId) {
+    const found = await deps.alfred.getOfframp(intent.transactionId);
+    if (found.ok) return { order: found.data };
+    if (found.status !== 404) throw new TryLater(`order lookup refused: ${found.status}`);
+  }
+  if (intent.lastRequest) {
+    log.warn({ attempts: intent.attempts }, 'earlier offramp attempt has an unknown outcome; replaying it with the same idempotency key');
+    const replayed = await send(deps, intent.withdrawalId, intent.lastRequest as unknown as OfframpRequest);
+    if (replayed !== 'quote_unusable') return replayed;
+    // The quote is no longer usable, so no order was made with it under this key: start afresh.
+    await inTransaction(deps.db, (tx) => forgetRequest(tx, intent.withdrawalId));
+  }
+  const customerId = (await findTrader(deps.db.em.fork(), intent.traderId))?.customerId;
+  if (!customerId) return { refusal: { partnerCode: null, message: 'trader has no Alfred customer', status: null } };
+  // The USDT side is what was held for the withdrawal; Alfred prices the fiat it pays out.
+  const quote = await deps.alfred.createQuote({ toCurrency: intent.fiatCurrency, fromAmount: minorToDecimal(intent.cryptoAmountMinor, 6), chain: deps.chain, customerId });
+  if (!quote.ok) {
+    const refusal = definitive(quote.status, quote.error);
+    if (!refusal) throw new TryLater(`quote refused: ${quote.status}`);
+    return { refusal };
+  }
+  const request: OfframpRequest = {
+    customerId,
+    quoteId: quote.data.quoteId,
+    toCurrency: intent.fiatCurrency,
+    amount: quote.data.fromAmount,
+    chain: deps.chain,
+    fiatAccountId: intent.fiatAccountId,
+    originAddress: deps.originAddress,
+    memo: intent.withdrawalId,
+  };
+  await inTransaction(deps.db, (tx) => recordAttempt(tx, intent.withdrawalId, { ...request }));
+  const sent = await send(deps, intent.withdrawalId, request);
+  if (sent !== 'quote_unusable') return sent;
+  await inTransaction(deps.db, (tx) => forgetRequest(tx, intent.withdrawalId));
+  throw new TryLater('the fresh quote was refused as unusable; a later delivery quotes again');
+}
+
+/** One POST /offramp, never retried here; keeps the transaction id as soon as it is known. */
+async function send(deps: Deps, withdrawalId: string, request: OfframpRequest): Promise<Sent> {
+  const answer = await deps.alfred.createOfframp(request, withdrawalId);
+  if (answer.ok) {
+    await inTransaction(deps.db, (tx) => recordTransactionId(tx, withdrawalId, answer.data.transactionId));
+    return { order: answer.data };
+  }
+  if (answer.error.errorCode === quoteUnusable) return 'quote_unusable';
+  if (answer.error.errorCode === keyReused) throw new TryLater('idempotency key bound to another request');
+  const refusal = definitive(answer.status, answer.error);
+  if (!refusal) throw new TryLater(`offramp refused transiently: ${answer.status}`);
+  return { refusal };
+}

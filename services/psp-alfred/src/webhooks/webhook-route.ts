@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError, inTransaction, sendData, type Database, type Logger, type OutboxRelay } from '@offramp/kit';
+import { webhookBody } from '../alfred/schemas.ts';
+import { ingestPartnerEvent } from './ingest.ts';
+import { verifySignature, type SignatureFormat } from './signature.ts';
+
+export interface WebhookDeps {
+  db: Database;
+  relay: OutboxRelay;
+  log: Logger;
+  secret: string;
+  format: SignatureFormat;
+  toleranceSeconds: number;
+  now?: () => number;
+}
+
+export const webhookPath = '/psp/alfred/webhook';
+
+/**
+ * `POST /psp/alfred/webhook`: Alfred's signed status events. The body is kept raw so the signature
+ * is checked over the bytes Alfred signed; a bad or stale signature is 401 with nothing stored, a
+ * malformed body 400; anything else is stored (duplicates counted) and answered 200 at once.
+ */
+export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): void {
+  const now = deps.now ?? Date.now;
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.post(webhookPath, async (request, reply) => {
+      const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const header = request.headers.signature;
+      const check = verifySignature({
+        header: typeof header === 'string' ? header : undefined,
+        rawBody,
+        secret: deps.secret,
+        format: deps.format,
+        toleranceSeconds: deps.toleranceSeconds,
+        nowMs: now(),
+      });
+      if (check !== 'valid') {
+        request.log.warn({ check }, 'webhook refused: signature');
+        throw new AppError('UNAUTHORIZED', check === 'stale' ? 'Webhook signature is outside the allowed time window' : 'Invalid webhook signature');
+      }
+      const text = rawBody.toString('utf8');
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new AppError('VALIDATION_ERROR', 'Webhook body is not JSON');
+      }
+      const parsed = webhookBody.safeParse(json);
+      if (!parsed.success) {
+        throw new AppError('VALIDATION_ERROR', 'Webhook body is malformed', { details: { fields: parsed.error.issues.map((i) => i.path.join('.') || '(body)') } });
+      }
+      const event = parsed.data;
+      const outcome = await inTransaction(deps.db, (em) => ingestPartnerEvent(em, event, { source: 'webhook', rawBody: text, traceId: request.id }));
+      deps.relay.wake();
+      request.log.info({ eventType: event.eventType, referenceId: event.referenceId, status: event.status, outcome }, 'webhook stored');
+      return sendData(request, reply, { received: true, outcome });
+    });
+  });
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { callRpc, makeEnvelope, migrate, newId, type Messaging } from '@offramp/kit';
+import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { pspAlfredCommands, pspAlfredRpc, type RpcDef } from '@offramp/contracts';
+import { basePath, buildSandbox, type SettingsPatch } from '@offramp/alfred-sandbox';
+import type { z } from 'zod';
+import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig, type PspAlfredDeps } from '../src/app.ts';
+
+export const webhookSecret = 'test-webhook-secret';
+const credentials = { key: 'test-key', secret: 'test-secret' };
+
+export type TestPspAlfred = Awaited<ReturnType<typeof startTestPspAlfred>>;
+
+interface Options {
+  env?: Record<string, string>;
+  sandbox?: SettingsPatch;
+  consumer?: PspAlfredDeps['consumer'];
+  reconcileOnTimer?: boolean;
+}
+
+/**
+ * psp-alfred on its own schema and NATS namespace, against real Postgres and NATS, talking to the
+ * real Alfred sandbox in-process (listening on a port of its own, sending its webhooks to ours).
+ */
+export async function startTestPspAlfred(opts: Options = {}) {
+  const { databaseUrl, natsUrl } = testInfra();
+  const messaging = await testMessaging('psp-alfred-test');
+  const sandbox = buildSandbox({
+    apiKey: credentials.key,
+    apiSecret: credentials.secret,
+    log: testLogger('alfred-sandbox'),
+    settings: { webhookSecret, webhookRetryBaseDelayMs: 50, webhookMaxAttempts: 3, ...opts.sandbox },
+  });
+  const sandboxUrl = await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
+  const config = readPspAlfredConfig({
+    DATABASE_URL: databaseUrl,
+    NATS_URL: natsUrl,
+    DB_SCHEMA: uniqueName('psp_alfred_t'),
+    ALFRED_BASE_URL: `${sandboxUrl}${basePath}`,
+    ALFRED_API_KEY: credentials.key,
+    ALFRED_API_SECRET: credentials.secret,
+    ALFRED_WEBHOOK_SECRET: webhookSecret,
+    ALFRED_TIMEOUT_MS: '1000',
+    ALFRED_BREAKER_RESET_MS: '1000',
+    ALFRED_BREAKER_VOLUME: '3',
+    RECONCILE_AFTER_SECONDS: '1',
+    RECONCILE_INTERVAL_MS: '200',
+    ...opts.env,
+  });
+  const db = await openPspAlfredDatabase(config);
+  await migrate(db);
+  const log = testLogger('psp-alfred');
+  const app = await buildPspAlfred({
+    config,
+    db,
+    messaging,
+    log,
+    consumer: { backoffMs: [100, 200, 400], ...opts.consumer },
+    reconcileOnTimer: opts.reconcileOnTimer ?? false,
+    devSettleMs: 2_000,
+  });
+  const address = await app.http.app.listen({ port: 0, host: '127.0.0.1' });
+  const webhookUrl = `${address}/psp/alfred/webhook`;
+  const emu = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: object) => {
+    const res = await sandbox.app.inject({ method, url: `/__emu${path}`, ...(body === undefined ? {} : { payload: body }) });
+    if (res.statusCode >= 300) throw new Error(`emulator ${method} ${path}: ${res.statusCode} ${res.body}`);
+    return res.statusCode === 204 ? null : (res.json() as Record<string, unknown>);
+  };
+  await emu('PUT', '/config', { webhookUrl });
+  const call = <D extends RpcDef>(def: D, req: z.output<D['request']>) => callRpc(messaging, def, req, { timeoutMs: 30_000 });
+
+  return {
+    config,
+    db,
+    messaging: messaging as Messaging,
+    app,
+    sandbox,
+    webhookUrl,
+    call,
+    emu,
+    /** Partner-API calls the sandbox saw, e.g. `('POST', '/fiatAccounts')`. */
+    async partnerCalls(method: string, pathPrefix: string) {
+      const { requests } = (await emu('GET', `/requests?method=${method}&pathPrefix=${encodeURIComponent(pathPrefix)}`)) as { requests: { path: string; statusCode: number | null }[] };
+      return requests;
+    },
+    async rows<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+      return db.em.fork().execute(sql, params) as Promise<T[]>;
+    },
+    /** The payloads of the events of one subject that went through the outbox, oldest first. */
+    async outboxEvents(subject: string) {
+      const rows = await db.em.fork().execute<{ envelope: { payload: Record<string, unknown> } }[]>('select envelope from outbox where subject = ? order by seq', [subject]);
+      return rows.map((r) => r.envelope.payload);
+    },
+    /** A trader verified by the platform, provisioned at Alfred and approved there (webhooks fanned back). */
+    async readyTrader(country: string, traderId = `trader-${randomUUID()}`) {
+      await expectOk(call(pspAlfredRpc.devSeedKyc, { traderId, country }));
+      await expectOk(call(pspAlfredRpc.devProvisionCustomer, { traderId }));
+      await expectOk(call(pspAlfredRpc.devApproveKyc, { traderId }));
+      const [row] = await db.em.fork().execute<{ customer_id: string }[]>('select customer_id from traders where trader_id = ?', [traderId]);
+      return { traderId, customerId: row!.customer_id };
+    },
+    /** A ready MX trader with a SPEI account, and the create-offramp command of a withdrawal to it. */
+    async prepareWithdrawal(cryptoAmountMinor = 50_000_000n) {
+      const trader = await this.readyTrader('MX');
+      const { fiatAccountId } = await expectOk(
+        call(pspAlfredRpc.createFiatAccount, { traderId: trader.traderId, type: 'SPEI', fields: { accountNumber: validClabe, accountHolderName: 'Maria Hernandez' } }),
+      );
+      const command = { withdrawalId: randomUUID(), traderId: trader.traderId, fiatAccountId, cryptoAmountMinor, fiatCurrency: 'MXN', fiatAmount: '800.00' };
+      return { ...trader, fiatAccountId, command };
+    },
+    /** The offramp row of a withdrawal once it is no longer `requested`. */
+    async settledOfframp(withdrawalId: string, timeoutMs = 15_000) {
+      return eventually(async () => {
+        const [row] = await db.em.fork().execute<{ state: string; transaction_id: string | null; alfred_status: string | null; attempts: number }[]>(
+          'select state, transaction_id, alfred_status, attempts from offramps where withdrawal_id = ?',
+          [withdrawalId],
+        );
+        return row && row.state !== 'requested' ? row : null;
+      }, `the offramp of ${withdrawalId}`, timeoutMs);
+    },
+    /** Every message of an event subject that reached JetStream, oldest first. */
+    async published(subject: string) {
+      await app.relay.flush();
+      return readStream(messaging, 'EVENTS', subject);
+    },
+    /** Sends `cmd.psp-alfred.create-offramp.v1` as sessions would (a new envelope each time). */
+    async sendCreateOfframp(payload: z.output<typeof pspAlfredCommands.createOfframp.payload>) {
+      const envelope = makeEnvelope(pspAlfredCommands.createOfframp, payload, { correlationId: payload.withdrawalId, traceId: newId() });
+      await messaging.js.publish(messaging.wire(pspAlfredCommands.createOfframp.subject), JSON.stringify(envelope), { msgID: envelope.id });
+      return envelope;
+    },
+    async cleanup() {
+      await app.close();
+      await sandbox.close();
+      await db.em.fork().execute(`drop schema if exists "${config.DB_SCHEMA}" cascade`);
+      await db.close();
+      await messaging.cleanup();
+    },
+  };
+}
+
+/** Reads every message of a stream subject through an ephemeral ordered consumer. */
+async function readStream(messaging: Messaging, stream: string, subject: string): Promise<Record<string, unknown>[]> {
+  const name = messaging.streamName(stream);
+  const info = await messaging.jsm.streams.info(name);
+  const out: Record<string, unknown>[] = [];
+  if (info.state.messages === 0) return out;
+  const consumer = await messaging.js.consumers.get(name);
+  for (;;) {
+    const m = await consumer.next({ expires: 1_000 });
+    if (!m) break;
+    if (m.subject === messaging.wire(subject)) out.push((m.json() as { payload: Record<string, unknown> }).payload);
+    if (m.info.pending === 0) break;
+  }
+  return out;
+}
+
+/** The data of an ok service result; fails the test with the refusal otherwise. */
+export async function expectOk<T>(pending: Promise<{ ok: true; data: T } | { ok: false; error: unknown }>): Promise<T> {
+  const result = await pending;
+  if (!result.ok) throw new Error(`expected ok, got ${JSON.stringify(result.error)}`);
+  return result.data;
+}
+
+/** Waits until `check` resolves truthy, polling; fails with `what` after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export const validClabe = '002010077777777771';
+export const badClabe = '002010077777777770';

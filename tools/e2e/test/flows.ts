@@ -1,0 +1,113 @@
+import { expect } from 'vitest';
+import { newId } from '@offramp/kit';
+import { until, type System } from './system.ts';
+
+export interface CountryCase {
+  country: string;
+  route: string;
+  currency: string;
+  amount: string;
+  type: string;
+  fields: (holder: string) => Record<string, string>;
+}
+
+/** One valid bank account per supported country, with real check digits (verified by stdnum). */
+export const countries: Record<'MX' | 'BR' | 'AR' | 'CO' | 'DO', CountryCase> = {
+  MX: { country: 'MX', route: 'MX_SPEI', currency: 'MXN', amount: '1000.00', type: 'SPEI', fields: (h) => ({ accountNumber: '002010077777777771', accountHolderName: h }) },
+  BR: { country: 'BR', route: 'BR_PIX', currency: 'BRL', amount: '100.00', type: 'PIX', fields: (h) => ({ pixKey: '12345678909', documentNumber: '12345678909', accountName: h }) },
+  AR: { country: 'AR', route: 'AR_COELSA', currency: 'ARS', amount: '20000.00', type: 'COELSA', fields: (h) => ({ accountType: 'CBU', accountNumber: '2850590940090418135201', accountHolderName: h }) },
+  CO: {
+    country: 'CO',
+    route: 'CO_ACH',
+    currency: 'COP',
+    amount: '100000.00',
+    type: 'ACH',
+    fields: (h) => ({ bankName: 'BANCOLOMBIA', accountNumber: '1234567890', accountType: 'AHORRO', accountHolderName: h, documentType: 'CC', documentNumber: '1020304050' }),
+  },
+  DO: { country: 'DO', route: 'DO_ACH_DOM', currency: 'DOP', amount: '1500.00', type: 'ACH_DOM', fields: (h) => ({ bankName: 'BANCO POPULAR', accountNumber: '7964321005', accountHolderName: h, documentNumber: '00113918205' }) },
+};
+
+export const newTrader = () => `trader-${newId()}`;
+
+/** QA setup through the dev endpoints: platform KYC, Alfred customer, KYC approved, eligible, funded. */
+export async function onboard(sys: System, trader: string, country: string, fundUsdt = '1000'): Promise<string> {
+  const seeded = await sys.http('POST', `/psp/alfred/__dev/seed-kyc-and-provision?country=${country}`, { trader, dev: true });
+  expect(seeded.status, JSON.stringify(seeded.body)).toBe(200);
+  const approved = await sys.http('POST', '/psp/alfred/__dev/approve-kyc', { trader, dev: true });
+  expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+  await until('eligibility', async () => {
+    const r = await sys.http('GET', '/psp/alfred/eligibility', { trader });
+    return r.status === 200 && r.body?.data.eligible === true ? true : undefined;
+  });
+  if (fundUsdt !== '0') {
+    const funded = await sys.http('POST', '/psp/alfred/__dev/fund', { trader, dev: true, body: { amount: fundUsdt, currency: 'USDT' } });
+    expect(funded.status, JSON.stringify(funded.body)).toBe(200);
+  }
+  return kycName(seeded.body?.data);
+}
+
+/** The KYC name the dev seed generated (the holder name that satisfies the Travel Rule). */
+function kycName(data: unknown): string {
+  const text = JSON.stringify(data ?? {});
+  const first = /"firstName":"([^"]+)"/.exec(text)?.[1];
+  const last = /"lastName":"([^"]+)"/.exec(text)?.[1];
+  return first && last ? `${first} ${last}` : 'Test Holder';
+}
+
+export async function addAccount(sys: System, trader: string, c: CountryCase, holder: string): Promise<string> {
+  const r = await sys.http('POST', '/psp/alfred/fiat-accounts', { trader, body: { type: c.type, fiatAccountFields: c.fields(holder) } });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return r.body!.data.fiatAccountId as string;
+}
+
+export async function openSession(sys: System, trader: string, c: CountryCase, fiatAccountId: string, amount = c.amount) {
+  return sys.http('POST', '/psp/alfred/session', {
+    trader,
+    body: { data: { type: 'withdrawal', amount, source_currency_id: c.currency, payment_route_id: c.route, wallet_id: 'MAIN', fiat_account_id: fiatAccountId } },
+  });
+}
+
+/** Session + initiate; returns the session id, the withdrawal id and the debited USDT. */
+export async function withdraw(sys: System, trader: string, c: CountryCase, fiatAccountId: string, amount = c.amount) {
+  const session = await openSession(sys, trader, c, fiatAccountId, amount);
+  expect(session.status, JSON.stringify(session.body)).toBe(201);
+  const sessionId = session.body!.data.session_id as string;
+  const initiated = await sys.http('POST', '/psp/alfred/initiate-withdrawal', { trader, body: { session_id: sessionId } });
+  expect(initiated.status, JSON.stringify(initiated.body)).toBe(200);
+  expect(initiated.body!.data.status).toBe('pending');
+  return { sessionId, withdrawalId: initiated.body!.data.withdrawal_id as string, debited: initiated.body!.data.debited.amount as string };
+}
+
+export async function withdrawal(sys: System, trader: string, withdrawalId: string) {
+  const r = await sys.http('GET', `/psp/alfred/withdrawals/${withdrawalId}`, { trader });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body!.data as { status: string; timeline: { from: string | null; to: string; actor: string; reason: string | null; refused_code: string | null }[]; psp_transaction_id: string | null };
+}
+
+export async function waitForStatus(sys: System, trader: string, withdrawalId: string, status: string, timeoutMs = 30_000) {
+  return until(`withdrawal ${withdrawalId} to be ${status}`, async () => {
+    const w = await withdrawal(sys, trader, withdrawalId);
+    return w.status === status ? w : undefined;
+  }, timeoutMs);
+}
+
+export async function balance(sys: System, trader: string): Promise<{ available: string; held: string }> {
+  const r = await sys.http('GET', '/psp/alfred/balances', { trader });
+  expect(r.status).toBe(200);
+  const usdt = (r.body!.data as { currency: string; available: string; held: string }[]).find((b) => b.currency === 'USDT');
+  return { available: usdt?.available ?? '0.000000', held: usdt?.held ?? '0.000000' };
+}
+
+/** Exact decimal subtraction on 6-decimal strings (USDT), through bigint. */
+export function minusUsdt(a: string, b: string): string {
+  const toMinor = (s: string) => BigInt(s.replace('.', '').replace(/^0+(?=\d)/, ''));
+  const d = toMinor(a) - toMinor(b);
+  const digits = d.toString().padStart(7, '0');
+  return `${digits.slice(0, -6)}.${digits.slice(-6)}`;
+}
+
+export async function emitOfframp(sys: System, trader: string, sessionId: string, scenario: 'success' | 'failure') {
+  const r = await sys.http('POST', '/psp/alfred/__dev/emit-offramp', { trader, dev: true, body: { session_id: sessionId, scenario } });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body!.data;
+}

@@ -1,0 +1,174 @@
+import { createHmac } from 'node:crypto';
+import { callRpc, migrate, type Database, type Messaging } from '@offramp/kit';
+import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { ledgerRpc, riskRpc, type RpcDef } from '@offramp/contracts';
+import { basePath, buildSandbox, signatureHeader } from '@offramp/alfred-sandbox';
+import { buildLedger, openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
+import { buildRisk, openRiskDatabase, readRiskConfig } from '@offramp/risk';
+import { buildSessions, openSessionsDatabase, readSessionsConfig } from '@offramp/sessions';
+import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig } from '@offramp/psp-alfred';
+import { buildGateway, readGatewayConfig } from '@offramp/gateway';
+import type { z } from 'zod';
+
+export const jwtSecret = 'e2e-jwt-secret-that-is-long-enough-0123456789';
+export const devSecret = 'e2e-dev-secret-0123456789';
+const issuer = 'offramp-e2e';
+const audience = 'offramp';
+const webhookSecret = 'e2e-webhook-secret';
+const alfredKey = { key: 'e2e-key', secret: 'e2e-secret' };
+
+/** A signed trader (or operator) JWT, as the exchange's identity provider would issue it. */
+export function tokenFor(sub: string, extra: Record<string, unknown> = {}): string {
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, iss: issuer, aud: audience, iat: now, exp: now + 3600, ...extra })}`;
+  return `${input}.${createHmac('sha256', jwtSecret).update(input).digest('base64url')}`;
+}
+
+type Closer = () => Promise<unknown>;
+
+async function database<C extends { DB_SCHEMA: string }>(config: C, open: (c: C) => Promise<Database>, closers: Closer[]): Promise<Database> {
+  const db = await open(config);
+  await migrate(db);
+  closers.push(async () => {
+    await db.em.fork().execute(`drop schema if exists "${config.DB_SCHEMA}" cascade`);
+    await db.close();
+  });
+  return db;
+}
+
+export type System = Awaited<ReturnType<typeof startSystem>>;
+
+/**
+ * The whole system in one process: ledger, risk, sessions, psp-alfred and the gateway on real
+ * Postgres (a schema each) and real NATS (a namespace of their own), with the Alfred sandbox on a
+ * local port sending its signed webhooks to psp-alfred's webhook port. Tests drive it over HTTP.
+ */
+export async function startSystem(opts: { env?: Record<string, string> } = {}) {
+  const { databaseUrl, natsUrl } = testInfra();
+  const closers: Closer[] = [];
+  const messaging = await testMessaging('e2e');
+  const base = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, NATS_NAMESPACE: messaging.namespace, DB_POOL_MAX: '5', ...opts.env };
+  const log = (name: string) => testLogger(name);
+
+  const sandbox = buildSandbox({ apiKey: alfredKey.key, apiSecret: alfredKey.secret, log: log('alfred-sandbox'), settings: { webhookSecret, webhookRetryBaseDelayMs: 50 } });
+  const sandboxUrl = await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
+
+  const ledgerConfig = readLedgerConfig({ ...base, DB_SCHEMA: uniqueName('e2e_ledger') });
+  const ledger = await buildLedger({ config: ledgerConfig, db: await database(ledgerConfig, (c) => openLedgerDatabase(c), closers), messaging, log: log('ledger') });
+  const riskConfig = readRiskConfig({ ...base, DB_SCHEMA: uniqueName('e2e_risk') });
+  const risk = await buildRisk({ config: riskConfig, db: await database(riskConfig, (c) => openRiskDatabase(c), closers), messaging, log: log('risk') });
+  const sessionsConfig = readSessionsConfig({ ...base, DB_SCHEMA: uniqueName('e2e_sessions'), SWEEPER_INTERVAL_MS: '500' });
+  const sessionsDb = await database(sessionsConfig, (c) => openSessionsDatabase(c), closers);
+  let sessions = await buildSessions({ config: sessionsConfig, db: sessionsDb, messaging, log: log('sessions') });
+  const pspConfig = readPspAlfredConfig({
+    ...base,
+    DB_SCHEMA: uniqueName('e2e_psp'),
+    ALFRED_BASE_URL: `${sandboxUrl}${basePath}`,
+    ALFRED_API_KEY: alfredKey.key,
+    ALFRED_API_SECRET: alfredKey.secret,
+    ALFRED_WEBHOOK_SECRET: webhookSecret,
+    ALFRED_TIMEOUT_MS: '1000',
+    ALFRED_BREAKER_RESET_MS: '1000',
+    ALFRED_BREAKER_VOLUME: '3',
+    RECONCILE_AFTER_SECONDS: '1',
+    RECONCILE_INTERVAL_MS: '300',
+  });
+  const pspDb = await database(pspConfig, (c) => openPspAlfredDatabase(c), closers);
+  const psp = await buildPspAlfred({
+    config: pspConfig,
+    db: pspDb,
+    messaging,
+    log: log('psp-alfred'),
+    consumer: { backoffMs: [200, 400, 800] },
+    devSettleMs: 3_000,
+  });
+  const pspUrl = await psp.http.app.listen({ port: 0, host: '127.0.0.1' });
+  await sandbox.app.inject({ method: 'PUT', url: '/__emu/config', payload: { webhookUrl: `${pspUrl}/psp/alfred/webhook` } });
+
+  const gatewayConfig = readGatewayConfig({
+    NATS_URL: natsUrl,
+    NATS_NAMESPACE: messaging.namespace,
+    JWT_SECRET: jwtSecret,
+    JWT_ISSUER: issuer,
+    JWT_AUDIENCE: audience,
+    DEV_ENDPOINTS: 'true',
+    DEV_SECRET: devSecret,
+    RATE_LIMIT_MAX: '10000',
+    RPC_TIMEOUT_MS: '10000',
+    ...opts.env,
+  });
+  const gateway = await buildGateway({ config: gatewayConfig, messaging, log: log('gateway') });
+
+  const call = <D extends RpcDef>(def: D, req: z.output<D['request']>) => callRpc(messaging, def, req, { timeoutMs: 20_000 });
+  return {
+    messaging: messaging as Messaging,
+    sandbox,
+    gateway,
+    call,
+    /** One HTTP request to the gateway as `trader` (omit for none); `dev` adds the dev secret. */
+    async http(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, opts: { trader?: string; body?: unknown; dev?: boolean; token?: string } = {}) {
+      const headers: Record<string, string> = {};
+      if (opts.trader || opts.token) headers.authorization = `Bearer ${opts.token ?? tokenFor(opts.trader!)}`;
+      if (opts.dev) headers['x-dev-secret'] = devSecret;
+      const res = await gateway.http.app.inject({ method, url, headers, ...(opts.body === undefined ? {} : { payload: opts.body as object }) });
+      return { status: res.statusCode, body: res.body ? (res.json() as Record<string, any>) : null };
+    },
+    emu: async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: object) => {
+      const res = await sandbox.app.inject({ method, url: `/__emu${path}`, ...(body === undefined ? {} : { payload: body }) });
+      return res.body ? (res.json() as Record<string, any>) : null;
+    },
+    /** A webhook exactly as Alfred signs it, posted to psp-alfred's webhook port; answers the HTTP status. */
+    async sendWebhook(body: object, opts: { secret?: string; at?: number } = {}) {
+      const raw = JSON.stringify(body);
+      const signature = signatureHeader(opts.secret ?? webhookSecret, raw, opts.at ?? Math.floor(Date.now() / 1000), 'dot');
+      const res = await fetch(`${pspUrl}/psp/alfred/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', signature }, body: raw });
+      return res.status;
+    },
+    /** Marks the trader's Alfred customer bridged or not at the sandbox (decides the BANK_USA failure path). */
+    async markBridged(trader: string, bridged: boolean) {
+      const [row] = await pspDb.em.fork().execute<{ customer_id: string }[]>('select customer_id from traders where trader_id = ?', [trader]);
+      const res = await sandbox.app.inject({ method: 'PUT', url: `/__emu/customers/${row!.customer_id}`, payload: { bridged } });
+      if (res.statusCode !== 200) throw new Error(`could not mark ${trader} bridged: ${res.body}`);
+    },
+    /** The operator's freeze switch (its HTTP route comes with the operator API). */
+    async freeze(frozen: boolean, country?: string) {
+      await call(riskRpc.setFreeze, { frozen, ...(country ? { country } : {}), reason: 'e2e test', operatorId: 'operator:e2e' });
+    },
+    async ledgerCheck() {
+      return call(ledgerRpc.check, {});
+    },
+    /** Stops sessions like a crash-free restart would and builds it again on the same schema. */
+    async restartSessions() {
+      await sessions.close();
+      sessions = await buildSessions({ config: sessionsConfig, db: sessionsDb, messaging, log: log('sessions') });
+    },
+    async stopSessions() {
+      await sessions.close();
+    },
+    async startSessions() {
+      sessions = await buildSessions({ config: sessionsConfig, db: sessionsDb, messaging, log: log('sessions') });
+    },
+    async cleanup() {
+      await gateway.close();
+      await sessions.close();
+      await psp.close();
+      await risk.close();
+      await ledger.close();
+      await sandbox.close();
+      for (const close of closers.reverse()) await close();
+      await messaging.cleanup();
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined), or fails naming what it waited for. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
