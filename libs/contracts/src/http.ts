@@ -147,6 +147,8 @@ export const initiateAnswer = z.object({
   debited: z.object({ amount: decimal, currency: z.literal('USDT') }),
 });
 export const timelineAnswer = z.object({
+  /** `transition` moved the status; `refused` was refused (no money moved); `note` records a partner status on the way. */
+  kind: z.enum(['transition', 'refused', 'note']),
   from: withdrawalStatus.nullable(),
   to: withdrawalStatus,
   actor: z.string(),

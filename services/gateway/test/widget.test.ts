@@ -154,7 +154,7 @@ describe('gateway widget routes', () => {
     const data = res.json().data;
     expect(data).toMatchObject({ total: 41, page: 2, limit: 100 });
     expect(data.withdrawals[0]).toMatchObject({ withdrawal_id: withdrawalId, status: 'processing', crypto_amount: '9.523810', fiat_amount: '50.00', psp_transaction_id: 'tx_1' });
-    expect(data.withdrawals[0].timeline[1]).toEqual({ from: 'pending', to: 'approved', actor: 'risk', reason: 'auto-approve', refused_code: null, at: '2030-01-01T00:00:30.000Z' });
+    expect(data.withdrawals[0].timeline[1]).toEqual({ kind: 'transition', from: 'pending', to: 'approved', actor: 'risk', reason: 'auto-approve', refused_code: null, at: '2030-01-01T00:00:30.000Z' });
     expect(gw.fake.received.map((r) => r.req)).toEqual([{ traderId: 'alice', page: 2, limit: 100 }]);
   });
 

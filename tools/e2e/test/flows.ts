@@ -81,7 +81,7 @@ export async function withdraw(sys: System, trader: string, c: CountryCase, fiat
 export async function withdrawal(sys: System, trader: string, withdrawalId: string) {
   const r = await sys.http('GET', `/psp/alfred/withdrawals/${withdrawalId}`, { trader });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return r.body!.data as { status: string; timeline: { from: string | null; to: string; actor: string; reason: string | null; refused_code: string | null }[]; psp_transaction_id: string | null };
+  return r.body!.data as { status: string; timeline: { kind: 'transition' | 'refused' | 'note'; from: string | null; to: string; actor: string; reason: string | null; refused_code: string | null }[]; psp_transaction_id: string | null };
 }
 
 export async function waitForStatus(sys: System, trader: string, withdrawalId: string, status: string, timeoutMs = 30_000) {

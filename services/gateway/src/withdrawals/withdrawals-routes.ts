@@ -34,7 +34,7 @@ function withdrawalToWire(w: WithdrawalView) {
     psp_transaction_id: w.pspTransactionId,
     created_at: w.createdAt,
     updated_at: w.updatedAt,
-    timeline: w.timeline.map((t) => ({ from: t.from, to: t.to, actor: t.actor, reason: t.reason, refused_code: t.refusedCode, at: t.at })),
+    timeline: w.timeline.map((t) => ({ kind: t.kind ?? (t.refusedCode ? 'refused' : 'transition'), from: t.from, to: t.to, actor: t.actor, reason: t.reason, refused_code: t.refusedCode, at: t.at })),
   };
 }
 
