@@ -27,6 +27,13 @@ export const countries: Record<'MX' | 'BR' | 'AR' | 'CO' | 'DO', CountryCase> = 
   DO: { country: 'DO', route: 'DO_ACH_DOM', currency: 'DOP', amount: '1500.00', type: 'ACH_DOM', fields: (h) => ({ bankName: 'BANCO POPULAR', accountNumber: '7964321005', accountHolderName: h, documentNumber: '00113918205' }) },
 };
 
+/** A valid CLABE (weights 3, 7, 1; Banxico's check digit) for 17 given digits: a destination of its own. */
+export function clabe(first17: string): string {
+  const weights = [3, 7, 1];
+  const sum = [...first17].reduce((acc, d, i) => acc + ((Number(d) * weights[i % 3]!) % 10), 0);
+  return `${first17}${(10 - (sum % 10)) % 10}`;
+}
+
 export const newTrader = () => `trader-${newId()}`;
 
 /** QA setup through the dev endpoints: platform KYC, Alfred customer, KYC approved, eligible, funded. */
@@ -85,9 +92,10 @@ export async function withdrawal(sys: System, trader: string, withdrawalId: stri
 }
 
 export async function waitForStatus(sys: System, trader: string, withdrawalId: string, status: string, timeoutMs = 30_000) {
-  return until(`withdrawal ${withdrawalId} to be ${status}`, async () => {
-    const w = await withdrawal(sys, trader, withdrawalId);
-    return w.status === status ? w : undefined;
+  let last: Awaited<ReturnType<typeof withdrawal>> | undefined;
+  return until(() => `withdrawal ${withdrawalId} to be ${status} (last seen: ${JSON.stringify(last)})`, async () => {
+    last = await withdrawal(sys, trader, withdrawalId);
+    return last.status === status ? last : undefined;
   }, timeoutMs);
 }
 
