@@ -9,4 +9,5 @@ export { enqueue, makeEnvelope, startOutboxRelay, type Cause, type OutboxRelay }
 export { startConsumer, on, type Consumer, type ConsumerOptions, type HandlerEntry, type MessageHandler } from './inbox.ts';
 export { serveRpcs, callRpc, rpcRoute, RpcError, type RpcRoute, type RpcHandler, type RpcContext, type RpcServer } from './rpc.ts';
 export { createHttpServer, sendData, fieldsOf, type HttpServer, type ReadinessCheck } from './http.ts';
-export { runService, type Running } from './lifecycle.ts';
+export { runService, runDatabaseService, type Running } from './lifecycle.ts';
+export { readinessOf } from './readiness.ts';

@@ -1,6 +1,6 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
-import { AppError, createHttpServer, createMetrics, type HttpServer, type Logger, type Messaging } from '@offramp/kit';
+import { readinessOf, AppError, createHttpServer, createMetrics, type HttpServer, type Logger, type Messaging } from '@offramp/kit';
 import { algorithmOf, identify, registerAuth, requireTrader } from './auth/auth.ts';
 import { balanceRoutes } from './balances/balances-routes.ts';
 import type { GatewayConfig } from './config.ts';
@@ -31,12 +31,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
     log,
     metrics: createMetrics('gateway'),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    readiness: {
-      nats: async () => {
-        if (messaging.nc.isClosed()) throw new Error('nats connection closed');
-        await messaging.nc.flush();
-      },
-    },
+    readiness: readinessOf({ messaging }),
   });
   const services = createServices({ messaging, timeoutMs: config.RPC_TIMEOUT_MS, log });
   await registerOpenApi(http.app);

@@ -1,4 +1,5 @@
 import {
+  readinessOf,
   createHttpServer,
   sendData,
   createMetrics,
@@ -63,13 +64,7 @@ export async function buildLedger(deps: LedgerDeps): Promise<LedgerApp> {
   const http = createHttpServer({
     log,
     metrics,
-    readiness: {
-      database: async () => void (await db.em.fork().execute('select 1')),
-      nats: async () => {
-        if (messaging.nc.isClosed()) throw new Error('nats connection closed');
-        await messaging.nc.flush();
-      },
-    },
+    readiness: readinessOf({ db, messaging }),
   });
   http.app.get('/ledger/check', async (request, reply) => sendData(request, reply, await checkLedger(db)));
   let closing: Promise<void> | undefined;

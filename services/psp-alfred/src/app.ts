@@ -1,4 +1,5 @@
 import {
+  readinessOf,
   createHttpServer,
   createMetrics,
   openDatabase,
@@ -104,13 +105,7 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
   const http = createHttpServer({
     log,
     metrics,
-    readiness: {
-      database: async () => void (await db.em.fork().execute('select 1')),
-      nats: async () => {
-        if (messaging.nc.isClosed()) throw new Error('nats connection closed');
-        await messaging.nc.flush();
-      },
-    },
+    readiness: readinessOf({ db, messaging }),
   });
   registerWebhookRoute(http.app, {
     db,

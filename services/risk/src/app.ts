@@ -1,4 +1,5 @@
 import {
+  readinessOf,
   createHttpServer,
   createMetrics,
   openDatabase,
@@ -69,13 +70,7 @@ export async function buildRisk(deps: RiskDeps): Promise<RiskApp> {
   const http = createHttpServer({
     log,
     metrics,
-    readiness: {
-      database: async () => void (await db.em.fork().execute('select 1')),
-      nats: async () => {
-        if (messaging.nc.isClosed()) throw new Error('nats connection closed');
-        await messaging.nc.flush();
-      },
-    },
+    readiness: readinessOf({ db, messaging }),
   });
   let closing: Promise<void> | undefined;
   // Order matters: stop taking work, finish what is in flight, publish what it wrote, then go.

@@ -1,4 +1,5 @@
 import {
+  readinessOf,
   createHttpServer,
   createMetrics,
   openDatabase,
@@ -83,13 +84,7 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
   const http = createHttpServer({
     log,
     metrics,
-    readiness: {
-      database: async () => void (await db.em.fork().execute('select 1')),
-      nats: async () => {
-        if (messaging.nc.isClosed()) throw new Error('nats connection closed');
-        await messaging.nc.flush();
-      },
-    },
+    readiness: readinessOf({ db, messaging }),
   });
   let closing: Promise<void> | undefined;
   // Stop taking work, finish what is in flight, publish what it wrote, then go.
