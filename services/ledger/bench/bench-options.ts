@@ -10,11 +10,14 @@ export interface BenchOptions {
   transferSeconds: number;
   poolMax: number;
   timeoutMs: number;
+  /** The in-process ledger's pino level; warnings and errors show up in the output by default. */
+  logLevel: string;
 }
 
 const usage = `usage: npm run bench:ledger -- [--clients 32] [--accounts 1000] [--seconds 10]
   [--warmup 2] [--transfer-seconds 3] [--pool 20] [--timeout-ms 10000]
-env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), NATS_URL (default nats://127.0.0.1:4222)`;
+env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), NATS_URL (default nats://127.0.0.1:4222),
+  LOG_LEVEL (default warn)`;
 
 export class OptionsError extends Error {}
 
@@ -74,5 +77,6 @@ export function readBenchOptions(argv: string[], env: Record<string, string | un
     transferSeconds: boundedNumber('transfer-seconds', values['transfer-seconds'], 3, 0, 600),
     poolMax: Math.floor(boundedNumber('pool', values.pool, 20, 1, 500)),
     timeoutMs: Math.floor(boundedNumber('timeout-ms', values['timeout-ms'], 10_000, 100, 120_000)),
+    logLevel: env.LOG_LEVEL || 'warn',
   };
 }

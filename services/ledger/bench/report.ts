@@ -30,6 +30,8 @@ export interface BenchReport {
   /** Events after the relay was given time to catch up; any left unsent fail the run. */
   outbox: OutboxState;
   check: { ok: boolean; accountsChecked: number; mismatches: number };
+  /** Stopped early by a signal or by the run's time budget; figures cover what did run. */
+  interrupted: boolean;
   ok: boolean;
 }
 
@@ -67,17 +69,29 @@ function caseRows(c: CaseReport): string[][] {
   });
 }
 
+const percent = (share: number) => `${Math.round(share * 100)}%`;
+
+function cpuLine(c: CaseReport): string {
+  const waiting = c.cpu.mainThreadWaitingForCpu === null ? '' : `, waiting for a core ${percent(c.cpu.mainThreadWaitingForCpu)} of the time`;
+  return (
+    `  ${c.name}: bench process ${c.cpu.processCores.toFixed(2)} cores (event loop ${percent(c.cpu.eventLoopUtilization)} busy${waiting}); ` +
+    `whole machine ${c.cpu.machineBusyCores.toFixed(2)} cores busy; outbox backlog at end ${c.outboxUnsent}`
+  );
+}
+
+function resultLine(r: BenchReport): string {
+  if (r.ok) return 'ok';
+  if (r.interrupted) return 'INTERRUPTED (figures cover only what ran)';
+  return 'FAILED (unexpected outcomes, unpublished events or an inconsistent ledger)';
+}
+
 /** The human-readable report: machine, one block of latency rows per case, outcomes, check. */
 export function formatReport(r: BenchReport): string {
   const m = r.machine;
   const header = ['case', 'clients', 'accounts', 'ops/s', 'series', 'count', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'];
   const table = formatRows([header, ...r.cases.flatMap(caseRows)]);
   const outcomes = r.cases.map((c) => `  ${c.name}: ${Object.entries(c.outcomes).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  const load = r.cases.map(
-    (c) =>
-      `  ${c.name}: bench process ${c.nodeCpuCores.toFixed(2)} cores (event loop ${(c.eventLoopUtilization * 100).toFixed(0)}% busy), ` +
-      `whole machine ${c.machineBusyCores.toFixed(2)} of ${r.machine.cores} cores busy; outbox backlog at end ${c.outboxUnsent}`,
-  );
+  const load = r.cases.map(cpuLine);
   return [
     `Ledger benchmark, ${r.startedAt}`,
     `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; node ${m.node}; PostgreSQL ${m.postgres}; nats-server ${m.natsServer}; load average at start ${m.loadAverageAtStart}`,
@@ -88,11 +102,11 @@ export function formatReport(r: BenchReport): string {
     '',
     'outcomes (warm-up included):',
     ...outcomes,
-    'cpu (the bench process holds the ledger and its clients; the machine figure adds Postgres, nats-server and anything else):',
+    `cpu of ${m.cores} cores (the bench process holds the ledger and its clients; the machine adds Postgres, nats-server and anything else):`,
     ...load,
     `events: ${r.outbox.published} published to JetStream, ${r.outbox.unsent} unsent after the relay caught up`,
     `ledger check: ${r.check.ok ? 'consistent' : `INCONSISTENT (${r.check.mismatches} mismatches)`}, ${r.check.accountsChecked} accounts`,
-    `result: ${r.ok ? 'ok' : 'FAILED (unexpected outcomes, unpublished events or an inconsistent ledger)'}`,
+    `result: ${resultLine(r)}`,
   ].join('\n');
 }
 

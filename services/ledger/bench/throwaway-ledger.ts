@@ -44,19 +44,25 @@ async function runTeardowns(teardowns: Teardown[]): Promise<string[]> {
  * Starts the ledger in this process on a fresh schema and NATS namespace, serving its rpcs over the
  * real NATS server. Anything set up before a failure is torn down before the error is rethrown.
  */
-export async function startThrowawayLedger(opts: { databaseUrl: string; natsUrl: string; poolMax: number; timeoutMs: number }): Promise<ThrowawayLedger> {
+export async function startThrowawayLedger(opts: {
+  databaseUrl: string;
+  natsUrl: string;
+  poolMax: number;
+  timeoutMs: number;
+  logLevel: string;
+}): Promise<ThrowawayLedger> {
   const suffix = randomBytes(5).toString('hex');
   const schema = `ledger_bench_${suffix}`;
   const namespace = `bench_${suffix}`;
-  const log = createLogger({ name: 'ledger-bench', level: process.env.LOG_LEVEL ?? 'warn' });
   const config = readLedgerConfig({
     DATABASE_URL: opts.databaseUrl,
     NATS_URL: opts.natsUrl,
     NATS_NAMESPACE: namespace,
     DB_SCHEMA: schema,
     DB_POOL_MAX: String(opts.poolMax),
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: opts.logLevel,
   });
+  const log = createLogger({ name: 'ledger-bench', level: config.LOG_LEVEL });
   const teardowns: Teardown[] = [];
   try {
     const db = await openLedgerDatabase(config);

@@ -1,12 +1,12 @@
-import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RpcError, newId } from '@offramp/kit';
 import { ledgerRpc, type AccountRef, type TransferResult } from '@offramp/contracts';
+import { cpuSince, takeCpuSnapshot, type CpuFigures } from './cpu-meter.ts';
 import { createRecorder, type LatencySummary, type Recorder } from './latency.ts';
 import type { CallLedger } from './throwaway-ledger.ts';
 
 /** Measurement window on the `performance.now()` clock: warm-up first, then what is reported. */
-export interface Window {
+export interface MeasureWindow {
   measureFromMs: number;
   endsAtMs: number;
 }
@@ -15,6 +15,7 @@ export interface CaseResult {
   name: string;
   clients: number;
   accounts: number;
+  /** Seconds actually measured: the planned window, or less when the run was interrupted. */
   seconds: number;
   /** Operations (hold pairs or transfers) completed inside the measured window. */
   operations: number;
@@ -23,12 +24,8 @@ export interface CaseResult {
   /** Every rpc answer, warm-up included, as `<rpc>:<outcome>` or `<rpc>:error:<code>`. */
   outcomes: Record<string, number>;
   unexpected: number;
-  /** This process's CPU time over wall time in the window (2.0 = two cores busy). */
-  nodeCpuCores: number;
-  /** Share of the window the event loop was busy: near 1 means the process itself is the limit. */
-  eventLoopUtilization: number;
-  /** All processes on the machine (Postgres, nats-server, this one, anything else) in busy cores. */
-  machineBusyCores: number;
+  /** Over the measured window only, like the latencies. */
+  cpu: CpuFigures;
 }
 
 export interface CaseSpec {
@@ -38,25 +35,13 @@ export interface CaseSpec {
   warmupSeconds: number;
   seconds: number;
   /** One operation of one client; returns once it is done, recording what happened. */
-  operation: (rec: Recorder, window: Window) => Promise<void>;
+  operation: (rec: Recorder, window: MeasureWindow) => Promise<void>;
 }
 
-/** Busy and total CPU time of the whole machine since boot, summed over cores, in ms. */
-function machineCpuMs(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const { times } of os.cpus()) {
-    const all = times.user + times.nice + times.sys + times.idle + times.irq;
-    total += all;
-    busy += all - times.idle;
-  }
-  return { busy, total };
-}
-
-const inWindow = (w: Window, at: number) => at >= w.measureFromMs && at < w.endsAtMs;
+const inWindow = (w: MeasureWindow, at: number) => at >= w.measureFromMs && at < w.endsAtMs;
 
 /** Calls one rpc, timing it and recording its outcome; returns null when no answer came back. */
-async function timedCall(rec: Recorder, window: Window, kind: string, call: () => Promise<TransferResult>): Promise<TransferResult | null> {
+async function timedCall(rec: Recorder, window: MeasureWindow, kind: string, call: () => Promise<TransferResult>): Promise<TransferResult | null> {
   const started = performance.now();
   try {
     const result = await call();
@@ -102,23 +87,18 @@ const operationSeries = (latencies: Record<string, LatencySummary>) => latencies
 export async function runCase(spec: CaseSpec, signal: AbortSignal): Promise<CaseResult> {
   const rec = createRecorder();
   const startedAt = performance.now();
-  const window: Window = { measureFromMs: startedAt + spec.warmupSeconds * 1_000, endsAtMs: startedAt + (spec.warmupSeconds + spec.seconds) * 1_000 };
+  const window: MeasureWindow = { measureFromMs: startedAt + spec.warmupSeconds * 1_000, endsAtMs: startedAt + (spec.warmupSeconds + spec.seconds) * 1_000 };
   const client = async () => {
     while (performance.now() < window.endsAtMs && !signal.aborted) await spec.operation(rec, window);
   };
   const loops = Promise.all(Array.from({ length: spec.clients }, client));
 
-  // CPU and event-loop figures cover the measured window only, like the latencies.
   await sleep(Math.max(0, window.measureFromMs - performance.now()), undefined, { signal }).catch(() => undefined);
-  const cpuBefore = process.cpuUsage();
-  const machineBefore = machineCpuMs();
-  const eluBefore = performance.eventLoopUtilization();
-  const measuredFrom = performance.now();
+  const cpuBefore = takeCpuSnapshot();
   await sleep(Math.max(0, window.endsAtMs - performance.now()), undefined, { signal }).catch(() => undefined);
-  const cpu = process.cpuUsage(cpuBefore);
-  const machineAfter = machineCpuMs();
-  const elu = performance.eventLoopUtilization(eluBefore);
-  const measuredMs = Math.max(1, performance.now() - measuredFrom);
+  const cpu = cpuSince(cpuBefore);
+  // An interrupted case measured less than planned; its rate is over what it did measure.
+  const measuredSeconds = Math.max(0.001, (Math.min(performance.now(), window.endsAtMs) - window.measureFromMs) / 1_000);
   await loops;
 
   const latencies = rec.latencies();
@@ -128,14 +108,12 @@ export async function runCase(spec: CaseSpec, signal: AbortSignal): Promise<Case
     name: spec.name,
     clients: spec.clients,
     accounts: spec.accounts,
-    seconds: spec.seconds,
+    seconds: Math.round(measuredSeconds * 10) / 10,
     operations,
-    opsPerSecond: Math.round((operations / spec.seconds) * 10) / 10,
+    opsPerSecond: Math.round((operations / measuredSeconds) * 10) / 10,
     latencies,
     outcomes,
     unexpected: Object.entries(outcomes).reduce((n, [name, count]) => (name.endsWith(':ok') ? n : n + count), 0),
-    nodeCpuCores: Math.round(((cpu.user + cpu.system) / 1_000 / measuredMs) * 100) / 100,
-    eventLoopUtilization: Math.round(elu.utilization * 100) / 100,
-    machineBusyCores: Math.round(((machineAfter.busy - machineBefore.busy) / measuredMs) * 100) / 100,
+    cpu,
   };
 }
