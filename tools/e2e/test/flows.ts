@@ -106,6 +106,17 @@ export async function balance(sys: System, trader: string): Promise<{ available:
   return { available: usdt?.available ?? '0.000000', held: usdt?.held ?? '0.000000' };
 }
 
+/**
+ * The balance once nothing is held any more. A terminal status is committed with its ledger
+ * command in the same transaction; the ledger applies the command a moment later.
+ */
+export async function settledBalance(sys: System, trader: string): Promise<{ available: string; held: string }> {
+  return until(`${trader}'s hold to be settled`, async () => {
+    const b = await balance(sys, trader);
+    return b.held === '0.000000' ? b : undefined;
+  });
+}
+
 /** Exact decimal subtraction on 6-decimal strings (USDT), through bigint. */
 export function minusUsdt(a: string, b: string): string {
   const toMinor = (s: string) => BigInt(s.replace('.', '').replace(/^0+(?=\d)/, ''));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pspAlfredRpc, riskRpc } from '@offramp/contracts';
 import { startSystem, until, type System } from './system.ts';
-import { addAccount, balance, clabe, countries, newTrader, onboard, openSession, waitForStatus, withdraw } from './flows.ts';
+import { addAccount, balance, clabe, countries, settledBalance, newTrader, onboard, openSession, waitForStatus, withdraw } from './flows.ts';
 
 describe('risk and eligibility end to end', () => {
   let sys: System;
@@ -36,7 +36,7 @@ describe('risk and eligibility end to end', () => {
     const { withdrawalId } = await withdraw(sys, trader, blocked, accountId);
     const rejected = await waitForStatus(sys, trader, withdrawalId, 'rejected');
     expect(JSON.stringify(rejected.timeline)).toContain('kyt_blocked');
-    expect(await balance(sys, trader)).toEqual(before);
+    expect(await settledBalance(sys, trader)).toEqual(before);
     expect(((await sys.emu('GET', '/offramps'))!.offramps as { memo?: string }[]).filter((o) => o.memo === withdrawalId)).toHaveLength(0);
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, until, type System } from './system.ts';
-import { addAccount, balance, countries, minusUsdt, newTrader, onboard, waitForStatus, withdraw, withdrawal } from './flows.ts';
+import { addAccount, balance, countries, settledBalance, minusUsdt, newTrader, onboard, waitForStatus, withdraw, withdrawal } from './flows.ts';
 
 describe('Alfred webhooks end to end', () => {
   let sys: System;
@@ -45,7 +45,7 @@ describe('Alfred webhooks end to end', () => {
     expect(after.timeline.filter((t) => t.kind === 'transition' && t.to === 'completed')).toHaveLength(1);
     expect(after.timeline.filter((t) => t.kind === 'refused')).toEqual([]);
     expect(done.status).toBe('completed');
-    const b = await balance(sys, w.trader);
+    const b = await settledBalance(sys, w.trader);
     expect(b).toEqual({ available: minusUsdt(w.before.available, w.debited), held: '0.000000' });
     expect((await sys.ledgerCheck()).ok).toBe(true);
   });
@@ -64,6 +64,6 @@ describe('Alfred webhooks end to end', () => {
       return d.length >= 4 && d.every((x) => x.delivered) ? d : undefined;
     });
     expect(deliveries.length).toBeGreaterThanOrEqual(4);
-    expect((await balance(sys, w.trader)).held).toBe('0.000000');
+    expect((await settledBalance(sys, w.trader)).available).toBe(minusUsdt(w.before.available, w.debited));
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, until, type System } from './system.ts';
-import { addAccount, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, waitForStatus, withdraw, withdrawal } from './flows.ts';
+import { addAccount, balance, countries, settledBalance, emitOfframp, minusUsdt, newTrader, onboard, waitForStatus, withdraw, withdrawal } from './flows.ts';
 
 describe('withdrawals end to end (gateway -> sessions -> ledger -> risk -> psp-alfred -> sandbox -> webhook)', () => {
   let sys: System;
@@ -29,7 +29,7 @@ describe('withdrawals end to end (gateway -> sessions -> ledger -> risk -> psp-a
       await emitOfframp(sys, trader, sessionId, 'success');
       const done = await waitForStatus(sys, trader, withdrawalId, 'completed');
       expect(done.timeline.map((t) => t.to)).toEqual(expect.arrayContaining(['pending', 'approved', 'processing', 'completed']));
-      const after = await balance(sys, trader);
+      const after = await settledBalance(sys, trader);
       expect(after.available).toBe(minusUsdt(before.available, debited));
       expect(after.held).toBe('0.000000');
       const offramps = (await sys.emu('GET', '/offramps'))!.offramps as { memo?: string; status: string }[];
@@ -53,7 +53,7 @@ describe('withdrawals end to end (gateway -> sessions -> ledger -> risk -> psp-a
     const last = rejected.timeline.at(-1)!;
     expect(last).toMatchObject({ from: 'processing', to: 'rejected' });
     expect(JSON.stringify(rejected.timeline)).toContain('QA_SIMULATED_FAILURE');
-    const after = await balance(sys, trader);
+    const after = await settledBalance(sys, trader);
     expect(after).toEqual({ available: before.available, held: '0.000000' });
     expect((await sys.ledgerCheck()).ok).toBe(true);
   });
@@ -67,7 +67,7 @@ describe('withdrawals end to end (gateway -> sessions -> ledger -> risk -> psp-a
     const processing = await waitForStatus(sys, trader, withdrawalId, 'processing');
     await emitOfframp(sys, trader, sessionId, 'success');
     await waitForStatus(sys, trader, withdrawalId, 'completed');
-    const settled = await balance(sys, trader);
+    const settled = await settledBalance(sys, trader);
 
     // Alfred's real sandbox driver refuses FAILED after a terminal state, so the late webhook is
     // sent as Alfred would sign it, straight to psp-alfred.
