@@ -10,10 +10,12 @@ export interface Shutdown {
 }
 
 const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const repeatedSignalWindowMs = 2_000;
 
 /**
  * Takes over SIGINT/SIGTERM/SIGHUP and uncaught errors: the first one stops the stack in order, a
- * second signal exits at once (children still running are then killed by their exit hooks).
+ * second signal (after the echo window) exits at once (children still running are then killed by
+ * their exit hooks).
  */
 export function installShutdown(log: Logger): Shutdown {
   const steps: { name: string; step: () => Promise<void> }[] = [];
@@ -42,9 +44,16 @@ export function installShutdown(log: Logger): Shutdown {
     return running;
   }
 
+  let firstSignalAt = 0;
   for (const signal of signals) {
     process.on(signal, () => {
-      if (!running) return void run(0, `received ${signal}`);
+      if (!running) {
+        firstSignalAt = Date.now();
+        return void run(0, `received ${signal}`);
+      }
+      // Ctrl-C reaches us twice: from the terminal (the whole process group) and from npm, which
+      // forwards it. Only a signal well after the first one is a person insisting.
+      if (Date.now() - firstSignalAt < repeatedSignalWindowMs) return;
       log.warn({ signal }, `second ${signal} while stopping, exiting now`);
       process.exit(1);
     });
