@@ -65,7 +65,8 @@ export function buildSandbox(options: SandboxOptions = {}): Sandbox {
     clearState(state, settings);
   };
 
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 256 * 1024 });
+  // An emulator must never hold its own close hostage to a client's idle keep-alive connection.
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 256 * 1024, forceCloseConnections: true });
   acceptEmptyJsonBodies(app);
   registerRequestLog(app, { state, now });
   registerFaults(app, { state, holds });
