@@ -184,3 +184,84 @@ export const errorEnvelope = z.object({
 export function successEnvelope<S extends z.ZodType>(data: S) {
   return z.object({ success: z.literal(true), data, trace_id: z.string() });
 }
+
+// Operator requests and answers (`/api/admin`, JWT with role admin).
+
+/** A short free text an operator types (a reason, a note): trimmed, never blank, bounded. */
+const operatorText = (max: number) => z.string().trim().min(1, 'must not be blank').max(max, `must be at most ${max} characters`);
+const traderIdInput = z.string().regex(/^[A-Za-z0-9:_.@-]{1,200}$/, 'must be a trader id of 1-200 letters, digits or :_.@-');
+
+export const adminWithdrawalsQuery = z.object({
+  page: pageNumber(1_000_000, 1),
+  limit: pageNumber(100, 50),
+  status: withdrawalStatus.optional(),
+  user_id: traderIdInput.optional(),
+  /** Only withdrawals that stayed in their status longer than its SLA. */
+  stuck: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+});
+export const adminPendingQuery = z.object({ page: pageNumber(1_000_000, 1), limit: pageNumber(100, 50) });
+/** Approve takes no body; an optional reason goes to the audit timeline. */
+export const adminApproveBody = z.strictObject({ reason: operatorText(500).optional() }).optional();
+export const adminRejectBody = z.strictObject({ reason: operatorText(500) });
+export const adminProcessBody = z.strictObject({}).optional();
+/** `reference` is the partner's confirmation (the seed's `txHash`). */
+export const adminCompleteBody = z.strictObject({ reference: operatorText(200), notes: operatorText(1000).optional() });
+export const adminStatusBody = z.strictObject({ status: withdrawalStatus, reason: operatorText(500), reference: operatorText(200).optional() });
+export const adminSyncBody = z.strictObject({}).optional();
+export const adminFreezeBody = z.strictObject({
+  frozen: z.boolean(),
+  country: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 country code such as BR')
+    .transform((c) => c.toUpperCase())
+    .optional(),
+  reason: operatorText(500),
+});
+
+export const adminWithdrawalAnswer = z.object({
+  withdrawal_id: z.uuid(),
+  user_id: z.string(),
+  status: withdrawalStatus,
+  country: z.string().nullable(),
+  payment_route_id: z.string(),
+  fiat_amount: decimal,
+  fiat_currency: z.string(),
+  crypto_amount: decimal,
+  crypto_currency: z.literal('USDT'),
+  quote: quoteAnswer.nullable(),
+  fiat_account: fiatAccountAnswer.omit({ created_at: true }).nullable(),
+  risk_decision: z
+    .object({ decision: z.enum(['approve', 'review', 'reject']), reasons: z.array(z.object({ code: z.string(), detail: z.string() })), decided_at: timestamp })
+    .nullable(),
+  psp_transaction: z.object({ provider: z.literal('alfred'), transaction_id: z.string(), settlement_reference: z.string().nullable() }).nullable(),
+  psp_transaction_id: z.string().nullable(),
+  failure_reason: z.string().nullable(),
+  settlement_reference: z.string().nullable(),
+  stuck_since: timestamp.nullable(),
+  approved_by: z.string().nullable(),
+  approved_at: timestamp.nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  timeline: z.array(timelineAnswer),
+});
+export const adminWithdrawalListAnswer = z.object({ withdrawals: z.array(adminWithdrawalAnswer), total: z.number().int(), page: z.number().int(), limit: z.number().int() });
+/** API.md names the counts in camelCase; the snake_case twins follow the wire's usual case. */
+export const adminSyncAnswer = z.object({
+  syncedCount: z.number().int(),
+  failedCount: z.number().int(),
+  synced_count: z.number().int(),
+  failed_count: z.number().int(),
+  details: z.array(
+    z.object({
+      withdrawal_id: z.uuid(),
+      transaction_id: z.string(),
+      previous_status: z.string().nullable(),
+      status: z.string().nullable(),
+      outcome: z.enum(['updated', 'unchanged', 'failed']),
+      synced: z.boolean(),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+const freezeSwitchAnswer = z.object({ frozen: z.boolean(), reason: z.string().nullable(), by: z.string().nullable(), at: timestamp.nullable() });
+export const adminFreezeAnswer = z.object({ global: freezeSwitchAnswer, countries: z.record(z.string(), freezeSwitchAnswer) });

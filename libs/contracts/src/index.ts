@@ -19,3 +19,4 @@ export * from './withdrawals.ts';
 export * from './risk.ts';
 export * from './psp-alfred.ts';
 export * from './http.ts';
+export * from './notifications.ts';

@@ -1,6 +1,7 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { readinessOf, AppError, createHttpServer, createMetrics, type HttpServer, type Logger, type Messaging } from '@offramp/kit';
+import { adminScope } from './admin/admin-scope.ts';
 import { algorithmOf, identify, registerAuth, requireTrader } from './auth/auth.ts';
 import { balanceRoutes } from './balances/balances-routes.ts';
 import type { GatewayConfig } from './config.ts';
@@ -8,6 +9,7 @@ import { devRoutes } from './dev/dev-routes.ts';
 import { registerOpenApi } from './edge/openapi.ts';
 import { createServices, type Services } from './edge/services.ts';
 import { eligibilityRoutes } from './eligibility/eligibility-routes.ts';
+import { eventRoutes } from './events/events-routes.ts';
 import { fiatAccountRoutes } from './fiat-accounts/fiat-accounts-routes.ts';
 import { sessionRoutes, withdrawalRoutes } from './withdrawals/withdrawals-routes.ts';
 
@@ -37,6 +39,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   await registerOpenApi(http.app);
   await registerAuth(http.app, config);
   await http.app.register(widgetScope(config, services), { prefix: '/psp/alfred' });
+  await http.app.register(eventRoutes({ messaging }), { prefix: '/psp/alfred' });
+  await http.app.register(adminScope(config, services), { prefix: '/api/admin' });
   await http.app.ready();
   let closing: Promise<void> | undefined;
   // Readiness goes 503 first so that load balancers move away; Fastify then finishes the requests in flight.

@@ -172,3 +172,26 @@ export async function until<T>(what: string | (() => string), check: () => Promi
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * The notifier on the system's NATS namespace and a schema of its own (`env` adds SMTP_URL and
+ * the like). Separate from `startSystem` so that only the tests that need it pay for it; its
+ * durable consumer reads the EVENTS stream from the start, so it may start after the others.
+ */
+export async function startNotifier(messaging: Messaging, env: Record<string, string> = {}) {
+  const { buildNotifier, openNotifierDatabase, readNotifierConfig } = await import('@offramp/notifier');
+  const { databaseUrl, natsUrl } = testInfra();
+  const base = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, NATS_NAMESPACE: messaging.namespace, DB_POOL_MAX: '3', DELIVERY_POLL_MS: '200' };
+  const config = readNotifierConfig({ ...base, DB_SCHEMA: uniqueName('e2e_notifier'), ...env });
+  const closers: Closer[] = [];
+  const db = await database(config, (c) => openNotifierDatabase(c), closers);
+  const notifier = await buildNotifier({ config, db, messaging, log: testLogger('notifier') });
+  return {
+    notifier,
+    db,
+    async close() {
+      await notifier.close();
+      for (const close of closers) await close();
+    },
+  };
+}

@@ -4,6 +4,7 @@ import { openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
 import { openRiskDatabase, readRiskConfig } from '@offramp/risk';
 import { openSessionsDatabase, readSessionsConfig } from '@offramp/sessions';
 import { openPspAlfredDatabase, readPspAlfredDatabaseConfig } from '@offramp/psp-alfred';
+import { openNotifierDatabase, readNotifierConfig } from '@offramp/notifier';
 import { portSchema, repoRoot } from './config.ts';
 
 type Env = Record<string, string | undefined>;
@@ -43,6 +44,12 @@ export const services: readonly ServiceDefinition[] = [
     entry: 'services/psp-alfred/src/server.ts',
     port: 8081,
     migrate: (env) => migrateAndClose(openPspAlfredDatabase(readPspAlfredDatabaseConfig(env))),
+  },
+  {
+    name: 'notifier',
+    entry: 'services/notifier/src/server.ts',
+    port: 8085,
+    migrate: (env) => migrateAndClose(openNotifierDatabase(readNotifierConfig(env))),
   },
   {
     name: 'alfred-sandbox',

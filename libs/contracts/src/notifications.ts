@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { envelopeHeader, type MessageDef } from './envelope.ts';
+import { currencyCode, minorUnits, positiveMinorUnits } from './money.ts';
+import { decimalAmount, principalId } from './withdrawals.ts';
+
+/*
+ * What the notifier tells a trader, and how the gateway receives it for the trader's SSE stream.
+ * In-app notifications travel on core NATS, one subject per trader, so that a gateway connection
+ * only ever subscribes to its own trader's subject and NATS itself keeps traders apart.
+ */
+
+export const notifiedStatuses = ['processing', 'completed', 'rejected'] as const;
+export const notifiedStatus = z.enum(notifiedStatuses);
+export type NotifiedStatus = z.infer<typeof notifiedStatus>;
+
+export const notificationKinds = ['withdrawal.processing', 'withdrawal.completed', 'withdrawal.rejected'] as const;
+export const notificationKind = z.enum(notificationKinds);
+export type NotificationKind = z.infer<typeof notificationKind>;
+
+/** A notification about one withdrawal status change, as the notifier records and publishes it. */
+export const inAppNotification = z.object({
+  /** Stable across re-publishes: the SSE event id, so a client can drop a repeat. */
+  notificationId: z.uuid(),
+  kind: notificationKind,
+  traderId: principalId,
+  withdrawalId: z.uuid(),
+  status: notifiedStatus,
+  debitedMinor: positiveMinorUnits,
+  fiatAmount: decimalAmount,
+  fiatCurrency: currencyCode,
+  /** On rejection: the USDT returned to the trader's available balance. */
+  restoredMinor: minorUnits.nullable(),
+  /** One sentence for the trader, in plain words. */
+  message: z.string().min(1).max(500),
+  /** When the withdrawal changed status. */
+  occurredAt: z.iso.datetime({ offset: true }),
+});
+export type InAppNotification = z.infer<typeof inAppNotification>;
+
+/**
+ * The in-app message. Its subject is per trader (`inAppSubject`), outside the JetStream streams:
+ * a live push to the gateways that hold a stream for the trader, not a durable event.
+ */
+export const inAppMessage: MessageDef<typeof inAppNotification> = {
+  subject: 'notify.v1.user',
+  type: 'notifications.in-app',
+  version: 1,
+  payload: inAppNotification,
+};
+
+export const inAppEnvelope = envelopeHeader.extend({ payload: inAppNotification });
+
+/**
+ * `notify.v1.user.<traderId>` with the trader id as exactly one subject token: characters that
+ * NATS treats specially (`.`, `*`, `>`, whitespace) and `%` are percent-encoded (UTF-8 bytes), so two trader ids
+ * never share a subject and no id can widen a subscription.
+ */
+export function inAppSubject(traderId: string): string {
+  const hex = (b: number) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  const token = traderId.replace(/[^A-Za-z0-9_:@-]/gu, (c) => [...new TextEncoder().encode(c)].map(hex).join(''));
+  return `${inAppMessage.subject}.${token}`;
+}
+
+/** The `data:` of a notification on the trader's SSE stream (`GET /psp/alfred/events`), snake_case like every public body. */
+export const notificationEventData = z.object({
+  notification_id: z.uuid(),
+  withdrawal_id: z.uuid(),
+  status: notifiedStatus,
+  crypto_amount: z.string(),
+  crypto_currency: z.literal('USDT'),
+  fiat_amount: decimalAmount,
+  fiat_currency: currencyCode,
+  /** The USDT returned to the available balance; null unless rejected. */
+  restored_amount: z.string().nullable(),
+  message: z.string(),
+  occurred_at: z.iso.datetime({ offset: true }),
+});
+export type NotificationEventData = z.infer<typeof notificationEventData>;

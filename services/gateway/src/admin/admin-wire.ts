@@ -1,0 +1,70 @@
+import type { z } from 'zod';
+import type { DecisionView, offrampSyncDetail, TimelineEntry, WithdrawalView } from '@offramp/contracts';
+import { quoteToWire, usdt } from '../edge/wire.ts';
+
+type SyncDetail = z.output<typeof offrampSyncDetail>;
+
+const kindOf = (t: TimelineEntry) => t.kind ?? (t.refusedCode ? 'refused' : 'transition');
+
+function timelineToWire(t: TimelineEntry) {
+  return { kind: kindOf(t), from: t.from, to: t.to, actor: t.actor, reason: t.reason, refused_code: t.refusedCode, at: t.at };
+}
+
+/** The risk decision as risk recorded it when known, else the copy the withdrawal keeps. */
+function riskDecisionToWire(w: WithdrawalView, recorded: DecisionView | null | undefined) {
+  if (recorded) return { decision: recorded.decision, reasons: recorded.reasons, decided_at: recorded.decidedAt };
+  if (w.riskDecision) return { decision: w.riskDecision.decision, reasons: w.riskDecision.reasons, decided_at: w.riskDecision.at };
+  return null;
+}
+
+/** Who approved (risk or an operator) and when: the last transition into `approved`. */
+function approvalOf(w: WithdrawalView) {
+  const approval = w.timeline.findLast((t) => t.to === 'approved' && kindOf(t) === 'transition');
+  return { approved_by: approval?.actor ?? null, approved_at: approval?.at ?? null };
+}
+
+/**
+ * A withdrawal as operators see it (snake_case): amounts, quote, masked fiat account, risk
+ * decision, PSP transaction and the full audit timeline. `recorded` is risk's own decision record.
+ */
+export function adminWithdrawalToWire(w: WithdrawalView, recorded?: DecisionView | null) {
+  const account = w.fiatAccount;
+  return {
+    withdrawal_id: w.withdrawalId,
+    user_id: w.traderId,
+    status: w.status,
+    country: w.country ?? null,
+    payment_route_id: w.paymentRouteId,
+    fiat_amount: w.fiatAmount,
+    fiat_currency: w.fiatCurrency,
+    crypto_amount: usdt(w.debitedMinor),
+    crypto_currency: 'USDT' as const,
+    quote: w.quote ? quoteToWire(w.quote) : null,
+    fiat_account: account
+      ? { fiat_account_id: w.fiatAccountId, type: account.type, masked_number: account.maskedNumber, account_holder_name: account.accountHolderName, bank_name: account.bankName }
+      : null,
+    risk_decision: riskDecisionToWire(w, recorded),
+    psp_transaction: w.pspTransactionId ? { provider: 'alfred' as const, transaction_id: w.pspTransactionId, settlement_reference: w.settlementReference ?? null } : null,
+    psp_transaction_id: w.pspTransactionId,
+    failure_reason: w.failureReason ?? null,
+    settlement_reference: w.settlementReference ?? null,
+    stuck_since: w.stuckSince ?? null,
+    ...approvalOf(w),
+    created_at: w.createdAt,
+    updated_at: w.updatedAt,
+    timeline: w.timeline.map(timelineToWire),
+  };
+}
+
+/** One order looked at by reconciliation; `synced` is false when Alfred could not be read. */
+export function syncDetailToWire(d: SyncDetail) {
+  return {
+    withdrawal_id: d.withdrawalId,
+    transaction_id: d.transactionId,
+    previous_status: d.previousStatus,
+    status: d.status,
+    outcome: d.outcome,
+    synced: d.outcome !== 'failed',
+    error: d.error ?? null,
+  };
+}

@@ -1,0 +1,143 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { testLogger } from '@offramp/kit/testing';
+import { buildNotifier } from '../src/app.ts';
+import { change, settle, startTestNotifier, until, type TestNotifier } from './harness.ts';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
+
+describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
+  let notifier: TestNotifier | undefined;
+  let sink: SmtpSink | undefined;
+  afterEach(async () => {
+    await notifier?.cleanup();
+    await sink?.close();
+    notifier = undefined;
+    sink = undefined;
+  });
+
+  async function start(opts: Parameters<typeof startTestNotifier>[0] = {}) {
+    sink = await startSmtpSink();
+    notifier = await startTestNotifier({ ...opts, env: { SMTP_URL: sink.url, ...opts.env } });
+    return { notifier, sink };
+  }
+
+  it('when the SMTP server answers 451 twice, then the e-mail is retried and sent once on the third attempt', async () => {
+    const { notifier, sink } = await start();
+    sink.refuseNext(2, 451);
+    const w = change({ to: 'completed', from: 'processing' });
+    await notifier.publishChange(w);
+    await until('the e-mail', () => sink.messages.length === 1);
+    await until('the log', async () => (await notifier.deliveries(w.withdrawalId)).every((d) => d.status === 'sent'));
+    expect(sink.refused()).toBe(2);
+    const [, email] = await notifier.deliveries(w.withdrawalId);
+    expect(email).toMatchObject({ channel: 'email', status: 'sent', attempts: 3, last_error: null });
+  });
+
+  it('when the SMTP server refuses the recipient for good (550), then the e-mail is logged failed with the reason and the in-app still goes out', async () => {
+    const { notifier, sink } = await start();
+    sink.refuseNext(1, 550, 'no such mailbox');
+    const w = change({ to: 'rejected', from: 'processing' });
+    const inbox = notifier.listen(w.traderId);
+    await notifier.publishChange(w);
+    await until('the failure', async () => (await notifier.deliveries(w.withdrawalId))[1]?.status === 'failed');
+    await until('the push', () => inbox.length === 1);
+    const [inApp, email] = await notifier.deliveries(w.withdrawalId);
+    expect(inApp).toMatchObject({ channel: 'in_app', status: 'sent', attempts: 1 });
+    expect(email).toMatchObject({ channel: 'email', status: 'failed', attempts: 1 });
+    expect(email!.last_error).toContain('no such mailbox');
+    await settle();
+    expect(sink.messages).toHaveLength(0);
+  });
+
+  it('when the SMTP server keeps failing, then the e-mail is given up as failed after DELIVERY_MAX_ATTEMPTS', async () => {
+    const { notifier, sink } = await start({ env: { DELIVERY_MAX_ATTEMPTS: '3', DELIVERY_RETRY_BASE_MS: '50' } });
+    sink.refuseNext(10, 421, 'service not available');
+    const w = change({ to: 'completed', from: 'processing' });
+    await notifier.publishChange(w);
+    await until('the give-up', async () => (await notifier.deliveries(w.withdrawalId))[1]?.status === 'failed');
+    const [, email] = await notifier.deliveries(w.withdrawalId);
+    expect(email).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(email!.last_error).toContain('service not available');
+    await settle(400);
+    expect(sink.refused()).toBe(3);
+    expect(sink.messages).toHaveLength(0);
+  });
+
+  it('when the sender crashes after the SMTP server accepted and before recording it, then after the lease the same message (same Message-ID) is sent again and logged sent', async () => {
+    let crashes = 1;
+    const { notifier, sink } = await start({
+      env: { DELIVERY_LEASE_MS: '700' },
+      dispatch: {
+        afterSend: (d) => {
+          if (d.channel === 'email' && crashes-- > 0) throw new Error('simulated crash between send and record');
+        },
+      },
+    });
+    const w = change({ to: 'completed', from: 'processing' });
+    await notifier.publishChange(w);
+    await until('the resend after the lease', () => sink.messages.length === 2, 10_000);
+    await until('the log', async () => (await notifier.deliveries(w.withdrawalId))[1]?.status === 'sent');
+    const [first, second] = sink.messages;
+    expect(second!.messageId).toBe(first!.messageId);
+    expect(second!.text).toBe(first!.text);
+    expect(second!.headers.date).toBe(first!.headers.date);
+    const [, email] = await notifier.deliveries(w.withdrawalId);
+    expect(email).toMatchObject({ status: 'sent', attempts: 2, message_id: first!.messageId });
+  });
+
+  it('when SMTP_URL is not set, then e-mails are logged as skipped and the in-app notification is sent', async () => {
+    notifier = await startTestNotifier();
+    const w = change({ to: 'processing' });
+    const inbox = notifier.listen(w.traderId);
+    await notifier.publishChange(w);
+    await until('the push', () => inbox.length === 1);
+    await until('the log', async () => (await notifier!.deliveries(w.withdrawalId))[0]?.status === 'sent');
+    expect(notifier.app.dispatchers.email).toBeUndefined();
+    expect((await notifier.deliveries(w.withdrawalId)).map((d) => [d.channel, d.status, d.last_error])).toEqual([
+      ['in_app', 'sent', null],
+      ['email', 'skipped', 'e-mail channel off: SMTP_URL is not set'],
+    ]);
+  });
+
+  it('when two replicas share the work, then every status change gives exactly one e-mail and one push', async () => {
+    const { notifier, sink } = await start();
+    const replica = await buildNotifier({ config: notifier.config, db: notifier.db, messaging: notifier.messaging, log: testLogger('notifier-2') });
+    try {
+      const traderId = 'trader-replicas';
+      const inbox = notifier.listen(traderId);
+      const changes = Array.from({ length: 10 }, () => change({ traderId, to: 'processing' })).flatMap((w) => [w, { ...w, from: 'processing' as const, to: 'completed' as const }]);
+      for (const c of changes) await notifier.publishChange(c);
+      await until(() => `20 e-mails (got ${sink.messages.length})`, () => sink.messages.length >= 20 && inbox.length >= 20);
+      await settle();
+      expect(sink.messages).toHaveLength(20);
+      expect(new Set(sink.messages.map((m) => m.messageId)).size).toBe(20);
+      expect(inbox).toHaveLength(20);
+      const statuses = await notifier.rows<{ channel: string; status: string; n: number }>('select channel, status, count(*)::int as n from deliveries group by channel, status order by channel');
+      expect(statuses).toEqual([
+        { channel: 'email', status: 'sent', n: 20 },
+        { channel: 'in_app', status: 'sent', n: 20 },
+      ]);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('when health, readiness and metrics are asked, then they answer with the database and NATS checks and the delivery counters', async () => {
+    const { notifier } = await start();
+    const w = change({ to: 'processing' });
+    await notifier.publishChange(w);
+    await until('the deliveries', async () => (await notifier.deliveries(w.withdrawalId)).every((d) => d.status === 'sent'));
+    const health = await notifier.app.http.app.inject({ url: '/healthz' });
+    expect(health.statusCode).toBe(200);
+    const ready = await notifier.app.http.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().data).toEqual({ status: 'ready', checks: { nats: 'ok', database: 'ok' } });
+    const sent = /notifications_delivered_total\{[^}]*channel="email"[^}]*outcome="sent"[^}]*\} 1/;
+    const handled = /messages_handled_total\{[^}]*consumer="notifier-withdrawals"[^}]*result="handled"[^}]*\} 1/;
+    let body = '';
+    await until('the counters', async () => {
+      body = (await notifier.app.http.app.inject({ url: '/metrics' })).body;
+      return sent.test(body) && handled.test(body);
+    });
+    expect(body).toMatch(/notifications_delivered_total\{[^}]*channel="in_app"[^}]*outcome="sent"[^}]*\} 1/);
+  });
+});

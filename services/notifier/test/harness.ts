@@ -1,0 +1,114 @@
+import { makeEnvelope, migrate, newId, type Messaging } from '@offramp/kit';
+import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { inAppEnvelope, inAppSubject, withdrawalEvents, type Envelope } from '@offramp/contracts';
+import type { z } from 'zod';
+import { buildNotifier, openNotifierDatabase, type NotifierApp, type NotifierDeps } from '../src/app.ts';
+import { readNotifierConfig } from '../src/config.ts';
+
+export type StatusChange = z.output<typeof withdrawalEvents.statusChanged.payload>;
+export type InApp = z.output<typeof inAppEnvelope>;
+export type TestNotifier = Awaited<ReturnType<typeof startTestNotifier>>;
+type Hooks = Pick<NotifierDeps, 'consumer' | 'dispatch'>;
+
+/** A status change as sessions publishes it: 20.049116 USDT for 100.00 BRL unless overridden. */
+export function change(overrides: Partial<StatusChange> = {}): StatusChange {
+  const to = overrides.to ?? 'processing';
+  return {
+    withdrawalId: newId(),
+    traderId: `trader-${newId()}`,
+    from: 'approved',
+    to,
+    actor: 'system',
+    reason: null,
+    debitedMinor: 20_049_116n,
+    fiatAmount: '100.00',
+    fiatCurrency: 'BRL',
+    restoredMinor: to === 'rejected' ? 20_049_116n : null,
+    ...overrides,
+  };
+}
+
+export interface DeliveryRow {
+  channel: string;
+  status: string;
+  attempts: number;
+  recipient: string;
+  last_error: string | null;
+  message_id: string | null;
+  event_id: string;
+}
+
+/** A notifier on its own schema and NATS namespace, against the real Postgres and NATS. */
+export async function startTestNotifier(opts: Hooks & { env?: Record<string, string> } = {}) {
+  const { databaseUrl, natsUrl } = testInfra();
+  const messaging = await testMessaging('notifier-test');
+  const config = readNotifierConfig({
+    DATABASE_URL: databaseUrl,
+    NATS_URL: natsUrl,
+    DB_SCHEMA: uniqueName('notifier_t'),
+    DB_POOL_MAX: '5',
+    DELIVERY_POLL_MS: '100',
+    DELIVERY_RETRY_BASE_MS: '100',
+    ...opts.env,
+  });
+  const db = await openNotifierDatabase(config);
+  await migrate(db);
+  const log = testLogger('notifier');
+  let app: NotifierApp = await buildNotifier({ config, db, messaging, log, consumer: opts.consumer, dispatch: opts.dispatch });
+  const subscriptions: { unsubscribe(): void }[] = [];
+
+  return {
+    config,
+    db,
+    messaging: messaging as Messaging,
+    get app() {
+      return app;
+    },
+    async restart(next: Hooks = {}) {
+      await app.close();
+      app = await buildNotifier({ config, db, messaging, log, ...next });
+    },
+    rows: <T>(sql: string, params: unknown[] = []) => db.em.fork().execute<T[]>(sql, params),
+    /** The delivery log of a withdrawal, in channel order. */
+    deliveries(withdrawalId: string) {
+      return this.rows<DeliveryRow>(
+        `select d.channel, d.status, d.attempts, d.recipient, d.last_error, d.message_id, d.event_id
+         from deliveries d join notifications n on n.id = d.notification_id where n.withdrawal_id = ? order by d.id`,
+        [withdrawalId],
+      );
+    },
+    /** Publishes a real `evt.withdrawals.status-changed.v1` envelope, as sessions' outbox relay would. */
+    async publishChange(payload: StatusChange, envelope?: Envelope<unknown>, msgID?: string): Promise<Envelope<unknown>> {
+      const env = envelope ?? makeEnvelope(withdrawalEvents.statusChanged, payload, { correlationId: payload.withdrawalId, traceId: newId() });
+      await messaging.js.publish(messaging.wire(withdrawalEvents.statusChanged.subject), JSON.stringify(env), { msgID: msgID ?? env.id });
+      return env;
+    },
+    /** Collects the in-app notifications published for a trader from now on, as a gateway would receive them. */
+    listen(traderId: string): InApp[] {
+      const received: InApp[] = [];
+      const sub = messaging.nc.subscribe(messaging.wire(inAppSubject(traderId)), {
+        callback: (_err, msg) => void received.push(inAppEnvelope.parse(msg.json())),
+      });
+      subscriptions.push(sub);
+      return received;
+    },
+    async cleanup() {
+      for (const s of subscriptions) s.unsubscribe();
+      await app.close();
+      await db.em.fork().execute(`drop schema if exists "${config.DB_SCHEMA}" cascade`);
+      await db.close();
+      await messaging.cleanup();
+    },
+  };
+}
+
+export async function until(what: string | (() => string), predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Lets a moment pass in which something that should not happen would have happened. */
+export const settle = (ms = 500) => new Promise((r) => setTimeout(r, ms));
