@@ -11,6 +11,7 @@ import { createServices, type Services } from './edge/services.ts';
 import { eligibilityRoutes } from './eligibility/eligibility-routes.ts';
 import { eventRoutes } from './events/events-routes.ts';
 import { fiatAccountRoutes } from './fiat-accounts/fiat-accounts-routes.ts';
+import { pageRoutes } from './pages/pages-routes.ts';
 import { sessionRoutes, withdrawalRoutes } from './withdrawals/withdrawals-routes.ts';
 
 export { readGatewayConfig, gatewayConfig, type GatewayConfig } from './config.ts';
@@ -40,6 +41,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   await registerAuth(http.app, config);
   await http.app.register(widgetScope(config, services), { prefix: '/psp/alfred' });
   await http.app.register(eventRoutes({ messaging }), { prefix: '/psp/alfred' });
+  await http.app.register(pageRoutes({ playground: Boolean(config.DEV_ENDPOINTS && config.DEV_SECRET) }));
   await http.app.register(adminScope(config, services), { prefix: '/api/admin' });
   await http.app.ready();
   let closing: Promise<void> | undefined;

@@ -1,0 +1,99 @@
+// @ts-check
+import { call, claimsOf, describeError } from '../common/api.js';
+import { announcer, busy, byId, formatTime, storedSettings } from '../common/dom.js';
+import { createFreezePanel, createSyncPanel } from './operations.js';
+import { createWithdrawalViews } from './withdrawals.js';
+
+/**
+ * The operator console: keeps an operator JWT, and drives the operator API (`/api/admin/*`)
+ * of API.md. The page never decides who may do what; the API answers 401/403 and the page says so.
+ */
+
+const settings = storedSettings('offramp.console', { token: '', operatorId: 'operator-1', devSecret: '' });
+const say = announcer(byId('status'), byId('alert'));
+
+/** @param {import('../common/api.js').Request} req */
+async function api(req) {
+  const { token, devSecret } = settings.load();
+  return call({ baseUrl: location.origin, token, devSecret }, req);
+}
+
+/** @type {import('./withdrawals.js').ConsoleContext} */
+const ctx = {
+  api,
+  say,
+  /** An action's refusal, said in the alert region. */
+  refused(what, answer) {
+    const hint = answer.status === 401 ? ' Save a valid operator token first.' : answer.status === 403 ? ' The token is not an operator (admin) token.' : '';
+    say.error(`${what} failed: ${describeError(answer)}.${hint}`);
+  },
+};
+
+const withdrawals = createWithdrawalViews(ctx);
+const freeze = createFreezePanel(ctx);
+const sync = createSyncPanel(ctx, () => withdrawals.refresh());
+
+function showIdentity() {
+  const { token } = settings.load();
+  const claims = claimsOf(token);
+  const who = byId('whoami');
+  if (!token) who.textContent = 'No operator token yet: paste one, or mint a dev token.';
+  else if (!claims) who.textContent = 'The saved token is not a JWT.';
+  else {
+    const role = claims.role === 'admin' ? 'operator (admin)' : `role "${claims.role ?? 'none'}", not an operator`;
+    who.textContent = `Token for ${claims.sub}, ${role}, expires ${formatTime(new Date(Number(claims.exp) * 1000).toISOString())}.`;
+  }
+}
+
+async function loadEverything() {
+  await Promise.all([withdrawals.refresh(), freeze.refresh()]);
+}
+
+function wireToken() {
+  const form = /** @type {HTMLFormElement} */ (byId('token-form'));
+  const input = /** @type {HTMLTextAreaElement} */ (byId('token'));
+  const stored = settings.load();
+  input.value = stored.token;
+  /** @type {HTMLInputElement} */ (byId('operator-id')).value = stored.operatorId;
+  /** @type {HTMLInputElement} */ (byId('dev-secret')).value = stored.devSecret;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    settings.save({ ...settings.load(), token: input.value.trim() });
+    showIdentity();
+    say.info('Token saved.');
+    await loadEverything();
+  });
+  byId('forget-token').addEventListener('click', () => {
+    settings.save({ ...settings.load(), token: '' });
+    input.value = '';
+    showIdentity();
+    say.info('Token forgotten.');
+  });
+  const mint = /** @type {HTMLFormElement} */ (byId('mint-form'));
+  mint.addEventListener('submit', (event) => {
+    event.preventDefault();
+    busy(mint.querySelector('button'), () => mintToken(input));
+  });
+}
+
+/** @param {HTMLTextAreaElement} input */
+async function mintToken(input) {
+  const operatorId = /** @type {HTMLInputElement} */ (byId('operator-id')).value.trim();
+  const devSecret = /** @type {HTMLInputElement} */ (byId('dev-secret')).value;
+  if (!operatorId || !devSecret) return say.error('Minting needs an operator id and the dev secret.');
+  settings.save({ ...settings.load(), operatorId, devSecret });
+  const answer = await api({ method: 'POST', path: '/psp/alfred/__dev/token', body: { sub: operatorId, role: 'admin' }, dev: true, auth: false });
+  if (!answer.ok) {
+    const hint = answer.status === 404 ? ' The QA endpoints are off here, or the dev secret is wrong.' : '';
+    return say.error(`Minting a dev token failed: ${describeError(answer)}.${hint}`);
+  }
+  input.value = answer.data.token;
+  settings.save({ ...settings.load(), token: answer.data.token });
+  showIdentity();
+  say.info(`Dev token minted for operator ${operatorId}.`);
+  await loadEverything();
+}
+
+wireToken();
+showIdentity();
+if (settings.load().token) loadEverything();
