@@ -1,0 +1,190 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { loadConfig } from '@offramp/kit';
+import { gatewayConfig } from '@offramp/gateway';
+import { ledgerConfig } from '@offramp/ledger';
+import { notifierConfig } from '@offramp/notifier';
+import { pspAlfredConfig } from '@offramp/psp-alfred';
+import { riskConfig } from '@offramp/risk';
+import { sessionsConfig } from '@offramp/sessions';
+import { sandboxConfig } from '@offramp/alfred-sandbox';
+import { repoRoot } from '../src/config.ts';
+import { services as registry } from '../src/services.ts';
+
+// There is no Docker engine on the development machine: docker-compose.yml and the image are
+// checked here by parsing them against what the services actually read.
+
+type Env = Record<string, string>;
+
+/** Each process's config schema; a new service folder without an entry here fails the test. */
+const schemas: Record<string, z.ZodObject> = {
+  gateway: gatewayConfig,
+  ledger: ledgerConfig,
+  notifier: notifierConfig,
+  'psp-alfred': pspAlfredConfig,
+  risk: riskConfig,
+  sessions: sessionsConfig,
+  'alfred-sandbox': sandboxConfig,
+};
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const composeService = z.looseObject({
+  image: z.string().optional(),
+  environment: z.record(z.string(), scalar).default({}),
+  ports: z.array(z.string()).default([]),
+  depends_on: z.record(z.string(), z.object({ condition: z.string() })).default({}),
+  healthcheck: z.looseObject({ test: z.array(z.string()).optional(), disable: z.boolean().optional() }).optional(),
+  command: z.array(z.string()).optional(),
+  volumes: z.array(z.string()).optional(),
+});
+const composeFile = z.object({ services: z.record(z.string(), composeService), volumes: z.record(z.string(), z.unknown()) });
+type ComposeService = z.infer<typeof composeService>;
+
+const compose = composeFile.parse(parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }));
+const serviceFolders = readdirSync(path.join(repoRoot, 'services'), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
+const processes = [...serviceFolders, 'alfred-sandbox'];
+
+function service(name: string): ComposeService {
+  const found = compose.services[name];
+  if (!found) throw new Error(`docker-compose.yml has no service ${name}`);
+  return found;
+}
+
+/** What compose does with `${VAR:-default}` when VAR is unset; a bare `${VAR}` would need the caller's env. */
+function interpolate(value: string): string {
+  return value.replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
+    if (fallback === undefined) throw new Error(`\${${name}} has no default: the QA stack must start with no environment`);
+    return fallback;
+  });
+}
+
+function envOf(name: string): Env {
+  return Object.fromEntries(Object.entries(service(name).environment).map(([key, value]) => [key, interpolate(value)]));
+}
+
+/** Keys the schema cannot fill in itself: parsing them from undefined fails. */
+function requiredKeys(schema: z.ZodObject): string[] {
+  return Object.entries(schema.shape)
+    .filter(([, field]) => !(field as z.ZodType).safeParse(undefined).success)
+    .map(([key]) => key);
+}
+
+function entrypoint(serviceName: string, command: string): string {
+  return execFileSync('sh', [path.join(repoRoot, 'deploy/compose/entrypoint.sh'), command], {
+    env: { PATH: process.env.PATH, SERVICE: serviceName, APP_ROOT: repoRoot },
+    encoding: 'utf8',
+    stdio: 'pipe',
+  }).trim();
+}
+
+describe('docker-compose.yml', () => {
+  it('when parsed, then every folder of services/ and the sandbox is a compose service with a config schema', () => {
+    expect(serviceFolders.length).toBeGreaterThanOrEqual(6);
+    for (const name of processes) {
+      expect(compose.services, name).toHaveProperty(name);
+      expect(schemas, `no config schema listed for ${name} in compose.test.ts`).toHaveProperty(name);
+    }
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgres', 'nats', 'mailpit', 'migrate']));
+  });
+
+  it('when each service is read, then it sets every required variable of its config schema and HOST=0.0.0.0', () => {
+    for (const name of processes) {
+      const env = envOf(name);
+      const schema = schemas[name] as z.ZodObject;
+      for (const key of requiredKeys(schema)) expect(env, `${name} lacks ${key}`).toHaveProperty(key);
+      expect(env.HOST, name).toBe('0.0.0.0');
+      expect(env.SERVICE, name).toBe(name);
+    }
+    expect(requiredKeys(ledgerConfig)).toEqual(['DATABASE_URL']);
+    expect(requiredKeys(pspAlfredConfig)).toEqual(expect.arrayContaining(['DATABASE_URL', 'ALFRED_API_KEY', 'ALFRED_API_SECRET', 'ALFRED_WEBHOOK_SECRET']));
+  });
+
+  it("when each service's environment is loaded with the defaults interpolated, then its config schema accepts it", () => {
+    for (const name of processes) {
+      const config = loadConfig(schemas[name] as z.ZodObject, envOf(name)) as { PORT: number; HOST: string };
+      const registered = registry.find((s) => s.name === name);
+      expect(registered, `${name} missing from tools/stack/src/services.ts`).toBeDefined();
+      expect(config.PORT, name).toBe(registered?.port);
+      expect(config.HOST).toBe('0.0.0.0');
+    }
+    const gateway = loadConfig(gatewayConfig, envOf('gateway'));
+    expect(gateway.DEV_ENDPOINTS).toBe(true);
+    expect(gateway.JWT_SECRET?.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('when the order of start is read, then migrate waits for a healthy postgres and every service for migrate and a healthy nats', () => {
+    expect(service('migrate').depends_on.postgres?.condition).toBe('service_healthy');
+    expect(envOf('migrate')).toMatchObject({ SERVICE: 'migrate', DATABASE_URL: envOf('ledger').DATABASE_URL });
+    expect(service('migrate').healthcheck?.disable).toBe(true);
+    for (const name of serviceFolders) {
+      const dependsOn = service(name).depends_on;
+      expect(dependsOn.migrate?.condition, name).toBe('service_completed_successfully');
+      expect(dependsOn.nats?.condition, name).toBe('service_healthy');
+    }
+    expect(service('psp-alfred').depends_on['alfred-sandbox']?.condition).toBe('service_healthy');
+    for (const name of ['ledger', 'risk', 'sessions', 'psp-alfred', 'notifier']) {
+      expect(service('gateway').depends_on[name]?.condition, `gateway waits for ${name}`).toBe('service_healthy');
+    }
+  });
+
+  it('when the infrastructure is read, then postgres 16 and nats 2.10 with JetStream keep volumes and have healthchecks', () => {
+    expect(service('postgres').image).toMatch(/^postgres:16/);
+    expect(service('postgres').volumes).toEqual(['postgres-data:/var/lib/postgresql/data']);
+    expect(service('postgres').healthcheck?.test?.join(' ')).toContain('pg_isready');
+    expect(service('nats').image).toMatch(/^nats:2\.1\d/);
+    expect(service('nats').command).toContain('-js');
+    expect(service('nats').volumes).toEqual(['nats-data:/data']);
+    expect(service('nats').healthcheck?.test?.join(' ')).toContain('/healthz');
+    expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['postgres-data', 'nats-data']));
+    for (const name of processes) {
+      expect(service(name).healthcheck?.test, name).toEqual(['CMD', '/app/deploy/compose/entrypoint.sh', 'healthcheck']);
+    }
+  });
+
+  it('when the ports are read, then the gateway, psp-alfred, the sandbox and the mailpit UI are published', () => {
+    expect(service('gateway').ports).toContain('8080:8080');
+    expect(service('psp-alfred').ports).toContain('8081:8081');
+    expect(service('alfred-sandbox').ports).toContain('8090:8090');
+    expect(service('mailpit').ports).toContain('8025:8025');
+  });
+
+  it('when psp-alfred and the sandbox are read, then they share the credentials and point at each other', () => {
+    const psp = envOf('psp-alfred');
+    const sandbox = envOf('alfred-sandbox');
+    for (const key of ['ALFRED_API_KEY', 'ALFRED_API_SECRET', 'ALFRED_WEBHOOK_SECRET', 'ALFRED_WEBHOOK_SIGNATURE_FORMAT']) {
+      expect(psp[key], key).toBeDefined();
+      expect(sandbox[key], key).toBe(psp[key]);
+    }
+    expect(sandbox.ALFRED_WEBHOOK_URL).toBe('http://psp-alfred:8081/psp/alfred/webhook');
+    expect(psp.ALFRED_BASE_URL).toBe('http://alfred-sandbox:8090/api/v1/third-party-service/penny');
+    expect(envOf('notifier').SMTP_URL).toBe('smtp://mailpit:1025');
+  });
+});
+
+describe('the image', () => {
+  it("when the entrypoint resolves a service, then it runs the registry's entry file on the registry's port", () => {
+    for (const name of processes) {
+      const registered = registry.find((s) => s.name === name);
+      expect(entrypoint(name, 'entry'), name).toBe(registered?.entry);
+      expect(entrypoint(name, 'port'), name).toBe(String(registered?.port));
+    }
+    expect(entrypoint('migrate', 'entry')).toBe('tools/stack/src/migrate-cli.ts');
+    expect(() => entrypoint('no-such-service', 'entry')).toThrow();
+  });
+
+  it('when the Dockerfile is read, then it runs production dependencies on node:24-slim as a non-root user with a healthcheck', () => {
+    const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK /m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/app\/deploy\/compose\/entrypoint\.sh"\]$/m);
+    expect(readFileSync(path.join(repoRoot, 'deploy/compose/entrypoint.sh'), 'utf8')).toContain('http://127.0.0.1:${process.argv[1]}/healthz');
+  });
+});
