@@ -47,6 +47,8 @@ export interface ConsumerOptions {
   ackWaitMs?: number;
   /** Runs after the effect committed, before the ack; tests use it to crash at that point. */
   afterCommit?: (envelope: Envelope<unknown>) => Promise<void> | void;
+  /** How often the consumer's backlog (`consumer_pending_messages`) is sampled; 5s by default. */
+  lagSampleMs?: number;
   /** Called after each message is settled, with what happened to it. */
   onSettled?: (result: 'handled' | 'duplicate' | 'retry' | 'dead_letter') => void;
 }
@@ -144,6 +146,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
     }
   }
 
+  const stopSampling = sampleLag(opts, stream);
   const loop = (async () => {
     for await (const msg of messages) {
       try {
@@ -157,8 +160,24 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
 
   return {
     async stop() {
+      stopSampling();
       await messages.close();
       await loop;
     },
   };
+}
+
+/** Samples the consumer's `num_pending` on a timer: one cheap info call, never in the message path. */
+function sampleLag(opts: ConsumerOptions, stream: string): () => void {
+  const gauge = opts.metrics?.consumerPending;
+  if (!gauge) return () => {};
+  const sample = () =>
+    opts.messaging.jsm.consumers
+      .info(stream, opts.name)
+      .then((info) => gauge.set({ consumer: opts.name }, info.num_pending))
+      .catch((err: unknown) => opts.log.debug({ err }, 'consumer lag not sampled'));
+  void sample();
+  const timer = setInterval(() => void sample(), opts.lagSampleMs ?? 5_000);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -17,6 +17,12 @@ export function createMetrics(service: string) {
       registers: [registry],
     }),
     deadLetters: new Counter({ name: 'dead_letters_total', help: 'Messages sent to the dead-letter stream', labelNames: ['consumer'], registers: [registry] }),
+    consumerPending: new Gauge({
+      name: 'consumer_pending_messages',
+      help: 'Messages in the stream not yet delivered to the consumer (JetStream num_pending), sampled',
+      labelNames: ['consumer'],
+      registers: [registry],
+    }),
     rpcDuration: new Histogram({
       name: 'rpc_duration_seconds',
       help: 'Time to serve an rpc, by subject and result',

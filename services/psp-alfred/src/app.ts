@@ -12,6 +12,7 @@ import {
   type Messaging,
   type OutboxRelay,
 } from '@offramp/kit';
+import { Gauge, Histogram } from 'prom-client';
 import type { PspAlfredConfig, PspAlfredDatabaseConfig } from './config.ts';
 import { migrations } from './migrations/0001-psp-alfred.ts';
 import { alfredClientFromConfig, type AlfredClient } from './alfred/client.ts';
@@ -66,6 +67,22 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
   const metrics = createMetrics('psp-alfred');
   const relay = startOutboxRelay({ db, messaging, log, metrics, ...deps.relay });
   const alfred = alfredClientFromConfig(config, log);
+  const breakerCode = { closed: 0, half_open: 1, open: 2 } as const;
+  // Read at scrape time from the breaker itself, so the figure can never drift from opossum's state.
+  new Gauge({
+    name: 'alfred_breaker_state',
+    help: 'Alfred circuit breaker: 0 closed, 1 half-open, 2 open',
+    registers: [metrics.registry],
+    collect() {
+      this.set(breakerCode[alfred.breakerState()]);
+    },
+  });
+  const webhookLag = new Histogram({
+    name: 'webhook_lag_seconds',
+    help: 'Time from Alfred signing a webhook to it being stored',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [metrics.registry],
+  });
   const reconciler = createReconciler({
     db,
     alfred,
@@ -114,6 +131,7 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
     secret: config.ALFRED_WEBHOOK_SECRET,
     format: config.ALFRED_WEBHOOK_SIGNATURE_FORMAT,
     toleranceSeconds: config.ALFRED_WEBHOOK_TOLERANCE_SECONDS,
+    lag: webhookLag,
   });
   if (deps.reconcileOnTimer ?? true) reconciler.start();
   let closing: Promise<void> | undefined;

@@ -15,7 +15,7 @@ import {
 import type { SessionsConfig } from './config.ts';
 import { createCall } from './call.ts';
 import { migrations } from './migrations/0001-sessions.ts';
-import { createSessionsMetrics } from './metrics.ts';
+import { createSessionsMetrics, transitionObserver } from './metrics.ts';
 import { sessionsRoutes } from './rpc.ts';
 import { pspAlfredHandlers, riskHandlers } from './saga/saga-handlers.ts';
 import type { InitiateDeps } from './sessions/initiate.ts';
@@ -55,12 +55,13 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
   const { config, db, messaging, log, hooks = {} } = deps;
   const metrics = createMetrics('sessions');
   const own = createSessionsMetrics(metrics);
+  const observe = transitionObserver(own);
   const relay = startOutboxRelay({ db, messaging, log, metrics, ...hooks.relay });
   const call = createCall(messaging, config.RPC_TIMEOUT_MS);
   const initiate: InitiateDeps = { db, call, relay, log, ...(hooks.afterHold ? { afterHold: hooks.afterHold } : {}) };
   const rpc = serveRpcs(
     { messaging, log, metrics, queue: 'sessions' },
-    sessionsRoutes({ db, create: { db, call, ttlSeconds: config.SESSION_TTL_SECONDS }, initiate, operator: operatorActions({ db, relay }) }),
+    sessionsRoutes({ db, create: { db, call, ttlSeconds: config.SESSION_TTL_SECONDS }, initiate, operator: operatorActions({ db, relay, observe }) }),
   );
   const consumer = (name: string, filterSubject: string, handlers: ConsumerOptions['handlers']) =>
     startConsumer({
@@ -79,7 +80,7 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
       },
     });
   // One durable consumer per source: NATS 2.9 takes one filter subject per consumer.
-  const consumers = [await consumer('sessions-risk', 'evt.risk.>', riskHandlers(log)), await consumer('sessions-psp-alfred', 'evt.psp-alfred.>', pspAlfredHandlers(log))];
+  const consumers = [await consumer('sessions-risk', 'evt.risk.>', riskHandlers(log, observe)), await consumer('sessions-psp-alfred', 'evt.psp-alfred.>', pspAlfredHandlers(log, observe))];
   const sweeper = startSweeper({ initiate, log, metrics: own, settings: config });
   const http = createHttpServer({
     log,

@@ -149,6 +149,8 @@ export async function startSystem(opts: { env?: Record<string, string> } = {}) {
     async startSessions() {
       sessions = await buildSessions({ config: sessionsConfig, db: sessionsDb, messaging, log: log('sessions') });
     },
+    /** The service apps, for tests that read their /metrics (sessions is rebuilt on restart). */
+    apps: () => ({ ledger, risk, sessions, psp, gateway }),
     async cleanup() {
       await gateway.close();
       await sessions.close();

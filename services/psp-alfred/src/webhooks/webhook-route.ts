@@ -12,6 +12,8 @@ export interface WebhookDeps {
   format: SignatureFormat;
   toleranceSeconds: number;
   now?: () => number;
+  /** Seconds from the signature's timestamp to the event being stored. */
+  lag?: { observe(seconds: number): void };
 }
 
 export const webhookPath = '/psp/alfred/webhook';
@@ -55,6 +57,8 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
       const event = parsed.data;
       const outcome = await inTransaction(deps.db, (em) => ingestPartnerEvent(em, event, { source: 'webhook', rawBody: text, traceId: request.id }));
       deps.relay.wake();
+      const signedAt = Number(/t=([0-9]+)/.exec(String(header))?.[1]);
+      if (Number.isFinite(signedAt)) deps.lag?.observe(Math.max(0, now() / 1000 - signedAt));
       request.log.info({ eventType: event.eventType, referenceId: event.referenceId, status: event.status, outcome }, 'webhook stored');
       return sendData(request, reply, { received: true, outcome });
     });

@@ -11,6 +11,7 @@ type Req<K extends keyof typeof withdrawalOperatorRpc> = z.output<(typeof withdr
 export interface OperatorDeps {
   db: Database;
   relay: OutboxRelay;
+  observe?: TransitionContext['observe'];
 }
 
 /**
@@ -24,6 +25,7 @@ export function operatorActions(deps: OperatorDeps) {
     reason,
     cause: { correlationId: withdrawalId, causationId: null, traceId },
     ...(patch ? { patch } : {}),
+    ...(deps.observe ? { observe: deps.observe } : {}),
   });
 
   async function act(withdrawalId: string, work: (em: EntityManager) => Promise<TransitionOutcome>): Promise<ServiceResult<WithdrawalView>> {

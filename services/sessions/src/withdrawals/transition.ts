@@ -10,7 +10,11 @@ export interface TransitionContext {
   reason: string | null;
   cause: Cause;
   patch?: Patch;
+  /** Told of each accepted step (metrics); called inside the transaction, so a rolled-back step may be counted. */
+  observe?: TransitionObserver;
 }
+
+export type TransitionObserver = (step: { from: WithdrawalStatus; to: WithdrawalStatus; secondsInState: number }) => void;
 
 /** Facts that come with a transition; written only when it is accepted. */
 export interface Patch {
@@ -46,11 +50,15 @@ export async function applyTrigger(em: EntityManager, withdrawalId: string, trig
 }
 
 async function takeStep(em: EntityManager, w: Withdrawal, step: Step, ctx: TransitionContext): Promise<void> {
-  await em.execute(
-    'update withdrawals set status = ?, status_changed_at = now(), updated_at = now(), stuck_since = null where id = ? and status = ?',
-    [step.to, w.id, step.from],
-    'run',
+  // The old row's status_changed_at is read in the same statement to time the status being left.
+  const [left] = await em.execute<{ seconds: number | string }[]>(
+    `update withdrawals w set status = ?, status_changed_at = now(), updated_at = now(), stuck_since = null
+     from (select status_changed_at from withdrawals where id = ?) old
+     where w.id = ? and w.status = ?
+     returning greatest(0, extract(epoch from (now() - old.status_changed_at)))::float8 as seconds`,
+    [step.to, w.id, w.id, step.from],
   );
+  if (left) ctx.observe?.({ from: step.from, to: step.to, secondsInState: Number(left.seconds) });
   await appendTimeline(em, w.id, { kind: 'transition', from: step.from, to: step.to, actor: ctx.actor, reason: ctx.reason });
   await sendStatusChanged(em, w, { from: step.from, to: step.to, actor: ctx.actor, reason: ctx.reason }, ctx.cause);
   for (const effect of step.effects) {

@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { callRpc, newId, type Database, type Messaging } from '@offramp/kit';
+import { testInfra, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { ledgerEvents, ledgerRpc } from '@offramp/contracts';
+import { openLedgerDatabase } from '../src/app.ts';
+import { readLedgerConfig } from '../src/config.ts';
+import { readStream } from './harness.ts';
+
+/**
+ * The real ledger process under rpc load, stopped with SIGTERM: it must stop taking work, answer
+ * what it took, publish what it wrote and exit 0, with readiness going 503 first.
+ */
+
+const serverPath = fileURLToPath(new URL('../src/server.ts', import.meta.url));
+const trader = `trader:${newId()}`;
+const usdt = 'USDT';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+type Outcome = 'ok' | 'refused' | 'no_answer';
+
+/** Polls /readyz until the process is gone, recording what it saw in order. */
+function watchReadiness(port: number, gone: () => boolean) {
+  const seen: (number | 'down')[] = [];
+  const done = (async () => {
+    while (!gone()) {
+      const status = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5_000) }).then(
+        (r) => r.status,
+        () => 'down' as const,
+      );
+      if (seen.at(-1) !== status) seen.push(status);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  return { seen, done };
+}
+
+async function waitReady(port: number, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`ledger exited early: ${output()}`);
+    const status = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
+    if (status === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`ledger not ready in time: ${output()}`);
+}
+
+describe('ledger process: SIGTERM under load', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('when SIGTERM arrives with hundreds of holds in flight, then it exits 0, every answered hold is stored once, nothing unanswered is stored, the outbox is empty and readiness went 503 first', async () => {
+    const { databaseUrl, natsUrl } = testInfra();
+    const messaging: Messaging & { cleanup(): Promise<void> } = await testMessaging('ledger-sigterm');
+    cleanups.push(() => messaging.cleanup());
+    const schema = uniqueName('ledger_sigterm');
+    const port = await freePort();
+    const env = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, NATS_NAMESPACE: messaging.namespace, DB_SCHEMA: schema, PORT: String(port) };
+    const db: Database = await openLedgerDatabase(readLedgerConfig({ ...env, DB_POOL_MAX: '2' }));
+    cleanups.push(async () => {
+      await db.em.fork().execute(`drop schema if exists "${schema}" cascade`);
+      await db.close();
+    });
+
+    let output = '';
+    const child = spawn(process.execPath, [serverPath], {
+      env: { ...process.env, ...env, HOST: '127.0.0.1', MIGRATE_ON_START: 'true', LOG_LEVEL: 'warn', DB_POOL_MAX: '10' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    });
+    await waitReady(port, child, () => output);
+
+    const call = <D extends Parameters<typeof callRpc>[1]>(def: D, req: Parameters<typeof callRpc<D>>[2]) => callRpc(messaging, def, req, { timeoutMs: 15_000 });
+    await call(ledgerRpc.openAccount, { owner: 'external:deposits', currency: usdt, allowNegative: true });
+    await call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: usdt, allowNegative: true });
+    await call(ledgerRpc.openAccount, { owner: trader, currency: usdt, allowNegative: false });
+    const funded = await call(ledgerRpc.transfer, { id: newId(), debit: { owner: 'external:deposits', currency: usdt }, credit: { owner: trader, currency: usdt }, amountMinor: 1_000_000_000n, metadata: {} });
+    expect(funded.outcome).toBe('ok');
+
+    const outcomes = new Map<string, Outcome>();
+    const hold = async (id: string) => {
+      try {
+        const r = await call(ledgerRpc.placeHold, { id, debit: { owner: trader, currency: usdt }, credit: { owner: 'psp:alfred:clearing', currency: usdt }, amountMinor: 1n, metadata: {} });
+        outcomes.set(id, r.outcome === 'ok' ? 'ok' : 'refused');
+      } catch {
+        outcomes.set(id, 'no_answer');
+      }
+    };
+    const ids = Array.from({ length: 600 }, () => newId());
+    // Under load the ready check waits for a pooled connection: polls can be slow, never refused.
+    const readiness = watchReadiness(port, () => child.exitCode !== null || child.signalCode !== null);
+    while (readiness.seen.length === 0) await new Promise((r) => setTimeout(r, 1));
+
+    // Wave one is in flight when the signal lands; wave two keeps arriving while the process drains.
+    const first = ids.slice(0, 400).map(hold);
+    while (outcomes.size < 20) await new Promise((r) => setTimeout(r, 1));
+    child.kill('SIGTERM');
+    const second: Promise<void>[] = [];
+    for (const id of ids.slice(400)) {
+      second.push(hold(id));
+      if (second.length % 20 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(await exited, output).toBe(0);
+    await Promise.all([...first, ...second]);
+    await readiness.done;
+
+    const answeredOk = ids.filter((id) => outcomes.get(id) === 'ok');
+    expect(answeredOk.length).toBeGreaterThan(20);
+    expect(ids.filter((id) => outcomes.get(id) === 'refused')).toEqual([]);
+    const stored = await db.em.fork().execute<{ id: string; n: number }[]>(`select id, count(*)::int as n from "${schema}".transfers where kind = 'hold' group by id`);
+    expect(stored.every((r) => r.n === 1)).toBe(true);
+    // Answered ok <=> stored: the drain answers everything it took and takes nothing it cannot answer.
+    expect(stored.map((r) => r.id).sort()).toEqual([...answeredOk].sort());
+    const [unsent] = await db.em.fork().execute<{ n: number }[]>(`select count(*)::int as n from "${schema}".outbox where sent_at is null`);
+    expect(unsent!.n).toBe(0);
+    const published = (await readStream(messaging, 'EVENTS', ledgerEvents.holdPlaced.subject)).map((m) => (m.data as { payload: { id: string } }).payload.id);
+    expect([...published].sort()).toEqual([...answeredOk].sort());
+
+    expect(readiness.seen[0], JSON.stringify(readiness.seen)).toBe(200);
+    expect(readiness.seen, JSON.stringify(readiness.seen)).toContain(503);
+    const down = readiness.seen.indexOf('down');
+    expect(down === -1 || readiness.seen.indexOf(503) < down).toBe(true);
+  }, 90_000);
+});

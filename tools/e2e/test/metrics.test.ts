@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSystem, until, type System } from './system.ts';
+import { addAccount, countries, emitOfframp, newTrader, onboard, waitForStatus, withdraw } from './flows.ts';
+
+/** One sample of a Prometheus text exposition: name, labels and value. */
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parseMetrics(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (match[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
+    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+type AppName = keyof ReturnType<System['apps']>;
+
+async function scrape(sys: System, app: AppName): Promise<Sample[]> {
+  const res = await sys.apps()[app].http.app.inject({ method: 'GET', url: '/metrics' });
+  expect(res.statusCode).toBe(200);
+  return parseMetrics(res.body);
+}
+
+/** The value of the one sample with this name and these labels (undefined when absent). */
+const valueOf = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
+  samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+
+describe('metrics: the domain figures on /metrics after a withdrawal through the whole system', () => {
+  let sys: System;
+  beforeAll(async () => {
+    sys = await startSystem();
+  });
+  afterAll(async () => sys?.cleanup());
+
+  it('when a withdrawal completes, then transitions, time in state, webhook lag, breaker state, outbox backlog and consumer lag are reported', async () => {
+    const c = countries.MX;
+    const trader = newTrader();
+    const holder = await onboard(sys, trader, c.country);
+    const accountId = await addAccount(sys, trader, c, holder);
+    const { sessionId, withdrawalId } = await withdraw(sys, trader, c, accountId);
+    await waitForStatus(sys, trader, withdrawalId, 'processing');
+    await emitOfframp(sys, trader, sessionId, 'success');
+    await waitForStatus(sys, trader, withdrawalId, 'completed');
+
+    const sessions = await scrape(sys, 'sessions');
+    expect(valueOf(sessions, 'withdrawal_transitions_total', { from: 'pending', to: 'approved' })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(sessions, 'withdrawal_transitions_total', { from: 'approved', to: 'processing' })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(sessions, 'withdrawal_transitions_total', { from: 'processing', to: 'completed' })).toBeGreaterThanOrEqual(1);
+    for (const status of ['pending', 'approved', 'processing']) {
+      expect(valueOf(sessions, 'withdrawal_state_seconds_count', { status }), status).toBeGreaterThanOrEqual(1);
+      expect(valueOf(sessions, 'withdrawal_state_seconds_sum', { status }), status).toBeGreaterThanOrEqual(0);
+    }
+    // Nothing stuck: the withdrawal finished well inside its SLA.
+    expect(sessions.filter((s) => s.name === 'withdrawals_stuck').every((s) => s.value === 0)).toBe(true);
+
+    const psp = await scrape(sys, 'psp');
+    expect(valueOf(psp, 'alfred_breaker_state')).toBe(0);
+    const lagCount = valueOf(psp, 'webhook_lag_seconds_count')!;
+    expect(lagCount).toBeGreaterThanOrEqual(1);
+    // Signature timestamps are whole seconds: a fresh webhook lags by less than a few seconds.
+    expect(valueOf(psp, 'webhook_lag_seconds_sum')! / lagCount).toBeLessThan(5);
+
+    for (const app of ['ledger', 'risk', 'sessions', 'psp'] as const) {
+      const backlog = await until(`${app} outbox drained`, async () => {
+        const value = valueOf(await scrape(sys, app), 'outbox_backlog');
+        return value === 0 ? value : undefined;
+      });
+      expect(backlog, app).toBe(0);
+      expect(valueOf(await scrape(sys, app), 'outbox_published_total'), app).toBeGreaterThanOrEqual(1);
+    }
+
+    // Sampled every 5s; the consumers that the saga went through are caught up.
+    for (const [app, consumer] of [['sessions', 'sessions-psp-alfred'], ['sessions', 'sessions-risk'], ['psp', 'psp-alfred-commands'], ['ledger', 'ledger-commands']] as const) {
+      const pending = await until(`${consumer} caught up`, async () => {
+        const value = valueOf(await scrape(sys, app), 'consumer_pending_messages', { consumer });
+        return value === 0 ? value : undefined;
+      });
+      expect(pending, consumer).toBe(0);
+    }
+    // The hold is posted by a command after `completed`: handled once, nothing dead-lettered.
+    const handled = await until('the postHold command handled by the ledger', async () => {
+      const value = valueOf(await scrape(sys, 'ledger'), 'messages_handled_total', { consumer: 'ledger-commands', result: 'handled' });
+      return value !== undefined && value >= 1 ? value : undefined;
+    });
+    expect(handled).toBeGreaterThanOrEqual(1);
+    for (const app of ['ledger', 'risk', 'sessions', 'psp'] as const) {
+      expect((await scrape(sys, app)).filter((s) => s.name === 'dead_letters_total').every((s) => s.value === 0), app).toBe(true);
+    }
+  });
+});
