@@ -6,6 +6,8 @@ export const baseConfig = z.object({
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   /** Prefixes subjects and stream names so that several stacks (or tests) share one NATS. */
   NATS_NAMESPACE: z.string().regex(/^[a-z0-9_]{0,32}$/).default(''),
+  /** JetStream replication of the streams: 3 on a 3-node cluster (see deploy/k8s). */
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('127.0.0.1'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),

@@ -29,6 +29,7 @@ interface ProcessConfig {
   SHUTDOWN_GRACE_MS: number;
   NATS_URL: string;
   NATS_NAMESPACE: string;
+  NATS_STREAM_REPLICAS: number;
   PORT: number;
   HOST: string;
 }
@@ -54,7 +55,7 @@ export async function runDatabaseService<C extends ProcessConfig, A extends { ht
       const db = await opts.openDatabase(config);
       if (process.env.MIGRATE_ON_START === 'true') await migrate(db);
       const messaging = await connectMessaging({ url: config.NATS_URL, name, namespace: config.NATS_NAMESPACE, log });
-      await provisionStreams(messaging);
+      await provisionStreams(messaging, { replicas: config.NATS_STREAM_REPLICAS });
       const app = await opts.build({ config, db, messaging, log });
       const address = await app.http.app.listen({ port: config.PORT, host: config.HOST });
       log.info({ address }, `${name} listening`);

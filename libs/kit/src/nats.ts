@@ -54,7 +54,7 @@ export async function connectMessaging(opts: { url: string; name: string; namesp
 
 const twoMinutesNs = 2 * 60 * 1_000_000_000;
 
-function streamConfigs(m: Messaging): (Partial<StreamConfig> & { name: string })[] {
+function streamConfigs(m: Messaging, replicas = 1): (Partial<StreamConfig> & { name: string })[] {
   return [
     {
       name: m.streamName(streams.events.name),
@@ -62,6 +62,7 @@ function streamConfigs(m: Messaging): (Partial<StreamConfig> & { name: string })
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       duplicate_window: twoMinutesNs,
+      num_replicas: replicas,
       max_age: 30 * 24 * 3600 * 1_000_000_000,
       discard: DiscardPolicy.Old,
     },
@@ -71,6 +72,7 @@ function streamConfigs(m: Messaging): (Partial<StreamConfig> & { name: string })
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: twoMinutesNs,
+      num_replicas: replicas,
     },
     {
       name: m.streamName(streams.deadLetters.name),
@@ -78,13 +80,17 @@ function streamConfigs(m: Messaging): (Partial<StreamConfig> & { name: string })
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       duplicate_window: twoMinutesNs,
+      num_replicas: replicas,
     },
   ];
 }
 
-/** Creates the streams or brings their mutable settings up to date; safe to run from every replica. */
-export async function provisionStreams(m: Messaging): Promise<void> {
-  for (const cfg of streamConfigs(m)) {
+/**
+ * Creates the streams or brings their mutable settings up to date; safe to run from every replica.
+ * `replicas` is the JetStream replication factor: 1 on one server, 3 on a 3-node cluster.
+ */
+export async function provisionStreams(m: Messaging, opts: { replicas?: number } = {}): Promise<void> {
+  for (const cfg of streamConfigs(m, opts.replicas)) {
     const existing = await m.jsm.streams.info(cfg.name).catch(() => null);
     if (!existing) {
       await m.jsm.streams.add(cfg).catch(async (err: unknown) => {
@@ -92,7 +98,7 @@ export async function provisionStreams(m: Messaging): Promise<void> {
         if (!(await m.jsm.streams.info(cfg.name).catch(() => null))) throw err;
       });
     } else {
-      await m.jsm.streams.update(cfg.name, { ...existing.config, subjects: cfg.subjects, duplicate_window: cfg.duplicate_window });
+      await m.jsm.streams.update(cfg.name, { ...existing.config, subjects: cfg.subjects, duplicate_window: cfg.duplicate_window, num_replicas: cfg.num_replicas });
     }
   }
 }
