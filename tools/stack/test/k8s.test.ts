@@ -2,52 +2,18 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
-import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
-import { Job } from 'kubernetes-models/batch/v1/Job';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { Service } from 'kubernetes-models/v1/Service';
-import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { repoRoot } from '../src/config.ts';
+import { expectedServices, models, secretVariables, type Manifest } from './manifests.ts';
 
-// Helm cannot run here, so the chart is checked through its values and Chart.yaml only; the
-// kustomize base is checked object by object against the Kubernetes API schemas.
+// The kustomize base is checked object by object against the Kubernetes API schemas; the chart's
+// values and Chart.yaml here, its rendered manifests in helm.test.ts.
 const k8sDir = path.join(repoRoot, 'deploy/k8s');
 const baseDir = path.join(k8sDir, 'base');
 const chartDir = path.join(k8sDir, 'chart/offramp');
-
-/** The production services and their ports (tools/stack/src/services.ts, minus the sandbox). */
-const expectedServices: Record<string, number> = {
-  gateway: 8080,
-  'psp-alfred': 8081,
-  ledger: 8082,
-  risk: 8083,
-  sessions: 8084,
-  notifier: 8085,
-};
-
-/** Variables that carry secrets: they may only come from a secretKeyRef. */
-const secretVariables = ['DATABASE_URL', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'ALFRED_API_KEY', 'ALFRED_API_SECRET', 'ALFRED_WEBHOOK_SECRET', 'SMTP_URL', 'DEV_SECRET'];
-
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; [key: string]: unknown };
-
-/** Every kind the base may contain, with the model that validates it. */
-const models: Record<string, new (data: never) => { validate(): void }> = {
-  'apps/v1/Deployment': Deployment,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
-  'batch/v1/Job': Job,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
-  'networking.k8s.io/v1/Ingress': Ingress,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'v1/ConfigMap': ConfigMap,
-  'v1/Service': Service,
-  'v1/ServiceAccount': ServiceAccount,
-};
 
 function readYaml(file: string): unknown {
   return parse(readFileSync(file, 'utf8'));
@@ -200,7 +166,7 @@ type ChartValues = {
   nats: { enabled: boolean; config?: { cluster: { replicas: number }; jetstream: { enabled: boolean } } };
 };
 
-describe('the Helm chart (values and Chart.yaml; rendering needs helm, which is not installed here)', () => {
+describe('the Helm chart (values and Chart.yaml; helm.test.ts renders it)', () => {
   const chart = readYaml(path.join(chartDir, 'Chart.yaml')) as { apiVersion: string; name: string; dependencies: { name: string; condition: string }[] };
   const values = readYaml(path.join(chartDir, 'values.yaml')) as ChartValues;
   const production = readYaml(path.join(k8sDir, 'chart/values-production-example.yaml')) as ChartValues;
