@@ -11,3 +11,4 @@ export { serveRpcs, callRpc, rpcRoute, RpcError, type RpcRoute, type RpcHandler,
 export { createHttpServer, sendData, fieldsOf, type HttpServer, type ReadinessCheck } from './http.ts';
 export { runService, runDatabaseService, type Running } from './lifecycle.ts';
 export { readinessOf } from './readiness.ts';
+export { startDrainLoop, type DrainLoop, type DrainLoopOptions } from './drain-loop.ts';

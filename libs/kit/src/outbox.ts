@@ -4,6 +4,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import { z } from 'zod';
 import type { Envelope, MessageDef } from '@offramp/contracts';
 import { newId } from './ids.ts';
+import { startDrainLoop } from './drain-loop.ts';
 import type { Logger } from './logger.ts';
 import type { Messaging } from './nats.ts';
 import type { Metrics } from './metrics.ts';
@@ -88,10 +89,6 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
   const { db, messaging, log } = opts;
   const batchSize = opts.batchSize ?? 200;
   const pollMs = opts.pollMs ?? 250;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | null = null;
-  let again = false;
 
   /** One batch in one transaction; failures are recorded on their rows, then reported by throwing. */
   async function publishBatch(): Promise<number> {
@@ -131,53 +128,23 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
     }
   }
 
-  async function tick(): Promise<void> {
-    timer = undefined;
-    if (stopped) return;
-    let delay = pollMs;
-    try {
-      await flush();
-      if (opts.metrics) {
-        const [row] = await db.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox where sent_at is null');
-        opts.metrics.outboxBacklog.set(Number(row?.n ?? 0));
-      }
-    } catch (err) {
-      log.warn({ err }, 'outbox relay: publish failed, will retry');
-      delay = Math.min(pollMs * 8, 5_000);
-    }
-    if (!stopped) timer = setTimeout(tick, again ? 0 : delay);
-    again = false;
-  }
-
-  /** Waits for a drain in progress, then drains again, so rows committed before the call are covered. */
-  async function flush(): Promise<number> {
-    while (running) await running.catch(() => 0);
-    const current = drain().finally(() => {
-      if (running === current) running = null;
-    });
-    running = current;
-    return current;
-  }
-
-  timer = setTimeout(tick, 0);
+  const loop = startDrainLoop({
+    drain,
+    pollMs,
+    errorDelayMs: Math.min(pollMs * 8, 5_000),
+    afterTick: async () => {
+      if (!opts.metrics) return;
+      const [row] = await db.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox where sent_at is null');
+      opts.metrics.outboxBacklog.set(Number(row?.n ?? 0));
+    },
+    onError: (err, when) =>
+      when === 'tick' ? log.warn({ err }, 'outbox relay: publish failed, will retry') : log.warn({ err }, 'outbox relay: final drain failed; rows stay for the next start'),
+  });
   return {
-    wake() {
-      if (stopped) return;
-      if (running) {
-        again = true;
-        return;
-      }
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(tick, 0);
-    },
-    flush,
+    wake: loop.wake,
+    flush: loop.flush,
     /** Stops polling after one last drain; rows it cannot publish now stay for the next start. */
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await flush().catch((err: unknown) => log.warn({ err }, 'outbox relay: final drain failed; rows stay for the next start'));
-    },
+    stop: () => loop.stop({ finalDrain: true }),
   };
 }
 

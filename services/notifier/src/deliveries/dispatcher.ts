@@ -1,4 +1,4 @@
-import { inTransaction, type Database, type Logger } from '@offramp/kit';
+import { inTransaction, startDrainLoop, type Database, type Logger } from '@offramp/kit';
 import { claimDue, recordOutcome, type Channel, type ClaimedDelivery, type DeliveryResult } from './delivery-store.ts';
 
 /** Sends one delivery. Expected failures are returned; a throw counts as a retryable failure. */
@@ -49,10 +49,6 @@ export function retryAt(now: Date, attempts: number, opts: { maxAttempts: number
 export function startDispatcher(opts: DispatcherOptions): Dispatcher {
   const batchSize = opts.batchSize ?? 20;
   const log = opts.log.child({ channel: opts.channel });
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | null = null;
-  let again = false;
 
   async function attempt(d: ClaimedDelivery): Promise<void> {
     let result: DeliveryResult;
@@ -76,45 +72,14 @@ export function startDispatcher(opts: DispatcherOptions): Dispatcher {
       const batch = await inTransaction(opts.db, (em) => claimDue(em, opts.channel, batchSize, opts.leaseMs));
       for (const d of batch) await attempt(d);
       total += batch.length;
-      if (batch.length < batchSize || stopped) return total;
+      if (batch.length < batchSize || loop.stopped()) return total;
     }
   }
 
-  /** One drain at a time; a call during a drain waits for it and drains again. */
-  async function flush(): Promise<number> {
-    while (running) await running.catch(() => 0);
-    const current = drain().finally(() => {
-      if (running === current) running = null;
-    });
-    running = current;
-    return current;
-  }
-
-  async function tick(): Promise<void> {
-    timer = undefined;
-    if (stopped) return;
-    again = false;
-    await flush().catch((err: unknown) => log.error({ err }, 'delivery loop failed; the claimed rows are retried when their lease ends'));
-    if (!stopped) timer = setTimeout(tick, again ? 0 : opts.pollMs);
-  }
-
-  timer = setTimeout(tick, 0);
-  return {
-    wake() {
-      if (stopped) return;
-      // Rows committed while a drain runs may come after its last claim: look again right after it.
-      if (running) {
-        again = true;
-        return;
-      }
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(tick, 0);
-    },
-    flush,
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      while (running) await running.catch(() => 0);
-    },
-  };
+  const loop = startDrainLoop({
+    drain,
+    pollMs: opts.pollMs,
+    onError: (err) => log.error({ err }, 'delivery loop failed; the claimed rows are retried when their lease ends'),
+  });
+  return { wake: loop.wake, flush: loop.flush, stop: () => loop.stop() };
 }
