@@ -64,18 +64,21 @@ function caseRows(c: CaseReport): string[][] {
   const series = seriesOrder.filter((name) => c.latencies[name]);
   return series.map((name, i) => {
     const l = c.latencies[name]!;
-    const head = i === 0 ? [c.name, String(c.clients), String(c.accounts), c.opsPerSecond.toFixed(1)] : ['', '', '', ''];
-    return [...head, name, String(l.count), l.p50Ms.toFixed(1), l.p90Ms.toFixed(1), l.p99Ms.toFixed(1), l.maxMs.toFixed(1)];
+    const head = i === 0 ? [c.name, String(c.clients), String(c.accounts), measure(c.opsPerSecond, 1)] : ['', '', '', ''];
+    return [...head, name, String(l.count), measure(l.p50Ms, 1), measure(l.p90Ms, 1), measure(l.p99Ms, 1), measure(l.maxMs, 1)];
   });
 }
+
+/** Display of a measurement (latency, rate, cores) with fixed decimals; never used for money. */
+const measure = (value: number, decimals: number) => value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: false });
 
 const percent = (share: number) => `${Math.round(share * 100)}%`;
 
 function cpuLine(c: CaseReport): string {
   const waiting = c.cpu.mainThreadWaitingForCpu === null ? '' : `, waiting for a core ${percent(c.cpu.mainThreadWaitingForCpu)} of the time`;
   return (
-    `  ${c.name}: bench process ${c.cpu.processCores.toFixed(2)} cores (event loop ${percent(c.cpu.eventLoopUtilization)} busy${waiting}); ` +
-    `whole machine ${c.cpu.machineBusyCores.toFixed(2)} cores busy; outbox backlog at end ${c.outboxUnsent}`
+    `  ${c.name}: bench process ${measure(c.cpu.processCores, 2)} cores (event loop ${percent(c.cpu.eventLoopUtilization)} busy${waiting}); ` +
+    `whole machine ${measure(c.cpu.machineBusyCores, 2)} cores busy; outbox backlog at end ${c.outboxUnsent}`
   );
 }
 
