@@ -1,4 +1,4 @@
-/** The error codes of the public HTTP contract (API.md) with their HTTP statuses. */
+/** The error codes of the public HTTP contract (docs/api.md) with their HTTP statuses. */
 export const errorCatalogue = {
   VALIDATION_ERROR: { status: 400, message: 'The request is invalid' },
   UNAUTHORIZED: { status: 401, message: 'Authentication required' },
@@ -13,10 +13,15 @@ export const errorCatalogue = {
   SESSION_NOT_FOUND: { status: 404, message: 'Session not found' },
   FIAT_ACCOUNT_NOT_FOUND: { status: 404, message: 'Fiat account not found' },
   WITHDRAWAL_NOT_FOUND: { status: 404, message: 'Withdrawal not found' },
+  EXCEPTION_NOT_FOUND: { status: 404, message: 'Exception not found' },
   SESSION_EXPIRED: { status: 410, message: 'Session expired' },
   INSUFFICIENT_FUNDS: { status: 409, message: 'Insufficient funds' },
   FIAT_ACCOUNT_DUPLICATE: { status: 409, message: 'Fiat account already exists' },
   ALFRED_INCORRECT_STATUS_CHANGE: { status: 409, message: 'Incorrect status change' },
+  // The withdrawal has an order at Alfred that is not FAILED: rejecting it here would diverge from the partner.
+  PARTNER_ORDER_LIVE: { status: 409, message: 'The partner order is live' },
+  EXCEPTION_ALREADY_RESOLVED: { status: 409, message: 'Exception already resolved' },
+  EXCEPTION_RESOLUTION_INVALID: { status: 409, message: 'This resolution does not apply to the exception' },
   FIAT_ACCOUNT_INVALID: { status: 422, message: 'Fiat account is invalid' },
   LIMIT_EXCEEDED: { status: 422, message: 'Limit exceeded' },
   // Alfred answers 409 (bridged customer) or 422 (non-bridged); the edge keeps Alfred's status.

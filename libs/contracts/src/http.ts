@@ -205,8 +205,19 @@ export const adminApproveBody = z.strictObject({ reason: operatorText(500).optio
 export const adminRejectBody = z.strictObject({ reason: operatorText(500) });
 export const adminProcessBody = z.strictObject({}).optional();
 /** `reference` is the partner's confirmation (the seed's `txHash`). */
-export const adminCompleteBody = z.strictObject({ reference: operatorText(200), notes: operatorText(1000).optional() });
-export const adminStatusBody = z.strictObject({ status: withdrawalStatus, reason: operatorText(500), reference: operatorText(200).optional() });
+export const adminCompleteBody = z.strictObject({
+  reference: operatorText(200),
+  notes: operatorText(1000).optional(),
+  /** Required unless Alfred reports FIAT_TRANSFER_COMPLETED (else 409 PARTNER_ORDER_LIVE). */
+  confirmed_out_of_band: z.boolean().optional(),
+});
+export const adminStatusBody = z.strictObject({
+  status: withdrawalStatus,
+  reason: operatorText(500),
+  reference: operatorText(200).optional(),
+  /** For an override to `completed`: as for complete. */
+  confirmed_out_of_band: z.boolean().optional(),
+});
 export const adminSyncBody = z.strictObject({}).optional();
 export const adminFreezeBody = z.strictObject({
   frozen: z.boolean(),

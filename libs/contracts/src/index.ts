@@ -20,3 +20,4 @@ export * from './risk.ts';
 export * from './psp-alfred.ts';
 export * from './http.ts';
 export * from './notifications.ts';
+export * from './exceptions.ts';

@@ -85,6 +85,25 @@ export const pspAlfredRpc = {
     z.object({ olderThanSeconds: z.number().int().min(0).optional() }),
     z.object({ syncedCount: z.number().int(), failedCount: z.number().int(), details: z.array(offrampSyncDetail) }),
   ),
+  /**
+   * Internal (sessions, before an operator rejects or completes): the withdrawal's order as Alfred
+   * reports it now (GET /offramp/{transactionId}). `none`: no order exists and none will be made
+   * (an intent not yet sent is fenced off, so a later create-offramp command does nothing);
+   * `unknown`: an attempt's outcome is unknown (an order may exist); `live`: an order that is not
+   * final; `completed` / `failed`: Alfred's final status. PSP_UNAVAILABLE when Alfred cannot be asked.
+   */
+  orderState: defineRpc(
+    rpcSubject('psp-alfred', 'order-state'),
+    z.object({ withdrawalId: z.uuid(), fence: z.boolean().default(false) }),
+    serviceResult(
+      z.object({
+        state: z.enum(['none', 'unknown', 'live', 'completed', 'failed']),
+        transactionId: z.string().nullable(),
+        status: offrampStatus.nullable(),
+        failureReason: z.string().nullable(),
+      }),
+    ),
+  ),
   devSeedKyc: defineRpc(rpcSubject('psp-alfred', 'dev-seed-kyc'), trader.extend({ country: z.string().length(2) }), serviceResult(z.record(z.string(), z.unknown()))),
   devProvisionCustomer: defineRpc(rpcSubject('psp-alfred', 'dev-provision-customer'), trader, serviceResult(z.record(z.string(), z.unknown()))),
   devApproveKyc: defineRpc(rpcSubject('psp-alfred', 'dev-approve-kyc'), trader, serviceResult(z.record(z.string(), z.unknown()))),
@@ -108,6 +127,12 @@ export const pspAlfredCommands = {
       fiatAmount: decimalAmount,
     }),
   ),
+  /**
+   * Sessions' sweeper, for a withdrawal in `approved`/`processing` past its threshold: read the
+   * order at Alfred and publish its current status through the webhook path even when the mirror
+   * already holds it (a final status the withdrawal never took is published again).
+   */
+  reconcileOfframp: defineMessage(commandSubject('psp-alfred', 'reconcile-offramp'), z.object({ withdrawalId: z.uuid() })),
 };
 
 export const pspAlfredEvents = {
@@ -125,6 +150,21 @@ export const pspAlfredEvents = {
   offrampStatusChanged: defineMessage(
     eventSubject('psp-alfred', 'offramp-status-changed'),
     z.object({ withdrawalId: z.uuid(), transactionId: z.string(), status: offrampStatus, failureReason: z.string().nullable(), source: z.enum(['webhook', 'reconciliation']) }),
+  ),
+  /**
+   * psp-alfred saw the partner disagree with what we asked for (an amount or currency other than the
+   * accepted quote, an event for a reference still unknown after a threshold, a reconciliation
+   * mismatch); sessions opens an exception for it, once per `key`.
+   */
+  discrepancyFound: defineMessage(
+    eventSubject('psp-alfred', 'discrepancy-found'),
+    z.object({
+      key: z.string().min(1).max(300),
+      kind: z.enum(['partner_amount_mismatch', 'unknown_partner_reference', 'reconciliation_mismatch']),
+      withdrawalId: z.uuid().nullable(),
+      transactionId: z.string().nullable(),
+      facts: z.record(z.string(), z.unknown()),
+    }),
   ),
   kycStatusChanged: defineMessage(
     eventSubject('psp-alfred', 'kyc-status-changed'),

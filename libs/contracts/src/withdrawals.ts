@@ -74,6 +74,8 @@ export const withdrawalView = z.object({
   settlementReference: z.string().nullable().optional(),
   /** Set by the sweeper when the withdrawal has stayed in its status longer than its SLA. */
   stuckSince: z.iso.datetime({ offset: true }).nullable().optional(),
+  /** The exceptions opened about this withdrawal (operators). */
+  exceptions: z.array(z.object({ exceptionId: z.uuid(), kind: z.string(), status: z.enum(['open', 'resolved']) })).optional(),
 });
 export type WithdrawalView = z.infer<typeof withdrawalView>;
 
@@ -183,7 +185,12 @@ export const withdrawalOperatorRpc = {
   /** processing -> completed when the partner confirmed out of band; the hold is posted. */
   complete: defineRpc(
     rpcSubject('sessions', 'operator-complete'),
-    operatorAction.extend({ reference: z.string().min(1).max(200), notes: z.string().max(1000).optional() }),
+    operatorAction.extend({
+      reference: z.string().min(1).max(200),
+      notes: z.string().max(1000).optional(),
+      /** Needed unless Alfred reports FIAT_TRANSFER_COMPLETED: the operator vouches for the payout. */
+      confirmedOutOfBand: z.boolean().optional(),
+    }),
     serviceResult(withdrawalView),
   ),
   /** Re-sends createOfframp for an approved withdrawal (psp-alfred is idempotent by withdrawal id). */
@@ -191,7 +198,12 @@ export const withdrawalOperatorRpc = {
   /** Moves along any legal transition of the state machine, with the same money effects as the normal path. */
   overrideStatus: defineRpc(
     rpcSubject('sessions', 'operator-override-status'),
-    operatorAction.extend({ status: withdrawalStatus, reason: z.string().min(1).max(500), reference: z.string().min(1).max(200).optional() }),
+    operatorAction.extend({
+      status: withdrawalStatus,
+      reason: z.string().min(1).max(500),
+      reference: z.string().min(1).max(200).optional(),
+      confirmedOutOfBand: z.boolean().optional(),
+    }),
     serviceResult(withdrawalView),
   ),
 };

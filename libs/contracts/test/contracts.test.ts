@@ -57,8 +57,8 @@ describe('subjects and messages', () => {
 });
 
 describe('error catalogue', () => {
-  it('when compared with API.md, then every documented code is in the catalogue with its status', () => {
-    const api = readFileSync(new URL('../../../../shared/API.md', import.meta.url), 'utf8');
+  it('when compared with docs/api.md, then every documented code is in the catalogue with its status', () => {
+    const api = readFileSync(new URL('../../../docs/api.md', import.meta.url), 'utf8');
     const section = api.slice(api.indexOf('## Error codes') + '## Error codes'.length);
     const pairs = new Map<string, number>();
     for (const part of section.split('·')) {
