@@ -1,4 +1,5 @@
 import { Migration } from '@offramp/kit';
+import { SessionsExceptions } from './0002-exceptions.ts';
 
 export class SessionsInitial extends Migration {
   override up(): void {
@@ -75,4 +76,7 @@ export class SessionsInitial extends Migration {
   }
 }
 
-export const migrations = [{ name: '0001_sessions', class: SessionsInitial }];
+export const migrations = [
+  { name: '0001_sessions', class: SessionsInitial },
+  { name: '0002_exceptions', class: SessionsExceptions },
+];
