@@ -6,6 +6,7 @@ import { createHolds, registerFaults } from './emulator/faults.ts';
 import { emulatorConfigRoutes } from './emulator/emu-config.routes.ts';
 import { emulatorDriveRoutes } from './emulator/emu-drive.routes.ts';
 import { createWebhookDispatcher, type WebhookDispatcher } from './webhooks/dispatcher.ts';
+import { createStateStore, loadState } from './persistence/state-file.ts';
 import { driverRoutes } from './webhooks/driver.routes.ts';
 import { registerAuth } from './transport/auth.ts';
 import { registerErrorEnvelope } from './transport/errors.ts';
@@ -32,6 +33,11 @@ export interface SandboxOptions {
   log?: Logger;
   /** The clock, for quote and deposit expirations and timestamps. */
   now?: () => Date;
+  /**
+   * Where the state is kept across restarts, written before each answer leaves; read back at
+   * build, pending webhooks included. Default: none, the state lives in memory only.
+   */
+  stateFile?: string;
 }
 
 export interface Sandbox {
@@ -56,19 +62,26 @@ export function buildSandbox(options: SandboxOptions = {}): Sandbox {
   const log = options.log ?? createLogger({ name: 'alfred-sandbox', level: 'silent' });
   const now = options.now ?? (() => new Date());
   const state = createState(settings);
-  const webhooks = createWebhookDispatcher({ state, now, log });
+  if (options.stateFile !== undefined && loadState(options.stateFile, state, options.settings ?? {})) {
+    log.info({ stateFile: options.stateFile, customers: state.customers.size, offramps: state.offramps.size }, 'sandbox state restored');
+  }
+  const store = createStateStore(options.stateFile, state, log);
+  const webhooks = createWebhookDispatcher({ state, now, log, changed: store.saveSoon });
   const holds = createHolds();
   const ctx: SandboxContext = { state, now, webhooks, log };
   const reset = () => {
     webhooks.cancelAll();
     holds.releaseAll();
     clearState(state, settings);
+    store.save();
   };
 
   // An emulator must never hold its own close hostage to a client's idle keep-alive connection.
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 256 * 1024, forceCloseConnections: true });
   acceptEmptyJsonBodies(app);
   registerRequestLog(app, { state, now });
+  // Before any answer leaves (and before a fault withholds one), what it says happened is on disk.
+  app.addHook('onSend', async () => store.save());
   registerFaults(app, { state, holds });
   registerAuth(app, { apiKey: options.apiKey ?? 'sandbox-key', apiSecret: options.apiSecret ?? 'sandbox-secret' });
   registerErrorEnvelope(app);
@@ -86,11 +99,12 @@ export function buildSandbox(options: SandboxOptions = {}): Sandbox {
   emulatorConfigRoutes(app, ctx, reset);
   emulatorDriveRoutes(app, ctx);
   app.get('/healthz', async () => ({ status: 'ok' }));
-  // Nothing to wait for: the sandbox keeps its state in memory. The stack probes readiness like any service.
+  // Nothing to wait for: the state is in memory (read back from its file at build). The stack probes readiness like any service.
   app.get('/readyz', async () => ({ status: 'ready' }));
 
   let closing: Promise<void> | undefined;
   const close = async () => {
+    store.close();
     webhooks.cancelAll();
     holds.releaseAll();
     await app.close();

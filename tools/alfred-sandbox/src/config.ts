@@ -13,6 +13,8 @@ export const sandboxConfig = z.object({
   /** `dot` signs `t + "." + body`, `concat` signs `t + body`: the exact signed string of Alfred is not public. */
   ALFRED_WEBHOOK_SIGNATURE_FORMAT: z.enum(['dot', 'concat']).default('dot'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
+  /** Where the state survives a restart (`npm start`: `<data dir>/alfred-sandbox/state.json`); unset, it lives in memory only. */
+  SANDBOX_STATE_FILE: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional()),
 });
 
 export type SandboxConfig = z.infer<typeof sandboxConfig>;

@@ -50,6 +50,8 @@ interface DispatcherDeps {
   state: SandboxState;
   now: () => Date;
   log: Logger;
+  /** Told after every attempt, so that a kept state records the delivery's progress. */
+  changed?: () => void;
 }
 
 /** One POST of the delivery; a network error or timeout is a failed attempt, a cancellation throws. */
@@ -73,26 +75,33 @@ async function attempt(deps: DispatcherDeps, delivery: WebhookDelivery, url: str
   }
 }
 
-/** Attempts until a 2xx or the configured number of attempts, backing off between them. */
+/**
+ * Attempts until a 2xx or the configured number of attempts, backing off between them. A delivery
+ * taken over from a saved state goes on from the attempts it already had, the next one at once.
+ */
 async function deliver(deps: DispatcherDeps, delivery: WebhookDelivery, url: string, signal: AbortSignal): Promise<void> {
   const { state, log } = deps;
+  const first = delivery.attempts.length + 1;
   try {
-    for (let n = 1; n <= state.settings.webhookMaxAttempts; n++) {
-      if (n > 1) await sleep(backoffMs(state.settings.webhookRetryBaseDelayMs, n), undefined, { signal });
+    for (let n = first; n <= state.settings.webhookMaxAttempts; n++) {
+      if (n > first) await sleep(backoffMs(state.settings.webhookRetryBaseDelayMs, n), undefined, { signal });
       const result = await attempt(deps, delivery, url, signal);
       delivery.attempts.push(result);
       if (result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300) {
         delivery.state = 'delivered';
         delivery.delivered = true;
+        deps.changed?.();
         log.info({ deliveryId: delivery.deliveryId, referenceId: delivery.body.referenceId, attempts: n }, 'webhook delivered');
         return;
       }
+      deps.changed?.();
       log.warn({ deliveryId: delivery.deliveryId, attempt: n, statusCode: result.statusCode, error: result.error }, 'webhook attempt failed');
     }
     delivery.state = 'failed';
   } catch {
     delivery.state = 'cancelled';
   }
+  deps.changed?.();
 }
 
 function newDelivery(deps: DispatcherDeps, event: WebhookEvent): WebhookDelivery {
@@ -111,7 +120,10 @@ function newDelivery(deps: DispatcherDeps, event: WebhookEvent): WebhookDelivery
   };
 }
 
-/** Sends webhooks in the background, one reference at a time, in the order the events happened. */
+/**
+ * Sends webhooks in the background, one reference at a time, in the order the events happened.
+ * Deliveries already pending in the state (restored from a saved state) are sent on at once.
+ */
 export function createWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher {
   const chains = new Map<string, Promise<void>>();
   let cancellation = new AbortController();
@@ -125,6 +137,10 @@ export function createWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher
       if (chains.get(key) === next) chains.delete(key);
     });
   };
+
+  for (const delivery of deps.state.deliveries) {
+    if (delivery.state === 'pending' && delivery.url !== null) enqueue(delivery, delivery.url);
+  }
 
   return {
     send(event) {
