@@ -14,6 +14,8 @@ import {
 } from '@offramp/kit';
 import type { SessionsConfig } from './config.ts';
 import { createCall } from './call.ts';
+import { exceptionsOpenGauge } from './exceptions/exception-metrics.ts';
+import { exceptionRoutes } from './exceptions/exception-rpc.ts';
 import { migrations } from './migrations/0001-sessions.ts';
 import { createSessionsMetrics, transitionObserver } from './metrics.ts';
 import { sessionsRoutes } from './rpc.ts';
@@ -55,13 +57,17 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
   const { config, db, messaging, log, hooks = {} } = deps;
   const metrics = createMetrics('sessions');
   const own = createSessionsMetrics(metrics);
+  exceptionsOpenGauge(metrics, db, log);
   const observe = transitionObserver(own);
   const relay = startOutboxRelay({ db, messaging, log, metrics, ...hooks.relay });
   const call = createCall(messaging, config.RPC_TIMEOUT_MS);
   const initiate: InitiateDeps = { db, call, relay, log, ...(hooks.afterHold ? { afterHold: hooks.afterHold } : {}) };
   const rpc = serveRpcs(
     { messaging, log, metrics, queue: 'sessions' },
-    sessionsRoutes({ db, create: { db, call, ttlSeconds: config.SESSION_TTL_SECONDS }, initiate, operator: operatorActions({ db, relay, observe }) }),
+    [
+      ...sessionsRoutes({ db, create: { db, call, ttlSeconds: config.SESSION_TTL_SECONDS }, initiate, operator: operatorActions({ db, relay, observe }) }),
+      ...exceptionRoutes({ db, call, relay, log }),
+    ],
   );
   const consumer = (name: string, filterSubject: string, handlers: ConsumerOptions['handlers']) =>
     startConsumer({
