@@ -47,6 +47,17 @@ export type ExceptionResolution = z.infer<typeof exceptionResolution>;
 export const exceptionExposure = z.enum(['trader_received_twice', 'trader_received_nothing', 'none']);
 export type ExceptionExposure = z.infer<typeof exceptionExposure>;
 
+/**
+ * The resolutions that fit each exposure; any other is EXCEPTION_RESOLUTION_INVALID. `write_off`
+ * fits only a double payment: when the trader received nothing the company lost nothing (the
+ * USDT is in clearing) and the trader is made whole by `refund_trader`.
+ */
+export const resolutionsByExposure: Record<ExceptionExposure, readonly ExceptionResolution[]> = {
+  trader_received_twice: ['recover_from_trader', 'write_off', 'dismiss'],
+  trader_received_nothing: ['refund_trader', 'dismiss'],
+  none: ['dismiss'],
+};
+
 /** One operator action on an exception (a partial recovery leaves the exception open). */
 export const exceptionAction = z.object({
   resolution: exceptionResolution,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { currencyDecimals, decimalToMinor } from './money.ts';
 import { eligibility } from './psp-alfred.ts';
 import { paymentRouteId, paymentRoutes, rail, routeById } from './routes.ts';
+import { exceptionKind, exceptionExposure, exceptionResolution, exceptionStatus } from './exceptions.ts';
 import { decimalAmount, withdrawalStatus } from './withdrawals.ts';
 
 /*
@@ -254,6 +255,8 @@ export const adminWithdrawalAnswer = z.object({
   created_at: timestamp,
   updated_at: timestamp,
   timeline: z.array(timelineAnswer),
+  /** In the detail only: the exceptions opened about this withdrawal. */
+  exceptions: z.array(z.object({ exception_id: z.uuid(), kind: exceptionKind, status: exceptionStatus })).optional(),
 });
 export const adminWithdrawalListAnswer = z.object({ withdrawals: z.array(adminWithdrawalAnswer), total: z.number().int(), page: z.number().int(), limit: z.number().int() });
 /** API.md names the counts in camelCase; the snake_case twins follow the wire's usual case. */
@@ -276,3 +279,39 @@ export const adminSyncAnswer = z.object({
 });
 const freezeSwitchAnswer = z.object({ frozen: z.boolean(), reason: z.string().nullable(), by: z.string().nullable(), at: timestamp.nullable() });
 export const adminFreezeAnswer = z.object({ global: freezeSwitchAnswer, countries: z.record(z.string(), freezeSwitchAnswer) });
+
+// The exception queue (operators).
+
+export const adminExceptionsQuery = z.object({
+  page: pageNumber(1_000_000, 1),
+  limit: pageNumber(100, 50),
+  status: exceptionStatus.optional(),
+  kind: exceptionKind.optional(),
+  withdrawal_id: uuidInput.optional(),
+});
+export const exceptionIdParams = z.object({ id: uuidInput });
+export const adminResolveExceptionBody = z.strictObject({ resolution: exceptionResolution, note: operatorText(1000) });
+
+/** USDT amounts as decimal strings, like `crypto_amount`. */
+export const adminExceptionAnswer = z.object({
+  exception_id: z.uuid(),
+  kind: exceptionKind,
+  status: exceptionStatus,
+  withdrawal_id: z.uuid().nullable(),
+  user_id: z.string().nullable(),
+  partner_reference: z.string().nullable(),
+  facts: z.record(z.string(), z.unknown()),
+  exposure: exceptionExposure,
+  amount: decimal,
+  outstanding_amount: decimal,
+  currency: z.literal('USDT'),
+  opened_at: timestamp,
+  resolved_at: timestamp.nullable(),
+  resolution: exceptionResolution.nullable(),
+  /** What an operator may still choose (empty once resolved). */
+  resolutions: z.array(exceptionResolution),
+  actions: z.array(
+    z.object({ resolution: exceptionResolution, note: z.string(), operator_id: z.string(), moved_amount: decimal, transfer_id: z.uuid().nullable(), at: timestamp }),
+  ),
+});
+export const adminExceptionListAnswer = z.object({ exceptions: z.array(adminExceptionAnswer), total: z.number().int(), page: z.number().int(), limit: z.number().int() });

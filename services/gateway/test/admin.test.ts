@@ -90,6 +90,9 @@ describe('gateway operator routes (/api/admin)', () => {
     ['POST', '/api/admin/withdrawals/sync-statuses'],
     ['GET', '/api/admin/withdrawals/freeze'],
     ['PUT', '/api/admin/withdrawals/freeze', { frozen: true, reason: 'r' }],
+    ['GET', '/api/admin/exceptions'],
+    ['GET', `/api/admin/exceptions/${withdrawalId}`],
+    ['POST', `/api/admin/exceptions/${withdrawalId}/resolve`, { resolution: 'dismiss', note: 'n' }],
   ];
   const refusals: [string, string | undefined, number, string][] = [
     ['there is no token', undefined, 401, 'UNAUTHORIZED'],
@@ -260,6 +263,13 @@ describe('gateway operator routes (/api/admin)', () => {
     ['sync with a body', 'POST', '/api/admin/withdrawals/sync-statuses', { all: true }, ['all']],
     ['a freeze without frozen and with a bad country', 'PUT', '/api/admin/withdrawals/freeze', { frozen: 'yes', country: 'COL', reason: 'x' }, ['frozen', 'country']],
     ['a freeze without a reason', 'PUT', '/api/admin/withdrawals/freeze', { frozen: false }, ['reason']],
+    ['exceptions with an unknown status, kind and a bad page', 'GET', '/api/admin/exceptions?status=closed&kind=oops&page=0', undefined, ['status', 'kind', 'page']],
+    ['exceptions over the limit for a bad withdrawal id', 'GET', '/api/admin/exceptions?limit=101&withdrawal_id=w1', undefined, ['limit', 'withdrawal_id']],
+    ['one exception by a bad id', 'GET', '/api/admin/exceptions/not-a-uuid', undefined, ['id']],
+    ['a resolve without a body', 'POST', `/api/admin/exceptions/${withdrawalId}/resolve`, undefined, ['(body)']],
+    ['a resolve with an unknown resolution and a blank note', 'POST', `/api/admin/exceptions/${withdrawalId}/resolve`, { resolution: 'refund', note: '  ' }, ['resolution', 'note']],
+    ['a resolve naming an operator and an amount', 'POST', `/api/admin/exceptions/${withdrawalId}/resolve`, { resolution: 'dismiss', note: 'n', operatorId: 'x', amount: '1' }, ['operatorId', 'amount']],
+    ['a resolve with a note over 1000 characters', 'POST', `/api/admin/exceptions/${withdrawalId}/resolve`, { resolution: 'dismiss', note: 'n'.repeat(1001) }, ['note']],
   ];
   for (const [when, method, url, body, fields] of invalid) {
     it(`when ${when}, then 400 VALIDATION_ERROR names ${fields.join(', ')} and no service is called`, async () => {

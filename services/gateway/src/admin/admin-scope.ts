@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../config.ts';
 import type { Services } from '../edge/services.ts';
 import { adminActionRoutes } from './admin-action-routes.ts';
 import { adminControlRoutes } from './admin-control-routes.ts';
+import { adminExceptionRoutes } from './admin-exception-routes.ts';
 import { adminQueryRoutes } from './admin-query-routes.ts';
 import { requireAdmin } from './require-admin.ts';
 
@@ -31,6 +32,7 @@ export function adminScope(config: GatewayConfig, services: Services) {
     await app.register(adminQueryRoutes({ services }));
     await app.register(adminActionRoutes({ services }));
     await app.register(adminControlRoutes({ services }));
+    await app.register(adminExceptionRoutes({ services }));
   };
 }
 

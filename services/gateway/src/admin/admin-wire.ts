@@ -53,6 +53,8 @@ export function adminWithdrawalToWire(w: WithdrawalView, recorded?: DecisionView
     created_at: w.createdAt,
     updated_at: w.updatedAt,
     timeline: w.timeline.map(timelineToWire),
+    // The detail links the exceptions opened about the withdrawal (sessions fills them for operators).
+    ...(w.exceptions && { exceptions: w.exceptions.map((e) => ({ exception_id: e.exceptionId, kind: e.kind, status: e.status })) }),
   };
 }
 

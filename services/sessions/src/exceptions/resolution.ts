@@ -1,4 +1,4 @@
-import type { AccountRef, ExceptionExposure, ExceptionResolution, ExceptionStatus } from '@offramp/contracts';
+import { resolutionsByExposure, type AccountRef, type ExceptionExposure, type ExceptionResolution, type ExceptionStatus } from '@offramp/contracts';
 
 /**
  * What each resolution books, as pure rules. Every booking is one ledger transfer (one debit, one
@@ -30,14 +30,8 @@ export const clearingAccount: AccountRef = { owner: 'psp:alfred:clearing', curre
 export const lossAccount: AccountRef = { owner: 'loss:partner-divergence', currency: 'USDT' };
 export const traderAccount = (traderId: string): AccountRef => ({ owner: `trader:${traderId}`, currency: 'USDT' });
 
-const fitting: Record<ExceptionExposure, readonly ExceptionResolution[]> = {
-  trader_received_twice: ['recover_from_trader', 'write_off', 'dismiss'],
-  trader_received_nothing: ['refund_trader', 'dismiss'],
-  none: ['dismiss'],
-};
-
-/** The resolutions an operator may choose for an exposure (the console offers these). */
-export const resolutionsFor = (exposure: ExceptionExposure): readonly ExceptionResolution[] => fitting[exposure];
+/** Which resolutions fit which exposure is part of the contract (the console offers only those). */
+const fitting: Record<ExceptionExposure, readonly ExceptionResolution[]> = resolutionsByExposure;
 
 export interface ResolvableException {
   status: ExceptionStatus;
