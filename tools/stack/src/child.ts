@@ -11,6 +11,8 @@ export interface ChildExit {
 
 export interface Child {
   name: string;
+  /** Undefined when the spawn failed. */
+  pid: number | undefined;
   /** Settles once the process is gone, however it ended (a failed spawn included). */
   exited: Promise<ChildExit>;
   running(): boolean;
@@ -69,7 +71,7 @@ export function spawnChild(opts: ChildOptions): Child {
     return exited;
   }
 
-  return { name, exited, running, stop };
+  return { name, pid: proc.pid, exited, running, stop };
 }
 
 function echoLines(from: Readable, to: Writable, name: string): void {

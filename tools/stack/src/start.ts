@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { connectMessaging, createLogger, provisionStreams, type Logger } from '@offramp/kit';
-import { spawnChild, type Child } from './child.ts';
+import { spawnChild, type Child, type ChildExit } from './child.ts';
 import { readStackConfig, repoRoot, type StackConfig } from './config.ts';
 import { provideNats, providePostgres, type StackContext } from './infrastructure.ts';
 import { httpAnswers200, portIsFree, waitUntil } from './probes.ts';
 import { entryPath, migrateAll, portEnvName, servicePort, services, type ServiceDefinition } from './services.ts';
 import { exitAfterFlush, installShutdown, type Shutdown } from './shutdown.ts';
+import { supervise, type Supervised } from './supervise.ts';
 
 interface RunningService {
   service: ServiceDefinition;
   readyUrl: string;
-  child: Child;
+  supervised: Supervised;
 }
 
 const serviceHost = '127.0.0.1';
@@ -48,16 +50,22 @@ async function startStack(ctx: StackContext): Promise<void> {
   await provisionStreamsOnce(nats.url, ctx.config.NATS_NAMESPACE, ctx.log);
   // A signal that arrived during migrations must not be followed by services starting.
   if (ctx.shutdown.stopping()) return;
-  const running = startServices(env, ctx);
+  // Until every service has been ready once, a death is a failed start (a misconfiguration is
+  // reported once, not retried forever); from then on a service that dies is restarted.
+  let started = false;
+  const running = startServices(env, ctx, () => started);
   const timeoutMs = ctx.config.STARTUP_TIMEOUT_MS;
-  for (const { service, readyUrl, child } of running) {
-    await waitUntil(service.name, () => httpAnswers200(readyUrl), { timeoutMs, alive: child.running });
+  for (const { service, readyUrl, supervised } of running) {
+    await waitUntil(service.name, () => httpAnswers200(readyUrl), { timeoutMs, alive: () => supervised.current().running() });
   }
+  if (ctx.shutdown.stopping()) return;
+  started = true;
   const urls = Object.fromEntries(running.map(({ service, readyUrl }) => [service.name, readyUrl]));
   const serviceLines = running.map(({ service, readyUrl }) => `${service.name} ${readyUrl}`).join(', ');
   ctx.log.info(
     { postgres: postgres.description, nats: nats.description, services: urls },
-    `stack ready; postgres: ${postgres.description}; nats: ${nats.description}; services: ${serviceLines}; Ctrl-C stops it`,
+    `stack ready; postgres: ${postgres.description}; nats: ${nats.description}; services: ${serviceLines}; ` +
+      'a service that dies is restarted; Ctrl-C stops it',
   );
 }
 
@@ -83,6 +91,8 @@ function serviceEnv(config: StackConfig, databaseUrl: string, natsUrl: string): 
     // A local stack needs some JWT key; a random one per run means no default secret exists anywhere.
     JWT_SECRET: process.env.JWT_SECRET ?? (process.env.JWT_PUBLIC_KEY ? undefined : randomBytes(32).toString('hex')),
     ...alfredEnv(),
+    // The sandbox keeps what "Alfred" knows across its restarts and the stack's, like the services' Postgres.
+    SANDBOX_STATE_FILE: process.env.SANDBOX_STATE_FILE ?? path.join(config.OFFRAMP_DATA_DIR, 'alfred-sandbox', 'state.json'),
   };
 }
 
@@ -111,43 +121,59 @@ async function provisionStreamsOnce(url: string, namespace: string, log: Logger)
   }
 }
 
-function startServices(env: NodeJS.ProcessEnv, ctx: StackContext): RunningService[] {
+/** Spawns and supervises every service; `restartEnabled` says whether a death is restarted or fails the stack. */
+function startServices(env: NodeJS.ProcessEnv, ctx: StackContext, restartEnabled: () => boolean): RunningService[] {
   const running: RunningService[] = [];
   ctx.shutdown.add('services', () => stopServices(running, ctx));
   for (const service of services) {
     const port = servicePort(service, process.env);
-    const child = spawnChild({
+    const readyUrl = `http://${serviceHost}:${port}/readyz`;
+    const supervised = supervise({
       name: service.name,
-      command: process.execPath,
-      args: [entryPath(service)],
-      cwd: repoRoot,
-      env: { ...env, PORT: String(port) },
+      start: () =>
+        spawnChild({
+          name: service.name,
+          command: process.execPath,
+          args: [entryPath(service)],
+          cwd: repoRoot,
+          env: { ...env, PORT: String(port) },
+          log: ctx.log,
+        }),
       log: ctx.log,
+      restartEnabled: () => restartEnabled() && !ctx.shutdown.stopping(),
+      onExitWithoutRestart: (exit) => stopStack(service.name, exit, ctx),
+      ready: () => httpAnswers200(readyUrl),
     });
-    stopStackOnExit(child, ctx);
-    running.push({ service, child, readyUrl: `http://${serviceHost}:${port}/readyz` });
+    running.push({ service, supervised, readyUrl });
   }
   return running;
 }
 
-/** Stops the services together; one that does not exit 0 (a failed close, or killed after the grace) fails the step. */
+/**
+ * Stops the services together, a service waiting to be restarted included; one that does not exit
+ * cleanly (a failed close, or killed after the grace) fails the step.
+ */
 async function stopServices(running: RunningService[], ctx: StackContext): Promise<void> {
-  const exits = await Promise.all(
-    running.map(async ({ child }) => {
-      const exit = await child.stop('SIGTERM', ctx.config.SHUTDOWN_GRACE_MS);
-      ctx.log.info({ child: child.name, ...exit }, `${child.name} stopped`);
-      return { name: child.name, clean: exit.code === 0 };
+  const stops = await Promise.all(
+    running.map(async ({ supervised }) => {
+      const { clean, exit } = await supervised.stop('SIGTERM', ctx.config.SHUTDOWN_GRACE_MS);
+      if (exit) ctx.log.info({ child: supervised.name, ...exit }, `${supervised.name} stopped`);
+      else ctx.log.info({ child: supervised.name }, `${supervised.name} was not running (waiting to restart)`);
+      return { name: supervised.name, clean };
     }),
   );
-  const unclean = exits.filter((exit) => !exit.clean).map((exit) => exit.name);
+  const unclean = stops.filter((stop) => !stop.clean).map((stop) => stop.name);
   if (unclean.length > 0) throw new Error(`did not stop cleanly: ${unclean.join(', ')}`);
 }
 
-/** Any child ending while the stack is meant to run takes the whole stack down, with a non-zero exit. */
+/** A child that may not be restarted (Postgres, nats-server, a service while the stack starts) ending takes the whole stack down. */
+function stopStack(name: string, { code, signal }: ChildExit, ctx: { log: Logger; shutdown: Shutdown }): void {
+  if (ctx.shutdown.stopping()) return;
+  ctx.log.error({ child: name, code, signal }, `${name} exited unexpectedly`);
+  void ctx.shutdown.run(1, `${name} exited unexpectedly`);
+}
+
+/** Postgres and nats-server are not restarted: the services' connections and data depend on them, so their end is the stack's. */
 function stopStackOnExit(child: Child, ctx: { log: Logger; shutdown: Shutdown }): void {
-  void child.exited.then(({ code, signal }) => {
-    if (ctx.shutdown.stopping()) return;
-    ctx.log.error({ child: child.name, code, signal }, `${child.name} exited unexpectedly`);
-    void ctx.shutdown.run(1, `${child.name} exited unexpectedly`);
-  });
+  void child.exited.then((exit) => stopStack(child.name, exit, ctx));
 }
