@@ -46,9 +46,10 @@ export function defineRpc<Req extends z.ZodType, Res extends z.ZodType>(subject:
 
 /**
  * What an rpc answers on the wire: the handler's result, or a failure that is not a business
- * outcome (bad request, unknown error). Business outcomes live inside `result`.
+ * outcome (bad request, unknown error, PSP_UNAVAILABLE: the server's database or a service it
+ * needs is unavailable, retry later). Business outcomes live inside `result`.
  */
 export const rpcFailure = z.object({
   ok: z.literal(false),
-  error: z.object({ code: z.enum(['VALIDATION_ERROR', 'INTERNAL']), message: z.string(), details: z.unknown().optional() }),
+  error: z.object({ code: z.enum(['VALIDATION_ERROR', 'INTERNAL', 'PSP_UNAVAILABLE']), message: z.string(), details: z.unknown().optional() }),
 });

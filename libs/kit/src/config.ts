@@ -1,5 +1,22 @@
 import { z } from 'zod';
 
+const millis = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * How long the database may keep a caller waiting (see `openDatabase`). A service that opens its
+ * database without passing them explicitly gets them from the environment through this schema.
+ */
+export const databaseTimeoutsConfig = z.object({
+  /** Longest wait for a connection, from the pool or a new one; then the query fails (503 at the edge). */
+  DB_ACQUIRE_TIMEOUT_MS: millis(5_000),
+  /** Longest a new connection may take to be established. */
+  DB_CONNECT_TIMEOUT_MS: millis(3_000),
+  /** Postgres `statement_timeout`: a statement running longer is cancelled by the server. */
+  DB_STATEMENT_TIMEOUT_MS: millis(30_000),
+  /** Postgres `idle_in_transaction_session_timeout`: a transaction left idle this long is ended by the server. */
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: millis(60_000),
+});
+
 /** Fields every service reads from the environment. Services extend this schema. */
 export const baseConfig = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
@@ -11,6 +28,7 @@ export const baseConfig = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('127.0.0.1'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
+  ...databaseTimeoutsConfig.shape,
 });
 
 export class ConfigError extends Error {}

@@ -1,6 +1,8 @@
+import type { EventEmitter } from 'node:events';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migration, Migrator } from '@mikro-orm/migrations';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { databaseTimeoutsConfig, loadConfig } from './config.ts';
 import { outboxMigration } from './outbox.ts';
 import { inboxMigration } from './inbox.ts';
 
@@ -16,7 +18,32 @@ export interface DatabaseOptions {
   /** The service's migrations, in order; the kit's outbox and inbox tables come first. */
   migrations: { name: string; class: new (...args: never[]) => Migration }[];
   poolMax?: number;
+  /** Missing ones come from the environment (`DB_*_TIMEOUT_MS`, see `databaseTimeoutsConfig`). */
+  timeouts?: Partial<DatabaseTimeouts>;
   entities?: Options['entities'];
+}
+
+/** How long the database may keep a caller waiting; every wait on it is bounded by one of these. */
+export interface DatabaseTimeouts {
+  /** Longest wait for a connection, from the pool or a new one. */
+  acquireMs: number;
+  /** Longest a new connection may take to be established (within the acquire timeout). */
+  connectMs: number;
+  /** Server-side `statement_timeout`. */
+  statementMs: number;
+  /** Server-side `idle_in_transaction_session_timeout`. */
+  idleInTransactionMs: number;
+}
+
+/** The timeouts the environment asks for (or the defaults); fails naming a bad variable. */
+export function databaseTimeoutsFromEnv(env: Record<string, string | undefined> = process.env): DatabaseTimeouts {
+  const c = loadConfig(databaseTimeoutsConfig, env);
+  return {
+    acquireMs: c.DB_ACQUIRE_TIMEOUT_MS,
+    connectMs: c.DB_CONNECT_TIMEOUT_MS,
+    statementMs: c.DB_STATEMENT_TIMEOUT_MS,
+    idleInTransactionMs: c.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  };
 }
 
 const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -24,9 +51,19 @@ const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Connects with `search_path` set to the service schema, so raw SQL stays unqualified. */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (!schemaPattern.test(opts.schema)) throw new Error(`invalid schema name: ${opts.schema}`);
+  const timeouts = { ...databaseTimeoutsFromEnv(), ...opts.timeouts };
   return MikroORM.init({
     clientUrl: opts.url,
-    driverOptions: { options: `-c search_path=${opts.schema}` },
+    // MikroORM 7 runs on kysely over a `pg` Pool; these go to that pool (and each of its clients).
+    driverOptions: {
+      options: `-c search_path=${opts.schema}`,
+      // pg-pool bounds both the wait for a pooled client and the connect of a new one by this.
+      connectionTimeoutMillis: Math.max(timeouts.acquireMs, timeouts.connectMs),
+      statement_timeout: timeouts.statementMs,
+      idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+      keepAlive: true,
+      onPoolCreated: (pool: PgPool) => healPool(pool, timeouts),
+    },
     schema: opts.schema,
     entities: opts.entities ?? [],
     discovery: { warnWhenNoEntities: false },
@@ -69,4 +106,58 @@ export async function migrate(db: Database): Promise<string[]> {
 /** A plain, unit-of-work-free handle on the database for raw SQL in a transaction. */
 export async function inTransaction<T>(db: Database, fn: (em: EntityManager) => Promise<T>): Promise<T> {
   return db.em.fork().transactional(fn);
+}
+
+/** The slices of `pg`'s Pool and Client this module relies on (the kit does not depend on `pg` directly). */
+interface PgClient extends EventEmitter {
+  release?: (err?: Error | boolean) => void;
+}
+type PgClientClass = new (config: Record<string, unknown>) => PgClient;
+interface PgPool extends EventEmitter {
+  Client: PgClientClass;
+}
+
+/**
+ * Makes a pool that never keeps a dead connection.
+ *
+ * kysely (under MikroORM) gives a transaction's connection back only after its COMMIT or ROLLBACK
+ * succeeded. When Postgres ends the session in the middle of a transaction (`pg_terminate_backend`,
+ * a restart, `idle_in_transaction_session_timeout`), the ROLLBACK fails too, so the client stays
+ * checked out forever: a pool of 4 and 4 such transactions, and every later query waits for a
+ * connection that never comes. Here a client whose connection ended while checked out releases
+ * itself to pg-pool as broken (pg-pool then drops it and opens a new one on demand); the release
+ * the library may still make later is a no-op. Idle clients that die are already dropped by
+ * pg-pool itself.
+ */
+function healPool(pool: PgPool, timeouts: DatabaseTimeouts): void {
+  const Base = pool.Client;
+  pool.Client = class HealingClient extends Base {
+    #release: ((err?: Error | boolean) => void) | undefined;
+    #checkedOut = false;
+
+    constructor(config: Record<string, unknown>) {
+      // Copied with descriptors: pg-pool keeps the password as a non-enumerable property.
+      super(Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(config), connectionTimeoutMillis: { value: timeouts.connectMs, enumerable: true } }));
+      this.on('end', () => {
+        if (this.#checkedOut) this.release?.(new Error('database connection ended while checked out'));
+      });
+    }
+
+    // pg-pool lends a client by assigning its `release`; wrap each one so it runs once, and as
+    // broken once the connection has ended, whoever calls it first.
+    override set release(fn: ((err?: Error | boolean) => void) | undefined) {
+      this.#checkedOut = fn !== undefined;
+      this.#release = fn;
+    }
+
+    override get release(): ((err?: Error | boolean) => void) | undefined {
+      const fn = this.#release;
+      if (!fn) return undefined;
+      return (err?: Error | boolean) => {
+        if (!this.#checkedOut) return;
+        this.#checkedOut = false;
+        fn(err);
+      };
+    }
+  };
 }

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { z } from 'zod';
 import { AppError } from './errors.ts';
 import { newId } from './ids.ts';
+import { isInfrastructureError } from './infrastructure.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -66,6 +67,11 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.code(e.statusCode).send(envelope(e.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_ERROR', e.message ?? 'Bad request'));
     }
+    if (isInfrastructureError(err)) {
+      // The database (or a service this one needs) is gone for now: say so, and that a retry may work.
+      request.log.warn({ err }, 'infrastructure unavailable');
+      return reply.code(503).header('retry-after', '1').send(envelope('PSP_UNAVAILABLE', 'The service is unavailable, try again later'));
+    }
     request.log.error({ err }, 'unhandled error');
     return reply.code(500).send(envelope('INTERNAL', 'Internal error'));
   });
@@ -79,16 +85,19 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
   app.get('/readyz', async (request, reply) => {
     const checks: Record<string, string> = {};
     let ready = !draining;
-    for (const [name, check] of Object.entries(opts.readiness)) {
-      try {
-        await check();
-        checks[name] = 'ok';
-      } catch (err) {
-        ready = false;
-        checks[name] = 'down';
-        request.log.warn({ err, check: name }, 'readiness check failed');
-      }
-    }
+    // Side by side, so one slow dependency does not add its wait to the others'.
+    await Promise.all(
+      Object.entries(opts.readiness).map(async ([name, check]) => {
+        try {
+          await check();
+          checks[name] = 'ok';
+        } catch (err) {
+          ready = false;
+          checks[name] = 'down';
+          request.log.warn({ err, check: name }, 'readiness check failed');
+        }
+      }),
+    );
     if (draining) checks.draining = 'yes';
     if (ready) return sendData(request, reply, { status: 'ready', checks });
     return reply.code(503).send({ success: false, error: { code: 'PSP_UNAVAILABLE', message: 'Not ready', details: { checks } }, trace_id: request.id });

@@ -4,6 +4,7 @@ import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@na
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { deadLetterSubject, envelopeHeader, envelopeOf, type Envelope, type MessageDef } from '@offramp/contracts';
 import type { z } from 'zod';
+import { isInfrastructureError } from './infrastructure.ts';
 import type { Logger } from './logger.ts';
 import type { Messaging } from './nats.ts';
 import type { Metrics } from './metrics.ts';
@@ -42,8 +43,15 @@ export interface ConsumerOptions {
   stream: string;
   filterSubject: string;
   handlers: HandlerEntry[];
+  /** Failures of a message (infrastructure ones not counted) before it is dead-lettered; 8 by default. */
   maxDeliver?: number;
+  /** Redelivery delay after the n-th counted failure (the last one repeats). */
   backoffMs?: number[];
+  /**
+   * Redelivery delay while the infrastructure is unavailable (database gone, an rpc with no answer):
+   * short, so the backlog moves again soon after it is back; such failures are never counted.
+   */
+  infraBackoffMs?: number[];
   ackWaitMs?: number;
   /** Runs after the effect committed, before the ack; tests use it to crash at that point. */
   afterCommit?: (envelope: Envelope<unknown>) => Promise<void> | void;
@@ -60,13 +68,22 @@ export interface Consumer {
 
 /**
  * A durable pull consumer with explicit acks and exactly-once effects: the inbox row and the
- * effect commit together; a redelivered message finds its row, is acked and skipped. Failures are
- * retried with backoff up to `maxDeliver`; poison messages go to `dlq.<subject>` with the reason.
+ * effect commit together; a redelivered message finds its row, is acked and skipped.
+ *
+ * Two kinds of failure. One caused by the infrastructure (`isInfrastructureError`: the database
+ * unreachable or out of time, an rpc nobody answered) says nothing about the message: it is
+ * redelivered with a short backoff for as long as the outage lasts and never counts toward the
+ * dead letter, so an outage cannot dead-letter good messages. Any other failure counts; after
+ * `maxDeliver` of them (or at once for a message that cannot be parsed) the message is poison and
+ * goes to `dlq.<subject>` with the reason. The server therefore redelivers without limit, and the
+ * counting is this process's (a restart starts it again, so it never dead-letters early).
  */
 export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
   const { messaging, log } = opts;
   const maxDeliver = opts.maxDeliver ?? 8;
   const backoffMs = opts.backoffMs ?? [200, 1_000, 5_000, 15_000, 30_000];
+  const infraBackoffMs = opts.infraBackoffMs ?? [250, 500, 1_000, 2_000, 5_000];
+  const failures = new FailureCounts();
   const ms = 1_000_000;
   const stream = messaging.streamName(opts.stream);
   const config = {
@@ -75,7 +92,8 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
     deliver_policy: DeliverPolicy.All,
     filter_subject: messaging.wire(opts.filterSubject),
     ack_wait: (opts.ackWaitMs ?? 30_000) * ms,
-    max_deliver: maxDeliver,
+    // Unlimited: the dead letter is decided here, where an outage is told apart from poison.
+    max_deliver: -1,
     max_ack_pending: 1_000,
   };
   const existing = await messaging.jsm.consumers.info(stream, opts.name).catch(() => null);
@@ -102,6 +120,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
     opts.metrics?.deadLetters.inc({ consumer: opts.name });
     log.error({ subject: msg.subject, reason }, 'message dead-lettered');
     msg.term(reason);
+    failures.forget(msg.seq);
     settle('dead_letter');
   }
 
@@ -136,12 +155,20 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
       });
       await opts.afterCommit?.(envelope);
       await msg.ackAck();
+      failures.forget(msg.seq);
       settle(fresh ? 'handled' : 'duplicate');
     } catch (err) {
-      const attempt = msg.info.deliveryCount;
-      if (attempt >= maxDeliver) return deadLetter(msg, `failed ${attempt} times: ${String(err)}`);
-      child.warn({ err, attempt }, 'message failed, will be redelivered');
-      msg.nak(backoffMs[Math.min(attempt - 1, backoffMs.length - 1)]);
+      if (isInfrastructureError(err)) {
+        const delivery = msg.info.deliveryCount;
+        child.warn({ err, delivery }, 'message failed: infrastructure unavailable, will be redelivered (not counted)');
+        msg.nak(infraBackoffMs[Math.min(delivery - 1, infraBackoffMs.length - 1)]);
+        settle('retry');
+        return;
+      }
+      const failed = failures.add(msg.seq);
+      if (failed >= maxDeliver) return deadLetter(msg, `failed ${failed} times: ${String(err)}`);
+      child.warn({ err, failed }, 'message failed, will be redelivered');
+      msg.nak(backoffMs[Math.min(failed - 1, backoffMs.length - 1)]);
       settle('retry');
     }
   }
@@ -180,4 +207,26 @@ function sampleLag(opts: ConsumerOptions, stream: string): () => void {
   const timer = setInterval(() => void sample(), opts.lagSampleMs ?? 5_000);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * The counted failures of the messages this process is retrying, by stream sequence. Bounded: a
+ * message another replica finished is never forgotten here, so the oldest entries go first.
+ */
+class FailureCounts {
+  readonly #counts = new Map<number, number>();
+  readonly #limit: number;
+  constructor(limit = 10_000) {
+    this.#limit = limit;
+  }
+  add(seq: number): number {
+    const n = (this.#counts.get(seq) ?? 0) + 1;
+    this.#counts.delete(seq);
+    this.#counts.set(seq, n);
+    if (this.#counts.size > this.#limit) this.#counts.delete(this.#counts.keys().next().value!);
+    return n;
+  }
+  forget(seq: number): void {
+    this.#counts.delete(seq);
+  }
 }

@@ -1,14 +1,15 @@
-export { baseConfig, loadConfig, ConfigError } from './config.ts';
+export { baseConfig, databaseTimeoutsConfig, loadConfig, ConfigError } from './config.ts';
 export { createLogger, redactPaths, type Logger } from './logger.ts';
 export { newId } from './ids.ts';
 export { AppError } from './errors.ts';
 export { connectMessaging, provisionStreams, deleteStreams, type Messaging } from './nats.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
-export { openDatabase, migrate, inTransaction, Migration, type Database, type DatabaseOptions, type EntityManager } from './database.ts';
+export { openDatabase, migrate, inTransaction, databaseTimeoutsFromEnv, Migration, type Database, type DatabaseOptions, type DatabaseTimeouts, type EntityManager } from './database.ts';
+export { isInfrastructureError } from './infrastructure.ts';
 export { enqueue, makeEnvelope, startOutboxRelay, type Cause, type OutboxRelay } from './outbox.ts';
 export { startConsumer, on, type Consumer, type ConsumerOptions, type HandlerEntry, type MessageHandler } from './inbox.ts';
 export { serveRpcs, callRpc, rpcRoute, RpcError, type RpcRoute, type RpcHandler, type RpcContext, type RpcServer } from './rpc.ts';
 export { createHttpServer, sendData, fieldsOf, type HttpServer, type ReadinessCheck } from './http.ts';
 export { runService, runDatabaseService, type Running } from './lifecycle.ts';
-export { readinessOf } from './readiness.ts';
+export { readinessOf, withDeadline } from './readiness.ts';
 export { startDrainLoop, type DrainLoop, type DrainLoopOptions } from './drain-loop.ts';

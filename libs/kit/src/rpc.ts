@@ -2,6 +2,7 @@ import { headers as natsHeaders, type Msg, type Subscription } from '@nats-io/na
 import { z } from 'zod';
 import { rpcFailure, type RpcDef } from '@offramp/contracts';
 import { newId } from './ids.ts';
+import { isInfrastructureError } from './infrastructure.ts';
 import type { Logger } from './logger.ts';
 import type { Messaging } from './nats.ts';
 import type { Metrics } from './metrics.ts';
@@ -13,15 +14,21 @@ export interface RpcContext {
 
 export type RpcHandler<D extends RpcDef> = (req: z.output<D['request']>, ctx: RpcContext) => Promise<z.output<D['response']>>;
 
-/** An rpc that did not produce an answer: timeout, no responder, bad request or a server fault. */
+/**
+ * An rpc that did not produce an answer: timeout, no responder, the server's infrastructure
+ * unavailable (PSP_UNAVAILABLE: its database is gone, say), bad request or a server fault.
+ */
 export class RpcError extends Error {
-  readonly code: 'TIMEOUT' | 'NO_RESPONDERS' | 'VALIDATION_ERROR' | 'INTERNAL' | 'BAD_RESPONSE';
+  readonly code: 'TIMEOUT' | 'NO_RESPONDERS' | 'PSP_UNAVAILABLE' | 'VALIDATION_ERROR' | 'INTERNAL' | 'BAD_RESPONSE';
   readonly details: unknown;
+  /** The other side is unavailable right now (retry later), not wrong: see `isInfrastructureError`. */
+  readonly unavailable: boolean;
   constructor(code: RpcError['code'], message: string, details?: unknown) {
     super(message);
     this.name = 'RpcError';
     this.code = code;
     this.details = details;
+    this.unavailable = code === 'TIMEOUT' || code === 'NO_RESPONDERS' || code === 'PSP_UNAVAILABLE';
   }
 }
 
@@ -39,7 +46,9 @@ export interface RpcServer {
 
 /**
  * Serves rpcs in a queue group (one replica answers each request). Requests are parsed with the
- * contract's schema; a bad one gets VALIDATION_ERROR; a thrown error gets INTERNAL without details.
+ * contract's schema; a bad one gets VALIDATION_ERROR; a handler that failed because the
+ * infrastructure is unavailable (database, another service) gets PSP_UNAVAILABLE, so the caller
+ * retries rather than report a bug; any other thrown error gets INTERNAL without details.
  */
 export function serveRpcs(opts: { messaging: Messaging; log: Logger; metrics?: Metrics; queue: string }, routes: RpcRoute[]): RpcServer {
   const inFlight = new Set<Promise<void>>();
@@ -69,9 +78,15 @@ export function serveRpcs(opts: { messaging: Messaging; log: Logger; metrics?: M
         body = { ok: true, result: z.encode(def.response, await handler(req.data, { traceId, log })) };
       }
     } catch (err) {
-      result = 'error';
-      log.error({ err }, 'rpc handler failed');
-      body = { ok: false, error: { code: 'INTERNAL', message: 'internal error' } };
+      if (isInfrastructureError(err)) {
+        result = 'unavailable';
+        log.warn({ err }, 'rpc handler failed: infrastructure unavailable');
+        body = { ok: false, error: { code: 'PSP_UNAVAILABLE', message: 'service unavailable, retry later' } };
+      } else {
+        result = 'error';
+        log.error({ err }, 'rpc handler failed');
+        body = { ok: false, error: { code: 'INTERNAL', message: 'internal error' } };
+      }
     }
     msg.respond(JSON.stringify(body));
     opts.metrics?.rpcDuration.observe({ subject: def.subject, result }, (performance.now() - started) / 1000);

@@ -9,7 +9,8 @@ export interface Services {
 }
 
 /**
- * Calls over NATS. A service that does not answer in time (or at all) is 503 PSP_UNAVAILABLE;
+ * Calls over NATS. A service that does not answer in time (or at all), or answers that what it
+ * stands on is unavailable (its database, say), is 503 PSP_UNAVAILABLE;
  * any other rpc failure is a bug on one side, logged here and answered as a bare 500.
  */
 export function createServices(opts: { messaging: Messaging; timeoutMs: number; log: Logger }): Services {
@@ -25,7 +26,7 @@ export function createServices(opts: { messaging: Messaging; timeoutMs: number; 
 }
 
 function edgeErrorOf(err: unknown, subject: string, log: FastifyRequest['log']): unknown {
-  if (err instanceof RpcError && (err.code === 'TIMEOUT' || err.code === 'NO_RESPONDERS')) {
+  if (err instanceof RpcError && err.unavailable) {
     log.warn({ rpc: subject, rpcError: err.code }, 'service unavailable');
     return new AppError('PSP_UNAVAILABLE', 'A service did not answer, try again later');
   }
