@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ok, pspAlfredRpc } from '@offramp/contracts';
 import { startTestGateway, tokenFor, type TestGateway } from './harness.ts';
@@ -12,11 +11,13 @@ describe('gateway edge: trace ids, health, unavailable services, docs', () => {
   beforeEach(() => gw.fake.reset());
 
   it('when a service does not answer in time, then 503 PSP_UNAVAILABLE without internals', async () => {
+    // The service answers only once the gateway has given up and answered its caller.
+    const gaveUp = Promise.withResolvers<void>();
     gw.fake.answer(pspAlfredRpc.eligibility, async () => {
-      await sleep(800);
+      await gaveUp.promise;
       return ok({ eligible: true as const, country: 'BR', rails: [] });
     });
-    const res = await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('alice') });
+    const res = await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('alice') }).finally(() => gaveUp.resolve());
     expect(res.statusCode).toBe(503);
     expect(res.json().error).toEqual({ code: 'PSP_UNAVAILABLE', message: 'A service did not answer, try again later' });
     expect(res.body).not.toContain('rpc.');

@@ -3,7 +3,7 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inAppMessage, inAppSubject, type InAppNotification } from '@offramp/contracts';
 import { makeEnvelope, newId, type Messaging } from '@offramp/kit';
-import { testMessaging } from '@offramp/kit/testing';
+import { eventually, testMessaging } from '@offramp/kit/testing';
 import { registerAuth } from '../src/auth/auth.ts';
 import { eventRoutes } from '../src/events/events-routes.ts';
 import { readGatewayConfig } from '../src/app.ts';
@@ -70,14 +70,6 @@ function connect(baseUrl: string, token: string | null) {
   return client;
 }
 
-async function until(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Publishes an in-app notification exactly as the notifier does. */
 async function notify(messaging: Messaging, overrides: Partial<InAppNotification> & { traderId: string }, subjectTrader = overrides.traderId) {
   const n: InAppNotification = {
@@ -118,7 +110,7 @@ describe('GET /psp/alfred/events (SSE)', () => {
     expect(alice.headers['x-trace-id']).toBeTruthy();
 
     const rejected = await notify(gw.messaging, { traderId: 'alice-sse', kind: 'withdrawal.rejected', status: 'rejected', restoredMinor: 20_049_116n, message: 'returned' });
-    await until('alice to get her notification', () => alice.events.length === 1);
+    await eventually('alice to get her notification', () => alice.events.length === 1);
     expect(alice.events[0]).toEqual({ id: rejected.notificationId, event: 'withdrawal.rejected', data: expect.any(String) });
     expect(JSON.parse(alice.events[0]!.data!)).toEqual({
       notification_id: rejected.notificationId,
@@ -132,8 +124,10 @@ describe('GET /psp/alfred/events (SSE)', () => {
       message: 'returned',
       occurred_at: '2030-01-01T00:00:00.000Z',
     });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(bob.events).toEqual([]);
+    // A later notification of bob's own: had alice's reached his stream, it would have come first.
+    const own = await notify(gw.messaging, { traderId: 'bob-sse' });
+    await eventually("bob's own notification", () => bob.events.length >= 1);
+    expect(bob.events.map((e) => e.id)).toEqual([own.notificationId]);
     expect(bob.body).not.toContain(rejected.withdrawalId);
     alice.close();
     bob.close();
@@ -144,7 +138,7 @@ describe('GET /psp/alfred/events (SSE)', () => {
     await carol.ready;
     await notify(gw.messaging, { traderId: 'mallory-sse' }, 'carol-sse');
     const own = await notify(gw.messaging, { traderId: 'carol-sse', kind: 'withdrawal.processing', status: 'processing' });
-    await until('the own notification', () => carol.events.length >= 1);
+    await eventually('the own notification', () => carol.events.length >= 1);
     expect(carol.events.map((e) => [e.id, e.event])).toEqual([[own.notificationId, 'withdrawal.processing']]);
     carol.close();
   });
@@ -173,17 +167,18 @@ describe('GET /psp/alfred/events (SSE)', () => {
     expect(open.map((c) => c.status)).toEqual([200, 200, 200, 200, 200]);
     const sixth = connect(baseUrl, token);
     await sixth.ready;
-    await until('the refusal body', () => sixth.ended);
+    await eventually('the refusal body', () => sixth.ended);
     expect(sixth.status).toBe(429);
     expect(JSON.parse(sixth.body)).toMatchObject({ success: false, error: { code: 'RATE_LIMITED' } });
     open[0]!.close();
-    let again = connect(baseUrl, token);
-    for (let i = 0; i < 50; i++) {
-      await again.ready;
-      if (again.status === 200) break;
-      await new Promise((r) => setTimeout(r, 20));
-      again = connect(baseUrl, token);
-    }
+    // The place is freed when the server sees the disconnect: open streams until one is let in.
+    const again = await eventually('a place freed by the disconnect', async () => {
+      const next = connect(baseUrl, token);
+      await next.ready;
+      if (next.status === 200) return next;
+      next.close();
+      return undefined;
+    });
     expect(again.status).toBe(200);
     for (const c of [...open, again]) c.close();
   });
@@ -200,12 +195,12 @@ describe('SSE heartbeats and shutdown', () => {
       const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
       const frank = connect(baseUrl, tokenFor('frank-sse'));
       await frank.ready;
-      await until('three heartbeats', () => frank.comments.filter((c) => c === 'heartbeat').length >= 3);
+      await eventually('three heartbeats', () => frank.comments.filter((c) => c === 'heartbeat').length >= 3);
       expect(frank.comments[0]).toBe('connected');
       const started = Date.now();
       await app.close();
       expect(Date.now() - started).toBeLessThan(2_000);
-      await until('the end of the stream', () => frank.ended);
+      await eventually('the end of the stream', () => frank.ended);
       // The subscription went with the stream: a later notification reaches nobody and breaks nothing.
       await notify(messaging, { traderId: 'frank-sse' });
       expect(frank.events).toEqual([]);
@@ -223,7 +218,7 @@ describe('SSE heartbeats and shutdown', () => {
     const started = Date.now();
     await gw.cleanup();
     expect(Date.now() - started).toBeLessThan(3_000);
-    await until('both streams to end', () => clients.every((c) => c.ended));
+    await eventually('both streams to end', () => clients.every((c) => c.ended));
     expect(clients.map((c) => c.status)).toEqual([200, 200]);
   });
 });

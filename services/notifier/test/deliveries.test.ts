@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { testLogger } from '@offramp/kit/testing';
+import { eventually, testLogger } from '@offramp/kit/testing';
 import { buildNotifier } from '../src/app.ts';
-import { change, settle, startTestNotifier, until, type TestNotifier } from './harness.ts';
+import { change, startTestNotifier, type TestNotifier } from './harness.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 
 describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
@@ -25,8 +25,8 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
     sink.refuseNext(2, 451);
     const w = change({ to: 'completed', from: 'processing' });
     await notifier.publishChange(w);
-    await until('the e-mail', () => sink.messages.length === 1);
-    await until('the log', async () => (await notifier.deliveries(w.withdrawalId)).every((d) => d.status === 'sent'));
+    await eventually('the e-mail', () => sink.messages.length === 1);
+    await eventually('the log', async () => (await notifier.deliveries(w.withdrawalId)).every((d) => d.status === 'sent'));
     expect(sink.refused()).toBe(2);
     const [, email] = await notifier.deliveries(w.withdrawalId);
     expect(email).toMatchObject({ channel: 'email', status: 'sent', attempts: 3, last_error: null });
@@ -38,13 +38,13 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
     const w = change({ to: 'rejected', from: 'processing' });
     const inbox = notifier.listen(w.traderId);
     await notifier.publishChange(w);
-    await until('the failure', async () => (await notifier.deliveries(w.withdrawalId))[1]?.status === 'failed');
-    await until('the push', () => inbox.length === 1);
+    await eventually('the failure', async () => (await notifier.deliveries(w.withdrawalId))[1]?.status === 'failed');
+    await eventually('the push', () => inbox.length === 1);
     const [inApp, email] = await notifier.deliveries(w.withdrawalId);
     expect(inApp).toMatchObject({ channel: 'in_app', status: 'sent', attempts: 1 });
     expect(email).toMatchObject({ channel: 'email', status: 'failed', attempts: 1 });
     expect(email!.last_error).toContain('no such mailbox');
-    await settle();
+    await notifier.quiet();
     expect(sink.messages).toHaveLength(0);
   });
 
@@ -53,11 +53,11 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
     sink.refuseNext(10, 421, 'service not available');
     const w = change({ to: 'completed', from: 'processing' });
     await notifier.publishChange(w);
-    await until('the give-up', async () => (await notifier.deliveries(w.withdrawalId))[1]?.status === 'failed');
+    await eventually('the give-up', async () => (await notifier.deliveries(w.withdrawalId))[1]?.status === 'failed');
     const [, email] = await notifier.deliveries(w.withdrawalId);
     expect(email).toMatchObject({ status: 'failed', attempts: 3 });
     expect(email!.last_error).toContain('service not available');
-    await settle(400);
+    await notifier.quiet();
     expect(sink.refused()).toBe(3);
     expect(sink.messages).toHaveLength(0);
   });
@@ -74,8 +74,8 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
     });
     const w = change({ to: 'completed', from: 'processing' });
     await notifier.publishChange(w);
-    await until('the resend after the lease', () => sink.messages.length === 2, 10_000);
-    await until('the log', async () => (await notifier.deliveries(w.withdrawalId))[1]?.status === 'sent');
+    await eventually('the resend after the lease', () => sink.messages.length === 2);
+    await eventually('the log', async () => (await notifier.deliveries(w.withdrawalId))[1]?.status === 'sent');
     const [first, second] = sink.messages;
     expect(second!.messageId).toBe(first!.messageId);
     expect(second!.text).toBe(first!.text);
@@ -89,8 +89,8 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
     const w = change({ to: 'processing' });
     const inbox = notifier.listen(w.traderId);
     await notifier.publishChange(w);
-    await until('the push', () => inbox.length === 1);
-    await until('the log', async () => (await notifier!.deliveries(w.withdrawalId))[0]?.status === 'sent');
+    await eventually('the push', () => inbox.length === 1);
+    await eventually('the log', async () => (await notifier!.deliveries(w.withdrawalId))[0]?.status === 'sent');
     expect(notifier.app.dispatchers.email).toBeUndefined();
     expect((await notifier.deliveries(w.withdrawalId)).map((d) => [d.channel, d.status, d.last_error])).toEqual([
       ['in_app', 'sent', null],
@@ -106,8 +106,8 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
       const inbox = notifier.listen(traderId);
       const changes = Array.from({ length: 10 }, () => change({ traderId, to: 'processing' })).flatMap((w) => [w, { ...w, from: 'processing' as const, to: 'completed' as const }]);
       for (const c of changes) await notifier.publishChange(c);
-      await until(() => `20 e-mails (got ${sink.messages.length})`, () => sink.messages.length >= 20 && inbox.length >= 20);
-      await settle();
+      await eventually(() => `20 e-mails (got ${sink.messages.length})`, () => sink.messages.length >= 20 && inbox.length >= 20);
+      await notifier.quiet(replica);
       expect(sink.messages).toHaveLength(20);
       expect(new Set(sink.messages.map((m) => m.messageId)).size).toBe(20);
       expect(inbox).toHaveLength(20);
@@ -125,7 +125,7 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
     const { notifier } = await start();
     const w = change({ to: 'processing' });
     await notifier.publishChange(w);
-    await until('the deliveries', async () => (await notifier.deliveries(w.withdrawalId)).every((d) => d.status === 'sent'));
+    await eventually('the deliveries', async () => (await notifier.deliveries(w.withdrawalId)).every((d) => d.status === 'sent'));
     const health = await notifier.app.http.app.inject({ url: '/healthz' });
     expect(health.statusCode).toBe(200);
     const ready = await notifier.app.http.app.inject({ url: '/readyz' });
@@ -134,7 +134,7 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
     const sent = /notifications_delivered_total\{[^}]*channel="email"[^}]*outcome="sent"[^}]*\} 1/;
     const handled = /messages_handled_total\{[^}]*consumer="notifier-withdrawals"[^}]*result="handled"[^}]*\} 1/;
     let body = '';
-    await until('the counters', async () => {
+    await eventually('the counters', async () => {
       body = (await notifier.app.http.app.inject({ url: '/metrics' })).body;
       return sent.test(body) && handled.test(body);
     });

@@ -1,5 +1,5 @@
 import { makeEnvelope, migrate, newId, type Messaging } from '@offramp/kit';
-import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { eventually, testInfra, testLogger, testMessaging, uniqueName, waitUntilQuiet } from '@offramp/kit/testing';
 import { inAppEnvelope, inAppSubject, withdrawalEvents, type Envelope } from '@offramp/contracts';
 import type { z } from 'zod';
 import { buildNotifier, openNotifierDatabase, type NotifierApp, type NotifierDeps } from '../src/app.ts';
@@ -92,6 +92,18 @@ export async function startTestNotifier(opts: Hooks & { env?: Record<string, str
       subscriptions.push(sub);
       return received;
     },
+    /**
+     * Waits until nothing more can be sent, so "nothing more happened" can be asserted: every event
+     * handled, every delivery in a final state (sent, failed or skipped: no sender claims it again),
+     * then one more pass of every sender (of this app and of the given replicas), the same pass
+     * their poll timer runs, and a NATS round trip so a push published by then has been received.
+     */
+    async quiet(...replicas: NotifierApp[]) {
+      await waitUntilQuiet({ databases: [db], messaging });
+      await eventually('every delivery in a final state', async () => (await db.em.fork().execute("select 1 from deliveries where status in ('pending', 'sending')")).length === 0);
+      for (const a of [app, ...replicas]) for (const d of Object.values(a.dispatchers)) await d.flush();
+      await messaging.nc.flush();
+    },
     async cleanup() {
       for (const s of subscriptions) s.unsubscribe();
       await app.close();
@@ -101,14 +113,3 @@ export async function startTestNotifier(opts: Hooks & { env?: Record<string, str
     },
   };
 }
-
-export async function until(what: string | (() => string), predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Lets a moment pass in which something that should not happen would have happened. */
-export const settle = (ms = 500) => new Promise((r) => setTimeout(r, ms));

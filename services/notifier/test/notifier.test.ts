@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeEnvelope, newId } from '@offramp/kit';
+import { eventually } from '@offramp/kit/testing';
 import { withdrawalEvents } from '@offramp/contracts';
-import { change, settle, startTestNotifier, until, type TestNotifier } from './harness.ts';
+import { change, startTestNotifier, type TestNotifier } from './harness.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 
 describe('notifier on withdrawals.status-changed', () => {
@@ -30,7 +31,7 @@ describe('notifier on withdrawals.status-changed', () => {
     const first = await notifier.publishChange(processing);
     await notifier.publishChange(completed);
 
-    await until('two e-mails and two pushes', () => mailsTo(sink, processing.withdrawalId).length === 2 && inbox.length === 2);
+    await eventually('two e-mails and two pushes', () => mailsTo(sink, processing.withdrawalId).length === 2 && inbox.length === 2);
     expect(inbox.map((m) => m.payload)).toEqual([
       expect.objectContaining({ kind: 'withdrawal.processing', status: 'processing', withdrawalId: processing.withdrawalId, traderId: processing.traderId, debitedMinor: 20_049_116n }),
       expect.objectContaining({ kind: 'withdrawal.completed', status: 'completed', fiatAmount: '100.00', fiatCurrency: 'BRL', restoredMinor: null }),
@@ -42,7 +43,7 @@ describe('notifier on withdrawals.status-changed', () => {
     expect(mail1!.text).toContain('20.049116 USDT');
     expect(mail2!.subject).toBe('Your withdrawal of 100.00 BRL is complete');
     expect(mail2!.html).toContain('<strong>100.00 BRL</strong>');
-    await until('the log to show every delivery sent', async () => (await notifier.deliveries(processing.withdrawalId)).every((d) => d.status === 'sent'));
+    await eventually('the log to show every delivery sent', async () => (await notifier.deliveries(processing.withdrawalId)).every((d) => d.status === 'sent'));
     const log = await notifier.deliveries(processing.withdrawalId);
     expect(log.map((d) => [d.channel, d.status, d.attempts, d.last_error])).toEqual([
       ['in_app', 'sent', 1, null],
@@ -58,7 +59,7 @@ describe('notifier on withdrawals.status-changed', () => {
     const rejected = change({ from: 'processing', to: 'rejected', actor: 'alfred', reason: 'QA_SIMULATED_FAILURE', restoredMinor: 7_500_000n });
     const inbox = notifier.listen(rejected.traderId);
     await notifier.publishChange(rejected);
-    await until('the e-mail and the push', () => mailsTo(sink, rejected.withdrawalId).length === 1 && inbox.length === 1);
+    await eventually('the e-mail and the push', () => mailsTo(sink, rejected.withdrawalId).length === 1 && inbox.length === 1);
     expect(inbox[0]!.payload).toMatchObject({ kind: 'withdrawal.rejected', restoredMinor: 7_500_000n });
     expect(inbox[0]!.payload.message).toBe('Your withdrawal of 100.00 BRL could not be completed. 7.500000 USDT was returned to your available balance.');
     const [mail] = mailsTo(sink, rejected.withdrawalId);
@@ -74,11 +75,11 @@ describe('notifier on withdrawals.status-changed', () => {
     const completed = change({ from: 'processing', to: 'completed' });
     const env = await notifier.publishChange(completed);
     await notifier.publishChange(completed, env, newId());
-    await until('both deliveries of the event', () => settled.length === 2);
+    await eventually('both deliveries of the event', () => settled.length === 2);
     expect(settled).toEqual(['handled', 'duplicate']);
-    await until('the e-mail', () => mailsTo(sink, completed.withdrawalId).length === 1);
+    await eventually('the e-mail', () => mailsTo(sink, completed.withdrawalId).length === 1);
     await notifier.app.dispatchers.email!.flush();
-    await settle();
+    await notifier.quiet();
     expect(mailsTo(sink, completed.withdrawalId)).toHaveLength(1);
     expect(await notifier.rows('select 1 from notifications where event_id = ?', [env.id])).toHaveLength(1);
     expect((await notifier.deliveries(completed.withdrawalId)).map((d) => [d.channel, d.event_id])).toEqual([
@@ -101,10 +102,10 @@ describe('notifier on withdrawals.status-changed', () => {
     });
     const completed = change({ from: 'processing', to: 'completed' });
     await notifier.publishChange(completed);
-    await until('the redelivery', () => settled.includes('duplicate'));
+    await eventually('the redelivery', () => settled.includes('duplicate'));
     expect(settled).toEqual(['retry', 'duplicate']);
-    await until('the e-mail', () => mailsTo(sink, completed.withdrawalId).length === 1);
-    await settle();
+    await eventually('the e-mail', () => mailsTo(sink, completed.withdrawalId).length === 1);
+    await notifier.quiet();
     expect(mailsTo(sink, completed.withdrawalId)).toHaveLength(1);
     expect((await notifier.deliveries(completed.withdrawalId)).map((d) => [d.channel, d.status, d.attempts])).toEqual([
       ['in_app', 'sent', 1],
@@ -118,10 +119,10 @@ describe('notifier on withdrawals.status-changed', () => {
     const completed = change({ from: 'processing', to: 'completed' });
     await notifier.publishChange(completed);
     await notifier.publishChange(completed);
-    await until('both events', () => settled.length === 2);
+    await eventually('both events', () => settled.length === 2);
     expect(settled).toEqual(['handled', 'handled']);
-    await until('the e-mail', () => mailsTo(sink, completed.withdrawalId).length === 1);
-    await settle();
+    await eventually('the e-mail', () => mailsTo(sink, completed.withdrawalId).length === 1);
+    await notifier.quiet();
     expect(mailsTo(sink, completed.withdrawalId)).toHaveLength(1);
     expect(await notifier.rows('select 1 from notifications where withdrawal_id = ?', [completed.withdrawalId])).toHaveLength(1);
   });
@@ -134,8 +135,8 @@ describe('notifier on withdrawals.status-changed', () => {
     await notifier.publishChange(w);
     await notifier.publishChange({ ...w, from: 'pending', to: 'in_review', actor: 'risk' });
     await notifier.publishChange({ ...w, from: 'in_review', to: 'approved', actor: 'operator:op-1' });
-    await until('three events', () => settled.length === 3);
-    await settle();
+    await eventually('three events', () => settled.length === 3);
+    await notifier.quiet();
     expect(settled).toEqual(['handled', 'handled', 'handled']);
     expect(await notifier.rows('select 1 from notifications')).toHaveLength(0);
     expect(await notifier.rows('select 1 from deliveries')).toHaveLength(0);
@@ -150,10 +151,10 @@ describe('notifier on withdrawals.status-changed', () => {
     const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
     const env = { ...makeEnvelope(withdrawalEvents.statusChanged, stale, { correlationId: stale.withdrawalId, traceId: newId() }), occurredAt: hourAgo };
     await notifier.publishChange(stale, env);
-    await until('the notification', async () => (await notifier.deliveries(stale.withdrawalId)).length === 2);
+    await eventually('the notification', async () => (await notifier.deliveries(stale.withdrawalId)).length === 2);
     await notifier.app.dispatchers.in_app!.flush();
     await notifier.app.dispatchers.email!.flush();
-    await settle();
+    await notifier.quiet();
     expect((await notifier.deliveries(stale.withdrawalId)).map((d) => [d.channel, d.status, d.attempts, d.event_id])).toEqual([
       ['in_app', 'skipped', 0, env.id],
       ['email', 'skipped', 0, env.id],

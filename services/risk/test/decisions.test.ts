@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
-import { testLogger } from '@offramp/kit/testing';
+import { eventually, testLogger } from '@offramp/kit/testing';
 import { riskRpc, withdrawalEvents } from '@offramp/contracts';
 import { buildRisk } from '../src/app.ts';
-import { debited, readStream, startTestRisk, until, type TestRisk } from './harness.ts';
+import { debited, readStream, startTestRisk, type TestRisk } from './harness.ts';
 
 const usdt = (units: number) => BigInt(units) * 1_000_000n;
 
@@ -98,7 +98,7 @@ describe('risk decisions on withdrawals.debited', () => {
       const traderId = `trader-${newId()}`;
       const all = Array.from({ length: 12 }, () => debited({ traderId }));
       await Promise.all(all.map((w) => risk!.publishDebited(w)));
-      await until('every decision', () => settled.length === all.length);
+      await eventually('every decision', () => settled.length === all.length);
       expect(settled.every((s) => s === 'handled')).toBe(true);
       const decisions = await risk.rows<{ decision: string; n: number }>('select decision, count(*)::int as n from decisions where trader_id = ? group by decision order by decision', [traderId]);
       expect(decisions).toEqual([
@@ -116,7 +116,7 @@ describe('risk decisions on withdrawals.debited', () => {
     const w = debited();
     const env = await risk.publishDebited(w);
     await risk.publishDebited(w, env, newId());
-    await until('both deliveries', () => settled.length === 2);
+    await eventually('both deliveries', () => settled.length === 2);
     expect(settled).toEqual(['handled', 'duplicate']);
     await risk.app.relay.flush();
     expect(await eventsOf(risk, w.withdrawalId)).toHaveLength(1);
@@ -138,7 +138,7 @@ describe('risk decisions on withdrawals.debited', () => {
     });
     const w = debited();
     await risk.publishDebited(w);
-    await until('the redelivery', () => settled.includes('duplicate'));
+    await eventually('the redelivery', () => settled.includes('duplicate'));
     expect(settled).toEqual(['retry', 'duplicate']);
     await risk.app.relay.flush();
     expect(await eventsOf(risk, w.withdrawalId)).toHaveLength(1);
@@ -151,7 +151,7 @@ describe('risk decisions on withdrawals.debited', () => {
     await risk.decideOne(w);
     await risk.call(riskRpc.addScreeningEntry, { kind: 'trader', value: w.traderId, verdict: 'blocked', operatorId: 'op-1' });
     const again = await risk.publishDebited(w);
-    await until('the second announcement', async () => (await eventsOf(risk!, w.withdrawalId)).length === 2);
+    await eventually('the second announcement', async () => (await eventsOf(risk!, w.withdrawalId)).length === 2);
     const events = await eventsOf(risk, w.withdrawalId);
     expect(events.map((e) => e.payload)).toEqual([events[0]!.payload, events[0]!.payload]);
     expect(events[1]).toMatchObject({ causationId: again.id, payload: { decision: 'approve' } });
@@ -164,7 +164,7 @@ describe('risk decisions on withdrawals.debited', () => {
     const id = newId();
     const body = { id, type: 'withdrawals.debited', version: 1, occurredAt: new Date().toISOString(), correlationId: id, causationId: null, traceId: id, payload: { withdrawalId: id } };
     await risk.messaging.js.publish(risk.messaging.wire(withdrawalEvents.debited.subject), JSON.stringify(body), { msgID: id });
-    await until('the dead letter', () => settled.includes('dead_letter'));
+    await eventually('the dead letter', () => settled.includes('dead_letter'));
     const dead = await readStream(risk.messaging, 'DEADLETTER', `dlq.${withdrawalEvents.debited.subject}`);
     expect(dead.map((d) => d.data)).toEqual([body]);
     expect(await risk.rows('select 1 from decisions')).toHaveLength(0);

@@ -1,5 +1,5 @@
 import { callRpc, makeEnvelope, migrate, newId, type Messaging } from '@offramp/kit';
-import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { eventually, testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { riskEvents, withdrawalEvents, type Envelope, type RpcDef, type WithdrawalDebited } from '@offramp/contracts';
 import type { z } from 'zod';
 import { buildRisk, openRiskDatabase, type RiskDeps } from '../src/app.ts';
@@ -44,7 +44,7 @@ export async function startTestRisk(opts: Pick<RiskDeps, 'consumer' | 'relay'> =
     /** Publishes a debited event and waits until its decision is recorded and its event published. */
     async decideOne(payload: WithdrawalDebited) {
       const env = await this.publishDebited(payload);
-      await until(`the decision of ${payload.withdrawalId}`, async () => (await this.rows('select 1 from decisions where withdrawal_id = ?', [payload.withdrawalId])).length === 1);
+      await eventually(`the decision of ${payload.withdrawalId}`, async () => (await this.rows('select 1 from decisions where withdrawal_id = ?', [payload.withdrawalId])).length === 1);
       await app.relay.flush();
       return env;
     },
@@ -60,14 +60,6 @@ export async function startTestRisk(opts: Pick<RiskDeps, 'consumer' | 'relay'> =
       await messaging.cleanup();
     },
   };
-}
-
-export async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Reads every message of a stream subject through an ephemeral ordered consumer. */
