@@ -44,8 +44,9 @@ export type System = Awaited<ReturnType<typeof startSystem>>;
  * Postgres (a schema each) and real NATS (a namespace of their own), with the Alfred sandbox on a
  * local port sending its signed webhooks to psp-alfred's webhook port. Tests drive it over HTTP.
  */
-export async function startSystem(opts: { env?: Record<string, string> } = {}) {
-  const { databaseUrl, natsUrl } = testInfra();
+export async function startSystem(opts: { env?: Record<string, string>; /** A Postgres of the test's own (one it may break) instead of the shared one. */ databaseUrl?: string } = {}) {
+  const { natsUrl } = testInfra();
+  const databaseUrl = opts.databaseUrl ?? testInfra().databaseUrl;
   const closers: Closer[] = [];
   const messaging = await testMessaging('e2e');
   const base = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, NATS_NAMESPACE: messaging.namespace, DB_POOL_MAX: '5', ...opts.env };
