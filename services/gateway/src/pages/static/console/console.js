@@ -1,6 +1,7 @@
 // @ts-check
 import { call, claimsOf, describeError } from '../common/api.js';
 import { announcer, busy, byId, formatTime, storedSettings } from '../common/dom.js';
+import { createExceptionViews } from './exceptions.js';
 import { createFreezePanel, createSyncPanel } from './operations.js';
 import { createWithdrawalViews } from './withdrawals.js';
 
@@ -32,6 +33,7 @@ const ctx = {
 const withdrawals = createWithdrawalViews(ctx);
 const freeze = createFreezePanel(ctx);
 const sync = createSyncPanel(ctx, () => withdrawals.refresh());
+const exceptions = createExceptionViews(ctx);
 
 function showIdentity() {
   const { token } = settings.load();
@@ -46,7 +48,7 @@ function showIdentity() {
 }
 
 async function loadEverything() {
-  await Promise.all([withdrawals.refresh(), freeze.refresh()]);
+  await Promise.all([withdrawals.refresh(), freeze.refresh(), exceptions.refresh()]);
 }
 
 function wireToken() {

@@ -1,5 +1,6 @@
 // @ts-check
 import { definitions, el, formatTime, statusBadge, table } from '../common/dom.js';
+import { exceptionBadge, exceptionButton } from './exceptions.js';
 
 /**
  * The detail of one withdrawal as `GET /api/admin/withdrawals/:id` answers it (adminWithdrawalAnswer
@@ -49,6 +50,13 @@ function timelineTable(timeline) {
   return table('Audit timeline, oldest first', ['At', 'Kind', 'Status', 'Actor', 'Reason'], rows, 'No entry.');
 }
 
+/** The exceptions opened about the withdrawal, each a link to its detail. @param {any[] | undefined} exceptions */
+function exceptionsSection(exceptions) {
+  if (!exceptions || exceptions.length === 0) return null;
+  const rows = exceptions.map((e) => [el('code', {}, e.exception_id), e.kind, exceptionBadge(e.status), exceptionButton(e.exception_id)]);
+  return el('div', {}, el('h3', {}, 'Exceptions'), table('Exceptions about this withdrawal', ['Exception', 'Kind', 'Status', ''], rows));
+}
+
 /**
  * @param {any} w a withdrawal of the operator API
  * @returns {HTMLElement}
@@ -72,5 +80,5 @@ export function renderDetail(w) {
     ['Created', formatTime(w.created_at)],
     ['Updated', formatTime(w.updated_at)],
   ]);
-  return el('div', {}, facts, riskSection(w.risk_decision), el('h3', {}, 'Timeline'), timelineTable(w.timeline ?? []));
+  return el('div', {}, facts, exceptionsSection(w.exceptions), riskSection(w.risk_decision), el('h3', {}, 'Timeline'), timelineTable(w.timeline ?? []));
 }
