@@ -19,14 +19,15 @@ import { exceptionRoutes } from './exceptions/exception-rpc.ts';
 import { migrations } from './migrations/0001-sessions.ts';
 import { createSessionsMetrics, transitionObserver } from './metrics.ts';
 import { sessionsRoutes } from './rpc.ts';
-import { pspAlfredHandlers, riskHandlers } from './saga/saga-handlers.ts';
+import { ledgerHandlers, pspAlfredHandlers, riskHandlers } from './saga/saga-handlers.ts';
 import type { InitiateDeps } from './sessions/initiate.ts';
 import { startSweeper, type Sweeper } from './sweeper/sweeper.ts';
 import { operatorActions } from './withdrawals/operator.ts';
 
 export { migrations };
 export { readSessionsConfig, sessionsConfig, type SessionsConfig } from './config.ts';
-export { plan, isLegal, type Trigger } from './withdrawals/state-machine.ts';
+export { isLegal } from './withdrawals/state-machine.ts';
+export { decide, type Decision, type WithdrawalEvent } from './withdrawals/decide.ts';
 export { derivedId } from './withdrawals/messages.ts';
 
 export interface SessionsDeps {
@@ -65,7 +66,7 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
   const rpc = serveRpcs(
     { messaging, log, metrics, queue: 'sessions' },
     [
-      ...sessionsRoutes({ db, create: { db, call, ttlSeconds: config.SESSION_TTL_SECONDS }, initiate, operator: operatorActions({ db, relay, observe }) }),
+      ...sessionsRoutes({ db, create: { db, call, ttlSeconds: config.SESSION_TTL_SECONDS }, initiate, operator: operatorActions({ db, relay, call, observe }) }),
       ...exceptionRoutes({ db, call, relay, log }),
     ],
   );
@@ -86,7 +87,12 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
       },
     });
   // One durable consumer per source: NATS 2.9 takes one filter subject per consumer.
-  const consumers = [await consumer('sessions-risk', 'evt.risk.>', riskHandlers(log, observe)), await consumer('sessions-psp-alfred', 'evt.psp-alfred.>', pspAlfredHandlers(log, observe))];
+  const saga = { log, call, observe };
+  const consumers = [
+    await consumer('sessions-risk', 'evt.risk.>', riskHandlers(saga)),
+    await consumer('sessions-psp-alfred', 'evt.psp-alfred.>', pspAlfredHandlers(saga)),
+    await consumer('sessions-ledger', 'evt.ledger.>', ledgerHandlers(saga)),
+  ];
   const sweeper = startSweeper({ initiate, log, metrics: own, settings: config });
   const http = createHttpServer({
     log,

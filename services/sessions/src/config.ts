@@ -18,6 +18,11 @@ export const sessionsConfig = baseConfig.extend({
   SWEEPER_OFFRAMP_RESEND_MS: ms(120_000),
   /** A `pending` withdrawal without a risk decision for this long gets `debited` published again. */
   SWEEPER_RISK_REPUBLISH_MS: ms(120_000),
+  /**
+   * An `approved` or `processing` withdrawal whose status has not moved for this long gets
+   * psp-alfred's reconcile-offramp (and again each such period while it stays).
+   */
+  RECONCILE_AFTER_MS: ms(60_000),
   /** Time in pending, approved or processing after which a withdrawal is flagged stuck. */
   WITHDRAWAL_SLA_MS: ms(3_600_000),
   /** Time in in_review (waiting for an operator) after which it is flagged stuck. */

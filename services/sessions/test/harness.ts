@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { callRpc, migrate, newId, type Messaging } from '@offramp/kit';
 import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { buildLedger, openLedgerDatabase, readLedgerConfig, type LedgerApp } from '@offramp/ledger';
-import { ledgerRpc, sessionsRpc, type RpcDef, type WithdrawalStatus } from '@offramp/contracts';
+import { exceptionsRpc, ledgerRpc, sessionsRpc, type RpcDef, type WithdrawalStatus } from '@offramp/contracts';
 import { buildSessions, openSessionsDatabase, readSessionsConfig, type SessionsApp, type SessionsDeps } from '../src/app.ts';
 import { fiatAccountId, playPspAlfred, playRisk, type OfframpScenario } from './players.ts';
 
@@ -36,7 +36,8 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
   const ledgerConfig = readLedgerConfig({ DATABASE_URL: databaseUrl, NATS_URL: natsUrl, DB_SCHEMA: uniqueName('ledger_t') });
   const ledgerDb = await openLedgerDatabase(ledgerConfig);
   await migrate(ledgerDb);
-  const ledger: LedgerApp = await buildLedger({ config: ledgerConfig, db: ledgerDb, messaging, log: testLogger('ledger'), relay: { pollMs: 50 } });
+  const startLedger = () => buildLedger({ config: ledgerConfig, db: ledgerDb, messaging, log: testLogger('ledger'), relay: { pollMs: 50 } });
+  let ledger: LedgerApp | null = await startLedger();
   const config = readSessionsConfig({ DATABASE_URL: databaseUrl, NATS_URL: natsUrl, DB_SCHEMA: uniqueName('sessions_t'), ...testEnv, ...opts.env });
   const db = await openSessionsDatabase(config);
   await migrate(db);
@@ -60,6 +61,18 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
     async restart(hooks: SessionsDeps['hooks'] = {}) {
       await app.close();
       app = await buildSessions({ config, db, messaging, log, hooks: withRelay(hooks) });
+    },
+    /** Stops the ledger service (its rpcs then get no responders); `startLedger` brings it back on the same schema. */
+    async stopLedger() {
+      await ledger?.close();
+      ledger = null;
+    },
+    async startLedger() {
+      ledger ??= await startLedger();
+    },
+    /** The exceptions opened about a withdrawal (the operators' rpc). */
+    async exceptionsOf(withdrawalId: string) {
+      return (await call(exceptionsRpc.list, { withdrawalId, page: 1, limit: 100 })).exceptions;
     },
     /** A trader with a PIX account and `amountMinor` USDT on the ledger. */
     async trader(amountMinor: bigint, country = 'BR') {
@@ -117,7 +130,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
       await app.close();
       await risk.stop();
       await psp.stop();
-      await ledger.close();
+      await ledger?.close();
       await db.em.fork().execute(`drop schema if exists "${config.DB_SCHEMA}" cascade`);
       await ledgerDb.em.fork().execute(`drop schema if exists "${ledgerConfig.DB_SCHEMA}" cascade`);
       await db.close();

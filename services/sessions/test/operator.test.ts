@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pspAlfredEvents, sessionsRpc, withdrawalOperatorRpc, type RiskDecision } from '@offramp/contracts';
+import { ledgerRpc, pspAlfredEvents, sessionsRpc, withdrawalOperatorRpc, type RiskDecision } from '@offramp/contracts';
+import type { PartnerOrder } from '../src/withdrawals/decide.ts';
 import { startTestStack, until, type TestStack } from './harness.ts';
 import { publishEvent, type OfframpScenario } from './players.ts';
 
@@ -9,7 +10,8 @@ const debit = 10_000_000n;
 describe('operator actions and queries', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack();
+    // A short rpc timeout, so that psp-alfred not answering is seen quickly.
+    stack = await startTestStack({ env: { RPC_TIMEOUT_MS: '2000' } });
   });
   afterAll(async () => stack?.cleanup());
 
@@ -23,17 +25,117 @@ describe('operator actions and queries', () => {
     return { traderId, withdrawalId: r.data.withdrawalId };
   }
 
-  it('when an operator completes a processing withdrawal confirmed out of band, then completed with the reference and the hold posted', async () => {
+  /** A withdrawal in `processing` with its order at Alfred (reported by the test). */
+  async function processing() {
+    const w = await withdraw({ scenario: 'manual' });
+    await stack.reaches(w.withdrawalId, 'approved');
+    const transactionId = stack.psp.transactionOf(w.withdrawalId);
+    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, { withdrawalId: w.withdrawalId, transactionId, depositAddress: '0xd', chain: 'TRON', cryptoAmountMinor: debit });
+    await stack.reaches(w.withdrawalId, 'processing');
+    return { ...w, transactionId };
+  }
+  const orderOf = (transactionId: string, state: PartnerOrder['state'], status: PartnerOrder['status']): PartnerOrder => ({ state, transactionId, status, failureReason: state === 'failed' ? 'BANK_REJECTED' : null });
+  const held = async (traderId: string, withdrawalId: string) => {
+    expect((await stack.call(ledgerRpc.getTransfer, { id: withdrawalId })).transfer?.holdStatus).toBe('pending');
+    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded, pendingDebitsMinor: debit });
+  };
+
+  it('when Alfred does not report the order completed, then complete is 409 PARTNER_ORDER_LIVE without confirmed_out_of_band and nothing moves; with it, completed and posted; a later FAILED opens partner_outcome_after_terminal', async () => {
+    const { traderId, withdrawalId, transactionId } = await processing();
+    stack.psp.orders.set(withdrawalId, orderOf(transactionId, 'live', 'FIAT_TRANSFER_INITIATED'));
+    const refused = await stack.call(withdrawalOperatorRpc.complete, { withdrawalId, operatorId: 'op-1', reference: 'BANK-REF-77' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'PARTNER_ORDER_LIVE', message: expect.stringContaining('confirmed_out_of_band: true') } });
+    expect((await stack.withdrawal(withdrawalId)).status).toBe('processing');
+    expect((await stack.withdrawal(withdrawalId)).timeline.at(-1)).toMatchObject({ kind: 'refused', from: 'processing', to: 'completed', actor: 'operator:op-1', refusedCode: 'PARTNER_ORDER_LIVE' });
+    await held(traderId, withdrawalId);
+
+    const r = await stack.call(withdrawalOperatorRpc.complete, { withdrawalId, operatorId: 'op-1', reference: 'BANK-REF-77', confirmedOutOfBand: true });
+    expect(r).toMatchObject({ ok: true, data: { status: 'completed', settlementReference: 'BANK-REF-77' } });
+    // The answer is given once the ledger has posted: no waiting for it.
+    expect((await stack.call(ledgerRpc.getTransfer, { id: withdrawalId })).transfer?.holdStatus).toBe('posted');
+    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded - debit, pendingDebitsMinor: 0n });
+    expect((await stack.withdrawal(withdrawalId)).timeline.at(-1)).toMatchObject({ kind: 'transition', from: 'processing', to: 'completed', actor: 'operator:op-1', reason: 'confirmed out of band: BANK-REF-77' });
+
+    await stack.psp.emit(withdrawalId, 'FAILED', 'BANK_REJECTED');
+    await until('the exception', async () => (await stack.exceptionsOf(withdrawalId)).length === 1);
+    expect(await stack.exceptionsOf(withdrawalId)).toMatchObject([{ kind: 'partner_outcome_after_terminal', status: 'open', exposure: 'trader_received_nothing', amountMinor: debit, partnerReference: transactionId }]);
+    expect((await stack.withdrawal(withdrawalId)).status).toBe('completed');
+    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded - debit, pendingDebitsMinor: 0n });
+  });
+
+  it('when Alfred reports the order completed, then complete needs no flag; when Alfred reports it FAILED, complete is 409 ALFRED_INCORRECT_STATUS_CHANGE even with the flag', async () => {
+    const done = await processing();
+    stack.psp.orders.set(done.withdrawalId, orderOf(done.transactionId, 'completed', 'FIAT_TRANSFER_COMPLETED'));
+    expect(await stack.call(withdrawalOperatorRpc.complete, { withdrawalId: done.withdrawalId, operatorId: 'op-1', reference: 'REF-1' })).toMatchObject({ ok: true, data: { status: 'completed' } });
+    expect((await stack.call(ledgerRpc.getTransfer, { id: done.withdrawalId })).transfer?.holdStatus).toBe('posted');
+
+    const failed = await processing();
+    stack.psp.orders.set(failed.withdrawalId, orderOf(failed.transactionId, 'failed', 'FAILED'));
+    const r = await stack.call(withdrawalOperatorRpc.overrideStatus, { withdrawalId: failed.withdrawalId, operatorId: 'op-1', status: 'completed', reason: 'bank says paid', confirmedOutOfBand: true });
+    expect(r).toMatchObject({ ok: false, error: { code: 'ALFRED_INCORRECT_STATUS_CHANGE', message: expect.stringContaining('FAILED') } });
+    expect((await stack.withdrawal(failed.withdrawalId)).status).toBe('processing');
+    await held(failed.traderId, failed.withdrawalId);
+  });
+
+  it('when an operator rejects, or overrides to rejected, a withdrawal whose order is live, then 409 PARTNER_ORDER_LIVE after a fenced ask and nothing moves; once Alfred reports FAILED the same reject is accepted and refunded', async () => {
+    const { traderId, withdrawalId, transactionId } = await processing();
+    stack.psp.orders.set(withdrawalId, orderOf(transactionId, 'live', 'TRADE_COMPLETED'));
+    const rejected = await stack.call(withdrawalOperatorRpc.reject, { withdrawalId, operatorId: 'op-2', reason: 'customer asked' });
+    expect(rejected).toMatchObject({ ok: false, error: { code: 'PARTNER_ORDER_LIVE', details: { from: 'processing', to: 'rejected' } } });
+    const overridden = await stack.call(withdrawalOperatorRpc.overrideStatus, { withdrawalId, operatorId: 'op-2', status: 'rejected', reason: 'customer asked' });
+    expect(overridden).toMatchObject({ ok: false, error: { code: 'PARTNER_ORDER_LIVE' } });
+    expect(stack.psp.orderStateCalls.filter((c) => c.withdrawalId === withdrawalId)).toEqual([
+      { withdrawalId, fence: true },
+      { withdrawalId, fence: true },
+    ]);
+    const w = await stack.withdrawal(withdrawalId);
+    expect(w.status).toBe('processing');
+    expect(w.timeline.filter((e) => e.kind === 'refused').map((e) => e.refusedCode)).toEqual(['PARTNER_ORDER_LIVE', 'PARTNER_ORDER_LIVE']);
+    await held(traderId, withdrawalId);
+
+    stack.psp.orders.set(withdrawalId, orderOf(transactionId, 'failed', 'FAILED'));
+    const accepted = await stack.call(withdrawalOperatorRpc.reject, { withdrawalId, operatorId: 'op-2', reason: 'customer asked' });
+    expect(accepted).toMatchObject({ ok: true, data: { status: 'rejected', failureReason: 'customer asked' } });
+    expect((await stack.call(ledgerRpc.getTransfer, { id: withdrawalId })).transfer?.holdStatus).toBe('voided');
+    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded, availableMinor: funded, pendingDebitsMinor: 0n });
+    // Alfred's own FAILED arriving afterwards is a harmless repeat.
+    await stack.psp.emit(withdrawalId, 'FAILED', 'BANK_REJECTED');
+    await until('the FAILED handled', async () => {
+      const info = await stack.messaging.jsm.consumers.info(stack.messaging.streamName('EVENTS'), 'sessions-psp-alfred');
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    });
+    expect(await stack.exceptionsOf(withdrawalId)).toEqual([]);
+  });
+
+  it('when an approved withdrawal has no order at Alfred yet, then the reject fences it off and is accepted', async () => {
     const { traderId, withdrawalId } = await withdraw({ scenario: 'manual' });
     await stack.reaches(withdrawalId, 'approved');
-    const transactionId = stack.psp.transactionOf(withdrawalId);
-    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, { withdrawalId, transactionId, depositAddress: '0xd', chain: 'TRON', cryptoAmountMinor: debit });
-    await stack.reaches(withdrawalId, 'processing');
-    const r = await stack.call(withdrawalOperatorRpc.complete, { withdrawalId, operatorId: 'op-1', reference: 'BANK-REF-77' });
-    expect(r).toMatchObject({ ok: true, data: { status: 'completed', settlementReference: 'BANK-REF-77' } });
-    expect((await stack.holdResolved(withdrawalId)).holdStatus).toBe('posted');
-    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded - debit, pendingDebitsMinor: 0n });
-    expect((await stack.withdrawal(withdrawalId)).timeline.at(-1)).toMatchObject({ kind: 'transition', from: 'processing', to: 'completed', actor: 'operator:op-1' });
+    const r = await stack.call(withdrawalOperatorRpc.reject, { withdrawalId, operatorId: 'op-2', reason: 'changed my mind' });
+    expect(r).toMatchObject({ ok: true, data: { status: 'rejected' } });
+    expect(stack.psp.orderStateCalls.filter((c) => c.withdrawalId === withdrawalId)).toEqual([{ withdrawalId, fence: true }]);
+    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded, availableMinor: funded, pendingDebitsMinor: 0n });
+  });
+
+  it('when Alfred or psp-alfred cannot be asked, then 503 PSP_UNAVAILABLE and nothing changes', async () => {
+    const { traderId, withdrawalId } = await processing();
+    const before = await stack.withdrawal(withdrawalId);
+    stack.psp.orderStateRefusal = 'PSP_UNAVAILABLE';
+    try {
+      expect(await stack.call(withdrawalOperatorRpc.reject, { withdrawalId, operatorId: 'op-3', reason: 'x' })).toMatchObject({ ok: false, error: { code: 'PSP_UNAVAILABLE' } });
+    } finally {
+      stack.psp.orderStateRefusal = null;
+    }
+    let release = () => {};
+    stack.psp.orderStateStall = new Promise<void>((r) => (release = r));
+    try {
+      const r = await stack.call(withdrawalOperatorRpc.complete, { withdrawalId, operatorId: 'op-3', reference: 'R', confirmedOutOfBand: true });
+      expect(r).toMatchObject({ ok: false, error: { code: 'PSP_UNAVAILABLE' } });
+    } finally {
+      stack.psp.orderStateStall = null;
+      release();
+    }
+    expect(await stack.withdrawal(withdrawalId)).toEqual(before);
+    await held(traderId, withdrawalId);
   });
 
   it('when an operator overrides along a legal edge, then it moves with the money effect; an illegal override is refused and audited', async () => {

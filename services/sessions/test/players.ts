@@ -17,6 +17,7 @@ import {
   type OfframpStatus,
   type RiskDecision,
 } from '@offramp/contracts';
+import type { PartnerOrder } from '../src/withdrawals/decide.ts';
 
 /**
  * The risk and psp-alfred services as the sessions tests need them, played over the real bus: rpc
@@ -123,6 +124,16 @@ export interface PspPlayer {
   scenarios: Map<string, OfframpScenario>;
   /** Every createOfframp command received, in order (re-sends included). */
   createOfframps: z.output<typeof pspAlfredCommands.createOfframp.payload>[];
+  /** Every reconcile-offramp command received (withdrawal ids), in order. */
+  reconciles: string[];
+  /** What orderState answers per withdrawal; without an entry: `live` once the order was made, else `none`. */
+  orders: Map<string, PartnerOrder>;
+  /** orderState requests, with their fence. */
+  orderStateCalls: { withdrawalId: string; fence: boolean }[];
+  /** When set, orderState answers this refusal (Alfred unreachable behind psp-alfred). */
+  orderStateRefusal: ErrorCode | null;
+  /** When set, orderState answers only once it settles (psp-alfred not answering in time). */
+  orderStateStall: Promise<void> | null;
   transactionOf(withdrawalId: string): string;
   emit(withdrawalId: string, status: OfframpStatus, failureReason?: string | null): Promise<void>;
   stop(): Promise<void>;
@@ -141,6 +152,11 @@ export async function playPspAlfred(messaging: Messaging, log: Logger, defaultSc
     eligibilityRefusal: new Map<string, ErrorCode>(),
     scenarios: new Map<string, OfframpScenario>(),
     createOfframps: [] as PspPlayer['createOfframps'],
+    reconciles: [] as string[],
+    orders: new Map<string, PartnerOrder>(),
+    orderStateCalls: [] as PspPlayer['orderStateCalls'],
+    orderStateRefusal: null as ErrorCode | null,
+    orderStateStall: null as Promise<void> | null,
     transactionOf,
     async emit(withdrawalId: string, status: OfframpStatus, failureReason: string | null = null) {
       await publishEvent(messaging, pspAlfredEvents.offrampStatusChanged, { withdrawalId, transactionId: transactionOf(withdrawalId), status, failureReason, source: 'webhook' });
@@ -156,6 +172,14 @@ export async function playPspAlfred(messaging: Messaging, log: Logger, defaultSc
       if (req.fiatAccountId !== fiatAccountId(req.traderId)) return refuse('FIAT_ACCOUNT_NOT_FOUND', 'Fiat account not found');
       const fiatAccount = { fiatAccountId: req.fiatAccountId, type: 'PIX' as const, maskedNumber: '****6789', accountHolderName: 'Ana Souza', bankName: null, createdAt: new Date().toISOString() };
       return ok({ fiatAccount, country: player.countries.get(req.traderId) ?? 'BR', kycName: 'Ana Souza', destinationFingerprint: `fp-${req.traderId}` });
+    }),
+    rpcRoute(pspAlfredRpc.orderState, async (req) => {
+      player.orderStateCalls.push({ withdrawalId: req.withdrawalId, fence: req.fence });
+      await player.orderStateStall;
+      if (player.orderStateRefusal) return refuse(player.orderStateRefusal, 'Alfred did not answer');
+      const made = created.has(req.withdrawalId);
+      const order: PartnerOrder = player.orders.get(req.withdrawalId) ?? { state: made ? 'live' : 'none', transactionId: made ? transactionOf(req.withdrawalId) : null, status: made ? 'CREATED' : null, failureReason: null };
+      return ok(order);
     }),
     rpcRoute(pspAlfredRpc.quote, async (req) =>
       ok({
@@ -184,10 +208,12 @@ export async function playPspAlfred(messaging: Messaging, log: Logger, defaultSc
     },
     log,
   );
+  const stopReconciles = await follow(messaging, 'COMMANDS', 'psp-alfred-player-reconcile', pspAlfredCommands.reconcileOfframp, async (cmd) => void player.reconciles.push(cmd.withdrawalId), log);
   return Object.assign(player, {
     async stop() {
       await rpc.drain();
       await stopFollowing();
+      await stopReconciles();
     },
   });
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcError } from '@offramp/kit';
-import { ledgerRpc, pspAlfredEvents, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import { ledgerRpc, pspAlfredCommands, pspAlfredEvents, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
 import { startTestStack, until, type TestStack } from './harness.ts';
 import { publishEvent } from './players.ts';
 
@@ -85,6 +85,39 @@ describe('recovery by the sweeper', () => {
     await stack.reaches(withdrawalId, 'completed');
     expect((await stack.holdResolved(withdrawalId)).holdStatus).toBe('posted');
     expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded - debit, pendingDebitsMinor: 0n });
+  });
+
+  it('when an approved or processing withdrawal has not moved past RECONCILE_AFTER_MS, then psp-alfred is asked to reconcile it through the outbox, once per period, and not after it ends', async () => {
+    const traderId = await stack.trader(funded);
+    stack.psp.scenarios.set(traderId, 'manual');
+    const session = await stack.session(traderId);
+    const r = await stack.initiate(traderId, session.sessionId);
+    if (!r.ok) throw new Error(r.error.code);
+    const { withdrawalId } = r.data;
+    await stack.reaches(withdrawalId, 'approved');
+    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, { withdrawalId, transactionId: stack.psp.transactionOf(withdrawalId), depositAddress: '0xd', chain: 'TRON', cryptoAmountMinor: debit });
+    await stack.reaches(withdrawalId, 'processing');
+    const sent = async () =>
+      (await stack.rows<{ n: number }>("select count(*)::int as n from outbox where subject = ? and envelope->'payload'->>'withdrawalId' = ?", [pspAlfredCommands.reconcileOfframp.subject, withdrawalId]))[0]!.n;
+    await stack.app.sweeper.runOnce();
+    expect(await sent()).toBe(0);
+
+    // Its status has not moved for longer than the threshold (60 s by default).
+    await stack.rows("update withdrawals set status_changed_at = now() - interval '2 minutes' where id = ?", [withdrawalId]);
+    await until('the reconcile command', () => stack.psp.reconciles.includes(withdrawalId));
+    await stack.app.sweeper.runOnce();
+    await stack.app.sweeper.runOnce();
+    expect(await sent()).toBe(1);
+
+    // A period later it is asked again; once terminal, never.
+    await stack.rows("update withdrawals set reconcile_requested_at = now() - interval '2 minutes' where id = ?", [withdrawalId]);
+    await until('the second reconcile command', () => stack.psp.reconciles.filter((id) => id === withdrawalId).length === 2);
+    await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
+    await stack.reaches(withdrawalId, 'completed');
+    await stack.rows("update withdrawals set status_changed_at = now() - interval '2 minutes', reconcile_requested_at = now() - interval '2 minutes' where id = ?", [withdrawalId]);
+    await stack.app.sweeper.runOnce();
+    await stack.app.sweeper.runOnce();
+    expect(await sent()).toBe(2);
   });
 
   it('when a withdrawal stays in its status past the SLA, then it is flagged, counted in /metrics and listed for operators until it moves', async () => {

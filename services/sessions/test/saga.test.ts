@@ -114,7 +114,7 @@ describe('the withdrawal saga', () => {
     expect(await stack.call(withdrawalOperatorRpc.approve, { withdrawalId: newId(), operatorId: 'op-1' })).toMatchObject({ ok: false, error: { code: 'WITHDRAWAL_NOT_FOUND' } });
   });
 
-  it('when FAILED arrives after FIAT_TRANSFER_COMPLETED (TC-W9), then it stays completed, no money moves and the timeline shows the refusal', async () => {
+  it('when FAILED arrives after FIAT_TRANSFER_COMPLETED (TC-W9), then it stays completed, no money moves, the timeline shows the refusal and an exception is opened', async () => {
     const { traderId, withdrawalId } = await withdraw();
     await stack.reaches(withdrawalId, 'completed');
     await stack.holdResolved(withdrawalId);
@@ -122,10 +122,65 @@ describe('the withdrawal saga', () => {
     await until('the refused entry', async () => (await stack.withdrawal(withdrawalId)).timeline.some((e) => e.kind === 'refused'));
     const w = await stack.withdrawal(withdrawalId);
     expect(w.status).toBe('completed');
-    expect(w.timeline.at(-1)).toMatchObject({ kind: 'refused', from: 'completed', to: 'rejected', actor: 'alfred', reason: 'LATE_FAILURE', refusedCode: 'ALFRED_INCORRECT_STATUS_CHANGE' });
+    expect(w.timeline.filter((e) => e.kind === 'refused')).toMatchObject([{ from: 'completed', to: 'rejected', actor: 'alfred', reason: 'LATE_FAILURE', refusedCode: 'ALFRED_INCORRECT_STATUS_CHANGE' }]);
+    expect(await stack.exceptionsOf(withdrawalId)).toMatchObject([
+      { kind: 'partner_outcome_after_terminal', status: 'open', exposure: 'trader_received_nothing', amountMinor: debit, partnerReference: stack.psp.transactionOf(withdrawalId), facts: { withdrawalStatus: 'completed', partnerStatus: 'FAILED' } },
+    ]);
     await stack.app.relay.flush();
     expect(await resolutionsOf(withdrawalId)).toMatchObject({ post: { kind: 'post' }, void: null });
     expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded - debit, pendingDebitsMinor: 0n });
+  });
+
+  it('when FIAT_TRANSFER_COMPLETED arrives after rejected, then it stays rejected and refunded, no money moves, and one trader_received_twice exception is opened however often it repeats', async () => {
+    const { traderId, withdrawalId } = await withdraw({ scenario: 'failure' });
+    await stack.reaches(withdrawalId, 'rejected');
+    await expectRestored(traderId, withdrawalId);
+    await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
+    await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
+    await until('both refused entries', async () => (await stack.withdrawal(withdrawalId)).timeline.filter((e) => e.kind === 'refused').length === 2);
+    const w = await stack.withdrawal(withdrawalId);
+    expect(w.status).toBe('rejected');
+    expect(w.timeline.find((e) => e.kind === 'refused')).toMatchObject({ from: 'rejected', to: 'completed', actor: 'alfred', refusedCode: 'ALFRED_INCORRECT_STATUS_CHANGE' });
+    const exceptions = await stack.exceptionsOf(withdrawalId);
+    expect(exceptions).toMatchObject([
+      {
+        kind: 'partner_outcome_after_terminal',
+        status: 'open',
+        exposure: 'trader_received_twice',
+        amountMinor: debit,
+        traderId,
+        partnerReference: stack.psp.transactionOf(withdrawalId),
+        facts: { withdrawalStatus: 'rejected', partnerStatus: 'FIAT_TRANSFER_COMPLETED', debitedMinor: String(debit), fiatAmount: '50.00', fiatCurrency: 'BRL' },
+      },
+    ]);
+    expect(w.timeline.some((e) => e.kind === 'note' && e.reason?.includes(exceptions[0]!.exceptionId))).toBe(true);
+    expect(await resolutionsOf(withdrawalId)).toMatchObject({ post: null, void: { kind: 'void' } });
+    expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded, availableMinor: funded, pendingDebitsMinor: 0n });
+  });
+
+  it('when an order is created for a withdrawal risk rejected, then it stays rejected, an exception without exposure is opened and psp-alfred is asked to reconcile the order', async () => {
+    const { traderId, withdrawalId } = await withdraw({ decision: 'reject' });
+    await stack.reaches(withdrawalId, 'rejected');
+    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, { withdrawalId, transactionId: 'tx-orphan', depositAddress: '0xd', chain: 'TRON', cryptoAmountMinor: debit });
+    await until('the exception', async () => (await stack.exceptionsOf(withdrawalId)).length === 1);
+    expect(await stack.exceptionsOf(withdrawalId)).toMatchObject([{ kind: 'partner_outcome_after_terminal', exposure: 'none', amountMinor: 0n, partnerReference: 'tx-orphan' }]);
+    await until('the reconcile command', () => stack.psp.reconciles.includes(withdrawalId));
+    expect((await stack.withdrawal(withdrawalId)).status).toBe('rejected');
+    await expectRestored(traderId, withdrawalId);
+  });
+
+  it('when psp-alfred reports a discrepancy, then the exception of that kind is opened once per key, with its facts', async () => {
+    const { withdrawalId } = await withdraw({ scenario: 'manual' });
+    const key = `partner_amount_mismatch:${withdrawalId}`;
+    const payload = { key, kind: 'partner_amount_mismatch' as const, withdrawalId, transactionId: 'tx-amount', facts: { quotedFiat: '50.00', partnerFiat: '49.00' } };
+    await publishEvent(stack.messaging, pspAlfredEvents.discrepancyFound, payload);
+    await publishEvent(stack.messaging, pspAlfredEvents.discrepancyFound, payload);
+    await until('the exception', async () => (await stack.exceptionsOf(withdrawalId)).length > 0);
+    await until('both events handled', async () => {
+      const info = await stack.messaging.jsm.consumers.info(stack.messaging.streamName('EVENTS'), 'sessions-psp-alfred');
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    });
+    expect(await stack.exceptionsOf(withdrawalId)).toMatchObject([{ kind: 'partner_amount_mismatch', status: 'open', partnerReference: 'tx-amount', facts: { quotedFiat: '50.00', partnerFiat: '49.00' } }]);
   });
 
   it('when the same webhook event arrives 5 times, then one settlement and one completed transition', async () => {

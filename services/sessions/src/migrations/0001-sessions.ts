@@ -1,5 +1,6 @@
 import { Migration } from '@offramp/kit';
 import { SessionsExceptions } from './0002-exceptions.ts';
+import { WithdrawalReconcile } from './0003-reconcile.ts';
 
 export class SessionsInitial extends Migration {
   override up(): void {
@@ -79,4 +80,5 @@ export class SessionsInitial extends Migration {
 export const migrations = [
   { name: '0001_sessions', class: SessionsInitial },
   { name: '0002_exceptions', class: SessionsExceptions },
+  { name: '0003_withdrawal_reconcile', class: WithdrawalReconcile },
 ];

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { inTransaction, type Database, type EntityManager, type Logger, type OutboxRelay } from '@offramp/kit';
+import { inTransaction, RpcError, type Database, type EntityManager, type Logger, type OutboxRelay } from '@offramp/kit';
 import { ledgerRpc, ok, refuse, riskRpc, type initiateResult, type ServiceResult } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { sendDebited, sendStatusChanged, sendVoidHold } from '../withdrawals/messages.ts';
@@ -30,9 +30,25 @@ const clearing = { owner: 'psp:alfred:clearing', currency: 'USDT' };
  * Initiates the withdrawal of a session: owner check first, then expiry, then the freeze, then
  * the hold (synchronous, id = the session's withdrawal id) and the commit. A consumed session
  * answers the same withdrawal again. Outcomes: the withdrawal, or SESSION_NOT_FOUND,
- * ALFRED_SESSION_NOT_OWNED, SESSION_EXPIRED, ALFRED_WITHDRAWALS_FROZEN, INSUFFICIENT_FUNDS.
+ * ALFRED_SESSION_NOT_OWNED, SESSION_EXPIRED, ALFRED_WITHDRAWALS_FROZEN, INSUFFICIENT_FUNDS, or
+ * PSP_UNAVAILABLE when risk or the ledger did not answer: the outcome is then unknown (the hold
+ * may have been placed), and the same session finishes it, by the trader's retry or the sweeper.
  */
 export async function initiateWithdrawal(deps: InitiateDeps, req: { traderId: string; sessionId: string }, traceId: string): Promise<ServiceResult<InitiateResult>> {
+  try {
+    return await initiateOnce(deps, req, traceId);
+  } catch (err) {
+    if (!(err instanceof RpcError && (err.code === 'TIMEOUT' || err.code === 'NO_RESPONDERS'))) throw err;
+    deps.log.warn({ err, sessionId: req.sessionId, traceId }, 'initiation outcome unknown: a service did not answer');
+    return refuse('PSP_UNAVAILABLE', outcomeUnknown);
+  }
+}
+
+/** What a trader is told when the initiation may or may not have happened; docs/api.md says the same. */
+export const outcomeUnknown =
+  'The outcome is unknown: the withdrawal may have been initiated. Retry with the same session_id: the retry returns the withdrawal if one exists (GET /withdrawals lists it), and never holds the funds twice.';
+
+async function initiateOnce(deps: InitiateDeps, req: { traderId: string; sessionId: string }, traceId: string): Promise<ServiceResult<InitiateResult>> {
   const session = await findSession(deps.db.em.fork(), req.sessionId);
   if (!session) return refuse('SESSION_NOT_FOUND', 'Session not found');
   if (session.traderId !== req.traderId) return refuse('ALFRED_SESSION_NOT_OWNED', 'Session belongs to another user');
@@ -45,7 +61,7 @@ export async function initiateWithdrawal(deps: InitiateDeps, req: { traderId: st
     if (!freeze.ok) return freeze;
     const marked = await inTransaction(deps.db, (em) => markInitiating(em, session.id));
     // Consumed or abandoned in between by a concurrent call: answer from that state.
-    if (!marked) return initiateWithdrawal(deps, req, traceId);
+    if (!marked) return initiateOnce(deps, req, traceId);
   }
   return finishInitiation(deps, session, { actor: `trader:${session.traderId}`, reason: null, traceId });
 }

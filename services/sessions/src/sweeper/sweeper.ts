@@ -3,13 +3,13 @@ import type { SessionsConfig } from '../config.ts';
 import type { SessionsMetrics } from '../metrics.ts';
 import { finishInitiation, type InitiateDeps } from '../sessions/initiate.ts';
 import { claimStaleInitiations, findSession, setSessionStatus, type Session } from '../sessions/session-store.ts';
-import { sendCreateOfframp, sendDebited, sendVoidHold } from '../withdrawals/messages.ts';
+import { sendCreateOfframp, sendDebited, sendReconcile, sendVoidHold } from '../withdrawals/messages.ts';
 import { addNote } from '../withdrawals/transition.ts';
-import { countStuck, flagStuck, lockStale, toWithdrawal } from '../withdrawals/withdrawal-store.ts';
+import { claimDueForReconcile, countStuck, flagStuck, lockStale, toWithdrawal } from '../withdrawals/withdrawal-store.ts';
 
 export type SweeperSettings = Pick<
   SessionsConfig,
-  'SWEEPER_INTERVAL_MS' | 'SWEEPER_INITIATING_STALE_MS' | 'SWEEPER_OFFRAMP_RESEND_MS' | 'SWEEPER_RISK_REPUBLISH_MS' | 'WITHDRAWAL_SLA_MS' | 'REVIEW_SLA_MS'
+  'SWEEPER_INTERVAL_MS' | 'SWEEPER_INITIATING_STALE_MS' | 'SWEEPER_OFFRAMP_RESEND_MS' | 'SWEEPER_RISK_REPUBLISH_MS' | 'RECONCILE_AFTER_MS' | 'WITHDRAWAL_SLA_MS' | 'REVIEW_SLA_MS'
 >;
 
 export interface SweeperDeps {
@@ -24,6 +24,7 @@ export interface SweepReport {
   initiationsAbandoned: number;
   offrampsResent: number;
   debitedRepublished: number;
+  reconcilesRequested: number;
   flaggedStuck: number;
 }
 
@@ -39,7 +40,9 @@ const batch = 100;
 /**
  * Moves on what a crash left behind: sessions stuck `initiating` (finished, or given up and the
  * hold voided once expired), approved withdrawals without an offramp (createOfframp re-sent),
- * pending ones without a risk decision (`debited` re-published), and flags those past their SLA.
+ * pending ones without a risk decision (`debited` re-published), approved or processing ones whose
+ * status has not moved (psp-alfred asked to reconcile their order with Alfred, so an outcome whose
+ * webhook was lost or spent still arrives), and flags those past their SLA.
  */
 export function startSweeper(deps: SweeperDeps): Sweeper {
   const { log, settings } = deps;
@@ -51,9 +54,10 @@ export function startSweeper(deps: SweeperDeps): Sweeper {
     const initiations = await recoverInitiations(deps);
     const offrampsResent = await resendOfframps(deps);
     const debitedRepublished = await republishDebited(deps);
+    const reconcilesRequested = await requestReconciliation(deps);
     const flaggedStuck = await flagStuckWithdrawals(deps);
     deps.initiate.relay.wake();
-    return { ...initiations, offrampsResent, debitedRepublished, flaggedStuck };
+    return { ...initiations, offrampsResent, debitedRepublished, reconcilesRequested, flaggedStuck };
   }
 
   function runOnce(): Promise<SweepReport> {
@@ -144,6 +148,15 @@ async function republishDebited(deps: SweeperDeps): Promise<number> {
     }
     deps.metrics.sweeperActions.inc({ action: 'debited_republished' }, rows.length);
     return rows.length;
+  });
+}
+
+async function requestReconciliation(deps: SweeperDeps): Promise<number> {
+  return inTransaction(deps.initiate.db, async (em) => {
+    const ids = await claimDueForReconcile(em, deps.settings.RECONCILE_AFTER_MS, batch);
+    for (const id of ids) await sendReconcile(em, id, { correlationId: id, causationId: null, traceId: newId() });
+    deps.metrics.sweeperActions.inc({ action: 'reconcile_requested' }, ids.length);
+    return ids.length;
   });
 }
 

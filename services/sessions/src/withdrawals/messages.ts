@@ -65,11 +65,16 @@ export async function sendCreateOfframp(em: EntityManager, w: Withdrawal, cause:
   await em.execute('update withdrawals set offramp_requested_at = now(), offramp_requests = offramp_requests + 1 where id = ?', [w.id], 'run');
 }
 
-/** The hold's id is the withdrawal id. */
-export async function sendPostHold(em: EntityManager, withdrawalId: string, cause: Cause): Promise<void> {
-  await enqueue(em, ledgerCommands.postHold, { id: derivedId(withdrawalId, 'post-hold'), holdId: withdrawalId }, cause);
-}
-
+/**
+ * Voids a hold through the ledger's command stream, for an initiation given up before its
+ * withdrawal existed; a withdrawal's own hold is posted or voided by rpc in its transition.
+ * The hold's id is the withdrawal id.
+ */
 export async function sendVoidHold(em: EntityManager, withdrawalId: string, cause: Cause): Promise<void> {
   await enqueue(em, ledgerCommands.voidHold, { id: derivedId(withdrawalId, 'void-hold'), holdId: withdrawalId }, cause);
+}
+
+/** Asks psp-alfred to read the order at Alfred and publish its status again, even one its mirror already holds. */
+export async function sendReconcile(em: EntityManager, withdrawalId: string, cause: Cause): Promise<void> {
+  await enqueue(em, pspAlfredCommands.reconcileOfframp, { withdrawalId }, cause);
 }

@@ -1,55 +1,71 @@
 import type { Cause, EntityManager } from '@offramp/kit';
-import type { WithdrawalStatus } from '@offramp/contracts';
-import { plan, type Step, type Trigger } from './state-machine.ts';
+import { ledgerRpc, type WithdrawalStatus } from '@offramp/contracts';
+import type { Call } from '../call.ts';
+import { openException } from '../exceptions/exceptions.ts';
+import { decide, type Decision, type Patch, type Refusal, type Step, type WithdrawalEvent } from './decide.ts';
+import { derivedId, sendCreateOfframp, sendReconcile, sendStatusChanged } from './messages.ts';
 import { appendTimeline, lockWithdrawal, toWithdrawal, type Withdrawal } from './withdrawal-store.ts';
-import { sendCreateOfframp, sendPostHold, sendStatusChanged, sendVoidHold } from './messages.ts';
-
-/** Who asks, why, and what the transition records besides the status. */
-export interface TransitionContext {
-  actor: string;
-  reason: string | null;
-  cause: Cause;
-  patch?: Patch;
-  /** Told of each accepted step (metrics); called inside the transaction, so a rolled-back step may be counted. */
-  observe?: TransitionObserver;
-}
 
 export type TransitionObserver = (step: { from: WithdrawalStatus; to: WithdrawalStatus; secondsInState: number }) => void;
 
-/** Facts that come with a transition; written only when it is accepted. */
-export interface Patch {
-  pspTransactionId?: string;
-  failureReason?: string;
-  riskDecision?: { decision: string; reasons: { code: string; detail: string }[] };
-  settlementReference?: string;
+export interface TransitionDeps {
+  /** Rpcs to the ledger: a hold is posted or voided before the status that says so commits. */
+  call: Call;
+  /** Told of each step taken (metrics); called inside the transaction, so a rolled-back step may be counted. */
+  observe?: TransitionObserver;
 }
 
 export type TransitionOutcome =
   | { outcome: 'ok'; from: WithdrawalStatus; status: WithdrawalStatus }
-  | { outcome: 'refused'; from: WithdrawalStatus; to: WithdrawalStatus }
+  | { outcome: 'duplicate'; status: WithdrawalStatus; why: string }
+  | { outcome: 'refused'; refusal: Refusal }
+  | { outcome: 'ask_partner' }
   | { outcome: 'not_found' };
 
 /**
- * Applies a trigger to a withdrawal under its row lock: each step is a status change, an audit
- * row, a `statusChanged` event and the money or PSP command of the status entered, all in the
- * caller's transaction. A refused trigger moves nothing and is written to the timeline as a
- * refused entry. Outcomes: ok, refused, not_found.
+ * Applies an event to a withdrawal in the caller's transaction: locks the row once, decides, and
+ * carries the decision out. The hold is posted or voided through the ledger's rpc first, so the
+ * status never reads `completed` or `rejected` before the money does; a refusal by the ledger
+ * takes no step and opens an exception instead. An unreachable ledger throws (the transaction
+ * rolls back and the caller retries). Outcomes: ok, duplicate, refused, ask_partner, not_found.
  */
-export async function applyTrigger(em: EntityManager, withdrawalId: string, trigger: Trigger, ctx: TransitionContext): Promise<TransitionOutcome> {
+export async function applyEvent(em: EntityManager, deps: TransitionDeps, withdrawalId: string, event: WithdrawalEvent, cause: Cause): Promise<TransitionOutcome> {
   const row = await lockWithdrawal(em, withdrawalId);
   if (!row) return { outcome: 'not_found' };
-  const decided = plan(row.status, trigger);
-  if (!decided.ok) {
-    await appendTimeline(em, withdrawalId, { kind: 'refused', from: decided.from, to: decided.to, actor: ctx.actor, reason: ctx.reason, refusedCode: decided.code });
-    return { outcome: 'refused', from: decided.from, to: decided.to };
-  }
-  if (ctx.patch) await applyPatch(em, withdrawalId, ctx.patch);
   const w = toWithdrawal(row);
-  for (const step of decided.steps) await takeStep(em, w, step, ctx);
-  return { outcome: 'ok', from: row.status, status: decided.steps.at(-1)!.to };
+  return carryOut(em, deps, w, decide(w, event), cause);
 }
 
-async function takeStep(em: EntityManager, w: Withdrawal, step: Step, ctx: TransitionContext): Promise<void> {
+async function carryOut(em: EntityManager, deps: TransitionDeps, w: Withdrawal, d: Decision, cause: Cause): Promise<TransitionOutcome> {
+  if (d.outcome === 'ask_partner') return d;
+  if (d.outcome === 'duplicate') return { outcome: 'duplicate', status: w.status, why: d.why };
+  if (d.outcome === 'refuse') {
+    await record(em, w, d, cause);
+    return { outcome: 'refused', refusal: d.refusal };
+  }
+  const refused = await resolveHold(deps.call, w, d, cause.traceId);
+  if (refused) return carryOut(em, deps, w, decide(w, refused), cause);
+  if (Object.keys(d.patch).length > 0) await applyPatch(em, w.id, d.patch);
+  for (const step of d.steps) await takeStep(em, deps, w, step, cause);
+  await record(em, w, d, cause);
+  return { outcome: 'ok', from: w.status, status: d.steps.at(-1)?.to ?? w.status };
+}
+
+/**
+ * Posts or voids the hold (id = the withdrawal id) with the derived resolution id, so a retry is
+ * `exists`; returns the ledger's refusal as an event, or null when the money is where the step says.
+ */
+async function resolveHold(call: Call, w: Withdrawal, d: Extract<Decision, { outcome: 'apply' }>, traceId: string): Promise<WithdrawalEvent | null> {
+  const command = d.effects.includes('post_hold') ? 'post' : d.effects.includes('void_hold') ? 'void' : null;
+  if (command === null) return null;
+  const id = derivedId(w.id, `${command}-hold`);
+  const res = await call(command === 'post' ? ledgerRpc.postHold : ledgerRpc.voidHold, { id, holdId: w.id }, traceId);
+  if (res.outcome === 'ok' || res.outcome === 'exists') return null;
+  const last = d.steps.at(-1)!;
+  return { kind: 'ledger_refused', command, outcome: res.outcome, transferId: id, attempted: { from: w.status, to: last.to, actor: last.actor } };
+}
+
+async function takeStep(em: EntityManager, deps: TransitionDeps, w: Withdrawal, step: Step, cause: Cause): Promise<void> {
   // The old row's status_changed_at is read in the same statement to time the status being left.
   const [left] = await em.execute<{ seconds: number | string }[]>(
     `update withdrawals w set status = ?, status_changed_at = now(), updated_at = now(), stuck_since = null
@@ -58,14 +74,19 @@ async function takeStep(em: EntityManager, w: Withdrawal, step: Step, ctx: Trans
      returning greatest(0, extract(epoch from (now() - old.status_changed_at)))::float8 as seconds`,
     [step.to, w.id, w.id, step.from],
   );
-  if (left) ctx.observe?.({ from: step.from, to: step.to, secondsInState: Number(left.seconds) });
-  await appendTimeline(em, w.id, { kind: 'transition', from: step.from, to: step.to, actor: ctx.actor, reason: ctx.reason });
-  await sendStatusChanged(em, w, { from: step.from, to: step.to, actor: ctx.actor, reason: ctx.reason }, ctx.cause);
-  for (const effect of step.effects) {
-    if (effect === 'create_offramp') await sendCreateOfframp(em, w, ctx.cause);
-    else if (effect === 'post_hold') await sendPostHold(em, w.id, ctx.cause);
-    else await sendVoidHold(em, w.id, ctx.cause);
+  if (!left) throw new Error(`withdrawal ${w.id} is not ${step.from} under its own lock`);
+  deps.observe?.({ from: step.from, to: step.to, secondsInState: Number(left.seconds) });
+  await sendStatusChanged(em, w, { from: step.from, to: step.to, actor: step.actor, reason: step.reason }, cause);
+}
+
+/** The timeline entries, the messages through the outbox and the exceptions of a decision. */
+async function record(em: EntityManager, w: Withdrawal, d: Extract<Decision, { outcome: 'apply' | 'refuse' }>, cause: Cause): Promise<void> {
+  for (const entry of d.timeline) await appendTimeline(em, w.id, entry);
+  for (const effect of d.effects) {
+    if (effect === 'create_offramp') await sendCreateOfframp(em, w, cause);
+    else if (effect === 'reconcile') await sendReconcile(em, w.id, cause);
   }
+  for (const draft of d.exceptions) await openException(em, draft, cause);
 }
 
 async function applyPatch(em: EntityManager, id: string, p: Patch): Promise<void> {
@@ -88,7 +109,7 @@ async function applyPatch(em: EntityManager, id: string, p: Patch): Promise<void
   );
 }
 
-/** A timeline entry that changes nothing (an intermediate Alfred status, a re-dispatch). */
+/** A timeline entry that changes nothing (the sweeper's re-send). */
 export async function addNote(em: EntityManager, withdrawalId: string, status: WithdrawalStatus, actor: string, reason: string): Promise<void> {
   await appendTimeline(em, withdrawalId, { kind: 'note', from: status, to: status, actor, reason });
 }

@@ -199,6 +199,24 @@ export async function lockStale(
   );
 }
 
+/**
+ * Stamps (skip locked, so replicas share the work) the `approved`/`processing` withdrawals whose
+ * status has not moved for `afterMs` and that were not sent to reconciliation in that long either;
+ * returns their ids.
+ */
+export async function claimDueForReconcile(em: EntityManager, afterMs: number, limit: number): Promise<string[]> {
+  const rows = await em.execute<{ id: string }[]>(
+    `update withdrawals set reconcile_requested_at = now() where id in (
+       select id from withdrawals
+       where status in ('approved', 'processing') and status_changed_at < now() - (? * interval '1 millisecond')
+         and (reconcile_requested_at is null or reconcile_requested_at < now() - (? * interval '1 millisecond'))
+       order by coalesce(reconcile_requested_at, status_changed_at) limit ? for update skip locked)
+     returning id`,
+    [afterMs, afterMs, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
 /** Flags the withdrawals that have stayed in their status past its SLA; returns the newly flagged ones. */
 export async function flagStuck(em: EntityManager, slaMs: number, reviewSlaMs: number): Promise<{ id: string; status: WithdrawalStatus; since: Date }[]> {
   return em.execute(
