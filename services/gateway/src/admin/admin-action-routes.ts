@@ -72,6 +72,7 @@ export function adminActionRoutes(deps: { services: Services }) {
         operatorId: a.operatorId,
         reference: a.body.reference,
         ...(a.body.notes && { notes: a.body.notes }),
+        ...(a.body.confirmed_out_of_band !== undefined && { confirmedOutOfBand: a.body.confirmed_out_of_band }),
       }),
     );
 
@@ -82,6 +83,7 @@ export function adminActionRoutes(deps: { services: Services }) {
         status: a.body.status,
         reason: a.body.reason,
         ...(a.body.reference && { reference: a.body.reference }),
+        ...(a.body.confirmed_out_of_band !== undefined && { confirmedOutOfBand: a.body.confirmed_out_of_band }),
       }),
     );
   };
