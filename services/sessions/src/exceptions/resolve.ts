@@ -149,13 +149,13 @@ function earlierAction(t: TransferView, req: ResolveRequest): { resolution: Exce
   return { resolution, operatorId, note: sameRequest ? req.note : `${note} (recorded from the ledger after an interrupted resolve)`, sameRequest };
 }
 
-/** The ledger calls a resolve makes; no answer (timeout, no responder, a fault there) becomes LedgerUnavailable. */
+/** The ledger calls a resolve makes; no answer (timeout, no responder, its database gone) becomes LedgerUnavailable. */
 function ledgerOf(call: Call, traceId: string) {
   const ask = async <T>(what: () => Promise<T>): Promise<T> => {
     try {
       return await what();
     } catch (err) {
-      if (err instanceof RpcError) throw new LedgerUnavailable(err.message, { cause: err });
+      if (err instanceof RpcError && err.unavailable) throw new LedgerUnavailable(err.message, { cause: err });
       throw err;
     }
   };
