@@ -1,14 +1,17 @@
-import { callRpc, migrate, newId, type Messaging } from '@offramp/kit';
+import { callRpc, migrate, newId, openDatabase, type DatabaseOptions, type Messaging } from '@offramp/kit';
 import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { ledgerRpc, type RpcDef } from '@offramp/contracts';
 import type { z } from 'zod';
-import { buildLedger, openLedgerDatabase, type LedgerDeps } from '../src/app.ts';
+import { buildLedger, migrations, openLedgerDatabase, type LedgerDeps } from '../src/app.ts';
 import { readLedgerConfig } from '../src/config.ts';
 
 export type TestLedger = Awaited<ReturnType<typeof startTestLedger>>;
 
-/** A ledger on its own schema and NATS namespace, against the real Postgres and NATS. */
-export async function startTestLedger(opts: Pick<LedgerDeps, 'consumer' | 'relay'> & { poolMax?: number } = {}) {
+/**
+ * A ledger on its own schema and NATS namespace, against the real Postgres and NATS. Load tests
+ * pass `dbTimeouts` (a generous pool wait): what they check must not depend on the machine's speed.
+ */
+export async function startTestLedger(opts: Pick<LedgerDeps, 'consumer' | 'relay'> & { poolMax?: number; dbTimeouts?: DatabaseOptions['timeouts'] } = {}) {
   const { databaseUrl, natsUrl } = testInfra();
   const messaging = await testMessaging('ledger-test');
   const config = readLedgerConfig({
@@ -17,7 +20,9 @@ export async function startTestLedger(opts: Pick<LedgerDeps, 'consumer' | 'relay
     DB_SCHEMA: uniqueName('ledger_t'),
     DB_POOL_MAX: String(opts.poolMax ?? 10),
   });
-  const db = await openLedgerDatabase(config);
+  const db = opts.dbTimeouts
+    ? await openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, poolMax: config.DB_POOL_MAX, timeouts: opts.dbTimeouts })
+    : await openLedgerDatabase(config);
   await migrate(db);
   const log = testLogger('ledger');
   let app = await buildLedger({ config, db, messaging, log, ...opts });

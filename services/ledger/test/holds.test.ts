@@ -8,7 +8,7 @@ const usdt = (owner: string) => ({ owner, currency: 'USDT' });
 describe('ledger holds and transfers', () => {
   let ledger: TestLedger;
   beforeAll(async () => {
-    ledger = await startTestLedger({ poolMax: 20 });
+    ledger = await startTestLedger({ poolMax: 20, dbTimeouts: { acquireMs: 60_000 } });
   });
   afterAll(async () => ledger?.cleanup());
 
@@ -24,13 +24,13 @@ describe('ledger holds and transfers', () => {
         lowest = lowest === null || a < lowest ? a : lowest;
       }
     })();
-    const results = await Promise.all(
+    const holds = Promise.all(
       Array.from({ length: 1_000 }, () =>
         ledger.call(ledgerRpc.placeHold, { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 10_000_000n, metadata: {} }),
       ),
-    );
-    sampling = false;
-    await sampler;
+    ).finally(() => (sampling = false));
+    // Awaited together, so a failing hold also stops the sampler and neither failure goes unhandled.
+    const [results] = await Promise.all([holds, sampler]);
     const count = (o: string) => results.filter((r) => r.outcome === o).length;
     expect(count('ok')).toBe(100);
     expect(count('insufficient_funds')).toBe(900);

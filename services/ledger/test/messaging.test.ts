@@ -1,20 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { connectMessaging, makeEnvelope, newId, startOutboxRelay } from '@offramp/kit';
-import { testInfra, testLogger } from '@offramp/kit/testing';
+import { eventually, testInfra, testLogger } from '@offramp/kit/testing';
 import { ledgerCommands, ledgerEvents, ledgerRpc, type MessageDef } from '@offramp/contracts';
 import type { z } from 'zod';
 import { readStream, startTestLedger, type TestLedger } from './harness.ts';
 
 const usdt = (owner: string) => ({ owner, currency: 'USDT' });
-
-async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function publishCommand<S extends z.ZodType>(ledger: TestLedger, def: MessageDef<S>, payload: z.output<S>) {
   const envelope = makeEnvelope(def, payload, { correlationId: 'w-test', traceId: newId() });
@@ -47,7 +39,7 @@ describe('ledger messaging guarantees', () => {
     const holdId = newId();
     await publishCommand(ledger, ledgerCommands.placeHold, { id: holdId, debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 600n, metadata: {} });
 
-    await until('the redelivery', () => settled.includes('duplicate'));
+    await eventually('the redelivery', () => settled.includes('duplicate'));
     expect(settled).toEqual(['retry', 'duplicate']);
     const [balance] = (await ledger.call(ledgerRpc.getBalances, { owner: trader, currency: 'USDT' })).balances;
     expect(balance).toMatchObject({ pendingDebitsMinor: 600n, availableMinor: 400n });
@@ -68,7 +60,7 @@ describe('ledger messaging guarantees', () => {
     await publishCommand(ledger, ledgerCommands.placeHold, hold);
     await publishCommand(ledger, ledgerCommands.placeHold, hold);
     const tooBig = await publishCommand(ledger, ledgerCommands.placeHold, { ...hold, id: newId(), amountMinor: 700n });
-    await until('three settlements', () => settled.length === 3);
+    await eventually('three settlements', () => settled.length === 3);
     expect(settled).toEqual(['handled', 'handled', 'handled']);
     expect(await ledger.available(trader)).toBe(300n);
     await ledger.app.relay.flush();
@@ -83,7 +75,7 @@ describe('ledger messaging guarantees', () => {
     ledger = await startTestLedger({ consumer: { onSettled: (r) => void settled.push(r) } });
     const h = natsHeaders();
     await ledger.messaging.js.publish(ledger.messaging.wire(ledgerCommands.postHold.subject), JSON.stringify({ hello: 'world' }), { msgID: newId(), headers: h });
-    await until('the dead letter', () => settled.includes('dead_letter'));
+    await eventually('the dead letter', () => settled.includes('dead_letter'));
     const dead = await readStream(ledger.messaging, 'DEADLETTER', `dlq.${ledgerCommands.postHold.subject}`);
     expect(dead).toHaveLength(1);
     expect(dead[0]!.data).toEqual({ hello: 'world' });
@@ -104,7 +96,7 @@ describe('ledger messaging guarantees', () => {
     expect((await readStream(ledger.messaging, 'EVENTS', ledgerEvents.transferred.subject)).filter((m) => (m.data as { payload: { id: string } }).payload.id === id)).toHaveLength(0);
 
     await ledger.restart();
-    await until('the outbox to drain', async () => (await ledger!.db.em.fork().execute('select 1 from outbox where sent_at is null')).length === 0);
+    await eventually('the outbox to drain', async () => (await ledger!.db.em.fork().execute('select 1 from outbox where sent_at is null')).length === 0);
     const events = (await readStream(ledger.messaging, 'EVENTS', ledgerEvents.transferred.subject)).filter((m) => (m.data as { payload: { id: string } }).payload.id === id);
     expect(events).toHaveLength(1);
     expect(events[0]!.id).toBe(pending[0]!.id);
@@ -121,7 +113,7 @@ describe('ledger messaging guarantees', () => {
     });
     const trader = `trader:${newId()}`;
     await ledger.fund(trader, 1_000n);
-    await until('the outbox to drain', async () => (await ledger!.db.em.fork().execute('select 1 from outbox where sent_at is null')).length === 0);
+    await eventually('the outbox to drain', async () => (await ledger!.db.em.fork().execute('select 1 from outbox where sent_at is null')).length === 0);
     const rows = await ledger.db.em.fork().execute<{ id: string; attempts: number }[]>('select id, attempts from outbox order by seq');
     const opened = await readStream(ledger.messaging, 'EVENTS', ledgerEvents.accountOpened.subject);
     const transferred = await readStream(ledger.messaging, 'EVENTS', ledgerEvents.transferred.subject);

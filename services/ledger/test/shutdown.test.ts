@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
+import { eventually } from '@offramp/kit/testing';
 import { ledgerEvents, ledgerRpc, type TransferResult } from '@offramp/contracts';
 import { readStream, startTestLedger, type TestLedger } from './harness.ts';
 
@@ -8,7 +9,7 @@ const usdt = (owner: string) => ({ owner, currency: 'USDT' });
 describe('ledger graceful shutdown', () => {
   let ledger: TestLedger;
   beforeAll(async () => {
-    ledger = await startTestLedger();
+    ledger = await startTestLedger({ dbTimeouts: { acquireMs: 60_000 } });
   });
   afterAll(async () => ledger?.cleanup());
 
@@ -17,17 +18,23 @@ describe('ledger graceful shutdown', () => {
     await ledger.fund(trader, 1_000_000n);
     await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
     const ids = Array.from({ length: 300 }, () => newId());
+    let answers = 0;
     const calls = ids.map((id) =>
       ledger.messaging.nc
         .request(
           ledger.messaging.wire(ledgerRpc.placeHold.subject),
           JSON.stringify({ id, debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: '10', metadata: {} }),
-          { timeout: 5_000 },
+          // A generous deadline: on a loaded machine a hold taken before the close may take seconds to be answered.
+          { timeout: 30_000 },
         )
-        .then((m) => ({ id, answer: m.json<{ ok: boolean; result: TransferResult }>() }))
+        .then((m) => {
+          answers++;
+          return { id, answer: m.json<{ ok: boolean; result: TransferResult }>() };
+        })
         .catch((err: unknown) => ({ id, error: err })),
     );
-    await new Promise((r) => setTimeout(r, 20));
+    // Close as soon as the ledger is working through the load: the rest is still in flight.
+    await eventually('the first answer under load', () => answers > 0, { intervalMs: 1 });
     await ledger.app.close();
     const settled = await Promise.all(calls);
 

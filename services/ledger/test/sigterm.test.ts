@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callRpc, newId, type Database, type Messaging } from '@offramp/kit';
-import { testInfra, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { eventually, testInfra, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { ledgerEvents, ledgerRpc } from '@offramp/contracts';
 import { openLedgerDatabase } from '../src/app.ts';
 import { readLedgerConfig } from '../src/config.ts';
@@ -38,6 +38,7 @@ function watchReadiness(port: number, gone: () => boolean) {
         () => 'down' as const,
       );
       if (seen.at(-1) !== status) seen.push(status);
+      // The sampling pace of this watcher (it records, it does not wait for anything).
       await new Promise((r) => setTimeout(r, 2));
     }
   })();
@@ -45,14 +46,14 @@ function watchReadiness(port: number, gone: () => boolean) {
 }
 
 async function waitReady(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`ledger exited early: ${output()}`);
-    const status = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
-    if (status === 200) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`ledger not ready in time: ${output()}`);
+  await eventually(
+    () => `the ledger to be ready: ${output()}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`ledger exited early: ${output()}`);
+      return (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)) === 200;
+    },
+    { intervalMs: 100 },
+  );
 }
 
 describe('ledger process: SIGTERM under load', () => {
@@ -107,15 +108,16 @@ describe('ledger process: SIGTERM under load', () => {
     const ids = Array.from({ length: 600 }, () => newId());
     // Under load the ready check waits for a pooled connection: polls can be slow, never refused.
     const readiness = watchReadiness(port, () => child.exitCode !== null || child.signalCode !== null);
-    while (readiness.seen.length === 0) await new Promise((r) => setTimeout(r, 1));
+    await eventually('the first readiness answer', () => readiness.seen.length > 0, { intervalMs: 1 });
 
     // Wave one is in flight when the signal lands; wave two keeps arriving while the process drains.
     const first = ids.slice(0, 400).map(hold);
-    while (outcomes.size < 20) await new Promise((r) => setTimeout(r, 1));
+    await eventually('20 holds answered', () => outcomes.size >= 20, { intervalMs: 1 });
     child.kill('SIGTERM');
     const second: Promise<void>[] = [];
     for (const id of ids.slice(400)) {
       second.push(hold(id));
+      // Load pacing, not synchronisation: spreads wave two over the drain instead of one burst.
       if (second.length % 20 === 0) await new Promise((r) => setTimeout(r, 1));
     }
     expect(await exited, output).toBe(0);
