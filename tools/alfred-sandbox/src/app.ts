@@ -10,7 +10,7 @@ import { createStateStore, loadState } from './persistence/state-file.ts';
 import { driverRoutes } from './webhooks/driver.routes.ts';
 import { registerAuth } from './transport/auth.ts';
 import { registerErrorEnvelope } from './transport/errors.ts';
-import { basePath, registerRequestLog } from './transport/request-log.ts';
+import { basePath, isPartnerPath, pathOf, registerRequestLog } from './transport/request-log.ts';
 import { customerRoutes } from './customers/customers.routes.ts';
 import { kycRoutes } from './kyc/kyc.routes.ts';
 import { quoteRoutes } from './quotes/quotes.routes.ts';
@@ -81,7 +81,11 @@ export function buildSandbox(options: SandboxOptions = {}): Sandbox {
   acceptEmptyJsonBodies(app);
   registerRequestLog(app, { state, now });
   // Before any answer leaves (and before a fault withholds one), what it says happened is on disk.
-  app.addHook('onSend', async () => store.save());
+  // Health probes change nothing, so they never pay for the comparison.
+  app.addHook('onSend', async (request) => {
+    const path = pathOf(request);
+    if (isPartnerPath(path) || path.startsWith('/__emu')) store.save();
+  });
   registerFaults(app, { state, holds });
   registerAuth(app, { apiKey: options.apiKey ?? 'sandbox-key', apiSecret: options.apiSecret ?? 'sandbox-secret' });
   registerErrorEnvelope(app);

@@ -120,7 +120,7 @@ const saveSoonMs = 100;
 /**
  * Keeps the state in `file`, rewritten whole on each change: written to a temporary file, flushed,
  * then renamed over the old one, so a crash at any moment leaves either the old or the new state.
- * The sandbox's state is small and a dev tool's traffic light, which keeps this the simplest thing
+ * The sandbox's state is small and its traffic a developer's, which makes this the simplest thing
  * that is safe. Without a file it keeps nothing, as tests that build the sandbox in-process expect.
  */
 export function createStateStore(file: string | undefined, state: SandboxState, log: Logger): StateStore {
