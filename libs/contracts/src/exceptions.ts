@@ -112,7 +112,7 @@ export const exceptionsRpc = {
   /**
    * Applies a resolution: EXCEPTION_NOT_FOUND, EXCEPTION_ALREADY_RESOLVED (409), or
    * EXCEPTION_RESOLUTION_INVALID (409: the resolution does not fit the exposure, e.g. refund on a
-   * double payment). Idempotent per `requestId` when given.
+   * double payment). A retried resolve never moves money twice: its transfer id derives from the exception and the action number.
    */
   resolve: defineRpc(
     rpcSubject('sessions', 'resolve-exception'),
