@@ -36,6 +36,8 @@ export interface OwnPostgres {
   terminateBackends(): Promise<number>;
   /** Sessions open on the database (the services' pools), not counting the caller's; only those in `state` when given. */
   backends(state?: 'active' | 'idle' | 'idle in transaction'): Promise<number>;
+  /** One query on its database, on a connection of its own (for reading what the services wrote). */
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Stops it and removes its data directory. */
   destroy(): Promise<void>;
 }
@@ -78,8 +80,8 @@ export async function startOwnPostgres(opts: { database?: string; log?: (line: s
   }) as unknown as Cluster;
   let up = false;
 
-  const admin = async <T>(fn: (client: PgClient) => Promise<T>): Promise<T> => {
-    const client = cluster.getPgClient('postgres', '127.0.0.1');
+  const admin = async <T>(fn: (client: PgClient) => Promise<T>, on = 'postgres'): Promise<T> => {
+    const client = cluster.getPgClient(on, '127.0.0.1');
     client.on('error', () => undefined);
     await client.connect();
     try {
@@ -129,6 +131,7 @@ export async function startOwnPostgres(opts: { database?: string; log?: (line: s
         );
         return res.rows[0]?.n ?? 0;
       }),
+    query: <R>(sql: string, params: unknown[] = []) => admin(async (c) => (await c.query<R>(sql, params)).rows, database),
     async destroy() {
       if (up) await cluster.stop().catch(() => undefined);
       up = false;
