@@ -138,7 +138,7 @@ describe('operator console end to end (/api/admin over the whole system)', () =>
     const { withdrawalId, debited } = await withdraw(sys, trader, c, accountId);
     await waitForStatus(sys, trader, withdrawalId, 'processing');
 
-    const done = await admin('POST', `/withdrawals/${withdrawalId}/complete`, { reference: 'BANK-REF-77', notes: 'confirmed by the partner desk' });
+    const done = await admin('POST', `/withdrawals/${withdrawalId}/complete`, { reference: 'BANK-REF-77', notes: 'confirmed by the partner desk', confirmed_out_of_band: true });
     expect(done.status, JSON.stringify(done.body)).toBe(200);
     expect(done.body!.data).toMatchObject({ status: 'completed', settlement_reference: 'BANK-REF-77', psp_transaction: { settlement_reference: 'BANK-REF-77' } });
     const settled = await settledBalance(sys, trader);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { inTransaction, RpcError, type Database, type EntityManager, type Logger, type OutboxRelay } from '@offramp/kit';
+import { inTransaction, isInfrastructureError, type Database, type EntityManager, type Logger, type OutboxRelay } from '@offramp/kit';
 import { ledgerRpc, ok, refuse, riskRpc, type initiateResult, type ServiceResult } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { sendDebited, sendStatusChanged, sendVoidHold } from '../withdrawals/messages.ts';
@@ -31,14 +31,14 @@ const clearing = { owner: 'psp:alfred:clearing', currency: 'USDT' };
  * the hold (synchronous, id = the session's withdrawal id) and the commit. A consumed session
  * answers the same withdrawal again. Outcomes: the withdrawal, or SESSION_NOT_FOUND,
  * ALFRED_SESSION_NOT_OWNED, SESSION_EXPIRED, ALFRED_WITHDRAWALS_FROZEN, INSUFFICIENT_FUNDS, or
- * PSP_UNAVAILABLE when risk or the ledger did not answer: the outcome is then unknown (the hold
- * may have been placed), and the same session finishes it, by the trader's retry or the sweeper.
+ * PSP_UNAVAILABLE when risk, the ledger or the database did not answer: the outcome is then unknown
+ * (the hold may have been placed), and the same session finishes it, by the trader's retry or the sweeper.
  */
 export async function initiateWithdrawal(deps: InitiateDeps, req: { traderId: string; sessionId: string }, traceId: string): Promise<ServiceResult<InitiateResult>> {
   try {
     return await initiateOnce(deps, req, traceId);
   } catch (err) {
-    if (!(err instanceof RpcError && (err.code === 'TIMEOUT' || err.code === 'NO_RESPONDERS'))) throw err;
+    if (!isInfrastructureError(err)) throw err;
     deps.log.warn({ err, sessionId: req.sessionId, traceId }, 'initiation outcome unknown: a service did not answer');
     return refuse('PSP_UNAVAILABLE', outcomeUnknown);
   }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { inTransaction, RpcError, type Database, type OutboxRelay } from '@offramp/kit';
+import { inTransaction, isInfrastructureError, type Database, type OutboxRelay } from '@offramp/kit';
 import { ok, pspAlfredRpc, refuse, type ServiceResult, type WithdrawalView, type withdrawalOperatorRpc } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import type { PartnerOrder, WithdrawalEvent } from './decide.ts';
@@ -15,8 +15,6 @@ export interface OperatorDeps {
   observe?: TransitionDeps['observe'];
 }
 
-/** An rpc that got no answer: the other service (or Alfred behind it) is unreachable, and nothing was changed here. */
-const unreachable = (err: unknown) => err instanceof RpcError && (err.code === 'TIMEOUT' || err.code === 'NO_RESPONDERS');
 
 /**
  * Operator actions, each audited as `operator:<operatorId>`. An action that may diverge from the
@@ -38,7 +36,8 @@ export function operatorActions(deps: OperatorDeps) {
       try {
         outcome = await inTransaction(deps.db, (em) => applyEvent(em, transitionDeps, withdrawalId, eventOf(partner), cause));
       } catch (err) {
-        if (unreachable(err)) return refuse('PSP_UNAVAILABLE', 'The ledger did not answer; nothing was changed, try again');
+        // The ledger (or the database) not answering rolled the transaction back: nothing changed.
+        if (isInfrastructureError(err)) return refuse('PSP_UNAVAILABLE', 'The ledger or the database did not answer; nothing was changed, try again');
         throw err;
       }
       deps.relay.wake();
@@ -54,7 +53,7 @@ export function operatorActions(deps: OperatorDeps) {
     try {
       return await deps.call(pspAlfredRpc.orderState, { withdrawalId, fence }, traceId);
     } catch (err) {
-      if (unreachable(err)) return refuse('PSP_UNAVAILABLE', 'Alfred could not be asked for the order; nothing was changed, try again');
+      if (isInfrastructureError(err)) return refuse('PSP_UNAVAILABLE', 'Alfred could not be asked for the order; nothing was changed, try again');
       throw err;
     }
   }
