@@ -14,11 +14,13 @@ import {
 } from '@offramp/kit';
 import { Gauge, Histogram } from 'prom-client';
 import type { PspAlfredConfig, PspAlfredDatabaseConfig } from './config.ts';
-import { migrations } from './migrations/0001-psp-alfred.ts';
+import { migrations } from './migrations/index.ts';
 import { alfredClientFromConfig, type AlfredClient } from './alfred/client.ts';
 import { createFiatAccounts } from './fiat-accounts/fiat-accounts.ts';
 import { createQuotes } from './quotes/quotes.ts';
-import { createOfframpHandlers } from './offramps/create-offramp.ts';
+import { createOfframpHandlers, type OfframpHooks } from './offramps/create-offramp.ts';
+import { createOrderState } from './offramps/order-state.ts';
+import { reconcileOfframpHandlers } from './reconciliation/reconcile-offramp.ts';
 import { createReconciler, type Reconciler } from './reconciliation/reconcile.ts';
 import { createKycActions } from './dev/kyc-actions.ts';
 import { createOfframpActions } from './dev/offramp-actions.ts';
@@ -40,6 +42,8 @@ export interface PspAlfredDeps {
   reconcileOnTimer?: boolean;
   /** How long a dev action waits for Alfred's webhook before reading the status itself. */
   devSettleMs?: number;
+  /** Test seams of the offramp path (e.g. a gate between Alfred's answer and the store of its id). */
+  offrampHooks?: OfframpHooks;
 }
 
 export interface PspAlfredApp {
@@ -91,8 +95,19 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
     afterSeconds: config.RECONCILE_AFTER_SECONDS,
     intervalMs: config.RECONCILE_INTERVAL_MS,
     batch: config.RECONCILE_BATCH,
+    unknownAfterSeconds: config.UNKNOWN_REFERENCE_AFTER_SECONDS,
+    tolerancePct: config.ALFRED_FIAT_TOLERANCE_PCT,
   });
-  const devDeps = { db, alfred, relay, emailDomain: config.DEV_EMAIL_DOMAIN, settleMs: deps.devSettleMs ?? 2_000 };
+  const offrampDeps = {
+    db,
+    alfred,
+    log,
+    chain: config.ALFRED_CHAIN,
+    originAddress: config.ALFRED_ORIGIN_ADDRESS,
+    tolerancePct: config.ALFRED_FIAT_TOLERANCE_PCT,
+    ...(deps.offrampHooks ? { hooks: deps.offrampHooks } : {}),
+  };
+  const devDeps = { db, alfred, relay, emailDomain: config.DEV_EMAIL_DOMAIN, settleMs: deps.devSettleMs ?? 2_000, fiatTolerancePct: config.ALFRED_FIAT_TOLERANCE_PCT };
   const rpc = serveRpcs(
     { messaging, log, metrics, queue: 'psp-alfred' },
     pspAlfredRoutes({
@@ -102,6 +117,7 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
       reconciler,
       kyc: createKycActions(devDeps),
       offramps: createOfframpActions({ ...devDeps, reconciler }),
+      orderState: createOrderState({ db, alfred, tolerancePct: config.ALFRED_FIAT_TOLERANCE_PCT }),
     }),
   );
   const consumer = await startConsumer({
@@ -112,7 +128,7 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
     name: 'psp-alfred-commands',
     stream: 'COMMANDS',
     filterSubject: 'cmd.psp-alfred.>',
-    handlers: createOfframpHandlers({ db, alfred, log, chain: config.ALFRED_CHAIN, originAddress: config.ALFRED_ORIGIN_ADDRESS }),
+    handlers: [...createOfframpHandlers(offrampDeps), ...reconcileOfframpHandlers({ ...offrampDeps, reconciler })],
     backoffMs: offrampBackoffMs,
     maxDeliver: offrampMaxDeliver,
     // One delivery may wait on several Alfred calls, each up to ALFRED_TIMEOUT_MS.
@@ -131,6 +147,7 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
     secret: config.ALFRED_WEBHOOK_SECRET,
     format: config.ALFRED_WEBHOOK_SIGNATURE_FORMAT,
     toleranceSeconds: config.ALFRED_WEBHOOK_TOLERANCE_SECONDS,
+    fiatTolerancePct: config.ALFRED_FIAT_TOLERANCE_PCT,
     lag: webhookLag,
   });
   if (deps.reconcileOnTimer ?? true) reconciler.start();

@@ -31,6 +31,10 @@ export const pspAlfredConfig = baseConfig.extend({
   RECONCILE_AFTER_SECONDS: positiveInt.default(60),
   RECONCILE_INTERVAL_MS: positiveInt.default(15_000),
   RECONCILE_BATCH: positiveInt.default(100),
+  /** An OFFRAMP event whose reference is still unknown after this long is reported as a discrepancy. */
+  UNKNOWN_REFERENCE_AFTER_SECONDS: positiveInt.default(300),
+  /** How far (percent) Alfred's fiat amount may be from the accepted quote's before it is a discrepancy. */
+  ALFRED_FIAT_TOLERANCE_PCT: z.coerce.number().min(0).max(100).default(2),
   /** Where the Alfred customers of dev-provisioned traders get their e-mail addresses. */
   DEV_EMAIL_DOMAIN: z.string().min(1).default('traders.offramp.test'),
 });

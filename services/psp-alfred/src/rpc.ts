@@ -5,6 +5,7 @@ import type { createQuotes } from './quotes/quotes.ts';
 import type { Reconciler } from './reconciliation/reconcile.ts';
 import type { createKycActions } from './dev/kyc-actions.ts';
 import type { createOfframpActions } from './dev/offramp-actions.ts';
+import type { createOrderState } from './offramps/order-state.ts';
 import { eligibilityOf } from './traders/eligibility.ts';
 import { findTrader } from './traders/traders.ts';
 
@@ -15,6 +16,7 @@ interface Deps {
   reconciler: Reconciler;
   kyc: ReturnType<typeof createKycActions>;
   offramps: ReturnType<typeof createOfframpActions>;
+  orderState: ReturnType<typeof createOrderState>;
 }
 
 /**
@@ -22,7 +24,7 @@ interface Deps {
  * and the dev secret); here they are ordinary rpcs acting on the given trader.
  */
 export function pspAlfredRoutes(deps: Deps): RpcRoute[] {
-  const { db, fiatAccounts, quotes, reconciler, kyc, offramps } = deps;
+  const { db, fiatAccounts, quotes, reconciler, kyc, offramps, orderState } = deps;
   const eligibility = async (traderId: string) => eligibilityOf(await findTrader(db.em.fork(), traderId));
   return [
     rpcRoute(pspAlfredRpc.eligibility, (req) => eligibility(req.traderId)),
@@ -41,6 +43,7 @@ export function pspAlfredRoutes(deps: Deps): RpcRoute[] {
     rpcRoute(pspAlfredRpc.deleteFiatAccount, (req, ctx) => fiatAccounts.remove(req, ctx.log)),
     rpcRoute(pspAlfredRpc.getDestination, (req) => fiatAccounts.destination(req)),
     rpcRoute(pspAlfredRpc.syncStatuses, (req, ctx) => reconciler.run({ olderThanSeconds: req.olderThanSeconds ?? 0, traceId: ctx.traceId })),
+    rpcRoute(pspAlfredRpc.orderState, (req, ctx) => orderState(req, ctx)),
     rpcRoute(pspAlfredRpc.devSeedKyc, (req) => kyc.seedKyc(req.traderId, req.country)),
     rpcRoute(pspAlfredRpc.devProvisionCustomer, (req, ctx) => kyc.provisionCustomer(req.traderId, ctx)),
     rpcRoute(pspAlfredRpc.devApproveKyc, (req, ctx) => kyc.driveKyc(req.traderId, 'COMPLETED', ctx)),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { callRpc, makeEnvelope, migrate, newId, type Messaging } from '@offramp/kit';
 import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
-import { pspAlfredCommands, pspAlfredRpc, type RpcDef } from '@offramp/contracts';
+import { pspAlfredCommands, pspAlfredRpc, type MessageDef, type RpcDef } from '@offramp/contracts';
 import { basePath, buildSandbox, type SettingsPatch } from '@offramp/alfred-sandbox';
 import type { z } from 'zod';
 import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig, type PspAlfredDeps } from '../src/app.ts';
@@ -16,6 +16,7 @@ interface Options {
   sandbox?: SettingsPatch;
   consumer?: PspAlfredDeps['consumer'];
   reconcileOnTimer?: boolean;
+  offrampHooks?: PspAlfredDeps['offrampHooks'];
 }
 
 /**
@@ -58,6 +59,7 @@ export async function startTestPspAlfred(opts: Options = {}) {
     consumer: { backoffMs: [100, 200, 400], ...opts.consumer },
     reconcileOnTimer: opts.reconcileOnTimer ?? false,
     devSettleMs: 2_000,
+    ...(opts.offrampHooks ? { offrampHooks: opts.offrampHooks } : {}),
   });
   const address = await app.http.app.listen({ port: 0, host: '127.0.0.1' });
   const webhookUrl = `${address}/psp/alfred/webhook`;
@@ -125,9 +127,17 @@ export async function startTestPspAlfred(opts: Options = {}) {
     },
     /** Sends `cmd.psp-alfred.create-offramp.v1` as sessions would (a new envelope each time). */
     async sendCreateOfframp(payload: z.output<typeof pspAlfredCommands.createOfframp.payload>) {
-      const envelope = makeEnvelope(pspAlfredCommands.createOfframp, payload, { correlationId: payload.withdrawalId, traceId: newId() });
-      await messaging.js.publish(messaging.wire(pspAlfredCommands.createOfframp.subject), JSON.stringify(envelope), { msgID: envelope.id });
+      return this.sendCommand(pspAlfredCommands.createOfframp, payload);
+    },
+    /** Sends one of psp-alfred's commands as sessions would (a new envelope each time). */
+    async sendCommand<S extends z.ZodType<{ withdrawalId: string }>>(def: MessageDef<S>, payload: z.output<S>) {
+      const envelope = makeEnvelope(def, payload, { correlationId: payload.withdrawalId, traceId: newId() });
+      await messaging.js.publish(messaging.wire(def.subject), JSON.stringify(envelope), { msgID: envelope.id });
       return envelope;
+    },
+    /** How many commands psp-alfred's consumer has handled (its inbox rows). */
+    async handledCommands() {
+      return Number((await db.em.fork().execute<{ n: string }[]>("select count(*) as n from inbox where consumer = 'psp-alfred-commands'"))[0]!.n);
     },
     async cleanup() {
       await app.close();

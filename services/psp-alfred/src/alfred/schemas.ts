@@ -45,6 +45,8 @@ export const offrampResponse = z
     status: offrampStatus,
     depositAddress: z.string().min(1),
     chain: z.string().optional(),
+    fromCurrency: z.string().optional(),
+    toCurrency: z.string().optional(),
     fromAmount: decimalText,
     toAmount: decimalText.optional(),
     fiatAccountId: z.string().optional(),

@@ -19,6 +19,8 @@ export interface DevDeps {
   emailDomain: string;
   /** How long a dev action waits for Alfred's webhook before reading the status itself. */
   settleMs: number;
+  /** The ingest path's amount tolerance (ALFRED_FIAT_TOLERANCE_PCT). */
+  fiatTolerancePct: number;
 }
 
 const kycSubmissionOf = (id: Identity): KycSubmission => ({
@@ -109,7 +111,7 @@ export function createKycActions(deps: DevDeps) {
     const current = await alfred.getKycStatus(customerId, submissionId);
     if (!current.ok) return 'read_from_alfred';
     const event = { eventType: 'KYC' as const, referenceId: submissionId, status: current.data.status, metadata: current.data.metadata ?? null };
-    await inTransaction(db, (em) => ingestPartnerEvent(em, event, { source: 'reconciliation', rawBody: null, traceId: ctx.traceId }));
+    await inTransaction(db, (em) => ingestPartnerEvent(em, event, { source: 'reconciliation', rawBody: null, traceId: ctx.traceId, tolerancePct: deps.fiatTolerancePct }));
     deps.relay.wake();
     ctx.log.info({ submissionId }, 'kyc webhook did not arrive in time; status read from alfred');
     return 'read_from_alfred';

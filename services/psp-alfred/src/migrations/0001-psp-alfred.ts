@@ -77,5 +77,3 @@ export class PspAlfredInitial extends Migration {
     )`);
   }
 }
-
-export const migrations = [{ name: '0001_psp_alfred', class: PspAlfredInitial }];

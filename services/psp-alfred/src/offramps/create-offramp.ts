@@ -5,18 +5,32 @@ import { AlfredUnavailable, type AlfredClient, type OfframpRequest } from '../al
 import type { AlfredErrorBody, AlfredOfframp } from '../alfred/schemas.ts';
 import { findAccount } from '../fiat-accounts/store.ts';
 import { findTrader } from '../traders/traders.ts';
-import { findOfframp, forgetRequest, insertIntent, markCreated, markRefused, recordAttempt, recordTransactionId, type Offramp } from './store.ts';
+import { reportAmountMismatch } from '../discrepancies/discrepancies.ts';
+import { applyKeptEvents, ingestPartnerEvent, lockReference } from '../webhooks/ingest.ts';
+import { storeTransactionId } from './reference.ts';
+import { findOfframp, forgetRequest, insertIntent, isNewerStatus, lockWithdrawal, markCreated, markRefused, recordAttempt, type Offramp } from './store.ts';
 
 type Command = z.output<typeof pspAlfredCommands.createOfframp.payload>;
 type Refusal = { partnerCode: number | null; message: string; status: number | null };
+type Cause = { correlationId: string; causationId: string | null; traceId: string };
 
-interface Deps {
+/** Test seams of the offramp path. */
+export interface OfframpHooks {
+  /** Runs after Alfred answered POST /offramp with an order, before its transaction id is stored. */
+  afterOfframpAnswer?: (withdrawalId: string, transactionId: string) => Promise<void> | void;
+}
+
+export interface OfframpDeps {
   db: Database;
   alfred: AlfredClient;
   log: Logger;
   chain: string;
   originAddress: string;
+  /** How far Alfred's fiat amount may drift from the accepted quote before it is a discrepancy. */
+  tolerancePct: number;
+  hooks?: OfframpHooks;
 }
+type Deps = OfframpDeps;
 
 /** Statuses that are not the partner's answer to the order: our credentials, throttling, a request timeout. */
 const transientStatuses = new Set([401, 403, 408, 429]);
@@ -48,39 +62,64 @@ export function createOfframpHandlers(deps: Deps): HandlerEntry[] {
 async function handleCreateOfframp(deps: Deps, em: EntityManager, env: Envelope<Command>): Promise<void> {
   const cmd = env.payload;
   const log = deps.log.child({ withdrawalId: cmd.withdrawalId, traceId: env.traceId });
-  // Two deliveries for one withdrawal (a redelivery racing an operator's re-dispatch) take turns.
-  await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`offramp:${cmd.withdrawalId}`]);
+  // Two deliveries for one withdrawal (a redelivery racing an operator's re-dispatch, a
+  // reconciliation, a fence) take turns.
+  await lockWithdrawal(em, cmd.withdrawalId);
   const intent = await inTransaction(deps.db, (tx) => insertIntent(tx, cmd));
   if (intent.state !== 'requested') {
-    log.info({ state: intent.state }, 'offramp already settled for this withdrawal; nothing new');
+    log.info({ state: intent.state }, 'offramp already settled (or fenced) for this withdrawal; nothing new');
     return;
   }
+  await settleIntent(deps, em, intent, { correlationId: cmd.withdrawalId, causationId: env.id, traceId: env.traceId }, log);
+}
+
+/**
+ * Brings a `requested` intent to `created` or `refused`: looks its order up, replays the attempt
+ * whose outcome is unknown, or sends it. The caller holds the withdrawal's lock in `em`. Throws
+ * TryLater or AlfredUnavailable when the outcome is still unknown.
+ */
+export async function settleIntent(deps: Deps, em: EntityManager, intent: Offramp, cause: Cause, log: Logger): Promise<void> {
+  const withdrawalId = intent.withdrawalId;
   // Once an attempt may have reached Alfred, only Alfred's answer decides: an order may exist.
   const firstTry = intent.attempts === 0 && !intent.transactionId;
   const early = firstTry ? await checkPreconditions(deps, intent) : null;
-  const obtained: Obtained = early ? { refusal: early } : await obtainOrder(deps, intent, log);
-  const cause = { correlationId: cmd.withdrawalId, causationId: env.id, traceId: env.traceId };
-  const current = await findOfframp(em, cmd.withdrawalId, { lock: true });
-  if (current?.state !== 'requested') return;
+  const obtained: Obtained = early ? { refusal: early } : await obtainOrder(deps, intent, log, cause.traceId);
   if ('refusal' in obtained) {
+    const current = await findOfframp(em, withdrawalId, { lock: true });
+    if (current?.state !== 'requested') return;
     const r = obtained.refusal;
-    await markRefused(em, cmd.withdrawalId, r);
-    await enqueue(em, pspAlfredEvents.offrampRefused, { withdrawalId: cmd.withdrawalId, partnerCode: r.partnerCode, message: r.message }, cause);
+    await markRefused(em, withdrawalId, r);
+    await enqueue(em, pspAlfredEvents.offrampRefused, { withdrawalId, partnerCode: r.partnerCode, message: r.message }, cause);
     log.warn({ partnerCode: r.partnerCode, status: r.status }, 'offramp refused');
     return;
   }
   const order = obtained.order;
+  const transactionId = order.transactionId;
+  // The reference's lock before the row's, as the webhook path takes them.
+  await lockReference(em, transactionId);
+  const current = await findOfframp(em, withdrawalId, { lock: true });
+  if (current?.state !== 'requested') return;
   const sentAmountMinor = decimalToMinor(order.fromAmount, 6);
   if (sentAmountMinor === null || sentAmountMinor <= 0n) throw new AlfredUnavailable('bad_response', 'offramp fromAmount out of contract');
   const chain = order.chain ?? deps.chain;
-  await markCreated(em, cmd.withdrawalId, { transactionId: order.transactionId, status: order.status, depositAddress: order.depositAddress, chain, sentAmountMinor });
-  await enqueue(
-    em,
-    pspAlfredEvents.offrampCreated,
-    { withdrawalId: cmd.withdrawalId, transactionId: order.transactionId, depositAddress: order.depositAddress, chain, cryptoAmountMinor: sentAmountMinor },
-    cause,
-  );
-  log.info({ transactionId: order.transactionId }, 'offramp created at alfred');
+  // Early events applied when the id was stored may already have moved the mirror past the answer.
+  const status = isNewerStatus(order.status, current.alfredStatus) ? order.status : (current.alfredStatus ?? order.status);
+  await markCreated(em, withdrawalId, { transactionId, status, depositAddress: order.depositAddress, chain, sentAmountMinor });
+  await enqueue(em, pspAlfredEvents.offrampCreated, { withdrawalId, transactionId, depositAddress: order.depositAddress, chain, cryptoAmountMinor: sentAmountMinor }, cause);
+  const ctx = { traceId: cause.traceId, tolerancePct: deps.tolerancePct };
+  await applyKeptEvents(em, transactionId, ctx);
+  await reportAmountMismatch(em, current, transactionId, order, { ...ctx, seenIn: 'create', cause });
+  // An order already past CREATED (it failed or paid out before we heard of it, e.g. the answer
+  // was lost and this is the replay) must reach the withdrawal too, not only offramp-created.
+  if (order.status !== 'CREATED') {
+    await ingestPartnerEvent(em, { eventType: 'OFFRAMP', referenceId: transactionId, status: order.status, metadata: orderMetadata(order) }, { ...ctx, source: 'reconciliation', rawBody: null });
+  }
+  log.info({ transactionId, status: order.status }, 'offramp created at alfred');
+}
+
+/** The part of an order that a status event carries: its failure reason and deposit hash. */
+export function orderMetadata(order: AlfredOfframp): Record<string, unknown> {
+  return { ...(order.metadata ?? {}), ...(order.txHash ? { txHash: order.txHash } : {}) };
 }
 
 /** Refusals found before Alfred is asked: the trader or the account is not (or no longer) usable. */
@@ -104,7 +143,7 @@ type Sent = Obtained | 'quote_unusable';
  * The order for the intent: found (by transaction id or replayed key), created now, or refused for
  * good. Throws TryLater or AlfredUnavailable when the outcome is unknown.
  */
-async function obtainOrder(deps: Deps, intent: Offramp, log: Logger): Promise<Obtained> {
+async function obtainOrder(deps: Deps, intent: Offramp, log: Logger, traceId: string): Promise<Obtained> {
   if (intent.transactionId) {
     const found = await deps.alfred.getOfframp(intent.transactionId);
     if (found.ok) return { order: found.data };
@@ -112,7 +151,7 @@ async function obtainOrder(deps: Deps, intent: Offramp, log: Logger): Promise<Ob
   }
   if (intent.lastRequest) {
     log.warn({ attempts: intent.attempts }, 'earlier offramp attempt has an unknown outcome; replaying it with the same idempotency key');
-    const replayed = await send(deps, intent.withdrawalId, intent.lastRequest as unknown as OfframpRequest);
+    const replayed = await send(deps, intent.withdrawalId, intent.lastRequest as unknown as OfframpRequest, traceId);
     if (replayed !== 'quote_unusable') return replayed;
     // The quote is no longer usable, so no order was made with it under this key: start afresh.
     await inTransaction(deps.db, (tx) => forgetRequest(tx, intent.withdrawalId));
@@ -137,17 +176,21 @@ async function obtainOrder(deps: Deps, intent: Offramp, log: Logger): Promise<Ob
     memo: intent.withdrawalId,
   };
   await inTransaction(deps.db, (tx) => recordAttempt(tx, intent.withdrawalId, { ...request }));
-  const sent = await send(deps, intent.withdrawalId, request);
+  const sent = await send(deps, intent.withdrawalId, request, traceId);
   if (sent !== 'quote_unusable') return sent;
   await inTransaction(deps.db, (tx) => forgetRequest(tx, intent.withdrawalId));
   throw new TryLater('the fresh quote was refused as unusable; a later delivery quotes again');
 }
 
-/** One POST /offramp, never retried here; keeps the transaction id as soon as it is known. */
-async function send(deps: Deps, withdrawalId: string, request: OfframpRequest): Promise<Sent> {
+/**
+ * One POST /offramp, never retried here; keeps the transaction id as soon as it is known, which
+ * applies the events Alfred sent for it before we knew it.
+ */
+async function send(deps: Deps, withdrawalId: string, request: OfframpRequest, traceId: string): Promise<Sent> {
   const answer = await deps.alfred.createOfframp(request, withdrawalId);
   if (answer.ok) {
-    await inTransaction(deps.db, (tx) => recordTransactionId(tx, withdrawalId, answer.data.transactionId));
+    await deps.hooks?.afterOfframpAnswer?.(withdrawalId, answer.data.transactionId);
+    await inTransaction(deps.db, (tx) => storeTransactionId(tx, withdrawalId, answer.data.transactionId, { traceId, tolerancePct: deps.tolerancePct }));
     return { order: answer.data };
   }
   if (answer.error.errorCode === quoteUnusable) return 'quote_unusable';

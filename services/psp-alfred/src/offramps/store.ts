@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { offrampStatus, type OfframpStatus } from '@offramp/contracts';
 import type { EntityManager } from '@offramp/kit';
 
-/** One withdrawal's order at Alfred: the intent (requested), then the order (created) or the refusal. */
+/**
+ * One withdrawal's order at Alfred: the intent (requested), then the order (created) or the refusal;
+ * `fenced` when an operator's decision came before any order was sent (none will be).
+ */
 export interface Offramp {
   withdrawalId: string;
   traderId: string;
@@ -10,7 +13,7 @@ export interface Offramp {
   cryptoAmountMinor: bigint;
   fiatCurrency: string;
   fiatAmount: string;
-  state: 'requested' | 'created' | 'refused';
+  state: 'requested' | 'created' | 'refused' | 'fenced';
   attempts: number;
   transactionId: string | null;
   alfredStatus: OfframpStatus | null;
@@ -19,6 +22,8 @@ export interface Offramp {
   sentAmountMinor: bigint | null;
   /** The last POST /offramp body sent; replayed as is after an unknown outcome. */
   lastRequest: Record<string, unknown> | null;
+  /** Alfred's (or our precondition's) refusal, for a `refused` intent. */
+  refusal: { partnerCode: number | null; message: string; status: number | null } | null;
 }
 
 const row = z.object({
@@ -28,7 +33,7 @@ const row = z.object({
   crypto_amount_minor: z.coerce.bigint(),
   fiat_currency: z.string(),
   fiat_amount: z.string(),
-  state: z.enum(['requested', 'created', 'refused']),
+  state: z.enum(['requested', 'created', 'refused', 'fenced']),
   attempts: z.number(),
   transaction_id: z.string().nullable(),
   alfred_status: offrampStatus.nullable(),
@@ -36,6 +41,7 @@ const row = z.object({
   chain: z.string().nullable(),
   sent_amount_minor: z.coerce.bigint().nullable(),
   last_request: z.record(z.string(), z.unknown()).nullable(),
+  refusal: z.object({ partnerCode: z.number().nullable(), message: z.string(), status: z.number().nullable() }).nullable(),
 });
 
 const toOfframp = (r: unknown): Offramp => {
@@ -55,14 +61,16 @@ const toOfframp = (r: unknown): Offramp => {
     chain: p.chain,
     sentAmountMinor: p.sent_amount_minor,
     lastRequest: p.last_request,
+    refusal: p.refusal,
   };
 };
 
 const columns = `withdrawal_id, trader_id, fiat_account_id, crypto_amount_minor::text, fiat_currency, fiat_amount, state, attempts,
-  transaction_id, alfred_status, deposit_address, chain, sent_amount_minor::text, last_request`;
+  transaction_id, alfred_status, deposit_address, chain, sent_amount_minor::text, last_request, refusal`;
 
 export const terminalStatuses: readonly OfframpStatus[] = ['FIAT_TRANSFER_COMPLETED', 'FAILED'];
-const rank: Record<OfframpStatus, number> = {
+/** Position along the chain; FAILED ends it like FIAT_TRANSFER_COMPLETED. */
+export const statusRank: Record<OfframpStatus, number> = {
   CREATED: 0,
   ON_CHAIN_DEPOSIT_RECEIVED: 1,
   TRADE_COMPLETED: 2,
@@ -73,11 +81,22 @@ const rank: Record<OfframpStatus, number> = {
 
 /** Whether `next` moves the mirror forward: nothing leaves a terminal status, and no step goes back. */
 export const isNewerStatus = (next: OfframpStatus, current: OfframpStatus | null) =>
-  current === null || (!terminalStatuses.includes(current) && rank[next] > rank[current]);
+  current === null || (!terminalStatuses.includes(current) && statusRank[next] > statusRank[current]);
 
 export async function findOfframp(em: EntityManager, withdrawalId: string, opts: { lock?: boolean } = {}): Promise<Offramp | null> {
   const rows = await em.execute(`select ${columns} from offramps where withdrawal_id = ?${opts.lock ? ' for update' : ''}`, [withdrawalId]);
   return rows[0] ? toOfframp(rows[0]) : null;
+}
+
+/** Takes the withdrawal's offramp lock (every create, replay and fence of one withdrawal takes turns on it). */
+export async function lockWithdrawal(em: EntityManager, withdrawalId: string): Promise<void> {
+  await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`offramp:${withdrawalId}`]);
+}
+
+/** The same lock without waiting: false while a create-offramp is handling the withdrawal. */
+export async function tryLockWithdrawal(em: EntityManager, withdrawalId: string): Promise<boolean> {
+  const [row] = await em.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(hashtext(?)) as locked', [`offramp:${withdrawalId}`]);
+  return row?.locked === true;
 }
 
 export async function findOfframpByTransaction(em: EntityManager, transactionId: string): Promise<Offramp | null> {
@@ -94,12 +113,13 @@ export interface OfframpIntent {
   fiatAmount: string;
 }
 
-/** Records the intent once per withdrawal; a repeated command finds the first one. */
+/** Records the intent once per withdrawal (born `fenced` when a fence came first); a repeated command finds the first one. */
 export async function insertIntent(em: EntityManager, intent: OfframpIntent): Promise<Offramp> {
   await em.execute(
     `insert into offramps (withdrawal_id, trader_id, fiat_account_id, crypto_amount_minor, fiat_currency, fiat_amount, state)
-     values (?, ?, ?, ?, ?, ?, 'requested') on conflict (withdrawal_id) do nothing`,
-    [intent.withdrawalId, intent.traderId, intent.fiatAccountId, intent.cryptoAmountMinor.toString(), intent.fiatCurrency, intent.fiatAmount],
+     values (?, ?, ?, ?, ?, ?, case when exists (select 1 from offramp_fences where withdrawal_id = ?) then 'fenced' else 'requested' end)
+     on conflict (withdrawal_id) do nothing`,
+    [intent.withdrawalId, intent.traderId, intent.fiatAccountId, intent.cryptoAmountMinor.toString(), intent.fiatCurrency, intent.fiatAmount, intent.withdrawalId],
     'run',
   );
   return (await findOfframp(em, intent.withdrawalId))!;
@@ -136,6 +156,22 @@ export async function markCreated(
   );
 }
 
+/** Whether no order can exist for the intent: nothing was sent, or what was sent was refused as a whole. */
+export const nothingSent = (o: Offramp) => o.state === 'requested' && o.transactionId === null && o.lastRequest === null;
+
+/**
+ * Fences a withdrawal off Alfred: a later create-offramp command does nothing. Only for an intent
+ * with nothing sent (or none yet); the caller holds the withdrawal's lock.
+ */
+export async function fenceOff(em: EntityManager, withdrawalId: string): Promise<void> {
+  await em.execute('insert into offramp_fences (withdrawal_id) values (?) on conflict do nothing', [withdrawalId], 'run');
+  await em.execute(
+    `update offramps set state = 'fenced', updated_at = now() where withdrawal_id = ? and state = 'requested' and transaction_id is null and last_request is null`,
+    [withdrawalId],
+    'run',
+  );
+}
+
 export async function markRefused(em: EntityManager, withdrawalId: string, refusal: { partnerCode: number | null; message: string; status: number | null }): Promise<void> {
   await em.execute("update offramps set state = 'refused', refusal = ?, updated_at = now() where withdrawal_id = ?", [JSON.stringify(refusal), withdrawalId], 'run');
 }
@@ -154,14 +190,42 @@ export async function markChecked(em: EntityManager, withdrawalId: string): Prom
   await em.execute('update offramps set checked_at = now() where withdrawal_id = ?', [withdrawalId], 'run');
 }
 
-/** Orders whose status has not moved (nor been checked) for `olderThanSeconds`; all open ones with 0. */
-export async function listStale(em: EntityManager, olderThanSeconds: number, limit: number): Promise<Offramp[]> {
-  const rows = await em.execute(
-    `select ${columns} from offramps
-     where state = 'created' and alfred_status not in ('FIAT_TRANSFER_COMPLETED', 'FAILED')
-       and greatest(status_at, coalesce(checked_at, status_at)) <= now() - make_interval(secs => ?)
-     order by status_at limit ?`,
+/**
+ * Orders whose status has not moved (nor been checked) for `olderThanSeconds` (all of them with 0)
+ * and whose withdrawal may still wait: open at Alfred, or final in the mirror although no final
+ * status of theirs was ever published (`finalUnpublished`).
+ */
+export async function listStale(em: EntityManager, olderThanSeconds: number, limit: number): Promise<(Offramp & { finalUnpublished: boolean })[]> {
+  const rows = await em.execute<Record<string, unknown>[]>(
+    `select * from (
+       select ${columns}, status_at, checked_at,
+         alfred_status in ('FIAT_TRANSFER_COMPLETED', 'FAILED') and not exists (
+           select 1 from partner_events pe where pe.event_type = 'OFFRAMP' and pe.reference_id = offramps.transaction_id
+             and pe.status in ('FIAT_TRANSFER_COMPLETED', 'FAILED') and pe.outcome = 'applied') as final_unpublished
+       from offramps where state = 'created') o
+     where (o.alfred_status not in ('FIAT_TRANSFER_COMPLETED', 'FAILED') or o.final_unpublished)
+       and greatest(o.status_at, coalesce(o.checked_at, o.status_at)) <= now() - make_interval(secs => ?)
+     order by o.status_at limit ?`,
     [olderThanSeconds, limit],
   );
-  return rows.map(toOfframp);
+  return rows.map((r) => ({ ...toOfframp(r), finalUnpublished: r.final_unpublished === true }));
+}
+
+/**
+ * OFFRAMP events still kept for an unknown reference, received at least `olderThanSeconds` ago,
+ * oldest first; a reference already reported as unknown is left to the operators.
+ */
+export async function listKeptUnknown(
+  em: EntityManager,
+  olderThanSeconds: number,
+  limit: number,
+): Promise<{ referenceId: string; status: string; receivedAt: string; source: string }[]> {
+  const rows = await em.execute<{ reference_id: string; status: string; received_at: Date | string; source: string }[]>(
+    `select reference_id, status, received_at, source from partner_events
+     where event_type = 'OFFRAMP' and outcome = 'unknown_reference' and received_at <= now() - make_interval(secs => ?)
+       and not exists (select 1 from discrepancies d where d.key = 'unknown_partner_reference:' || reference_id)
+     order by received_at limit ?`,
+    [olderThanSeconds, limit],
+  );
+  return rows.map((r) => ({ referenceId: r.reference_id, status: r.status, receivedAt: new Date(r.received_at).toISOString(), source: r.source }));
 }

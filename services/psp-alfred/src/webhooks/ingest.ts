@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { kycStatus, offrampStatus, pspAlfredEvents } from '@offramp/contracts';
 import { enqueue, type EntityManager } from '@offramp/kit';
 import type { WebhookBody } from '../alfred/schemas.ts';
-import { findOfframpByTransaction, isNewerStatus, saveStatus } from '../offramps/store.ts';
+import { reportAmountMismatch } from '../discrepancies/discrepancies.ts';
+import { findOfframpByTransaction, isNewerStatus, saveStatus, statusRank } from '../offramps/store.ts';
 import { findTraderBySubmission, saveKycStatus } from '../traders/traders.ts';
 
 export type EventSource = 'webhook' | 'reconciliation';
@@ -10,18 +11,39 @@ export type EventSource = 'webhook' | 'reconciliation';
 /** What became of a partner event: applied (an event was published), or why not. */
 export type IngestOutcome = 'applied' | 'duplicate' | 'unknown_reference' | 'stale' | 'ignored';
 
+export interface IngestContext {
+  source: EventSource;
+  rawBody: string | null;
+  traceId: string;
+  /** How far Alfred's fiat amount may drift from the accepted quote before it is a discrepancy. */
+  tolerancePct: number;
+  /**
+   * Publish the status again although its key was already taken (reconciliation on request:
+   * sessions treats a repeat as a no-op, and a status it never took reaches it this way).
+   */
+  republish?: boolean;
+}
+
 const optionalText = z.string().min(1).max(500).nullish().catch(null);
+
+/**
+ * Serialises everything that decides whether an OFFRAMP reference is known: the ingest of its
+ * events and the store of Alfred's transaction id. Whichever commits first, the other sees it, so
+ * an event arriving while the id is being stored is either applied at once or kept where the
+ * store finds it. Take it before any row lock of the offramp (always in this order: no deadlock).
+ */
+export async function lockReference(em: EntityManager, referenceId: string): Promise<void> {
+  await em.execute("select pg_advisory_xact_lock(hashtext('offramp-ref:' || ?))", [referenceId]);
+}
 
 /**
  * The one path of every status Alfred reports, by webhook or by reconciliation: stored once per
  * (eventType, referenceId, status), the mirror moved, and the event published through the outbox,
- * all in the caller's transaction. Duplicates are stored as a count and change nothing.
+ * all in the caller's transaction. Duplicates are stored as a count and change nothing, except
+ * that an event kept for an unknown reference is applied by whichever copy finds it known.
  */
-export async function ingestPartnerEvent(
-  em: EntityManager,
-  event: WebhookBody,
-  ctx: { source: EventSource; rawBody: string | null; traceId: string },
-): Promise<IngestOutcome> {
+export async function ingestPartnerEvent(em: EntityManager, event: WebhookBody, ctx: IngestContext): Promise<IngestOutcome> {
+  if (event.eventType === 'OFFRAMP') await lockReference(em, event.referenceId);
   // The insert claims the dedupe key: a concurrent copy waits here for the first to commit, then
   // finds the key taken and is a duplicate.
   const claimed = await em.execute<{ id: string }[]>(
@@ -29,16 +51,52 @@ export async function ingestPartnerEvent(
      on conflict (event_type, reference_id, status) do nothing returning id`,
     [event.eventType, event.referenceId, event.status, ctx.source, JSON.stringify(event), ctx.rawBody],
   );
-  if (claimed.length === 0) {
-    await em.execute('update partner_events set duplicates = duplicates + 1 where event_type = ? and reference_id = ? and status = ?', [event.eventType, event.referenceId, event.status], 'run');
-    return 'duplicate';
+  if (claimed.length > 0) {
+    const outcome = await apply(em, event, ctx);
+    await em.execute('update partner_events set outcome = ? where id = ?', [outcome, claimed[0]!.id], 'run');
+    return outcome;
   }
+  const [taken] = await em.execute<{ id: string; outcome: string }[]>(
+    'select id, outcome from partner_events where event_type = ? and reference_id = ? and status = ? for update',
+    [event.eventType, event.referenceId, event.status],
+  );
+  if (!ctx.republish) await em.execute('update partner_events set duplicates = duplicates + 1 where id = ?', [taken!.id], 'run');
+  // Being early never spends the key: an event kept as unknown is tried again by every copy.
+  if (taken!.outcome !== 'unknown_reference' && !ctx.republish) return 'duplicate';
   const outcome = await apply(em, event, ctx);
-  await em.execute('update partner_events set outcome = ? where id = ?', [outcome, claimed[0]!.id], 'run');
-  return outcome;
+  if (outcome !== 'applied') return ctx.republish ? outcome : 'duplicate';
+  await em.execute("update partner_events set outcome = 'applied' where id = ?", [taken!.id], 'run');
+  return 'applied';
 }
 
-async function apply(em: EntityManager, event: WebhookBody, ctx: { source: EventSource; traceId: string }): Promise<IngestOutcome> {
+/**
+ * Applies, in the order of the chain, the OFFRAMP events kept for `referenceId` while it was
+ * unknown; each is published once and its row marked applied. The caller holds `lockReference`
+ * and has just made the reference known. Returns how many were applied.
+ */
+export async function applyKeptEvents(em: EntityManager, referenceId: string, ctx: Pick<IngestContext, 'traceId' | 'tolerancePct'>): Promise<number> {
+  const kept = await em.execute<{ id: string; status: string; source: EventSource; payload: WebhookBody }[]>(
+    `select id, status, source, payload from partner_events where event_type = 'OFFRAMP' and reference_id = ? and outcome = 'unknown_reference'
+     order by received_at, id for update`,
+    [referenceId],
+  );
+  const rankOf = (status: string) => {
+    const parsed = offrampStatus.safeParse(status);
+    return parsed.success ? statusRank[parsed.data] : Number.MAX_SAFE_INTEGER;
+  };
+  // A stable sort keeps arrival order between equal ranks (FAILED and FIAT_TRANSFER_COMPLETED both end the chain).
+  const ordered = [...kept].sort((a, b) => rankOf(a.status) - rankOf(b.status));
+  let applied = 0;
+  for (const row of ordered) {
+    const outcome = await applyOfframp(em, row.payload, { ...ctx, source: row.source, rawBody: null });
+    if (outcome === 'unknown_reference') continue;
+    await em.execute('update partner_events set outcome = ? where id = ?', [outcome, row.id], 'run');
+    if (outcome === 'applied') applied++;
+  }
+  return applied;
+}
+
+async function apply(em: EntityManager, event: WebhookBody, ctx: IngestContext): Promise<IngestOutcome> {
   switch (event.eventType) {
     case 'OFFRAMP':
       return applyOfframp(em, event, ctx);
@@ -50,21 +108,27 @@ async function apply(em: EntityManager, event: WebhookBody, ctx: { source: Event
   }
 }
 
-async function applyOfframp(em: EntityManager, event: WebhookBody, ctx: { source: EventSource; traceId: string }): Promise<IngestOutcome> {
+async function applyOfframp(em: EntityManager, event: WebhookBody, ctx: IngestContext): Promise<IngestOutcome> {
   const status = offrampStatus.safeParse(event.status);
   if (!status.success) return 'ignored';
   const offramp = await findOfframpByTransaction(em, event.referenceId);
+  // Kept, not spent: the store of the transaction id (or reconciliation) applies it later.
   if (!offramp) return 'unknown_reference';
   const failureReason = status.data === 'FAILED' ? (optionalText.parse(event.metadata?.failureReason) ?? 'UNKNOWN') : null;
   const txHash = optionalText.parse(event.metadata?.txHash ?? event.metadata?.transactionHash);
   if (isNewerStatus(status.data, offramp.alfredStatus)) await saveStatus(em, offramp.withdrawalId, status.data, failureReason, txHash ?? null);
+  const cause = { correlationId: offramp.withdrawalId, causationId: null, traceId: ctx.traceId };
+  const amounts = { fromAmount: optionalText.parse(event.metadata?.fromAmount), toAmount: optionalText.parse(event.metadata?.toAmount), toCurrency: optionalText.parse(event.metadata?.toCurrency) };
+  if (amounts.fromAmount || amounts.toAmount || amounts.toCurrency) {
+    await reportAmountMismatch(em, offramp, event.referenceId, amounts, { tolerancePct: ctx.tolerancePct, seenIn: ctx.source, cause });
+  }
   // Every distinct status goes out, even one arriving after a terminal one: the withdrawal's state
   // machine (sessions) is the one to refuse it as an incorrect status change.
   await enqueue(
     em,
     pspAlfredEvents.offrampStatusChanged,
     { withdrawalId: offramp.withdrawalId, transactionId: event.referenceId, status: status.data, failureReason, source: ctx.source },
-    { correlationId: offramp.withdrawalId, causationId: null, traceId: ctx.traceId },
+    cause,
   );
   return 'applied';
 }

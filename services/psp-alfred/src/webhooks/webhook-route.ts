@@ -11,6 +11,8 @@ export interface WebhookDeps {
   secret: string;
   format: SignatureFormat;
   toleranceSeconds: number;
+  /** How far Alfred's fiat amount may drift from the accepted quote (amounts a webhook carries). */
+  fiatTolerancePct: number;
   now?: () => number;
   /** Seconds from the signature's timestamp to the event being stored. */
   lag?: { observe(seconds: number): void };
@@ -55,7 +57,7 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
         throw new AppError('VALIDATION_ERROR', 'Webhook body is malformed', { details: { fields: parsed.error.issues.map((i) => i.path.join('.') || '(body)') } });
       }
       const event = parsed.data;
-      const outcome = await inTransaction(deps.db, (em) => ingestPartnerEvent(em, event, { source: 'webhook', rawBody: text, traceId: request.id }));
+      const outcome = await inTransaction(deps.db, (em) => ingestPartnerEvent(em, event, { source: 'webhook', rawBody: text, traceId: request.id, tolerancePct: deps.fiatTolerancePct }));
       deps.relay.wake();
       const signedAt = Number(/t=([0-9]+)/.exec(String(header))?.[1]);
       if (Number.isFinite(signedAt)) deps.lag?.observe(Math.max(0, now() / 1000 - signedAt));

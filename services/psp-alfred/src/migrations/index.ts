@@ -1,0 +1,8 @@
+import { PspAlfredInitial } from './0001-psp-alfred.ts';
+import { PspAlfredEarlyEvents } from './0002-early-events.ts';
+
+/** psp-alfred's migrations, in order. */
+export const migrations = [
+  { name: '0001_psp_alfred', class: PspAlfredInitial },
+  { name: '0002_early_events', class: PspAlfredEarlyEvents },
+];
