@@ -98,7 +98,10 @@ export async function migrate(db: Database): Promise<string[]> {
   const conn = db.em.getConnection();
   return conn.transactional(async (trx) => {
     await conn.execute('select pg_advisory_xact_lock(hashtext(?))', [`migrate:${schema}`], 'run', trx);
-    const applied = await db.migrator.up();
+    // A migration may rightly run longer than any request (an index on a big table): no statement
+    // timeout for it. So that this applies, the migrations run in this very transaction.
+    await conn.execute('set local statement_timeout = 0', [], 'run', trx);
+    const applied = await db.migrator.up({ transaction: trx });
     return applied.map((m) => m.name);
   });
 }

@@ -8,6 +8,7 @@ import {
   isInfrastructureError,
   makeEnvelope,
   migrate,
+  Migration,
   on,
   openDatabase,
   readinessOf,
@@ -123,6 +124,21 @@ describe('the database heals itself', () => {
     }
     expect(slow.ms).toBeLessThan(failFastMs);
     expect(await selectOne(db)).toEqual([{ one: 1 }]);
+  });
+
+  it('when a migration runs longer than statement_timeout, then it completes (migrations have no statement timeout), and requests still have one', async () => {
+    class slowMigration extends Migration {
+      override up(): void {
+        this.addSql('select pg_sleep(1.5)');
+        this.addSql('create table slow_done (id int primary key)');
+      }
+    }
+    const db = await openDatabase({ url: pg.url, schema: 'heal_migrate', migrations: [{ name: '0001_slow', class: slowMigration }], poolMax: 2, timeouts });
+    dbs.push(db);
+    expect(await migrate(db)).toContain('0001_slow');
+    expect(await db.em.fork().execute('select count(*)::int as n from slow_done')).toEqual([{ n: 0 }]);
+    const slow = await settle(db.em.fork().execute('select pg_sleep(1.5)'));
+    expect(slow.ok).toBe(false);
   });
 
   it('when the statement is wrong, then the error is not infrastructure (it would be a 500, and poison for a consumer)', async () => {
