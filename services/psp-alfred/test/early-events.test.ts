@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { signatureHeader } from '@offramp/alfred-sandbox';
-import { pspAlfredCommands, pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
+import { minorToDecimal, pspAlfredCommands, pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
 import { inTransaction, type EntityManager } from '@offramp/kit';
 import { checkAmounts } from '../src/discrepancies/discrepancies.ts';
 import { storeTransactionId } from '../src/offramps/reference.ts';
@@ -143,6 +143,21 @@ describe('early partner events: kept while the reference is unknown, applied onc
     expect(await createdEvents(t, command.withdrawalId)).toHaveLength(1);
     expect((await kept(t, transactionId)).map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'applied']);
     expect(ordersFor(t, command.withdrawalId)).toHaveLength(1);
+  }, 60_000);
+
+  it('when the answer is lost, the order fails at Alfred and its webhook is lost too, then the replay answered FAILED publishes it after offramp-created', async () => {
+    const { command, transactionId, release } = await orderWithLostAnswer(t);
+    await t.emu('PUT', '/config', { webhookDelivery: false });
+    try {
+      await t.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'failure', failureReason: 'BANK_REJECTED' });
+    } finally {
+      await t.emu('PUT', '/config', { webhookDelivery: true });
+    }
+    await release();
+    expect(await t.settledOfframp(command.withdrawalId, 30_000)).toMatchObject({ state: 'created', alfred_status: 'FAILED' });
+    const outbox = await t.rows<{ subject: string; envelope: { payload: Record<string, unknown> } }>('select subject, envelope from outbox where envelope->>\'correlationId\' = ? order by seq', [command.withdrawalId]);
+    expect(outbox.map((r) => r.subject).filter((subject) => subject !== pspAlfredEvents.discrepancyFound.subject)).toEqual([pspAlfredEvents.offrampCreated.subject, pspAlfredEvents.offrampStatusChanged.subject]);
+    expect(await statusEvents(t, command.withdrawalId)).toEqual([{ withdrawalId: command.withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'reconciliation' }]);
   }, 60_000);
 
   it('when the webhook arrives between Alfred answering POST /offramp and the store of its id, then it is kept and applied by the store, once', async () => {
@@ -379,7 +394,7 @@ describe('discrepancies with the partner, each announced once per key', () => {
         transactionId: order.transactionId,
         facts: expect.objectContaining({
           fields: ['fiat_amount'],
-          heldAmount: prepared.command.cryptoAmountMinor.toString(),
+          heldAmount: minorToDecimal(prepared.command.cryptoAmountMinor, 6),
           partnerAmount: ordersFor(t, order.withdrawalId)[0]!.fromAmount,
           quotedFiatAmount: prepared.command.fiatAmount,
           quotedFiatCurrency: 'MXN',

@@ -1,4 +1,4 @@
-import { currencyDecimals, decimalToMinor, pspAlfredEvents, type OfframpStatus } from '@offramp/contracts';
+import { currencyDecimals, decimalToMinor, minorToDecimal, pspAlfredEvents, type OfframpStatus } from '@offramp/contracts';
 import { enqueue, type EntityManager } from '@offramp/kit';
 import type { z } from 'zod';
 import { isNewerStatus, type Offramp } from '../offramps/store.ts';
@@ -77,7 +77,7 @@ export async function reportAmountMismatch(
       transactionId,
       facts: {
         fields: check.fields,
-        heldAmount: offramp.cryptoAmountMinor.toString(),
+        heldAmount: minorToDecimal(offramp.cryptoAmountMinor, currencyDecimals.USDT!),
         heldCurrency: 'USDT',
         partnerAmount: reported.fromAmount ?? null,
         quotedFiatAmount: offramp.fiatAmount,
