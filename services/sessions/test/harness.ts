@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { callRpc, migrate, newId, type Messaging } from '@offramp/kit';
-import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { eventually, testInfra, testLogger, testMessaging, uniqueName, waitUntilQuiet } from '@offramp/kit/testing';
 import { buildLedger, openLedgerDatabase, readLedgerConfig, type LedgerApp } from '@offramp/ledger';
 import { exceptionsRpc, ledgerRpc, sessionsRpc, type RpcDef, type WithdrawalStatus } from '@offramp/contracts';
 import { buildSessions, openSessionsDatabase, readSessionsConfig, type SessionsApp, type SessionsDeps } from '../src/app.ts';
@@ -8,12 +8,9 @@ import { fiatAccountId, playPspAlfred, playRisk, type OfframpScenario } from './
 
 export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 
+/** Waits until the predicate holds (the kit's one polling helper), or fails naming what it waited for. */
 export async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await eventually(what, predicate, { timeoutMs });
 }
 
 /** Sweeper settings for tests: a pass every 200 ms and thresholds in seconds, overridable per test. */
@@ -123,6 +120,8 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
       });
       return (await call(ledgerRpc.getTransfer, { id: withdrawalId })).transfer!;
     },
+    /** Until every outbox is drained and every durable consumer has nothing pending: whatever a message could cause has happened. */
+    quiet: () => waitUntilQuiet({ databases: [db, ledgerDb], messaging }),
     async rows<T>(sql: string, params: unknown[] = []) {
       return db.em.fork().execute<T[]>(sql, params);
     },
@@ -141,18 +140,14 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
   return stack;
 }
 
-/** The payloads of every message on a subject, through an ephemeral ordered consumer of the stream. */
+/** The payloads of every message on a subject, read from the stream by sequence (no consumer left behind). */
 export async function readStream<T = unknown>(messaging: Messaging, stream: string, subject: string): Promise<T[]> {
   const name = messaging.streamName(stream);
-  const info = await messaging.jsm.streams.info(name);
+  const { state } = await messaging.jsm.streams.info(name);
   const out: T[] = [];
-  if (info.state.messages === 0) return out;
-  const consumer = await messaging.js.consumers.get(name);
-  for (;;) {
-    const m = await consumer.next({ expires: 1_000 });
-    if (!m) break;
-    if (m.subject === messaging.wire(subject)) out.push((m.json() as { payload: T }).payload);
-    if (m.info.pending === 0) break;
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+    const m = await messaging.jsm.streams.getMessage(name, { seq }).catch(() => null);
+    if (m && m.subject === messaging.wire(subject)) out.push((m.json() as { payload: T }).payload);
   }
   return out;
 }

@@ -100,10 +100,7 @@ describe('operator actions and queries', () => {
     expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded, availableMinor: funded, pendingDebitsMinor: 0n });
     // Alfred's own FAILED arriving afterwards is a harmless repeat.
     await stack.psp.emit(withdrawalId, 'FAILED', 'BANK_REJECTED');
-    await until('the FAILED handled', async () => {
-      const info = await stack.messaging.jsm.consumers.info(stack.messaging.streamName('EVENTS'), 'sessions-psp-alfred');
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    });
+    await stack.quiet();
     expect(await stack.exceptionsOf(withdrawalId)).toEqual([]);
   });
 

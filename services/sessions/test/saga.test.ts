@@ -176,10 +176,7 @@ describe('the withdrawal saga', () => {
     await publishEvent(stack.messaging, pspAlfredEvents.discrepancyFound, payload);
     await publishEvent(stack.messaging, pspAlfredEvents.discrepancyFound, payload);
     await until('the exception', async () => (await stack.exceptionsOf(withdrawalId)).length > 0);
-    await until('both events handled', async () => {
-      const info = await stack.messaging.jsm.consumers.info(stack.messaging.streamName('EVENTS'), 'sessions-psp-alfred');
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    });
+    await stack.quiet();
     expect(await stack.exceptionsOf(withdrawalId)).toMatchObject([{ kind: 'partner_amount_mismatch', status: 'open', partnerReference: 'tx-amount', facts: { quotedFiat: '50.00', partnerFiat: '49.00' } }]);
   });
 
@@ -197,10 +194,7 @@ describe('the withdrawal saga', () => {
     for (let i = 0; i < 5; i++) await publishEnvelope(stack.messaging, pspAlfredEvents.offrampStatusChanged.subject, completed, `${completed.id}-${i}`);
     await stack.reaches(withdrawalId, 'completed');
     await stack.holdResolved(withdrawalId);
-    await until('five copies handled', async () => {
-      const info = await stack.messaging.jsm.consumers.info(stack.messaging.streamName('EVENTS'), 'sessions-psp-alfred');
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    });
+    await stack.quiet();
     expect(await stack.rows('select count(*)::int as n from inbox where message_id = ?', [completed.id])).toEqual([{ n: 1 }]);
     const w = await stack.withdrawal(withdrawalId);
     expect(w.timeline.filter((e) => e.to === 'completed')).toHaveLength(1);
@@ -232,10 +226,7 @@ describe('the withdrawal saga', () => {
     await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, { withdrawalId, transactionId, depositAddress: '0xd', chain: 'TRON', cryptoAmountMinor: debit });
     await stack.reaches(withdrawalId, 'rejected');
     await expectRestored(traderId, withdrawalId);
-    await until('both events handled', async () => {
-      const info = await stack.messaging.jsm.consumers.info(stack.messaging.streamName('EVENTS'), 'sessions-psp-alfred');
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    });
+    await stack.quiet();
     expect(await transitions(withdrawalId)).toEqual(['null->pending trader', 'pending->approved risk', 'approved->processing alfred', 'processing->rejected alfred']);
     expect((await stack.withdrawal(withdrawalId)).failureReason).toBe('BANK_REJECTED');
   });
