@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerRpc } from '@offramp/contracts';
 import { startSystem, until, type System } from './system.ts';
 import { addAccount, countries, emitOfframp, newTrader, onboard, waitForStatus, withdraw } from './flows.ts';
 
@@ -86,12 +87,9 @@ describe('metrics: the domain figures on /metrics after a withdrawal through the
       });
       expect(pending, consumer).toBe(0);
     }
-    // The hold is posted by a command after `completed`: handled once, nothing dead-lettered.
-    const handled = await until('the postHold command handled by the ledger', async () => {
-      const value = valueOf(await scrape(sys, 'ledger'), 'messages_handled_total', { consumer: 'ledger-commands', result: 'handled' });
-      return value !== undefined && value >= 1 ? value : undefined;
-    });
-    expect(handled).toBeGreaterThanOrEqual(1);
+    // The hold is posted by the ledger's rpc before `completed` commits: answered, nothing dead-lettered.
+    const posted = valueOf(await scrape(sys, 'ledger'), 'rpc_duration_seconds_count', { subject: ledgerRpc.postHold.subject, result: 'ok' });
+    expect(posted).toBeGreaterThanOrEqual(1);
     for (const app of ['ledger', 'risk', 'sessions', 'psp'] as const) {
       expect((await scrape(sys, app)).filter((s) => s.name === 'dead_letters_total').every((s) => s.value === 0), app).toBe(true);
     }
