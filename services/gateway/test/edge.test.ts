@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ok, pspAlfredRpc } from '@offramp/contracts';
+import { ok, pspAlfredRpc, sessionsRpc } from '@offramp/contracts';
 import { startTestGateway, tokenFor, type TestGateway } from './harness.ts';
 
 describe('gateway edge: trace ids, health, unavailable services, docs', () => {
@@ -22,6 +22,24 @@ describe('gateway edge: trace ids, health, unavailable services, docs', () => {
     expect(res.json().error).toEqual({ code: 'PSP_UNAVAILABLE', message: 'A service did not answer, try again later' });
     expect(res.body).not.toContain('rpc.');
     expect(gw.fake.subjects()).toEqual([pspAlfredRpc.eligibility.subject]);
+  });
+
+  it('when initiate gets no answer in time, then 503 says the outcome is unknown and to retry with the same session_id', async () => {
+    const gaveUp = Promise.withResolvers<void>();
+    const sessionId = '01970000-0000-7000-8000-00000000000a';
+    gw.fake.answer(sessionsRpc.initiateWithdrawal, async () => {
+      await gaveUp.promise;
+      return ok({ withdrawalId: '01970000-0000-7000-8000-00000000000b', status: 'pending' as const, debited: { amountMinor: 1n, currency: 'USDT' as const } });
+    });
+    const res = await gw
+      .inject({ method: 'POST', url: '/psp/alfred/initiate-withdrawal', token: tokenFor('alice'), body: { session_id: sessionId } })
+      .finally(() => gaveUp.resolve());
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error).toEqual({
+      code: 'PSP_UNAVAILABLE',
+      message: 'The outcome is unknown: retry with the same session_id, which returns the withdrawal if one was started and never holds twice',
+      details: { outcome: 'unknown', retry_with: { session_id: sessionId } },
+    });
   });
 
   it('when no service listens (the ledger is down), then 503 PSP_UNAVAILABLE', async () => {

@@ -221,7 +221,7 @@ describe('early partner events: kept while the reference is unknown, applied onc
 describe('order-state rpc', () => {
   const state = (withdrawalId: string, fence = false) => t.call(pspAlfredRpc.orderState, { withdrawalId, fence });
 
-  it('when a withdrawal has no intent, then none; with fence, a later create-offramp does nothing at all', async () => {
+  it('when a withdrawal has no intent, then none; with fence, a later create-offramp makes no order and says so as a refusal', async () => {
     const { command } = await t.prepareWithdrawal();
     expect(await expectOk(state(command.withdrawalId))).toEqual({ state: 'none', transactionId: null, status: null, failureReason: null });
     expect(await expectOk(state(command.withdrawalId, true))).toMatchObject({ state: 'none' });
@@ -231,6 +231,9 @@ describe('order-state rpc', () => {
     expect(await t.partnerCalls('POST', '/quotes')).toHaveLength(quotesBefore);
     expect(ordersFor(t, command.withdrawalId)).toEqual([]);
     expect(await createdEvents(t, command.withdrawalId)).toEqual([]);
+    expect(await eventsOf(t, pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toEqual([
+      expect.objectContaining({ withdrawalId: command.withdrawalId, partnerCode: null, message: 'no order was made: fenced off by an operator reject' }),
+    ]);
   });
 
   it('when the intent has sent nothing yet (its quote keeps failing), then fence answers none and the command does nothing after recovery', async () => {

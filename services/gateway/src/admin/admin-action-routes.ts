@@ -58,7 +58,7 @@ export function adminActionRoutes(deps: { services: Services }) {
       services.call(request, withdrawalOperatorRpc.approve, { withdrawalId: a.withdrawalId, operatorId: a.operatorId, ...(a.body?.reason && { reason: a.body.reason }) }),
     );
 
-    action('POST', 'reject', { summary: 'in_review -> rejected; the held funds are restored', body: adminRejectBody }, (request, a) =>
+    action('POST', 'reject', { summary: '-> rejected; the held funds are restored (a withdrawal with a live order at Alfred: 409 PARTNER_ORDER_LIVE)', body: adminRejectBody }, (request, a) =>
       services.call(request, withdrawalOperatorRpc.reject, { withdrawalId: a.withdrawalId, operatorId: a.operatorId, reason: a.body.reason }),
     );
 

@@ -67,12 +67,30 @@ export function sessionRoutes(deps: { services: Services }) {
         const { session_id: sessionId } = parseInput(initiateWithdrawalBody, request.body);
         const traderId = traderOf(request).id;
         await requireSession(services, request, sessionId, traderId);
-        const result = unwrap(await services.call(request, sessionsRpc.initiateWithdrawal, { traderId, sessionId }));
+        const result = await services
+          .call(request, sessionsRpc.initiateWithdrawal, { traderId, sessionId })
+          .then(unwrap)
+          .catch((err: unknown) => {
+            throw outcomeUnknown(err, sessionId);
+          });
         const debited = { amount: usdt(result.debited.amountMinor), currency: result.debited.currency };
         return sendData(request, reply, { withdrawal_id: result.withdrawalId, status: result.status, debited });
       },
     );
   };
+}
+
+/**
+ * A 5xx from initiate (a service or its database did not answer) means the outcome is unknown: the
+ * hold may have been placed. The answer says so and how to learn it: the same `session_id` again
+ * returns the withdrawal if one was started (never a second hold), and `GET /withdrawals` lists it.
+ */
+function outcomeUnknown(err: unknown, sessionId: string): unknown {
+  if (!(err instanceof AppError) || err.statusCode < 500) return err;
+  return new AppError(err.code, 'The outcome is unknown: retry with the same session_id, which returns the withdrawal if one was started and never holds twice', {
+    statusCode: err.statusCode,
+    details: { outcome: 'unknown', retry_with: { session_id: sessionId } },
+  });
 }
 
 /** The trader's withdrawals with their status timeline. */

@@ -66,11 +66,23 @@ async function handleCreateOfframp(deps: Deps, em: EntityManager, env: Envelope<
   // reconciliation, a fence) take turns.
   await lockWithdrawal(em, cmd.withdrawalId);
   const intent = await inTransaction(deps.db, (tx) => insertIntent(tx, cmd));
+  if (intent.state === 'fenced') return publishFenced(em, cmd.withdrawalId, { correlationId: cmd.withdrawalId, causationId: env.id, traceId: env.traceId }, log);
   if (intent.state !== 'requested') {
-    log.info({ state: intent.state }, 'offramp already settled (or fenced) for this withdrawal; nothing new');
+    log.info({ state: intent.state }, 'offramp already settled for this withdrawal; nothing new');
     return;
   }
   await settleIntent(deps, em, intent, { correlationId: cmd.withdrawalId, causationId: env.id, traceId: env.traceId }, log);
+}
+
+/**
+ * A fenced intent (an operator's reject asked Alfred first and fenced it off) will never make an
+ * order: say so as a refusal, so a withdrawal still `approved` (its reject failed after the fence,
+ * or it was approved again) ends `rejected` with its hold voided instead of waiting forever.
+ * Sessions treats it as a repeat once the withdrawal is rejected.
+ */
+export async function publishFenced(em: EntityManager, withdrawalId: string, cause: Cause, log: Logger): Promise<void> {
+  await enqueue(em, pspAlfredEvents.offrampRefused, { withdrawalId, partnerCode: null, message: 'no order was made: fenced off by an operator reject' }, cause);
+  log.info('offramp fenced off by an operator reject; refusal published');
 }
 
 /**

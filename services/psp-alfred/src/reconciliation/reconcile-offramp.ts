@@ -2,7 +2,7 @@ import { pspAlfredCommands, pspAlfredEvents, type Envelope } from '@offramp/cont
 import { enqueue, on, type EntityManager, type HandlerEntry } from '@offramp/kit';
 import type { z } from 'zod';
 import { AlfredUnavailable } from '../alfred/client.ts';
-import { settleIntent, TryLater, type OfframpDeps } from '../offramps/create-offramp.ts';
+import { publishFenced, settleIntent, TryLater, type OfframpDeps } from '../offramps/create-offramp.ts';
 import { findOfframp, lockWithdrawal, nothingSent } from '../offramps/store.ts';
 import type { Reconciler } from './reconcile.ts';
 
@@ -15,7 +15,8 @@ type Command = z.output<typeof pspAlfredCommands.reconcileOfframp.payload>;
  *   when it was published before; sessions treats a repeat as a no-op.
  * - requested with an attempt of unknown outcome: looked up or replayed exactly as create-offramp
  *   does; requested with nothing sent: the create-offramp command owns it, nothing here.
- * - refused: the refusal is published again. fenced, or no intent at all: nothing (logged).
+ * - refused: the refusal is published again; fenced: a refusal saying so (no order will ever be
+ *   made); no intent at all: nothing (logged).
  * Alfred not answering is not retried here: the sweeper asks again.
  */
 export function reconcileOfframpHandlers(deps: OfframpDeps & { reconciler: Reconciler }): HandlerEntry[] {
@@ -46,7 +47,7 @@ async function handleReconcile(deps: OfframpDeps & { reconciler: Reconciler }, e
         return log.info('reconcile-offramp: the refusal is published again');
       }
       case 'fenced':
-        return log.info('reconcile-offramp: fenced off Alfred; nothing to reconcile');
+        return publishFenced(em, withdrawalId, cause, log);
     }
   } catch (err) {
     if (!(err instanceof AlfredUnavailable || err instanceof TryLater)) throw err;
