@@ -3,11 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { signatureHeader } from '@offramp/alfred-sandbox';
 import { minorToDecimal, pspAlfredCommands, pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
 import { inTransaction, type EntityManager } from '@offramp/kit';
+import { eventually } from '@offramp/kit/testing';
 import { checkAmounts } from '../src/discrepancies/discrepancies.ts';
 import { storeTransactionId } from '../src/offramps/reference.ts';
 import { insertIntent, recordAttempt } from '../src/offramps/store.ts';
 import { ingestPartnerEvent } from '../src/webhooks/ingest.ts';
-import { eventually, expectOk, startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
+import { expectOk, startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
 
 /** Per-withdrawal gates run between Alfred's answer to POST /offramp and the store of its transaction id. */
 const gates = new Map<string, (transactionId: string) => Promise<void>>();
@@ -33,10 +34,10 @@ const kept = (h: Harness, referenceId: string) =>
 
 /** Waits until the sandbox's webhooks for `referenceId` reached psp-alfred and were kept as unknown. */
 async function keptAsUnknown(h: Harness, referenceId: string, count: number) {
-  return eventually(async () => {
+  return eventually(`${count} events of ${referenceId} kept as unknown`, async () => {
     const rows = await kept(h, referenceId);
     return rows.length === count && rows.every((r) => r.outcome === 'unknown_reference') && rows;
-  }, `${count} events of ${referenceId} kept as unknown`);
+  });
 }
 
 /** A create-offramp whose POST /offramp takes effect at Alfred while every answer is lost, until `release`. */
@@ -44,7 +45,7 @@ async function orderWithLostAnswer(h: Harness) {
   const { command } = await h.prepareWithdrawal();
   await h.emu('POST', '/faults', { mode: 'timeout', count: 1_000, pathPrefix: '/offramp', afterEffect: true, delayMs: 3_000 });
   await h.sendCreateOfframp(command);
-  const order = await eventually(async () => ordersFor(h, command.withdrawalId)[0], 'the order at Alfred');
+  const order = await eventually('the order at Alfred', async () => ordersFor(h, command.withdrawalId)[0]);
   return { command, transactionId: order.transactionId, release: () => h.emu('DELETE', '/faults') };
 }
 
@@ -75,13 +76,13 @@ function heldTransaction<T>(h: Harness, work: (em: EntityManager) => Promise<T>)
 
 /** Waits until some backend waits for the reference's advisory lock (the other side is parked on it). */
 async function waitingOnReference(h: Harness, referenceId: string) {
-  await eventually(async () => {
+  await eventually(`a transaction waiting on the lock of ${referenceId}`, async () => {
     const [row] = await h.rows<{ n: number }>(
       "select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and objid::bigint = (hashtext('offramp-ref:' || ?)::bigint & 4294967295)",
       [referenceId],
     );
     return row!.n > 0;
-  }, `a transaction waiting on the lock of ${referenceId}`);
+  });
 }
 
 /** An intent that sent its POST /offramp and has not heard back (no transaction id). */
@@ -111,7 +112,7 @@ async function createdOrder(h: Harness, prepared?: Awaited<ReturnType<Harness['p
 async function reconcile(h: Harness, withdrawalId: string) {
   const before = await h.handledCommands();
   await h.sendCommand(pspAlfredCommands.reconcileOfframp, { withdrawalId });
-  await eventually(async () => (await h.handledCommands()) > before, 'reconcile-offramp handled');
+  await eventually('reconcile-offramp handled', async () => (await h.handledCommands()) > before);
 }
 
 describe('early partner events: kept while the reference is unknown, applied once when it becomes known', () => {
@@ -242,18 +243,18 @@ describe('order-state rpc', () => {
     let envelope;
     try {
       envelope = await t.sendCreateOfframp(command);
-      await eventually(async () => (await t.rows('select 1 from offramps where withdrawal_id = ?', [command.withdrawalId])).length > 0, 'the intent');
-      const answer = await eventually(async () => {
+      await eventually('the intent', async () => (await t.rows('select 1 from offramps where withdrawal_id = ?', [command.withdrawalId])).length > 0);
+      const answer = await eventually('the fence', async () => {
         const r = await expectOk(state(command.withdrawalId, true));
         // `unknown` while a delivery of the create holds the withdrawal (its quote in flight); asked again once it lets go.
         return r.state === 'none' && r;
-      }, 'the fence', 20_000);
+      }, { timeoutMs: 20_000 });
       expect(answer).toMatchObject({ state: 'none' });
     } finally {
       await t.emu('DELETE', '/faults');
     }
     const id = envelope!.id;
-    await eventually(async () => (await t.rows('select 1 from inbox where message_id = ?', [id])).length > 0, 'the create handled after recovery', 20_000);
+    await eventually('the create handled after recovery', async () => (await t.rows('select 1 from inbox where message_id = ?', [id])).length > 0, { timeoutMs: 20_000 });
     expect(await t.settledOfframp(command.withdrawalId)).toMatchObject({ state: 'fenced', transaction_id: null });
     expect(ordersFor(t, command.withdrawalId)).toEqual([]);
     expect(await createdEvents(t, command.withdrawalId)).toEqual([]);
@@ -284,7 +285,7 @@ describe('reconcile-offramp command', () => {
   it('when the final status was published already, then reconcile-offramp reads Alfred and publishes it again, as reconciliation', async () => {
     const { withdrawalId, transactionId } = await createdOrder(t);
     await t.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'failure', failureReason: 'BANK_REJECTED' });
-    await eventually(async () => (await statusEvents(t, withdrawalId)).length === 1, 'the FAILED webhook');
+    await eventually('the FAILED webhook', async () => (await statusEvents(t, withdrawalId)).length === 1);
     await reconcile(t, withdrawalId);
     expect(await statusEvents(t, withdrawalId)).toEqual([
       { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' },
@@ -334,7 +335,7 @@ describe('a create whose outcome stayed unknown (its command dead-lettered)', ()
     const { command } = await lone.prepareWithdrawal();
     await lone.emu('POST', '/faults', { mode: 'timeout', count: 1, pathPrefix: '/offramp', afterEffect: true, delayMs: 3_000 });
     await lone.sendCreateOfframp(command);
-    const order = await eventually(async () => ordersFor(lone, command.withdrawalId)[0], 'the order at Alfred');
+    const order = await eventually('the order at Alfred', async () => ordersFor(lone, command.withdrawalId)[0]);
     await lone.emu('POST', `/offramps/${order.transactionId}/walk`, { outcome: 'failure', failureReason: 'BANK_REJECTED' });
     await keptAsUnknown(lone, order.transactionId, 1);
     return { withdrawalId: command.withdrawalId, transactionId: order.transactionId };

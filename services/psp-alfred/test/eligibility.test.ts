@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { stdnum } from 'stdnum';
 import { pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
-import { eventually, expectOk, startTestPspAlfred, type TestPspAlfred } from './harness.ts';
+import { eventually } from '@offramp/kit/testing';
+import { expectOk, startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
 beforeAll(async () => {
@@ -47,10 +48,10 @@ describe('eligibility', () => {
     const provisioned = await expectOk(t.call(pspAlfredRpc.devProvisionCustomer, { traderId }));
     expect(provisioned).toMatchObject({ kycStatus: 'IN_REVIEW' });
     expect(await t.call(pspAlfredRpc.eligibility, { traderId })).toMatchObject({ ok: false, error: { code: 'ALFRED_KYC_PENDING' } });
-    const events = await eventually(async () => {
+    const events = await eventually('the IN_REVIEW webhook', async () => {
       const all = (await t.outboxEvents(pspAlfredEvents.kycStatusChanged.subject)).filter((e) => e.traderId === traderId);
       return all.length > 0 && all;
-    }, 'the IN_REVIEW webhook');
+    });
     expect(events).toEqual([{ traderId, customerId: provisioned.customerId, status: 'IN_REVIEW' }]);
     // Provisioning again goes on from where it is: no second customer, no second submission.
     await expectOk(t.call(pspAlfredRpc.devProvisionCustomer, { traderId }));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { callRpc, makeEnvelope, migrate, newId, type Messaging } from '@offramp/kit';
-import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { eventually, testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { pspAlfredCommands, pspAlfredRpc, type MessageDef, type RpcDef } from '@offramp/contracts';
 import { basePath, buildSandbox, type SettingsPatch } from '@offramp/alfred-sandbox';
 import type { z } from 'zod';
@@ -112,13 +112,13 @@ export async function startTestPspAlfred(opts: Options = {}) {
     },
     /** The offramp row of a withdrawal once it is no longer `requested`. */
     async settledOfframp(withdrawalId: string, timeoutMs = 15_000) {
-      return eventually(async () => {
+      return eventually(`the offramp of ${withdrawalId}`, async () => {
         const [row] = await db.em.fork().execute<{ state: string; transaction_id: string | null; alfred_status: string | null; attempts: number }[]>(
           'select state, transaction_id, alfred_status, attempts from offramps where withdrawal_id = ?',
           [withdrawalId],
         );
-        return row && row.state !== 'requested' ? row : null;
-      }, `the offramp of ${withdrawalId}`, timeoutMs);
+        return row && row.state !== 'requested' ? row : undefined;
+      }, { timeoutMs });
     },
     /** Every message of an event subject that reached JetStream, oldest first. */
     async published(subject: string) {
@@ -170,17 +170,6 @@ export async function expectOk<T>(pending: Promise<{ ok: true; data: T } | { ok:
   const result = await pending;
   if (!result.ok) throw new Error(`expected ok, got ${JSON.stringify(result.error)}`);
   return result.data;
-}
-
-/** Waits until `check` resolves truthy, polling; fails with `what` after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export const validClabe = '002010077777777771';

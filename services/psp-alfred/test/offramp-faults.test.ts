@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
-import { eventually, startTestPspAlfred, type TestPspAlfred } from './harness.ts';
+import { eventually } from '@offramp/kit/testing';
+import { startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
 beforeAll(async () => {
@@ -18,7 +19,7 @@ describe('Alfred faults on the offramp path', () => {
     const { command, traderId } = await t.prepareWithdrawal();
     await t.emu('POST', '/faults', { mode: 'error', count: 1_000 });
     await t.sendCreateOfframp(command);
-    await eventually(async () => t.app.alfred.breakerState() === 'open', 'the breaker to open');
+    await eventually('the breaker to open', async () => t.app.alfred.breakerState() === 'open');
     // Users meet the open breaker as PSP_UNAVAILABLE, and it sends nothing to Alfred.
     const callsWhileOpen = (await t.partnerCalls('POST', '/quotes')).length;
     expect(await t.call(pspAlfredRpc.quote, { traderId, fiatCurrency: 'MXN', fiatAmount: '800.00' })).toMatchObject({

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
-import { eventually, expectOk, startTestPspAlfred, type TestPspAlfred } from './harness.ts';
+import { eventually } from '@offramp/kit/testing';
+import { expectOk, startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
 beforeAll(async () => {
@@ -29,10 +30,10 @@ describe('create-offramp command', () => {
     expect(row).toMatchObject({ state: 'created', transaction_id: order.transactionId, alfred_status: 'CREATED', attempts: 1 });
     const created = { withdrawalId: command.withdrawalId, transactionId: order.transactionId, depositAddress: order.depositAddress, chain: 'TRON', cryptoAmountMinor: '50000000' };
     expect(await eventsFor(pspAlfredEvents.offrampCreated.subject, command.withdrawalId)).toEqual([created]);
-    const published = await eventually(async () => {
+    const published = await eventually('offrampCreated on JetStream', async () => {
       const all = (await t.published(pspAlfredEvents.offrampCreated.subject)).filter((e) => e.withdrawalId === command.withdrawalId);
       return all.length > 0 && all;
-    }, 'offrampCreated on JetStream');
+    });
     expect(published).toEqual([created]);
   });
 
@@ -41,7 +42,7 @@ describe('create-offramp command', () => {
     const before = await handledCommands();
     await t.sendCreateOfframp(command);
     await t.sendCreateOfframp(command);
-    await eventually(async () => (await handledCommands()) === before + 2, 'both commands handled');
+    await eventually('both commands handled', async () => (await handledCommands()) === before + 2);
     expect(ordersFor(command.withdrawalId)).toHaveLength(1);
     expect(await eventsFor(pspAlfredEvents.offrampCreated.subject, command.withdrawalId)).toHaveLength(1);
     expect(await t.partnerCalls('POST', '/offramp').then((calls) => calls.length)).toBeGreaterThan(0);
@@ -61,7 +62,7 @@ describe('create-offramp command', () => {
     // A refused withdrawal stays refused: the command again changes nothing.
     const handled = await handledCommands();
     await t.sendCreateOfframp(command);
-    await eventually(async () => (await handledCommands()) === handled + 1, 'the second command');
+    await eventually('the second command', async () => (await handledCommands()) === handled + 1);
     expect(await eventsFor(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toHaveLength(1);
     expect(ordersFor(command.withdrawalId)).toEqual([]);
   });
@@ -84,10 +85,10 @@ describe('QA emit-offramp', () => {
     const { transaction_id: transactionId } = await t.settledOfframp(command.withdrawalId);
     const result = await expectOk(t.call(pspAlfredRpc.devEmitOfframp, { traderId, withdrawalId: command.withdrawalId, scenario: 'success' }));
     expect(result).toMatchObject({ status: 'FIAT_TRANSFER_COMPLETED', settled: 'by_itself' });
-    const events = await eventually(async () => {
+    const events = await eventually('four status events', async () => {
       const all = await eventsFor(pspAlfredEvents.offrampStatusChanged.subject, command.withdrawalId);
       return all.length === 4 && all;
-    }, 'four status events');
+    });
     expect(events).toEqual(
       ['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED'].map((status) => ({
         withdrawalId: command.withdrawalId,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
-import { eventually, startTestPspAlfred, type TestPspAlfred } from './harness.ts';
+import { eventually } from '@offramp/kit/testing';
+import { startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
 beforeAll(async () => {
@@ -44,10 +45,10 @@ describe('reconciliation', () => {
       headers: { 'api-key': t.config.ALFRED_API_KEY, 'api-secret': t.config.ALFRED_API_SECRET },
       payload: { referenceId: transactionId, eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: {} },
     });
-    await eventually(async () => {
+    await eventually('the late webhook', async () => {
       const [row] = await t.rows<{ duplicates: number }>('select duplicates from partner_events where reference_id = ?', [transactionId]);
       return row && row.duplicates === 1;
-    }, 'the late webhook');
+    });
     expect(await statusEvents(t, withdrawalId)).toHaveLength(1);
   });
 
@@ -56,10 +57,16 @@ describe('reconciliation', () => {
     await t.emu('PUT', '/config', { webhookDelivery: false });
     try {
       await t.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'failure', failureReason: 'ACCOUNT_CLOSED' });
-      const early = await t.app.reconciler.run();
+      // A threshold far above this test's duration, and time moved on by ageing the order's status
+      // (and last check) past it, rather than by waiting for the clock.
+      const threshold = 600;
+      const early = await t.app.reconciler.run({ olderThanSeconds: threshold });
       expect(early.details.map((d) => d.withdrawalId)).not.toContain(withdrawalId);
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
-      const late = await t.app.reconciler.run();
+      await t.rows(
+        'update offramps set status_at = status_at - make_interval(secs => ?), checked_at = checked_at - make_interval(secs => ?) where withdrawal_id = ?',
+        [threshold + 1, threshold + 1, withdrawalId],
+      );
+      const late = await t.app.reconciler.run({ olderThanSeconds: threshold });
       expect(late.details).toContainEqual(expect.objectContaining({ withdrawalId, status: 'FAILED', outcome: 'updated' }));
       expect(await statusEvents(t, withdrawalId)).toEqual([{ withdrawalId, transactionId, status: 'FAILED', failureReason: 'ACCOUNT_CLOSED', source: 'reconciliation' }]);
     } finally {
@@ -74,10 +81,10 @@ describe('reconciliation', () => {
       const { withdrawalId, transactionId } = await orderAtAlfred(polled);
       await polled.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'success' });
       expect(polled.sandbox.state.deliveries.filter((d) => d.body.referenceId === transactionId).map((d) => d.state)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
-      const events = await eventually(async () => {
+      const events = await eventually('a reconciled status', async () => {
         const all = await statusEvents(polled, withdrawalId);
         return all.length > 0 && all;
-      }, 'a reconciled status');
+      });
       expect(events).toEqual([{ withdrawalId, transactionId, status: 'FIAT_TRANSFER_COMPLETED', failureReason: null, source: 'reconciliation' }]);
     } finally {
       await polled.cleanup();

@@ -3,8 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { connectMessaging, deleteStreams, openDatabase } from '@offramp/kit';
-import { testInfra, testLogger, uniqueName } from '@offramp/kit/testing';
-import { eventually } from './harness.ts';
+import { eventually, testInfra, testLogger, uniqueName } from '@offramp/kit/testing';
 
 const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 
@@ -41,10 +40,10 @@ describe('psp-alfred process', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const ready = await eventually(async () => {
+      const ready = await eventually('readiness', async () => {
         const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
         return res?.status === 200 && res;
-      }, 'readiness', 30_000);
+      }, { timeoutMs: 30_000 });
       expect(await ready.json()).toMatchObject({ data: { status: 'ready' } });
       const webhook = await fetch(`http://127.0.0.1:${port}/psp/alfred/webhook`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
       expect(webhook.status).toBe(401);

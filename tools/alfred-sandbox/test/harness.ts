@@ -74,15 +74,6 @@ export async function startReceiver(answers: number[] = []): Promise<WebhookRece
   });
 }
 
-/** Waits until `check` holds, polling; fails the test with `what` after `timeoutMs`. */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Completes `prefix` with the check digits stdnum accepts (tries every completion of `digits` length). */
 export function withCheckDigits(country: string, validator: string, prefix: string, digits = 1): string {
   const validate = stdnum[country]?.[validator];

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startReceiver, startSandbox, verifiedCustomer, withCheckDigits, type TestSandbox, type WebhookReceiver } from './harness.ts';
+import { eventually } from '@offramp/kit/testing';
+import { startReceiver, startSandbox, verifiedCustomer, withCheckDigits, type TestSandbox, type WebhookReceiver } from './harness.ts';
 
 let dir: string;
 const opened: TestSandbox[] = [];
@@ -95,7 +96,7 @@ describe('sandbox state kept in a file', () => {
     expect(walked.statusCode).toBe(200);
     const crashed = await crashCopy(stateFile);
     // The first attempt was refused; the next one would wait a minute, long after the "crash".
-    await eventually(() => receiver.received.length === 1, 'the first attempt');
+    await eventually('the first attempt', () => receiver.received.length === 1);
 
     const second = sandboxOn(crashed, { settings: { webhookRetryBaseDelayMs: 20 } });
     await second.webhooks.idle();
@@ -116,7 +117,7 @@ describe('sandbox state kept in a file', () => {
     await first.emu('PUT', '/config', { webhookUrl: receiver.url });
     await first.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'failure' });
     const attempts = () => first.state.deliveries.find((d) => d.body.referenceId === transactionId)?.attempts.length;
-    await eventually(() => attempts() === 1, 'the first attempt');
+    await eventually('the first attempt', () => attempts() === 1);
     await first.close();
     const saved = JSON.parse(await fs.readFile(stateFile, 'utf8'));
     const failedHook = saved.deliveries.find((d: { body: { referenceId: string } }) => d.body.referenceId === transactionId);

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '@offramp/kit/testing';
 import { backoffMs } from '../src/webhooks/dispatcher.ts';
-import { eventually, startReceiver, startSandbox, verifiedCustomer, withCheckDigits, type WebhookReceiver } from './harness.ts';
+import { startReceiver, startSandbox, verifiedCustomer, withCheckDigits, type WebhookReceiver } from './harness.ts';
 
 const secret = 'whsec-test';
 const sandbox = startSandbox({ settings: { webhookSecret: secret, webhookRetryBaseDelayMs: 20 } });
@@ -139,7 +140,7 @@ describe('webhooks', () => {
     const transactionId = await newOfframp();
     receiver.answers.push(500);
     await sandbox.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'success' });
-    await eventually(() => receiver.received.length === 1, 'the first attempt');
+    await eventually('the first attempt', () => receiver.received.length === 1);
     const pending = sandbox.state.deliveries.filter((d) => d.body.referenceId === transactionId);
     await sandbox.emu('POST', '/reset');
     await sandbox.webhooks.idle();
