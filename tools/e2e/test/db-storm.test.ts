@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streams } from '@offramp/contracts';
+import { eventually } from '@offramp/kit/testing';
 import { startOwnPostgres, type OwnPostgres } from '@offramp/kit/testing-postgres';
-import { startSystem, until, type System } from './system.ts';
+import { startSystem, type System } from './system.ts';
 import { addAccount, balance, countries, minusUsdt, newTrader, onboard, openSession, waitForStatus, withdrawal } from './flows.ts';
 
 /**
@@ -147,13 +148,13 @@ describe('database storm end to end', () => {
     try {
       await pg.stop();
       // Readiness says so, quickly; and a retried initiate is "outcome unknown", never a 500.
-      await until('every service not ready while Postgres is down', async () => (Object.values(await readiness()).every((s) => s === 503) ? true : undefined));
+      await eventually('every service not ready while Postgres is down', async () => Object.values(await readiness()).every((s) => s === 503));
       const retriedWhileDown = await call('initiate', 'POST', '/psp/alfred/initiate-withdrawal', { trader: sessions[0]!.trader, body: { session_id: sessions[0]!.sessionId } });
       expect(retriedWhileDown.status).toBe(503);
       expect(retriedWhileDown.body!.error.code).toBe('PSP_UNAVAILABLE');
       await pg.start();
       const restarted = Date.now();
-      await until('every service ready again', async () => (Object.values(await readiness()).every((s) => s === 200) ? true : undefined), 30_000);
+      await eventually('every service ready again', async () => Object.values(await readiness()).every((s) => s === 200), { timeoutMs: 30_000 });
       readyAfterMs = Date.now() - restarted;
       expect(readyAfterMs).toBeLessThanOrEqual(30_000);
     } finally {
@@ -180,7 +181,7 @@ describe('database storm end to end', () => {
     // Balances exact: each trader is down by exactly what completed, nothing held.
     for (const t of traders) {
       const expected = withdrawals.filter((w) => w.trader === t.id && w.outcome === 'success').reduce((left, w) => minusUsdt(left, w.debited), t.funded);
-      const settled = await until(`${t.id}'s holds settled`, async () => {
+      const settled = await eventually(`${t.id}'s holds settled`, async () => {
         const b = await balance(sys, t.id);
         return b.held === '0.000000' ? b : undefined;
       });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, until, type System } from './system.ts';
+import { eventually } from '@offramp/kit/testing';
+import { startSystem, type System } from './system.ts';
 import { addAccount, balance, countries, minusUsdt, newTrader, onboard, openSession, settledBalance, waitForStatus, withdrawal } from './flows.ts';
 
 type Offramp = { transactionId: string; memo?: string | null; status: string };
@@ -34,7 +35,7 @@ async function offrampsFor(withdrawalId: string): Promise<Offramp[]> {
 async function walkAtAlfred(transactionId: string, outcome: 'success' | 'failure') {
   const walked = await sys.emu('POST', `/offramps/${transactionId}/walk`, { outcome, ...(outcome === 'failure' ? { failureReason: 'BANK_REJECTED' } : {}) });
   const steps = walked!.steps as string[];
-  await until(`the webhooks of ${transactionId} delivered`, async () => {
+  await eventually(`the webhooks of ${transactionId} delivered`, async () => {
     const { deliveries } = (await sys.emu('GET', `/webhooks?referenceId=${transactionId}&eventType=OFFRAMP`)) as { deliveries: Delivery[] };
     return deliveries.length === steps.length && deliveries.every((d) => d.state === 'delivered') ? deliveries : undefined;
   });
@@ -82,7 +83,7 @@ describe('early partner events end to end: the withdrawal ends exactly once, whe
       let released = false;
       try {
         const { withdrawalId, debited } = await initiate(trader, sessionId);
-        const [order] = await until('the order at Alfred', async () => {
+        const [order] = await eventually('the order at Alfred', async () => {
           const found = await offrampsFor(withdrawalId);
           return found.length > 0 ? found : undefined;
         });
@@ -116,7 +117,7 @@ describe('early partner events end to end: the withdrawal ends exactly once, whe
       };
       try {
         const { withdrawalId, debited } = await initiate(trader, sessionId);
-        const { transactionId, withdrawalId: gatedWithdrawal } = await until('the gate to run', async () => gated ?? undefined);
+        const { transactionId, withdrawalId: gatedWithdrawal } = await eventually('the gate to run', async () => gated ?? undefined);
         expect(gatedWithdrawal).toBe(withdrawalId);
         const expected = status === 'completed' ? minusUsdt(before.available, debited) : before.available;
         await endedOnce(trader, withdrawalId, status, expected, transactionId);

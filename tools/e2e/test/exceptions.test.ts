@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decimalToMinor, ledgerRpc } from '@offramp/contracts';
-import { startSystem, tokenFor, until, type System } from './system.ts';
+import { eventually } from '@offramp/kit/testing';
+import { startSystem, tokenFor, type System } from './system.ts';
 import { addAccount, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw } from './flows.ts';
 
 const adminToken = tokenFor('op-exceptions', { role: 'admin' });
@@ -54,7 +55,7 @@ describe('exception queue end to end (double payment after a rejection)', () => 
     const restored = await settledBalance(sys, trader);
 
     expect(await sys.sendWebhook({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: {} })).toBe(200);
-    const exception = await until(`an open exception for withdrawal ${w.withdrawalId}`, async () => {
+    const exception = await eventually(`an open exception for withdrawal ${w.withdrawalId}`, async () => {
       const r = await admin('GET', '/exceptions?status=open&kind=partner_outcome_after_terminal&limit=100');
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       return (r.body!.data.exceptions as ExceptionWire[]).find((e) => e.withdrawal_id === w.withdrawalId);

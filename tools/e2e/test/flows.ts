@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { newId } from '@offramp/kit';
-import { until, type System } from './system.ts';
+import { eventually } from '@offramp/kit/testing';
+import type { System } from './system.ts';
 
 export interface CountryCase {
   country: string;
@@ -42,9 +43,9 @@ export async function onboard(sys: System, trader: string, country: string, fund
   expect(seeded.status, JSON.stringify(seeded.body)).toBe(200);
   const approved = await sys.http('POST', '/psp/alfred/__dev/approve-kyc', { trader, dev: true });
   expect(approved.status, JSON.stringify(approved.body)).toBe(200);
-  await until('eligibility', async () => {
+  await eventually('eligibility', async () => {
     const r = await sys.http('GET', '/psp/alfred/eligibility', { trader });
-    return r.status === 200 && r.body?.data.eligible === true ? true : undefined;
+    return r.status === 200 && r.body?.data.eligible === true;
   });
   if (fundUsdt !== '0') {
     const funded = await sys.http('POST', '/psp/alfred/__dev/fund', { trader, dev: true, body: { amount: fundUsdt, currency: 'USDT' } });
@@ -91,12 +92,13 @@ export async function withdrawal(sys: System, trader: string, withdrawalId: stri
   return r.body!.data as { status: string; timeline: { kind: 'transition' | 'refused' | 'note'; from: string | null; to: string; actor: string; reason: string | null; refused_code: string | null }[]; psp_transaction_id: string | null };
 }
 
+/** Polls the withdrawal every 100 ms (tests wait on dozens at once through the gateway) until it reads `status`. */
 export async function waitForStatus(sys: System, trader: string, withdrawalId: string, status: string, timeoutMs = 30_000) {
   let last: Awaited<ReturnType<typeof withdrawal>> | undefined;
-  return until(() => `withdrawal ${withdrawalId} to be ${status} (last seen: ${JSON.stringify(last)})`, async () => {
+  return eventually(() => `withdrawal ${withdrawalId} to be ${status} (last seen: ${JSON.stringify(last)})`, async () => {
     last = await withdrawal(sys, trader, withdrawalId);
     return last.status === status ? last : undefined;
-  }, timeoutMs);
+  }, { timeoutMs, intervalMs: 100 });
 }
 
 export async function balance(sys: System, trader: string): Promise<{ available: string; held: string }> {
@@ -111,7 +113,7 @@ export async function balance(sys: System, trader: string): Promise<{ available:
  * command in the same transaction; the ledger applies the command a moment later.
  */
 export async function settledBalance(sys: System, trader: string): Promise<{ available: string; held: string }> {
-  return until(`${trader}'s hold to be settled`, async () => {
+  return eventually(`${trader}'s hold to be settled`, async () => {
     const b = await balance(sys, trader);
     return b.held === '0.000000' ? b : undefined;
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerRpc } from '@offramp/contracts';
-import { startSystem, until, type System } from './system.ts';
+import { eventually } from '@offramp/kit/testing';
+import { startSystem, type System } from './system.ts';
 import { addAccount, countries, emitOfframp, newTrader, onboard, waitForStatus, withdraw } from './flows.ts';
 
 /** One sample of a Prometheus text exposition: name, labels and value. */
@@ -71,7 +72,7 @@ describe('metrics: the domain figures on /metrics after a withdrawal through the
     expect(valueOf(psp, 'webhook_lag_seconds_sum')! / lagCount).toBeLessThan(5);
 
     for (const app of ['ledger', 'risk', 'sessions', 'psp'] as const) {
-      const backlog = await until(`${app} outbox drained`, async () => {
+      const backlog = await eventually(`${app} outbox drained`, async () => {
         const value = valueOf(await scrape(sys, app), 'outbox_backlog');
         return value === 0 ? value : undefined;
       });
@@ -81,7 +82,7 @@ describe('metrics: the domain figures on /metrics after a withdrawal through the
 
     // Sampled every 5s; the consumers that the saga went through are caught up.
     for (const [app, consumer] of [['sessions', 'sessions-psp-alfred'], ['sessions', 'sessions-risk'], ['psp', 'psp-alfred-commands'], ['ledger', 'ledger-commands']] as const) {
-      const pending = await until(`${consumer} caught up`, async () => {
+      const pending = await eventually(`${consumer} caught up`, async () => {
         const value = valueOf(await scrape(sys, app), 'consumer_pending_messages', { consumer });
         return value === 0 ? value : undefined;
       });

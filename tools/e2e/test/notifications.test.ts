@@ -1,7 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpSink, type SmtpSink } from '@offramp/notifier/testing';
-import { startNotifier, startSystem, tokenFor, until, type System } from './system.ts';
+import { eventually } from '@offramp/kit/testing';
+import { startNotifier, startSystem, tokenFor, type System } from './system.ts';
 import { addAccount, countries, emitOfframp, newTrader, onboard, waitForStatus, withdraw } from './flows.ts';
 
 interface SseEvent {
@@ -76,7 +77,7 @@ describe('notifications end to end (sessions -> notifier -> NATS -> gateway SSE,
     await emitOfframp(sys, trader, sessionId, 'success');
     await waitForStatus(sys, trader, withdrawalId, 'completed');
 
-    await until('both notifications on the stream', async () => (mine.events.length >= 2 ? true : undefined));
+    await eventually('both notifications on the stream', () => mine.events.length >= 2);
     expect(mine.events.map((e) => e.event)).toEqual(['withdrawal.processing', 'withdrawal.completed']);
     for (const e of mine.events) {
       expect(e.data).toMatchObject({ notification_id: e.id, withdrawal_id: withdrawalId, crypto_amount: debited, crypto_currency: 'USDT', fiat_amount: c.amount, fiat_currency: c.currency, restored_amount: null });
@@ -84,8 +85,10 @@ describe('notifications end to end (sessions -> notifier -> NATS -> gateway SSE,
     expect(mine.events.map((e) => e.data.status)).toEqual(['processing', 'completed']);
     expect(mine.events[0]!.data.message).toContain('being sent to your bank');
 
-    await until('one e-mail per event', async () => (mailsOf(withdrawalId).length >= 2 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 1_000));
+    await eventually('one e-mail per event', () => mailsOf(withdrawalId).length >= 2);
+    // Nothing more can be sent: every event handled, every delivery final, one more sender pass.
+    // The sweeper and the reconciler leave a completed withdrawal alone, so no timer adds an event.
+    await notifier.quiet(sys);
     const mails = mailsOf(withdrawalId);
     expect(mails.map((m) => m.subject)).toEqual([`Your withdrawal of ${c.amount} ${c.currency} is on its way to your bank`, `Your withdrawal of ${c.amount} ${c.currency} is complete`]);
     expect(mails.every((m) => m.to.length === 1 && m.to[0] === `trader+${trader}@example.test`)).toBe(true);
@@ -109,12 +112,13 @@ describe('notifications end to end (sessions -> notifier -> NATS -> gateway SSE,
     await emitOfframp(sys, trader, sessionId, 'failure');
     await waitForStatus(sys, trader, withdrawalId, 'rejected');
 
-    await until('the rejection on the stream', async () => (stream.events.some((e) => e.event === 'withdrawal.rejected') ? true : undefined));
+    await eventually('the rejection on the stream', () => stream.events.some((e) => e.event === 'withdrawal.rejected'));
     const rejected = stream.events.find((e) => e.event === 'withdrawal.rejected')!;
     expect(rejected.data).toMatchObject({ withdrawal_id: withdrawalId, status: 'rejected', restored_amount: debited, crypto_amount: debited });
     expect(rejected.data.message).toBe(`Your withdrawal of ${c.amount} ${c.currency} could not be completed. ${debited} USDT was returned to your available balance.`);
-    await until('the rejection e-mail', async () => (mailsOf(withdrawalId).some((m) => m.subject.includes('could not be completed')) ? true : undefined));
-    await new Promise((r) => setTimeout(r, 1_000));
+    await eventually('the rejection e-mail', () => mailsOf(withdrawalId).some((m) => m.subject.includes('could not be completed')));
+    // As above: nothing more can be sent, and no timer touches a rejected withdrawal.
+    await notifier.quiet(sys);
     const rejections = mailsOf(withdrawalId).filter((m) => m.subject.includes('could not be completed'));
     expect(rejections).toHaveLength(1);
     expect(rejections[0]!.text).toMatch(new RegExp(`Returned to your balance:\\s+${debited.replace('.', '\\.')} USDT`));

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, tokenFor, until, type System } from './system.ts';
+import { eventually } from '@offramp/kit/testing';
+import { startSystem, tokenFor, type System } from './system.ts';
 import { addAccount, balance, countries, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw } from './flows.ts';
 
 const operator = 'op-partner';
@@ -92,7 +93,7 @@ describe('operators cannot diverge from the partner (over HTTP, with the Alfred 
 
     const walked = await sys.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'failure', failureReason: 'BANK_REJECTED' });
     expect(walked!.offramp.status).toBe('FAILED');
-    const listed = await until('the exception to be listed', async () => {
+    const listed = await eventually('the exception to be listed', async () => {
       const r = await admin('GET', `/exceptions?status=open&withdrawal_id=${withdrawalId}`);
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       const mine = (r.body!.data.exceptions as { kind: string }[]).filter((e) => e.kind === 'partner_outcome_after_terminal');

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSystem, until, type System } from './system.ts';
+import { backlogOf, eventually } from '@offramp/kit/testing';
+import { startSystem, type System } from './system.ts';
 import { addAccount, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, openSession, waitForStatus, withdrawal, type CountryCase } from './flows.ts';
 
 type Offramp = { transactionId: string; memo?: string | null; status: string };
 
 const terminal = ['completed', 'rejected'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function offrampsFor(sys: System, withdrawalId: string): Promise<Offramp[]> {
   const all = (await sys.emu('GET', '/offramps'))!.offramps as Offramp[];
@@ -28,15 +28,24 @@ async function initiateUnderFaults(sys: System, trader: string, c: CountryCase, 
 
 /** Polls a quote preview until psp-alfred refuses it because its Alfred breaker is open (no call reaches Alfred). */
 async function breakerOpen(sys: System, trader: string, c: CountryCase) {
-  return until('the Alfred breaker to be open', async () => {
+  return eventually('the Alfred breaker to be open', async () => {
     const r = await sys.http('POST', '/psp/alfred/quote-preview', { trader, body: { type: 'withdrawal', amount: c.amount, source_currency_id: c.currency } });
     return r.status === 503 && r.body?.error?.details?.reason === 'breaker_open' ? r : undefined;
   });
 }
 
+/** Deliveries psp-alfred's command consumer gave back to be redelivered (a failed create-offramp), from its /metrics. */
+async function commandRetries(sys: System): Promise<number> {
+  const res = await sys.apps().psp.http.app.inject({ method: 'GET', url: '/metrics' });
+  const sample = res.body
+    .split('\n')
+    .find((l) => l.startsWith('messages_handled_total{') && l.includes('consumer="psp-alfred-commands"') && l.includes('result="retry"'));
+  return sample ? Number(sample.slice(sample.lastIndexOf(' ') + 1)) : 0;
+}
+
 async function settled(sys: System, trader: string, expected: string) {
   // Posting or voiding the hold follows the terminal status through the ledger's command stream.
-  const b = await until(`${trader}'s hold to settle`, async () => {
+  const b = await eventually(`${trader}'s hold to settle`, async () => {
     const now = await balance(sys, trader);
     return now.held === '0.000000' ? now : undefined;
   });
@@ -92,7 +101,10 @@ describe('resilience end to end (Alfred failing, sessions restarted)', () => {
     await waitForStatus(sys, trader, withdrawalId, 'approved');
     const refused = await breakerOpen(sys, trader, c);
     expect(refused.body!.error.code).toBe('PSP_UNAVAILABLE');
-    await sleep(2_000);
+    // The create-offramp keeps failing and is redelivered: two more failed deliveries after the
+    // breaker opened, and the withdrawal is still waiting in approved, with nothing at Alfred.
+    const retries = await commandRetries(sys);
+    await eventually('two more failed deliveries of create-offramp', async () => (await commandRetries(sys)) >= retries + 2);
     const waiting = await withdrawal(sys, trader, withdrawalId);
     expect(waiting.status).toBe('approved');
     expect(waiting.psp_transaction_id).toBeNull();
@@ -122,14 +134,14 @@ describe('resilience end to end (Alfred failing, sessions restarted)', () => {
     const { sessionId, withdrawalId, debited } = await initiateUnderFaults(sys, trader, c, accountId, faults);
 
     // The order exists at Alfred while psp-alfred never heard of it.
-    const [order] = await until('the order at Alfred', async () => ((await offrampsFor(sys, withdrawalId)).length > 0 ? offrampsFor(sys, withdrawalId) : undefined));
+    const [order] = await eventually('the order at Alfred', async () => ((await offrampsFor(sys, withdrawalId)).length > 0 ? offrampsFor(sys, withdrawalId) : undefined));
     // The rest of Alfred fails too, so that quotes (healthy calls) do not keep the breaker closed.
     await sys.emu('POST', '/faults', { mode: 'error', count: 1000, pathPrefix: '/quotes' });
     await breakerOpen(sys, trader, c);
     const waiting = await withdrawal(sys, trader, withdrawalId);
     expect(waiting.status).toBe('approved');
     expect(waiting.psp_transaction_id).toBeNull();
-    await until('a replay of the lost POST /offramp', async () => {
+    await eventually('a replay of the lost POST /offramp', async () => {
       const posts = (await sys.emu('GET', '/requests?method=POST&pathPrefix=/offramp'))!.requests as unknown[];
       return posts.length >= 2 ? posts : undefined;
     });
@@ -153,10 +165,15 @@ describe('resilience end to end (Alfred failing, sessions restarted)', () => {
     // All 50 initiations at once; sessions stops once a third of them have answered.
     let answered = 0;
     const first = sessions.map((s) => initiate(sys, s.trader, s.sessionId).finally(() => answered++));
-    await until('a third of the initiations', async () => (answered >= 16 ? true : undefined));
+    await eventually('a third of the initiations', () => answered >= 16);
     await sys.stopSessions();
     const firstAnswers = await Promise.all(first);
-    await sleep(1_500);
+    // Without sessions nobody asks for an order: once psp-alfred has handled every command it was
+    // sent, the orders at Alfred are all there will be until sessions is back.
+    await eventually('psp-alfred to have handled every command it was sent', async () => {
+      const commands = (await backlogOf({ databases: [], messaging: sys.messaging })).consumers['COMMANDS/psp-alfred-commands'];
+      return commands !== undefined && commands.pending === 0 && commands.ackPending === 0;
+    });
     // In flight: approvals waited for sessions, so Alfred has not seen every order yet.
     const ordersWhileStopped = ((await sys.emu('GET', '/offramps'))!.offramps as Offramp[]).length;
     expect(ordersWhileStopped).toBeLessThan(50);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pspAlfredRpc, riskRpc } from '@offramp/contracts';
-import { startSystem, until, type System } from './system.ts';
+import { eventually } from '@offramp/kit/testing';
+import { startSystem, type System } from './system.ts';
 import { addAccount, balance, clabe, countries, settledBalance, newTrader, onboard, openSession, waitForStatus, withdraw } from './flows.ts';
 
 describe('risk and eligibility end to end', () => {
@@ -73,7 +74,7 @@ describe('risk and eligibility end to end', () => {
     expect((await dev(trader, 'provision-customer')).status).toBe(200);
     await expectCode('ALFRED_KYC_PENDING');
     expect((await dev(trader, 'approve-kyc')).status).toBe(200);
-    const ok = await until('eligible', async () => {
+    const ok = await eventually('eligible', async () => {
       const r = await eligibility(trader);
       return r.status === 200 ? r : undefined;
     });
@@ -84,7 +85,7 @@ describe('risk and eligibility end to end', () => {
     const rejected = newTrader();
     expect((await dev(rejected, 'seed-kyc-and-provision?country=AR')).status).toBe(200);
     expect((await dev(rejected, 'emit-kyc-status', { status: 'FAILED' })).status).toBe(200);
-    const r = await until('rejected', async () => {
+    const r = await eventually('rejected', async () => {
       const x = await eligibility(rejected);
       return x.body?.error?.code === 'ALFRED_KYC_REJECTED' ? x : undefined;
     });
@@ -93,7 +94,7 @@ describe('risk and eligibility end to end', () => {
     const update = newTrader();
     expect((await dev(update, 'seed-kyc-and-provision?country=DO')).status).toBe(200);
     expect((await dev(update, 'emit-kyc-status', { status: 'UPDATE_REQUIRED' })).status).toBe(200);
-    const u = await until('update required', async () => {
+    const u = await eventually('update required', async () => {
       const x = await eligibility(update);
       return x.status === 200 ? x : undefined;
     });
@@ -105,7 +106,7 @@ describe('risk and eligibility end to end', () => {
     const seeded = await dev(trader, 'seed-kyc-and-provision?country=DE');
     if (seeded.status === 200) {
       await dev(trader, 'approve-kyc');
-      const r = await until('not available', async () => {
+      const r = await eventually('not available', async () => {
         const x = await eligibility(trader);
         return x.body?.error?.code === 'ALFRED_NOT_AVAILABLE_FOR_COUNTRY' ? x : undefined;
       });

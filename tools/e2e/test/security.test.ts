@@ -27,7 +27,10 @@ describe('sessions: ownership and exactly-once initiation', () => {
     expect(r.status).toBe(403);
     expect(r.body!.error.code).toBe('ALFRED_SESSION_NOT_OWNED');
 
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Whatever the refused call could have set off has happened once the system is quiet. No timer
+    // can act later either: the refusal came before any write (the session is still `open`, no
+    // withdrawal exists), and the sweeper and the reconciler only move initiations, withdrawals and orders.
+    await sys.quiet();
     expect(await balance(sys, a)).toEqual(beforeA);
     expect(await balance(sys, b)).toEqual(beforeB);
     expect(((await sys.emu('GET', '/offramps'))!.offramps as unknown[]).length).toBe(offrampsBefore);

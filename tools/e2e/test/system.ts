@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { callRpc, migrate, type Database, type Messaging } from '@offramp/kit';
-import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { eventually, testInfra, testLogger, testMessaging, uniqueName, waitUntilQuiet } from '@offramp/kit/testing';
 import { ledgerRpc, riskRpc, type RpcDef } from '@offramp/contracts';
 import { basePath, buildSandbox, signatureHeader } from '@offramp/alfred-sandbox';
 import { buildLedger, openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
@@ -56,9 +56,11 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
   const sandboxUrl = await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
 
   const ledgerConfig = readLedgerConfig({ ...base, DB_SCHEMA: uniqueName('e2e_ledger') });
-  const ledger = await buildLedger({ config: ledgerConfig, db: await database(ledgerConfig, (c) => openLedgerDatabase(c), closers), messaging, log: log('ledger') });
+  const ledgerDb = await database(ledgerConfig, (c) => openLedgerDatabase(c), closers);
+  const ledger = await buildLedger({ config: ledgerConfig, db: ledgerDb, messaging, log: log('ledger') });
   const riskConfig = readRiskConfig({ ...base, DB_SCHEMA: uniqueName('e2e_risk') });
-  const risk = await buildRisk({ config: riskConfig, db: await database(riskConfig, (c) => openRiskDatabase(c), closers), messaging, log: log('risk') });
+  const riskDb = await database(riskConfig, (c) => openRiskDatabase(c), closers);
+  const risk = await buildRisk({ config: riskConfig, db: riskDb, messaging, log: log('risk') });
   const sessionsConfig = readSessionsConfig({ ...base, DB_SCHEMA: uniqueName('e2e_sessions'), SWEEPER_INTERVAL_MS: '500' });
   const sessionsDb = await database(sessionsConfig, (c) => openSessionsDatabase(c), closers);
   let sessions = await buildSessions({ config: sessionsConfig, db: sessionsDb, messaging, log: log('sessions') });
@@ -103,8 +105,22 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
   const gateway = await buildGateway({ config: gatewayConfig, messaging, log: log('gateway') });
 
   const call = <D extends RpcDef>(def: D, req: z.output<D['request']>) => callRpc(messaging, def, req, { timeoutMs: 20_000 });
+  const databases = { ledger: ledgerDb, risk: riskDb, sessions: sessionsDb, psp: pspDb };
   return {
     messaging: messaging as Messaging,
+    /** Each service's database (its own schema), for backlog reads. */
+    databases,
+    /**
+     * Waits until the system has nothing left to do: every service's outbox drained and every
+     * durable consumer of the namespace (the notifier's too, when started) with nothing pending
+     * (the kit's waitUntilQuiet). Whatever a message could still cause has happened by then.
+     * Timers are not covered: sessions' sweeper and psp-alfred's reconciler act on withdrawals
+     * still `approved`/`processing` (and orders whose status has not moved for a second); a test
+     * asserting that nothing happened says why they cannot act, or waits for their effect.
+     */
+    async quiet(opts: { timeoutMs?: number } = {}) {
+      await waitUntilQuiet({ databases: Object.values(databases), messaging, ...opts });
+    },
     sandbox,
     gateway,
     call,
@@ -166,17 +182,6 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
   };
 }
 
-/** Polls until `check` returns a value (not undefined), or fails naming what it waited for. */
-export async function until<T>(what: string | (() => string), check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /**
  * The notifier on the system's NATS namespace and a schema of its own (`env` adds SMTP_URL and
  * the like). Separate from `startSystem` so that only the tests that need it pay for it; its
@@ -193,6 +198,18 @@ export async function startNotifier(messaging: Messaging, env: Record<string, st
   return {
     notifier,
     db,
+    /**
+     * Waits until the notifier can send nothing more, so "only one e-mail" can be asserted: the
+     * system and the notifier quiet (every event handled, every outbox drained), every delivery in a
+     * final state (sent, failed or skipped: no sender claims it again), then one more pass of
+     * each sender, the pass their poll timer runs, and a NATS round trip for a push sent by then.
+     */
+    async quiet(system: System) {
+      await waitUntilQuiet({ databases: [...Object.values(system.databases), db], messaging });
+      await eventually('every delivery in a final state', async () => (await db.em.fork().execute("select 1 from deliveries where status in ('pending', 'sending')")).length === 0);
+      for (const d of Object.values(notifier.dispatchers)) await d.flush();
+      await messaging.nc.flush();
+    },
     async close() {
       await notifier.close();
       for (const close of closers) await close();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, until, type System } from './system.ts';
+import { eventually } from '@offramp/kit/testing';
+import { startSystem, type System } from './system.ts';
 import { addAccount, balance, countries, settledBalance, emitOfframp, minusUsdt, newTrader, onboard, waitForStatus, withdraw, withdrawal } from './flows.ts';
 
 describe('withdrawals end to end (gateway -> sessions -> ledger -> risk -> psp-alfred -> sandbox -> webhook)', () => {
@@ -73,7 +74,7 @@ describe('withdrawals end to end (gateway -> sessions -> ledger -> risk -> psp-a
     // sent as Alfred would sign it, straight to psp-alfred.
     const late = await sys.sendWebhook({ referenceId: processing.psp_transaction_id!, eventType: 'OFFRAMP', status: 'FAILED', metadata: { failureReason: 'LATE' } });
     expect(late).toBe(200);
-    const after = await until('the refused FAILED on the timeline', async () => {
+    const after = await eventually('the refused FAILED on the timeline', async () => {
       const w = await withdrawal(sys, trader, withdrawalId);
       return w.timeline.some((t) => t.refused_code === 'ALFRED_INCORRECT_STATUS_CHANGE') ? w : undefined;
     });

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { eventually } from '@offramp/kit/testing';
 
 /** Debian's Chromium (`apt-get install -y chromium`); never a browser downloaded by Playwright. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -54,17 +55,19 @@ export async function trackedPage(browser: Browser): Promise<{ page: Page; error
  * (a refused request says why there), else after `timeoutMs` naming what it saw last.
  */
 export async function waitForText(page: Page, selector: string, text: string | RegExp, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
   const matches = (value: string) => (typeof text === 'string' ? value.includes(text) : text.test(value));
   let last = '';
-  for (;;) {
-    last = (await page.locator(selector).first().textContent({ timeout: 100 }).catch(() => null)) ?? '';
-    if (matches(last)) return last;
-    const alert = ((await page.locator('#alert').textContent()) ?? '').trim();
-    if (alert) throw new Error(`waiting for ${selector} to show ${String(text)}, the page said: ${alert}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${selector} to show ${String(text)}; it showed: ${last.slice(0, 500)}`);
-    await page.waitForTimeout(100);
-  }
+  return eventually(
+    () => `${selector} to show ${String(text)}; it showed: ${last.slice(0, 500)}`,
+    async () => {
+      last = (await page.locator(selector).first().textContent({ timeout: 100 }).catch(() => null)) ?? '';
+      if (matches(last)) return last;
+      const alert = ((await page.locator('#alert').textContent()) ?? '').trim();
+      if (alert) throw new Error(`waiting for ${selector} to show ${String(text)}, the page said: ${alert}`);
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
 }
 
 /** Form controls without a label (by id or name), for an accessibility check of the rendered page. */
