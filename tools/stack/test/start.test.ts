@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '@offramp/kit/testing';
 import { portIsFree } from '../src/probes.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -24,28 +25,6 @@ function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
-}
-
-/** Polls until the URL answers 200 (or the deadline passes) and returns the last answer seen. */
-async function pollUntil200(url: string, timeoutMs: number, gone: () => boolean): Promise<{ status: number; body: unknown }> {
-  const deadline = Date.now() + timeoutMs;
-  let last = { status: 0, body: undefined as unknown };
-  while (Date.now() < deadline && !gone()) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      last = { status: res.status, body: await res.json() };
-      if (res.status === 200) return last;
-    } catch {
-      // Not listening yet: the first start initialises a Postgres cluster, which takes a while.
-    }
-    await delay(500);
-  }
-  return last;
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await delay(100);
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -93,11 +72,25 @@ describe('npm start', () => {
     const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     const gone = () => child.exitCode !== null || child.signalCode !== null;
 
-    const readyz = await pollUntil200(`http://127.0.0.1:${ports.ledger}/readyz`, 150_000, gone);
-    expect(readyz.status, output).toBe(200);
+    let last: { status: number; body: unknown } | undefined;
+    const readyz = await eventually(
+      () => `the ledger's /readyz to answer 200 (last: ${JSON.stringify(last)})\n${output}`,
+      async () => {
+        if (gone()) throw new Error(`the stack exited before the ledger was ready:\n${output}`);
+        try {
+          const res = await fetch(`http://127.0.0.1:${ports.ledger}/readyz`, { signal: AbortSignal.timeout(2_000) });
+          last = { status: res.status, body: await res.json() };
+          return last.status === 200 ? last : undefined;
+        } catch {
+          // Not listening yet: the first start initialises a Postgres cluster, which takes a while.
+          return undefined;
+        }
+      },
+      { timeoutMs: 150_000, intervalMs: 500 },
+    );
     expect(readyz.body).toMatchObject({ success: true, data: { status: 'ready', checks: { database: 'ok', nats: 'ok' } } });
     // The ledger can answer before the stack's own poll sees it and logs the summary.
-    await waitFor(() => output.includes('stack ready'), 30_000);
+    await eventually(() => `'stack ready' in the output:\n${output}`, () => output.includes('stack ready'), { timeoutMs: 30_000, intervalMs: 100 });
     expect(output).toContain('stack ready');
     expect(await exists(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
     expect(await exists(path.join(dataDir, 'nats', 'jetstream'))).toBe(true);

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@offramp/kit';
+import { eventually } from '@offramp/kit/testing';
 import { spawnChild } from '../src/child.ts';
 import { portIsFree } from '../src/probes.ts';
 import { portEnvName, services } from '../src/services.ts';
@@ -17,17 +18,17 @@ const startScript = path.join(repoRoot, 'tools/stack/src/start.ts');
 
 type LogEvent = Record<string, unknown> & { msg?: string };
 
-/** Polls `probe` until it gives a value; fails naming `what` (and the last thing seen) at the deadline. */
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, stillValid?: () => string | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const broken = stillValid?.();
-    if (broken) throw new Error(`${what}: ${broken}`);
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(250);
-  }
+/** The kit's eventually, paced for a whole stack, that fails at once (naming `what`) once `stillValid` says the stack is gone. */
+function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, stillValid?: () => string | undefined) {
+  return eventually(
+    what,
+    () => {
+      const broken = stillValid?.();
+      if (broken) throw new Error(`${what}: ${broken}`);
+      return probe();
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }
 
 /** JSON log lines written to memory, for the supervisor's own tests. */

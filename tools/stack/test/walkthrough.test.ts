@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '@offramp/kit/testing';
 import { portIsFree } from '../src/probes.ts';
 import { portEnvName, services } from '../src/services.ts';
 
@@ -93,18 +94,6 @@ async function startStack(dataDir: string, devSecret: string): Promise<Stack> {
 }
 
 const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
-
-/** Polls until the URL answers 200 (or the deadline passes, or the stack died); returns the last status. */
-async function waitFor200(url: string, timeoutMs: number, child: ChildProcess): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let status = 0;
-  while (Date.now() < deadline && running(child)) {
-    status = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status, () => 0);
-    if (status === 200) return status;
-    await delay(500);
-  }
-  return status;
-}
 
 /** Runs a script with bash as a reader would, with the settings the walkthrough reads from the environment. */
 function runBash(script: string, vars: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
@@ -207,8 +196,17 @@ describe('the README walkthrough', () => {
     // As root, Postgres runs as the postgres user, which must be able to reach its data directory.
     await fs.chmod(dataDir, 0o755);
     stack = await startStack(dataDir, devSecret);
-    const { gateway } = stack;
-    expect(await waitFor200(`${gateway}/readyz`, 150_000, stack.child), stack.output()).toBe(200);
+    const { gateway, child, output } = stack;
+    let status = 0;
+    await eventually(
+      () => `the gateway's /readyz to answer 200 (last: ${status})\n${output()}`,
+      async () => {
+        if (!running(child)) throw new Error(`the stack exited before the gateway was ready:\n${output()}`);
+        status = await fetch(`${gateway}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status, () => 0);
+        return status === 200;
+      },
+      { timeoutMs: 150_000, intervalMs: 500 },
+    );
 
     await expectCompletedRun(walkthrough.script, gateway, devSecret);
     await expectRejectedRun(`${walkthrough.script}\n${walkthrough.failurePath}`, gateway, devSecret);
