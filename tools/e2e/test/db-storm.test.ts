@@ -19,7 +19,7 @@ const readinessBoundMs = 2_000 + 10_000;
 type Answer = { what: string; status: number; code: string | undefined; ms: number };
 type Offramp = { transactionId: string; memo?: string | null; status: string };
 
-/** A pause between a client's attempts (the trader's retry delay, the fault's cadence), never a synchronisation. */
+/** The storm's cadence, the readers' load pacing and the bound of the cleanup, never a synchronisation. */
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const terminal = ['completed', 'rejected'];
 
@@ -54,26 +54,38 @@ describe('database storm end to end', () => {
     return r;
   }
 
-  /** Initiates until answered; a 503 means "outcome unknown", so the trader retries with the same session. */
+  /** Initiates until answered, every 250 ms; a 503 means "outcome unknown", so the trader retries with the same session. */
   async function initiate(s: { trader: string; sessionId: string }) {
-    const deadline = Date.now() + 120_000;
-    for (let attempt = 1; ; attempt++) {
-      const r = await call('initiate', 'POST', '/psp/alfred/initiate-withdrawal', { trader: s.trader, body: { session_id: s.sessionId } });
-      if (r.status === 200) return { withdrawalId: r.body!.data.withdrawal_id as string, debited: r.body!.data.debited.amount as string, attempts: attempt };
-      if (r.status !== 503 || Date.now() > deadline || over) throw new Error(`initiate of ${s.sessionId}: ${r.status} ${JSON.stringify(r.body)}`);
-      await pause(250);
-    }
+    let attempts = 0;
+    let last: unknown;
+    return eventually(
+      () => `initiate of ${s.sessionId} answered; last: ${JSON.stringify(last)}`,
+      async () => {
+        attempts++;
+        const r = await call('initiate', 'POST', '/psp/alfred/initiate-withdrawal', { trader: s.trader, body: { session_id: s.sessionId } });
+        last = { status: r.status, body: r.body };
+        if (r.status === 200) return { withdrawalId: r.body!.data.withdrawal_id as string, debited: r.body!.data.debited.amount as string, attempts };
+        if (r.status !== 503 || over) throw new Error(`initiate of ${s.sessionId}: ${r.status} ${JSON.stringify(r.body)}`);
+        return undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
   }
 
-  /** The Alfred outcome of a processing withdrawal; retried on 503 like any widget call. */
+  /** The Alfred outcome of a processing withdrawal; retried every 250 ms on 503 like any widget call. */
   async function emit(w: { trader: string; sessionId: string }, scenario: 'success' | 'failure') {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const r = await call('emit-offramp', 'POST', '/psp/alfred/__dev/emit-offramp', { trader: w.trader, dev: true, body: { session_id: w.sessionId, scenario } });
-      if (r.status === 200) return;
-      if (r.status !== 503 || Date.now() > deadline || over) throw new Error(`emit-offramp of ${w.sessionId}: ${r.status} ${JSON.stringify(r.body)}`);
-      await pause(250);
-    }
+    let last: unknown;
+    await eventually(
+      () => `emit-offramp of ${w.sessionId} answered; last: ${JSON.stringify(last)}`,
+      async () => {
+        const r = await call('emit-offramp', 'POST', '/psp/alfred/__dev/emit-offramp', { trader: w.trader, dev: true, body: { session_id: w.sessionId, scenario } });
+        last = { status: r.status, body: r.body };
+        if (r.status === 200) return true;
+        if (r.status !== 503 || over) throw new Error(`emit-offramp of ${w.sessionId}: ${r.status} ${JSON.stringify(r.body)}`);
+        return undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
   }
 
   /** `/readyz` of every service that has a database, each probe timed. */
