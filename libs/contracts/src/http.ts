@@ -34,6 +34,7 @@ export function checkPrecision(ctx: z.RefinementCtx, path: (string | number)[], 
 
 export const uuidInput = z.uuid('must be a uuid');
 const opaqueId = z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'must be an id of at most 200 letters, digits or _.:-');
+/** A page or limit in a query string: its text is checked (so `1e2` is refused); documented as the integer it is (`x-integer`). */
 const pageNumber = (max: number, fallback: number) =>
   z
     .string()
@@ -41,7 +42,8 @@ const pageNumber = (max: number, fallback: number) =>
     .transform(Number)
     .pipe(z.number().max(max, `must be at most ${max}`))
     .optional()
-    .transform((n) => n ?? fallback);
+    .transform((n) => n ?? fallback)
+    .meta({ 'x-integer': { minimum: 1, maximum: max, default: fallback } });
 
 // Widget requests.
 
@@ -107,9 +109,11 @@ export const devTokenBody = z.strictObject({
 
 // Answers (the `data` of the success envelope).
 
-const decimal = z.string();
+/** An amount in an answer: a non-negative decimal string such as "50.00" or "20.049116", never a JSON number. */
+export const decimalString = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'must be a decimal string');
+const decimal = decimalString;
 const timestamp = z.iso.datetime({ offset: true });
-const fee = z.object({ type: z.string(), amount: z.string(), currency: z.string() });
+const fee = z.object({ type: z.string(), amount: decimal, currency: z.string() });
 
 export const eligibilityAnswer = eligibility;
 export const supportedOptionsAnswer = z.array(

@@ -52,6 +52,9 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
   });
 
   app.setErrorHandler((err: unknown, request, reply) => {
+    // Error envelopes are sent as they are, whatever the route declares for the status: a code
+    // missing from a route's declaration must not turn the real refusal into a serialization failure.
+    reply.serializer((payload: unknown) => JSON.stringify(payload));
     const envelope = (code: string, message: string, details?: unknown) => ({
       success: false,
       error: details === undefined ? { code, message } : { code, message, details },
@@ -61,8 +64,15 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
     if (err instanceof z.ZodError) {
       return reply.code(400).send(envelope('VALIDATION_ERROR', 'The request is invalid', { fields: fieldsOf(err) }));
     }
-    const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
-    if (e.validation) return reply.code(400).send(envelope('VALIDATION_ERROR', e.message ?? 'The request is invalid'));
+    const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown; validationContext?: string };
+    if (Array.isArray(e.validation)) {
+      return reply.code(400).send(envelope('VALIDATION_ERROR', 'The request is invalid', { fields: validationFieldsOf(e.validation, e.validationContext) }));
+    }
+    if (e.code === 'FST_ERR_RESPONSE_SERIALIZATION') {
+      // The answer does not match the route's declared response schema: a bug here, never the caller's fault.
+      request.log.error({ err, issues: (err as { cause?: { issues?: unknown } }).cause?.issues }, 'answer does not match its declared schema');
+      return reply.code(500).send(envelope('INTERNAL', 'Internal error'));
+    }
     if (e.statusCode === 429) return reply.code(429).send(envelope('RATE_LIMITED', 'Too many requests'));
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.code(e.statusCode).send(envelope(e.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_ERROR', e.message ?? 'Bad request'));
@@ -111,7 +121,48 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
   return { app, setDraining: () => void (draining = true) };
 }
 
-/** Field paths of a zod error, for the VALIDATION_ERROR details. */
-export function fieldsOf(err: z.ZodError): { field: string; message: string }[] {
-  return err.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** One failed check as Fastify reports request validation (zod through fastify-type-provider-zod, or ajv). */
+interface ValidationIssue {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+const pointerSegment = (s: string) => s.replaceAll('~1', '/').replaceAll('~0', '~');
+
+/**
+ * The VALIDATION_ERROR `details.fields` of a failed request validation: each offending field named
+ * once (its messages joined), as a dotted path; an unknown key is named itself rather than its
+ * parent; the root is `(body)` (or `(querystring)`, `(params)`).
+ */
+export function validationFieldsOf(issues: readonly ValidationIssue[], context = 'body'): FieldError[] {
+  const messages = new Map<string, string[]>();
+  const add = (path: string[], message: string) => {
+    const field = path.join('.') || `(${context})`;
+    const list = messages.get(field) ?? [];
+    if (!list.includes(message)) list.push(message);
+    messages.set(field, list);
+  };
+  for (const issue of issues) {
+    const base = (issue.instancePath ?? '').split('/').filter(Boolean).map(pointerSegment);
+    const params = issue.params ?? {};
+    if (issue.keyword === 'unrecognized_keys' && Array.isArray(params.keys)) for (const key of params.keys) add([...base, String(key)], 'unknown field');
+    else if (issue.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') add([...base, params.additionalProperty], 'unknown field');
+    else if (issue.keyword === 'required' && typeof params.missingProperty === 'string') add([...base, params.missingProperty], 'is required');
+    else add(base, issue.message ?? 'is invalid');
+  }
+  return [...messages].map(([field, list]) => ({ field, message: list.join('; ') }));
+}
+
+/** Field paths of a zod error, for the VALIDATION_ERROR details (as `validationFieldsOf`). */
+export function fieldsOf(err: z.ZodError): FieldError[] {
+  return validationFieldsOf(
+    err.issues.map((i) => ({ instancePath: `/${i.path.map(String).join('/')}`, keyword: i.code, message: i.message, params: i as unknown as Record<string, unknown> })),
+  );
 }

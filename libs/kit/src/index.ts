@@ -9,7 +9,7 @@ export { isInfrastructureError } from './infrastructure.ts';
 export { enqueue, makeEnvelope, startOutboxRelay, type Cause, type OutboxRelay } from './outbox.ts';
 export { startConsumer, on, type Consumer, type ConsumerOptions, type HandlerEntry, type MessageHandler } from './inbox.ts';
 export { serveRpcs, callRpc, rpcRoute, RpcError, type RpcRoute, type RpcHandler, type RpcContext, type RpcServer } from './rpc.ts';
-export { createHttpServer, sendData, fieldsOf, type HttpServer, type ReadinessCheck } from './http.ts';
+export { createHttpServer, sendData, fieldsOf, validationFieldsOf, type FieldError, type HttpServer, type ReadinessCheck } from './http.ts';
 export { runService, runDatabaseService, type Running } from './lifecycle.ts';
 export { readinessOf, withDeadline } from './readiness.ts';
 export { startDrainLoop, type DrainLoop, type DrainLoopOptions } from './drain-loop.ts';

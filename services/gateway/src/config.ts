@@ -17,6 +17,24 @@ const pem = z
     }
   }, 'must be a PEM-encoded RSA public key');
 
+/** A comma-separated list of origins (scheme://host[:port], nothing more); empty allows none. */
+const corsOrigins = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+  .pipe(
+    z.array(
+      z.string().refine((o) => {
+        try {
+          const url = new URL(o);
+          return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === o;
+        } catch {
+          return false;
+        }
+      }, 'each origin must be scheme://host[:port] with no path or trailing slash'),
+    ),
+  );
+
 /** The gateway has no database: the base config without DATABASE_URL, plus auth, QA and rate limits. */
 export const gatewayConfig = baseConfig
   .omit({ DATABASE_URL: true })
@@ -31,7 +49,11 @@ export const gatewayConfig = baseConfig
     DEV_ENDPOINTS: flag,
     DEV_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     RATE_LIMIT_MAX: positiveInt(120),
+    /** Requests without a valid token are counted per IP, in a bucket apart from every trader's. */
+    RATE_LIMIT_ANON_MAX: positiveInt(30),
     RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+    /** Browser origins allowed to call the API (CORS), comma-separated (`https://widget.example.com,http://localhost:5173`); none by default. */
+    CORS_ORIGINS: corsOrigins,
     RPC_TIMEOUT_MS: positiveInt(5_000),
     BODY_LIMIT_BYTES: positiveInt(16 * 1024),
   })

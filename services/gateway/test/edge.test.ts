@@ -109,7 +109,7 @@ describe('gateway edge: trace ids, health, unavailable services, docs', () => {
 describe('gateway rate limits', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({ env: { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' } });
+    gw = await startTestGateway({ env: { RATE_LIMIT_MAX: '3', RATE_LIMIT_ANON_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' } });
   });
   afterAll(async () => gw?.cleanup());
 
@@ -128,5 +128,27 @@ describe('gateway rate limits', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await gw.inject({ url: '/psp/alfred/balances', token: 'garbage' })).statusCode);
     expect(statuses).toEqual([401, 401, 401, 429]);
+  });
+});
+
+describe('gateway rate limits: the unauthenticated bucket', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ env: { RATE_LIMIT_MAX: '5', RATE_LIMIT_ANON_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' } });
+  });
+  afterAll(async () => gw?.cleanup());
+
+  it('when requests without a valid token use up their IP bucket, then a trader from the same IP keeps the whole of its own, and the other way round', async () => {
+    const anonymous = async () => (await gw.inject({ url: '/psp/alfred/balances', token: 'garbage' })).statusCode;
+    expect([await anonymous(), await anonymous(), await anonymous()]).toEqual([401, 401, 429]);
+    const carol = tokenFor('carol');
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await gw.inject({ url: '/psp/alfred/eligibility', token: carol })).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const limited = await gw.inject({ url: '/psp/alfred/eligibility', token: 'garbage' });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json()).toMatchObject({ success: false, error: { code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } } });
+    // Another trader's bucket is untouched by both.
+    expect((await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('dave') })).statusCode).toBe(200);
   });
 });

@@ -60,6 +60,7 @@ export async function startTestGateway(opts: { env?: Record<string, string>; mes
     DEV_ENDPOINTS: 'true',
     DEV_SECRET: devSecret,
     RATE_LIMIT_MAX: '1000',
+    RATE_LIMIT_ANON_MAX: '1000',
     RPC_TIMEOUT_MS: '2000',
     ...opts.env,
   });

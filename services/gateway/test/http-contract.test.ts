@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSessionBody, devFundBody, quotePreviewBody, withdrawalsQuery } from '@offramp/contracts';
-import { fieldErrorsOf } from '../src/edge/parse-input.ts';
+import { fieldsOf } from '@offramp/kit';
 
 const quote = (amount: unknown, currency = 'BRL') => quotePreviewBody.safeParse({ type: 'withdrawal', amount, source_currency_id: currency });
 
@@ -23,7 +23,7 @@ describe('http input contracts', () => {
   it('when a body has unknown keys at two levels, then each key is named as its own field', () => {
     const r = createSessionBody.safeParse({ extra: 1, data: { type: 'withdrawal', amount: '50', source_currency_id: 'BRL', payment_route_id: 'BR_PIX', wallet_id: 'MAIN', fiat_account_id: 'fa', user_id: 'x' } });
     expect(r.success).toBe(false);
-    expect(fieldErrorsOf(r.error!).map((f) => f.field).sort()).toEqual(['data.user_id', 'extra']);
+    expect(fieldsOf(r.error!).map((f) => f.field).sort()).toEqual(['data.user_id', 'extra']);
   });
 
   it('when page and limit are absent, then the defaults are page 1 of 20; a limit over 100 is refused', () => {

@@ -1,11 +1,12 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { riskRpc } from '@offramp/contracts';
+import { ledgerRpc, riskRpc } from '@offramp/contracts';
+import { eventually } from '@offramp/kit/testing';
 import { launchChromium, screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
-import { approveInConsole, freezeInConsole, openInConsole, signInToConsole, syncInConsole } from './browser/console-driver.ts';
+import { approveInConsole, freezeInConsole, openExceptionInConsole, openInConsole, resolveExceptionInConsole, signInToConsole, syncInConsole } from './browser/console-driver.ts';
 import { addPixAccount, emitOfframpInPage, fundInPage, onboardInPage, settledBalanceInPage, signIn, withdrawInPage, withdrawalStatusInPage } from './browser/playground-driver.ts';
-import { addAccount, balance, countries, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw, withdrawal } from './flows.ts';
-import { devSecret, startNotifier, startSystem, type System } from './system.ts';
+import { addAccount, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw, withdrawal } from './flows.ts';
+import { devSecret, startNotifier, startSystem, tokenFor, type System } from './system.ts';
 
 /**
  * The operator console and the Dev playground in Debian's Chromium, against the whole system with
@@ -119,6 +120,41 @@ describe('pages in a browser (Chromium): Dev playground and operator console', (
     expect(await page.locator('#queue').textContent()).not.toContain(withdrawalId);
     await syncInConsole(page);
     expect(await page.locator('#sync-result').textContent()).toContain(withdrawalId);
+    expect(errors).toEqual([]);
+  });
+
+  it('when Alfred pays out an order after its withdrawal was rejected, then the console lists the open exception with its withdrawal and facts, and writing it off resolves it', async () => {
+    const { page, errors, close } = await trackedPage(await browser());
+    onTestFinished(close);
+    const c = countries.BR;
+    const trader = newTrader();
+    const holder = await onboard(sys, trader, c.country);
+    const accountId = await addAccount(sys, trader, c, holder);
+    const w = await withdraw(sys, trader, c, accountId);
+    const transactionId = (await waitForStatus(sys, trader, w.withdrawalId, 'processing')).psp_transaction_id!;
+    await emitOfframp(sys, trader, w.sessionId, 'failure');
+    await waitForStatus(sys, trader, w.withdrawalId, 'rejected');
+    expect(await sys.sendWebhook({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: {} })).toBe(200);
+    const token = tokenFor('ops-exceptions', { role: 'admin' });
+    const exceptionId = await eventually(`the exception of ${w.withdrawalId}`, async () => {
+      const r = await sys.http('GET', '/api/admin/exceptions?status=open&limit=100', { token });
+      return (r.body?.data.exceptions as { exception_id: string; withdrawal_id: string }[] | undefined)?.find((e) => e.withdrawal_id === w.withdrawalId)?.exception_id;
+    });
+
+    await signInToConsole(page, baseUrl, 'ops-exceptions', devSecret);
+    await openExceptionInConsole(page, exceptionId);
+    const body = await page.locator('#exception-body').textContent();
+    expect(body).toContain('partner_outcome_after_terminal');
+    expect(body).toContain(w.withdrawalId);
+    expect(body).toContain(transactionId);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await screenshot(page, 'console-exception');
+    await resolveExceptionInConsole(page, 'Write off', 'browser e2e: absorbed after the partner paid out twice');
+
+    const resolved = await sys.http('GET', `/api/admin/exceptions/${exceptionId}`, { token });
+    expect(resolved.body!.data).toMatchObject({ status: 'resolved', resolution: 'write_off', outstanding_amount: '0.000000' });
+    expect(resolved.body!.data.actions).toEqual([expect.objectContaining({ resolution: 'write_off', operator_id: 'ops-exceptions' })]);
+    expect((await sys.call(ledgerRpc.check, {})).ok).toBe(true);
     expect(errors).toEqual([]);
   });
 

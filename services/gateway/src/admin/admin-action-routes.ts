@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
 import {
   adminApproveBody,
   adminCompleteBody,
@@ -8,18 +10,16 @@ import {
   adminWithdrawalAnswer,
   withdrawalIdParams,
   withdrawalOperatorRpc,
+  type ErrorCode,
   type ServiceResult,
   type WithdrawalView,
 } from '@offramp/contracts';
 import { sendData } from '@offramp/kit';
-import type { z } from 'zod';
-import { routeSchema, type RouteDoc } from '../edge/openapi.ts';
-import { parseInput } from '../edge/parse-input.ts';
+import { adminWithdrawalExample } from '../edge/examples.ts';
+import { operation } from '../edge/openapi.ts';
 import { unwrap, type Services } from '../edge/services.ts';
 import { operatorOf } from './require-admin.ts';
 import { adminWithdrawalToWire } from './admin-wire.ts';
-
-const tag = 'admin';
 
 /** The request of an operator action: the withdrawal, the operator (JWT sub) and the parsed body. */
 interface Action<B> {
@@ -28,6 +28,18 @@ interface Action<B> {
   body: B;
 }
 
+interface ActionDoc<S extends z.ZodType> {
+  operationId: string;
+  summary: string;
+  description: string;
+  body: S;
+  bodyExample?: unknown;
+  /** Refusals besides WITHDRAWAL_NOT_FOUND and ALFRED_INCORRECT_STATUS_CHANGE. */
+  errors?: ErrorCode[];
+}
+
+const approved = { ...adminWithdrawalExample, status: 'approved', approved_by: 'operator:op-1', approved_at: '2030-01-01T00:02:00.000Z' };
+
 /**
  * Operator actions on one withdrawal, each through its sessions rpc with the operator id from the
  * JWT. The answer is the withdrawal after the action; an illegal transition is the service's 409
@@ -35,56 +47,116 @@ interface Action<B> {
  */
 export function adminActionRoutes(deps: { services: Services }) {
   const { services } = deps;
-  return async (app: FastifyInstance) => {
+  return async (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<ZodTypeProvider>();
     const action = <S extends z.ZodType>(
       method: 'POST' | 'PUT',
       path: string,
-      doc: Pick<RouteDoc, 'summary'> & { body: S },
+      doc: ActionDoc<S>,
       run: (request: FastifyRequest, a: Action<z.output<S>>) => Promise<ServiceResult<WithdrawalView>>,
     ) =>
       app.route({
         method,
         url: `/withdrawals/:id/${path}`,
-        schema: routeSchema({ tag, summary: doc.summary, params: withdrawalIdParams, body: doc.body, answer: adminWithdrawalAnswer }),
+        schema: operation({
+          operationId: doc.operationId,
+          summary: doc.summary,
+          description: doc.description,
+          tag: 'admin',
+          access: 'admin',
+          params: withdrawalIdParams,
+          body: doc.body,
+          answer: adminWithdrawalAnswer,
+          errors: ['WITHDRAWAL_NOT_FOUND', 'ALFRED_INCORRECT_STATUS_CHANGE', ...(doc.errors ?? [])],
+          examples: { ...(doc.bodyExample !== undefined && { body: doc.bodyExample }), answer: approved },
+        }),
         handler: async (request, reply) => {
-          const { id } = parseInput(withdrawalIdParams, request.params);
-          const body = parseInput(doc.body, request.body);
-          const withdrawal = unwrap(await run(request, { withdrawalId: id, operatorId: operatorOf(request).id, body }));
+          const withdrawal = unwrap(await run(request, { withdrawalId: request.params.id, operatorId: operatorOf(request).id, body: request.body as z.output<S> }));
           return sendData(request, reply, adminWithdrawalToWire(withdrawal));
         },
       });
 
-    action('POST', 'approve', { summary: 'in_review -> approved; the pipeline continues', body: adminApproveBody }, (request, a) =>
-      services.call(request, withdrawalOperatorRpc.approve, { withdrawalId: a.withdrawalId, operatorId: a.operatorId, ...(a.body?.reason && { reason: a.body.reason }) }),
+    action(
+      'POST',
+      'approve',
+      {
+        operationId: 'adminApproveWithdrawal',
+        summary: 'Approve a withdrawal in review',
+        description: 'in_review -> approved; the pipeline continues. No body is needed; an optional `reason` goes to the audit timeline.',
+        body: adminApproveBody,
+        bodyExample: { reason: 'documents checked' },
+      },
+      (request, a) => services.call(request, withdrawalOperatorRpc.approve, { withdrawalId: a.withdrawalId, operatorId: a.operatorId, ...(a.body?.reason && { reason: a.body.reason }) }),
     );
 
-    action('POST', 'reject', { summary: '-> rejected; the held funds are restored (a withdrawal with a live order at Alfred: 409 PARTNER_ORDER_LIVE)', body: adminRejectBody }, (request, a) =>
-      services.call(request, withdrawalOperatorRpc.reject, { withdrawalId: a.withdrawalId, operatorId: a.operatorId, reason: a.body.reason }),
+    action(
+      'POST',
+      'reject',
+      {
+        operationId: 'adminRejectWithdrawal',
+        summary: 'Reject a withdrawal; the held funds are restored',
+        description: 'pending, in_review, approved or processing -> rejected. With an order at Alfred that is not FAILED (or cannot be read): 409 PARTNER_ORDER_LIVE, nothing changes.',
+        body: adminRejectBody,
+        bodyExample: { reason: 'Insufficient verification' },
+        errors: ['PARTNER_ORDER_LIVE'],
+      },
+      (request, a) => services.call(request, withdrawalOperatorRpc.reject, { withdrawalId: a.withdrawalId, operatorId: a.operatorId, reason: a.body.reason }),
     );
 
-    action('POST', 'process', { summary: 'Re-dispatch the PSP request of an approved withdrawal', body: adminProcessBody }, (request, a) =>
-      services.call(request, withdrawalOperatorRpc.process, { withdrawalId: a.withdrawalId, operatorId: a.operatorId }),
+    action(
+      'POST',
+      'process',
+      {
+        operationId: 'adminProcessWithdrawal',
+        summary: 'Re-dispatch the PSP request of an approved withdrawal',
+        description: 'No body is needed.',
+        body: adminProcessBody,
+      },
+      (request, a) => services.call(request, withdrawalOperatorRpc.process, { withdrawalId: a.withdrawalId, operatorId: a.operatorId }),
     );
 
-    action('POST', 'complete', { summary: 'processing -> completed, when the partner confirmed out of band', body: adminCompleteBody }, (request, a) =>
-      services.call(request, withdrawalOperatorRpc.complete, {
-        withdrawalId: a.withdrawalId,
-        operatorId: a.operatorId,
-        reference: a.body.reference,
-        ...(a.body.notes && { notes: a.body.notes }),
-        ...(a.body.confirmed_out_of_band !== undefined && { confirmedOutOfBand: a.body.confirmed_out_of_band }),
-      }),
+    action(
+      'POST',
+      'complete',
+      {
+        operationId: 'adminCompleteWithdrawal',
+        summary: 'Complete a withdrawal the partner paid out',
+        description:
+          'processing -> completed, funds taken. Only when Alfred reports FIAT_TRANSFER_COMPLETED, or with `confirmed_out_of_band: true`; otherwise 409 PARTNER_ORDER_LIVE. Alfred reporting FAILED: 409 ALFRED_INCORRECT_STATUS_CHANGE.',
+        body: adminCompleteBody,
+        bodyExample: { reference: 'E2E-REF-1', notes: 'bank statement checked', confirmed_out_of_band: true },
+        errors: ['PARTNER_ORDER_LIVE'],
+      },
+      (request, a) =>
+        services.call(request, withdrawalOperatorRpc.complete, {
+          withdrawalId: a.withdrawalId,
+          operatorId: a.operatorId,
+          reference: a.body.reference,
+          ...(a.body.notes && { notes: a.body.notes }),
+          ...(a.body.confirmed_out_of_band !== undefined && { confirmedOutOfBand: a.body.confirmed_out_of_band }),
+        }),
     );
 
-    action('PUT', 'status', { summary: 'Override the status along a legal transition, with the same money effects', body: adminStatusBody }, (request, a) =>
-      services.call(request, withdrawalOperatorRpc.overrideStatus, {
-        withdrawalId: a.withdrawalId,
-        operatorId: a.operatorId,
-        status: a.body.status,
-        reason: a.body.reason,
-        ...(a.body.reference && { reference: a.body.reference }),
-        ...(a.body.confirmed_out_of_band !== undefined && { confirmedOutOfBand: a.body.confirmed_out_of_band }),
-      }),
+    action(
+      'PUT',
+      'status',
+      {
+        operationId: 'adminOverrideWithdrawalStatus',
+        summary: 'Override the status along a legal transition',
+        description: 'With the same money effects and partner checks as the normal path (to `rejected` as reject, to `completed` as complete).',
+        body: adminStatusBody,
+        bodyExample: { status: 'rejected', reason: 'partner lost the order', reference: 'INC-7' },
+        errors: ['PARTNER_ORDER_LIVE'],
+      },
+      (request, a) =>
+        services.call(request, withdrawalOperatorRpc.overrideStatus, {
+          withdrawalId: a.withdrawalId,
+          operatorId: a.operatorId,
+          status: a.body.status,
+          reason: a.body.reason,
+          ...(a.body.reference && { reference: a.body.reference }),
+          ...(a.body.confirmed_out_of_band !== undefined && { confirmedOutOfBand: a.body.confirmed_out_of_band }),
+        }),
     );
   };
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
   adminExceptionAnswer,
   adminExceptionListAnswer,
@@ -8,8 +9,8 @@ import {
   exceptionsRpc,
 } from '@offramp/contracts';
 import { sendData } from '@offramp/kit';
-import { routeSchema } from '../edge/openapi.ts';
-import { parseInput } from '../edge/parse-input.ts';
+import { exampleIds, exceptionExample } from '../edge/examples.ts';
+import { operation } from '../edge/openapi.ts';
 import { unwrap, type Services } from '../edge/services.ts';
 import { adminExceptionToWire } from './admin-exception-wire.ts';
 import { operatorOf } from './require-admin.ts';
@@ -23,12 +24,24 @@ const tag = 'admin';
  */
 export function adminExceptionRoutes(deps: { services: Services }) {
   const { services } = deps;
-  return async (app: FastifyInstance) => {
+  return async (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<ZodTypeProvider>();
     app.get(
       '/exceptions',
-      { schema: routeSchema({ tag, summary: 'The exception queue, newest first, filtered by status, kind and withdrawal', query: adminExceptionsQuery, answer: adminExceptionListAnswer }) },
+      {
+        schema: operation({
+          operationId: 'adminListExceptions',
+          summary: 'The exception queue, newest first',
+          description: 'Filtered by status, kind and withdrawal. Paged: `limit` up to 100 (default 50); empty is `[]`.',
+          tag,
+          access: 'admin',
+          querystring: adminExceptionsQuery,
+          answer: adminExceptionListAnswer,
+          examples: { answer: { exceptions: [exceptionExample], total: 1, page: 1, limit: 50 } },
+        }),
+      },
       async (request, reply) => {
-        const { page, limit, status, kind, withdrawal_id: withdrawalId } = parseInput(adminExceptionsQuery, request.query);
+        const { page, limit, status, kind, withdrawal_id: withdrawalId } = request.query;
         const req = { page, limit, ...(status && { status }), ...(kind && { kind }), ...(withdrawalId && { withdrawalId }) };
         const { exceptions, total } = await services.call(request, exceptionsRpc.list, req);
         return sendData(request, reply, { exceptions: exceptions.map(adminExceptionToWire), total, page, limit });
@@ -37,28 +50,54 @@ export function adminExceptionRoutes(deps: { services: Services }) {
 
     app.get(
       '/exceptions/:id',
-      { schema: routeSchema({ tag, summary: 'One exception: kind, withdrawal, facts, amounts, status and the actions taken', params: exceptionIdParams, answer: adminExceptionAnswer }) },
-      async (request, reply) => {
-        const { id } = parseInput(exceptionIdParams, request.params);
-        return sendData(request, reply, adminExceptionToWire(unwrap(await services.call(request, exceptionsRpc.get, { exceptionId: id }))));
+      {
+        schema: operation({
+          operationId: 'adminGetException',
+          summary: 'One exception',
+          description: 'Kind, withdrawal, partner reference, facts, exposure, the amount at stake and what is outstanding, the resolutions that still fit and the actions taken.',
+          tag,
+          access: 'admin',
+          params: exceptionIdParams,
+          answer: adminExceptionAnswer,
+          errors: ['EXCEPTION_NOT_FOUND'],
+          examples: { answer: exceptionExample },
+        }),
       },
+      async (request, reply) => sendData(request, reply, adminExceptionToWire(unwrap(await services.call(request, exceptionsRpc.get, { exceptionId: request.params.id })))),
     );
 
     app.post(
       '/exceptions/:id/resolve',
       {
-        schema: routeSchema({
+        schema: operation({
+          operationId: 'adminResolveException',
+          summary: 'Resolve an exception',
+          description:
+            '`recover_from_trader`, `refund_trader`, `write_off` or `dismiss`: at most one ledger transfer, audited with the operator id; a retried resolve never moves money twice. ' +
+            'A resolution that does not fit the exposure: 409 EXCEPTION_RESOLUTION_INVALID. The ledger not answering: 503, nothing recorded; retry.',
           tag,
-          summary: 'Resolve an exception (recover_from_trader, refund_trader, write_off, dismiss); money moves only through the ledger',
+          access: 'admin',
           params: exceptionIdParams,
           body: adminResolveExceptionBody,
           answer: adminExceptionAnswer,
+          errors: ['EXCEPTION_NOT_FOUND', 'EXCEPTION_ALREADY_RESOLVED', 'EXCEPTION_RESOLUTION_INVALID'],
+          examples: {
+            body: { resolution: 'write_off', note: 'Alfred will not claw the payout back' },
+            answer: {
+              ...exceptionExample,
+              status: 'resolved',
+              outstanding_amount: '0.000000',
+              resolved_at: '2030-01-01T00:07:00.000Z',
+              resolution: 'write_off',
+              resolutions: [],
+              actions: [{ resolution: 'write_off', note: 'Alfred will not claw the payout back', operator_id: 'op-1', moved_amount: '20.049116', transfer_id: exampleIds.transfer, at: '2030-01-01T00:07:00.000Z' }],
+            },
+          },
         }),
       },
       async (request, reply) => {
-        const { id } = parseInput(exceptionIdParams, request.params);
-        const { resolution, note } = parseInput(adminResolveExceptionBody, request.body);
-        const resolved = await services.call(request, exceptionsRpc.resolve, { exceptionId: id, operatorId: operatorOf(request).id, resolution, note });
+        const { resolution, note } = request.body;
+        const resolved = await services.call(request, exceptionsRpc.resolve, { exceptionId: request.params.id, operatorId: operatorOf(request).id, resolution, note });
         return sendData(request, reply, adminExceptionToWire(unwrap(resolved)));
       },
     );

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
   adminPendingQuery,
   adminWithdrawalAnswer,
@@ -9,12 +10,13 @@ import {
   withdrawalIdParams,
 } from '@offramp/contracts';
 import { sendData } from '@offramp/kit';
-import { routeSchema } from '../edge/openapi.ts';
-import { parseInput } from '../edge/parse-input.ts';
+import { adminWithdrawalExample } from '../edge/examples.ts';
+import { operation } from '../edge/openapi.ts';
 import { unwrap, type Services } from '../edge/services.ts';
 import { adminWithdrawalToWire } from './admin-wire.ts';
 
 const tag = 'admin';
+const listExample = { withdrawals: [adminWithdrawalExample], total: 1, page: 1, limit: 50 };
 
 /**
  * What operators read: every withdrawal (filtered), the manual-review queue and one withdrawal in
@@ -22,12 +24,24 @@ const tag = 'admin';
  */
 export function adminQueryRoutes(deps: { services: Services }) {
   const { services } = deps;
-  return async (app: FastifyInstance) => {
+  return async (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<ZodTypeProvider>();
     app.get(
       '/withdrawals',
-      { schema: routeSchema({ tag, summary: 'Every withdrawal, newest first, filtered by status and trader', query: adminWithdrawalsQuery, answer: adminWithdrawalListAnswer }) },
+      {
+        schema: operation({
+          operationId: 'adminListWithdrawals',
+          summary: 'Every withdrawal, newest first, filtered by status and trader',
+          description: '`stuck=true`: only those that stayed in their status longer than its SLA. Paged: `limit` up to 100 (default 50); empty is `[]`.',
+          tag,
+          access: 'admin',
+          querystring: adminWithdrawalsQuery,
+          answer: adminWithdrawalListAnswer,
+          examples: { answer: listExample },
+        }),
+      },
       async (request, reply) => {
-        const { page, limit, status, user_id: traderId, stuck } = parseInput(adminWithdrawalsQuery, request.query);
+        const { page, limit, status, user_id: traderId, stuck } = request.query;
         const req = { page, limit, ...(status && { status }), ...(traderId && { traderId }), ...(stuck !== undefined && { stuck }) };
         const { withdrawals, total } = await services.call(request, sessionsRpc.listWithdrawals, req);
         return sendData(request, reply, { withdrawals: withdrawals.map((w) => adminWithdrawalToWire(w)), total, page, limit });
@@ -36,9 +50,19 @@ export function adminQueryRoutes(deps: { services: Services }) {
 
     app.get(
       '/withdrawals/pending',
-      { schema: routeSchema({ tag, summary: 'The manual-review queue (in_review), newest first', query: adminPendingQuery, answer: adminWithdrawalListAnswer }) },
+      {
+        schema: operation({
+          operationId: 'adminListPendingWithdrawals',
+          summary: 'The manual-review queue (in_review), newest first',
+          tag,
+          access: 'admin',
+          querystring: adminPendingQuery,
+          answer: adminWithdrawalListAnswer,
+          examples: { answer: listExample },
+        }),
+      },
       async (request, reply) => {
-        const { page, limit } = parseInput(adminPendingQuery, request.query);
+        const { page, limit } = request.query;
         const { withdrawals, total } = await services.call(request, sessionsRpc.listWithdrawals, { status: 'in_review', page, limit });
         return sendData(request, reply, { withdrawals: withdrawals.map((w) => adminWithdrawalToWire(w)), total, page, limit });
       },
@@ -47,15 +71,20 @@ export function adminQueryRoutes(deps: { services: Services }) {
     app.get(
       '/withdrawals/:id',
       {
-        schema: routeSchema({
+        schema: operation({
+          operationId: 'adminGetWithdrawal',
+          summary: 'One withdrawal in full',
+          description: "Amounts, quote, masked fiat account, risk's decision with its reasons, the PSP transaction, the audit timeline and the exceptions opened about it.",
           tag,
-          summary: 'One withdrawal with quote, masked fiat account, risk decision, PSP transaction and audit timeline',
+          access: 'admin',
           params: withdrawalIdParams,
           answer: adminWithdrawalAnswer,
+          errors: ['WITHDRAWAL_NOT_FOUND'],
+          examples: { answer: adminWithdrawalExample },
         }),
       },
       async (request, reply) => {
-        const { id } = parseInput(withdrawalIdParams, request.params);
+        const { id } = request.params;
         const [withdrawal, risk] = await Promise.all([
           services.call(request, sessionsRpc.getWithdrawal, { withdrawalId: id }),
           services.call(request, riskRpc.getDecision, { withdrawalId: id }),

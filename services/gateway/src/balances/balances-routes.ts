@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { balancesAnswer, currencyDecimals, ledgerRpc, minorToDecimal } from '@offramp/contracts';
 import { sendData } from '@offramp/kit';
 import { traderOf } from '../auth/auth.ts';
-import { routeSchema } from '../edge/openapi.ts';
+import { operation } from '../edge/openapi.ts';
 import type { Services } from '../edge/services.ts';
 
 /**
@@ -21,9 +22,22 @@ export async function traderBalances(services: Services, request: FastifyRequest
 
 export function balanceRoutes(deps: { services: Services }) {
   const { services } = deps;
-  return async (app: FastifyInstance) => {
-    app.get('/balances', { schema: routeSchema({ tag: 'balances', summary: "The trader's balances", answer: balancesAnswer }) }, async (request, reply) =>
-      sendData(request, reply, await traderBalances(services, request, traderOf(request).id)),
+  return async (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<ZodTypeProvider>();
+    app.get(
+      '/balances',
+      {
+        schema: operation({
+          operationId: 'listBalances',
+          summary: "The trader's balances",
+          description: '`available` may be withdrawn; `held` is reserved by withdrawals in flight. USDT is always listed (zero before the first deposit).',
+          tag: 'balances',
+          access: 'trader',
+          answer: balancesAnswer,
+          examples: { answer: [{ currency: 'USDT', available: '979.950884', held: '20.049116' }] },
+        }),
+      },
+      async (request, reply) => sendData(request, reply, await traderBalances(services, request, traderOf(request).id)),
     );
   };
 }

@@ -1,62 +1,285 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { createJsonSchemaTransform } from 'fastify-type-provider-zod';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import { z } from 'zod';
-import { errorEnvelope, successEnvelope } from '@offramp/contracts';
+import { decimalString, errorCatalogue, type ErrorCode } from '@offramp/contracts';
 
-/** JSON Schema of a zod schema for the OpenAPI document (inputs as clients send them). */
-export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, target: 'openapi-3.0', unrepresentable: 'any' });
-  return rest;
+/*
+ * One declaration per route: its zod body, querystring, params and per-status answers validate the
+ * request, type the handler, check the answer when it is serialized and make the OpenAPI document
+ * (`/docs/json`). The error answers of each status list the catalogue codes that route can return.
+ */
+
+/** Who may call an operation; it sets the security requirement and the refusals every such route has. */
+export type Access = 'trader' | 'admin' | 'dev' | 'dev-token';
+
+/** An error code with the status it is answered with, when that differs from the catalogue's (Alfred's 409 or 422). */
+export type ErrorSpec = ErrorCode | [ErrorCode, number];
+
+export interface OperationSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined> {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: Tag;
+  access: Access;
+  body?: B;
+  querystring?: Q;
+  params?: P;
+  /** 200 unless said; 204 answers have no body. */
+  status?: 200 | 201 | 204;
+  /** The `data` of the success envelope. */
+  answer?: z.ZodType;
+  /** Refusals of this route besides those every route of its access has. */
+  errors?: ErrorSpec[];
+  examples?: { body?: unknown; answer?: unknown };
 }
 
-export interface RouteDoc {
-  tag: string;
-  summary: string;
-  body?: z.ZodType;
-  query?: z.ZodType;
-  params?: z.ZodType;
-  /** The `data` of the success envelope; omitted for 204. */
-  answer?: z.ZodType;
-  status?: number;
-  auth?: 'jwt' | 'dev-secret' | 'jwt+dev-secret';
+export const tags = {
+  eligibility: 'Whether the trader may withdraw, the payment routes of their country, indicative quotes',
+  'fiat-accounts': "The trader's bank accounts at Alfred, per rail",
+  withdrawals: 'Sessions (intent and quote) and withdrawals with their status timeline',
+  balances: "The trader's USDT balance: available and held",
+  events: "The trader's notifications as Server-Sent Events",
+  qa: 'QA actions (only with DEV_ENDPOINTS=true and the X-Dev-Secret header; 404 otherwise)',
+  admin: 'Operators (JWT with role "admin"): withdrawals, actions, the freeze switch, reconciliation, the exception queue',
+} as const;
+export type Tag = keyof typeof tags;
+
+const fieldError = z.object({ field: z.string(), message: z.string() });
+const money = decimalString;
+
+/**
+ * What `details` carries, per code; every property is optional because a code may come from
+ * several places. Amounts are decimal strings, never JSON numbers.
+ */
+const detailsByCode: Partial<Record<ErrorCode, z.ZodRawShape>> = {
+  VALIDATION_ERROR: { fields: z.array(fieldError), partnerCode: z.number().int() },
+  FIAT_ACCOUNT_INVALID: { fields: z.array(z.string()), issues: z.array(z.unknown()), partnerCode: z.number().int() },
+  FIAT_ACCOUNT_DUPLICATE: { partnerCode: z.number().int() },
+  ALFRED_BANK_USA_UNAVAILABLE: { partnerCode: z.number().int() },
+  LIMIT_EXCEEDED: {
+    limit: z.string(),
+    limitValue: money,
+    requested: money,
+    used: money,
+    currency: z.string(),
+    violations: z.array(z.string()),
+    partnerCode: z.number().int(),
+    min: money,
+    max: money,
+  },
+  USER_NOT_VERIFIED: { reason: z.string(), fallback: z.object({ fields: z.array(z.string()), documents: z.array(z.string()) }) },
+  ALFRED_INCORRECT_STATUS_CHANGE: { from: z.string(), to: z.string() },
+  RATE_LIMITED: { retryAfterSeconds: z.number().int() },
+  PSP_UNAVAILABLE: { outcome: z.literal('unknown'), retry_with: z.object({ session_id: z.uuid() }) },
+};
+
+/** The refusals every route of an access level can answer, besides its own. */
+const commonErrors: Record<Access, ErrorCode[]> = {
+  trader: ['UNAUTHORIZED', 'RATE_LIMITED', 'INTERNAL', 'PSP_UNAVAILABLE'],
+  admin: ['UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED', 'INTERNAL', 'PSP_UNAVAILABLE'],
+  dev: ['NOT_FOUND', 'UNAUTHORIZED', 'RATE_LIMITED', 'INTERNAL', 'PSP_UNAVAILABLE'],
+  'dev-token': ['NOT_FOUND', 'RATE_LIMITED', 'INTERNAL'],
+};
+
+const securityOf: Record<Access, OpenAPIV3_1.SecurityRequirementObject[]> = {
+  trader: [{ bearerAuth: [] }],
+  admin: [{ bearerAuth: [] }],
+  dev: [{ bearerAuth: [], devSecret: [] }],
+  'dev-token': [{ devSecret: [] }],
+};
+
+const errorDescriptions: Record<number, string> = {
+  400: 'The request is invalid: `details.fields` names each offending field once',
+  401: 'No valid bearer token',
+  403: 'Refused for this caller',
+  404: 'Not found',
+  408: 'The request was not received in time',
+  409: 'Conflicts with the current state',
+  410: 'Gone',
+  413: 'The body is larger than the gateway accepts',
+  422: 'Refused by a business rule',
+  423: 'Withdrawals are frozen',
+  429: 'Too many requests: retry after `Retry-After` seconds',
+  500: 'Internal error (a bug; logged with the trace id)',
+  503: 'A service or the payment provider did not answer: retry later',
+};
+
+/** The error envelope of one status: `error.code` is one of `codes`. */
+export function errorEnvelope(status: number, codes: readonly ErrorCode[]) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const code of codes) for (const [key, schema] of Object.entries(detailsByCode[code] ?? {})) shape[key] ??= (schema as z.ZodType).optional();
+  const first = codes[0]!;
+  return z
+    .object({
+      success: z.literal(false),
+      error: z.object({
+        code: z.enum(codes as [ErrorCode, ...ErrorCode[]]),
+        message: z.string(),
+        details: z.looseObject(shape).optional(),
+      }),
+      trace_id: z.string(),
+    })
+    .meta({
+      description: `${errorDescriptions[status] ?? 'Refused'}: ${codes.join(', ')}`,
+      examples: [{ success: false, error: { code: first, message: errorCatalogue[first].message }, trace_id: '0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55' }],
+    });
+}
+
+/** The success envelope around `data`. */
+export function successEnvelope(data: z.ZodType, description: string, example?: unknown) {
+  return z
+    .object({ success: z.literal(true), data, trace_id: z.string() })
+    .meta({ description, ...(example !== undefined && { examples: [{ success: true, data: example, trace_id: '0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55' }] }) });
+}
+
+/** The error responses of a route, grouped by status. */
+export function errorResponses(errors: readonly ErrorSpec[]): Record<number, z.ZodType> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const spec of errors) {
+    const [code, status] = Array.isArray(spec) ? spec : [spec, errorCatalogue[spec].status];
+    const codes = byStatus.get(status) ?? [];
+    if (!codes.includes(code)) codes.push(code);
+    byStatus.set(status, codes);
+  }
+  return Object.fromEntries([...byStatus].sort(([a], [b]) => a - b).map(([status, codes]) => [status, errorEnvelope(status, codes)]));
+}
+
+/** Whether a body schema accepts no body at all (then the OpenAPI says the request body is optional). */
+const acceptsNothing = (schema: z.ZodType) => schema.safeParse(undefined).success;
+
+/**
+ * The route `schema` of one operation: zod schemas that Fastify validates with and serializes
+ * through, and the OpenAPI metadata. `body`, `querystring` and `params` keep their zod types, so
+ * the handler's `request.body` is the parsed output.
+ */
+export function operation<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, P extends z.ZodType | undefined = undefined>(
+  spec: OperationSpec<B, Q, P>,
+) {
+  const status = spec.status ?? 200;
+  const inputs = spec.body || spec.querystring || spec.params;
+  const errors: ErrorSpec[] = [
+    ...(inputs || spec.access === 'dev-token' ? (['VALIDATION_ERROR'] as const) : []),
+    ...(spec.body ? (['PAYLOAD_TOO_LARGE'] as const) : []),
+    ...commonErrors[spec.access],
+    ...(spec.errors ?? []),
+  ];
+  const success =
+    status === 204
+      ? z.undefined().meta({ description: 'Done; no body' })
+      : successEnvelope(spec.answer ?? z.unknown(), spec.summary, spec.examples?.answer);
+  // Fastify hands a request without a body to the validator as `null`: a body that may be left
+  // out accepts null too (documented as the object alone, with the request body optional).
+  const bodyMeta = { ...(spec.examples?.body !== undefined && { examples: [spec.examples.body] }) };
+  const optionalBody = spec.body !== undefined && acceptsNothing(spec.body);
+  const body = spec.body && (optionalBody ? spec.body.nullable().meta({ ...bodyMeta, 'x-absent-body': true }) : spec.body.meta(bodyMeta));
+  return {
+    operationId: spec.operationId,
+    summary: spec.summary,
+    ...(spec.description && { description: spec.description }),
+    tags: [spec.tag],
+    security: securityOf[spec.access],
+    ...(optionalBody && { 'x-body-optional': true }),
+    // Absent inputs are left out: Fastify warns about a present key without a schema.
+    ...(body && { body }),
+    ...(spec.querystring && { querystring: spec.querystring }),
+    ...(spec.params && { params: spec.params }),
+    response: { [status]: success, ...errorResponses(errors) } as Record<number, z.ZodType>,
+  } as {
+    operationId: string;
+    summary: string;
+    tags: Tag[];
+    security: OpenAPIV3_1.SecurityRequirementObject[];
+    body: B;
+    querystring: Q;
+    params: P;
+    response: Record<number, z.ZodType>;
+  };
 }
 
 /**
- * A route's `schema`, for the OpenAPI document only: the gateway scope turns Fastify's own
- * validation and serialization off, because bodies are parsed with zod so that errors use our envelope.
+ * Query parameters travel as strings; the contracts validate their text (so `1e2` is not a page)
+ * and mark integers with `x-integer` metadata: the document shows them as the integers they are.
  */
-export function routeSchema(doc: RouteDoc): FastifySchema {
-  const status = doc.status ?? 200;
-  const security = { jwt: [{ bearerAuth: [] }], 'dev-secret': [{ devSecret: [] }], 'jwt+dev-secret': [{ bearerAuth: [], devSecret: [] }] }[doc.auth ?? 'jwt'];
-  return {
-    tags: [doc.tag],
-    summary: doc.summary,
-    ...(doc.body && { body: jsonSchemaOf(doc.body, 'input') }),
-    ...(doc.query && { querystring: jsonSchemaOf(doc.query, 'input') }),
-    ...(doc.params && { params: jsonSchemaOf(doc.params, 'input') }),
-    response: {
-      [status]: doc.answer ? jsonSchemaOf(successEnvelope(doc.answer), 'output') : { type: 'null', description: 'No content' },
-      '4xx': jsonSchemaOf(errorEnvelope, 'output'),
-      '5xx': jsonSchemaOf(errorEnvelope, 'output'),
-    },
-    security,
-  } as FastifySchema;
+function override(ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown> }): void {
+  const json = ctx.jsonSchema;
+  const def = (ctx.zodSchema as { _zod: { def: { type: string } } })._zod.def;
+  if (def.type === 'union' && Array.isArray(json.anyOf)) json.anyOf = json.anyOf.filter((s) => Object.keys(s as object).length > 0);
+  // A 204 answer (`z.undefined()`) has no body.
+  if (def.type === 'undefined') json.type = 'null';
+  if (json['x-absent-body'] && Array.isArray(json.anyOf)) {
+    const [present] = json.anyOf.filter((s) => (s as { type?: unknown }).type !== 'null');
+    delete json.anyOf;
+    delete json['x-absent-body'];
+    Object.assign(json, present);
+  }
+  const integer = json['x-integer'] as { minimum: number; maximum: number; default?: number } | undefined;
+  if (integer) {
+    for (const key of Object.keys(json)) if (key !== 'description') delete json[key];
+    Object.assign(json, { type: 'integer', ...integer });
+  }
 }
 
-/** OpenAPI document at /docs/json, UI at /docs. Register before the routes it describes. */
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+/** Operations whose request body may be left out (`x-body-optional`): Fastify's swagger marks every body required. */
+function markOptionalBodies(document: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const op of Object.values(item ?? {}) as (OpenAPIV3_1.OperationObject & { 'x-body-optional'?: boolean })[]) {
+      if (typeof op !== 'object' || op === null || !('responses' in op)) continue;
+      if (op['x-body-optional'] && op.requestBody && 'required' in op.requestBody) op.requestBody.required = false;
+      delete op['x-body-optional'];
+    }
+  }
+  return document;
+}
+
+function isZodDeclared(schema: unknown): boolean {
+  if (typeof schema !== 'object' || schema === null) return false;
+  const { body, querystring, params, response } = schema as Record<string, unknown>;
+  return [body, querystring, params, ...Object.values((response as Record<string, unknown> | undefined) ?? {})].some((s) => s instanceof z.ZodType);
+}
+
+export interface OpenApiOptions {
+  /** Where the document says the API is served. */
+  servers?: { url: string; description: string }[];
+}
+
+export const defaultServers = [{ url: 'http://localhost:8080', description: 'The local stack (`npm start`, `docker compose up`)' }];
+
+/** OpenAPI 3.1 document at /docs/json, UI at /docs. Register before the routes it describes. */
+export async function registerOpenApi(app: FastifyInstance, opts: OpenApiOptions = {}): Promise<void> {
+  const transform = createJsonSchemaTransform({
+    skipList: ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/*', '/docs/initOAuth', '/docs/uiConfig', '/docs/*'],
+    zodToJsonConfig: { target: 'draft-2020-12', override: (ctx) => override(ctx as never) },
+  });
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'Offramp gateway', version: '1.0.0', description: 'Public HTTP edge: widget and QA routes (API.md).' },
+      openapi: '3.1.0',
+      info: {
+        title: 'Offramp gateway',
+        version: '1.0.0',
+        description:
+          "The public HTTP edge of Offramp: the widget's routes (trader JWT), the operators' routes (JWT with role admin) and the QA routes. " +
+          'Every answer is an envelope: `{success: true, data, trace_id}` or `{success: false, error: {code, message, details?}, trace_id}`; ' +
+          'amounts are decimal strings. The error codes each operation can answer are listed per status.',
+        license: { name: 'MIT', identifier: 'MIT' },
+        contact: { name: 'Offramp maintainers' },
+      },
+      servers: opts.servers ?? defaultServers,
+      tags: Object.entries(tags).map(([name, description]) => ({ name, description })),
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          devSecret: { type: 'apiKey', in: 'header', name: 'X-Dev-Secret' },
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The trader is the JWT `sub`; operators carry `role: "admin"`' },
+          devSecret: { type: 'apiKey', in: 'header', name: 'X-Dev-Secret', description: 'The DEV_SECRET of a gateway started with DEV_ENDPOINTS=true' },
         },
       },
     },
     hideUntagged: true,
+    // Inputs are documented as clients send them, answers as the server sends them. A route
+    // declared in plain JSON Schema (the event stream) is documented as it is.
+    transform: (document) => (isZodDeclared(document.schema) ? transform(document) : { schema: document.schema, url: document.url }),
+    transformObject: (documentObject) => markOptionalBodies((documentObject as { openapiObject: OpenAPIV3_1.Document }).openapiObject),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 }

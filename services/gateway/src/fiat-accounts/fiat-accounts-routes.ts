@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
   createFiatAccountBody,
   createdFiatAccountAnswer,
@@ -11,10 +12,11 @@ import {
 } from '@offramp/contracts';
 import { sendData } from '@offramp/kit';
 import { traderOf } from '../auth/auth.ts';
-import { routeSchema } from '../edge/openapi.ts';
-import { parseInput } from '../edge/parse-input.ts';
+import { exampleIds, withdrawalExample } from '../edge/examples.ts';
+import { operation } from '../edge/openapi.ts';
 import { requireSession } from '../edge/require-session.ts';
 import { unwrap, type Services } from '../edge/services.ts';
+import { eligibilityErrors } from '../eligibility/eligibility-routes.ts';
 
 const tag = 'fiat-accounts';
 
@@ -32,27 +34,85 @@ function fiatAccountToWire(a: FiatAccountView) {
 /** The trader's bank accounts at Alfred: list (masked), requirements per rail, add, delete. */
 export function fiatAccountRoutes(deps: { services: Services }) {
   const { services } = deps;
-  return async (app: FastifyInstance) => {
-    app.get('/fiat-accounts', { schema: routeSchema({ tag, summary: "The trader's fiat accounts, numbers masked", answer: fiatAccountListAnswer }) }, async (request, reply) => {
-      const { accounts } = await services.call(request, pspAlfredRpc.listFiatAccounts, { traderId: traderOf(request).id });
-      return sendData(request, reply, accounts.map(fiatAccountToWire));
-    });
+  return async (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<ZodTypeProvider>();
+    app.get(
+      '/fiat-accounts',
+      {
+        schema: operation({
+          operationId: 'listFiatAccounts',
+          summary: "The trader's fiat accounts, numbers masked",
+          tag,
+          access: 'trader',
+          answer: fiatAccountListAnswer,
+          examples: {
+            answer: [{ fiat_account_id: exampleIds.fiatAccount, type: 'PIX', masked_number: '***8909', account_holder_name: 'Joao Santos', bank_name: null, created_at: withdrawalExample.created_at }],
+          },
+        }),
+      },
+      async (request, reply) => {
+        const { accounts } = await services.call(request, pspAlfredRpc.listFiatAccounts, { traderId: traderOf(request).id });
+        return sendData(request, reply, accounts.map(fiatAccountToWire));
+      },
+    );
 
     app.get(
       '/fiat-accounts/requirements',
-      { schema: routeSchema({ tag, summary: 'JSON Schema of fiatAccountFields for a rail', query: fiatAccountRequirementsQuery, answer: fiatAccountRequirementsAnswer }) },
+      {
+        schema: operation({
+          operationId: 'getFiatAccountRequirements',
+          summary: 'JSON Schema of fiatAccountFields for a rail',
+          description: 'What `fiatAccountFields` of `POST /fiat-accounts` must hold for the rail `type` (PIX: `pixKey`, `documentNumber`, `accountName`).',
+          tag,
+          access: 'trader',
+          querystring: fiatAccountRequirementsQuery,
+          answer: fiatAccountRequirementsAnswer,
+          examples: {
+            answer: {
+              type: 'object',
+              required: ['pixKey', 'documentNumber', 'accountName'],
+              properties: { pixKey: { type: 'string' }, documentNumber: { type: 'string' }, accountName: { type: 'string' } },
+            },
+          },
+        }),
+      },
       async (request, reply) => {
-        const { type } = parseInput(fiatAccountRequirementsQuery, request.query);
-        const { schema } = unwrap(await services.call(request, pspAlfredRpc.fiatAccountRequirements, { type }));
+        const { schema } = unwrap(await services.call(request, pspAlfredRpc.fiatAccountRequirements, { type: request.query.type }));
         return sendData(request, reply, schema);
       },
     );
 
     app.post(
       '/fiat-accounts',
-      { schema: routeSchema({ tag, summary: 'Register a fiat account', body: createFiatAccountBody, answer: createdFiatAccountAnswer, status: 201 }) },
+      {
+        schema: operation({
+          operationId: 'createFiatAccount',
+          summary: 'Register a fiat account',
+          description:
+            "Registers the account at Alfred, in the trader's KYC name. With `session_id`, the session must be the trader's. " +
+            "BANK_USA is unavailable while Alfred's registration bug lasts: ALFRED_BANK_USA_UNAVAILABLE with Alfred's status (409 or 422) and `details.partnerCode`.",
+          tag,
+          access: 'trader',
+          status: 201,
+          body: createFiatAccountBody,
+          answer: createdFiatAccountAnswer,
+          errors: [
+            ...eligibilityErrors,
+            'ALFRED_SESSION_NOT_OWNED',
+            'SESSION_NOT_FOUND',
+            'FIAT_ACCOUNT_INVALID',
+            'FIAT_ACCOUNT_DUPLICATE',
+            ['ALFRED_BANK_USA_UNAVAILABLE', 409],
+            ['ALFRED_BANK_USA_UNAVAILABLE', 422],
+          ],
+          examples: {
+            body: { type: 'PIX', fiatAccountFields: { pixKey: '12345678909', documentNumber: '12345678909', accountName: 'Joao Santos' } },
+            answer: { fiatAccountId: exampleIds.fiatAccount, fiat_account_id: exampleIds.fiatAccount },
+          },
+        }),
+      },
       async (request, reply) => {
-        const body = parseInput(createFiatAccountBody, request.body);
+        const body = request.body;
         const trader = traderOf(request);
         if (body.session_id) await requireSession(services, request, body.session_id, trader.id);
         const req = { traderId: trader.id, type: body.type, fields: body.fiatAccountFields };
@@ -61,10 +121,24 @@ export function fiatAccountRoutes(deps: { services: Services }) {
       },
     );
 
-    app.delete('/fiat-accounts/:id', { schema: routeSchema({ tag, summary: 'Delete a fiat account', params: fiatAccountIdParams, status: 204 }) }, async (request, reply) => {
-      const { id } = parseInput(fiatAccountIdParams, request.params);
-      unwrap(await services.call(request, pspAlfredRpc.deleteFiatAccount, { traderId: traderOf(request).id, fiatAccountId: id }));
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/fiat-accounts/:id',
+      {
+        schema: operation({
+          operationId: 'deleteFiatAccount',
+          summary: 'Delete a fiat account',
+          description: "Another trader's account is FIAT_ACCOUNT_NOT_FOUND, as an unknown one.",
+          tag,
+          access: 'trader',
+          status: 204,
+          params: fiatAccountIdParams,
+          errors: ['FIAT_ACCOUNT_NOT_FOUND'],
+        }),
+      },
+      async (request, reply) => {
+        unwrap(await services.call(request, pspAlfredRpc.deleteFiatAccount, { traderId: traderOf(request).id, fiatAccountId: request.params.id }));
+        return reply.code(204).send();
+      },
+    );
   };
 }

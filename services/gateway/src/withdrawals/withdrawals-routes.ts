@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
   createSessionBody,
   initiateAnswer,
@@ -13,11 +14,12 @@ import {
 } from '@offramp/contracts';
 import { AppError, sendData } from '@offramp/kit';
 import { traderOf } from '../auth/auth.ts';
-import { routeSchema } from '../edge/openapi.ts';
-import { parseInput } from '../edge/parse-input.ts';
+import { exampleIds, quoteExample, withdrawalExample } from '../edge/examples.ts';
+import { operation } from '../edge/openapi.ts';
 import { requireSession } from '../edge/require-session.ts';
 import { unwrap, type Services } from '../edge/services.ts';
 import { quoteToWire, usdt } from '../edge/wire.ts';
+import { eligibilityErrors } from '../eligibility/eligibility-routes.ts';
 
 const tag = 'withdrawals';
 
@@ -41,12 +43,31 @@ function withdrawalToWire(w: WithdrawalView) {
 /** Sessions (intent + quote) and initiating the withdrawal of a session. */
 export function sessionRoutes(deps: { services: Services }) {
   const { services } = deps;
-  return async (app: FastifyInstance) => {
+  return async (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<ZodTypeProvider>();
     app.post(
       '/session',
-      { schema: routeSchema({ tag, summary: 'Open a withdrawal session with its quote', body: createSessionBody, answer: sessionAnswer, status: 201 }) },
+      {
+        schema: operation({
+          operationId: 'createSession',
+          summary: 'Open a withdrawal session with its quote',
+          description:
+            'Checks eligibility for the route, the fiat account, the freeze and the limits, and prices the withdrawal. ' +
+            'The session lives 24 h, keeps the quote the trader saw and starts at most one withdrawal.',
+          tag,
+          access: 'trader',
+          status: 201,
+          body: createSessionBody,
+          answer: sessionAnswer,
+          errors: [...eligibilityErrors, 'FIAT_ACCOUNT_NOT_FOUND', 'LIMIT_EXCEEDED', 'ALFRED_WITHDRAWALS_FROZEN'],
+          examples: {
+            body: { data: { type: 'withdrawal', amount: '100.00', source_currency_id: 'BRL', payment_route_id: 'BR_PIX', wallet_id: 'MAIN', fiat_account_id: exampleIds.fiatAccount } },
+            answer: { session_id: exampleIds.session, expires_at: '2030-01-02T00:00:00.000Z', quote: quoteExample },
+          },
+        }),
+      },
       async (request, reply) => {
-        const { data } = parseInput(createSessionBody, request.body);
+        const { data } = request.body;
         const req = {
           traderId: traderOf(request).id,
           amount: data.amount,
@@ -62,9 +83,26 @@ export function sessionRoutes(deps: { services: Services }) {
 
     app.post(
       '/initiate-withdrawal',
-      { schema: routeSchema({ tag, summary: 'Start the withdrawal of a session (holds the funds)', body: initiateWithdrawalBody, answer: initiateAnswer }) },
+      {
+        schema: operation({
+          operationId: 'initiateWithdrawal',
+          summary: 'Start the withdrawal of a session (holds the funds)',
+          description:
+            "Holds the quote's USDT and starts the withdrawal; the same session again answers the same withdrawal (never a second hold). " +
+            'A 5xx means the outcome is unknown: retry with the same `session_id` (`details.retry_with`).',
+          tag,
+          access: 'trader',
+          body: initiateWithdrawalBody,
+          answer: initiateAnswer,
+          errors: ['ALFRED_SESSION_NOT_OWNED', 'SESSION_NOT_FOUND', 'SESSION_EXPIRED', 'INSUFFICIENT_FUNDS', 'ALFRED_WITHDRAWALS_FROZEN'],
+          examples: {
+            body: { session_id: exampleIds.session },
+            answer: { withdrawal_id: exampleIds.withdrawal, status: 'pending', debited: { amount: '20.049116', currency: 'USDT' } },
+          },
+        }),
+      },
       async (request, reply) => {
-        const { session_id: sessionId } = parseInput(initiateWithdrawalBody, request.body);
+        const { session_id: sessionId } = request.body;
         const traderId = traderOf(request).id;
         await requireSession(services, request, sessionId, traderId);
         const result = await services
@@ -96,12 +134,24 @@ function outcomeUnknown(err: unknown, sessionId: string): unknown {
 /** The trader's withdrawals with their status timeline. */
 export function withdrawalRoutes(deps: { services: Services }) {
   const { services } = deps;
-  return async (app: FastifyInstance) => {
+  return async (scope: FastifyInstance) => {
+    const app = scope.withTypeProvider<ZodTypeProvider>();
     app.get(
       '/withdrawals',
-      { schema: routeSchema({ tag, summary: "The trader's withdrawals, newest first", query: withdrawalsQuery, answer: withdrawalListAnswer }) },
+      {
+        schema: operation({
+          operationId: 'listWithdrawals',
+          summary: "The trader's withdrawals, newest first",
+          description: 'Paged: `page` from 1, `limit` up to 100 (default 20); `total` counts them all.',
+          tag,
+          access: 'trader',
+          querystring: withdrawalsQuery,
+          answer: withdrawalListAnswer,
+          examples: { answer: { withdrawals: [withdrawalExample], total: 1, page: 1, limit: 20 } },
+        }),
+      },
       async (request, reply) => {
-        const { page, limit } = parseInput(withdrawalsQuery, request.query);
+        const { page, limit } = request.query;
         const traderId = traderOf(request).id;
         const { withdrawals, total } = await services.call(request, sessionsRpc.listWithdrawals, { traderId, page, limit });
         // The service filters by trader; the edge does not show a row that says otherwise.
@@ -112,9 +162,21 @@ export function withdrawalRoutes(deps: { services: Services }) {
 
     app.get(
       '/withdrawals/:id',
-      { schema: routeSchema({ tag, summary: 'One withdrawal with its status timeline', params: withdrawalIdParams, answer: withdrawalAnswer }) },
+      {
+        schema: operation({
+          operationId: 'getWithdrawal',
+          summary: 'One withdrawal with its status timeline',
+          description: "Another trader's withdrawal is WITHDRAWAL_NOT_FOUND, as an unknown one.",
+          tag,
+          access: 'trader',
+          params: withdrawalIdParams,
+          answer: withdrawalAnswer,
+          errors: ['WITHDRAWAL_NOT_FOUND'],
+          examples: { answer: withdrawalExample },
+        }),
+      },
       async (request, reply) => {
-        const { id } = parseInput(withdrawalIdParams, request.params);
+        const { id } = request.params;
         const traderId = traderOf(request).id;
         const withdrawal = unwrap(await services.call(request, sessionsRpc.getWithdrawal, { traderId, withdrawalId: id }));
         if (withdrawal.traderId !== traderId) throw new AppError('WITHDRAWAL_NOT_FOUND');

@@ -50,3 +50,20 @@ export async function syncInConsole(page: Page): Promise<void> {
   await button(page, 'Sync statuses').click();
   await waitForText(page, '#sync-result', /^Synced \d+, failed \d+\./);
 }
+
+/** Lists the open exceptions and opens one by its id (its detail's heading takes the focus). */
+export async function openExceptionInConsole(page: Page, exceptionId: string): Promise<void> {
+  await page.locator('#exception-status-filter').selectOption('open');
+  await button(page, 'Show exceptions').click();
+  const open = page.locator('#exceptions').getByRole('button', { name: `Open exception ${exceptionId}` });
+  await open.waitFor({ timeout: 10_000 });
+  await open.click();
+  await waitForText(page, '#exception-heading', exceptionId);
+}
+
+/** Resolves the open exception with a note, by the resolution's button; ends when the page reports it. */
+export async function resolveExceptionInConsole(page: Page, label: string, note: string): Promise<void> {
+  await page.locator('#resolve-note').fill(note);
+  await button(page, label).click();
+  await waitForText(page, '#status', `${label} of exception`);
+}
