@@ -22,12 +22,16 @@ export const errorCatalogue = {
   PARTNER_ORDER_LIVE: { status: 409, message: 'The partner order is live' },
   EXCEPTION_ALREADY_RESOLVED: { status: 409, message: 'Exception already resolved' },
   EXCEPTION_RESOLUTION_INVALID: { status: 409, message: 'This resolution does not apply to the exception' },
+  // Node's HTTP parser gave up waiting for the request (requestTimeout).
+  REQUEST_TIMEOUT: { status: 408, message: 'Request timeout' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload too large' },
   FIAT_ACCOUNT_INVALID: { status: 422, message: 'Fiat account is invalid' },
   LIMIT_EXCEEDED: { status: 422, message: 'Limit exceeded' },
   // Alfred answers 409 (bridged customer) or 422 (non-bridged); the edge keeps Alfred's status.
   ALFRED_BANK_USA_UNAVAILABLE: { status: 422, message: 'BANK_USA unavailable, contact support' },
   ALFRED_WITHDRAWALS_FROZEN: { status: 423, message: 'Withdrawals are frozen' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'Request header fields too large' },
   INTERNAL: { status: 500, message: 'Internal error' },
   PSP_UNAVAILABLE: { status: 503, message: 'Payment provider unavailable' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { AppError } from './errors.ts';
 import { newId } from './ids.ts';
 import { isInfrastructureError } from './infrastructure.ts';
+import { clientErrorHandler } from './http-limits.ts';
+import { exactJsonParser } from './json.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -45,7 +47,13 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
     },
     // Request log lines carry the trace id under the same key as every other log line.
     logController: new LogController({ requestIdLogLabel: 'traceId' }),
+    // Errors Node's HTTP parser meets before Fastify sees a request (431 headers too large, 400
+    // malformed) are answered with the error envelope too.
+    clientErrorHandler,
   });
+  // JSON bodies: numbers that would be rounded are refused (400 naming the field), prototype poisoning as by Fastify.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, exactJsonParser());
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header(traceHeader, request.id);
@@ -74,6 +82,7 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
       return reply.code(500).send(envelope('INTERNAL', 'Internal error'));
     }
     if (e.statusCode === 429) return reply.code(429).send(envelope('RATE_LIMITED', 'Too many requests'));
+    if (e.statusCode === 413) return reply.code(413).send(envelope('PAYLOAD_TOO_LARGE', `The body is larger than the ${request.routeOptions.bodyLimit} bytes allowed`));
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.code(e.statusCode).send(envelope(e.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_ERROR', e.message ?? 'Bad request'));
     }

@@ -1,5 +1,6 @@
 export { baseConfig, databaseTimeoutsConfig, loadConfig, ConfigError } from './config.ts';
-export { createLogger, redactPaths, type Logger } from './logger.ts';
+export { createLogger, redactPaths, redactUrl, requestSerializer, type Logger } from './logger.ts';
+export { parseExactJson, exactJsonParser, isExactNumber } from './json.ts';
 export { newId } from './ids.ts';
 export { AppError } from './errors.ts';
 export { connectMessaging, provisionStreams, deleteStreams, type Messaging } from './nats.ts';

@@ -46,6 +46,11 @@ export const gatewayConfig = baseConfig
     JWT_PUBLIC_KEY: pem.optional(),
     JWT_ISSUER: z.string().min(1).max(200).default('offramp-dev'),
     JWT_AUDIENCE: z.string().min(1).max(200).default('offramp'),
+    /** Longest lifetime (`exp - iat`) of a trader's token, and of an operator's (`role: "admin"`): one shift. */
+    JWT_MAX_LIFETIME_SECONDS: positiveInt(3600),
+    JWT_ADMIN_MAX_LIFETIME_SECONDS: positiveInt(8 * 3600),
+    /** How far the issuer's clock may run ahead of ours for `iat` and `nbf` (bounded: at most 5 minutes). */
+    JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
     DEV_ENDPOINTS: flag,
     DEV_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     RATE_LIMIT_MAX: positiveInt(120),

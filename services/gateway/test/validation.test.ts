@@ -89,7 +89,7 @@ describe('gateway input validation', () => {
     const body = { type: 'PIX', fiatAccountFields: { note: 'x'.repeat(20 * 1024) } };
     const res = await gw.inject({ method: 'POST', url: '/psp/alfred/fiat-accounts', token: tokenFor('alice'), body });
     expect(res.statusCode).toBe(413);
-    expect(res.json()).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR' } });
+    expect(res.json()).toMatchObject({ success: false, error: { code: 'PAYLOAD_TOO_LARGE' } });
     expect(gw.fake.received).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { exactJsonParser } from '@offramp/kit';
 import { beforeBody } from '../edge/hooks.ts';
 import type { Services } from '../edge/services.ts';
 import { adminActionRoutes } from './admin-action-routes.ts';
@@ -15,13 +16,8 @@ export function adminScope(services: Services) {
   return async (app: FastifyInstance) => {
     // Operator consoles post actions such as approve with `Content-Type: application/json` and no
     // body at all: here an empty JSON body is no body (the routes that need one refuse it by their schema).
-    const parseJson = app.getDefaultJsonParser('error', 'error');
     app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-      const text = body.toString();
-      if (text.trim() === '') return done(null, undefined);
-      return parseJson(request, text, done);
-    });
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, exactJsonParser({ allowEmpty: true }));
     app.addHook('preParsing', beforeBody(requireAdmin));
     await app.register(adminQueryRoutes({ services }));
     await app.register(adminActionRoutes({ services }));

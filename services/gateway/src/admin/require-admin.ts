@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '@offramp/kit';
-import type { Trader } from '../auth/auth.ts';
+import { unauthorized, type Trader } from '../auth/auth.ts';
 
 /** preHandler: 401 without a valid token, 403 FORBIDDEN for a token without `role: "admin"`. */
 export async function requireAdmin(request: FastifyRequest): Promise<void> {
-  if (!request.trader) throw new AppError('UNAUTHORIZED', 'A valid bearer token is required');
+  if (!request.trader) throw unauthorized(request);
   if (request.trader.role !== 'admin') throw new AppError('FORBIDDEN', 'Operator role required');
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { AppError, inTransaction, sendData, type Database, type Logger, type OutboxRelay } from '@offramp/kit';
+import { AppError, inTransaction, parseExactJson, sendData, type Database, type Logger, type OutboxRelay } from '@offramp/kit';
 import { webhookBody } from '../alfred/schemas.ts';
 import { ingestPartnerEvent } from './ingest.ts';
 import { verifySignature, type SignatureFormat } from './signature.ts';
@@ -48,9 +48,11 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
       const text = rawBody.toString('utf8');
       let json: unknown;
       try {
-        json = JSON.parse(text);
-      } catch {
-        throw new AppError('VALIDATION_ERROR', 'Webhook body is not JSON');
+        // Not JSON, prototype poisoning, or a number that would be rounded (never rounded: refused).
+        json = parseExactJson(text);
+      } catch (err) {
+        const fields = ((err as AppError).details as { fields?: { field: string }[] } | undefined)?.fields?.map((f) => f.field) ?? ['(body)'];
+        throw new AppError('VALIDATION_ERROR', `Webhook body is malformed: ${(err as Error).message}`, { details: { fields } });
       }
       const parsed = webhookBody.safeParse(json);
       if (!parsed.success) {
