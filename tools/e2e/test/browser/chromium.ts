@@ -1,10 +1,84 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, renameSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { createBrotliDecompress } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { eventually } from '@offramp/kit/testing';
 
-/** Debian's Chromium (`apt-get install -y chromium`); never a browser downloaded by Playwright. */
-export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Where the browser tests' Chromium came from (the first of these that has one). */
+export type ChromiumSource = { path: string; from: 'CHROMIUM_PATH' | 'PATH' | '@sparticuz/chromium' };
+
+const namesOnPath = ['chromium', 'chromium-browser'];
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The first `chromium`, else the first `chromium-browser`, in the directories of `PATH`. */
+function onPath(pathVariable: string | undefined): string | undefined {
+  const dirs = (pathVariable ?? '').split(delimiter).filter(Boolean);
+  for (const name of namesOnPath) {
+    for (const dir of dirs) {
+      const candidate = join(dir, name);
+      if (isExecutableFile(candidate)) return candidate;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The Chromium (headless shell) that the npm package `@sparticuz/chromium` ships inside itself as a
+ * brotli file: unpacked once per package version into `node_modules/.cache/offramp-chromium/`
+ * (nothing is downloaded). Unpacked to a file of its own and renamed into place, so that concurrent
+ * test processes, or a run killed half way, never leave or launch a truncated binary.
+ */
+async function fromNpmPackage(): Promise<string> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(
+      `@sparticuz/chromium ships a Chromium for linux x64 only (this is ${process.platform} ${process.arch}): ` +
+        'set CHROMIUM_PATH to a Chromium binary or put `chromium` on PATH.',
+    );
+  }
+  const packageDir = resolve(dirname(createRequire(import.meta.url).resolve('@sparticuz/chromium')), '..');
+  const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string };
+  const cacheDir = resolve(packageDir, '..', '..', '.cache', 'offramp-chromium', version);
+  const binary = join(cacheDir, 'chromium');
+  if (!existsSync(binary)) {
+    mkdirSync(cacheDir, { recursive: true });
+    const partial = `${binary}.${process.pid}-${randomUUID()}.partial`;
+    try {
+      await pipeline(createReadStream(join(packageDir, 'bin', 'chromium.br')), createBrotliDecompress(), createWriteStream(partial, { mode: 0o755 }));
+      renameSync(partial, binary);
+    } finally {
+      rmSync(partial, { force: true });
+    }
+  }
+  return binary;
+}
+
+/**
+ * The browser for the browser tests, in this order: `CHROMIUM_PATH`; a `chromium` (or
+ * `chromium-browser`) on `PATH`, such as Debian's; else the one inside the `@sparticuz/chromium`
+ * devDependency, so that `npm install` alone is enough. Playwright never downloads a browser.
+ */
+export async function findChromium(env: NodeJS.ProcessEnv = process.env): Promise<ChromiumSource> {
+  const configured = env.CHROMIUM_PATH;
+  if (configured) {
+    if (!isExecutableFile(configured)) throw new Error(`CHROMIUM_PATH is ${configured}, which is not an executable file.`);
+    return { path: configured, from: 'CHROMIUM_PATH' };
+  }
+  const found = onPath(env.PATH);
+  if (found) return { path: found, from: 'PATH' };
+  return { path: await fromNpmPackage(), from: '@sparticuz/chromium' };
+}
 
 const chromiumArgs = [
   '--headless',
@@ -17,15 +91,18 @@ const chromiumArgs = [
   '--disable-sync',
 ];
 
-/** Launches Chromium, or fails saying how to install it: these tests never skip. */
+/** Launches Chromium (see `findChromium`), or fails saying which binary would not start: these tests never skip. */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(chromiumPath)) {
+  const { path, from } = await findChromium();
+  try {
+    return await chromium.launch({ executablePath: path, args: chromiumArgs });
+  } catch (err) {
     throw new Error(
-      `The browser tests need Chromium at ${chromiumPath} and it is not there. Install Debian's package: ` +
-        '`apt-get update && apt-get install -y chromium` (or set CHROMIUM_PATH to a Chromium binary).',
+      `Chromium ${path} (from ${from}) did not start: ${(err as Error).message}\n` +
+        '(a shared library it needs may be missing: `ldd` on the binary names it; or set CHROMIUM_PATH to another Chromium)',
+      { cause: err },
     );
   }
-  return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
 }
 
 const screenshotDir = fileURLToPath(new URL('../../../../artifacts/screenshots/', import.meta.url));
