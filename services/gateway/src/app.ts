@@ -19,6 +19,7 @@ import { pageRoutes } from './pages/pages-routes.ts';
 import { sessionRoutes, withdrawalRoutes } from './withdrawals/withdrawals-routes.ts';
 
 export { readGatewayConfig, gatewayConfig, type GatewayConfig } from './config.ts';
+export { gatewayOpenApiDocument } from './openapi-document.ts';
 
 export interface GatewayDeps {
   config: GatewayConfig;

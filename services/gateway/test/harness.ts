@@ -3,7 +3,9 @@ import { migrate, type Messaging } from '@offramp/kit';
 import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { buildLedger, openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
 import { buildGateway, readGatewayConfig, type GatewayApp } from '../src/app.ts';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import { startFakeServices, type FakeServices } from './fake-services.ts';
+import { openApiChecker } from './openapi-conformance.ts';
 
 export const jwtSecret = 'test-secret-that-is-long-enough-0123456789';
 export const devSecret = 'dev-secret-0123456789';
@@ -66,17 +68,23 @@ export async function startTestGateway(opts: { env?: Record<string, string>; mes
   });
   const app = await buildGateway({ config, messaging, log: testLogger('gateway') });
   const fake = startFakeServices(messaging);
+  // Every answer these tests get is checked against the OpenAPI document the gateway serves.
+  const conforms = openApiChecker(app.http.app.swagger() as OpenAPIV3_1.Document);
   return {
     app,
     messaging,
     fake,
-    inject: ({ method = 'GET', url, token, body, headers = {} }) =>
-      app.http.app.inject({
+    async inject({ method = 'GET', url, token, body, headers = {} }) {
+      const res = await app.http.app.inject({
         method: method as 'GET',
         url,
         headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
         ...(body === undefined ? {} : { payload: body as object }),
-      }),
+      });
+      const mismatch = conforms(method, url, res);
+      if (mismatch) throw new Error(`The answer disagrees with the OpenAPI document: ${mismatch}`);
+      return res;
+    },
     async cleanup() {
       await app.close();
       await fake.stop();

@@ -25,9 +25,11 @@ import { createReconciler, type Reconciler } from './reconciliation/reconcile.ts
 import { createKycActions } from './dev/kyc-actions.ts';
 import { createOfframpActions } from './dev/offramp-actions.ts';
 import { registerWebhookRoute } from './webhooks/webhook-route.ts';
+import { registerPspAlfredOpenApi } from './webhooks/webhook-openapi.ts';
 import { pspAlfredRoutes } from './rpc.ts';
 
 export { migrations };
+export { pspAlfredOpenApiDocument } from './openapi.ts';
 export { readPspAlfredConfig, readPspAlfredDatabaseConfig, pspAlfredConfig, type PspAlfredConfig } from './config.ts';
 
 export interface PspAlfredDeps {
@@ -140,6 +142,7 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
     metrics,
     readiness: readinessOf({ db, messaging }),
   });
+  await registerPspAlfredOpenApi(http.app);
   registerWebhookRoute(http.app, {
     db,
     relay,

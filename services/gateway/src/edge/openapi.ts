@@ -234,6 +234,23 @@ function markOptionalBodies(document: OpenAPIV3_1.Document): OpenAPIV3_1.Documen
   return document;
 }
 
+type Transform = ReturnType<typeof createJsonSchemaTransform>;
+
+/**
+ * A route declared in plain JSON Schema (the event stream) keeps its declaration; what it leaves
+ * out gets the protected scope's defaults: an operationId from its method and path, and the
+ * refusals every trader route has (401, 429, 500, 503).
+ */
+function plainRoute(document: Parameters<Transform>[0], transform: Transform) {
+  const schema = document.schema as Record<string, unknown> | undefined;
+  if (!schema || schema.hide) return { schema: document.schema, url: document.url };
+  const words = `${document.route.method} ${document.url}`.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  const operationId = words.map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
+  const defaults = transform({ ...document, schema: { response: errorResponses(commonErrors.trader) } as never }).schema as { response: Record<string, unknown> };
+  const response = (schema.response as Record<string, unknown> | undefined) ?? {};
+  return { schema: { operationId, ...schema, response: { ...defaults.response, ...response } } as never, url: document.url };
+}
+
 function isZodDeclared(schema: unknown): boolean {
   if (typeof schema !== 'object' || schema === null) return false;
   const { body, querystring, params, response } = schema as Record<string, unknown>;
@@ -245,7 +262,8 @@ export interface OpenApiOptions {
   servers?: { url: string; description: string }[];
 }
 
-export const defaultServers = [{ url: 'http://localhost:8080', description: 'The local stack (`npm start`, `docker compose up`)' }];
+/** Relative: the host that serves this document (`npm start` and `docker compose up` serve the gateway on :8080). */
+export const defaultServers = [{ url: '/', description: 'The gateway that serves this document' }];
 
 /** OpenAPI 3.1 document at /docs/json, UI at /docs. Register before the routes it describes. */
 export async function registerOpenApi(app: FastifyInstance, opts: OpenApiOptions = {}): Promise<void> {
@@ -278,7 +296,7 @@ export async function registerOpenApi(app: FastifyInstance, opts: OpenApiOptions
     hideUntagged: true,
     // Inputs are documented as clients send them, answers as the server sends them. A route
     // declared in plain JSON Schema (the event stream) is documented as it is.
-    transform: (document) => (isZodDeclared(document.schema) ? transform(document) : { schema: document.schema, url: document.url }),
+    transform: (document) => (isZodDeclared(document.schema) ? transform(document) : plainRoute(document, transform)),
     transformObject: (documentObject) => markOptionalBodies((documentObject as { openapiObject: OpenAPIV3_1.Document }).openapiObject),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError, inTransaction, parseExactJson, sendData, type Database, type Logger, type OutboxRelay } from '@offramp/kit';
 import { webhookBody } from '../alfred/schemas.ts';
 import { ingestPartnerEvent } from './ingest.ts';
+import { webhookRouteOptions } from './webhook-openapi.ts';
 import { verifySignature, type SignatureFormat } from './signature.ts';
 
 export interface WebhookDeps {
@@ -30,7 +31,7 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    scope.post(webhookPath, async (request, reply) => {
+    scope.post(webhookPath, webhookRouteOptions, async (request, reply) => {
       const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const header = request.headers.signature;
       const check = verifySignature({
