@@ -62,7 +62,7 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
   app.setErrorHandler((err: unknown, request, reply) => {
     // Error envelopes are sent as they are, whatever the route declares for the status: a code
     // missing from a route's declaration must not turn the real refusal into a serialization failure.
-    reply.serializer((payload: unknown) => JSON.stringify(payload));
+    reply.serializer((payload: unknown) => JSON.stringify(payload)).type('application/json; charset=utf-8');
     const envelope = (code: string, message: string, details?: unknown) => ({
       success: false,
       error: details === undefined ? { code, message } : { code, message, details },
@@ -96,7 +96,7 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ success: false, error: { code: 'NOT_FOUND', message: `Route ${request.method} ${request.url} not found` }, trace_id: request.id }),
+    reply.code(404).send({ success: false, error: { code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` }, trace_id: request.id }),
   );
 
   app.get('/healthz', async (request, reply) => sendData(request, reply, { status: 'ok' }));

@@ -122,6 +122,14 @@ describe('HTTP surface hygiene over a real socket', () => {
     expect(withCharset.status).toBe(400);
   });
 
+  it('when an unknown route is asked with a query, then the 404 names the path and never echoes the query', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/nowhere?ticket=secret-ticket-value`);
+    expect(res.status).toBe(404);
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ success: false, error: { code: 'NOT_FOUND', message: 'Route GET /nowhere not found' } });
+    expect(text).not.toContain('secret-ticket-value');
+  });
+
   it('when a JSON body is empty, then 400 VALIDATION_ERROR in the envelope', async () => {
     const res = await post('');
     expect(res.status).toBe(400);
