@@ -113,15 +113,15 @@ describe('quote', () => {
     });
   });
 
-  it('when the amount is outside Alfred limits, then LIMIT_EXCEEDED with the bound', async () => {
+  it('when the amount is outside Alfred limits, then LIMIT_EXCEEDED with the bound as a decimal string (Alfred sends a JSON number)', async () => {
     const { traderId } = await t.readyTrader('MX');
     expect(await t.call(pspAlfredRpc.quote, { traderId, fiatCurrency: 'MXN', fiatAmount: '100.00' })).toMatchObject({
       ok: false,
-      error: { code: 'LIMIT_EXCEEDED', details: { partnerCode: 111426, min: 10 } },
+      error: { code: 'LIMIT_EXCEEDED', details: { partnerCode: 111426, currency: 'USDT', min: '10.000000' } },
     });
     expect(await t.call(pspAlfredRpc.quote, { traderId, fiatCurrency: 'MXN', fiatAmount: '5000000.00' })).toMatchObject({
       ok: false,
-      error: { code: 'LIMIT_EXCEEDED', details: { partnerCode: 111426, max: 50000 } },
+      error: { code: 'LIMIT_EXCEEDED', details: { partnerCode: 111426, currency: 'USDT', max: '50000.000000' } },
     });
   });
 

@@ -172,9 +172,8 @@ export function operation<B extends z.ZodType | undefined = undefined, Q extends
       : successEnvelope(spec.answer ?? z.unknown(), spec.summary, spec.examples?.answer);
   // Fastify hands a request without a body to the validator as `null`: a body that may be left
   // out accepts null too (documented as the object alone, with the request body optional).
-  const bodyMeta = { ...(spec.examples?.body !== undefined && { examples: [spec.examples.body] }) };
   const optionalBody = spec.body !== undefined && acceptsNothing(spec.body);
-  const body = spec.body && (optionalBody ? spec.body.nullable().meta({ ...bodyMeta, 'x-absent-body': true }) : spec.body.meta(bodyMeta));
+  const body = spec.body && (optionalBody ? spec.body.nullable().meta({ 'x-absent-body': true }) : spec.body);
   return {
     operationId: spec.operationId,
     summary: spec.summary,
@@ -182,6 +181,7 @@ export function operation<B extends z.ZodType | undefined = undefined, Q extends
     tags: [spec.tag],
     security: securityOf[spec.access],
     ...(optionalBody && { 'x-body-optional': true }),
+    ...(spec.body && spec.examples?.body !== undefined && { 'x-body-example': spec.examples.body }),
     // Absent inputs are left out: Fastify warns about a present key without a schema.
     ...(body && { body }),
     ...(spec.querystring && { querystring: spec.querystring }),
@@ -222,13 +222,20 @@ function override(ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown>
   }
 }
 
-/** Operations whose request body may be left out (`x-body-optional`): Fastify's swagger marks every body required. */
-function markOptionalBodies(document: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
+/**
+ * What the route declarations say about request bodies beyond their schema: `x-body-optional`
+ * (Fastify's swagger marks every body required) and `x-body-example` (the example of the body).
+ */
+function describeBodies(document: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
   for (const item of Object.values(document.paths ?? {})) {
-    for (const op of Object.values(item ?? {}) as (OpenAPIV3_1.OperationObject & { 'x-body-optional'?: boolean })[]) {
+    for (const op of Object.values(item ?? {}) as (OpenAPIV3_1.OperationObject & { 'x-body-optional'?: boolean; 'x-body-example'?: unknown })[]) {
       if (typeof op !== 'object' || op === null || !('responses' in op)) continue;
-      if (op['x-body-optional'] && op.requestBody && 'required' in op.requestBody) op.requestBody.required = false;
+      const body = op.requestBody && 'content' in op.requestBody ? op.requestBody : undefined;
+      if (op['x-body-optional'] && body) body.required = false;
+      const media = body?.content['application/json'];
+      if (op['x-body-example'] !== undefined && media) media.example = op['x-body-example'];
       delete op['x-body-optional'];
+      delete op['x-body-example'];
     }
   }
   return document;
@@ -297,7 +304,7 @@ export async function registerOpenApi(app: FastifyInstance, opts: OpenApiOptions
     // Inputs are documented as clients send them, answers as the server sends them. A route
     // declared in plain JSON Schema (the event stream) is documented as it is.
     transform: (document) => (isZodDeclared(document.schema) ? transform(document) : plainRoute(document, transform)),
-    transformObject: (documentObject) => markOptionalBodies((documentObject as { openapiObject: OpenAPIV3_1.Document }).openapiObject),
+    transformObject: (documentObject) => describeBodies((documentObject as { openapiObject: OpenAPIV3_1.Document }).openapiObject),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 }

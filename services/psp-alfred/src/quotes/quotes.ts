@@ -29,14 +29,19 @@ export function quoteViewOf(q: AlfredQuote, fiatCurrency: string): QuoteView {
   };
 }
 
+/** Alfred gives its bounds as JSON numbers; on our wire an amount is a decimal string with the currency's decimals. */
+const decimalBound = (value: unknown, currency: string) =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value.toFixed(currencyDecimals[currency] ?? 6) : String(value);
+
 /** Alfred's quote refusals as ours: out of range is LIMIT_EXCEEDED with the bound Alfred gave. */
 export function quoteRefusal(log: Logger, status: number, error: AlfredErrorBody): ServiceResult<never> {
   const meta = error.errorMetadata ?? {};
   switch (error.errorCode) {
-    case 111426:
-      return refuse('LIMIT_EXCEEDED', 'Amount outside the limits of the payment provider', {
-        details: { partnerCode: error.errorCode, currency: meta.fromCurrency ?? 'USDT', ...('minQuantity' in meta ? { min: meta.minQuantity } : {}), ...('maxQuantity' in meta ? { max: meta.maxQuantity } : {}) },
-      });
+    case 111426: {
+      const currency = typeof meta.fromCurrency === 'string' ? meta.fromCurrency : 'USDT';
+      const bounds = { ...('minQuantity' in meta ? { min: decimalBound(meta.minQuantity, currency) } : {}), ...('maxQuantity' in meta ? { max: decimalBound(meta.maxQuantity, currency) } : {}) };
+      return refuse('LIMIT_EXCEEDED', 'Amount outside the limits of the payment provider', { details: { partnerCode: error.errorCode, currency, ...bounds } });
+    }
     case 111306:
     case 111307:
     case 111308:
