@@ -1,5 +1,5 @@
 export { errorCatalogue, errorCodes, statusOf, type ErrorCode } from './errors.ts';
-export { eventSubject, commandSubject, rpcSubject, deadLetterSubject, parseSubject, streams } from './subjects.ts';
+export { eventSubject, commandSubject, rpcSubject, deadLetterSubject, parseSubject, streams, buckets } from './subjects.ts';
 export { minorUnits, positiveMinorUnits, currencyCode, currencyDecimals, decimalToMinor, minorToDecimal } from './money.ts';
 export {
   envelopeHeader,

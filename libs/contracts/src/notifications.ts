@@ -5,8 +5,8 @@ import { decimalAmount, principalId } from './withdrawals.ts';
 
 /*
  * What the notifier tells a trader, and how the gateway receives it for the trader's SSE stream.
- * In-app notifications travel on core NATS, one subject per trader, so that a gateway connection
- * only ever subscribes to its own trader's subject and NATS itself keeps traders apart.
+ * In-app notifications travel one subject per trader, kept in the NOTIFICATIONS stream, so that a
+ * gateway stream only ever reads its own trader's subject and NATS itself keeps traders apart.
  */
 
 export const notifiedStatuses = ['processing', 'completed', 'rejected'] as const;
@@ -19,7 +19,7 @@ export type NotificationKind = z.infer<typeof notificationKind>;
 
 /** A notification about one withdrawal status change, as the notifier records and publishes it. */
 export const inAppNotification = z.object({
-  /** Stable across re-publishes: the SSE event id, so a client can drop a repeat. */
+  /** Stable across re-publishes: the JetStream msgID and the SSE event id (`Last-Event-ID` resumes after it). */
   notificationId: z.uuid(),
   kind: notificationKind,
   traderId: principalId,
@@ -38,8 +38,8 @@ export const inAppNotification = z.object({
 export type InAppNotification = z.infer<typeof inAppNotification>;
 
 /**
- * The in-app message. Its subject is per trader (`inAppSubject`), outside the JetStream streams:
- * a live push to the gateways that hold a stream for the trader, not a durable event.
+ * The in-app message. Its subject is per trader (`inAppSubject`), in the NOTIFICATIONS stream
+ * (kept 24 h, msgID = notification id) so that a trader's SSE stream can resume after a drop.
  */
 export const inAppMessage: MessageDef<typeof inAppNotification> = {
   subject: 'notify.v1.user',

@@ -22,6 +22,16 @@ export const streams = {
   events: { name: 'EVENTS', subjects: ['evt.>'] },
   commands: { name: 'COMMANDS', subjects: ['cmd.>'] },
   deadLetters: { name: 'DEADLETTER', subjects: ['dlq.>'] },
+  /** The trader's in-app notifications (`notify.v1.user.<trader>`), kept a day so a dropped SSE stream can resume. */
+  notifications: { name: 'NOTIFICATIONS', subjects: ['notify.v1.user.>'] },
+} as const;
+
+/**
+ * JetStream key-value buckets (each is a stream `KV_<name>`). `streamTickets`: the gateway's
+ * single-use SSE stream tickets, stored hashed, every entry gone after `maxAgeSeconds`.
+ */
+export const buckets = {
+  streamTickets: { name: 'STREAM_TICKETS', maxAgeSeconds: 300 },
 } as const;
 
 /** Parses a versioned subject into its parts; null when it does not follow the naming. */

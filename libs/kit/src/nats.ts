@@ -10,7 +10,8 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { streams } from '@offramp/contracts';
+import { Kvm } from '@nats-io/kv';
+import { buckets, streams } from '@offramp/contracts';
 import type { Logger } from './logger.ts';
 
 /** A NATS connection with its JetStream handles and the namespace every subject is put under. */
@@ -53,6 +54,7 @@ export async function connectMessaging(opts: { url: string; name: string; namesp
 }
 
 const twoMinutesNs = 2 * 60 * 1_000_000_000;
+const hourNs = 3600 * 1_000_000_000;
 
 function streamConfigs(m: Messaging, replicas = 1): (Partial<StreamConfig> & { name: string })[] {
   return [
@@ -82,7 +84,24 @@ function streamConfigs(m: Messaging, replicas = 1): (Partial<StreamConfig> & { n
       duplicate_window: twoMinutesNs,
       num_replicas: replicas,
     },
+    {
+      // Kept a day for SSE resumption (Last-Event-ID). The notifier publishes with the notification
+      // id as msgID; the hour-long window covers a re-publish after its delivery lease ran out.
+      name: m.streamName(streams.notifications.name),
+      subjects: streams.notifications.subjects.map(m.wire),
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      duplicate_window: hourNs,
+      num_replicas: replicas,
+      max_age: 24 * hourNs,
+      discard: DiscardPolicy.Old,
+    },
   ];
+}
+
+/** The name a bucket is opened by in this namespace (`messaging.streamName` of its name; its stream is `KV_<that>`). */
+function bucketName(m: Messaging, bucket: keyof typeof buckets): string {
+  return m.streamName(buckets[bucket].name);
 }
 
 /**
@@ -101,9 +120,15 @@ export async function provisionStreams(m: Messaging, opts: { replicas?: number }
       await m.jsm.streams.update(cfg.name, { ...existing.config, subjects: cfg.subjects, duplicate_window: cfg.duplicate_window, num_replicas: cfg.num_replicas });
     }
   }
+  // A bucket that exists is opened as it is (create is idempotent for the same name).
+  const kvm = new Kvm(m.js);
+  for (const key of Object.keys(buckets) as (keyof typeof buckets)[]) {
+    await kvm.create(bucketName(m, key), { history: 1, ttl: buckets[key].maxAgeSeconds * 1000, replicas: opts.replicas ?? 1, storage: StorageType.File });
+  }
 }
 
 /** Removes the namespace's streams (tests and throwaway stacks only). */
 export async function deleteStreams(m: Messaging): Promise<void> {
   for (const cfg of streamConfigs(m)) await m.jsm.streams.delete(cfg.name).catch(() => false);
+  for (const key of Object.keys(buckets) as (keyof typeof buckets)[]) await m.jsm.streams.delete(`KV_${bucketName(m, key)}`).catch(() => false);
 }

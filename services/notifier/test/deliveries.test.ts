@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { inAppEnvelope, inAppSubject, streams } from '@offramp/contracts';
+import type { Messaging } from '@offramp/kit';
 import { eventually, testLogger } from '@offramp/kit/testing';
 import { buildNotifier } from '../src/app.ts';
 import { change, startTestNotifier, type TestNotifier } from './harness.ts';
@@ -96,6 +98,72 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
       ['in_app', 'sent', null],
       ['email', 'skipped', 'e-mail channel off: SMTP_URL is not set'],
     ]);
+  });
+
+  /** What the NOTIFICATIONS stream keeps on a trader's subject, in order, with each message's msgID. */
+  async function kept(messaging: Messaging, traderId: string) {
+    const stream = messaging.streamName(streams.notifications.name);
+    const subject = messaging.wire(inAppSubject(traderId));
+    const { state } = await messaging.jsm.streams.info(stream);
+    const out: { seq: number; msgId: string | undefined; notificationId: string }[] = [];
+    for (let seq = state.first_seq; seq > 0 && seq <= state.last_seq; seq++) {
+      const m = await messaging.jsm.streams.getMessage(stream, { seq }).catch(() => null);
+      if (m?.subject !== subject) continue;
+      out.push({ seq, msgId: m.header?.get('Nats-Msg-Id'), notificationId: inAppEnvelope.parse(m.json()).payload.notificationId });
+    }
+    return out;
+  }
+
+  it('when an in-app notification is sent, then it is stored in the NOTIFICATIONS stream (for SSE resumption) with the notification id as msgID, and logged sent with its sequence', async () => {
+    notifier = await startTestNotifier();
+    const w = change({ to: 'processing' });
+    const inbox = notifier.listen(w.traderId);
+    await notifier.publishChange(w);
+    await eventually('the push', () => inbox.length === 1);
+    await eventually('the log', async () => (await notifier!.deliveries(w.withdrawalId))[0]?.status === 'sent');
+    const notificationId = inbox[0]!.payload.notificationId;
+    expect(await kept(notifier.messaging, w.traderId)).toEqual([{ seq: expect.any(Number), msgId: notificationId, notificationId }]);
+    const [response] = await notifier.rows<{ response: string | null }>(
+      `select d.response from deliveries d join notifications n on n.id = d.notification_id where n.withdrawal_id = ? and d.channel = 'in_app'`,
+      [w.withdrawalId],
+    );
+    expect(response?.response).toMatch(new RegExp(`^${notifier.messaging.streamName(streams.notifications.name)} seq \\d+$`));
+  });
+
+  it('when the in-app sender crashes after the stream stored the notification and before recording it, then it is published again after the lease with the same msgID and the stream keeps it once', async () => {
+    let crashes = 1;
+    notifier = await startTestNotifier({
+      env: { DELIVERY_LEASE_MS: '700' },
+      dispatch: {
+        afterSend: (d) => {
+          if (d.channel === 'in_app' && crashes-- > 0) throw new Error('simulated crash between send and record');
+        },
+      },
+    });
+    const w = change({ to: 'completed', from: 'processing' });
+    const inbox = notifier.listen(w.traderId);
+    await notifier.publishChange(w);
+    await eventually('the publish again after the lease', () => inbox.length === 2);
+    await eventually('the log', async () => (await notifier!.deliveries(w.withdrawalId))[0]?.status === 'sent');
+    expect(inbox[1]!.payload.notificationId).toBe(inbox[0]!.payload.notificationId);
+    const [inApp] = await notifier.deliveries(w.withdrawalId);
+    expect(inApp).toMatchObject({ channel: 'in_app', status: 'sent', attempts: 2 });
+    expect((await kept(notifier.messaging, w.traderId)).map((m) => m.notificationId)).toEqual([inbox[0]!.payload.notificationId]);
+  });
+
+  it('when the NOTIFICATIONS stream is missing, then the in-app delivery is retried, and sent once the stream exists again', async () => {
+    notifier = await startTestNotifier({ env: { DELIVERY_RETRY_BASE_MS: '50' } });
+    const stream = notifier.messaging.streamName(streams.notifications.name);
+    const config = (await notifier.messaging.jsm.streams.info(stream)).config;
+    await notifier.messaging.jsm.streams.delete(stream);
+    const w = change({ to: 'processing' });
+    await notifier.publishChange(w);
+    await eventually('a failed attempt', async () => ((await notifier!.deliveries(w.withdrawalId))[0]?.attempts ?? 0) >= 1 && (await notifier!.deliveries(w.withdrawalId))[0]?.last_error !== null);
+    const [waiting] = await notifier.deliveries(w.withdrawalId);
+    expect(waiting).toMatchObject({ channel: 'in_app', status: expect.stringMatching(/^(pending|sending)$/) });
+    await notifier.messaging.jsm.streams.add(config);
+    await eventually('the delivery', async () => (await notifier!.deliveries(w.withdrawalId))[0]?.status === 'sent');
+    expect(await kept(notifier.messaging, w.traderId)).toHaveLength(1);
   });
 
   it('when two replicas share the work, then every status change gives exactly one e-mail and one push', async () => {

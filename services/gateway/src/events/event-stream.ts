@@ -1,10 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { inAppEnvelope, inAppSubject } from '@offramp/contracts';
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import { inAppEnvelope, inAppSubject, streams, type InAppNotification } from '@offramp/contracts';
 import { AppError, type Messaging } from '@offramp/kit';
 import { frameOf, heartbeatFrame } from './notification-frame.ts';
 
 export interface StreamSettings {
   heartbeatMs: number;
+  /** How long opening the trader's consumer may take before the answer is 503. */
   subscribeTimeoutMs: number;
   /** Past this much unsent output the client is not reading: the stream is closed and the client reconnects. */
   maxBufferedBytes: number;
@@ -33,25 +35,36 @@ export function createStreamRegistry(): StreamRegistry {
 }
 
 /**
- * Streams the trader's in-app notifications as Server-Sent Events. It subscribes to the trader's
- * own subject only (the trader id comes from the verified JWT), and checks each message's trader
- * again before writing it. The stream ends when the client goes away or the gateway closes.
+ * Streams the trader's in-app notifications as Server-Sent Events. The notifier stores every
+ * notification in the NOTIFICATIONS stream (kept a day); the stream reads it through an ordered
+ * consumer filtered on the trader's own subject (the trader comes from the verified JWT or the
+ * redeemed ticket), and checks each message's trader again before writing it.
+ *
+ * Without `lastEventId` it starts after the last message stored when it opens, so anything stored
+ * once the client has its 200 is delivered. With `lastEventId` (the `id:` of the last event the
+ * client saw: a notification id) it reads the trader's kept notifications from the oldest, skips
+ * them up to and including that one, and writes the rest, then goes on live: every event missed
+ * meanwhile, in order, once. An id that is not among the kept ones (older than the retention, or
+ * never this trader's) gets every kept notification. The stream ends when the client goes away or
+ * the gateway closes.
  */
 export async function openEventStream(
   deps: { messaging: Messaging; registry: StreamRegistry; settings: StreamSettings },
   request: FastifyRequest,
   reply: FastifyReply,
   traderId: string,
+  lastEventId: string | null,
 ): Promise<void> {
   const { messaging, settings } = deps;
   const log = request.log.child({ traderId });
-  const sub = messaging.nc.subscribe(messaging.wire(inAppSubject(traderId)));
-  // The subscription is live at the server before the client sees 200: nothing published after is
-  // missed. Without NATS there is nothing to stream: 503 rather than a request that hangs.
-  if (!(await confirmed(messaging, settings.subscribeTimeoutMs))) {
-    sub.unsubscribe();
+  // The consumer exists at the server before the client sees 200. Without NATS there is nothing to
+  // stream: 503 rather than a request that hangs.
+  const { consumer, history } = await withTimeout(openConsumer(messaging, traderId, lastEventId !== null), settings.subscribeTimeoutMs, (late) =>
+    void late.consumer.delete().catch(() => false),
+  ).catch(() => {
     throw new AppError('PSP_UNAVAILABLE', 'Notifications are unavailable, try again later');
-  }
+  });
+  const messages = await consumer.consume({ max_messages: 64 });
   reply.hijack();
   const res = reply.raw;
   // Headers set by earlier hooks (the trace id) are not sent for a hijacked reply unless written here.
@@ -72,7 +85,8 @@ export async function openEventStream(
     if (!ended) {
       ended = true;
       clearInterval(heartbeat);
-      sub.unsubscribe();
+      messages.stop();
+      void consumer.delete().catch(() => false);
       unregister();
       res.end();
     }
@@ -92,15 +106,57 @@ export async function openEventStream(
   res.once('close', () => void end());
 
   void (async () => {
-    for await (const msg of sub) {
-      const parsed = inAppEnvelope.safeParse(safeJson(msg.data));
-      if (!parsed.success || parsed.data.payload.traderId !== traderId) {
-        log.warn({ subject: msg.subject }, 'dropped a notification that is not a valid one of this trader');
-        continue;
+    // While resuming, the kept notifications are held until the last one seen is found (they are
+    // older: dropped) or the kept ones run out without it (all of them are written).
+    let resuming = lastEventId !== null && history > 0;
+    let held: string[] = [];
+    try {
+      for await (const msg of messages) {
+        const n = notificationOf(msg, traderId);
+        if (!n) log.warn({ subject: msg.subject, seq: msg.seq }, 'dropped a notification that is not a valid one of this trader');
+        if (!resuming) {
+          if (n) write(frameOf(n));
+          continue;
+        }
+        if (n?.notificationId === lastEventId) {
+          held = [];
+          resuming = false;
+          continue;
+        }
+        if (n) held.push(frameOf(n));
+        if (msg.info.pending === 0) {
+          resuming = false;
+          for (const frame of held) write(frame);
+          held = [];
+        }
       }
-      write(frameOf(parsed.data.payload));
+    } catch (err) {
+      // The consumer could not be kept (the stream is gone): the client reconnects and resumes.
+      log.warn({ err }, 'event stream consumer failed; closing the stream');
     }
+    void end();
   })();
+}
+
+/**
+ * An ordered consumer of the trader's subject: from the oldest kept message when resuming, else
+ * from the next one stored. `history` is how many of the trader's messages it starts with.
+ */
+async function openConsumer(messaging: Messaging, traderId: string, resume: boolean): Promise<{ consumer: Consumer; history: number }> {
+  const stream = messaging.streamName(streams.notifications.name);
+  const { state } = await messaging.jsm.streams.info(stream);
+  const consumer = await messaging.js.consumers.get(stream, {
+    filter_subjects: messaging.wire(inAppSubject(traderId)),
+    opt_start_seq: resume ? Math.max(1, state.first_seq) : state.last_seq + 1,
+  });
+  const info = await consumer.info(true);
+  return { consumer, history: info.num_pending };
+}
+
+/** The notification a message carries when it is a valid one of this trader; null otherwise. */
+function notificationOf(msg: JsMsg, traderId: string): InAppNotification | null {
+  const parsed = inAppEnvelope.safeParse(safeJson(msg.data));
+  return parsed.success && parsed.data.payload.traderId === traderId ? parsed.data.payload : null;
 }
 
 function safeJson(data: Uint8Array): unknown {
@@ -111,11 +167,19 @@ function safeJson(data: Uint8Array): unknown {
   }
 }
 
-async function confirmed(messaging: Messaging, timeoutMs: number): Promise<boolean> {
+/** `work`, or a rejection after `ms`; what `work` yields after that is handed to `late` (to be released). */
+async function withTimeout<T>(work: Promise<T>, ms: number, late: (value: T) => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  let timedOut = false;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`not done within ${ms} ms`));
+    }, ms);
+  });
+  work.then((value) => timedOut && late(value)).catch(() => undefined);
   try {
-    return await Promise.race([messaging.nc.flush().then(() => true), timeout]);
+    return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
   }
