@@ -334,6 +334,27 @@ describe('stream tickets: expiry, and never in a log line', () => {
   });
 });
 
+describe('stream tickets: their own rate limit', () => {
+  it('when a trader takes more tickets a minute than allowed, then 429 RATE_LIMITED in the error envelope, and another trader is not affected', async () => {
+    const messaging = await testMessaging('gateway-events-ticket-limit');
+    const http = createHttpServer({ log: createLogger({ name: 'gateway', level: 'silent' }), metrics: createMetrics('gateway'), readiness: readinessOf({ messaging }) });
+    const config = readGatewayConfig({ NATS_NAMESPACE: messaging.namespace, JWT_SECRET: jwtSecret, JWT_ISSUER: issuer, JWT_AUDIENCE: audience });
+    try {
+      await registerAuth(http.app, config);
+      await http.app.register(eventRoutes({ messaging, ticketsPerMinute: 2 }), { prefix: '/psp/alfred' });
+      const take = (trader: string) => http.app.inject({ method: 'POST', url: '/psp/alfred/events/ticket', headers: { authorization: `Bearer ${tokenFor(trader)}` } });
+      expect([(await take('xena-sse')).statusCode, (await take('xena-sse')).statusCode]).toEqual([201, 201]);
+      const third = await take('xena-sse');
+      expect(third.statusCode).toBe(429);
+      expect(third.json()).toMatchObject({ success: false, error: { code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } } });
+      expect((await take('yuri-sse')).statusCode).toBe(201);
+    } finally {
+      await http.app.close();
+      await messaging.cleanup();
+    }
+  });
+});
+
 describe('resuming with Last-Event-ID', () => {
   let gw: TestGateway;
   let baseUrl: string;
