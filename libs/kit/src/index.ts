@@ -7,6 +7,7 @@ export { connectMessaging, provisionStreams, deleteStreams, type Messaging } fro
 export { createMetrics, type Metrics } from './metrics.ts';
 export { openDatabase, migrate, inTransaction, databaseTimeoutsFromEnv, Migration, type Database, type DatabaseOptions, type DatabaseTimeouts, type EntityManager } from './database.ts';
 export { isInfrastructureError } from './infrastructure.ts';
+export { queryRows, queryRow } from './sql.ts';
 export { enqueue, makeEnvelope, startOutboxRelay, type Cause, type OutboxRelay } from './outbox.ts';
 export { startConsumer, on, type Consumer, type ConsumerOptions, type HandlerEntry, type MessageHandler } from './inbox.ts';
 export { serveRpcs, callRpc, rpcRoute, RpcError, type RpcRoute, type RpcHandler, type RpcContext, type RpcServer } from './rpc.ts';

@@ -1,0 +1,30 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { migrate, openDatabase, queryRow, queryRows, type Database } from '../src/index.ts';
+import { testInfra, uniqueName } from '../src/testing.ts';
+
+describe('queryRows', () => {
+  let db: Database;
+  const schema = uniqueName('sql');
+  beforeAll(async () => {
+    db = await openDatabase({ url: testInfra().databaseUrl, schema, migrations: [], poolMax: 2 });
+    await migrate(db);
+  });
+  afterAll(async () => {
+    await db.em.fork().execute(`drop schema if exists "${schema}" cascade`);
+    await db.close();
+  });
+
+  const row = z.object({ n: z.coerce.bigint(), tags: z.array(z.string()) });
+
+  it('when the rows have the expected shape, then they come back parsed', async () => {
+    const rows = await queryRows(db.em.fork(), row, `select 12345678901234567890::numeric::text as n, '["a","b"]'::jsonb as tags`);
+    expect(rows).toEqual([{ n: 12345678901234567890n, tags: ['a', 'b'] }]);
+    expect(await queryRow(db.em.fork(), row, 'select 1::text as n, ?::jsonb as tags where false', ['[]'])).toBeNull();
+  });
+
+  it('when a row does not have the expected shape, then the query fails naming the field', async () => {
+    await expect(queryRows(db.em.fork(), row, `select 1 as n, '{"a":1}'::jsonb as tags`)).rejects.toThrow(/tags/);
+    await expect(queryRow(db.em.fork(), row, `select 1::text as n, '[]'::jsonb as tags from generate_series(1, 2)`)).rejects.toThrow('expected at most one row, got 2');
+  });
+});
