@@ -8,6 +8,8 @@ export { createMetrics, type Metrics } from './metrics.ts';
 export { openDatabase, migrate, inTransaction, databaseTimeoutsFromEnv, Migration, type Database, type DatabaseOptions, type DatabaseTimeouts, type EntityManager } from './database.ts';
 export { isInfrastructureError } from './infrastructure.ts';
 export { queryRows, queryRow } from './sql.ts';
+/** MikroORM's entity definition (no decorators, so type stripping keeps working), lock modes and the `sql` tag for raw fragments (the database's `now()` in an update), for services' CRUD entities. */
+export { defineEntity, p, LockMode, sql, type InferEntity } from '@mikro-orm/core';
 export { enqueue, makeEnvelope, startOutboxRelay, type Cause, type OutboxRelay } from './outbox.ts';
 export { startConsumer, on, type Consumer, type ConsumerOptions, type HandlerEntry, type MessageHandler } from './inbox.ts';
 export { serveRpcs, callRpc, rpcRoute, RpcError, type RpcRoute, type RpcHandler, type RpcContext, type RpcServer } from './rpc.ts';

@@ -17,6 +17,7 @@ import type { RiskConfig } from './config.ts';
 import { migrations } from './migrations/0001-risk.ts';
 import { riskRoutes } from './rpc.ts';
 import { decisionHandlers } from './decisions/decisions.ts';
+import { riskEntities } from './entities.ts';
 
 export { migrations };
 export { readRiskConfig, riskConfig, type RiskConfig } from './config.ts';
@@ -43,7 +44,7 @@ export interface RiskApp {
 }
 
 export const openRiskDatabase = (config: RiskConfig) =>
-  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, poolMax: config.DB_POOL_MAX });
+  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, entities: riskEntities, poolMax: config.DB_POOL_MAX });
 
 /** Wires risk: rpc server, the decision consumer, the outbox relay and the HTTP health surface. */
 export async function buildRisk(deps: RiskDeps): Promise<RiskApp> {

@@ -92,6 +92,26 @@ describe('risk operator rpcs', () => {
     expect(await risk.call(riskRpc.getDecision, { withdrawalId: newId() })).toEqual({ decision: null });
   });
 
+  it('when a recorded decision has reasons of the wrong shape, then reading it fails instead of passing them on', async () => {
+    const withdrawalId = newId();
+    await risk.rows(
+      `insert into decisions (withdrawal_id, trader_id, country, payment_route_id, debited_minor, decision, reasons, message_id)
+       values (?, 'trader-x', 'MX', 'MX_SPEI', 1, 'approve', '[{"code":"Not A Code"}]'::jsonb, ?)`,
+      [withdrawalId, newId()],
+    );
+    await expect(risk.call(riskRpc.getDecision, { withdrawalId })).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+
+  it('when two operators add the same new screening entry at once, then both succeed, one entry remains and both are audited', async () => {
+    const value = `trader-${newId()}`;
+    const [a, b] = await Promise.all(
+      (['op-a', 'op-b'] as const).map((operatorId) => risk.call(riskRpc.addScreeningEntry, { kind: 'trader', value, verdict: 'suspicious', operatorId })),
+    );
+    expect([a?.entry.updatedBy, b?.entry.updatedBy].sort()).toEqual(['op-a', 'op-b']);
+    expect((await risk.call(riskRpc.listScreeningEntries, { kind: 'trader' })).entries.filter((e) => e.value === value)).toHaveLength(1);
+    expect(await risk.rows("select 1 from audit_log where subject = 'screening' and scope = ?", [`trader:${value}`])).toHaveLength(2);
+  });
+
   it('when the audit log is tampered with, then the database refuses', async () => {
     await risk.call(riskRpc.setFreeze, { frozen: false, reason: 'noop', operatorId: 'op-1' });
     await expect(risk.rows('delete from audit_log')).rejects.toThrow(/append-only/);

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@offramp/kit';
+import { AuditEntry as AuditRow } from './audit-entry.entity.ts';
 
 export interface AuditEntry {
   subject: 'freeze' | 'thresholds' | 'screening';
@@ -12,9 +13,13 @@ export interface AuditEntry {
 
 /** Appends one row to the operator audit log, in the caller's transaction. */
 export async function appendAudit(em: EntityManager, entry: AuditEntry): Promise<void> {
-  await em.execute(
-    'insert into audit_log (subject, scope, operator_id, reason, before, after) values (?, ?, ?, ?, ?::jsonb, ?::jsonb)',
-    [entry.subject, entry.scope, entry.operatorId, entry.reason, JSON.stringify(entry.before ?? null), JSON.stringify(entry.after ?? null)],
-    'run',
-  );
+  em.create(AuditRow, {
+    subject: entry.subject,
+    scope: entry.scope,
+    operatorId: entry.operatorId,
+    reason: entry.reason,
+    before: entry.before ?? null,
+    after: entry.after ?? null,
+  });
+  await em.flush();
 }

@@ -2,6 +2,7 @@ import { enqueue, on, type EntityManager, type HandlerEntry } from '@offramp/kit
 import { riskEvents, withdrawalEvents, type Envelope, type WithdrawalDebited } from '@offramp/contracts';
 import { freezeFlags, readFreeze } from '../freeze/freeze.ts';
 import { countUsage, usageOf } from '../limits/usage.ts';
+import { lockUntilCommit } from '../locks.ts';
 import { entriesFor } from '../screening/screening.ts';
 import { loadThresholds } from '../thresholds/thresholds.ts';
 import { decide, type DecisionInput } from './decide.ts';
@@ -20,7 +21,7 @@ export function decisionHandlers(): HandlerEntry[] {
 async function decideWithdrawal(em: EntityManager, env: Envelope<WithdrawalDebited>): Promise<void> {
   const w = env.payload;
   // Decisions of one trader are serialized, so two withdrawals cannot both fit under the same limit.
-  await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`risk:trader:${w.traderId}`]);
+  await lockUntilCommit(em, `risk:trader:${w.traderId}`);
   const cause = { correlationId: w.withdrawalId, causationId: env.id, traceId: env.traceId };
   const existing = await findDecision(em, w.withdrawalId);
   if (existing) {

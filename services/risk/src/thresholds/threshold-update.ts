@@ -4,6 +4,7 @@ import { currencyDecimals, decimalToMinor, riskThresholds, type setThresholdsReq
 import type { RouteBounds } from '../limits/limits.ts';
 import { appendAudit } from '../audit/audit.ts';
 import { limitNames, loadThresholds, thresholdsView, type Thresholds } from './thresholds.ts';
+import { LimitRow, RouteLimit } from './threshold.entities.ts';
 
 export type ThresholdChange = z.output<typeof setThresholdsRequest>;
 
@@ -49,14 +50,12 @@ export async function updateThresholds(em: EntityManager, change: ThresholdChang
   const merged = mergeThresholds(current, change);
   if (merged.outcome !== 'ok') return merged;
   const next = merged.thresholds;
+  // The rows were loaded (and locked) by `loadThresholds`: these finds come from the identity map.
+  const now = new Date();
   for (const [id, route] of next.routes) {
     const was = current.routes.get(id);
     if (was && was.minMinor === route.minMinor && was.maxMinor === route.maxMinor) continue;
-    await em.execute(
-      'update route_limits set min_minor = ?, max_minor = ?, updated_by = ?, updated_at = now() where payment_route_id = ?',
-      [route.minMinor.toString(), route.maxMinor.toString(), change.operatorId, id],
-      'run',
-    );
+    em.assign(await em.findOneOrFail(RouteLimit, { paymentRouteId: id }), { minMinor: route.minMinor, maxMinor: route.maxMinor, updatedBy: change.operatorId, updatedAt: now });
   }
   const values: [string, bigint, bigint][] = [
     [limitNames.dailyAmountMinor, current.trader.dailyAmountMinor, next.trader.dailyAmountMinor],
@@ -65,10 +64,11 @@ export async function updateThresholds(em: EntityManager, change: ThresholdChang
     [limitNames.monthlyCount, BigInt(current.trader.monthlyCount), BigInt(next.trader.monthlyCount)],
     [limitNames.travelRuleThresholdMinor, current.travelRuleThresholdMinor, next.travelRuleThresholdMinor],
   ];
-  for (const [name, was, now] of values) {
-    if (was === now) continue;
-    await em.execute('update limits set value = ?, updated_by = ?, updated_at = now() where name = ?', [now.toString(), change.operatorId, name], 'run');
+  for (const [name, was, value] of values) {
+    if (was === value) continue;
+    em.assign(await em.findOneOrFail(LimitRow, { name }), { value, updatedBy: change.operatorId, updatedAt: now });
   }
+  await em.flush();
   const encode = (t: Thresholds) => z.encode(riskThresholds, thresholdsView(t));
   await appendAudit(em, { subject: 'thresholds', scope: 'thresholds', operatorId: change.operatorId, reason: change.reason ?? null, before: encode(current), after: encode(next) });
   return { outcome: 'ok', thresholds: next };

@@ -1,6 +1,7 @@
-import type { EntityManager } from '@offramp/kit';
+import { LockMode, type EntityManager } from '@offramp/kit';
 import { currencyDecimals, minorToDecimal, type RiskThresholds } from '@offramp/contracts';
 import type { RouteBounds, TraderLimits } from '../limits/limits.ts';
+import { LimitRow, RouteLimit } from './threshold.entities.ts';
 
 /** The thresholds as the rules use them: exact minor units, read from the database. */
 export interface Thresholds {
@@ -20,21 +21,17 @@ export const limitNames = {
 
 /** Reads every threshold; `forUpdate` locks the rows for a change. */
 export async function loadThresholds(em: EntityManager, opts: { forUpdate?: boolean } = {}): Promise<Thresholds> {
-  const lock = opts.forUpdate ? ' for update' : '';
-  const routeRows = await em.execute<{ payment_route_id: string; currency: string; min_minor: string; max_minor: string }[]>(
-    `select payment_route_id, currency, min_minor::text as min_minor, max_minor::text as max_minor from route_limits order by payment_route_id${lock}`,
-  );
-  const limitRows = await em.execute<{ name: string; value: string }[]>(`select name, value::text as value from limits order by name${lock}`);
+  const lockMode = opts.forUpdate ? LockMode.PESSIMISTIC_WRITE : LockMode.NONE;
+  const routeRows = await em.find(RouteLimit, {}, { orderBy: { paymentRouteId: 'asc' }, lockMode });
+  const limitRows = await em.find(LimitRow, {}, { orderBy: { name: 'asc' }, lockMode });
   const limit = (name: string): bigint => {
     const row = limitRows.find((r) => r.name === name);
     // The migration seeds every row; a missing one is a broken database, not a business outcome.
     if (!row) throw new Error(`risk threshold ${name} is missing`);
-    return BigInt(row.value);
+    return row.value;
   };
   return {
-    routes: new Map(
-      routeRows.map((r) => [r.payment_route_id, { paymentRouteId: r.payment_route_id, currency: r.currency, minMinor: BigInt(r.min_minor), maxMinor: BigInt(r.max_minor) }]),
-    ),
+    routes: new Map(routeRows.map((r) => [r.paymentRouteId, { paymentRouteId: r.paymentRouteId, currency: r.currency, minMinor: r.minMinor, maxMinor: r.maxMinor }])),
     trader: {
       dailyAmountMinor: limit(limitNames.dailyAmountMinor),
       monthlyAmountMinor: limit(limitNames.monthlyAmountMinor),
