@@ -46,6 +46,7 @@ record() { # name status seconds detail
   if [ "$2" != ok ]; then failed=1; fi
 }
 now() { date +%s; }
+say() { echo "fresh-clone: $*"; }
 strip_ansi() { sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
 
 stop_start_group() { # signal: to npm start's whole process group (setsid made it lead one)
@@ -84,6 +85,7 @@ summary() {
 }
 
 # -- the clone --------------------------------------------------------------------------------------
+say "cloning ${sha:0:12} into $clone"
 t0=$(now)
 if git clone --quiet --no-hardlinks "$repo" "$clone" >"$logs/clone.log" 2>&1 &&
   git -C "$clone" checkout --quiet --detach "$sha" >>"$logs/clone.log" 2>&1; then
@@ -95,6 +97,8 @@ else
 fi
 
 # -- the environment of a new user: no Chromium on PATH, nothing beside the clone -------------------
+say "building a PATH without Chromium in $bin"
+t0=$(now)
 IFS=: read -ra path_dirs <<<"$PATH"
 for dir in "${path_dirs[@]}"; do
   [ -d "$dir" ] || continue
@@ -123,11 +127,11 @@ for port in 8080 8081 8082 8083 8084 8085 8090 4223 54329; do
   if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then problems+=("port $port is taken (npm start needs it)"); fi
 done
 if [ ${#problems[@]} -gt 0 ]; then
-  record "fresh environment" FAIL 0 "$(IFS=';'; echo "${problems[*]}")"
+  record "fresh environment" FAIL $(($(now) - t0)) "$(IFS=';'; echo "${problems[*]}")"
   summary
   exit 1
 fi
-record "fresh environment" ok 0 "no chromium on PATH, CHROMIUM_PATH unset, nothing beside the clone, node $("${clean_env[@]}" node --version)"
+record "fresh environment" ok $(($(now) - t0)) "no chromium on PATH, CHROMIUM_PATH unset, nothing beside the clone, node $("${clean_env[@]}" node --version)"
 
 # -- the README's two commands, from its first lines ------------------------------------------------
 readme_commands=$(awk '/^```/ { if (open) exit; open = 1; next } open { sub(/[[:space:]]*#.*/, ""); if ($0 != "") print }' "$clone/README.md")
@@ -140,6 +144,7 @@ if [ -z "$start_cmd" ] || [ -z "$test_cmd" ]; then
 fi
 
 # -- 1. npm install && npm start, until ready; then Ctrl-C ------------------------------------------
+say "running '$start_cmd' until 'stack ready' and $gateway/readyz answers 200 (log: $logs/start.log)"
 t0=$(now)
 (cd "$clone" && exec setsid "${clean_env[@]}" bash -c "$start_cmd") >"$logs/start.log" 2>&1 < /dev/null &
 start_pid=$!
@@ -159,6 +164,7 @@ if [ -z "$ready" ]; then
   else wait "$start_pid"; why="exited with code $? before it was ready"; fi
   record "$start_cmd" FAIL "$t_ready" "$why; last lines: $(tail -5 "$logs/start.log" | strip_ansi | tr '\n' ' ' | cut -c1-600)"
 else
+  say "ready after ${t_ready}s; sending SIGINT (Ctrl-C)"
   t1=$(now)
   stop_start_group INT
   stopped=
@@ -183,10 +189,14 @@ stop_start_group KILL
 start_pid=
 
 # -- 2. npm install && npm test ----------------------------------------------------------------------
+say "running '$test_cmd' (the whole suite: minutes; log: $logs/test.log)"
 t0=$(now)
 (cd "$clone" && "${clean_env[@]}" bash -c "$test_cmd") >"$logs/test.log" 2>&1 < /dev/null
 code=$?
-counts=$(strip_ansi <"$logs/test.log" | grep -E '^\s*(Test Files|Tests)\s' | sed -E 's/^\s+//; s/\s+/ /g' | tr '\n' ';' | sed 's/;$//')
+counts=$(strip_ansi <"$logs/test.log" | grep -E '^\s*(Test Files|Tests)\s' | sed -E 's/^\s+//; s/\s+/ /g' | tr '\n' ';' | sed 's/;$//; s/;/, /g')
+# Which Chromium the browser tests had: with none on PATH, the npm package's is unpacked into the clone.
+unpacked=$(cd "$clone" && ls -d node_modules/.cache/offramp-chromium/*/chromium 2>/dev/null | head -1)
+counts="${counts}${unpacked:+; browser tests ran the Chromium unpacked from @sparticuz/chromium: $unpacked}"
 if [ "$code" = 0 ]; then
   record "$test_cmd" ok "$(($(now) - t0))" "${counts:-exit 0}"
 else
