@@ -15,14 +15,17 @@ import {
 import { Gauge, Histogram } from 'prom-client';
 import type { PspAlfredConfig, PspAlfredDatabaseConfig } from './config.ts';
 import { migrations } from './migrations/index.ts';
-import { alfredClientFromConfig, type AlfredClient } from './alfred/client.ts';
+import { entities } from './entities.ts';
+import { alfredTransportFromConfig, createAlfredClient, type AlfredClient } from './alfred/client.ts';
 import { createFiatAccounts } from './fiat-accounts/fiat-accounts.ts';
 import { createQuotes } from './quotes/quotes.ts';
 import { createOfframpHandlers, type OfframpHooks } from './offramps/create-offramp.ts';
 import { createOrderState } from './offramps/order-state.ts';
 import { reconcileOfframpHandlers } from './reconciliation/reconcile-offramp.ts';
 import { createReconciler, type Reconciler } from './reconciliation/reconcile.ts';
+import { createProvisioning } from './traders/provisioning.ts';
 import { createKycActions } from './dev/kyc-actions.ts';
+import { createSandboxDriver } from './dev/sandbox-driver.ts';
 import { createOfframpActions } from './dev/offramp-actions.ts';
 import { registerWebhookRoute } from './webhooks/webhook-route.ts';
 import { registerPspAlfredOpenApi } from './webhooks/webhook-openapi.ts';
@@ -58,7 +61,7 @@ export interface PspAlfredApp {
 
 /** Opens the service's schema; `readPspAlfredDatabaseConfig(env)` is enough for migrations. */
 export const openPspAlfredDatabase = (config: PspAlfredDatabaseConfig) =>
-  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, poolMax: config.DB_POOL_MAX });
+  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, poolMax: config.DB_POOL_MAX, entities });
 
 /**
  * A command that cannot reach Alfred waits in `approved` and is redelivered with a growing delay,
@@ -72,7 +75,9 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
   const { config, db, messaging, log } = deps;
   const metrics = createMetrics('psp-alfred');
   const relay = startOutboxRelay({ db, messaging, log, metrics, ...deps.relay });
-  const alfred = alfredClientFromConfig(config, log);
+  // One transport (credentials, breaker) for the partner API and, for the QA actions, the sandbox driver.
+  const transport = alfredTransportFromConfig(config, log);
+  const alfred = createAlfredClient(transport);
   const breakerCode = { closed: 0, half_open: 1, open: 2 } as const;
   // Read at scrape time from the breaker itself, so the figure can never drift from opossum's state.
   new Gauge({
@@ -109,7 +114,16 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
     tolerancePct: config.ALFRED_FIAT_TOLERANCE_PCT,
     ...(deps.offrampHooks ? { hooks: deps.offrampHooks } : {}),
   };
-  const devDeps = { db, alfred, relay, emailDomain: config.DEV_EMAIL_DOMAIN, settleMs: deps.devSettleMs ?? 2_000, fiatTolerancePct: config.ALFRED_FIAT_TOLERANCE_PCT };
+  const provisioning = createProvisioning({ db, alfred, emailDomain: config.DEV_EMAIL_DOMAIN });
+  const devDeps = {
+    db,
+    alfred,
+    driver: createSandboxDriver(transport),
+    provisioning,
+    relay,
+    settleMs: deps.devSettleMs ?? 2_000,
+    fiatTolerancePct: config.ALFRED_FIAT_TOLERANCE_PCT,
+  };
   const rpc = serveRpcs(
     { messaging, log, metrics, queue: 'psp-alfred' },
     pspAlfredRoutes({

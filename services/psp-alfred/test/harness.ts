@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { callRpc, makeEnvelope, migrate, newId, type Messaging } from '@offramp/kit';
+import { callRpc, makeEnvelope, migrate, newId, queryRow, queryRows, type Messaging } from '@offramp/kit';
 import { eventually, testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { pspAlfredCommands, pspAlfredRpc, type MessageDef, type RpcDef } from '@offramp/contracts';
 import { basePath, buildSandbox, type SettingsPatch } from '@offramp/alfred-sandbox';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig, type PspAlfredDeps } from '../src/app.ts';
 
 export const webhookSecret = 'test-webhook-secret';
@@ -90,7 +90,7 @@ export async function startTestPspAlfred(opts: Options = {}) {
     },
     /** The payloads of the events of one subject that went through the outbox, oldest first. */
     async outboxEvents(subject: string) {
-      const rows = await db.em.fork().execute<{ envelope: { payload: Record<string, unknown> } }[]>('select envelope from outbox where subject = ? order by seq', [subject]);
+      const rows = await queryRows(db.em.fork(), z.object({ envelope: z.object({ payload: z.record(z.string(), z.unknown()) }) }), 'select envelope from outbox where subject = ? order by seq', [subject]);
       return rows.map((r) => r.envelope.payload);
     },
     /** A trader verified by the platform, provisioned at Alfred and approved there (webhooks fanned back). */
@@ -98,7 +98,7 @@ export async function startTestPspAlfred(opts: Options = {}) {
       await expectOk(call(pspAlfredRpc.devSeedKyc, { traderId, country }));
       await expectOk(call(pspAlfredRpc.devProvisionCustomer, { traderId }));
       await expectOk(call(pspAlfredRpc.devApproveKyc, { traderId }));
-      const [row] = await db.em.fork().execute<{ customer_id: string }[]>('select customer_id from traders where trader_id = ?', [traderId]);
+      const row = await queryRow(db.em.fork(), z.object({ customer_id: z.string() }), 'select customer_id from traders where trader_id = ?', [traderId]);
       return { traderId, customerId: row!.customer_id };
     },
     /** A ready MX trader with a SPEI account, and the create-offramp command of a withdrawal to it. */
@@ -113,7 +113,9 @@ export async function startTestPspAlfred(opts: Options = {}) {
     /** The offramp row of a withdrawal once it is no longer `requested`. */
     async settledOfframp(withdrawalId: string, timeoutMs = 15_000) {
       return eventually(`the offramp of ${withdrawalId}`, async () => {
-        const [row] = await db.em.fork().execute<{ state: string; transaction_id: string | null; alfred_status: string | null; attempts: number }[]>(
+        const row = await queryRow(
+          db.em.fork(),
+          z.object({ state: z.string(), transaction_id: z.string().nullable(), alfred_status: z.string().nullable(), attempts: z.number() }),
           'select state, transaction_id, alfred_status, attempts from offramps where withdrawal_id = ?',
           [withdrawalId],
         );
@@ -137,7 +139,8 @@ export async function startTestPspAlfred(opts: Options = {}) {
     },
     /** How many commands psp-alfred's consumer has handled (its inbox rows). */
     async handledCommands() {
-      return Number((await db.em.fork().execute<{ n: string }[]>("select count(*) as n from inbox where consumer = 'psp-alfred-commands'"))[0]!.n);
+      const row = await queryRow(db.em.fork(), z.object({ n: z.coerce.number() }), "select count(*) as n from inbox where consumer = 'psp-alfred-commands'");
+      return row!.n;
     },
     async cleanup() {
       await app.close();

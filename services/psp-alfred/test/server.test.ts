@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
-import { connectMessaging, deleteStreams, openDatabase } from '@offramp/kit';
+import { z } from 'zod';
+import { connectMessaging, deleteStreams, openDatabase, queryRows } from '@offramp/kit';
 import { eventually, testInfra, testLogger, uniqueName } from '@offramp/kit/testing';
 
 const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url));
@@ -52,7 +53,7 @@ describe('psp-alfred process', () => {
     }
     expect(await exited).toBe(0);
     const db = await openDatabase({ url: databaseUrl, schema, migrations: [] });
-    const tables = await db.em.fork().execute<{ table_name: string }[]>('select table_name from information_schema.tables where table_schema = ? order by table_name', [schema]);
+    const tables = await queryRows(db.em.fork(), z.object({ table_name: z.string() }), 'select table_name from information_schema.tables where table_schema = ? order by table_name', [schema]);
     expect(tables.map((r) => r.table_name)).toEqual(expect.arrayContaining(['offramps', 'partner_events', 'traders', 'fiat_accounts', 'outbox', 'inbox']));
     await db.em.fork().execute(`drop schema if exists "${schema}" cascade`);
     await db.close();

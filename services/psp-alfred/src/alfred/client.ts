@@ -10,7 +10,6 @@ import {
   kycSubmissionResponse,
   offrampResponse,
   quoteResponse,
-  webhookDriverResponse,
   type AlfredOfframp,
   type AlfredQuote,
 } from './schemas.ts';
@@ -89,9 +88,6 @@ export function createAlfredClient(transport: AlfredTransport) {
     createOfframp: (req: OfframpRequest, idempotencyKey: string): Promise<AlfredAnswer<AlfredOfframp>> =>
       post('/offramp', { ...req, fromCurrency: 'USDT' }, offrampResponse, idempotencyKey),
     getOfframp: (transactionId: string) => get(`/offramp/${path(transactionId)}`, offrampResponse),
-    /** Alfred's sandbox driver: moves a KYC or ramp to `status` and delivers the signed webhook. */
-    driveWebhook: (body: { referenceId: string; eventType: 'KYC' | 'OFFRAMP'; status: string; metadata?: Record<string, unknown> }) =>
-      post('/webhooks', { metadata: {}, ...body }, webhookDriverResponse),
     breakerState: () => transport.breakerState(),
     close: () => transport.close(),
   };
@@ -99,21 +95,20 @@ export function createAlfredClient(transport: AlfredTransport) {
 
 export type AlfredClient = ReturnType<typeof createAlfredClient>;
 
-export function alfredClientFromConfig(config: PspAlfredConfig, log: Logger): AlfredClient {
-  return createAlfredClient(
-    createAlfredTransport({
-      baseUrl: config.ALFRED_BASE_URL,
-      apiKey: config.ALFRED_API_KEY,
-      apiSecret: config.ALFRED_API_SECRET,
-      timeoutMs: config.ALFRED_TIMEOUT_MS,
-      getRetries: config.ALFRED_GET_RETRIES,
-      breaker: {
-        resetMs: config.ALFRED_BREAKER_RESET_MS,
-        errorPercent: config.ALFRED_BREAKER_ERROR_PERCENT,
-        volume: config.ALFRED_BREAKER_VOLUME,
-        windowMs: config.ALFRED_BREAKER_WINDOW_MS,
-      },
-      log: log.child({ upstream: 'alfred' }),
-    }),
-  );
+/** The transport to Alfred the configuration names: one breaker for everything sent to Alfred. */
+export function alfredTransportFromConfig(config: PspAlfredConfig, log: Logger): AlfredTransport {
+  return createAlfredTransport({
+    baseUrl: config.ALFRED_BASE_URL,
+    apiKey: config.ALFRED_API_KEY,
+    apiSecret: config.ALFRED_API_SECRET,
+    timeoutMs: config.ALFRED_TIMEOUT_MS,
+    getRetries: config.ALFRED_GET_RETRIES,
+    breaker: {
+      resetMs: config.ALFRED_BREAKER_RESET_MS,
+      errorPercent: config.ALFRED_BREAKER_ERROR_PERCENT,
+      volume: config.ALFRED_BREAKER_VOLUME,
+      windowMs: config.ALFRED_BREAKER_WINDOW_MS,
+    },
+    log: log.child({ upstream: 'alfred' }),
+  });
 }

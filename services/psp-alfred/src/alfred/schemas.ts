@@ -57,8 +57,6 @@ export const offrampResponse = z
   .loose();
 export type AlfredOfframp = z.infer<typeof offrampResponse>;
 
-export const webhookDriverResponse = z.object({ message: z.string() }).loose();
-
 /** The webhook Alfred posts to us. */
 export const webhookBody = z.object({
   referenceId: z.string().min(1).max(200),

@@ -32,7 +32,7 @@ export function createOfframpActions(deps: DevDeps & { reconciler: Reconciler })
       const steps = stepsFrom(order.data.status, req.scenario);
       for (const status of steps) {
         const metadata = status === 'FAILED' ? { failureReason: 'QA_SIMULATED_FAILURE' } : {};
-        const driven = await deps.alfred.driveWebhook({ referenceId: transactionId, eventType: 'OFFRAMP', status, metadata });
+        const driven = await deps.driver.driveWebhook({ referenceId: transactionId, eventType: 'OFFRAMP', status, metadata });
         if (!driven.ok && driven.error.errorCode === 111302) return refuse('ALFRED_INCORRECT_STATUS_CHANGE', `The order cannot move to ${status}`);
         if (!driven.ok) return unexpectedRefusal(ctx.log, 'drive-offramp', driven.status, driven.error);
       }

@@ -1,6 +1,6 @@
 import { currencyDecimals, decimalToMinor, minorToDecimal, pspAlfredEvents, type OfframpStatus } from '@offramp/contracts';
-import { enqueue, type EntityManager } from '@offramp/kit';
-import type { z } from 'zod';
+import { enqueue, queryRows, type EntityManager } from '@offramp/kit';
+import { z } from 'zod';
 import { isNewerStatus, type Offramp } from '../offramps/store.ts';
 
 type Discrepancy = z.output<typeof pspAlfredEvents.discrepancyFound.payload>;
@@ -12,7 +12,9 @@ type Cause = { correlationId: string; causationId?: string | null; traceId: stri
  * Returns whether it was new.
  */
 export async function reportDiscrepancy(em: EntityManager, d: Discrepancy, cause: Cause): Promise<boolean> {
-  const inserted = await em.execute<{ key: string }[]>(
+  const inserted = await queryRows(
+    em,
+    z.object({ key: z.string() }),
     'insert into discrepancies (key, kind, withdrawal_id, transaction_id, facts) values (?, ?, ?, ?, ?) on conflict (key) do nothing returning key',
     [d.key, d.kind, d.withdrawalId, d.transactionId, JSON.stringify(d.facts)],
   );

@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import { rail, type FiatAccountView, type Rail } from '@offramp/contracts';
-import type { EntityManager } from '@offramp/kit';
+import { sql, type EntityManager, type InferEntity } from '@offramp/kit';
 import type { AccountFacts } from './alfred-fields.ts';
+import { FiatAccountEntity } from './fiat-account-entity.ts';
 
 export interface StoredAccount {
   view: FiatAccountView;
@@ -10,63 +10,61 @@ export interface StoredAccount {
   fingerprint: string;
 }
 
-const row = z.object({
-  fiat_account_id: z.string(),
-  trader_id: z.string(),
-  customer_id: z.string(),
-  rail,
-  masked_number: z.string(),
-  holder_name: z.string(),
-  bank_name: z.string().nullable(),
-  fingerprint: z.string(),
-  created_at: z.coerce.date(),
-});
+type AccountRow = InferEntity<typeof FiatAccountEntity>;
 
-function toStored(r: unknown): StoredAccount {
-  const p = row.parse(r);
+function toStored(a: AccountRow): StoredAccount {
   return {
     view: {
-      fiatAccountId: p.fiat_account_id,
-      type: p.rail,
-      maskedNumber: p.masked_number,
-      accountHolderName: p.holder_name,
-      bankName: p.bank_name,
-      createdAt: p.created_at.toISOString(),
+      fiatAccountId: a.fiatAccountId,
+      // Checked: a rail this code does not know fails here rather than travelling on.
+      type: rail.parse(a.rail),
+      maskedNumber: a.maskedNumber,
+      accountHolderName: a.holderName,
+      bankName: a.bankName ?? null,
+      createdAt: a.createdAt.toISOString(),
     },
-    traderId: p.trader_id,
-    customerId: p.customer_id,
-    fingerprint: p.fingerprint,
+    traderId: a.traderId,
+    customerId: a.customerId,
+    fingerprint: a.fingerprint,
   };
 }
 
-const columns = 'fiat_account_id, trader_id, customer_id, rail, masked_number, holder_name, bank_name, fingerprint, created_at';
-
+/** Keeps an account Alfred registered; the same id again (a lost answer adopted twice) is a no-op. */
 export async function insertAccount(em: EntityManager, a: { fiatAccountId: string; traderId: string; customerId: string; rail: Rail; facts: AccountFacts }): Promise<void> {
-  await em.execute(
-    `insert into fiat_accounts (fiat_account_id, trader_id, customer_id, rail, masked_number, holder_name, bank_name, fingerprint)
-     values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (fiat_account_id) do nothing`,
-    [a.fiatAccountId, a.traderId, a.customerId, a.rail, a.facts.maskedNumber, a.facts.holderName, a.facts.bankName, a.facts.fingerprint],
-    'run',
+  await em.upsert(
+    FiatAccountEntity,
+    {
+      fiatAccountId: a.fiatAccountId,
+      traderId: a.traderId,
+      customerId: a.customerId,
+      rail: a.rail,
+      maskedNumber: a.facts.maskedNumber,
+      holderName: a.facts.holderName,
+      bankName: a.facts.bankName,
+      fingerprint: a.facts.fingerprint,
+    },
+    { onConflictFields: ['fiatAccountId'], onConflictAction: 'ignore' },
   );
 }
 
 /** The trader's live accounts, oldest first. */
 export async function listAccounts(em: EntityManager, traderId: string): Promise<StoredAccount[]> {
-  const rows = await em.execute(`select ${columns} from fiat_accounts where trader_id = ? and deleted_at is null order by created_at, fiat_account_id`, [traderId]);
+  const rows = await em.find(FiatAccountEntity, { traderId, deletedAt: null }, { orderBy: [{ createdAt: 'asc' }, { fiatAccountId: 'asc' }] });
   return rows.map(toStored);
 }
 
 /** A live account of this trader; another trader's is as absent as a deleted one. */
 export async function findAccount(em: EntityManager, traderId: string, fiatAccountId: string): Promise<StoredAccount | null> {
-  const rows = await em.execute(`select ${columns} from fiat_accounts where fiat_account_id = ? and trader_id = ? and deleted_at is null`, [fiatAccountId, traderId]);
-  return rows[0] ? toStored(rows[0]) : null;
+  const a = await em.findOne(FiatAccountEntity, { fiatAccountId, traderId, deletedAt: null });
+  return a ? toStored(a) : null;
 }
 
 export async function findAccountByFingerprint(em: EntityManager, traderId: string, fingerprint: string): Promise<StoredAccount | null> {
-  const rows = await em.execute(`select ${columns} from fiat_accounts where trader_id = ? and fingerprint = ? and deleted_at is null`, [traderId, fingerprint]);
-  return rows[0] ? toStored(rows[0]) : null;
+  const a = await em.findOne(FiatAccountEntity, { traderId, fingerprint, deletedAt: null });
+  return a ? toStored(a) : null;
 }
 
+/** Soft delete, once: an account already deleted keeps its first `deleted_at`. */
 export async function markDeleted(em: EntityManager, fiatAccountId: string): Promise<void> {
-  await em.execute('update fiat_accounts set deleted_at = now() where fiat_account_id = ? and deleted_at is null', [fiatAccountId], 'run');
+  await em.nativeUpdate(FiatAccountEntity, { fiatAccountId, deletedAt: null }, { deletedAt: sql<Date>`now()` });
 }

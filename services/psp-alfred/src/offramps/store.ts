@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { offrampStatus, type OfframpStatus } from '@offramp/contracts';
-import type { EntityManager } from '@offramp/kit';
+import { queryRow, queryRows, type EntityManager } from '@offramp/kit';
 
 /**
  * One withdrawal's order at Alfred: the intent (requested), then the order (created) or the refusal;
@@ -44,9 +44,7 @@ const row = z.object({
   refusal: z.object({ partnerCode: z.number().nullable(), message: z.string(), status: z.number().nullable() }).nullable(),
 });
 
-const toOfframp = (r: unknown): Offramp => {
-  const p = row.parse(r);
-  return {
+const toOfframp = (p: z.output<typeof row>): Offramp => ({
     withdrawalId: p.withdrawal_id,
     traderId: p.trader_id,
     fiatAccountId: p.fiat_account_id,
@@ -62,8 +60,7 @@ const toOfframp = (r: unknown): Offramp => {
     sentAmountMinor: p.sent_amount_minor,
     lastRequest: p.last_request,
     refusal: p.refusal,
-  };
-};
+});
 
 const columns = `withdrawal_id, trader_id, fiat_account_id, crypto_amount_minor::text, fiat_currency, fiat_amount, state, attempts,
   transaction_id, alfred_status, deposit_address, chain, sent_amount_minor::text, last_request, refusal`;
@@ -84,8 +81,8 @@ export const isNewerStatus = (next: OfframpStatus, current: OfframpStatus | null
   current === null || (!terminalStatuses.includes(current) && statusRank[next] > statusRank[current]);
 
 export async function findOfframp(em: EntityManager, withdrawalId: string, opts: { lock?: boolean } = {}): Promise<Offramp | null> {
-  const rows = await em.execute(`select ${columns} from offramps where withdrawal_id = ?${opts.lock ? ' for update' : ''}`, [withdrawalId]);
-  return rows[0] ? toOfframp(rows[0]) : null;
+  const found = await queryRow(em, row, `select ${columns} from offramps where withdrawal_id = ?${opts.lock ? ' for update' : ''}`, [withdrawalId]);
+  return found ? toOfframp(found) : null;
 }
 
 /** Takes the withdrawal's offramp lock (every create, replay and fence of one withdrawal takes turns on it). */
@@ -95,13 +92,13 @@ export async function lockWithdrawal(em: EntityManager, withdrawalId: string): P
 
 /** The same lock without waiting: false while a create-offramp is handling the withdrawal. */
 export async function tryLockWithdrawal(em: EntityManager, withdrawalId: string): Promise<boolean> {
-  const [row] = await em.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(hashtext(?)) as locked', [`offramp:${withdrawalId}`]);
-  return row?.locked === true;
+  const taken = await queryRow(em, z.object({ locked: z.boolean() }), 'select pg_try_advisory_xact_lock(hashtext(?)) as locked', [`offramp:${withdrawalId}`]);
+  return taken?.locked === true;
 }
 
 export async function findOfframpByTransaction(em: EntityManager, transactionId: string): Promise<Offramp | null> {
-  const rows = await em.execute(`select ${columns} from offramps where transaction_id = ? for update`, [transactionId]);
-  return rows[0] ? toOfframp(rows[0]) : null;
+  const found = await queryRow(em, row, `select ${columns} from offramps where transaction_id = ? for update`, [transactionId]);
+  return found ? toOfframp(found) : null;
 }
 
 export interface OfframpIntent {
@@ -195,8 +192,12 @@ export async function markChecked(em: EntityManager, withdrawalId: string): Prom
  * and whose withdrawal may still wait: open at Alfred, or final in the mirror although no final
  * status of theirs was ever published (`finalUnpublished`).
  */
+const staleRow = row.extend({ final_unpublished: z.boolean() });
+
 export async function listStale(em: EntityManager, olderThanSeconds: number, limit: number): Promise<(Offramp & { finalUnpublished: boolean })[]> {
-  const rows = await em.execute<Record<string, unknown>[]>(
+  const rows = await queryRows(
+    em,
+    staleRow,
     `select * from (
        select ${columns}, status_at, checked_at,
          alfred_status in ('FIAT_TRANSFER_COMPLETED', 'FAILED') and not exists (
@@ -208,8 +209,10 @@ export async function listStale(em: EntityManager, olderThanSeconds: number, lim
      order by o.status_at limit ?`,
     [olderThanSeconds, limit],
   );
-  return rows.map((r) => ({ ...toOfframp(r), finalUnpublished: r.final_unpublished === true }));
+  return rows.map((r) => ({ ...toOfframp(r), finalUnpublished: r.final_unpublished }));
 }
+
+const keptRow = z.object({ reference_id: z.string(), status: z.string(), received_at: z.coerce.date(), source: z.enum(['webhook', 'reconciliation']) });
 
 /**
  * OFFRAMP events still kept for an unknown reference, received at least `olderThanSeconds` ago,
@@ -220,12 +223,14 @@ export async function listKeptUnknown(
   olderThanSeconds: number,
   limit: number,
 ): Promise<{ referenceId: string; status: string; receivedAt: string; source: string }[]> {
-  const rows = await em.execute<{ reference_id: string; status: string; received_at: Date | string; source: string }[]>(
+  const rows = await queryRows(
+    em,
+    keptRow,
     `select reference_id, status, received_at, source from partner_events
      where event_type = 'OFFRAMP' and outcome = 'unknown_reference' and received_at <= now() - make_interval(secs => ?)
        and not exists (select 1 from discrepancies d where d.key = 'unknown_partner_reference:' || reference_id)
      order by received_at limit ?`,
     [olderThanSeconds, limit],
   );
-  return rows.map((r) => ({ referenceId: r.reference_id, status: r.status, receivedAt: new Date(r.received_at).toISOString(), source: r.source }));
+  return rows.map((r) => ({ referenceId: r.reference_id, status: r.status, receivedAt: r.received_at.toISOString(), source: r.source }));
 }

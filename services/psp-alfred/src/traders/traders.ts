@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { kycStatus } from '@offramp/contracts';
-import type { EntityManager } from '@offramp/kit';
+import { LockMode, sql, type EntityManager, type InferEntity } from '@offramp/kit';
 import { identity, type Identity } from './identity.ts';
+import { TraderEntity } from './trader-entity.ts';
 
 export type KycStatus = z.infer<typeof kycStatus>;
 
@@ -17,84 +18,113 @@ export interface Trader {
   kycMetadata: Record<string, unknown> | null;
 }
 
-const row = z.object({
-  trader_id: z.string(),
-  country: z.string().nullable(),
+type TraderRow = InferEntity<typeof TraderEntity>;
+
+/** The jsonb columns and the status, checked: a wrong shape fails here rather than travelling on. */
+const checked = z.object({
   identity: identity.nullable(),
-  email: z.string().nullable(),
-  customer_id: z.string().nullable(),
-  kyc_submission_id: z.string().nullable(),
-  kyc_status: kycStatus.nullable(),
-  kyc_metadata: z.record(z.string(), z.unknown()).nullable(),
+  kycStatus: kycStatus.nullable(),
+  kycMetadata: z.record(z.string(), z.unknown()).nullable(),
 });
 
-const toTrader = (r: unknown): Trader => {
-  const p = row.parse(r);
+const toTrader = (t: TraderRow): Trader => {
+  const c = checked.parse({ identity: t.identity ?? null, kycStatus: t.kycStatus ?? null, kycMetadata: t.kycMetadata ?? null });
   return {
-    traderId: p.trader_id,
-    country: p.country,
-    identity: p.identity,
-    email: p.email,
-    customerId: p.customer_id,
-    kycSubmissionId: p.kyc_submission_id,
-    kycStatus: p.kyc_status,
-    kycMetadata: p.kyc_metadata,
+    traderId: t.traderId,
+    country: t.country ?? null,
+    identity: c.identity,
+    email: t.email ?? null,
+    customerId: t.customerId ?? null,
+    kycSubmissionId: t.kycSubmissionId ?? null,
+    kycStatus: c.kycStatus,
+    kycMetadata: c.kycMetadata,
   };
 };
 
-const columns = 'trader_id, country, identity, email, customer_id, kyc_submission_id, kyc_status, kyc_metadata';
-
 export async function findTrader(em: EntityManager, traderId: string, opts: { lock?: boolean } = {}): Promise<Trader | null> {
-  const rows = await em.execute(`select ${columns} from traders where trader_id = ?${opts.lock ? ' for update' : ''}`, [traderId]);
-  return rows[0] ? toTrader(rows[0]) : null;
+  const t = await em.findOne(TraderEntity, { traderId }, opts.lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {});
+  return t ? toTrader(t) : null;
 }
 
+/** The trader of a KYC submission, locked (KYC webhooks of one trader take turns on it). */
 export async function findTraderBySubmission(em: EntityManager, submissionId: string): Promise<Trader | null> {
-  const rows = await em.execute(`select ${columns} from traders where kyc_submission_id = ? for update`, [submissionId]);
-  return rows[0] ? toTrader(rows[0]) : null;
+  const t = await em.findOne(TraderEntity, { kycSubmissionId: submissionId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  return t ? toTrader(t) : null;
 }
 
 /**
  * Records the platform KYC (approved) with its identity. Alfred's customers are per country, so a
- * trader verified again for another country starts over at Alfred.
+ * trader verified again for another country starts over at Alfred. One upsert: a concurrent
+ * seed of the same trader cannot fail on the key.
  */
 export async function savePlatformKyc(em: EntityManager, traderId: string, id: Identity): Promise<void> {
-  await em.execute(
-    `insert into traders (trader_id, country, identity, platform_kyc_at) values (?, ?, ?, now())
-     on conflict (trader_id) do update set country = excluded.country, identity = excluded.identity, platform_kyc_at = now(), updated_at = now(),
-       email = null, customer_id = null, kyc_submission_id = null, kyc_status = null, kyc_metadata = null, kyc_updated_at = null`,
-    [traderId, id.country, JSON.stringify(id)],
-    'run',
+  // The application's clock here: MikroORM's upsert cannot hydrate a raw `now()`.
+  const now = new Date();
+  await em.upsert(
+    TraderEntity,
+    {
+      traderId,
+      country: id.country,
+      identity: id,
+      platformKycAt: now,
+      updatedAt: now,
+      email: null,
+      customerId: null,
+      kycSubmissionId: null,
+      kycStatus: null,
+      kycMetadata: null,
+      kycUpdatedAt: null,
+    },
+    { onConflictFields: ['traderId'], onConflictAction: 'merge' },
   );
+}
+
+/**
+ * Changes the trader's row through the unit of work; a trader that does not exist is left alone.
+ * Timestamps are the database's `now()` (the transaction's time), as everywhere in the schema.
+ */
+async function update(em: EntityManager, traderId: string, change: (t: TraderRow, now: Date) => void): Promise<void> {
+  const t = await em.findOne(TraderEntity, { traderId });
+  if (!t) return;
+  change(t, sql<Date>`now()`);
+  t.updatedAt = sql<Date>`now()`;
+  await em.flush();
 }
 
 export async function saveCustomer(em: EntityManager, traderId: string, email: string, customerId: string): Promise<void> {
-  await em.execute('update traders set email = ?, customer_id = ?, updated_at = now() where trader_id = ?', [email, customerId, traderId], 'run');
+  await update(em, traderId, (t) => {
+    t.email = email;
+    t.customerId = customerId;
+  });
 }
 
 export async function saveKycSubmission(em: EntityManager, traderId: string, submissionId: string, status: KycStatus): Promise<void> {
-  await em.execute(
-    'update traders set kyc_submission_id = ?, kyc_status = ?, kyc_metadata = null, kyc_updated_at = now(), updated_at = now() where trader_id = ?',
-    [submissionId, status, traderId],
-    'run',
-  );
+  await update(em, traderId, (t, now) => {
+    t.kycSubmissionId = submissionId;
+    t.kycStatus = status;
+    t.kycMetadata = null;
+    t.kycUpdatedAt = now;
+  });
 }
 
-/** The submission went in for review; a status a webhook already moved past is left alone. */
+/**
+ * The submission went in for review; a status a webhook already moved past is left alone. The
+ * condition is the guard, so it stays one statement.
+ */
 export async function markKycSubmitted(em: EntityManager, traderId: string, submissionId: string): Promise<void> {
-  await em.execute(
-    "update traders set kyc_status = 'IN_REVIEW', kyc_updated_at = now(), updated_at = now() where trader_id = ? and kyc_submission_id = ? and kyc_status = 'CREATED'",
-    [traderId, submissionId],
-    'run',
+  await em.nativeUpdate(
+    TraderEntity,
+    { traderId, kycSubmissionId: submissionId, kycStatus: 'CREATED' },
+    { kycStatus: 'IN_REVIEW', kycUpdatedAt: sql<Date>`now()`, updatedAt: sql<Date>`now()` },
   );
 }
 
 export async function saveKycStatus(em: EntityManager, traderId: string, status: KycStatus, metadata: Record<string, unknown> | null): Promise<void> {
-  await em.execute(
-    'update traders set kyc_status = ?, kyc_metadata = ?, kyc_updated_at = now(), updated_at = now() where trader_id = ?',
-    [status, metadata === null ? null : JSON.stringify(metadata), traderId],
-    'run',
-  );
+  await update(em, traderId, (t, now) => {
+    t.kycStatus = status;
+    t.kycMetadata = metadata;
+    t.kycUpdatedAt = now;
+  });
 }
 
 /** The name of the trader as verified by the platform KYC ("" when none). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { kycStatus, offrampStatus, pspAlfredEvents } from '@offramp/contracts';
-import { enqueue, type EntityManager } from '@offramp/kit';
-import type { WebhookBody } from '../alfred/schemas.ts';
+import { enqueue, queryRow, queryRows, type EntityManager } from '@offramp/kit';
+import { webhookBody, type WebhookBody } from '../alfred/schemas.ts';
 import { reportAmountMismatch } from '../discrepancies/discrepancies.ts';
 import { findOfframpByTransaction, isNewerStatus, saveStatus, statusRank } from '../offramps/store.ts';
 import { findTraderBySubmission, saveKycStatus } from '../traders/traders.ts';
@@ -46,7 +46,9 @@ export async function ingestPartnerEvent(em: EntityManager, event: WebhookBody, 
   if (event.eventType === 'OFFRAMP') await lockReference(em, event.referenceId);
   // The insert claims the dedupe key: a concurrent copy waits here for the first to commit, then
   // finds the key taken and is a duplicate.
-  const claimed = await em.execute<{ id: string }[]>(
+  const claimed = await queryRows(
+    em,
+    z.object({ id: z.string() }),
     `insert into partner_events (event_type, reference_id, status, source, outcome, payload, raw_body) values (?, ?, ?, ?, 'pending', ?, ?)
      on conflict (event_type, reference_id, status) do nothing returning id`,
     [event.eventType, event.referenceId, event.status, ctx.source, JSON.stringify(event), ctx.rawBody],
@@ -56,18 +58,25 @@ export async function ingestPartnerEvent(em: EntityManager, event: WebhookBody, 
     await em.execute('update partner_events set outcome = ? where id = ?', [outcome, claimed[0]!.id], 'run');
     return outcome;
   }
-  const [taken] = await em.execute<{ id: string; outcome: string }[]>(
+  const taken = await queryRow(
+    em,
+    z.object({ id: z.string(), outcome: z.string() }),
     'select id, outcome from partner_events where event_type = ? and reference_id = ? and status = ? for update',
     [event.eventType, event.referenceId, event.status],
   );
-  if (!ctx.republish) await em.execute('update partner_events set duplicates = duplicates + 1 where id = ?', [taken!.id], 'run');
+  // The insert found the key taken, and nothing deletes a partner event.
+  if (!taken) throw new Error('partner event key taken but its row is missing');
+  if (!ctx.republish) await em.execute('update partner_events set duplicates = duplicates + 1 where id = ?', [taken.id], 'run');
   // Being early never spends the key: an event kept as unknown is tried again by every copy.
-  if (taken!.outcome !== 'unknown_reference' && !ctx.republish) return 'duplicate';
+  if (taken.outcome !== 'unknown_reference' && !ctx.republish) return 'duplicate';
   const outcome = await apply(em, event, ctx);
   if (outcome !== 'applied') return ctx.republish ? outcome : 'duplicate';
-  await em.execute("update partner_events set outcome = 'applied' where id = ?", [taken!.id], 'run');
+  await em.execute("update partner_events set outcome = 'applied' where id = ?", [taken.id], 'run');
   return 'applied';
 }
+
+/** An event kept for an unknown reference; its jsonb payload is the webhook body it was stored from. */
+const keptRow = z.object({ id: z.string(), status: z.string(), source: z.enum(['webhook', 'reconciliation']), payload: webhookBody });
 
 /**
  * Applies, in the order of the chain, the OFFRAMP events kept for `referenceId` while it was
@@ -75,7 +84,9 @@ export async function ingestPartnerEvent(em: EntityManager, event: WebhookBody, 
  * and has just made the reference known. Returns how many were applied.
  */
 export async function applyKeptEvents(em: EntityManager, referenceId: string, ctx: Pick<IngestContext, 'traceId' | 'tolerancePct'>): Promise<number> {
-  const kept = await em.execute<{ id: string; status: string; source: EventSource; payload: WebhookBody }[]>(
+  const kept = await queryRows(
+    em,
+    keptRow,
     `select id, status, source, payload from partner_events where event_type = 'OFFRAMP' and reference_id = ? and outcome = 'unknown_reference'
      order by received_at, id for update`,
     [referenceId],
