@@ -5,7 +5,7 @@ import { buildLedger, openLedgerDatabase, readLedgerConfig } from '@offramp/ledg
 import { buildGateway, readGatewayConfig, type GatewayApp } from '../src/app.ts';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { startFakeServices, type FakeServices } from './fake-services.ts';
-import { openApiChecker } from './openapi-conformance.ts';
+import { openApiChecker } from '@offramp/kit/testing-openapi';
 
 export const jwtSecret = 'test-secret-that-is-long-enough-0123456789';
 export const devSecret = 'dev-secret-0123456789';

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpSink, type SmtpSink } from '@offramp/notifier/testing';
 import { eventually } from '@offramp/kit/testing';
 import { startNotifier, startSystem, tokenFor, type System } from './system.ts';
+import { assertConforms } from './conformance.ts';
 import { addAccount, countries, emitOfframp, newTrader, onboard, waitForStatus, withdraw } from './flows.ts';
 
 interface SseEvent {
@@ -11,8 +12,8 @@ interface SseEvent {
   data: Record<string, unknown>;
 }
 
-/** A trader's live SSE stream over real HTTP: the events as they arrive. */
-async function openStream(baseUrl: string, trader: string) {
+/** A trader's live SSE stream over real HTTP: the events as they arrive (the answer's status and headers checked against the OpenAPI document). */
+async function openStream(sys: System, baseUrl: string, trader: string) {
   const events: SseEvent[] = [];
   let raw = '';
   let buffer = '';
@@ -20,6 +21,11 @@ async function openStream(baseUrl: string, trader: string) {
   const status = await new Promise<number>((resolve, reject) => {
     req.once('error', reject);
     req.once('response', (res) => {
+      try {
+        assertConforms(sys.conformance, 'GET', '/psp/alfred/events', { statusCode: res.statusCode ?? 0, headers: res.headers, body: '' }, {});
+      } catch (err) {
+        reject(err);
+      }
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         raw += chunk;
@@ -68,8 +74,8 @@ describe('notifications end to end (sessions -> notifier -> NATS -> gateway SSE,
     const other = newTrader();
     const holder = await onboard(sys, trader, c.country);
     const accountId = await addAccount(sys, trader, c, holder);
-    const mine = await openStream(baseUrl, trader);
-    const theirs = await openStream(baseUrl, other);
+    const mine = await openStream(sys, baseUrl, trader);
+    const theirs = await openStream(sys, baseUrl, other);
     expect([mine.status, theirs.status]).toEqual([200, 200]);
 
     const { sessionId, withdrawalId, debited } = await withdraw(sys, trader, c, accountId);
@@ -106,7 +112,7 @@ describe('notifications end to end (sessions -> notifier -> NATS -> gateway SSE,
     const trader = newTrader();
     const holder = await onboard(sys, trader, c.country);
     const accountId = await addAccount(sys, trader, c, holder);
-    const stream = await openStream(baseUrl, trader);
+    const stream = await openStream(sys, baseUrl, trader);
     const { sessionId, withdrawalId, debited } = await withdraw(sys, trader, c, accountId);
     await waitForStatus(sys, trader, withdrawalId, 'processing');
     await emitOfframp(sys, trader, sessionId, 'failure');

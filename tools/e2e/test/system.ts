@@ -8,7 +8,11 @@ import { buildRisk, openRiskDatabase, readRiskConfig } from '@offramp/risk';
 import { buildSessions, openSessionsDatabase, readSessionsConfig } from '@offramp/sessions';
 import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig, type PspAlfredDeps } from '@offramp/psp-alfred';
 import { buildGateway, readGatewayConfig } from '@offramp/gateway';
+import { createGatewayClient, type GatewayClient } from '@offramp/client';
+import { openApiChecker } from '@offramp/kit/testing-openapi';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import type { z } from 'zod';
+import { assertConforms } from './conformance.ts';
 
 export const jwtSecret = 'e2e-jwt-secret-that-is-long-enough-0123456789';
 export const devSecret = 'e2e-dev-secret-0123456789';
@@ -26,6 +30,7 @@ export function tokenFor(sub: string, extra: Record<string, unknown> = {}): stri
 }
 
 type Closer = () => Promise<unknown>;
+
 
 async function database<C extends { DB_SCHEMA: string }>(config: C, open: (c: C) => Promise<Database>, closers: Closer[]): Promise<Database> {
   const db = await open(config);
@@ -103,6 +108,21 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
     ...opts.env,
   });
   const gateway = await buildGateway({ config: gatewayConfig, messaging, log: log('gateway') });
+  // Every exchange the tests have with the gateway is checked against the document it serves.
+  const served = await gateway.http.app.inject({ method: 'GET', url: '/docs/json' });
+  if (served.statusCode !== 200) throw new Error(`the gateway's /docs/json answered ${served.statusCode}: ${served.body.slice(0, 300)}`);
+  const conformance = openApiChecker(served.json() as OpenAPIV3_1.Document);
+  /** A fetch that goes to the gateway in-process (inject), with the same conformance check as `http`. */
+  const injectFetch = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const path = `${url.pathname}${url.search}`;
+    const text = request.body === null ? undefined : await request.text();
+    const res = await gateway.http.app.inject({ method: request.method as 'GET', url: path, headers: Object.fromEntries(request.headers), ...(text === undefined ? {} : { payload: text }) });
+    assertConforms(conformance, request.method, path, res, text === undefined ? {} : { body: text });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : String(value));
+    return new Response([101, 204, 205, 304].includes(res.statusCode) ? null : res.rawPayload, { status: res.statusCode, headers });
+  };
 
   const call = <D extends RpcDef>(def: D, req: z.output<D['request']>) => callRpc(messaging, def, req, { timeoutMs: 20_000 });
   const databases = { ledger: ledgerDb, risk: riskDb, sessions: sessionsDb, psp: pspDb };
@@ -130,7 +150,23 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
       if (opts.trader || opts.token) headers.authorization = `Bearer ${opts.token ?? tokenFor(opts.trader!)}`;
       if (opts.dev) headers['x-dev-secret'] = devSecret;
       const res = await gateway.http.app.inject({ method, url, headers, ...(opts.body === undefined ? {} : { payload: opts.body as object }) });
+      assertConforms(conformance, method, url, res, opts.body === undefined ? {} : { body: opts.body });
       return { status: res.statusCode, body: res.body ? (res.json() as Record<string, any>) : null };
+    },
+    /** The served OpenAPI document's checker (for exchanges made another way, e.g. a raw stream). */
+    conformance,
+    /**
+     * The typed client (`@offramp/client`) as `trader` (or with `token`; `dev` adds the dev
+     * secret), its requests going to the gateway in-process and checked like `http`'s.
+     */
+    client(opts: { trader?: string; token?: string; dev?: boolean } = {}): GatewayClient {
+      const token = opts.token ?? (opts.trader ? tokenFor(opts.trader) : undefined);
+      return createGatewayClient({
+        baseUrl: 'http://gateway.in-process',
+        ...(token ? { token } : {}),
+        ...(opts.dev ? { headers: { 'x-dev-secret': devSecret } } : {}),
+        fetch: injectFetch,
+      });
     },
     emu: async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: object) => {
       const res = await sandbox.app.inject({ method, url: `/__emu${path}`, ...(body === undefined ? {} : { payload: body }) });

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createBrotliDecompress } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { eventually } from '@offramp/kit/testing';
+import { watchConformance } from './conformance.ts';
 
 /** Where the browser tests' Chromium came from (the first of these that has one). */
 export type ChromiumSource = { path: string; from: 'CHROMIUM_PATH' | 'PATH' | '@sparticuz/chromium' };
@@ -118,13 +119,25 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 /**
  * A new page in a fresh context (its own localStorage) that remembers its uncaught script errors,
  * so that a test can assert the page's own code never threw; `close` ends its polling and streams.
+ * Every exchange the page has with a gateway is checked against the gateway's OpenAPI document
+ * (`watchConformance`); `close` throws the mismatches, so a test that registers it with
+ * `onTestFinished` fails when its page got an answer the document does not describe.
  */
 export async function trackedPage(browser: Browser): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
-  return { page, errors, close: () => context.close() };
+  const conformance = watchConformance(page);
+  return {
+    page,
+    errors,
+    async close() {
+      const mismatches = await conformance.settled();
+      await context.close();
+      if (mismatches.length > 0) throw new Error(`The page's exchanges with the gateway disagree with its OpenAPI document:\n${mismatches.join('\n')}`);
+    },
+  };
 }
 
 /**
