@@ -19,6 +19,8 @@ import { startDispatcher, type Deliver, type Dispatcher, type DispatcherHooks } 
 import type { Channel } from './deliveries/delivery-store.ts';
 import { createMailTransport, emailSender } from './deliveries/email.ts';
 import { inAppSender } from './deliveries/in-app.ts';
+import { DeliveryEntity } from './deliveries/delivery-entity.ts';
+import { NotificationEntity } from './notifications/notification-entity.ts';
 
 export { migrations };
 export { readNotifierConfig, notifierConfig, type NotifierConfig } from './config.ts';
@@ -48,7 +50,7 @@ export interface NotifierApp {
 }
 
 export const openNotifierDatabase = (config: NotifierConfig) =>
-  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, poolMax: config.DB_POOL_MAX });
+  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, entities: [NotificationEntity, DeliveryEntity], poolMax: config.DB_POOL_MAX });
 
 /** Wires the notifier: the status-change consumer, one sender per channel and the HTTP health surface. */
 export async function buildNotifier(deps: NotifierDeps): Promise<NotifierApp> {

@@ -1,7 +1,9 @@
-import type { EntityManager } from '@offramp/kit';
+import { z } from 'zod';
+import { queryRows, sql, type EntityManager } from '@offramp/kit';
 import { inAppEnvelope, type InAppNotification } from '@offramp/contracts';
+import { DeliveryEntity } from './delivery-entity.ts';
 
-export type Channel = 'in_app' | 'email';
+export type Channel = DeliveryEntity['channel'];
 
 /** A delivery reserved by one sender until `leaseMs` has passed. */
 export interface ClaimedDelivery {
@@ -20,14 +22,18 @@ export interface ClaimedDelivery {
 /** What one attempt ended with: sent, worth retrying, or refused for good. */
 export type DeliveryResult = { outcome: 'sent'; response: string | null } | { outcome: 'retry'; error: string } | { outcome: 'failed'; error: string };
 
-interface ClaimRow {
-  id: string;
-  channel: Channel;
-  recipient: string;
-  message_id: string | null;
-  attempts: number;
-  notification: unknown;
-}
+/**
+ * A claimed row. `notification` is the recorded envelope, left unchecked here on purpose: a row
+ * that does not parse fails its delivery (see `notification` below) instead of stopping the loop.
+ */
+const claimRow = z.object({
+  id: z.string(),
+  channel: z.enum(['in_app', 'email']),
+  recipient: z.string(),
+  message_id: z.string().nullable(),
+  attempts: z.number().int(),
+  notification: z.unknown(),
+});
 
 /**
  * Reserves due deliveries of a channel: pending ones whose retry time has come, and `sending` ones
@@ -35,7 +41,9 @@ interface ClaimRow {
  * before anything is sent; `skip locked` lets replicas share the queue.
  */
 export async function claimDue(em: EntityManager, channel: Channel, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const rows = await em.execute<ClaimRow[]>(
+  const rows = await queryRows(
+    em,
+    claimRow,
     `with due as (
        select id from deliveries
        where channel = ? and ((status = 'pending' and next_attempt_at <= now()) or (status = 'sending' and claimed_until < now()))
@@ -66,18 +74,24 @@ export async function claimDue(em: EntityManager, channel: Channel, limit: numbe
  * twice (a slow sender whose lease another took over) cannot undo a later state.
  */
 export async function recordOutcome(em: EntityManager, id: string, result: DeliveryResult, retryAt: Date | null): Promise<void> {
+  const sending = { id, status: 'sending' } as const;
   if (result.outcome === 'sent') {
-    await em.execute(
-      `update deliveries set status = 'sent', sent_at = now(), response = ?, last_error = null, claimed_until = null, updated_at = now() where id = ? and status = 'sending'`,
-      [result.response?.slice(0, 500) ?? null, id],
-      'run',
-    );
+    await em.nativeUpdate(DeliveryEntity, sending, {
+      status: 'sent',
+      sentAt: sql`now()`,
+      response: result.response?.slice(0, 500) ?? null,
+      lastError: null,
+      claimedUntil: null,
+      updatedAt: sql`now()`,
+    });
     return;
   }
   const giveUp = result.outcome === 'failed' || retryAt === null;
-  await em.execute(
-    `update deliveries set status = ?, last_error = ?, next_attempt_at = coalesce(?::timestamptz, next_attempt_at), claimed_until = null, updated_at = now() where id = ? and status = 'sending'`,
-    [giveUp ? 'failed' : 'pending', result.error.slice(0, 1_000), retryAt?.toISOString() ?? null, id],
-    'run',
-  );
+  await em.nativeUpdate(DeliveryEntity, sending, {
+    status: giveUp ? 'failed' : 'pending',
+    lastError: result.error.slice(0, 1_000),
+    ...(retryAt ? { nextAttemptAt: retryAt } : {}),
+    claimedUntil: null,
+    updatedAt: sql`now()`,
+  });
 }

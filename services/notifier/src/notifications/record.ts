@@ -3,6 +3,9 @@ import { makeEnvelope, newId, on, type EntityManager, type HandlerEntry, type Lo
 import type { NotifierConfig } from '../config.ts';
 import { notificationOf } from './compose.ts';
 import { messageIdOf, recipientOf } from './recipient.ts';
+import { NotificationEntity } from './notification-entity.ts';
+import { DeliveryEntity } from '../deliveries/delivery-entity.ts';
+import type { Channel } from '../deliveries/delivery-store.ts';
 
 export interface RecordDeps {
   config: Pick<NotifierConfig, 'SMTP_URL' | 'MAIL_FROM' | 'MAIL_TO_TEMPLATE' | 'NOTIFY_MAX_EVENT_AGE_SECONDS'>;
@@ -10,7 +13,6 @@ export interface RecordDeps {
   now?: () => Date;
 }
 
-type Channel = 'in_app' | 'email';
 
 /** The consumer's handlers: each runs inside the transaction that records the message in the inbox. */
 export function notificationHandlers(deps: RecordDeps): HandlerEntry[] {
@@ -35,11 +37,13 @@ export async function recordNotification(
   const notification = notificationOf(change, { notificationId: newId(), occurredAt: envelope.occurredAt });
   if (!notification) return 'not_notified';
   const wire = makeEnvelope(inAppMessage, notification, { correlationId: change.withdrawalId, causationId: envelope.id, traceId: envelope.traceId });
-  const inserted = await em.execute<{ affectedRows: number }>(
-    'insert into notifications (id, event_id, withdrawal_id, trader_id, kind, notification) values (?, ?, ?, ?, ?, ?) on conflict do nothing',
-    [notification.notificationId, envelope.id, change.withdrawalId, change.traderId, notification.kind, JSON.stringify(wire)],
-    'run',
-  );
+  // The dedupe is the insert itself: `on conflict do nothing` on the event id and on (withdrawal, kind).
+  const inserted = await em
+    .createQueryBuilder(NotificationEntity)
+    .insert({ id: notification.notificationId, eventId: envelope.id, withdrawalId: change.withdrawalId, traderId: change.traderId, kind: notification.kind, notification: wire })
+    .onConflict()
+    .ignore()
+    .execute('run');
   const log = deps.log.child({ traceId: envelope.traceId, withdrawalId: change.withdrawalId, kind: notification.kind });
   if (inserted.affectedRows === 0) {
     log.info({ eventId: envelope.id }, 'status already notified under another event; nothing more is sent');
@@ -73,9 +77,10 @@ async function insertDelivery(
   d: { notificationId: string; eventId: string; channel: Channel; recipient: string; messageId: string | null; off: string | null; stale: boolean },
 ): Promise<void> {
   const skipped = d.off ?? (d.stale ? 'not sent: the event is older than NOTIFY_MAX_EVENT_AGE_SECONDS' : null);
-  await em.execute(
-    'insert into deliveries (notification_id, event_id, channel, recipient, message_id, status, last_error) values (?, ?, ?, ?, ?, ?, ?) on conflict (event_id, channel) do nothing',
-    [d.notificationId, d.eventId, d.channel, d.recipient, d.messageId, skipped ? 'skipped' : 'pending', skipped],
-    'run',
-  );
+  await em
+    .createQueryBuilder(DeliveryEntity)
+    .insert({ notificationId: d.notificationId, eventId: d.eventId, channel: d.channel, recipient: d.recipient, messageId: d.messageId, status: skipped ? 'skipped' : 'pending', lastError: skipped })
+    .onConflict(['eventId', 'channel'])
+    .ignore()
+    .execute('run');
 }
