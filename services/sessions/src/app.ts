@@ -17,6 +17,7 @@ import { createCall } from './call.ts';
 import { exceptionsOpenGauge } from './exceptions/exception-metrics.ts';
 import { exceptionRoutes } from './exceptions/exception-rpc.ts';
 import { migrations } from './migrations/0001-sessions.ts';
+import { SessionEntity } from './sessions/session-entity.ts';
 import { createSessionsMetrics, transitionObserver } from './metrics.ts';
 import { sessionsRoutes } from './rpc.ts';
 import { ledgerHandlers, pspAlfredHandlers, riskHandlers } from './saga/saga-handlers.ts';
@@ -51,7 +52,7 @@ export interface SessionsApp {
 }
 
 export const openSessionsDatabase = (config: SessionsConfig) =>
-  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, poolMax: config.DB_POOL_MAX });
+  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, entities: [SessionEntity], poolMax: config.DB_POOL_MAX });
 
 /** Wires the sessions service: rpcs, the saga consumers, the sweeper, the outbox relay and the HTTP health surface. */
 export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EntityManager } from '@offramp/kit';
+import { queryRow, queryRows, type EntityManager } from '@offramp/kit';
 import {
   exceptionExposure,
   exceptionKind,
@@ -12,7 +12,12 @@ import {
   type ExceptionView,
 } from '@offramp/contracts';
 
-/** SQL over exceptions and their actions. Every function runs in the caller's transaction. */
+/**
+ * SQL over exceptions and their actions: raw, because the guards are single statements (the key's
+ * `on conflict do nothing`, the row lock every resolution takes), always through the kit's
+ * queryRows so each row, jsonb included, is parsed with zod. Every function runs in the caller's
+ * transaction.
+ */
 
 /** A row as Postgres gives it; `read` validates it (jsonb included) before anything uses it. */
 const exceptionRow = z.object({
@@ -43,7 +48,10 @@ const actionRow = z.object({
   transfer_id: z.string().nullable(),
   at: z.coerce.date(),
 });
-type ActionRow = z.output<typeof actionRow>;
+const countRow = z.object({ n: z.string() });
+const seqRow = z.object({ n: z.number().int() });
+const linkRow = z.object({ id: z.string(), withdrawal_id: z.string(), kind: exceptionKind, status: exceptionStatus });
+const openCountRow = z.object({ kind: z.string(), n: z.string() });
 
 const columns = `id, key, kind, status, withdrawal_id, trader_id, partner_reference, facts, exposure,
   amount_minor::text as amount_minor, outstanding_minor::text as outstanding_minor, opened_at, resolved_at, resolution`;
@@ -62,26 +70,27 @@ export interface NewExceptionRow {
 
 /** Inserts the exception unless one with its key exists; returns the row and whether this call created it. */
 export async function insertException(em: EntityManager, e: NewExceptionRow): Promise<{ row: ExceptionRow; inserted: boolean }> {
-  const inserted = await em.execute<unknown[]>(
+  const inserted = await queryRow(
+    em,
+    exceptionRow,
     `insert into exceptions (id, key, kind, status, withdrawal_id, trader_id, partner_reference, facts, exposure, amount_minor, outstanding_minor)
      values (?, ?, ?, 'open', ?, ?, ?, ?::jsonb, ?, ?, ?)
      on conflict (key) do nothing returning ${columns}`,
     [e.id, e.key, e.kind, e.withdrawalId, e.traderId, e.partnerReference, JSON.stringify(e.facts), e.exposure, e.amountMinor.toString(), e.amountMinor.toString()],
   );
-  if (inserted[0]) return { row: exceptionRow.parse(inserted[0]), inserted: true };
-  const [existing] = await em.execute<unknown[]>(`select ${columns} from exceptions where key = ?`, [e.key]);
-  return { row: exceptionRow.parse(existing), inserted: false };
+  if (inserted) return { row: inserted, inserted: true };
+  const existing = await queryRow(em, exceptionRow, `select ${columns} from exceptions where key = ?`, [e.key]);
+  if (!existing) throw new Error(`exception ${e.key} neither inserted nor found`);
+  return { row: existing, inserted: false };
 }
 
 export async function findException(em: EntityManager, id: string): Promise<ExceptionRow | null> {
-  const [row] = await em.execute<unknown[]>(`select ${columns} from exceptions where id = ?`, [id]);
-  return row ? exceptionRow.parse(row) : null;
+  return queryRow(em, exceptionRow, `select ${columns} from exceptions where id = ?`, [id]);
 }
 
 /** Reads an exception and locks it until the transaction ends: resolutions of one exception serialize here. */
 export async function lockException(em: EntityManager, id: string): Promise<ExceptionRow | null> {
-  const [row] = await em.execute<unknown[]>(`select ${columns} from exceptions where id = ? for update`, [id]);
-  return row ? exceptionRow.parse(row) : null;
+  return queryRow(em, exceptionRow, `select ${columns} from exceptions where id = ? for update`, [id]);
 }
 
 export interface ExceptionFilter {
@@ -96,25 +105,26 @@ export interface ExceptionFilter {
 export async function listExceptionRows(em: EntityManager, f: ExceptionFilter): Promise<{ rows: ExceptionRow[]; total: number }> {
   const where = `where (?::text is null or status = ?) and (?::text is null or kind = ?) and (?::uuid is null or withdrawal_id = ?::uuid)`;
   const params = [f.status ?? null, f.status ?? null, f.kind ?? null, f.kind ?? null, f.withdrawalId ?? null, f.withdrawalId ?? null];
-  const rows = await em.execute<unknown[]>(`select ${columns} from exceptions ${where} order by opened_at desc, id desc limit ? offset ?`, [
+  const rows = await queryRows(em, exceptionRow, `select ${columns} from exceptions ${where} order by opened_at desc, id desc limit ? offset ?`, [
     ...params,
     f.limit,
     (f.page - 1) * f.limit,
   ]);
-  const [count] = await em.execute<{ n: string }[]>(`select count(*)::text as n from exceptions ${where}`, params);
-  return { rows: rows.map((r) => exceptionRow.parse(r)), total: Number(count?.n ?? 0) };
+  const count = await queryRow(em, countRow, `select count(*)::text as n from exceptions ${where}`, params);
+  return { rows, total: Number(count?.n ?? 0) };
 }
 
 export async function actionsOf(em: EntityManager, ids: string[]): Promise<Map<string, ExceptionAction[]>> {
   const out = new Map<string, ExceptionAction[]>(ids.map((id) => [id, []]));
   if (ids.length === 0) return out;
-  const rows = await em.execute<unknown[]>(
+  const rows = await queryRows(
+    em,
+    actionRow,
     `select exception_id, seq, resolution, note, operator_id, moved_minor::text as moved_minor, transfer_id, at
      from exception_actions where exception_id = any(?::uuid[]) order by exception_id, seq`,
     [`{${ids.join(',')}}`],
   );
-  for (const raw of rows) {
-    const r: ActionRow = actionRow.parse(raw);
+  for (const r of rows) {
     out.get(r.exception_id)?.push({
       resolution: r.resolution,
       note: r.note,
@@ -129,7 +139,7 @@ export async function actionsOf(em: EntityManager, ids: string[]): Promise<Map<s
 
 /** The next action's number on a locked exception (1 for the first). */
 export async function nextActionSeq(em: EntityManager, exceptionId: string): Promise<number> {
-  const [row] = await em.execute<{ n: number }[]>('select coalesce(max(seq), 0)::int + 1 as n from exception_actions where exception_id = ?', [exceptionId]);
+  const row = await queryRow(em, seqRow, 'select coalesce(max(seq), 0)::int + 1 as n from exception_actions where exception_id = ?', [exceptionId]);
   return row!.n;
 }
 
@@ -194,16 +204,18 @@ export async function exceptionViewOf(em: EntityManager, id: string): Promise<Ex
 export async function exceptionLinksOf(em: EntityManager, withdrawalIds: string[]): Promise<Map<string, ExceptionLink[]>> {
   const out = new Map<string, ExceptionLink[]>(withdrawalIds.map((id) => [id, []]));
   if (withdrawalIds.length === 0) return out;
-  const rows = await em.execute<{ id: string; withdrawal_id: string; kind: string; status: string }[]>(
+  const rows = await queryRows(
+    em,
+    linkRow,
     'select id, withdrawal_id, kind, status from exceptions where withdrawal_id = any(?::uuid[]) order by opened_at, id',
     [`{${withdrawalIds.join(',')}}`],
   );
-  for (const r of rows) out.get(r.withdrawal_id)?.push({ exceptionId: r.id, kind: exceptionKind.parse(r.kind), status: exceptionStatus.parse(r.status) });
+  for (const r of rows) out.get(r.withdrawal_id)?.push({ exceptionId: r.id, kind: r.kind, status: r.status });
   return out;
 }
 
 /** Open exceptions per kind, for the `exceptions_open` gauge. */
 export async function countOpen(em: EntityManager): Promise<{ kind: string; n: number }[]> {
-  const rows = await em.execute<{ kind: string; n: string }[]>("select kind, count(*)::text as n from exceptions where status = 'open' group by kind");
+  const rows = await queryRows(em, openCountRow, "select kind, count(*)::text as n from exceptions where status = 'open' group by kind");
   return rows.map((r) => ({ kind: r.kind, n: Number(r.n) }));
 }

@@ -1,9 +1,12 @@
-import { enqueue, newId, type Cause, type EntityManager } from '@offramp/kit';
-import { exceptionEvents, type ExceptionExposure, type ExceptionKind } from '@offramp/contracts';
+import { z } from 'zod';
+import { enqueue, newId, queryRow, type Cause, type EntityManager } from '@offramp/kit';
+import { exceptionEvents, withdrawalStatus, type ExceptionExposure, type ExceptionKind } from '@offramp/contracts';
 import { appendTimeline } from '../withdrawals/withdrawal-store.ts';
 import { insertException, toExceptionView } from './exception-store.ts';
 
 export { exceptionLinksOf } from './exception-store.ts';
+
+const statusRow = z.object({ status: withdrawalStatus });
 
 /** What the code that finds a disagreement knows about it. */
 export interface OpenException {
@@ -37,7 +40,7 @@ export async function openException(em: EntityManager, input: OpenException, cau
 
 /** A note on the withdrawal's timeline (at its current status); nothing when sessions does not know the withdrawal. */
 export async function noteOnWithdrawal(em: EntityManager, withdrawalId: string, actor: string, reason: string): Promise<void> {
-  const [w] = await em.execute<{ status: Parameters<typeof appendTimeline>[2]['to'] }[]>('select status from withdrawals where id = ?', [withdrawalId]);
+  const w = await queryRow(em, statusRow, 'select status from withdrawals where id = ?', [withdrawalId]);
   if (!w) return;
   await appendTimeline(em, withdrawalId, { kind: 'note', from: w.status, to: w.status, actor, reason });
 }

@@ -1,12 +1,14 @@
-import type { z } from 'zod';
-import { inTransaction, isInfrastructureError, type Database, type EntityManager, type Logger, type OutboxRelay } from '@offramp/kit';
-import { ledgerRpc, ok, refuse, riskRpc, type initiateResult, type ServiceResult } from '@offramp/contracts';
+import { z } from 'zod';
+import { inTransaction, isInfrastructureError, queryRow, type Database, type EntityManager, type Logger, type OutboxRelay } from '@offramp/kit';
+import { ledgerRpc, ok, refuse, riskRpc, withdrawalStatus, type initiateResult, type ServiceResult } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { sendDebited, sendStatusChanged, sendVoidHold } from '../withdrawals/messages.ts';
-import { appendTimeline, toWithdrawal, type WithdrawalRow } from '../withdrawals/withdrawal-store.ts';
+import { appendTimeline, toWithdrawal, withdrawalCore } from '../withdrawals/withdrawal-store.ts';
 import { findSession, markInitiating, reopenSession, setSessionStatus, type Session } from './session-store.ts';
 
 type InitiateResult = z.output<typeof initiateResult>;
+
+const statusRow = z.object({ status: withdrawalStatus });
 
 export interface InitiateDeps {
   db: Database;
@@ -115,7 +117,9 @@ async function commitWithdrawal(em: EntityManager, session: Session, origin: Ori
     await sendVoidHold(em, session.withdrawalId, cause);
     return refuse('SESSION_EXPIRED', 'Session expired');
   }
-  const [row] = await em.execute<WithdrawalRow[]>(
+  const row = await queryRow(
+    em,
+    withdrawalCore,
     `insert into withdrawals (id, session_id, trader_id, status, payment_route_id, country, fiat_account_id, fiat_amount, fiat_currency,
        debited_minor, quote, destination)
      select withdrawal_id, id, trader_id, 'pending', payment_route_id, country, fiat_account_id, fiat_amount, fiat_currency,
@@ -136,7 +140,7 @@ async function commitWithdrawal(em: EntityManager, session: Session, origin: Ori
 }
 
 async function answerConsumed(em: EntityManager, session: Session): Promise<ServiceResult<InitiateResult>> {
-  const [w] = await em.execute<{ status: InitiateResult['status'] }[]>('select status from withdrawals where id = ?', [session.withdrawalId]);
+  const w = await queryRow(em, statusRow, 'select status from withdrawals where id = ?', [session.withdrawalId]);
   if (!w) throw new Error(`session ${session.id} is consumed without its withdrawal`);
   return ok({ withdrawalId: session.withdrawalId, status: w.status, debited: { amountMinor: session.cryptoAmountMinor, currency: 'USDT' } });
 }

@@ -1,8 +1,13 @@
 import { z } from 'zod';
-import type { EntityManager } from '@offramp/kit';
+import { LockMode, queryRows, sql, type EntityManager } from '@offramp/kit';
 import { fiatAccountView, quoteView, type QuoteView } from '@offramp/contracts';
+import { SessionEntity } from './session-entity.ts';
 
-/** SQL over sessions. Every function runs in the caller's transaction. */
+/**
+ * Sessions are CRUD data: read and written through their entity (`session-entity.ts`). The one raw
+ * statement is the sweeper's `skip locked` claim, whose rows are parsed with zod. Every function
+ * runs in the caller's transaction.
+ */
 
 /** What a withdrawal needs to know of its destination (from psp-alfred's getDestination), kept with the session. */
 export const destination = z.object({
@@ -32,27 +37,28 @@ export interface Session {
   expiresAt: Date;
 }
 
-interface SessionRow {
-  id: string;
-  trader_id: string;
-  status: SessionStatus;
-  withdrawal_id: string;
-  payment_route_id: string;
-  country: string;
-  wallet_id: string;
-  fiat_account_id: string;
-  fiat_amount: string;
-  fiat_currency: string;
-  crypto_amount_minor: string;
-  quote: unknown;
-  destination: unknown;
-  expires_at: Date;
-}
+/** A session as the sweeper's claim returns it (raw SQL: one `skip locked` statement), jsonb checked. */
+const sessionRow = z.object({
+  id: z.string(),
+  trader_id: z.string(),
+  status: z.enum(['open', 'initiating', 'consumed', 'abandoned']),
+  withdrawal_id: z.string(),
+  payment_route_id: z.string(),
+  country: z.string(),
+  wallet_id: z.string(),
+  fiat_account_id: z.string(),
+  fiat_amount: z.string(),
+  fiat_currency: z.string(),
+  crypto_amount_minor: z.string().transform((s) => BigInt(s)),
+  quote: quoteView,
+  destination,
+  expires_at: z.coerce.date(),
+});
 
 const columns = `id, trader_id, status, withdrawal_id, payment_route_id, country, wallet_id, fiat_account_id, fiat_amount,
   fiat_currency, crypto_amount_minor::text as crypto_amount_minor, quote, destination, expires_at`;
 
-function toSession(row: SessionRow): Session {
+function fromRow(row: z.output<typeof sessionRow>): Session {
   return {
     id: row.id,
     traderId: row.trader_id,
@@ -64,59 +70,70 @@ function toSession(row: SessionRow): Session {
     fiatAccountId: row.fiat_account_id,
     fiatAmount: row.fiat_amount,
     fiatCurrency: row.fiat_currency,
-    cryptoAmountMinor: BigInt(row.crypto_amount_minor),
-    quote: quoteView.parse(row.quote),
-    destination: destination.parse(row.destination),
-    expiresAt: new Date(row.expires_at),
+    cryptoAmountMinor: row.crypto_amount_minor,
+    quote: row.quote,
+    destination: row.destination,
+    expiresAt: row.expires_at,
+  };
+}
+
+function fromEntity(e: SessionEntity): Session {
+  return {
+    id: e.id,
+    traderId: e.traderId,
+    status: e.status,
+    withdrawalId: e.withdrawalId,
+    paymentRouteId: e.paymentRouteId,
+    country: e.country,
+    walletId: e.walletId,
+    fiatAccountId: e.fiatAccountId,
+    fiatAmount: e.fiatAmount,
+    fiatCurrency: e.fiatCurrency,
+    cryptoAmountMinor: e.cryptoAmountMinor,
+    quote: quoteView.parse(e.quote),
+    destination: destination.parse(e.destination),
+    expiresAt: e.expiresAt,
   };
 }
 
 export async function insertSession(em: EntityManager, s: Omit<Session, 'status'>): Promise<void> {
-  await em.execute(
-    `insert into sessions (id, trader_id, status, withdrawal_id, payment_route_id, country, wallet_id, fiat_account_id, fiat_amount,
-       fiat_currency, crypto_amount_minor, quote, destination, expires_at)
-     values (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      s.id,
-      s.traderId,
-      s.withdrawalId,
-      s.paymentRouteId,
-      s.country,
-      s.walletId,
-      s.fiatAccountId,
-      s.fiatAmount,
-      s.fiatCurrency,
-      s.cryptoAmountMinor.toString(),
-      JSON.stringify(z.encode(quoteView, s.quote)),
-      JSON.stringify(z.encode(destination, s.destination)),
-      s.expiresAt,
-    ],
-    'run',
-  );
+  await em.insert(SessionEntity, {
+    id: s.id,
+    traderId: s.traderId,
+    status: 'open',
+    withdrawalId: s.withdrawalId,
+    paymentRouteId: s.paymentRouteId,
+    country: s.country,
+    walletId: s.walletId,
+    fiatAccountId: s.fiatAccountId,
+    fiatAmount: s.fiatAmount,
+    fiatCurrency: s.fiatCurrency,
+    cryptoAmountMinor: s.cryptoAmountMinor,
+    quote: z.encode(quoteView, s.quote),
+    destination: z.encode(destination, s.destination),
+    expiresAt: s.expiresAt,
+  });
 }
 
+/** The session, read from the database each time (never from the identity map), locked until the transaction ends with `lock`. */
 export async function findSession(em: EntityManager, id: string, opts: { lock?: boolean } = {}): Promise<Session | null> {
-  const [row] = await em.execute<SessionRow[]>(`select ${columns} from sessions where id = ?${opts.lock ? ' for update' : ''}`, [id]);
-  return row ? toSession(row) : null;
+  const e = await em.findOne(SessionEntity, { id }, { refresh: true, ...(opts.lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {}) });
+  return e ? fromEntity(e) : null;
 }
 
 /** Records the intent to initiate before any money moves; false when the session is no longer open or initiating. */
 export async function markInitiating(em: EntityManager, id: string): Promise<boolean> {
-  const res = await em.execute<{ affectedRows: number }>(
-    `update sessions set status = 'initiating', initiating_at = now() where id = ? and status in ('open', 'initiating')`,
-    [id],
-    'run',
-  );
-  return res.affectedRows > 0;
+  const updated = await em.nativeUpdate(SessionEntity, { id, status: { $in: ['open', 'initiating'] } }, { status: 'initiating', initiatingAt: sql`now()` });
+  return updated > 0;
 }
 
 /** Back to open after a refused hold (no money moved), unless something else already moved it on. */
 export async function reopenSession(em: EntityManager, id: string): Promise<void> {
-  await em.execute(`update sessions set status = 'open', initiating_at = null where id = ? and status = 'initiating'`, [id], 'run');
+  await em.nativeUpdate(SessionEntity, { id, status: 'initiating' }, { status: 'open', initiatingAt: null });
 }
 
 export async function setSessionStatus(em: EntityManager, id: string, status: 'consumed' | 'abandoned'): Promise<void> {
-  await em.execute(`update sessions set status = ?, consumed_at = case when ? = 'consumed' then now() else consumed_at end where id = ?`, [status, status, id], 'run');
+  await em.nativeUpdate(SessionEntity, { id }, status === 'consumed' ? { status, consumedAt: sql`now()` } : { status });
 }
 
 /**
@@ -124,12 +141,14 @@ export async function setSessionStatus(em: EntityManager, id: string, status: 'c
  * share the work) and stamps them again, which leases them to this sweeper for another period.
  */
 export async function claimStaleInitiations(em: EntityManager, staleMs: number, limit: number): Promise<Session[]> {
-  const rows = await em.execute<SessionRow[]>(
+  const rows = await queryRows(
+    em,
+    sessionRow,
     `update sessions set initiating_at = now() where id in (
        select id from sessions where status = 'initiating' and initiating_at < now() - (? * interval '1 millisecond')
        order by initiating_at limit ? for update skip locked)
      returning ${columns}`,
     [staleMs, limit],
   );
-  return rows.map(toSession);
+  return rows.map(fromRow);
 }

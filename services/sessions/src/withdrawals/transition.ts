@@ -1,10 +1,14 @@
-import type { Cause, EntityManager } from '@offramp/kit';
+import { z } from 'zod';
+import { queryRow, type Cause, type EntityManager } from '@offramp/kit';
 import { ledgerRpc, type WithdrawalStatus } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { openException } from '../exceptions/exceptions.ts';
 import { decide, type Decision, type Patch, type Refusal, type Step, type WithdrawalEvent } from './decide.ts';
 import { derivedId, sendCreateOfframp, sendReconcile, sendStatusChanged } from './messages.ts';
 import { appendTimeline, lockWithdrawal, toWithdrawal, type Withdrawal } from './withdrawal-store.ts';
+
+/** How long the withdrawal stayed in the status it leaves (float8; a string only if the driver ever gives one). */
+const leftRow = z.object({ seconds: z.union([z.number(), z.string()]) });
 
 export type TransitionObserver = (step: { from: WithdrawalStatus; to: WithdrawalStatus; secondsInState: number }) => void;
 
@@ -67,7 +71,9 @@ async function resolveHold(call: Call, w: Withdrawal, d: Extract<Decision, { out
 
 async function takeStep(em: EntityManager, deps: TransitionDeps, w: Withdrawal, step: Step, cause: Cause): Promise<void> {
   // The old row's status_changed_at is read in the same statement to time the status being left.
-  const [left] = await em.execute<{ seconds: number | string }[]>(
+  const left = await queryRow(
+    em,
+    leftRow,
     `update withdrawals w set status = ?, status_changed_at = now(), updated_at = now(), stuck_since = null
      from (select status_changed_at from withdrawals where id = ?) old
      where w.id = ? and w.status = ?

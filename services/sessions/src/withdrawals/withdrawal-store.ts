@@ -1,30 +1,70 @@
-import type { EntityManager } from '@offramp/kit';
-import { quoteView, withdrawalRiskDecision, type TimelineEntry, type WithdrawalStatus, type WithdrawalView } from '@offramp/contracts';
+import { z } from 'zod';
+import { queryRow, queryRows, type EntityManager } from '@offramp/kit';
+import { quoteView, withdrawalRiskDecision, withdrawalStatus, type TimelineEntry, type WithdrawalStatus, type WithdrawalView } from '@offramp/contracts';
 import { destination, type Destination } from '../sessions/session-store.ts';
 
-/** SQL over withdrawals and their timeline. Every function runs in the caller's transaction. */
+/**
+ * SQL over withdrawals and their timeline: raw, because each guard is one visible statement (row
+ * locks, `skip locked` claims, conditional status updates), always through the kit's queryRows so
+ * every row, jsonb included, is parsed with zod. Every function runs in the caller's transaction.
+ */
 
-export interface WithdrawalRow {
-  id: string;
-  session_id: string;
-  trader_id: string;
-  status: WithdrawalStatus;
-  payment_route_id: string;
-  country: string;
-  fiat_account_id: string;
-  fiat_amount: string;
-  fiat_currency: string;
-  debited_minor: string;
-  quote: unknown;
-  destination: unknown;
-  risk_decision: unknown;
-  psp_transaction_id: string | null;
-  failure_reason: string | null;
-  settlement_reference: string | null;
-  stuck_since: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A withdrawal row as `columns` reads it, jsonb included (checked here, before anything uses it). */
+const withdrawalRow = z.object({
+  id: z.string(),
+  session_id: z.string(),
+  trader_id: z.string(),
+  status: withdrawalStatus,
+  payment_route_id: z.string(),
+  country: z.string(),
+  fiat_account_id: z.string(),
+  fiat_amount: z.string(),
+  fiat_currency: z.string(),
+  debited_minor: z.string(),
+  quote: quoteView,
+  destination,
+  risk_decision: withdrawalRiskDecision.nullable(),
+  psp_transaction_id: z.string().nullable(),
+  failure_reason: z.string().nullable(),
+  settlement_reference: z.string().nullable(),
+  stuck_since: z.coerce.date().nullable(),
+  created_at: z.coerce.date(),
+  updated_at: z.coerce.date(),
+});
+export type WithdrawalRow = z.output<typeof withdrawalRow>;
+
+/** What `toWithdrawal` needs of a row (an insert returns no more). */
+export const withdrawalCore = withdrawalRow.pick({
+  id: true,
+  session_id: true,
+  trader_id: true,
+  status: true,
+  payment_route_id: true,
+  country: true,
+  fiat_account_id: true,
+  fiat_amount: true,
+  fiat_currency: true,
+  debited_minor: true,
+  quote: true,
+  destination: true,
+  risk_decision: true,
+  psp_transaction_id: true,
+});
+
+const timelineRow = z.object({
+  withdrawal_id: z.string(),
+  kind: z.enum(['transition', 'refused', 'note']),
+  from_status: withdrawalStatus.nullable(),
+  to_status: withdrawalStatus,
+  actor: z.string(),
+  reason: z.string().nullable(),
+  refused_code: z.string().nullable(),
+  at: z.coerce.date(),
+});
+const countRow = z.object({ n: z.string() });
+const idRow = z.object({ id: z.string() });
+const stuckRow = z.object({ id: z.string(), status: withdrawalStatus, since: z.coerce.date() });
+const stuckCountRow = z.object({ status: withdrawalStatus, n: z.string() });
 
 /** The data of a withdrawal that messages about it carry. */
 export interface Withdrawal {
@@ -42,7 +82,7 @@ export interface Withdrawal {
   hasRiskDecision: boolean;
 }
 
-export function toWithdrawal(row: WithdrawalRow): Withdrawal {
+export function toWithdrawal(row: z.output<typeof withdrawalCore>): Withdrawal {
   return {
     id: row.id,
     traderId: row.trader_id,
@@ -53,7 +93,7 @@ export function toWithdrawal(row: WithdrawalRow): Withdrawal {
     fiatAmount: row.fiat_amount,
     fiatCurrency: row.fiat_currency,
     debitedMinor: BigInt(row.debited_minor),
-    destination: destination.parse(row.destination),
+    destination: row.destination,
     pspTransactionId: row.psp_transaction_id,
     hasRiskDecision: row.risk_decision !== null,
   };
@@ -65,13 +105,11 @@ const columns = `id, session_id, trader_id, status, payment_route_id, country, f
 
 /** Reads a withdrawal and locks it until the transaction ends: transitions of one withdrawal serialize here. */
 export async function lockWithdrawal(em: EntityManager, id: string): Promise<WithdrawalRow | null> {
-  const [row] = await em.execute<WithdrawalRow[]>(`select ${columns} from withdrawals where id = ? for update`, [id]);
-  return row ?? null;
+  return queryRow(em, withdrawalRow, `select ${columns} from withdrawals where id = ? for update`, [id]);
 }
 
 export async function findWithdrawalRow(em: EntityManager, id: string): Promise<WithdrawalRow | null> {
-  const [row] = await em.execute<WithdrawalRow[]>(`select ${columns} from withdrawals where id = ?`, [id]);
-  return row ?? null;
+  return queryRow(em, withdrawalRow, `select ${columns} from withdrawals where id = ?`, [id]);
 }
 
 export interface ListFilter {
@@ -85,12 +123,12 @@ export interface ListFilter {
 export async function listWithdrawalRows(em: EntityManager, f: ListFilter): Promise<{ rows: WithdrawalRow[]; total: number }> {
   const where = `where (?::text is null or trader_id = ?) and (?::text is null or status = ?) and (not ?::boolean or stuck_since is not null)`;
   const params = [f.traderId ?? null, f.traderId ?? null, f.status ?? null, f.status ?? null, f.stuck === true];
-  const rows = await em.execute<WithdrawalRow[]>(`select ${columns} from withdrawals ${where} order by created_at desc, id desc limit ? offset ?`, [
+  const rows = await queryRows(em, withdrawalRow, `select ${columns} from withdrawals ${where} order by created_at desc, id desc limit ? offset ?`, [
     ...params,
     f.limit,
     (f.page - 1) * f.limit,
   ]);
-  const [count] = await em.execute<{ n: string }[]>(`select count(*)::text as n from withdrawals ${where}`, params);
+  const count = await queryRow(em, countRow, `select count(*)::text as n from withdrawals ${where}`, params);
   return { rows, total: Number(count?.n ?? 0) };
 }
 
@@ -111,22 +149,13 @@ export async function appendTimeline(em: EntityManager, withdrawalId: string, e:
   );
 }
 
-interface TimelineRow {
-  withdrawal_id: string;
-  kind: 'transition' | 'refused' | 'note';
-  from_status: WithdrawalStatus | null;
-  to_status: WithdrawalStatus;
-  actor: string;
-  reason: string | null;
-  refused_code: string | null;
-  at: Date;
-}
-
 /** The timelines of several withdrawals, oldest entry first. */
 export async function timelinesOf(em: EntityManager, ids: string[]): Promise<Map<string, TimelineEntry[]>> {
   const out = new Map<string, TimelineEntry[]>(ids.map((id) => [id, []]));
   if (ids.length === 0) return out;
-  const rows = await em.execute<TimelineRow[]>(
+  const rows = await queryRows(
+    em,
+    timelineRow,
     'select withdrawal_id, kind, from_status, to_status, actor, reason, refused_code, at from withdrawal_timeline where withdrawal_id = any(?::uuid[]) order by seq',
     [`{${ids.join(',')}}`],
   );
@@ -138,14 +167,14 @@ export async function timelinesOf(em: EntityManager, ids: string[]): Promise<Map
       actor: r.actor,
       reason: r.reason,
       refusedCode: r.refused_code,
-      at: new Date(r.at).toISOString(),
+      at: r.at.toISOString(),
     });
   }
   return out;
 }
 
 export function toView(row: WithdrawalRow, timeline: TimelineEntry[]): WithdrawalView {
-  const dest = destination.parse(row.destination);
+  const dest = row.destination;
   return {
     withdrawalId: row.id,
     traderId: row.trader_id,
@@ -156,21 +185,21 @@ export function toView(row: WithdrawalRow, timeline: TimelineEntry[]): Withdrawa
     fiatCurrency: row.fiat_currency,
     debitedMinor: BigInt(row.debited_minor),
     pspTransactionId: row.psp_transaction_id,
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
     timeline,
     country: row.country,
-    quote: quoteView.parse(row.quote),
+    quote: row.quote,
     fiatAccount: {
       type: dest.fiatAccount.type,
       maskedNumber: dest.fiatAccount.maskedNumber,
       accountHolderName: dest.fiatAccount.accountHolderName,
       bankName: dest.fiatAccount.bankName,
     },
-    riskDecision: row.risk_decision === null ? null : withdrawalRiskDecision.parse(row.risk_decision),
+    riskDecision: row.risk_decision,
     failureReason: row.failure_reason,
     settlementReference: row.settlement_reference,
-    stuckSince: row.stuck_since ? new Date(row.stuck_since).toISOString() : null,
+    stuckSince: row.stuck_since ? row.stuck_since.toISOString() : null,
   };
 }
 
@@ -192,7 +221,9 @@ export async function lockStale(
   olderThanMs: number,
   limit: number,
 ): Promise<WithdrawalRow[]> {
-  return em.execute<WithdrawalRow[]>(
+  return queryRows(
+    em,
+    withdrawalRow,
     `select ${columns} from withdrawals where status = ? and ${column} < now() - (? * interval '1 millisecond')
      order by ${column} limit ? for update skip locked`,
     [status, olderThanMs, limit],
@@ -205,7 +236,9 @@ export async function lockStale(
  * returns their ids.
  */
 export async function claimDueForReconcile(em: EntityManager, afterMs: number, limit: number): Promise<string[]> {
-  const rows = await em.execute<{ id: string }[]>(
+  const rows = await queryRows(
+    em,
+    idRow,
     `update withdrawals set reconcile_requested_at = now() where id in (
        select id from withdrawals
        where status in ('approved', 'processing') and status_changed_at < now() - (? * interval '1 millisecond')
@@ -219,7 +252,9 @@ export async function claimDueForReconcile(em: EntityManager, afterMs: number, l
 
 /** Flags the withdrawals that have stayed in their status past its SLA; returns the newly flagged ones. */
 export async function flagStuck(em: EntityManager, slaMs: number, reviewSlaMs: number): Promise<{ id: string; status: WithdrawalStatus; since: Date }[]> {
-  return em.execute(
+  return queryRows(
+    em,
+    stuckRow,
     `update withdrawals set stuck_since = now()
      where stuck_since is null and (
        (status in ('pending', 'approved', 'processing') and status_changed_at < now() - (? * interval '1 millisecond'))
@@ -230,6 +265,6 @@ export async function flagStuck(em: EntityManager, slaMs: number, reviewSlaMs: n
 }
 
 export async function countStuck(em: EntityManager): Promise<{ status: WithdrawalStatus; n: number }[]> {
-  const rows = await em.execute<{ status: WithdrawalStatus; n: string }[]>('select status, count(*)::text as n from withdrawals where stuck_since is not null group by status');
+  const rows = await queryRows(em, stuckCountRow, 'select status, count(*)::text as n from withdrawals where stuck_since is not null group by status');
   return rows.map((r) => ({ status: r.status, n: Number(r.n) }));
 }
