@@ -1,19 +1,21 @@
-import type { Database } from '@offramp/kit';
+import { z } from 'zod';
+import { queryRows, type Database } from '@offramp/kit';
 import type { CheckResult } from '@offramp/contracts';
 
-interface Row {
-  owner: string;
-  currency: string;
-  allow_negative: boolean;
-  debits_posted: string;
-  credits_posted: string;
-  debits_pending: string;
-  credits_pending: string;
-  sum_dp: string;
-  sum_cp: string;
-  sum_dpend: string;
-  sum_cpend: string;
-}
+/** One account: its stored balance (sum of its slots) and the same recomputed from its transfers, as text. */
+const row = z.object({
+  owner: z.string(),
+  currency: z.string(),
+  allow_negative: z.boolean(),
+  debits_posted: z.string(),
+  credits_posted: z.string(),
+  debits_pending: z.string(),
+  credits_pending: z.string(),
+  sum_dp: z.string(),
+  sum_cp: z.string(),
+  sum_dpend: z.string(),
+  sum_cpend: z.string(),
+});
 
 /** Each account's stored balance (sum of its slots) beside the same recomputed from its transfers. */
 const recompute = `
@@ -46,7 +48,7 @@ const recompute = `
  * each account equals the sum of its transfers, and no account that may not go negative is below zero.
  */
 export async function checkLedger(db: Database): Promise<CheckResult> {
-  const rows = await db.em.fork().transactional((em) => em.execute<Row[]>(recompute), { isolationLevel: 'repeatable read', readOnly: true });
+  const rows = await db.em.fork().transactional((em) => queryRows(em, row, recompute), { isolationLevel: 'repeatable read', readOnly: true });
   const mismatches: CheckResult['mismatches'] = [];
   const totals = new Map<string, { posted: bigint; pending: bigint }>();
   for (const r of rows) {

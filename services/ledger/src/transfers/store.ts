@@ -1,20 +1,26 @@
-import type { EntityManager } from '@offramp/kit';
-import type { AccountRef, HoldStatus, TransferKind, TransferView } from '@offramp/contracts';
+import { z } from 'zod';
+import { queryRow, queryRows, type EntityManager } from '@offramp/kit';
+import { transferKind, type AccountRef, type HoldStatus, type TransferKind, type TransferView } from '@offramp/contracts';
 
 /** SQL over accounts and transfers. Every function runs in the caller's transaction. */
 
-interface TransferRow {
-  id: string;
-  kind: TransferKind;
-  amount: string;
-  hold_id: string | null;
-  metadata: Record<string, string>;
-  created_at: Date | string;
-  debit_owner: string;
-  credit_owner: string;
-  currency: string;
-  resolution: 'post' | 'void' | null;
-}
+/** A transfer as `selectTransfer` reads it; `resolution` is the post or void of a hold, if any. */
+const transferRow = z.object({
+  id: z.string(),
+  kind: transferKind,
+  amount: z.string(),
+  hold_id: z.string().nullable(),
+  metadata: z.record(z.string(), z.string()),
+  created_at: z.coerce.date(),
+  debit_owner: z.string(),
+  credit_owner: z.string(),
+  currency: z.string(),
+  resolution: z.enum(['post', 'void']).nullable(),
+});
+type TransferRow = z.output<typeof transferRow>;
+const resolutionRow = z.object({ id: z.string(), kind: z.enum(['post', 'void']) });
+const accountRow = z.object({ id: z.string(), owner: z.string(), currency: z.string(), allow_negative: z.boolean(), slots: z.number().int() });
+const createdRow = z.object({ created_at: z.coerce.date() });
 
 const selectTransfer = `
   select t.id, t.kind, t.amount::text as amount, t.hold_id, t.metadata, t.created_at,
@@ -35,19 +41,18 @@ function toView(row: TransferRow): TransferView {
     holdId: row.hold_id,
     holdStatus,
     metadata: row.metadata,
-    createdAt: new Date(row.created_at).toISOString(),
+    createdAt: row.created_at.toISOString(),
   };
 }
 
 export async function findTransfer(em: EntityManager, id: string): Promise<TransferView | null> {
-  const [row] = await em.execute<TransferRow[]>(`${selectTransfer} where t.id = ?`, [id]);
+  const row = await queryRow(em, transferRow, `${selectTransfer} where t.id = ?`, [id]);
   return row ? toView(row) : null;
 }
 
 /** The resolution (post or void) of a hold, if any. */
 export async function findResolution(em: EntityManager, holdId: string): Promise<{ id: string; kind: 'post' | 'void' } | null> {
-  const [row] = await em.execute<{ id: string; kind: 'post' | 'void' }[]>('select id, kind from transfers where hold_id = ?', [holdId]);
-  return row ?? null;
+  return queryRow(em, resolutionRow, 'select id, kind from transfers where hold_id = ?', [holdId]);
 }
 
 export interface Account {
@@ -63,7 +68,9 @@ export const accountKey = (ref: AccountRef) => `${ref.owner}/${ref.currency}`;
 /** The accounts named, by `owner/currency`. Account rows never change, so nothing is locked. */
 export async function findAccounts(em: EntityManager, refs: AccountRef[]): Promise<Map<string, Account>> {
   const pairs = refs.map(() => '(?, ?)').join(', ');
-  const rows = await em.execute<{ id: string; owner: string; currency: string; allow_negative: boolean; slots: number }[]>(
+  const rows = await queryRows(
+    em,
+    accountRow,
     `select id::text as id, owner, currency, allow_negative, slots from accounts where (owner, currency) in (${pairs})`,
     refs.flatMap((r) => [r.owner, r.currency]),
   );
@@ -100,12 +107,14 @@ export async function insertTransfer(
   em: EntityManager,
   t: { id: string; kind: TransferKind; debitId: string; creditId: string; amountMinor: bigint; holdId: string | null; metadata: Record<string, string> },
 ): Promise<Date | null> {
-  const rows = await em.execute<{ created_at: Date | string }[]>(
+  const row = await queryRow(
+    em,
+    createdRow,
     `insert into transfers (id, kind, debit_account_id, credit_account_id, amount, hold_id, metadata)
      values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing returning created_at`,
     [t.id, t.kind, t.debitId, t.creditId, t.amountMinor.toString(), t.holdId, JSON.stringify(t.metadata)],
   );
-  return rows[0] ? new Date(rows[0].created_at) : null;
+  return row ? row.created_at : null;
 }
 
 /** How each kind of transfer moves the four balance columns of its two accounts. */
