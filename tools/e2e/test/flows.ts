@@ -1,12 +1,16 @@
 import { expect } from 'vitest';
 import { newId } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
+import type { paths } from '@offramp/client';
 import type { System } from './system.ts';
+
+/** A session request's `data`, as the gateway's OpenAPI document (through `@offramp/client`) types it. */
+type SessionData = NonNullable<paths['/psp/alfred/session']['post']['requestBody']>['content']['application/json']['data'];
 
 export interface CountryCase {
   country: string;
-  route: string;
-  currency: string;
+  route: SessionData['payment_route_id'];
+  currency: SessionData['source_currency_id'];
   amount: string;
   type: string;
   fields: (holder: string) => Record<string, string>;
@@ -75,15 +79,19 @@ export async function openSession(sys: System, trader: string, c: CountryCase, f
   });
 }
 
-/** Session + initiate; returns the session id, the withdrawal id and the debited USDT. */
+/** Session + initiate through the typed client; returns the session id, the withdrawal id and the debited USDT. */
 export async function withdraw(sys: System, trader: string, c: CountryCase, fiatAccountId: string, amount = c.amount) {
-  const session = await openSession(sys, trader, c, fiatAccountId, amount);
-  expect(session.status, JSON.stringify(session.body)).toBe(201);
-  const sessionId = session.body!.data.session_id as string;
-  const initiated = await sys.http('POST', '/psp/alfred/initiate-withdrawal', { trader, body: { session_id: sessionId } });
-  expect(initiated.status, JSON.stringify(initiated.body)).toBe(200);
-  expect(initiated.body!.data.status).toBe('pending');
-  return { sessionId, withdrawalId: initiated.body!.data.withdrawal_id as string, debited: initiated.body!.data.debited.amount as string };
+  const api = sys.client({ trader });
+  const session = await api.POST('/psp/alfred/session', {
+    body: { data: { type: 'withdrawal', amount, source_currency_id: c.currency, payment_route_id: c.route, wallet_id: 'MAIN', fiat_account_id: fiatAccountId } },
+  });
+  expect(session.response.status, JSON.stringify(session.error)).toBe(201);
+  const sessionId = session.data!.data.session_id;
+  const initiated = await api.POST('/psp/alfred/initiate-withdrawal', { body: { session_id: sessionId } });
+  expect(initiated.response.status, JSON.stringify(initiated.error)).toBe(200);
+  const { status, withdrawal_id: withdrawalId, debited } = initiated.data!.data;
+  expect(status).toBe('pending');
+  return { sessionId, withdrawalId, debited: debited.amount };
 }
 
 export async function withdrawal(sys: System, trader: string, withdrawalId: string) {
@@ -102,9 +110,9 @@ export async function waitForStatus(sys: System, trader: string, withdrawalId: s
 }
 
 export async function balance(sys: System, trader: string): Promise<{ available: string; held: string }> {
-  const r = await sys.http('GET', '/psp/alfred/balances', { trader });
-  expect(r.status).toBe(200);
-  const usdt = (r.body!.data as { currency: string; available: string; held: string }[]).find((b) => b.currency === 'USDT');
+  const { data, error, response } = await sys.client({ trader }).GET('/psp/alfred/balances');
+  expect(response.status, JSON.stringify(error)).toBe(200);
+  const usdt = data!.data.find((b) => b.currency === 'USDT');
   return { available: usdt?.available ?? '0.000000', held: usdt?.held ?? '0.000000' };
 }
 
