@@ -19,5 +19,5 @@ export async function generateGatewayTypes(document: OpenAPI3 = JSON.parse(readF
 // `npm run client:generate` rewrites the committed file.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(typesPath, await generateGatewayTypes());
-  console.log(`wrote ${typesPath}`);
+  process.stdout.write(`wrote ${typesPath}\n`);
 }

@@ -8,5 +8,5 @@ import { documentsDir, documentText, servedDocuments } from './documents.ts';
 mkdirSync(documentsDir, { recursive: true });
 for (const [name, document] of Object.entries(await servedDocuments())) {
   writeFileSync(new URL(name, documentsDir), documentText(document));
-  console.log(`wrote docs/openapi/${name}`);
+  process.stdout.write(`wrote docs/openapi/${name}\n`);
 }

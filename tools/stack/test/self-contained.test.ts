@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 /**
  * The repository stands on its own: a fresh clone with nothing beside it has everything the code,
  * the tests and the documentation refer to. No tracked file reads, imports or links a path outside
- * the repository (a sibling `shared` folder, an absolute path of a development machine, a relative
+ * the repository (an absolute path of a development machine, a relative
  * path that climbs above the root, a markdown link that leaves it or names a missing file).
  * `tools/fresh-clone/run.sh` proves the same end to end by cloning and running the README.
  */
@@ -34,7 +34,6 @@ const codeFile = /\.(?:[cm]?[jt]s|tsx|jsx)$/;
 function outsidePaths(file: string, text: string): Finding[] {
   const found: Finding[] = [];
   const patterns: [RegExp, string][] = [
-    [/(?:\.\.\/)+shared\b/g, 'a shared folder beside the repository'],
     [/(?<![\w.~-])\/work\//g, 'an absolute path of the development machine'],
   ];
   for (const [pattern, what] of patterns) {
@@ -106,7 +105,7 @@ describe('the repository is self-contained', () => {
     expect(texts.filter((t) => codeFile.test(t.file)).length).toBeGreaterThan(100);
   });
 
-  it('when every tracked file is read, then none names a shared folder beside the repository or an absolute path of the development machine', () => {
+  it('when every tracked file is read, then none names an absolute path of the development machine', () => {
     expect(texts.flatMap(({ file, text }) => outsidePaths(file, text))).toEqual([]);
   });
 
@@ -118,17 +117,17 @@ describe('the repository is self-contained', () => {
     expect(texts.filter(({ file }) => file.endsWith('.md')).flatMap(({ file, text }) => markdownLinks(file, text))).toEqual([]);
   });
 
-  it('when a file climbs out, reads a sibling shared folder or links outside, then the checks name it (the checks can fail)', () => {
-    // Built from parts, so that this file does not itself contain what it looks for.
-    const shared = '..' + '/shared/API.md';
+  it('when a file climbs out, reads a folder beside the repository or links outside, then the checks name it (the checks can fail)', () => {
+    // A folder beside the repository: reached by climbing out (code) or by a link (markdown).
+    const outside = '../outside/API.md';
     const up = '../'.repeat(4);
-    const code = `import x from '${up}x.ts';\nconst a = readFileSync(new URL('${up}${shared}', import.meta.url));\nconst b = path.resolve(import.meta.dirname, '${up}..');\n`;
+    const code = `import x from '${up}x.ts';\nconst a = readFileSync(new URL('${up}${outside}', import.meta.url));\nconst b = path.resolve(import.meta.dirname, '${up}..');\n`;
     expect(escapingCodePaths('tools/stack/src/bad.ts', code).map((f) => f.line).sort()).toEqual([1, 2, 3]);
     expect(escapingCodePaths('tools/stack/src/good.ts', `import x from '../../../libs/kit/src/index.ts';\n`)).toEqual([]);
-    expect(outsidePaths('x.ts', `const p = '${shared}';\nconst q = '/wo` + `rk/main/README.md';\nconst r = 'network/x';\n`).map((f) => f.line)).toEqual([1, 2]);
-    const md = `See [API](${shared}) and [arch](docs/nope.md) and [ok](README.md#testing).\n\n\`\`\`sh\n[ -n "$X" ](../../etc)\n\`\`\`\n[ref]: /../../outside.md\n<a href="file:///etc/passwd">x</a>\n`;
+    expect(outsidePaths('x.ts', `const p = 'docs/api.md';\nconst q = '/wo` + `rk/main/README.md';\nconst r = 'network/x';\n`).map((f) => f.line)).toEqual([2]);
+    const md = `See [API](${outside}) and [arch](docs/nope.md) and [ok](README.md#testing).\n\n\`\`\`sh\n[ -n "$X" ](../../etc)\n\`\`\`\n[ref]: /../../outside.md\n<a href="file:///etc/passwd">x</a>\n`;
     expect(markdownLinks('README.md', md).map((f) => f.what)).toEqual([
-      `links outside the repository: ${shared}`,
+      `links outside the repository: ${outside}`,
       'links a file that does not exist: docs/nope.md',
       'links outside the repository: /../../outside.md',
       'links a file of this machine: file:///etc/passwd',

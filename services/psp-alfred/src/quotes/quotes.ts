@@ -29,9 +29,18 @@ export function quoteViewOf(q: AlfredQuote, fiatCurrency: string): QuoteView {
   };
 }
 
-/** Alfred gives its bounds as JSON numbers; on our wire an amount is a decimal string with the currency's decimals. */
-const decimalBound = (value: unknown, currency: string) =>
-  typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value.toFixed(currencyDecimals[currency] ?? 6) : String(value);
+/**
+ * Alfred gives its bounds as JSON numbers; on our wire an amount is a decimal string with the
+ * currency's decimals. The number's own shortest text is padded, never rounded through a float; a
+ * bound that does not fit the currency (more decimals, an exponent) is passed on as Alfred wrote it.
+ */
+function decimalBound(value: unknown, currency: string): string {
+  const text = String(value);
+  const places = currencyDecimals[currency] ?? 6;
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!m || (m[2]?.length ?? 0) > places) return text;
+  return places === 0 ? m[1]! : `${m[1]}.${(m[2] ?? '').padEnd(places, '0')}`;
+}
 
 /** Alfred's quote refusals as ours: out of range is LIMIT_EXCEEDED with the bound Alfred gave. */
 export function quoteRefusal(log: Logger, status: number, error: AlfredErrorBody): ServiceResult<never> {
