@@ -1,6 +1,7 @@
 import type { ExceptionExposure, ExceptionKind, LedgerOutcome, OfframpStatus, RiskDecision, WithdrawalStatus } from '@offramp/contracts';
 import { effectsOf, isLegal, type Effect } from './state-machine.ts';
 import type { TimelineInput, Withdrawal } from './withdrawal-store.ts';
+import type { OpenException } from '../exceptions/exceptions.ts';
 
 /**
  * The saga's rules in one pure function: what an event does to a withdrawal. The caller locks the
@@ -48,17 +49,8 @@ export interface Step {
   reason: string | null;
 }
 
-/** An exception to open (idempotent by `key`), in the shape of the exceptions module's `openException`. */
-export interface ExceptionDraft {
-  kind: ExceptionKind;
-  key: string;
-  withdrawalId: string | null;
-  traderId: string | null;
-  partnerReference: string | null;
-  facts: Record<string, unknown>;
-  exposure: ExceptionExposure;
-  amountMinor: bigint;
-}
+/** An exception to open (idempotent by `key`): what the exceptions module's `openException` takes. */
+export type ExceptionDraft = OpenException;
 
 export interface Refusal {
   code: 'ALFRED_INCORRECT_STATUS_CHANGE' | 'PARTNER_ORDER_LIVE';
