@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decimalToMinor, ledgerRpc } from '@offramp/contracts';
 import { eventually } from '@offramp/kit/testing';
 import { startSystem, tokenFor, type System } from './system.ts';
-import { addAccount, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw } from './flows.ts';
+import { addAccount, adminRequest, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw } from './flows.ts';
 
 const adminToken = tokenFor('op-exceptions', { role: 'admin' });
 const clearing = { owner: 'psp:alfred:clearing', currency: 'USDT' };
@@ -37,7 +37,7 @@ describe('exception queue end to end (double payment after a rejection)', () => 
   });
   afterAll(async () => sys?.cleanup());
 
-  const admin = (method: 'GET' | 'POST', path: string, body?: unknown) => sys.http(method, `/api/admin${path}`, { token: adminToken, body });
+  const admin = (method: 'GET' | 'POST', path: string, body?: unknown) => adminRequest(sys, adminToken, method, path, body);
   const posted = async (ref: { owner: string; currency: string }) => (await sys.call(ledgerRpc.getBalances, ref)).balances[0]?.postedMinor ?? 0n;
   const usdtMinor = (amount: string) => decimalToMinor(amount, 6)!;
 

@@ -160,3 +160,13 @@ export async function emitOfframp(sys: System, trader: string, sessionId: string
     { timeoutMs: 60_000, intervalMs: 250 },
   );
 }
+
+/** One operator request to `/api/admin<path>` with an admin JWT. */
+export const adminRequest = (sys: System, token: string, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => sys.http(method, `/api/admin${path}`, { token, body });
+
+/** A withdrawal's operator detail (amounts, risk decision, timeline, exceptions); fails unless 200. */
+export async function adminWithdrawal<T>(sys: System, token: string, withdrawalId: string): Promise<T> {
+  const r = await adminRequest(sys, token, 'GET', `/withdrawals/${withdrawalId}`);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body!.data as T;
+}

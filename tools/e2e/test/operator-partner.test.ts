@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
 import { startSystem, tokenFor, type System } from './system.ts';
-import { addAccount, balance, countries, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw } from './flows.ts';
+import { addAccount, adminRequest, adminWithdrawal, balance, countries, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw } from './flows.ts';
 
 const operator = 'op-partner';
 const adminToken = tokenFor(operator, { role: 'admin' });
@@ -15,12 +15,9 @@ describe('operators cannot diverge from the partner (over HTTP, with the Alfred 
   });
   afterAll(async () => sys?.cleanup());
 
-  const admin = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => sys.http(method, `/api/admin${path}`, { token: adminToken, body });
-  const details = async (withdrawalId: string) => {
-    const r = await admin('GET', `/withdrawals/${withdrawalId}`);
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    return r.body!.data as { status: string; timeline: Entry[]; exceptions?: { exception_id: string; kind: string; status: string }[] };
-  };
+  const admin = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => adminRequest(sys, adminToken, method, path, body);
+  const details = (withdrawalId: string) =>
+    adminWithdrawal<{ status: string; timeline: Entry[]; exceptions?: { exception_id: string; kind: string; status: string }[] }>(sys, adminToken, withdrawalId);
 
   /** A BR trader with a withdrawal whose order is live at the sandbox (`processing`). */
   async function liveOrder() {

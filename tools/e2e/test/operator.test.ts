@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { riskRpc } from '@offramp/contracts';
 import { startSystem, tokenFor, type System } from './system.ts';
-import { addAccount, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, openSession, settledBalance, waitForStatus, withdraw } from './flows.ts';
+import { addAccount, adminRequest, adminWithdrawal, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, openSession, settledBalance, waitForStatus, withdraw } from './flows.ts';
 
 const operator = 'op-anna';
 const adminToken = tokenFor(operator, { role: 'admin' });
@@ -16,12 +16,9 @@ describe('operator console end to end (/api/admin over the whole system)', () =>
   });
   afterAll(async () => sys?.cleanup());
 
-  const admin = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => sys.http(method, `/api/admin${path}`, { token: adminToken, body });
-  const details = async (withdrawalId: string) => {
-    const r = await admin('GET', `/withdrawals/${withdrawalId}`);
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    return r.body!.data as { status: string; risk_decision: { decision: string; reasons: { code: string }[] } | null; timeline: Entry[]; [k: string]: unknown };
-  };
+  const admin = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => adminRequest(sys, adminToken, method, path, body);
+  const details = (withdrawalId: string) =>
+    adminWithdrawal<{ status: string; risk_decision: { decision: string; reasons: { code: string }[] } | null; timeline: Entry[]; [k: string]: unknown }>(sys, adminToken, withdrawalId);
 
   it('when risk sends two withdrawals to review, then both wait in the queue; approved completes, rejected is refunded, both audited with the operator, and approving a completed one is 409', async () => {
     const c = countries.BR;
