@@ -1,5 +1,5 @@
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { migrate, type Messaging } from '@offramp/kit';
+import { migrate, type Logger, type Messaging } from '@offramp/kit';
 import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { buildLedger, openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
 import { buildGateway, readGatewayConfig, type GatewayApp } from '../src/app.ts';
@@ -48,9 +48,10 @@ export interface TestGateway {
 
 /**
  * A gateway on its own NATS namespace with the fake psp-alfred and sessions responders; `env`
- * overrides the test configuration. Pass `messaging` to share a namespace (with a real ledger).
+ * overrides the test configuration. Pass `messaging` to share a namespace (with a real ledger), `log`
+ * to read what the gateway logs.
  */
-export async function startTestGateway(opts: { env?: Record<string, string>; messaging?: Messaging } = {}): Promise<TestGateway> {
+export async function startTestGateway(opts: { env?: Record<string, string>; messaging?: Messaging; log?: Logger } = {}): Promise<TestGateway> {
   const own = opts.messaging ? null : await testMessaging('gateway-test');
   const messaging = opts.messaging ?? own!;
   const config = readGatewayConfig({
@@ -66,7 +67,7 @@ export async function startTestGateway(opts: { env?: Record<string, string>; mes
     RPC_TIMEOUT_MS: '2000',
     ...opts.env,
   });
-  const app = await buildGateway({ config, messaging, log: testLogger('gateway') });
+  const app = await buildGateway({ config, messaging, log: opts.log ?? testLogger('gateway') });
   const fake = startFakeServices(messaging);
   // Every answer these tests get is checked against the OpenAPI document the gateway serves.
   const conforms = openApiChecker(app.http.app.swagger() as OpenAPIV3_1.Document);

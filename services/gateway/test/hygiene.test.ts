@@ -1,10 +1,9 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@offramp/kit';
-import { eventually, testInfra, testMessaging } from '@offramp/kit/testing';
-import { buildGateway, readGatewayConfig, type GatewayApp } from '../src/app.ts';
-import { startFakeServices, type FakeServices } from './fake-services.ts';
-import { audience, devSecret, issuer, jwtSecret, startTestGateway, tokenFor, type TestGateway } from './harness.ts';
+import { eventually } from '@offramp/kit/testing';
+import { readGatewayConfig } from '../src/app.ts';
+import { devSecret, jwtSecret, startTestGateway, tokenFor, type TestGateway } from './harness.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
 const quote = { type: 'withdrawal', amount: '50.00', source_currency_id: 'BRL' };
@@ -170,35 +169,18 @@ function rawRequest(port: number, bytes: string): Promise<{ status: number; head
 
 describe('the gateway over a real socket: logs, 413, 431', () => {
   const lines: string[] = [];
-  let messaging: Awaited<ReturnType<typeof testMessaging>>;
-  let fake: FakeServices;
-  let app: GatewayApp;
+  let gw: TestGateway;
   let base: string;
   let port: number;
 
   beforeAll(async () => {
-    messaging = await testMessaging('gateway-hygiene');
-    const config = readGatewayConfig({
-      NATS_URL: testInfra().natsUrl,
-      NATS_NAMESPACE: messaging.namespace,
-      JWT_SECRET: jwtSecret,
-      JWT_ISSUER: issuer,
-      JWT_AUDIENCE: audience,
-      DEV_ENDPOINTS: 'true',
-      DEV_SECRET: devSecret,
-    });
     // Every level, so that no debug or trace line may carry the secret either.
     const log = createLogger({ name: 'gateway', level: 'trace', destination: { write: (s: string) => void lines.push(s) } });
-    app = await buildGateway({ config, messaging, log });
-    fake = startFakeServices(messaging);
-    base = await app.http.app.listen({ port: 0, host: '127.0.0.1' });
+    gw = await startTestGateway({ log });
+    base = await gw.app.http.app.listen({ port: 0, host: '127.0.0.1' });
     port = Number(new URL(base).port);
   });
-  afterAll(async () => {
-    await app?.close();
-    await fake?.stop();
-    await messaging?.cleanup();
-  });
+  afterAll(async () => gw?.cleanup());
 
   it('when a request carries ?token=secret-value, then the request is logged with its path and no line holds the secret', async () => {
     const traceId = 'hygiene-gateway-1';
