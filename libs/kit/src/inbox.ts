@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { isInfrastructureError } from './infrastructure.ts';
 import type { Logger } from './logger.ts';
 import type { Messaging } from './nats.ts';
+import { causeOf, type Cause } from './outbox.ts';
 import type { Metrics } from './metrics.ts';
 
 export class inboxMigration extends Migration {
@@ -21,8 +22,20 @@ export class inboxMigration extends Migration {
   }
 }
 
+/**
+ * What a message handler is handed: the transaction that also records the message in the inbox,
+ * the parsed envelope, a logger carrying its trace id, and the cause for whatever it enqueues (same
+ * correlation and trace, caused by this message).
+ */
+export interface MessageContext<T = unknown> {
+  em: EntityManager;
+  envelope: Envelope<T>;
+  log: Logger;
+  cause: Cause;
+}
+
 /** Handles one message inside the transaction that also records it in the inbox. */
-export type MessageHandler<S extends z.ZodType = z.ZodType> = (em: EntityManager, envelope: Envelope<z.output<S>>) => Promise<void>;
+export type MessageHandler<S extends z.ZodType = z.ZodType> = (ctx: MessageContext<z.output<S>>) => Promise<void>;
 
 export interface HandlerEntry {
   def: MessageDef;
@@ -150,7 +163,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
           'run',
         );
         if (res.affectedRows === 0) return false;
-        await entry.handle(em, envelope);
+        await entry.handle({ em, envelope, log: child, cause: causeOf(envelope) });
         return true;
       });
       await opts.afterCommit?.(envelope);

@@ -32,6 +32,13 @@ export interface Cause {
   traceId: string;
 }
 
+/** The cause of what a message leads to: its correlation and trace, caused by it. */
+export const causeOf = (envelope: { id: string; correlationId: string; traceId: string }): Cause => ({
+  correlationId: envelope.correlationId,
+  causationId: envelope.id,
+  traceId: envelope.traceId,
+});
+
 /**
  * Writes a message into the outbox inside the caller's transaction: it is published if and only
  * if the transaction commits. Returns the envelope (its id is the future `Nats-Msg-Id`).

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { connectMessaging, deleteStreams, provisionStreams, type Messaging } from './nats.ts';
 import { createLogger, type Logger } from './logger.ts';
-import type { Database } from './database.ts';
-import { streams } from '@offramp/contracts';
+import { migrate, type Database } from './database.ts';
+import { callRpc } from './rpc.ts';
+import { streams, type RpcDef } from '@offramp/contracts';
+import type { z } from 'zod';
 
 /** Test helpers: where the infrastructure is, and names no other test uses. */
 export function testInfra(): { databaseUrl: string; natsUrl: string } {
@@ -93,4 +95,88 @@ export async function waitUntilQuiet(opts: { databases: Database[]; messaging: M
     },
     { timeoutMs: opts.timeoutMs ?? 30_000, intervalMs: 20 },
   );
+}
+
+/** The app a test starts: anything that closes. */
+interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * The one way a service's tests start it: on a schema and NATS namespace of its own against the
+ * real Postgres and NATS, migrated, with `restart` (close, then build again on the same schema, as
+ * a process restart would) and `cleanup` (close, drop the schema, delete the streams).
+ */
+export async function startTestService<C extends { DB_SCHEMA: string }, A extends Closable, H = undefined>(opts: {
+  name: string;
+  readConfig: (env: Record<string, string>) => C;
+  env?: Record<string, string>;
+  openDatabase: (config: C) => Promise<Database>;
+  build: (deps: { config: C; db: Database; messaging: Messaging; log: Logger; hooks?: H }) => Promise<A>;
+  hooks?: H;
+  /** A namespace shared with other services of the same test; its owner cleans it up. */
+  messaging?: Messaging;
+}) {
+  const { databaseUrl, natsUrl } = testInfra();
+  const own = opts.messaging ? null : await testMessaging(`${opts.name}-test`);
+  const messaging: Messaging = opts.messaging ?? own!;
+  const config = opts.readConfig({
+    DATABASE_URL: databaseUrl,
+    NATS_URL: natsUrl,
+    DB_SCHEMA: uniqueName(`${opts.name.replace(/[^a-z]/g, '_')}_t`),
+    ...opts.env,
+  });
+  const db = await opts.openDatabase(config);
+  await migrate(db);
+  const log = testLogger(opts.name);
+  const build = (hooks: H | undefined) => opts.build({ config, db, messaging, log, ...(hooks === undefined ? {} : { hooks }) });
+  let app: A | null = await build(opts.hooks);
+  return {
+    config,
+    db,
+    messaging,
+    log,
+    get app(): A {
+      if (!app) throw new Error(`${opts.name} is stopped`);
+      return app;
+    },
+    /** Answers an rpc of the namespace, as another service would ask it. */
+    call: <D extends RpcDef>(def: D, req: z.output<D['request']>) => callRpc(messaging, def, req, { timeoutMs: 30_000 }),
+    /** Rows of a query against the service's schema. */
+    rows: <T>(query: string, params: unknown[] = []) => db.em.fork().execute<T[]>(query, params),
+    /** Closes the app, as a process stop would (its rpcs then get no responders). */
+    async stop() {
+      await app?.close();
+      app = null;
+    },
+    /** Builds the app again on the same schema and namespace (closing it first if running). */
+    async restart(hooks?: H) {
+      await app?.close();
+      app = await build(hooks);
+    },
+    async cleanup() {
+      await app?.close();
+      app = null;
+      await db.em.fork().execute(`drop schema if exists "${config.DB_SCHEMA}" cascade`);
+      await db.close();
+      await own?.cleanup();
+    },
+  };
+}
+
+/** Reads every message of a stream with the given logical subject, through an ephemeral ordered consumer. */
+export async function readStream(messaging: Messaging, stream: string, subject: string): Promise<{ id: string; data: unknown }[]> {
+  const name = messaging.streamName(stream);
+  const info = await messaging.jsm.streams.info(name);
+  const out: { id: string; data: unknown }[] = [];
+  if (info.state.messages === 0) return out;
+  // An unfiltered ordered consumer: subject filters on consumers vary across server versions.
+  const consumer = await messaging.js.consumers.get(name);
+  for (;;) {
+    const m = await consumer.next({ expires: 1_000 });
+    if (!m) break;
+    if (m.subject === messaging.wire(subject)) out.push({ id: m.headers?.get('Nats-Msg-Id') ?? '', data: m.json() });
+    if (m.info.pending === 0) break;
+  }
+  return out;
 }

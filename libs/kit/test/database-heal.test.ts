@@ -247,7 +247,7 @@ describe('the database heals itself', () => {
       infraBackoffMs: [50],
       onSettled: (result) => void settled.push(result),
       handlers: [
-        on(poked, async (em, envelope) => {
+        on(poked, async ({ em, envelope }) => {
           if (envelope.payload.n < 0) throw new Error(`handler bug: cannot poke ${envelope.payload.n}`);
           await em.execute('select 1');
           handled.push(envelope.payload.n);

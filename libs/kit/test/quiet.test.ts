@@ -35,7 +35,7 @@ describe('waitUntilQuiet', () => {
       stream: 'EVENTS',
       filterSubject: 'evt.quiet-test.>',
       handlers: [
-        on(ping, async (em, env) => {
+        on(ping, async ({ em, envelope: env }) => {
           if (env.payload.n < 5) await enqueue(em, ping, { n: env.payload.n + 1 }, { correlationId: 'chain', traceId: env.traceId });
         }),
       ],

@@ -1,0 +1,127 @@
+import type { FastifyInstance } from 'fastify';
+import type { Database } from './database.ts';
+import { createHttpServer, type HttpServer, type ReadinessCheck } from './http.ts';
+import { startConsumer, type Consumer, type ConsumerOptions, type HandlerEntry } from './inbox.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import type { Messaging } from './nats.ts';
+import { startOutboxRelay, type OutboxRelay } from './outbox.ts';
+import { readinessOf } from './readiness.ts';
+import { serveRpcs, type RpcRoute } from './rpc.ts';
+
+/** Hooks tests use to crash a service at a chosen point or to watch it settle messages. */
+export interface ServiceHooks {
+  consumer?: Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'backoffMs'>;
+  relay?: { pollMs?: number; afterPublish?: () => Promise<void> | void };
+}
+
+/** What a service process hands its app: the connections it opened, and the test hooks. */
+export interface ServiceDeps<C> {
+  config: C;
+  db: Database;
+  messaging: Messaging;
+  log: Logger;
+  hooks?: ServiceHooks;
+}
+
+/** A durable consumer of one subject filter (NATS 2.9 takes one filter per consumer). */
+export interface ConsumerSpec {
+  /** Durable name; also the inbox's consumer key. */
+  name: string;
+  stream: 'EVENTS' | 'COMMANDS';
+  filterSubject: string;
+  handlers: HandlerEntry[];
+}
+
+/** Something running on its own timer (a sweeper, a dispatcher, a reconciler). */
+export interface Loop {
+  stop(): Promise<void>;
+}
+
+/** What the kit builds before the service's parts: they may use it. */
+export interface ServiceKit {
+  metrics: Metrics;
+  /** The outbox relay; a part that committed rows to the outbox calls `wake()`. */
+  relay: OutboxRelay;
+}
+
+/** The parts of a service: what it answers, what it consumes, what runs on timers, its extra HTTP routes. */
+export interface ServiceParts {
+  rpcs?: RpcRoute[];
+  consumers?: ConsumerSpec[];
+  /** Started loops; stopped after the consumers and before the relay, so what they wrote is published. */
+  loops?: Loop[];
+  /** Extra routes and plugins on the service's HTTP server (health and metrics are already there). */
+  http?: (app: FastifyInstance) => void | Promise<void>;
+  /** Extra `/readyz` checks beside the database and NATS. */
+  readiness?: Record<string, ReadinessCheck>;
+  /** Runs after a consumed message committed, beside the relay's wake-up (a dispatcher's wake-up). */
+  afterConsume?: () => void;
+  /** Releases what the parts opened (an SMTP transport); runs last. */
+  release?: () => void | Promise<void>;
+  /** HTTP body limit of the service's server. */
+  bodyLimit?: number;
+}
+
+export interface Service {
+  http: HttpServer;
+  relay: OutboxRelay;
+  metrics: Metrics;
+  /** Stops taking work, finishes what is in flight, publishes what it wrote; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * The one skeleton of every service with a database: metrics, the outbox relay, the rpc server, the
+ * durable consumers (each woken relay after a commit), the loops and the HTTP health surface, and
+ * the shutdown order: HTTP says draining, rpcs drain, consumers stop, loops stop, the relay publishes
+ * what is left, the server closes. The service supplies only its parts.
+ */
+export async function startService<C>(
+  name: string,
+  deps: ServiceDeps<C>,
+  define: (kit: ServiceKit) => ServiceParts | Promise<ServiceParts>,
+): Promise<Service> {
+  const { db, messaging, log, hooks = {} } = deps;
+  const metrics = createMetrics(name);
+  const relay = startOutboxRelay({ db, messaging, log, metrics, ...hooks.relay });
+  const parts = await define({ metrics, relay });
+  const rpc = parts.rpcs?.length ? serveRpcs({ messaging, log, metrics, queue: name }, parts.rpcs) : null;
+  const consumers: Consumer[] = [];
+  for (const spec of parts.consumers ?? []) {
+    consumers.push(
+      await startConsumer({
+        db,
+        messaging,
+        log,
+        metrics,
+        ...spec,
+        ...hooks.consumer,
+        afterCommit: async (envelope) => {
+          relay.wake();
+          parts.afterConsume?.();
+          await hooks.consumer?.afterCommit?.(envelope);
+        },
+      }),
+    );
+  }
+  const http = createHttpServer({
+    log,
+    metrics,
+    readiness: { ...readinessOf({ db, messaging }), ...parts.readiness },
+    ...(parts.bodyLimit ? { bodyLimit: parts.bodyLimit } : {}),
+  });
+  await parts.http?.(http.app);
+
+  const close = async () => {
+    http.setDraining();
+    await rpc?.drain();
+    for (const c of consumers) await c.stop();
+    for (const l of parts.loops ?? []) await l.stop();
+    await relay.stop();
+    await parts.release?.();
+    await http.app.close();
+  };
+  let closing: Promise<void> | undefined;
+  return { http, relay, metrics, close: () => (closing ??= close()) };
+}
