@@ -11,7 +11,7 @@ import { serveRpcs, type RpcRoute } from './rpc.ts';
 
 /** Hooks tests use to crash a service at a chosen point or to watch it settle messages. */
 export interface ServiceHooks {
-  consumer?: Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'backoffMs'>;
+  consumer?: Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'backoffMs' | 'maxDeliver'>;
   relay?: { pollMs?: number; afterPublish?: () => Promise<void> | void };
 }
 
@@ -31,6 +31,10 @@ export interface ConsumerSpec {
   stream: 'EVENTS' | 'COMMANDS';
   filterSubject: string;
   handlers: HandlerEntry[];
+  /** The consumer's own redelivery policy, when the kit's defaults do not fit its work (test hooks still win). */
+  backoffMs?: number[];
+  maxDeliver?: number;
+  ackWaitMs?: number;
 }
 
 /** Something running on its own timer (a sweeper, a dispatcher, a reconciler). */
