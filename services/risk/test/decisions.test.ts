@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
-import { eventually, testLogger } from '@offramp/kit/testing';
+import { eventually, readStream, testLogger } from '@offramp/kit/testing';
 import { riskRpc, withdrawalEvents } from '@offramp/contracts';
 import { buildRisk } from '../src/app.ts';
-import { debited, readStream, startTestRisk, type TestRisk } from './harness.ts';
+import { debited, startTestRisk, type TestRisk } from './harness.ts';
 
 const usdt = (units: number) => BigInt(units) * 1_000_000n;
 
@@ -92,7 +92,7 @@ describe('risk decisions on withdrawals.debited', () => {
   it('when two replicas decide many withdrawals of one trader at once, then exactly the count limit is approved', async () => {
     const settled: string[] = [];
     risk = await startTestRisk({ consumer: { onSettled: (r) => void settled.push(r) } });
-    const replica = await buildRisk({ config: risk.config, db: risk.db, messaging: risk.messaging, log: testLogger('risk-2'), consumer: { onSettled: (r) => void settled.push(r) } });
+    const replica = await buildRisk({ config: risk.config, db: risk.db, messaging: risk.messaging, log: testLogger('risk-2'), hooks: { consumer: { onSettled: (r) => void settled.push(r) } } });
     try {
       await risk.call(riskRpc.setThresholds, { operatorId: 'op-1', trader: { dailyCount: 5 } });
       const traderId = `trader-${newId()}`;

@@ -1,7 +1,8 @@
 import type { EntityManager } from '@offramp/kit';
-import { AuditEntry as AuditRow } from './audit-entry.entity.ts';
+import { AuditEntry } from './audit-entity.ts';
 
-export interface AuditEntry {
+/** An operator change as the features describe it; one `audit_log` row. */
+export interface AuditedChange {
   subject: 'freeze' | 'thresholds' | 'screening';
   /** What was changed: 'global' or a country, 'thresholds', `trader:<id>` or `destination:<fingerprint>`. */
   scope: string;
@@ -12,8 +13,8 @@ export interface AuditEntry {
 }
 
 /** Appends one row to the operator audit log, in the caller's transaction. */
-export async function appendAudit(em: EntityManager, entry: AuditEntry): Promise<void> {
-  em.create(AuditRow, {
+export async function appendAudit(em: EntityManager, entry: AuditedChange): Promise<void> {
+  em.create(AuditEntry, {
     subject: entry.subject,
     scope: entry.scope,
     operatorId: entry.operatorId,

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { freezeState } from '@offramp/contracts';
 import { appendAudit } from '../audit/audit.ts';
 import { lockUntilCommit } from '../locks.ts';
-import { FreezeSwitch } from './freeze-switch.entity.ts';
+import { FreezeSwitch } from './freeze-entity.ts';
 import type { FreezeFlags } from './frozen-scope.ts';
 
 export type FreezeState = z.output<typeof freezeState>;

@@ -1,7 +1,7 @@
 import { LockMode, type EntityManager } from '@offramp/kit';
 import type { ScreeningEntry } from '@offramp/contracts';
 import { appendAudit } from '../audit/audit.ts';
-import { ScreeningEntryRow } from './screening-entry.entity.ts';
+import { ScreeningEntryRow } from './screening-entity.ts';
 
 type Kind = ScreeningEntry['kind'];
 
