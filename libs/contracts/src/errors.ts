@@ -39,7 +39,3 @@ export const errorCatalogue = {
 export type ErrorCode = keyof typeof errorCatalogue;
 
 export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
-
-export function statusOf(code: ErrorCode): number {
-  return errorCatalogue[code].status;
-}

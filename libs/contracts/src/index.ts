@@ -1,4 +1,4 @@
-export { errorCatalogue, errorCodes, statusOf, type ErrorCode } from './errors.ts';
+export { errorCatalogue, errorCodes, type ErrorCode } from './errors.ts';
 export { eventSubject, commandSubject, rpcSubject, deadLetterSubject, parseSubject, streams, buckets } from './subjects.ts';
 export { minorUnits, positiveMinorUnits, currencyCode, currencyDecimals, decimalToMinor, minorToDecimal } from './money.ts';
 export {

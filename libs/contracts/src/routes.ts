@@ -32,7 +32,6 @@ export const paymentRoutes: readonly PaymentRoute[] = [
 ];
 
 export const paymentRouteId = z.enum(paymentRoutes.map((r) => r.id) as [string, ...string[]]);
-export const supportedCountries = [...new Set(paymentRoutes.map((r) => r.country))];
 
 export function routeById(id: string): PaymentRoute | undefined {
   return paymentRoutes.find((r) => r.id === id);
