@@ -101,6 +101,21 @@ export const checkResult = z.object({
 });
 export type CheckResult = z.infer<typeof checkResult>;
 
+/**
+ * QA funding (served only by a ledger started with DEV_RPCS=true): credits a trader's account from
+ * `external:deposits`, opening the trader's account if missing, in one transaction. `id` is the
+ * transfer id and the idempotency key; without it every call is a new deposit.
+ */
+export const devFundRequest = z.object({
+  owner: accountOwner.refine((o) => o.startsWith('trader:'), 'must be a trader account (trader:<id>)'),
+  currency: currencyCode,
+  amountMinor: positiveMinorUnits,
+  id: z.uuid().optional(),
+});
+export type DevFundRequest = z.infer<typeof devFundRequest>;
+export const devFundResult = z.object({ transferId: z.uuid(), outcome: ledgerOutcome });
+export type DevFundResult = z.infer<typeof devFundResult>;
+
 export const ledgerRpc = {
   openAccount: defineRpc(rpcSubject('ledger', 'open-account'), openAccountRequest, openAccountResult),
   transfer: defineRpc(rpcSubject('ledger', 'transfer'), transferRequest, transferResult),
@@ -114,6 +129,8 @@ export const ledgerRpc = {
   ),
   getTransfer: defineRpc(rpcSubject('ledger', 'get-transfer'), z.object({ id: z.uuid() }), z.object({ transfer: transferView.nullable() })),
   check: defineRpc(rpcSubject('ledger', 'check'), z.object({}), checkResult),
+  /** QA only: no responders unless the ledger runs with DEV_RPCS=true. */
+  devFund: defineRpc(rpcSubject('ledger', 'dev-fund'), devFundRequest, devFundResult),
 };
 
 /** Commands other services send through their outbox; same bodies as the rpcs. */

@@ -1,21 +1,26 @@
 import { inTransaction, rpcRoute, type Database, type OutboxRelay, type RpcContext, type RpcRoute } from '@offramp/kit';
 import { ledgerRpc } from '@offramp/contracts';
+import type { LedgerConfig } from './config.ts';
 import { getBalances, openAccount } from './accounts/accounts.ts';
 import { createTransfer, resolveHold } from './transfers/transfers.ts';
-import { findTransfer, type AccountDirectory } from './transfers/store.ts';
+import { findTransfer, type AccountDirectory } from './transfers/transfers-store.ts';
 import { checkLedger } from './check/check.ts';
+import { devFund } from './dev/dev-fund.ts';
 
-/** The ledger's rpcs: each a transaction, then a nudge to the outbox relay. */
-export function ledgerRoutes(deps: { db: Database; relay: OutboxRelay; accounts: AccountDirectory }): RpcRoute[] {
-  const { db, relay } = deps;
-  const accounts = deps.accounts;
+/**
+ * The ledger's rpcs: each a transaction, then a nudge to the outbox relay. The QA rpc is served
+ * only with DEV_RPCS: without it nobody answers its subject.
+ */
+export function ledgerRoutes(deps: { config: LedgerConfig; db: Database; relay: OutboxRelay; accounts: AccountDirectory }): RpcRoute[] {
+  const { config, db, relay, accounts } = deps;
+  // An rpc has no envelope to be caused by: its own id correlates what it emits.
   const cause = (id: string, ctx: RpcContext) => ({ correlationId: id, causationId: null, traceId: ctx.traceId });
   const write = async <T>(fn: Parameters<typeof inTransaction<T>>[1]): Promise<T> => {
     const result = await inTransaction(db, fn);
     relay.wake();
     return result;
   };
-  return [
+  const routes = [
     rpcRoute(ledgerRpc.openAccount, (req, ctx) => write((em) => openAccount(em, req, cause(req.owner, ctx)))),
     rpcRoute(ledgerRpc.transfer, (req, ctx) => write((em) => createTransfer(em, accounts, 'transfer', req, cause(req.id, ctx)))),
     rpcRoute(ledgerRpc.placeHold, (req, ctx) => write((em) => createTransfer(em, accounts, 'hold', req, cause(req.id, ctx)))),
@@ -25,4 +30,6 @@ export function ledgerRoutes(deps: { db: Database; relay: OutboxRelay; accounts:
     rpcRoute(ledgerRpc.getTransfer, async (req) => ({ transfer: await findTransfer(db.em.fork(), req.id) })),
     rpcRoute(ledgerRpc.check, () => checkLedger(db)),
   ];
+  if (config.DEV_RPCS) routes.push(rpcRoute(ledgerRpc.devFund, (req, ctx) => write((em) => devFund(em, req, cause(req.owner, ctx)))));
+  return routes;
 }

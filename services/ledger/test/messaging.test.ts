@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { connectMessaging, makeEnvelope, newId, startOutboxRelay } from '@offramp/kit';
-import { eventually, testInfra, testLogger } from '@offramp/kit/testing';
+import { eventually, readStream, testInfra, testLogger } from '@offramp/kit/testing';
 import { ledgerCommands, ledgerEvents, ledgerRpc, type MessageDef } from '@offramp/contracts';
 import type { z } from 'zod';
-import { readStream, startTestLedger, type TestLedger } from './harness.ts';
+import { startTestLedger, type TestLedger } from './harness.ts';
 
 const usdt = (owner: string) => ({ owner, currency: 'USDT' });
 
@@ -25,12 +25,14 @@ describe('ledger messaging guarantees', () => {
     const settled: string[] = [];
     let crashes = 1;
     ledger = await startTestLedger({
-      consumer: {
-        backoffMs: [100],
-        afterCommit: () => {
-          if (crashes-- > 0) throw new Error('simulated crash after commit, before ack');
+      hooks: {
+        consumer: {
+          backoffMs: [100],
+          afterCommit: () => {
+            if (crashes-- > 0) throw new Error('simulated crash after commit, before ack');
+          },
+          onSettled: (r) => void settled.push(r),
         },
-        onSettled: (r) => void settled.push(r),
       },
     });
     const trader = `trader:${newId()}`;
@@ -52,7 +54,7 @@ describe('ledger messaging guarantees', () => {
 
   it('when the same command arrives in two envelopes and a post command cannot apply, then one hold and one command-refused event', async () => {
     const settled: string[] = [];
-    ledger = await startTestLedger({ consumer: { onSettled: (r) => void settled.push(r) } });
+    ledger = await startTestLedger({ hooks: { consumer: { onSettled: (r) => void settled.push(r) } } });
     const trader = `trader:${newId()}`;
     await ledger.fund(trader, 1_000n);
     await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
@@ -72,7 +74,7 @@ describe('ledger messaging guarantees', () => {
 
   it('when a command is not a valid message, then it goes to the dead-letter stream with the reason and changes nothing', async () => {
     const settled: string[] = [];
-    ledger = await startTestLedger({ consumer: { onSettled: (r) => void settled.push(r) } });
+    ledger = await startTestLedger({ hooks: { consumer: { onSettled: (r) => void settled.push(r) } } });
     const h = natsHeaders();
     await ledger.messaging.js.publish(ledger.messaging.wire(ledgerCommands.postHold.subject), JSON.stringify({ hello: 'world' }), { msgID: newId(), headers: h });
     await eventually('the dead letter', () => settled.includes('dead_letter'));
@@ -105,9 +107,11 @@ describe('ledger messaging guarantees', () => {
   it('when the relay crashes after publishing but before marking sent, then the re-publish is dropped by JetStream and the event exists once', async () => {
     let crashes = 1;
     ledger = await startTestLedger({
-      relay: {
-        afterPublish: () => {
-          if (crashes-- > 0) throw new Error('simulated crash after publish');
+      hooks: {
+        relay: {
+          afterPublish: () => {
+            if (crashes-- > 0) throw new Error('simulated crash after publish');
+          },
         },
       },
     });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
-import { eventually } from '@offramp/kit/testing';
+import { eventually, readStream } from '@offramp/kit/testing';
 import { ledgerEvents, ledgerRpc, type TransferResult } from '@offramp/contracts';
-import { readStream, startTestLedger, type TestLedger } from './harness.ts';
+import { startTestLedger, type TestLedger } from './harness.ts';
 
 const usdt = (owner: string) => ({ owner, currency: 'USDT' });
 

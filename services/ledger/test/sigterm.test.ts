@@ -3,11 +3,10 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callRpc, newId, type Database, type Messaging } from '@offramp/kit';
-import { eventually, testInfra, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { eventually, readStream, testInfra, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { ledgerEvents, ledgerRpc } from '@offramp/contracts';
 import { openLedgerDatabase } from '../src/app.ts';
 import { readLedgerConfig } from '../src/config.ts';
-import { readStream } from './harness.ts';
 
 /**
  * The real ledger process under rpc load, stopped with SIGTERM: it must stop taking work, answer

@@ -3,7 +3,7 @@ import { enqueue, queryRow, queryRows, type Cause, type EntityManager } from '@o
 import { ledgerEvents, type BalanceView, type OpenAccountRequest, type OpenAccountResult } from '@offramp/contracts';
 
 /** Balance slots of accounts that may go negative (system accounts on every withdrawal). */
-const systemAccountSlots = 16;
+export const systemAccountSlots = 16;
 
 const insertedRow = z.object({ id: z.string() });
 const allowNegativeRow = z.object({ allow_negative: z.boolean() });

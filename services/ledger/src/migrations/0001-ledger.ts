@@ -51,5 +51,3 @@ export class LedgerInitial extends Migration {
       for each row execute function transfers_immutable()`);
   }
 }
-
-export const migrations = [{ name: '0001_ledger', class: LedgerInitial }];

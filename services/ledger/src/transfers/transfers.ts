@@ -1,6 +1,6 @@
 import { enqueue, type Cause, type EntityManager } from '@offramp/kit';
 import { ledgerEvents, type LedgerOutcome, type ResolveHoldRequest, type TransferRequest, type TransferResult, type TransferView } from '@offramp/contracts';
-import { accountKey, applyToBalances, findResolution, findTransfer, insertTransfer, type Account, type AccountDirectory } from './store.ts';
+import { accountKey, applyToBalances, findResolution, findTransfer, insertTransfer, type Account, type AccountDirectory } from './transfers-store.ts';
 import { alreadyResolved, compareResolution, compareTransfer, validateTransfer } from './validate.ts';
 
 /** Aborts the write transaction (or savepoint) with an outcome: nothing it wrote survives. */
