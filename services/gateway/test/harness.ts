@@ -94,10 +94,10 @@ export async function startTestGateway(opts: { env?: Record<string, string>; mes
   };
 }
 
-/** A real ledger in-process on the given namespace, on a throwaway schema of the test database. */
+/** A real ledger in-process on the given namespace, on a throwaway schema of the test database, serving QA funding. */
 export async function startTestLedger() {
   const messaging = await testMessaging('gateway-ledger-test');
-  const config = readLedgerConfig({ DATABASE_URL: testInfra().databaseUrl, NATS_URL: testInfra().natsUrl, DB_SCHEMA: uniqueName('gw_ledger'), DB_POOL_MAX: '4' });
+  const config = readLedgerConfig({ DATABASE_URL: testInfra().databaseUrl, NATS_URL: testInfra().natsUrl, DB_SCHEMA: uniqueName('gw_ledger'), DB_POOL_MAX: '4', DEV_RPCS: 'true' });
   const db = await openLedgerDatabase(config);
   await migrate(db);
   const ledger = await buildLedger({ config, db, messaging, log: testLogger('ledger') });
