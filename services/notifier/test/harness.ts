@@ -1,14 +1,13 @@
-import { makeEnvelope, migrate, newId, type Messaging } from '@offramp/kit';
-import { eventually, testInfra, testLogger, testMessaging, uniqueName, waitUntilQuiet } from '@offramp/kit/testing';
+import { makeEnvelope, newId } from '@offramp/kit';
+import { eventually, startTestService, waitUntilQuiet } from '@offramp/kit/testing';
 import { inAppEnvelope, inAppSubject, withdrawalEvents, type Envelope } from '@offramp/contracts';
 import type { z } from 'zod';
-import { buildNotifier, openNotifierDatabase, type NotifierApp, type NotifierDeps } from '../src/app.ts';
+import { buildNotifier, openNotifierDatabase, type NotifierApp, type NotifierHooks } from '../src/app.ts';
 import { readNotifierConfig } from '../src/config.ts';
 
 export type StatusChange = z.output<typeof withdrawalEvents.statusChanged.payload>;
 export type InApp = z.output<typeof inAppEnvelope>;
 export type TestNotifier = Awaited<ReturnType<typeof startTestNotifier>>;
-type Hooks = Pick<NotifierDeps, 'consumer' | 'dispatch'>;
 
 /** A status change as sessions publishes it: 20.049116 USDT for 100.00 BRL unless overridden. */
 export function change(overrides: Partial<StatusChange> = {}): StatusChange {
@@ -39,39 +38,24 @@ export interface DeliveryRow {
 }
 
 /** A notifier on its own schema and NATS namespace, against the real Postgres and NATS. */
-export async function startTestNotifier(opts: Hooks & { env?: Record<string, string> } = {}) {
-  const { databaseUrl, natsUrl } = testInfra();
-  const messaging = await testMessaging('notifier-test');
-  const config = readNotifierConfig({
-    DATABASE_URL: databaseUrl,
-    NATS_URL: natsUrl,
-    DB_SCHEMA: uniqueName('notifier_t'),
-    DB_POOL_MAX: '5',
-    DELIVERY_POLL_MS: '100',
-    DELIVERY_RETRY_BASE_MS: '100',
-    ...opts.env,
+export async function startTestNotifier(opts: NotifierHooks & { env?: Record<string, string> } = {}) {
+  const { env, ...hooks } = opts;
+  const notifier = await startTestService({
+    name: 'notifier',
+    readConfig: readNotifierConfig,
+    env: { DB_POOL_MAX: '5', DELIVERY_POLL_MS: '100', DELIVERY_RETRY_BASE_MS: '100', ...env },
+    openDatabase: openNotifierDatabase,
+    build: buildNotifier,
+    hooks,
   });
-  const db = await openNotifierDatabase(config);
-  await migrate(db);
-  const log = testLogger('notifier');
-  let app: NotifierApp = await buildNotifier({ config, db, messaging, log, consumer: opts.consumer, dispatch: opts.dispatch });
+  const { db, messaging } = notifier;
   const subscriptions: { unsubscribe(): void }[] = [];
+  const cleanup = notifier.cleanup;
 
-  return {
-    config,
-    db,
-    messaging: messaging as Messaging,
-    get app() {
-      return app;
-    },
-    async restart(next: Hooks = {}) {
-      await app.close();
-      app = await buildNotifier({ config, db, messaging, log, ...next });
-    },
-    rows: <T>(sql: string, params: unknown[] = []) => db.em.fork().execute<T[]>(sql, params),
+  return Object.assign(notifier, {
     /** The delivery log of a withdrawal, in channel order. */
     deliveries(withdrawalId: string) {
-      return this.rows<DeliveryRow>(
+      return notifier.rows<DeliveryRow>(
         `select d.channel, d.status, d.attempts, d.recipient, d.last_error, d.message_id, d.event_id
          from deliveries d join notifications n on n.id = d.notification_id where n.withdrawal_id = ? order by d.id`,
         [withdrawalId],
@@ -101,15 +85,12 @@ export async function startTestNotifier(opts: Hooks & { env?: Record<string, str
     async quiet(...replicas: NotifierApp[]) {
       await waitUntilQuiet({ databases: [db], messaging });
       await eventually('every delivery in a final state', async () => (await db.em.fork().execute("select 1 from deliveries where status in ('pending', 'sending')")).length === 0);
-      for (const a of [app, ...replicas]) for (const d of Object.values(a.dispatchers)) await d.flush();
+      for (const a of [notifier.app, ...replicas]) for (const d of Object.values(a.dispatchers)) await d.flush();
       await messaging.nc.flush();
     },
     async cleanup() {
       for (const s of subscriptions) s.unsubscribe();
-      await app.close();
-      await db.em.fork().execute(`drop schema if exists "${config.DB_SCHEMA}" cascade`);
-      await db.close();
-      await messaging.cleanup();
+      await cleanup();
     },
-  };
+  });
 }

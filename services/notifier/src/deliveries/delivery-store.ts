@@ -22,6 +22,26 @@ export interface ClaimedDelivery {
 /** What one attempt ended with: sent, worth retrying, or refused for good. */
 export type DeliveryResult = { outcome: 'sent'; response: string | null } | { outcome: 'retry'; error: string } | { outcome: 'failed'; error: string };
 
+/** A delivery to record beside its notification; `skipped` says why it will not be sent, if so. */
+export interface NewDelivery {
+  notificationId: string;
+  eventId: string;
+  channel: Channel;
+  recipient: string;
+  messageId: string | null;
+  skipped: string | null;
+}
+
+/** Records a delivery as `pending` (or `skipped`, with the reason); one per event and channel, a repeat is ignored. */
+export async function insertDelivery(em: EntityManager, d: NewDelivery): Promise<void> {
+  await em
+    .createQueryBuilder(DeliveryEntity)
+    .insert({ notificationId: d.notificationId, eventId: d.eventId, channel: d.channel, recipient: d.recipient, messageId: d.messageId, status: d.skipped ? 'skipped' : 'pending', lastError: d.skipped })
+    .onConflict(['eventId', 'channel'])
+    .ignore()
+    .execute('run');
+}
+
 /**
  * A claimed row. `notification` is the recorded envelope, left unchecked here on purpose: a row
  * that does not parse fails its delivery (see `notification` below) instead of stopping the loop.
