@@ -88,6 +88,8 @@ function serviceEnv(config: StackConfig, databaseUrl: string, natsUrl: string): 
     NATS_NAMESPACE: config.NATS_NAMESPACE,
     HOST: serviceHost,
     LOG_LEVEL: config.LOG_LEVEL,
+    // The gateway's QA routes fund traders through the ledger's QA rpc: on together unless set apart.
+    DEV_RPCS: process.env.DEV_RPCS ?? process.env.DEV_ENDPOINTS,
     // A local stack needs some JWT key; a random one per run means no default secret exists anywhere.
     JWT_SECRET: process.env.JWT_SECRET ?? (process.env.JWT_PUBLIC_KEY ? undefined : randomBytes(32).toString('hex')),
     ...alfredEnv(),
