@@ -60,7 +60,8 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
   const sandbox = buildSandbox({ apiKey: alfredKey.key, apiSecret: alfredKey.secret, log: log('alfred-sandbox'), settings: { webhookSecret, webhookRetryBaseDelayMs: 50 } });
   const sandboxUrl = await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
 
-  const ledgerConfig = readLedgerConfig({ ...base, DB_SCHEMA: uniqueName('e2e_ledger') });
+  // DEV_RPCS: the gateway's QA funding (DEV_ENDPOINTS below) is the ledger's QA rpc.
+  const ledgerConfig = readLedgerConfig({ ...base, DB_SCHEMA: uniqueName('e2e_ledger'), DEV_RPCS: 'true' });
   const ledgerDb = await database(ledgerConfig, (c) => openLedgerDatabase(c), closers);
   const ledger = await buildLedger({ config: ledgerConfig, db: ledgerDb, messaging, log: log('ledger') });
   const riskConfig = readRiskConfig({ ...base, DB_SCHEMA: uniqueName('e2e_risk') });
