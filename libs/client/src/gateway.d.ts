@@ -1334,6 +1334,37 @@ export interface operations {
                     };
                 };
             };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description Refused by a business rule: LIMIT_EXCEEDED */
             422: {
                 headers: {
@@ -1922,6 +1953,37 @@ export interface operations {
                     };
                 };
             };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description Refused by a business rule: FIAT_ACCOUNT_INVALID, ALFRED_BANK_USA_UNAVAILABLE */
             422: {
                 headers: {
@@ -2402,6 +2464,37 @@ export interface operations {
                     };
                 };
             };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
             429: {
                 headers: {
@@ -2762,6 +2855,37 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -3220,6 +3344,37 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -3852,6 +4007,37 @@ export interface operations {
                     };
                 };
             };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
             429: {
                 headers: {
@@ -4277,6 +4463,37 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -5640,6 +5857,37 @@ export interface operations {
                     };
                 };
             };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
             429: {
                 headers: {
@@ -5996,6 +6244,37 @@ export interface operations {
                     };
                 };
             };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
             429: {
                 headers: {
@@ -6279,6 +6558,37 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -7521,6 +7831,37 @@ export interface operations {
                     };
                 };
             };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
             429: {
                 headers: {
@@ -8010,6 +8351,68 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -8517,6 +8920,68 @@ export interface operations {
                     };
                 };
             };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
             429: {
                 headers: {
@@ -8999,6 +9464,68 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -9501,6 +10028,68 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -10014,6 +10603,68 @@ export interface operations {
                     };
                 };
             };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
             429: {
                 headers: {
@@ -10305,6 +10956,37 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -10840,6 +11522,37 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -11482,6 +12195,37 @@ export interface operations {
                     };
                 };
             };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
             429: {
                 headers: {
@@ -11878,6 +12622,68 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

@@ -25,6 +25,10 @@ export const errorCatalogue = {
   // Node's HTTP parser gave up waiting for the request (requestTimeout).
   REQUEST_TIMEOUT: { status: 408, message: 'Request timeout' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload too large' },
+  // A path parameter longer than the router accepts (Fastify's maxParamLength), refused before any route runs.
+  URI_TOO_LONG: { status: 414, message: 'URI too long' },
+  // A body in a content type no route parses (anything but JSON and plain text).
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported media type' },
   FIAT_ACCOUNT_INVALID: { status: 422, message: 'Fiat account is invalid' },
   LIMIT_EXCEEDED: { status: 422, message: 'Limit exceeded' },
   // Alfred answers 409 (bridged customer) or 422 (non-bridged); the edge keeps Alfred's status.
@@ -32,8 +36,12 @@ export const errorCatalogue = {
   ALFRED_WITHDRAWALS_FROZEN: { status: 423, message: 'Withdrawals are frozen' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
   HEADERS_TOO_LARGE: { status: 431, message: 'Request header fields too large' },
+  // A client error no other code names (a plugin's 4xx); the answer keeps that error's own status.
+  REQUEST_REFUSED: { status: 400, message: 'The request was refused' },
   INTERNAL: { status: 500, message: 'Internal error' },
   PSP_UNAVAILABLE: { status: 503, message: 'Payment provider unavailable' },
+  // `/readyz`: the process cannot take traffic (draining, or its database or NATS is gone); details name which.
+  NOT_READY: { status: 503, message: 'Not ready' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

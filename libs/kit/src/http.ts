@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError } from './errors.ts';
+import { AppError, clientErrorCodeOf } from './errors.ts';
 import { newId } from './ids.ts';
 import { isInfrastructureError } from './infrastructure.ts';
 import { clientErrorHandler } from './http-limits.ts';
@@ -50,6 +50,12 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
     // Errors Node's HTTP parser meets before Fastify sees a request (431 headers too large, 400
     // malformed) are answered with the error envelope too.
     clientErrorHandler,
+    // Errors of the router, before any route or hook runs (a malformed URL, a path parameter over
+    // `maxParamLength`): the error envelope too, instead of Fastify's own JSON.
+    frameworkErrors: (err, request, reply) => {
+      reply.header(traceHeader, request.id);
+      return answerError(err, request, reply);
+    },
   });
   // JSON bodies: numbers that would be rounded are refused (400 naming the field), prototype poisoning as by Fastify.
   app.removeContentTypeParser('application/json');
@@ -59,41 +65,7 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
     reply.header(traceHeader, request.id);
   });
 
-  app.setErrorHandler((err: unknown, request, reply) => {
-    // Error envelopes are sent as they are, whatever the route declares for the status: a code
-    // missing from a route's declaration must not turn the real refusal into a serialization failure.
-    reply.serializer((payload: unknown) => JSON.stringify(payload)).type('application/json; charset=utf-8');
-    const envelope = (code: string, message: string, details?: unknown) => ({
-      success: false,
-      error: details === undefined ? { code, message } : { code, message, details },
-      trace_id: request.id,
-    });
-    if (err instanceof AppError) return reply.code(err.statusCode).send(envelope(err.code, err.message, err.details));
-    if (err instanceof z.ZodError) {
-      return reply.code(400).send(envelope('VALIDATION_ERROR', 'The request is invalid', { fields: fieldsOf(err) }));
-    }
-    const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown; validationContext?: string };
-    if (Array.isArray(e.validation)) {
-      return reply.code(400).send(envelope('VALIDATION_ERROR', 'The request is invalid', { fields: validationFieldsOf(e.validation, e.validationContext) }));
-    }
-    if (e.code === 'FST_ERR_RESPONSE_SERIALIZATION') {
-      // The answer does not match the route's declared response schema: a bug here, never the caller's fault.
-      request.log.error({ err, issues: (err as { cause?: { issues?: unknown } }).cause?.issues }, 'answer does not match its declared schema');
-      return reply.code(500).send(envelope('INTERNAL', 'Internal error'));
-    }
-    if (e.statusCode === 429) return reply.code(429).send(envelope('RATE_LIMITED', 'Too many requests'));
-    if (e.statusCode === 413) return reply.code(413).send(envelope('PAYLOAD_TOO_LARGE', `The body is larger than the ${request.routeOptions.bodyLimit} bytes allowed`));
-    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-      return reply.code(e.statusCode).send(envelope(e.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_ERROR', e.message ?? 'Bad request'));
-    }
-    if (isInfrastructureError(err)) {
-      // The database (or a service this one needs) is gone for now: say so, and that a retry may work.
-      request.log.warn({ err }, 'infrastructure unavailable');
-      return reply.code(503).header('retry-after', '1').send(envelope('PSP_UNAVAILABLE', 'The service is unavailable, try again later'));
-    }
-    request.log.error({ err }, 'unhandled error');
-    return reply.code(500).send(envelope('INTERNAL', 'Internal error'));
-  });
+  app.setErrorHandler(answerError);
 
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ success: false, error: { code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` }, trace_id: request.id }),
@@ -103,7 +75,6 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
 
   app.get('/readyz', async (request, reply) => {
     const checks: Record<string, string> = {};
-    let ready = !draining;
     // Side by side, so one slow dependency does not add its wait to the others'.
     await Promise.all(
       Object.entries(opts.readiness).map(async ([name, check]) => {
@@ -111,15 +82,17 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
           await check();
           checks[name] = 'ok';
         } catch (err) {
-          ready = false;
           checks[name] = 'down';
           request.log.warn({ err, check: name }, 'readiness check failed');
         }
       }),
     );
     if (draining) checks.draining = 'yes';
-    if (ready) return sendData(request, reply, { status: 'ready', checks });
-    return reply.code(503).send({ success: false, error: { code: 'PSP_UNAVAILABLE', message: 'Not ready', details: { checks } }, trace_id: request.id });
+    const notReady = Object.keys(checks).filter((name) => checks[name] !== 'ok');
+    if (notReady.length === 0) return sendData(request, reply, { status: 'ready', checks });
+    // The message and `details.checks` name what is not ready: a probe's log line says which dependency to look at.
+    const message = `Not ready: ${notReady.map((name) => (name === 'draining' ? 'draining' : `${name} down`)).join(', ')}`;
+    return reply.code(503).send({ success: false, error: { code: 'NOT_READY', message, details: { checks } }, trace_id: request.id });
   });
 
   app.get('/metrics', async (_request, reply) => {
@@ -128,6 +101,55 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
   });
 
   return { app, setDraining: () => void (draining = true) };
+}
+
+/**
+ * Every error a route, a hook or the router throws, as the error envelope: an AppError as it is;
+ * request validation as VALIDATION_ERROR naming the fields; a client error of Fastify or a plugin
+ * with its own status and that status's code; the database or NATS gone as 503 PSP_UNAVAILABLE
+ * (a retry may work); anything else as a bare 500, logged.
+ */
+function answerError(err: unknown, request: FastifyRequest, reply: FastifyReply) {
+  // Error envelopes are sent as they are, whatever the route declares for the status: a code
+  // missing from a route's declaration must not turn the real refusal into a serialization failure.
+  reply.serializer((payload: unknown) => JSON.stringify(payload)).type('application/json; charset=utf-8');
+  const envelope = (code: string, message: string, details?: unknown) => ({
+    success: false,
+    error: details === undefined ? { code, message } : { code, message, details },
+    trace_id: request.id,
+  });
+  if (err instanceof AppError) return reply.code(err.statusCode).send(envelope(err.code, err.message, err.details));
+  if (err instanceof z.ZodError) {
+    return reply.code(400).send(envelope('VALIDATION_ERROR', 'The request is invalid', { fields: fieldsOf(err) }));
+  }
+  const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown; validationContext?: string };
+  if (Array.isArray(e.validation)) {
+    return reply.code(400).send(envelope('VALIDATION_ERROR', 'The request is invalid', { fields: validationFieldsOf(e.validation, e.validationContext) }));
+  }
+  if (e.code === 'FST_ERR_RESPONSE_SERIALIZATION') {
+    // The answer does not match the route's declared response schema: a bug here, never the caller's fault.
+    request.log.error({ err, issues: (err as { cause?: { issues?: unknown } }).cause?.issues }, 'answer does not match its declared schema');
+    return reply.code(500).send(envelope('INTERNAL', 'Internal error'));
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return reply.code(e.statusCode).send(envelope(clientErrorCodeOf(e.statusCode), clientErrorMessage(e, request)));
+  }
+  if (isInfrastructureError(err)) {
+    // The database (or a service this one needs) is gone for now: say so, and that a retry may work.
+    request.log.warn({ err }, 'infrastructure unavailable');
+    return reply.code(503).header('retry-after', '1').send(envelope('PSP_UNAVAILABLE', 'The service is unavailable, try again later'));
+  }
+  request.log.error({ err }, 'unhandled error');
+  return reply.code(500).send(envelope('INTERNAL', 'Internal error'));
+}
+
+/** The message of a client error of Fastify or a plugin; the router's own never echo the URL. */
+function clientErrorMessage(e: { statusCode?: number; code?: string; message?: string }, request: FastifyRequest): string {
+  if (e.code === 'FST_ERR_BAD_URL') return 'The URL is malformed';
+  if (e.code === 'FST_ERR_MAX_PARAM_LENGTH') return 'A path parameter is longer than the server accepts';
+  if (e.statusCode === 413) return `The body is larger than the ${request.routeOptions.bodyLimit} bytes allowed`;
+  if (e.statusCode === 429) return 'Too many requests';
+  return e.message || 'The request was refused';
 }
 
 export interface FieldError {

@@ -210,7 +210,7 @@ describe('the database heals itself', () => {
 
       const down = await app.inject({ method: 'GET', url: '/readyz' });
       expect(down.statusCode).toBe(503);
-      expect(down.json()).toMatchObject({ error: { code: 'PSP_UNAVAILABLE', details: { checks: { database: 'down', nats: 'ok' } } } });
+      expect(down.json()).toMatchObject({ error: { code: 'NOT_READY', message: 'Not ready: database down', details: { checks: { database: 'down', nats: 'ok' } } } });
 
       await pg.start();
       // No reconnect, no reset: the next probes and queries simply work.

@@ -92,4 +92,18 @@ describe('gateway input validation', () => {
     expect(res.json()).toMatchObject({ success: false, error: { code: 'PAYLOAD_TOO_LARGE' } });
     expect(gw.fake.received).toEqual([]);
   });
+
+  it('when the body is neither JSON nor plain text, then 415 UNSUPPORTED_MEDIA_TYPE as documented and no service is called', async () => {
+    const res = await gw.inject({ method: 'POST', url: '/psp/alfred/initiate-withdrawal', token: tokenFor('alice'), body: '<session_id/>', headers: { 'content-type': 'application/xml' } });
+    expect(res.statusCode).toBe(415);
+    expect(res.json()).toMatchObject({ success: false, error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+    expect(gw.fake.received).toEqual([]);
+  });
+
+  it('when a path parameter is over 100 characters, then 414 URI_TOO_LONG as documented and no service is called', async () => {
+    const res = await gw.inject({ url: `/psp/alfred/withdrawals/${'a'.repeat(101)}`, token: tokenFor('alice') });
+    expect(res.statusCode).toBe(414);
+    expect(res.json()).toMatchObject({ success: false, error: { code: 'URI_TOO_LONG' } });
+    expect(gw.fake.received).toEqual([]);
+  });
 });

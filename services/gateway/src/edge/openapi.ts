@@ -100,6 +100,8 @@ const errorDescriptions: Record<number, string> = {
   409: 'Conflicts with the current state',
   410: 'Gone',
   413: 'The body is larger than the gateway accepts',
+  414: 'A path parameter is longer than the gateway accepts',
+  415: 'The body is neither JSON nor plain text',
   422: 'Refused by a business rule',
   423: 'Withdrawals are frozen',
   429: 'Too many requests: retry after `Retry-After` seconds',
@@ -162,7 +164,9 @@ export function operation<B extends z.ZodType | undefined = undefined, Q extends
   const inputs = spec.body || spec.querystring || spec.params;
   const errors: ErrorSpec[] = [
     ...(inputs || spec.access === 'dev-token' ? (['VALIDATION_ERROR'] as const) : []),
-    ...(spec.body ? (['PAYLOAD_TOO_LARGE'] as const) : []),
+    ...(spec.body ? (['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const) : []),
+    // The router refuses a path parameter over its limit (100 characters) before the route runs.
+    ...(spec.params ? (['URI_TOO_LONG'] as const) : []),
     ...commonErrors[spec.access],
     ...(spec.errors ?? []),
   ];
