@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId, RpcError } from '@offramp/kit';
+import { newId } from '@offramp/kit';
 import { ledgerRpc } from '@offramp/contracts';
 import { startTestLedger, type TestLedger } from './harness.ts';
 
