@@ -1,5 +1,5 @@
-import { FiatAccountEntity } from './fiat-accounts/fiat-account-entity.ts';
-import { TraderEntity } from './traders/trader-entity.ts';
+import { FiatAccountEntity } from './fiat-accounts/fiat-accounts-entity.ts';
+import { TraderEntity } from './traders/traders-entity.ts';
 
 /**
  * psp-alfred's CRUD data, as MikroORM entities over the tables the migrations made: traders (the

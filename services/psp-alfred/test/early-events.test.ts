@@ -6,7 +6,7 @@ import { inTransaction, type EntityManager } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
 import { checkAmounts } from '../src/discrepancies/discrepancies.ts';
 import { storeTransactionId } from '../src/offramps/reference.ts';
-import { insertIntent, recordAttempt } from '../src/offramps/store.ts';
+import { insertIntent, recordAttempt } from '../src/offramps/offramps-store.ts';
 import { ingestPartnerEvent } from '../src/webhooks/ingest.ts';
 import { expectOk, startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
 
@@ -15,7 +15,7 @@ const gates = new Map<string, (transactionId: string) => Promise<void>>();
 
 let t: TestPspAlfred;
 beforeAll(async () => {
-  t = await startTestPspAlfred({ offrampHooks: { afterOfframpAnswer: async (withdrawalId, transactionId) => gates.get(withdrawalId)?.(transactionId) } });
+  t = await startTestPspAlfred({ hooks: { offramp: { afterOfframpAnswer: async (withdrawalId, transactionId) => gates.get(withdrawalId)?.(transactionId) } } });
 });
 afterAll(async () => {
   await t?.cleanup();
@@ -324,7 +324,7 @@ describe('reconcile-offramp command', () => {
 describe('a create whose outcome stayed unknown (its command dead-lettered)', () => {
   let lone: TestPspAlfred;
   beforeAll(async () => {
-    lone = await startTestPspAlfred({ consumer: { maxDeliver: 1 } });
+    lone = await startTestPspAlfred({ hooks: { consumer: { maxDeliver: 1 } } });
   });
   afterAll(async () => {
     await lone?.cleanup();

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { callRpc, makeEnvelope, migrate, newId, queryRow, queryRows, type Messaging } from '@offramp/kit';
-import { eventually, testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
-import { pspAlfredCommands, pspAlfredRpc, type MessageDef, type RpcDef } from '@offramp/contracts';
+import { makeEnvelope, newId, queryRow, queryRows } from '@offramp/kit';
+import { eventually, readStream, startTestService, testLogger } from '@offramp/kit/testing';
+import { pspAlfredCommands, pspAlfredRpc, type MessageDef } from '@offramp/contracts';
 import { basePath, buildSandbox, type SettingsPatch } from '@offramp/alfred-sandbox';
 import { z } from 'zod';
-import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig, type PspAlfredDeps } from '../src/app.ts';
+import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig, type PspAlfredHooks } from '../src/app.ts';
 
 export const webhookSecret = 'test-webhook-secret';
 const credentials = { key: 'test-key', secret: 'test-secret' };
@@ -14,9 +14,8 @@ export type TestPspAlfred = Awaited<ReturnType<typeof startTestPspAlfred>>;
 interface Options {
   env?: Record<string, string>;
   sandbox?: SettingsPatch;
-  consumer?: PspAlfredDeps['consumer'];
-  reconcileOnTimer?: boolean;
-  offrampHooks?: PspAlfredDeps['offrampHooks'];
+  /** psp-alfred's test hooks; the consumer's backoff is short and the reconciler off its timer unless said otherwise. */
+  hooks?: PspAlfredHooks;
 }
 
 /**
@@ -24,8 +23,6 @@ interface Options {
  * real Alfred sandbox in-process (listening on a port of its own, sending its webhooks to ours).
  */
 export async function startTestPspAlfred(opts: Options = {}) {
-  const { databaseUrl, natsUrl } = testInfra();
-  const messaging = await testMessaging('psp-alfred-test');
   const sandbox = buildSandbox({
     apiKey: credentials.key,
     apiSecret: credentials.secret,
@@ -33,35 +30,32 @@ export async function startTestPspAlfred(opts: Options = {}) {
     settings: { webhookSecret, webhookRetryBaseDelayMs: 50, webhookMaxAttempts: 3, ...opts.sandbox },
   });
   const sandboxUrl = await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
-  const config = readPspAlfredConfig({
-    DATABASE_URL: databaseUrl,
-    NATS_URL: natsUrl,
-    DB_SCHEMA: uniqueName('psp_alfred_t'),
-    ALFRED_BASE_URL: `${sandboxUrl}${basePath}`,
-    ALFRED_API_KEY: credentials.key,
-    ALFRED_API_SECRET: credentials.secret,
-    ALFRED_WEBHOOK_SECRET: webhookSecret,
-    ALFRED_TIMEOUT_MS: '1000',
-    ALFRED_BREAKER_RESET_MS: '1000',
-    ALFRED_BREAKER_VOLUME: '3',
-    RECONCILE_AFTER_SECONDS: '1',
-    RECONCILE_INTERVAL_MS: '200',
-    ...opts.env,
+  const service = await startTestService({
+    name: 'psp-alfred',
+    readConfig: readPspAlfredConfig,
+    env: {
+      ALFRED_BASE_URL: `${sandboxUrl}${basePath}`,
+      ALFRED_API_KEY: credentials.key,
+      ALFRED_API_SECRET: credentials.secret,
+      ALFRED_WEBHOOK_SECRET: webhookSecret,
+      ALFRED_TIMEOUT_MS: '1000',
+      ALFRED_BREAKER_RESET_MS: '1000',
+      ALFRED_BREAKER_VOLUME: '3',
+      RECONCILE_AFTER_SECONDS: '1',
+      RECONCILE_INTERVAL_MS: '200',
+      ...opts.env,
+    },
+    openDatabase: openPspAlfredDatabase,
+    build: buildPspAlfred,
+    hooks: {
+      reconcileOnTimer: false,
+      devSettleMs: 2_000,
+      ...opts.hooks,
+      consumer: { backoffMs: [100, 200, 400], ...opts.hooks?.consumer },
+    },
   });
-  const db = await openPspAlfredDatabase(config);
-  await migrate(db);
-  const log = testLogger('psp-alfred');
-  const app = await buildPspAlfred({
-    config,
-    db,
-    messaging,
-    log,
-    consumer: { backoffMs: [100, 200, 400], ...opts.consumer },
-    reconcileOnTimer: opts.reconcileOnTimer ?? false,
-    devSettleMs: 2_000,
-    ...(opts.offrampHooks ? { offrampHooks: opts.offrampHooks } : {}),
-  });
-  const address = await app.http.app.listen({ port: 0, host: '127.0.0.1' });
+  const { config, db, messaging, call } = service;
+  const address = await service.app.http.app.listen({ port: 0, host: '127.0.0.1' });
   const webhookUrl = `${address}/psp/alfred/webhook`;
   const emu = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: object) => {
     const res = await sandbox.app.inject({ method, url: `/__emu${path}`, ...(body === undefined ? {} : { payload: body }) });
@@ -69,13 +63,14 @@ export async function startTestPspAlfred(opts: Options = {}) {
     return res.statusCode === 204 ? null : (res.json() as Record<string, unknown>);
   };
   await emu('PUT', '/config', { webhookUrl });
-  const call = <D extends RpcDef>(def: D, req: z.output<D['request']>) => callRpc(messaging, def, req, { timeoutMs: 30_000 });
 
   return {
     config,
     db,
-    messaging: messaging as Messaging,
-    app,
+    messaging,
+    get app() {
+      return service.app;
+    },
     sandbox,
     webhookUrl,
     call,
@@ -85,9 +80,7 @@ export async function startTestPspAlfred(opts: Options = {}) {
       const { requests } = (await emu('GET', `/requests?method=${method}&pathPrefix=${encodeURIComponent(pathPrefix)}`)) as { requests: { path: string; statusCode: number | null }[] };
       return requests;
     },
-    async rows<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-      return db.em.fork().execute(sql, params) as Promise<T[]>;
-    },
+    rows: <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => service.rows<T>(sql, params),
     /** The payloads of the events of one subject that went through the outbox, oldest first. */
     async outboxEvents(subject: string) {
       const rows = await queryRows(db.em.fork(), z.object({ envelope: z.object({ payload: z.record(z.string(), z.unknown()) }) }), 'select envelope from outbox where subject = ? order by seq', [subject]);
@@ -124,8 +117,8 @@ export async function startTestPspAlfred(opts: Options = {}) {
     },
     /** Every message of an event subject that reached JetStream, oldest first. */
     async published(subject: string) {
-      await app.relay.flush();
-      return readStream(messaging, 'EVENTS', subject);
+      await service.app.relay.flush();
+      return (await readStream(messaging, 'EVENTS', subject)).map((m) => (m.data as { payload: Record<string, unknown> }).payload);
     },
     /** Sends `cmd.psp-alfred.create-offramp.v1` as sessions would (a new envelope each time). */
     async sendCreateOfframp(payload: z.output<typeof pspAlfredCommands.createOfframp.payload>) {
@@ -143,29 +136,10 @@ export async function startTestPspAlfred(opts: Options = {}) {
       return row!.n;
     },
     async cleanup() {
-      await app.close();
+      await service.cleanup();
       await sandbox.close();
-      await db.em.fork().execute(`drop schema if exists "${config.DB_SCHEMA}" cascade`);
-      await db.close();
-      await messaging.cleanup();
     },
   };
-}
-
-/** Reads every message of a stream subject through an ephemeral ordered consumer. */
-async function readStream(messaging: Messaging, stream: string, subject: string): Promise<Record<string, unknown>[]> {
-  const name = messaging.streamName(stream);
-  const info = await messaging.jsm.streams.info(name);
-  const out: Record<string, unknown>[] = [];
-  if (info.state.messages === 0) return out;
-  const consumer = await messaging.js.consumers.get(name);
-  for (;;) {
-    const m = await consumer.next({ expires: 1_000 });
-    if (!m) break;
-    if (m.subject === messaging.wire(subject)) out.push((m.json() as { payload: Record<string, unknown> }).payload);
-    if (m.info.pending === 0) break;
-  }
-  return out;
 }
 
 /** The data of an ok service result; fails the test with the refusal otherwise. */

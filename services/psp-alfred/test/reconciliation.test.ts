@@ -75,7 +75,7 @@ describe('reconciliation', () => {
   });
 
   it('when the poller runs on its timer and webhooks are lost, then the withdrawal still gets its final status', async () => {
-    const polled = await startTestPspAlfred({ reconcileOnTimer: true, sandbox: { webhookDelivery: false } });
+    const polled = await startTestPspAlfred({ hooks: { reconcileOnTimer: true }, sandbox: { webhookDelivery: false } });
     try {
       // Even the KYC webhooks were lost: the QA approval read the status from Alfred instead.
       const { withdrawalId, transactionId } = await orderAtAlfred(polled);

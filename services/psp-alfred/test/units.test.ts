@@ -5,7 +5,7 @@ import { validateFields, requirementsOf, pixKeyTypeOf } from '../src/fiat-accoun
 import { isAbaRouting, isCbu } from '../src/fiat-accounts/numbers.ts';
 import { maskNumber, ourFieldName, toAlfredFields } from '../src/fiat-accounts/alfred-fields.ts';
 import { verifySignature } from '../src/webhooks/signature.ts';
-import { isNewerStatus } from '../src/offramps/store.ts';
+import { isNewerStatus } from '../src/offramps/offramp-status.ts';
 
 const sign = (t: number, body: string, secret = 's3cret', sep = '.') => `t=${t},s=${createHmac('sha256', secret).update(`${t}${sep}${body}`).digest('hex')}`;
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { signatureHeader } from '@offramp/alfred-sandbox';
 import { pspAlfredEvents } from '@offramp/contracts';
 import { inTransaction } from '@offramp/kit';
-import { insertIntent, markCreated } from '../src/offramps/store.ts';
+import { insertIntent, markCreated } from '../src/offramps/offramps-store.ts';
 import { startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;

@@ -6,7 +6,7 @@ import { basePath, buildSandbox, signatureHeader } from '@offramp/alfred-sandbox
 import { buildLedger, openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
 import { buildRisk, openRiskDatabase, readRiskConfig } from '@offramp/risk';
 import { buildSessions, openSessionsDatabase, readSessionsConfig } from '@offramp/sessions';
-import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig, type PspAlfredDeps } from '@offramp/psp-alfred';
+import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig, type PspAlfredHooks } from '@offramp/psp-alfred';
 import { buildGateway, readGatewayConfig } from '@offramp/gateway';
 import { createGatewayClient, type GatewayClient } from '@offramp/client';
 import { openApiChecker } from '@offramp/kit/testing-openapi';
@@ -49,7 +49,7 @@ export type System = Awaited<ReturnType<typeof startSystem>>;
  * Postgres (a schema each) and real NATS (a namespace of their own), with the Alfred sandbox on a
  * local port sending its signed webhooks to psp-alfred's webhook port. Tests drive it over HTTP.
  */
-export async function startSystem(opts: { env?: Record<string, string>; /** A Postgres of the test's own (one it may break) instead of the shared one. */ databaseUrl?: string; /** psp-alfred's offramp test seams (a gate between Alfred's answer and the store of its id). */ pspOfframpHooks?: PspAlfredDeps['offrampHooks'] } = {}) {
+export async function startSystem(opts: { env?: Record<string, string>; /** A Postgres of the test's own (one it may break) instead of the shared one. */ databaseUrl?: string; /** psp-alfred's offramp test seams (a gate between Alfred's answer and the store of its id). */ pspOfframpHooks?: PspAlfredHooks['offramp'] } = {}) {
   const { natsUrl } = testInfra();
   const databaseUrl = opts.databaseUrl ?? testInfra().databaseUrl;
   const closers: Closer[] = [];
@@ -89,9 +89,7 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
     db: pspDb,
     messaging,
     log: log('psp-alfred'),
-    consumer: { backoffMs: [200, 400, 800] },
-    devSettleMs: 3_000,
-    ...(opts.pspOfframpHooks ? { offrampHooks: opts.pspOfframpHooks } : {}),
+    hooks: { consumer: { backoffMs: [200, 400, 800] }, devSettleMs: 3_000, ...(opts.pspOfframpHooks ? { offramp: opts.pspOfframpHooks } : {}) },
   });
   const pspUrl = await psp.http.app.listen({ port: 0, host: '127.0.0.1' });
   await sandbox.app.inject({ method: 'PUT', url: '/__emu/config', payload: { webhookUrl: `${pspUrl}/psp/alfred/webhook` } });

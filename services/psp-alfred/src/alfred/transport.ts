@@ -90,15 +90,15 @@ export function createAlfredTransport(opts: TransportOptions): AlfredTransport {
       });
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      throw new AlfredUnavailable(timedOut ? 'timeout' : 'network', `${req.method} ${routeOf(req.path)}: ${timedOut ? 'timed out' : 'network error'}`);
+      throw new AlfredUnavailable(timedOut ? 'timeout' : 'network', `${req.method} ${req.path}: ${timedOut ? 'timed out' : 'network error'}`);
     }
     let text: string;
     try {
       text = await res.text();
     } catch {
-      throw new AlfredUnavailable('timeout', `${req.method} ${routeOf(req.path)}: body not received in time`);
+      throw new AlfredUnavailable('timeout', `${req.method} ${req.path}: body not received in time`);
     }
-    if (res.status >= 500) throw new AlfredUnavailable('server_error', `${req.method} ${routeOf(req.path)}: ${res.status}`, res.status);
+    if (res.status >= 500) throw new AlfredUnavailable('server_error', `${req.method} ${req.path}: ${res.status}`, res.status);
     return { status: res.status, text };
   }
 
@@ -120,7 +120,7 @@ export function createAlfredTransport(opts: TransportOptions): AlfredTransport {
       } catch (err) {
         const retryable = err instanceof AlfredUnavailable && err.reason !== 'breaker_open';
         if (!retryable || attempt >= attempts) throw err;
-        opts.log.warn({ path: routeOf(req.path), attempt, reason: err.reason }, 'alfred GET failed, retrying');
+        opts.log.warn({ path: req.path, attempt, reason: err.reason }, 'alfred GET failed, retrying');
         await sleep(100 * 2 ** (attempt - 1));
       }
     }
@@ -136,8 +136,8 @@ export function createAlfredTransport(opts: TransportOptions): AlfredTransport {
       }
       const parsed = schema.safeParse(json);
       if (!parsed.success) {
-        opts.log.error({ path: routeOf(req.path), status: raw.status, issues: parsed.error.issues.map((i) => i.path.join('.')) }, 'alfred answer does not match the contract');
-        throw new AlfredUnavailable('bad_response', `${req.method} ${routeOf(req.path)}: unexpected answer`, raw.status);
+        opts.log.error({ path: req.path, status: raw.status, issues: parsed.error.issues.map((i) => i.path.join('.')) }, 'alfred answer does not match the contract');
+        throw new AlfredUnavailable('bad_response', `${req.method} ${req.path}: unexpected answer`, raw.status);
       }
       return { ok: true, status: raw.status, data: parsed.data };
     },
@@ -153,9 +153,4 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-/** The path with ids replaced, for logs: ids of customers and accounts are not secrets, e-mails are. */
-function routeOf(path: string): string {
-  return path.split('?')[0]!.replace(/\/customers\/find\/[^/]+\/[^/]+/, '/customers/find/:email/:country');
 }

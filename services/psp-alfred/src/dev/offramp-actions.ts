@@ -1,7 +1,8 @@
 import { ok, refuse, type OfframpStatus, type ServiceResult } from '@offramp/contracts';
 import type { RpcContext } from '@offramp/kit';
 import { onUserPath, unexpectedRefusal } from '../alfred/user-path.ts';
-import { findOfframp, terminalStatuses } from '../offramps/store.ts';
+import { findOfframp } from '../offramps/offramps-store.ts';
+import { terminalStatuses } from '../offramps/offramp-status.ts';
 import type { Reconciler } from '../reconciliation/reconcile.ts';
 import type { DevDeps } from './kyc-actions.ts';
 import { waitFor } from './wait.ts';

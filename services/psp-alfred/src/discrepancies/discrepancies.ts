@@ -1,10 +1,10 @@
 import { currencyDecimals, decimalToMinor, minorToDecimal, pspAlfredEvents, type OfframpStatus } from '@offramp/contracts';
-import { enqueue, queryRows, type EntityManager } from '@offramp/kit';
+import { enqueue, queryRows, type Cause, type EntityManager } from '@offramp/kit';
 import { z } from 'zod';
-import { isNewerStatus, type Offramp } from '../offramps/store.ts';
+import type { Offramp } from '../offramps/offramps-store.ts';
+import { isNewerStatus } from '../offramps/offramp-status.ts';
 
 type Discrepancy = z.output<typeof pspAlfredEvents.discrepancyFound.payload>;
-type Cause = { correlationId: string; causationId?: string | null; traceId: string };
 
 /**
  * Announces a disagreement with the partner once per `key`: the row and the event commit with the

@@ -34,7 +34,7 @@ export function maskNumber(value: string): string {
   return `****${value.slice(-4)}`;
 }
 
-export const fingerprintOf = (rail: Rail, normalizedNumber: string) => createHash('sha256').update(`${rail}:${normalizedNumber}`).digest('hex');
+const fingerprintOf = (rail: Rail, normalizedNumber: string) => createHash('sha256').update(`${rail}:${normalizedNumber}`).digest('hex');
 
 export function factsOf(rail: Rail, f: ValidFields): AccountFacts {
   const number = accountNumberOf(rail, f);

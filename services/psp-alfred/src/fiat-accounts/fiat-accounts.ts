@@ -7,7 +7,7 @@ import { requireEligible, routesOf } from '../traders/eligibility.ts';
 import { findTrader, kycNameOf } from '../traders/traders.ts';
 import { factsOf, ourFieldName, toAlfredFields, type AccountFacts } from './alfred-fields.ts';
 import { requirementsOf, validateFields } from './rails.ts';
-import { findAccount, findAccountByFingerprint, insertAccount, listAccounts, markDeleted } from './store.ts';
+import { findAccount, findAccountByFingerprint, insertAccount, listAccounts, markDeleted } from './fiat-accounts-store.ts';
 
 const bankUsaMessage = 'BANK_USA unavailable, contact support';
 

@@ -148,7 +148,7 @@ const bankUsa = z.object({
 const offOnly = (min: number, max: number, accountTypes: [string, ...string[]], documents: DocumentChecks, infer?: (number: string) => string | undefined) =>
   withDocument(z.object({ bankName, accountNumber: digits(min, max), accountType: z.enum(accountTypes), accountHolderName: holder }), documents, { infer });
 
-export const railSchemas = {
+const railSchemas = {
   SPEI: spei,
   PIX: pix,
   COELSA: coelsa,

@@ -1,18 +1,17 @@
-import { decimalToMinor, minorToDecimal, pspAlfredCommands, pspAlfredEvents, type Envelope } from '@offramp/contracts';
-import { enqueue, inTransaction, on, type Database, type EntityManager, type HandlerEntry, type Logger } from '@offramp/kit';
+import { decimalToMinor, minorToDecimal, pspAlfredCommands, pspAlfredEvents } from '@offramp/contracts';
+import { enqueue, inTransaction, type Cause, type Database, type EntityManager, type Logger, type MessageContext } from '@offramp/kit';
 import type { z } from 'zod';
 import { AlfredUnavailable, type AlfredClient, type OfframpRequest } from '../alfred/client.ts';
 import type { AlfredErrorBody, AlfredOfframp } from '../alfred/schemas.ts';
-import { findAccount } from '../fiat-accounts/store.ts';
+import { findAccount } from '../fiat-accounts/fiat-accounts-store.ts';
 import { findTrader } from '../traders/traders.ts';
 import { reportAmountMismatch } from '../discrepancies/discrepancies.ts';
 import { applyKeptEvents, ingestPartnerEvent, lockReference } from '../webhooks/ingest.ts';
 import { storeTransactionId } from './reference.ts';
-import { findOfframp, forgetRequest, insertIntent, isNewerStatus, lockWithdrawal, markCreated, markRefused, recordAttempt, type Offramp } from './store.ts';
+import { findOfframp, forgetRequest, insertIntent, lockWithdrawal, markCreated, markRefused, recordAttempt, type Offramp, type OrderRefusal } from './offramps-store.ts';
+import { isNewerStatus } from './offramp-status.ts';
 
 type Command = z.output<typeof pspAlfredCommands.createOfframp.payload>;
-type Refusal = { partnerCode: number | null; message: string; status: number | null };
-type Cause = { correlationId: string; causationId: string | null; traceId: string };
 
 /** Test seams of the offramp path. */
 export interface OfframpHooks {
@@ -23,7 +22,6 @@ export interface OfframpHooks {
 export interface OfframpDeps {
   db: Database;
   alfred: AlfredClient;
-  log: Logger;
   chain: string;
   originAddress: string;
   /** How far Alfred's fiat amount may drift from the accepted quote before it is a discrepancy. */
@@ -55,23 +53,18 @@ export class TryLater extends Error {
  * (the withdrawal id). That Alfred answers a replayed key with the first order is our assumption;
  * the sandbox honours it and refuses the key with any other body (111430).
  */
-export function createOfframpHandlers(deps: Deps): HandlerEntry[] {
-  return [on(pspAlfredCommands.createOfframp, (em, env) => handleCreateOfframp(deps, em, env))];
-}
-
-async function handleCreateOfframp(deps: Deps, em: EntityManager, env: Envelope<Command>): Promise<void> {
-  const cmd = env.payload;
-  const log = deps.log.child({ withdrawalId: cmd.withdrawalId, traceId: env.traceId });
+export async function createOfframp(deps: Deps, em: EntityManager, cmd: Command, ctx: Pick<MessageContext, 'log' | 'cause'>): Promise<void> {
+  const log = ctx.log.child({ withdrawalId: cmd.withdrawalId });
   // Two deliveries for one withdrawal (a redelivery racing an operator's re-dispatch, a
   // reconciliation, a fence) take turns.
   await lockWithdrawal(em, cmd.withdrawalId);
   const intent = await inTransaction(deps.db, (tx) => insertIntent(tx, cmd));
-  if (intent.state === 'fenced') return publishFenced(em, cmd.withdrawalId, { correlationId: cmd.withdrawalId, causationId: env.id, traceId: env.traceId }, log);
+  if (intent.state === 'fenced') return publishFenced(em, cmd.withdrawalId, ctx.cause, log);
   if (intent.state !== 'requested') {
     log.info({ state: intent.state }, 'offramp already settled for this withdrawal; nothing new');
     return;
   }
-  await settleIntent(deps, em, intent, { correlationId: cmd.withdrawalId, causationId: env.id, traceId: env.traceId }, log);
+  await settleIntent(deps, em, intent, ctx.cause, log);
 }
 
 /**
@@ -135,7 +128,7 @@ export function orderMetadata(order: AlfredOfframp): Record<string, unknown> {
 }
 
 /** Refusals found before Alfred is asked: the trader or the account is not (or no longer) usable. */
-async function checkPreconditions(deps: Deps, intent: Offramp): Promise<Refusal | null> {
+async function checkPreconditions(deps: Deps, intent: Offramp): Promise<OrderRefusal | null> {
   const em = deps.db.em.fork();
   const trader = await findTrader(em, intent.traderId);
   if (!trader?.customerId) return { partnerCode: null, message: 'trader has no Alfred customer', status: null };
@@ -143,12 +136,12 @@ async function checkPreconditions(deps: Deps, intent: Offramp): Promise<Refusal 
   return null;
 }
 
-function definitive(status: number, error: AlfredErrorBody): Refusal | null {
+function definitive(status: number, error: AlfredErrorBody): OrderRefusal | null {
   if (transientStatuses.has(status)) return null;
   return { partnerCode: error.errorCode || null, message: error.errorMessage || `HTTP ${status}`, status };
 }
 
-type Obtained = { order: AlfredOfframp } | { refusal: Refusal };
+type Obtained = { order: AlfredOfframp } | { refusal: OrderRefusal };
 type Sent = Obtained | 'quote_unusable';
 
 /**

@@ -5,7 +5,7 @@ import type { AlfredClient } from '../alfred/client.ts';
 import { onUserPath } from '../alfred/user-path.ts';
 import { reportAmountMismatch, reportStatusMismatch } from '../discrepancies/discrepancies.ts';
 import { lockReference } from '../webhooks/ingest.ts';
-import { fenceOff, findOfframp, nothingSent, tryLockWithdrawal, type Offramp } from './store.ts';
+import { fenceOff, findOfframp, nothingSent, tryLockWithdrawal, type Offramp } from './offramps-store.ts';
 
 type Request = z.output<typeof pspAlfredRpc.orderState.request>;
 type OrderState = Extract<z.output<typeof pspAlfredRpc.orderState.response>, { ok: true }>['data'];

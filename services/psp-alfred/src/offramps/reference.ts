@@ -1,6 +1,6 @@
 import type { EntityManager } from '@offramp/kit';
 import { applyKeptEvents, lockReference } from '../webhooks/ingest.ts';
-import { recordTransactionId } from './store.ts';
+import { recordTransactionId } from './offramps-store.ts';
 
 /**
  * Keeps Alfred's transaction id for a withdrawal's intent, the moment the reference becomes known:

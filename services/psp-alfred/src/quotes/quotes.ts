@@ -12,7 +12,7 @@ const usdtDecimals = 6;
 const plainDecimal = (value: string) => value.replace(/^0+(?=\d)/, '');
 
 /** Alfred's quote as ours; the USDT side exactly, in minor units. Throws when Alfred's amounts do not fit. */
-export function quoteViewOf(q: AlfredQuote, fiatCurrency: string): QuoteView {
+function quoteViewOf(q: AlfredQuote, fiatCurrency: string): QuoteView {
   const cryptoAmountMinor = decimalToMinor(q.fromAmount, usdtDecimals);
   const expiresAt = new Date(typeof q.expiration === 'number' ? q.expiration : Date.parse(q.expiration));
   if (cryptoAmountMinor === null || cryptoAmountMinor <= 0n || Number.isNaN(expiresAt.getTime())) {
@@ -43,7 +43,7 @@ function decimalBound(value: unknown, currency: string): string {
 }
 
 /** Alfred's quote refusals as ours: out of range is LIMIT_EXCEEDED with the bound Alfred gave. */
-export function quoteRefusal(log: Logger, status: number, error: AlfredErrorBody): ServiceResult<never> {
+function quoteRefusal(log: Logger, status: number, error: AlfredErrorBody): ServiceResult<never> {
   const meta = error.errorMetadata ?? {};
   switch (error.errorCode) {
     case 111426: {

@@ -1,12 +1,9 @@
-import { pspAlfredCommands, pspAlfredEvents, type Envelope } from '@offramp/contracts';
-import { enqueue, on, type EntityManager, type HandlerEntry } from '@offramp/kit';
-import type { z } from 'zod';
+import { pspAlfredEvents } from '@offramp/contracts';
+import { enqueue, type EntityManager, type MessageContext } from '@offramp/kit';
 import { AlfredUnavailable } from '../alfred/client.ts';
 import { publishFenced, settleIntent, TryLater, type OfframpDeps } from '../offramps/create-offramp.ts';
-import { findOfframp, lockWithdrawal, nothingSent } from '../offramps/store.ts';
+import { findOfframp, lockWithdrawal, nothingSent } from '../offramps/offramps-store.ts';
 import type { Reconciler } from './reconcile.ts';
-
-type Command = z.output<typeof pspAlfredCommands.reconcileOfframp.payload>;
 
 /**
  * `cmd.psp-alfred.reconcile-offramp.v1` (sessions' sweeper, for a withdrawal that waits too long):
@@ -19,21 +16,21 @@ type Command = z.output<typeof pspAlfredCommands.reconcileOfframp.payload>;
  *   made); no intent at all: nothing (logged).
  * Alfred not answering is not retried here: the sweeper asks again.
  */
-export function reconcileOfframpHandlers(deps: OfframpDeps & { reconciler: Reconciler }): HandlerEntry[] {
-  return [on(pspAlfredCommands.reconcileOfframp, (em, env) => handleReconcile(deps, em, env))];
-}
-
-async function handleReconcile(deps: OfframpDeps & { reconciler: Reconciler }, em: EntityManager, env: Envelope<Command>): Promise<void> {
-  const { withdrawalId } = env.payload;
-  const log = deps.log.child({ withdrawalId, traceId: env.traceId, feature: 'reconciliation' });
-  const cause = { correlationId: withdrawalId, causationId: env.id, traceId: env.traceId };
+export async function reconcileOfframp(
+  deps: OfframpDeps & { reconciler: Reconciler },
+  em: EntityManager,
+  withdrawalId: string,
+  ctx: Pick<MessageContext, 'log' | 'cause'>,
+): Promise<void> {
+  const { cause } = ctx;
+  const log = ctx.log.child({ withdrawalId, feature: 'reconciliation' });
   await lockWithdrawal(em, withdrawalId);
   const offramp = await findOfframp(em, withdrawalId);
   if (!offramp) return log.info('reconcile-offramp: no offramp intent for this withdrawal; nothing to reconcile');
   try {
     switch (offramp.state) {
       case 'created': {
-        const detail = await deps.reconciler.reconcileOrder(offramp, env.traceId, em);
+        const detail = await deps.reconciler.reconcileOrder(offramp, cause.traceId, em);
         log.info({ transactionId: detail.transactionId, status: detail.status, outcome: detail.outcome }, 'reconcile-offramp: order read at alfred');
         return;
       }

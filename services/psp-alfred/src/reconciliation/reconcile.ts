@@ -4,7 +4,8 @@ import { AlfredUnavailable, type AlfredClient } from '../alfred/client.ts';
 import { reportAmountMismatch, reportDiscrepancy, reportStatusMismatch } from '../discrepancies/discrepancies.ts';
 import { orderMetadata } from '../offramps/create-offramp.ts';
 import { storeTransactionId } from '../offramps/reference.ts';
-import { findOfframp, isNewerStatus, listKeptUnknown, listStale, lockWithdrawal, markChecked, type Offramp } from '../offramps/store.ts';
+import { findOfframp, listKeptUnknown, listStale, lockWithdrawal, markChecked, type Offramp } from '../offramps/offramps-store.ts';
+import { isNewerStatus } from '../offramps/offramp-status.ts';
 import { applyKeptEvents, ingestPartnerEvent, lockReference, type IngestOutcome } from '../webhooks/ingest.ts';
 
 export interface SyncDetail {

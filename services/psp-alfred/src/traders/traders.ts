@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { kycStatus } from '@offramp/contracts';
 import { LockMode, sql, type EntityManager, type InferEntity } from '@offramp/kit';
 import { identity, type Identity } from './identity.ts';
-import { TraderEntity } from './trader-entity.ts';
+import { TraderEntity } from './traders-entity.ts';
 
 export type KycStatus = z.infer<typeof kycStatus>;
 

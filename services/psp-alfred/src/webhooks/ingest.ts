@@ -3,7 +3,8 @@ import { kycStatus, offrampStatus, pspAlfredEvents } from '@offramp/contracts';
 import { enqueue, queryRow, queryRows, type EntityManager } from '@offramp/kit';
 import { webhookBody, type WebhookBody } from '../alfred/schemas.ts';
 import { reportAmountMismatch } from '../discrepancies/discrepancies.ts';
-import { findOfframpByTransaction, isNewerStatus, saveStatus, statusRank } from '../offramps/store.ts';
+import { findOfframpByTransaction, saveStatus } from '../offramps/offramps-store.ts';
+import { isNewerStatus, statusRank } from '../offramps/offramp-status.ts';
 import { findTraderBySubmission, saveKycStatus } from '../traders/traders.ts';
 
 export type EventSource = 'webhook' | 'reconciliation';

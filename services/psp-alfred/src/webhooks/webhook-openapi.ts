@@ -23,7 +23,7 @@ const envelopeOf = (code: 'VALIDATION_ERROR' | 'UNAUTHORIZED' | 'INTERNAL' | 'PS
 const outcome = z.enum(['applied', 'duplicate', 'unknown_reference', 'stale', 'ignored']);
 
 /** The route `schema` of `POST /psp/alfred/webhook`. */
-export const webhookRouteSchema = {
+const webhookRouteSchema = {
   operationId: 'receiveAlfredWebhook',
   summary: "Alfred's signed status event (KYC, KYB, ONRAMP, OFFRAMP)",
   description:

@@ -19,7 +19,7 @@ export interface WebhookDeps {
   lag?: { observe(seconds: number): void };
 }
 
-export const webhookPath = '/psp/alfred/webhook';
+const webhookPath = '/psp/alfred/webhook';
 
 /**
  * `POST /psp/alfred/webhook`: Alfred's signed status events. The body is kept raw so the signature

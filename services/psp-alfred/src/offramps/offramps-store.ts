@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { offrampStatus, type OfframpStatus } from '@offramp/contracts';
 import { queryRow, queryRows, type EntityManager } from '@offramp/kit';
 
+/** Why no order was made for an intent: Alfred's refusal (its code and HTTP status) or our precondition's. */
+export interface OrderRefusal {
+  partnerCode: number | null;
+  message: string;
+  status: number | null;
+}
+
 /**
  * One withdrawal's order at Alfred: the intent (requested), then the order (created) or the refusal;
  * `fenced` when an operator's decision came before any order was sent (none will be).
@@ -22,8 +29,8 @@ export interface Offramp {
   sentAmountMinor: bigint | null;
   /** The last POST /offramp body sent; replayed as is after an unknown outcome. */
   lastRequest: Record<string, unknown> | null;
-  /** Alfred's (or our precondition's) refusal, for a `refused` intent. */
-  refusal: { partnerCode: number | null; message: string; status: number | null } | null;
+  /** The refusal of a `refused` intent. */
+  refusal: OrderRefusal | null;
 }
 
 const row = z.object({
@@ -64,21 +71,6 @@ const toOfframp = (p: z.output<typeof row>): Offramp => ({
 
 const columns = `withdrawal_id, trader_id, fiat_account_id, crypto_amount_minor::text, fiat_currency, fiat_amount, state, attempts,
   transaction_id, alfred_status, deposit_address, chain, sent_amount_minor::text, last_request, refusal`;
-
-export const terminalStatuses: readonly OfframpStatus[] = ['FIAT_TRANSFER_COMPLETED', 'FAILED'];
-/** Position along the chain; FAILED ends it like FIAT_TRANSFER_COMPLETED. */
-export const statusRank: Record<OfframpStatus, number> = {
-  CREATED: 0,
-  ON_CHAIN_DEPOSIT_RECEIVED: 1,
-  TRADE_COMPLETED: 2,
-  FIAT_TRANSFER_INITIATED: 3,
-  FIAT_TRANSFER_COMPLETED: 4,
-  FAILED: 4,
-};
-
-/** Whether `next` moves the mirror forward: nothing leaves a terminal status, and no step goes back. */
-export const isNewerStatus = (next: OfframpStatus, current: OfframpStatus | null) =>
-  current === null || (!terminalStatuses.includes(current) && statusRank[next] > statusRank[current]);
 
 export async function findOfframp(em: EntityManager, withdrawalId: string, opts: { lock?: boolean } = {}): Promise<Offramp | null> {
   const found = await queryRow(em, row, `select ${columns} from offramps where withdrawal_id = ?${opts.lock ? ' for update' : ''}`, [withdrawalId]);
@@ -169,7 +161,7 @@ export async function fenceOff(em: EntityManager, withdrawalId: string): Promise
   );
 }
 
-export async function markRefused(em: EntityManager, withdrawalId: string, refusal: { partnerCode: number | null; message: string; status: number | null }): Promise<void> {
+export async function markRefused(em: EntityManager, withdrawalId: string, refusal: OrderRefusal): Promise<void> {
   await em.execute("update offramps set state = 'refused', refusal = ?, updated_at = now() where withdrawal_id = ?", [JSON.stringify(refusal), withdrawalId], 'run');
 }
 

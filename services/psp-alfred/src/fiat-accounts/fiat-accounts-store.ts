@@ -1,7 +1,7 @@
 import { rail, type FiatAccountView, type Rail } from '@offramp/contracts';
 import { sql, type EntityManager, type InferEntity } from '@offramp/kit';
 import type { AccountFacts } from './alfred-fields.ts';
-import { FiatAccountEntity } from './fiat-account-entity.ts';
+import { FiatAccountEntity } from './fiat-accounts-entity.ts';
 
 export interface StoredAccount {
   view: FiatAccountView;

@@ -1,0 +1,31 @@
+import { pspAlfredCommands } from '@offramp/contracts';
+import { on, type ConsumerSpec } from '@offramp/kit';
+import { createOfframp, type OfframpDeps } from './offramps/create-offramp.ts';
+import { reconcileOfframp } from './reconciliation/reconcile-offramp.ts';
+import type { Reconciler } from './reconciliation/reconcile.ts';
+
+/**
+ * A command that cannot reach Alfred waits in `approved` and is redelivered with a growing delay,
+ * for about six hours before it is dead-lettered for an operator.
+ */
+const offrampBackoffMs = [1_000, 5_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000];
+const offrampMaxDeliver = 40;
+
+/** psp-alfred's one consumer: the commands sessions sends it; the work is the offramps and reconciliation features'. */
+export function pspAlfredConsumers(deps: OfframpDeps & { reconciler: Reconciler; alfredTimeoutMs: number }): ConsumerSpec[] {
+  return [
+    {
+      name: 'psp-alfred-commands',
+      stream: 'COMMANDS',
+      filterSubject: 'cmd.psp-alfred.>',
+      handlers: [
+        on(pspAlfredCommands.createOfframp, ({ em, envelope, log, cause }) => createOfframp(deps, em, envelope.payload, { log, cause })),
+        on(pspAlfredCommands.reconcileOfframp, ({ em, envelope, log, cause }) => reconcileOfframp(deps, em, envelope.payload.withdrawalId, { log, cause })),
+      ],
+      backoffMs: offrampBackoffMs,
+      maxDeliver: offrampMaxDeliver,
+      // One delivery may wait on several Alfred calls, each up to ALFRED_TIMEOUT_MS.
+      ackWaitMs: Math.max(30_000, deps.alfredTimeoutMs * 8),
+    },
+  ];
+}
