@@ -17,9 +17,17 @@ export const databaseTimeoutsConfig = z.object({
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: millis(60_000),
 });
 
+/**
+ * An on/off switch from the environment: `true` or `1` is on; `false`, `0`, empty or unset is off;
+ * anything else is refused (a typo must not silently mean off).
+ */
+export const envFlag = z.enum(['true', 'false', '1', '0', '']).default('false').transform((v) => v === 'true' || v === '1');
+
 /** Fields every service reads from the environment. Services extend this schema. */
 export const baseConfig = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  /** Apply pending migrations before starting (off in production: a deploy job migrates first). */
+  MIGRATE_ON_START: envFlag,
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   /** Prefixes subjects and stream names so that several stacks (or tests) share one NATS. */
   NATS_NAMESPACE: z.string().regex(/^[a-z0-9_]{0,32}$/).default(''),

@@ -1,4 +1,4 @@
-export { baseConfig, databaseTimeoutsConfig, loadConfig, ConfigError } from './config.ts';
+export { baseConfig, databaseTimeoutsConfig, envFlag, loadConfig, ConfigError } from './config.ts';
 export { createLogger, redactPaths, redactUrl, requestSerializer, type Logger } from './logger.ts';
 export { parseExactJson, exactJsonParser, isExactNumber } from './json.ts';
 export { newId } from './ids.ts';
@@ -14,7 +14,7 @@ export { enqueue, causeOf, makeEnvelope, startOutboxRelay, type Cause, type Outb
 export { startConsumer, on, type Consumer, type ConsumerOptions, type HandlerEntry, type MessageHandler, type MessageContext } from './inbox.ts';
 export { serveRpcs, callRpc, rpcRoute, RpcError, type RpcRoute, type RpcHandler, type RpcContext, type RpcServer } from './rpc.ts';
 export { createHttpServer, sendData, fieldsOf, validationFieldsOf, type FieldError, type HttpServer, type ReadinessCheck } from './http.ts';
-export { runService, runDatabaseService, type Running } from './lifecycle.ts';
+export { runService, runDatabaseService, runMessagingService, startDatabaseService, type Running } from './lifecycle.ts';
 export { readinessOf, withDeadline } from './readiness.ts';
 export { startDrainLoop, type DrainLoop, type DrainLoopOptions } from './drain-loop.ts';
 export { startService, type Service, type ServiceDeps, type ServiceHooks, type ServiceKit, type ServiceParts, type ConsumerSpec, type Loop } from './service.ts';

@@ -24,6 +24,14 @@ describe('config', () => {
     expect(message).toContain('NATS_NAMESPACE');
     expect(message).not.toContain('secret-password');
   });
+
+  it('when MIGRATE_ON_START is true or 1, then it is on; unset, false, 0 or empty, off; anything else is refused naming it', () => {
+    const migrate = (value?: string) => loadConfig(schema, { DATABASE_URL: 'postgres://u@h:5432/db', ...(value === undefined ? {} : { MIGRATE_ON_START: value }) }).MIGRATE_ON_START;
+    expect([migrate('true'), migrate('1')]).toEqual([true, true]);
+    expect([migrate(), migrate('false'), migrate('0'), migrate('')]).toEqual([false, false, false, false]);
+    expect(() => migrate('yes')).toThrow(ConfigError);
+    expect(() => migrate('yes')).toThrow(/MIGRATE_ON_START/);
+  });
 });
 
 describe('logger', () => {

@@ -1,8 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
-import { baseConfig, loadConfig } from '@offramp/kit';
+import { baseConfig, envFlag, loadConfig } from '@offramp/kit';
 
-const flag = z.enum(['true', 'false', '1', '0', '']).default('false').transform((v) => v === 'true' || v === '1');
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 /** PEM from the environment, where newlines are often written as `\n`. */
@@ -35,9 +34,9 @@ const corsOrigins = z
     ),
   );
 
-/** The gateway has no database: the base config without DATABASE_URL, plus auth, QA and rate limits. */
+/** The gateway has no database: the base config without DATABASE_URL nor MIGRATE_ON_START, plus auth, QA and rate limits. */
 export const gatewayConfig = baseConfig
-  .omit({ DATABASE_URL: true })
+  .omit({ DATABASE_URL: true, MIGRATE_ON_START: true })
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     /** HS256 secret (dev); ignored when JWT_PUBLIC_KEY is set. */
@@ -51,7 +50,7 @@ export const gatewayConfig = baseConfig
     JWT_ADMIN_MAX_LIFETIME_SECONDS: positiveInt(8 * 3600),
     /** How far the issuer's clock may run ahead of ours for `iat` and `nbf` (bounded: at most 5 minutes). */
     JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
-    DEV_ENDPOINTS: flag,
+    DEV_ENDPOINTS: envFlag,
     DEV_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     RATE_LIMIT_MAX: positiveInt(120),
     /** Requests without a valid token are counted per IP, in a bucket apart from every trader's. */
