@@ -178,5 +178,7 @@ export async function readStream(messaging: Messaging, stream: string, subject: 
     if (m.subject === messaging.wire(subject)) out.push({ id: m.headers?.get('Nats-Msg-Id') ?? '', data: m.json() });
     if (m.info.pending === 0) break;
   }
+  // Not left to expire (5 minutes): its pending count would read as backlog to waitUntilQuiet.
+  await consumer.delete().catch(() => undefined);
   return out;
 }
