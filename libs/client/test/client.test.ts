@@ -7,13 +7,24 @@ describe('@offramp/client', () => {
   it('when the committed types are compared with what openapi-typescript makes of docs/openapi/gateway.json, then they are the same (else: npm run client:generate)', async () => {
     const committed = readFileSync(typesPath, 'utf8');
     const fresh = await generateGatewayTypes();
-    expect(committed === fresh, 'libs/client/src/gateway.d.ts is not what docs/openapi/gateway.json generates: run `npm run client:generate` and commit it').toBe(true);
+    expect(
+      committed === fresh,
+      'libs/client/src/gateway.d.ts is not what docs/openapi/gateway.json generates: run `npm run client:generate` and commit it',
+    ).toBe(true);
     expect(committed).toContain('"/psp/alfred/initiate-withdrawal"');
   });
 
   it('when a request is made, then it goes to the base URL with the bearer token (a function is asked each time) and the extra headers, its body as JSON', async () => {
     const sent: Request[] = [];
-    const answer = { success: true, data: { withdrawal_id: '0197a3c2-0000-7000-8000-0000000000a1', status: 'pending', debited: { amount: '20.049116', currency: 'USDT' } }, trace_id: 't' };
+    const answer = {
+      success: true,
+      data: {
+        withdrawal_id: '0197a3c2-0000-7000-8000-0000000000a1',
+        status: 'pending',
+        debited: { amount: '20.049116', currency: 'USDT' },
+      },
+      trace_id: 't',
+    };
     let token = 'first-token';
     const client = createGatewayClient({
       baseUrl: 'https://gateway.example.test/',
@@ -45,7 +56,10 @@ describe('@offramp/client', () => {
       baseUrl: 'https://gateway.example.test',
       fetch: async (request) => {
         sent.push(request);
-        return new Response(JSON.stringify({ success: false, error: { code: 'UNAUTHORIZED', message: 'Missing bearer token' }, trace_id: 't' }), { status: 401, headers: { 'content-type': 'application/json' } });
+        return new Response(
+          JSON.stringify({ success: false, error: { code: 'UNAUTHORIZED', message: 'Missing bearer token' }, trace_id: 't' }),
+          { status: 401, headers: { 'content-type': 'application/json' } },
+        );
       },
     });
     const { data, error, response } = await client.GET('/psp/alfred/balances');

@@ -51,5 +51,9 @@ export function defineRpc<Req extends z.ZodType, Res extends z.ZodType>(subject:
  */
 export const rpcFailure = z.object({
   ok: z.literal(false),
-  error: z.object({ code: z.enum(['VALIDATION_ERROR', 'INTERNAL', 'PSP_UNAVAILABLE']), message: z.string(), details: z.unknown().optional() }),
+  error: z.object({
+    code: z.enum(['VALIDATION_ERROR', 'INTERNAL', 'PSP_UNAVAILABLE']),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
 });

@@ -175,10 +175,26 @@ export const withdrawalAnswer = z.object({
   updated_at: timestamp,
   timeline: z.array(timelineAnswer),
 });
-export const withdrawalListAnswer = z.object({ withdrawals: z.array(withdrawalAnswer), total: z.number().int(), page: z.number().int(), limit: z.number().int() });
+export const withdrawalListAnswer = z.object({
+  withdrawals: z.array(withdrawalAnswer),
+  total: z.number().int(),
+  page: z.number().int(),
+  limit: z.number().int(),
+});
 export const balancesAnswer = z.array(z.object({ currency: z.string(), available: decimal, held: decimal }));
-export const devTokenAnswer = z.object({ token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number().int(), expires_at: timestamp });
-export const devFundAnswer = z.object({ transfer_id: z.uuid(), amount: decimal, currency: z.literal('USDT'), available: decimal, held: decimal });
+export const devTokenAnswer = z.object({
+  token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number().int(),
+  expires_at: timestamp,
+});
+export const devFundAnswer = z.object({
+  transfer_id: z.uuid(),
+  amount: decimal,
+  currency: z.literal('USDT'),
+  available: decimal,
+  held: decimal,
+});
 
 /** The envelopes around every answer. */
 export const errorEnvelope = z.object({
@@ -202,7 +218,10 @@ export const adminWithdrawalsQuery = z.object({
   status: withdrawalStatus.optional(),
   user_id: traderIdInput.optional(),
   /** Only withdrawals that stayed in their status longer than its SLA. */
-  stuck: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  stuck: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
 });
 export const adminPendingQuery = z.object({ page: pageNumber(1_000_000, 1), limit: pageNumber(100, 50) });
 /** Approve takes no body; an optional reason goes to the audit timeline. */
@@ -247,9 +266,15 @@ export const adminWithdrawalAnswer = z.object({
   quote: quoteAnswer.nullable(),
   fiat_account: fiatAccountAnswer.omit({ created_at: true }).nullable(),
   risk_decision: z
-    .object({ decision: z.enum(['approve', 'review', 'reject']), reasons: z.array(z.object({ code: z.string(), detail: z.string() })), decided_at: timestamp })
+    .object({
+      decision: z.enum(['approve', 'review', 'reject']),
+      reasons: z.array(z.object({ code: z.string(), detail: z.string() })),
+      decided_at: timestamp,
+    })
     .nullable(),
-  psp_transaction: z.object({ provider: z.literal('alfred'), transaction_id: z.string(), settlement_reference: z.string().nullable() }).nullable(),
+  psp_transaction: z
+    .object({ provider: z.literal('alfred'), transaction_id: z.string(), settlement_reference: z.string().nullable() })
+    .nullable(),
   psp_transaction_id: z.string().nullable(),
   failure_reason: z.string().nullable(),
   settlement_reference: z.string().nullable(),
@@ -262,7 +287,12 @@ export const adminWithdrawalAnswer = z.object({
   /** In the detail only: the exceptions opened about this withdrawal. */
   exceptions: z.array(z.object({ exception_id: z.uuid(), kind: exceptionKind, status: exceptionStatus })).optional(),
 });
-export const adminWithdrawalListAnswer = z.object({ withdrawals: z.array(adminWithdrawalAnswer), total: z.number().int(), page: z.number().int(), limit: z.number().int() });
+export const adminWithdrawalListAnswer = z.object({
+  withdrawals: z.array(adminWithdrawalAnswer),
+  total: z.number().int(),
+  page: z.number().int(),
+  limit: z.number().int(),
+});
 /** API.md names the counts in camelCase; the snake_case twins follow the wire's usual case. */
 export const adminSyncAnswer = z.object({
   syncedCount: z.number().int(),
@@ -281,7 +311,12 @@ export const adminSyncAnswer = z.object({
     }),
   ),
 });
-const freezeSwitchAnswer = z.object({ frozen: z.boolean(), reason: z.string().nullable(), by: z.string().nullable(), at: timestamp.nullable() });
+const freezeSwitchAnswer = z.object({
+  frozen: z.boolean(),
+  reason: z.string().nullable(),
+  by: z.string().nullable(),
+  at: timestamp.nullable(),
+});
 export const adminFreezeAnswer = z.object({ global: freezeSwitchAnswer, countries: z.record(z.string(), freezeSwitchAnswer) });
 
 // The exception queue (operators).
@@ -315,7 +350,19 @@ export const adminExceptionAnswer = z.object({
   /** What an operator may still choose (empty once resolved). */
   resolutions: z.array(exceptionResolution),
   actions: z.array(
-    z.object({ resolution: exceptionResolution, note: z.string(), operator_id: z.string(), moved_amount: decimal, transfer_id: z.uuid().nullable(), at: timestamp }),
+    z.object({
+      resolution: exceptionResolution,
+      note: z.string(),
+      operator_id: z.string(),
+      moved_amount: decimal,
+      transfer_id: z.uuid().nullable(),
+      at: timestamp,
+    }),
   ),
 });
-export const adminExceptionListAnswer = z.object({ exceptions: z.array(adminExceptionAnswer), total: z.number().int(), page: z.number().int(), limit: z.number().int() });
+export const adminExceptionListAnswer = z.object({
+  exceptions: z.array(adminExceptionAnswer),
+  total: z.number().int(),
+  page: z.number().int(),
+  limit: z.number().int(),
+});

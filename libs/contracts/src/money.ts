@@ -18,7 +18,19 @@ export const positiveMinorUnits = z.codec(
 
 export const currencyCode = z.string().regex(/^[A-Z][A-Z0-9]{1,9}$/, 'must be an upper-case currency code');
 
-export const currencyDecimals: Record<string, number> = { USDT: 6, MXN: 2, BRL: 2, ARS: 2, COP: 2, DOP: 2, USD: 2, CNY: 2, CLP: 0, BOB: 2, PEN: 2 };
+export const currencyDecimals: Record<string, number> = {
+  USDT: 6,
+  MXN: 2,
+  BRL: 2,
+  ARS: 2,
+  COP: 2,
+  DOP: 2,
+  USD: 2,
+  CNY: 2,
+  CLP: 0,
+  BOB: 2,
+  PEN: 2,
+};
 
 /**
  * Converts a decimal string ("50.00") to minor units. Returns null for anything that is not a

@@ -6,7 +6,14 @@ import { rail } from './routes.ts';
 import { commandSubject, eventSubject, rpcSubject } from './subjects.ts';
 import { decimalAmount, quoteView } from './withdrawals.ts';
 
-export const offrampStatus = z.enum(['CREATED', 'ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED', 'FAILED']);
+export const offrampStatus = z.enum([
+  'CREATED',
+  'ON_CHAIN_DEPOSIT_RECEIVED',
+  'TRADE_COMPLETED',
+  'FIAT_TRANSFER_INITIATED',
+  'FIAT_TRANSFER_COMPLETED',
+  'FAILED',
+]);
 export type OfframpStatus = z.infer<typeof offrampStatus>;
 export const kycStatus = z.enum(['CREATED', 'IN_REVIEW', 'COMPLETED', 'FAILED', 'UPDATE_REQUIRED']);
 
@@ -47,9 +54,15 @@ export const pspAlfredRpc = {
   supportedOptions: defineRpc(
     rpcSubject('psp-alfred', 'supported-options'),
     trader,
-    serviceResult(z.object({ routes: z.array(z.object({ paymentRouteId: z.string(), rail, currency: z.string(), min: z.string(), max: z.string() })) })),
+    serviceResult(
+      z.object({ routes: z.array(z.object({ paymentRouteId: z.string(), rail, currency: z.string(), min: z.string(), max: z.string() })) }),
+    ),
   ),
-  quote: defineRpc(rpcSubject('psp-alfred', 'quote'), trader.extend({ fiatCurrency: z.string(), fiatAmount: decimalAmount }), serviceResult(quoteView)),
+  quote: defineRpc(
+    rpcSubject('psp-alfred', 'quote'),
+    trader.extend({ fiatCurrency: z.string(), fiatAmount: decimalAmount }),
+    serviceResult(quoteView),
+  ),
   listFiatAccounts: defineRpc(rpcSubject('psp-alfred', 'list-fiat-accounts'), trader, z.object({ accounts: z.array(fiatAccountView) })),
   fiatAccountRequirements: defineRpc(
     rpcSubject('psp-alfred', 'fiat-account-requirements'),
@@ -61,7 +74,11 @@ export const pspAlfredRpc = {
     trader.extend({ type: z.string(), fields: z.record(z.string(), z.unknown()) }),
     serviceResult(z.object({ fiatAccountId: z.string() })),
   ),
-  deleteFiatAccount: defineRpc(rpcSubject('psp-alfred', 'delete-fiat-account'), trader.extend({ fiatAccountId: z.string() }), serviceResult(z.object({ deleted: z.literal(true) }))),
+  deleteFiatAccount: defineRpc(
+    rpcSubject('psp-alfred', 'delete-fiat-account'),
+    trader.extend({ fiatAccountId: z.string() }),
+    serviceResult(z.object({ deleted: z.literal(true) })),
+  ),
   /** Internal (sessions): what a withdrawal needs to know of its destination. */
   getDestination: defineRpc(
     rpcSubject('psp-alfred', 'get-destination'),
@@ -104,10 +121,22 @@ export const pspAlfredRpc = {
       }),
     ),
   ),
-  devSeedKyc: defineRpc(rpcSubject('psp-alfred', 'dev-seed-kyc'), trader.extend({ country: z.string().length(2) }), serviceResult(z.record(z.string(), z.unknown()))),
-  devProvisionCustomer: defineRpc(rpcSubject('psp-alfred', 'dev-provision-customer'), trader, serviceResult(z.record(z.string(), z.unknown()))),
+  devSeedKyc: defineRpc(
+    rpcSubject('psp-alfred', 'dev-seed-kyc'),
+    trader.extend({ country: z.string().length(2) }),
+    serviceResult(z.record(z.string(), z.unknown())),
+  ),
+  devProvisionCustomer: defineRpc(
+    rpcSubject('psp-alfred', 'dev-provision-customer'),
+    trader,
+    serviceResult(z.record(z.string(), z.unknown())),
+  ),
   devApproveKyc: defineRpc(rpcSubject('psp-alfred', 'dev-approve-kyc'), trader, serviceResult(z.record(z.string(), z.unknown()))),
-  devEmitKycStatus: defineRpc(rpcSubject('psp-alfred', 'dev-emit-kyc-status'), trader.extend({ status: z.enum(['COMPLETED', 'FAILED', 'UPDATE_REQUIRED']) }), serviceResult(z.record(z.string(), z.unknown()))),
+  devEmitKycStatus: defineRpc(
+    rpcSubject('psp-alfred', 'dev-emit-kyc-status'),
+    trader.extend({ status: z.enum(['COMPLETED', 'FAILED', 'UPDATE_REQUIRED']) }),
+    serviceResult(z.record(z.string(), z.unknown())),
+  ),
   devEmitOfframp: defineRpc(
     rpcSubject('psp-alfred', 'dev-emit-offramp'),
     trader.extend({ withdrawalId: z.uuid(), scenario: z.enum(['success', 'failure']) }),
@@ -139,7 +168,13 @@ export const pspAlfredEvents = {
   /** Alfred accepted the order; custody must send the USDT to `depositAddress` (the deposit instruction). */
   offrampCreated: defineMessage(
     eventSubject('psp-alfred', 'offramp-created'),
-    z.object({ withdrawalId: z.uuid(), transactionId: z.string(), depositAddress: z.string(), chain: z.string(), cryptoAmountMinor: positiveMinorUnits }),
+    z.object({
+      withdrawalId: z.uuid(),
+      transactionId: z.string(),
+      depositAddress: z.string(),
+      chain: z.string(),
+      cryptoAmountMinor: positiveMinorUnits,
+    }),
   ),
   /** Alfred refused the order for good (a 4xx that no retry will change). */
   offrampRefused: defineMessage(
@@ -149,7 +184,13 @@ export const pspAlfredEvents = {
   /** A status of the order at Alfred, from a webhook or from reconciliation; may repeat or come out of order. */
   offrampStatusChanged: defineMessage(
     eventSubject('psp-alfred', 'offramp-status-changed'),
-    z.object({ withdrawalId: z.uuid(), transactionId: z.string(), status: offrampStatus, failureReason: z.string().nullable(), source: z.enum(['webhook', 'reconciliation']) }),
+    z.object({
+      withdrawalId: z.uuid(),
+      transactionId: z.string(),
+      status: offrampStatus,
+      failureReason: z.string().nullable(),
+      source: z.enum(['webhook', 'reconciliation']),
+    }),
   ),
   /**
    * psp-alfred saw the partner disagree with what we asked for (an amount or currency other than the

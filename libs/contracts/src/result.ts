@@ -21,7 +21,11 @@ export function serviceResult<S extends z.ZodType>(data: S) {
 export type ServiceResult<T> = { ok: true; data: T } | { ok: false; error: ServiceError };
 
 export const ok = <T>(data: T): ServiceResult<T> => ({ ok: true, data });
-export const refuse = (code: ErrorCode, message: string, extra: { status?: number; details?: Record<string, unknown> } = {}): { ok: false; error: ServiceError } => ({
+export const refuse = (
+  code: ErrorCode,
+  message: string,
+  extra: { status?: number; details?: Record<string, unknown> } = {},
+): { ok: false; error: ServiceError } => ({
   ok: false,
   error: { code, message, ...extra },
 });

@@ -13,8 +13,21 @@ export const riskReason = z.object({ code: z.string().regex(/^[a-z_]+$/), detail
 export type RiskReason = z.infer<typeof riskReason>;
 
 export const freezeState = z.object({
-  global: z.object({ frozen: z.boolean(), reason: z.string().nullable(), by: z.string().nullable(), at: z.iso.datetime({ offset: true }).nullable() }),
-  countries: z.record(z.string().length(2), z.object({ frozen: z.boolean(), reason: z.string().nullable(), by: z.string().nullable(), at: z.iso.datetime({ offset: true }).nullable() })),
+  global: z.object({
+    frozen: z.boolean(),
+    reason: z.string().nullable(),
+    by: z.string().nullable(),
+    at: z.iso.datetime({ offset: true }).nullable(),
+  }),
+  countries: z.record(
+    z.string().length(2),
+    z.object({
+      frozen: z.boolean(),
+      reason: z.string().nullable(),
+      by: z.string().nullable(),
+      at: z.iso.datetime({ offset: true }).nullable(),
+    }),
+  ),
 });
 
 export const screeningKind = z.enum(['trader', 'destination']);
@@ -91,13 +104,27 @@ export const riskRpc = {
   getFreeze: defineRpc(rpcSubject('risk', 'get-freeze'), z.object({}), freezeState),
   setFreeze: defineRpc(
     rpcSubject('risk', 'set-freeze'),
-    z.object({ frozen: z.boolean(), country: z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code').optional(), reason: z.string().min(1).max(500), operatorId: z.string().min(1) }),
+    z.object({
+      frozen: z.boolean(),
+      country: z
+        .string()
+        .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code')
+        .optional(),
+      reason: z.string().min(1).max(500),
+      operatorId: z.string().min(1),
+    }),
     freezeState,
   ),
   /** Adds a screening entry, or replaces the verdict and note of the entry with the same kind and value. */
   addScreeningEntry: defineRpc(
     rpcSubject('risk', 'add-screening-entry'),
-    z.object({ kind: screeningKind, value: z.string().min(1).max(500), verdict: screeningVerdict, note: z.string().max(1000).optional(), operatorId: z.string().min(1) }),
+    z.object({
+      kind: screeningKind,
+      value: z.string().min(1).max(500),
+      verdict: screeningVerdict,
+      note: z.string().max(1000).optional(),
+      operatorId: z.string().min(1),
+    }),
     z.object({ entry: screeningEntry }),
   ),
   /** Removes the entry with that kind and value; `removed` is false when there was none. */
@@ -112,7 +139,11 @@ export const riskRpc = {
     z.object({ entries: z.array(screeningEntry) }),
   ),
   /** The recorded decision of a withdrawal, for the operator's details; null until risk has decided. */
-  getDecision: defineRpc(rpcSubject('risk', 'get-decision'), z.object({ withdrawalId: z.uuid() }), z.object({ decision: decisionView.nullable() })),
+  getDecision: defineRpc(
+    rpcSubject('risk', 'get-decision'),
+    z.object({ withdrawalId: z.uuid() }),
+    z.object({ decision: decisionView.nullable() }),
+  ),
   getThresholds: defineRpc(rpcSubject('risk', 'get-thresholds'), z.object({}), riskThresholds),
   /** Partial update; every change is audited with the operator. VALIDATION_ERROR for an unknown route, a bad precision or min > max. */
   setThresholds: defineRpc(rpcSubject('risk', 'set-thresholds'), setThresholdsRequest, serviceResult(riskThresholds)),

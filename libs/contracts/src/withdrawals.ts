@@ -68,7 +68,9 @@ export const withdrawalView = z.object({
   /** Operator details; optional so that older producers stay valid. */
   country: z.string().length(2).optional(),
   quote: quoteView.optional(),
-  fiatAccount: z.object({ type: z.string(), maskedNumber: z.string(), accountHolderName: z.string(), bankName: z.string().nullable() }).optional(),
+  fiatAccount: z
+    .object({ type: z.string(), maskedNumber: z.string(), accountHolderName: z.string(), bankName: z.string().nullable() })
+    .optional(),
   riskDecision: withdrawalRiskDecision.nullable().optional(),
   failureReason: z.string().nullable().optional(),
   settlementReference: z.string().nullable().optional(),
@@ -181,7 +183,11 @@ export const withdrawalOperatorRpc = {
     serviceResult(withdrawalView),
   ),
   /** in_review -> rejected; the hold is voided (funds restored). */
-  reject: defineRpc(rpcSubject('sessions', 'operator-reject'), operatorAction.extend({ reason: z.string().min(1).max(500) }), serviceResult(withdrawalView)),
+  reject: defineRpc(
+    rpcSubject('sessions', 'operator-reject'),
+    operatorAction.extend({ reason: z.string().min(1).max(500) }),
+    serviceResult(withdrawalView),
+  ),
   /** processing -> completed when the partner confirmed out of band; the hold is posted. */
   complete: defineRpc(
     rpcSubject('sessions', 'operator-complete'),

@@ -22,7 +22,10 @@ await runService({
       stateFile: config.SANDBOX_STATE_FILE,
     });
     const address = await sandbox.app.listen({ port: config.PORT, host: config.HOST });
-    log.info({ address, webhookUrl: config.ALFRED_WEBHOOK_URL ?? null, stateFile: config.SANDBOX_STATE_FILE ?? null }, 'alfred-sandbox listening');
+    log.info(
+      { address, webhookUrl: config.ALFRED_WEBHOOK_URL ?? null, stateFile: config.SANDBOX_STATE_FILE ?? null },
+      'alfred-sandbox listening',
+    );
     return { close: sandbox.close };
   },
 });

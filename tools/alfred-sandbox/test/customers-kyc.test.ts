@@ -65,11 +65,17 @@ describe('KYC', () => {
     expect(created.statusCode).toBe(201);
     const { submissionId, status } = created.json();
     expect(status).toBe('CREATED');
-    const submitted = await sandbox.call('POST', `/customers/${customerId}/kyc/${submissionId}/submit`, undefined, { 'content-type': 'application/json' });
+    const submitted = await sandbox.call('POST', `/customers/${customerId}/kyc/${submissionId}/submit`, undefined, {
+      'content-type': 'application/json',
+    });
     expect(submitted.json()).toMatchObject({ submissionId, status: 'IN_REVIEW' });
     const polled = await sandbox.call('GET', `/customers/${customerId}/kyc/${submissionId}/status`);
     expect(polled.json()).toMatchObject({ submissionId, status: 'IN_REVIEW' });
-    expect((await sandbox.call('GET', `/customers/${customerId}`)).json()).toMatchObject({ statusKyc: 'IN_REVIEW', firstName: 'Ana', dni: '39053344705' });
+    expect((await sandbox.call('GET', `/customers/${customerId}`)).json()).toMatchObject({
+      statusKyc: 'IN_REVIEW',
+      firstName: 'Ana',
+      dni: '39053344705',
+    });
     await sandbox.webhooks.idle();
     const sent = receiver.received.map((r) => JSON.parse(r.rawBody)).filter((b) => b.referenceId === submissionId);
     expect(sent).toEqual([{ referenceId: submissionId, eventType: 'KYC', status: 'IN_REVIEW', metadata: null }]);
@@ -79,11 +85,21 @@ describe('KYC', () => {
     const { customerId } = await newCustomer();
     const { submissionId } = (await sandbox.call('POST', `/customers/${customerId}/kyc`, { kycSubmission: kycData })).json();
     await sandbox.call('POST', `/customers/${customerId}/kyc/${submissionId}/submit`);
-    const done = await sandbox.call('POST', '/webhooks', { referenceId: submissionId, eventType: 'KYC', status: 'COMPLETED', metadata: null });
+    const done = await sandbox.call('POST', '/webhooks', {
+      referenceId: submissionId,
+      eventType: 'KYC',
+      status: 'COMPLETED',
+      metadata: null,
+    });
     expect(done.statusCode).toBe(201);
     expect(done.json()).toEqual({ message: 'success' });
     expect((await sandbox.call('GET', `/customers/${customerId}`)).json().statusKyc).toBe('COMPLETED');
-    const late = await sandbox.call('POST', '/webhooks', { referenceId: submissionId, eventType: 'KYC', status: 'FAILED', metadata: { reason: 'late' } });
+    const late = await sandbox.call('POST', '/webhooks', {
+      referenceId: submissionId,
+      eventType: 'KYC',
+      status: 'FAILED',
+      metadata: { reason: 'late' },
+    });
     expect(late.statusCode).toBe(400);
     expect(late.json()).toMatchObject({ errorCode: 111302, errorMetadata: { from: 'COMPLETED', to: 'FAILED' } });
     expect(sandbox.state.kycSubmissions.get(submissionId)?.status).toBe('COMPLETED');
@@ -112,9 +128,13 @@ describe('KYC', () => {
 
   it('when the submission is incomplete or unknown, then 400 names the fields and 404 the reference', async () => {
     const { customerId } = await newCustomer();
-    const bad = await sandbox.call('POST', `/customers/${customerId}/kyc`, { kycSubmission: { ...kycData, dateOfBirth: '12/04/1990', dni: '' } });
+    const bad = await sandbox.call('POST', `/customers/${customerId}/kyc`, {
+      kycSubmission: { ...kycData, dateOfBirth: '12/04/1990', dni: '' },
+    });
     expect(bad.json().errorMetadata.fields).toEqual(['kycSubmission.dateOfBirth', 'kycSubmission.dni']);
     expect((await sandbox.call('GET', `/customers/${customerId}/kyc/${randomUUID()}/status`)).statusCode).toBe(404);
-    expect((await sandbox.call('POST', '/webhooks', { referenceId: randomUUID(), eventType: 'KYC', status: 'COMPLETED' })).statusCode).toBe(404);
+    expect((await sandbox.call('POST', '/webhooks', { referenceId: randomUUID(), eventType: 'KYC', status: 'COMPLETED' })).statusCode).toBe(
+      404,
+    );
   });
 });

@@ -25,10 +25,23 @@ const post = (path: string, body: object, timeoutMs = 5_000) =>
 
 async function readyOrder() {
   const customerId = await verifiedCustomer(sandbox);
-  const fields = { accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'), accountType: 'CLABE', metadata: { accountHolderName: 'Maria Lopez' } };
+  const fields = {
+    accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'),
+    accountType: 'CLABE',
+    metadata: { accountHolderName: 'Maria Lopez' },
+  };
   const { fiatAccountId } = (await sandbox.call('POST', '/fiatAccounts', { customerId, type: 'SPEI', fiatAccountFields: fields })).json();
   const quote = (await sandbox.call('POST', '/quotes', quoteBody)).json();
-  return { customerId, quoteId: quote.quoteId, fromCurrency: 'USDT', toCurrency: 'MXN', amount: quote.fromAmount, chain: 'TRON', fiatAccountId, originAddress: 'Tsender' };
+  return {
+    customerId,
+    quoteId: quote.quoteId,
+    fromCurrency: 'USDT',
+    toCurrency: 'MXN',
+    amount: quote.fromAmount,
+    chain: 'TRON',
+    fiatAccountId,
+    originAddress: 'Tsender',
+  };
 }
 
 describe('faults', () => {
@@ -44,7 +57,11 @@ describe('faults', () => {
     expect(sandbox.state.quotes.size).toBe(0);
     expect((await sandbox.call('POST', '/quotes', quoteBody)).statusCode).toBe(201);
     const log = (await sandbox.emu('GET', '/requests?method=post&pathPrefix=/quotes')).json().requests;
-    expect(log.map((r: { statusCode: number; fault: string | null }) => [r.statusCode, r.fault])).toEqual([[500, 'error'], [500, 'error'], [201, null]]);
+    expect(log.map((r: { statusCode: number; fault: string | null }) => [r.statusCode, r.fault])).toEqual([
+      [500, 'error'],
+      [500, 'error'],
+      [201, null],
+    ]);
     expect((await sandbox.emu('GET', '/faults')).json().faults).toEqual([]);
   });
 

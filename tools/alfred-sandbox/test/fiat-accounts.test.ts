@@ -34,7 +34,11 @@ const rails: { type: string; valid: Record<string, unknown>; invalid: [string, R
     invalid: [
       ['bad CPF key', { accountNumber: breakLastDigit(cpf) }, ['accountNumber']],
       ['unknown key type', { accountType: 'IBAN' }, ['accountType']],
-      ['bad holder CNPJ', { metadata: { ...holder, documentType: 'CNPJ', documentNumber: breakLastDigit(cnpj) } }, ['metadata.documentNumber']],
+      [
+        'bad holder CNPJ',
+        { metadata: { ...holder, documentType: 'CNPJ', documentNumber: breakLastDigit(cnpj) } },
+        ['metadata.documentNumber'],
+      ],
       ['no holder document', { metadata: holder }, ['metadata.documentType', 'metadata.documentNumber']],
     ],
   },
@@ -69,17 +73,31 @@ const rails: { type: string; valid: Record<string, unknown>; invalid: [string, R
   },
   {
     type: 'ACH',
-    valid: { accountName: 'Bancolombia', accountNumber: '0123456789', accountType: 'AHORRO', metadata: { ...holder, documentType: 'NIT', documentNumber: nit } },
+    valid: {
+      accountName: 'Bancolombia',
+      accountNumber: '0123456789',
+      accountType: 'AHORRO',
+      metadata: { ...holder, documentType: 'NIT', documentNumber: nit },
+    },
     invalid: [
       ['9 digits', { accountNumber: '123456789' }, ['accountNumber']],
       ['bad NIT', { metadata: { ...holder, documentType: 'NIT', documentNumber: breakLastDigit(nit) } }, ['metadata.documentNumber']],
       ['Nequi not a mobile', { accountType: 'NEQUI', accountNumber: '0123456789' }, ['accountNumber']],
-      ['no bank, no document type', { accountName: '', metadata: { ...holder, documentNumber: '1020304050' } }, ['accountName', 'metadata.documentType']],
+      [
+        'no bank, no document type',
+        { accountName: '', metadata: { ...holder, documentNumber: '1020304050' } },
+        ['accountName', 'metadata.documentType'],
+      ],
     ],
   },
   {
     type: 'ACH',
-    valid: { accountName: 'Nequi', accountNumber: '3001234567', accountType: 'NEQUI', metadata: { ...holder, documentType: 'CC', documentNumber: '1020304050' } },
+    valid: {
+      accountName: 'Nequi',
+      accountNumber: '3001234567',
+      accountType: 'NEQUI',
+      metadata: { ...holder, documentType: 'CC', documentNumber: '1020304050' },
+    },
     invalid: [],
   },
   {
@@ -92,27 +110,60 @@ const rails: { type: string; valid: Record<string, unknown>; invalid: [string, R
   },
   {
     type: 'ACH_DOM',
-    valid: { accountName: 'BANRESERVAS', accountNumber: '9600012345', accountType: 'CORRIENTE', metadata: { ...holder, documentType: 'RNC', documentNumber: rnc } },
-    invalid: [['bad RNC', { metadata: { ...holder, documentType: 'RNC', documentNumber: breakLastDigit(rnc) } }, ['metadata.documentNumber']]],
+    valid: {
+      accountName: 'BANRESERVAS',
+      accountNumber: '9600012345',
+      accountType: 'CORRIENTE',
+      metadata: { ...holder, documentType: 'RNC', documentNumber: rnc },
+    },
+    invalid: [
+      ['bad RNC', { metadata: { ...holder, documentType: 'RNC', documentNumber: breakLastDigit(rnc) } }, ['metadata.documentNumber']],
+    ],
   },
   {
     type: 'BANK_CN',
-    valid: { accountName: 'ICBC', accountNumber: '6222021234567890123', accountType: 'SAVINGS', metadata: { ...holder, documentType: 'RIC', documentNumber: ric } },
-    invalid: [['bad RIC', { metadata: { ...holder, documentType: 'RIC', documentNumber: breakLastDigit(ric) } }, ['metadata.documentNumber']]],
+    valid: {
+      accountName: 'ICBC',
+      accountNumber: '6222021234567890123',
+      accountType: 'SAVINGS',
+      metadata: { ...holder, documentType: 'RIC', documentNumber: ric },
+    },
+    invalid: [
+      ['bad RIC', { metadata: { ...holder, documentType: 'RIC', documentNumber: breakLastDigit(ric) } }, ['metadata.documentNumber']],
+    ],
   },
   {
     type: 'ACH_CHL',
-    valid: { accountName: 'Banco de Chile', accountNumber: '00123456789', accountType: 'CORRIENTE', metadata: { ...holder, documentType: 'RUT', documentNumber: rut } },
-    invalid: [['bad RUT', { metadata: { ...holder, documentType: 'RUT', documentNumber: breakLastDigit(rut) } }, ['metadata.documentNumber']]],
+    valid: {
+      accountName: 'Banco de Chile',
+      accountNumber: '00123456789',
+      accountType: 'CORRIENTE',
+      metadata: { ...holder, documentType: 'RUT', documentNumber: rut },
+    },
+    invalid: [
+      ['bad RUT', { metadata: { ...holder, documentType: 'RUT', documentNumber: breakLastDigit(rut) } }, ['metadata.documentNumber']],
+    ],
   },
   {
     type: 'ACH_BOL',
-    valid: { accountName: 'Banco Union', accountNumber: '1000012345', accountType: 'AHORRO', metadata: { ...holder, documentType: 'CI', documentNumber: '4567890-LP' } },
-    invalid: [['CI without department', { metadata: { ...holder, documentType: 'CI', documentNumber: '4567890' } }, ['metadata.documentNumber']]],
+    valid: {
+      accountName: 'Banco Union',
+      accountNumber: '1000012345',
+      accountType: 'AHORRO',
+      metadata: { ...holder, documentType: 'CI', documentNumber: '4567890-LP' },
+    },
+    invalid: [
+      ['CI without department', { metadata: { ...holder, documentType: 'CI', documentNumber: '4567890' } }, ['metadata.documentNumber']],
+    ],
   },
   {
     type: 'B89',
-    valid: { accountName: 'BCP', accountNumber: '00219312345678901234', accountType: 'AHORRO', metadata: { ...holder, documentType: 'RUC', documentNumber: ruc } },
+    valid: {
+      accountName: 'BCP',
+      accountNumber: '00219312345678901234',
+      accountType: 'AHORRO',
+      metadata: { ...holder, documentType: 'RUC', documentNumber: ruc },
+    },
     invalid: [
       ['bad RUC', { metadata: { ...holder, documentType: 'RUC', documentNumber: breakLastDigit(ruc) } }, ['metadata.documentNumber']],
       ['unknown document type', { metadata: { ...holder, documentType: 'CPF', documentNumber: ruc } }, ['metadata.documentType']],
@@ -126,14 +177,21 @@ describe('fiat accounts', () => {
     customerId = await verifiedCustomer(sandbox);
   });
 
-  const register = (type: string, fiatAccountFields: unknown, owner = customerId) => sandbox.call('POST', '/fiatAccounts', { customerId: owner, type, fiatAccountFields });
+  const register = (type: string, fiatAccountFields: unknown, owner = customerId) =>
+    sandbox.call('POST', '/fiatAccounts', { customerId: owner, type, fiatAccountFields });
 
   for (const rail of rails) {
     it(`when a valid ${rail.type} ${String(rail.valid.accountType ?? '')} account is registered, then 201 and it is listed`, async () => {
       const res = await register(rail.type, rail.valid);
       expect(res.statusCode).toBe(201);
       const { fiatAccountId } = res.json();
-      expect(res.json()).toMatchObject({ customerId, type: rail.type, accountNumber: rail.valid.accountNumber, status: 'ACTIVE', isExternal: false });
+      expect(res.json()).toMatchObject({
+        customerId,
+        type: rail.type,
+        accountNumber: rail.valid.accountNumber,
+        status: 'ACTIVE',
+        isExternal: false,
+      });
       const list = (await sandbox.call('GET', `/fiatAccounts?customerId=${customerId}`)).json();
       expect(list.map((a: { fiatAccountId: string }) => a.fiatAccountId)).toContain(fiatAccountId);
       expect(sandbox.state.fiatAccounts.get(fiatAccountId)?.type).toBe(rail.type);
@@ -166,11 +224,15 @@ describe('fiat accounts', () => {
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({ errorCode: 111485, errorMetadata: { fiatAccountId: first.json().fiatAccountId } });
     const other = await verifiedCustomer(sandbox);
-    expect((await register('COELSA', { accountType: 'ALIAS', accountNumber: 'juan.perez.ok', metadata: holder }, other)).statusCode).toBe(201);
+    expect((await register('COELSA', { accountType: 'ALIAS', accountNumber: 'juan.perez.ok', metadata: holder }, other)).statusCode).toBe(
+      201,
+    );
   });
 
   it('when an account is deleted by its owner, then 204 and it is gone; by another customer, then 111309', async () => {
-    const { fiatAccountId } = (await register('SPEI', { accountNumber: withCheckDigits('MX', 'clabe', '01218000118359719'), accountType: 'CLABE', metadata: holder })).json();
+    const { fiatAccountId } = (
+      await register('SPEI', { accountNumber: withCheckDigits('MX', 'clabe', '01218000118359719'), accountType: 'CLABE', metadata: holder })
+    ).json();
     const stranger = await verifiedCustomer(sandbox);
     const foreign = await sandbox.call('DELETE', `/fiatAccounts/${stranger}/${fiatAccountId}`);
     expect(foreign.statusCode).toBe(403);
@@ -182,7 +244,9 @@ describe('fiat accounts', () => {
   });
 
   it('when the customer has not completed KYC, then 400 111406 and nothing is registered', async () => {
-    const { customerId: unverified } = (await sandbox.call('POST', '/customers/create', { email: `${randomUUID()}@example.com`, type: 'INDIVIDUAL', country: 'MX' })).json();
+    const { customerId: unverified } = (
+      await sandbox.call('POST', '/customers/create', { email: `${randomUUID()}@example.com`, type: 'INDIVIDUAL', country: 'MX' })
+    ).json();
     const res = await register('SPEI', rails[0]!.valid, unverified);
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ errorCode: 111406, errorMessage: 'Customer KYC incomplete' });
@@ -191,6 +255,8 @@ describe('fiat accounts', () => {
 
   it('when the type is unknown or the fields are not an object of strings, then 111484 names them', async () => {
     expect((await register('SWIFT', {})).json().errorMetadata.fields).toEqual(['type']);
-    expect((await register('SPEI', { accountNumber: 12345, accountType: 'CLABE', metadata: holder })).json().errorMetadata.fields).toEqual(['accountNumber']);
+    expect((await register('SPEI', { accountNumber: 12345, accountType: 'CLABE', metadata: holder })).json().errorMetadata.fields).toEqual([
+      'accountNumber',
+    ]);
   });
 });

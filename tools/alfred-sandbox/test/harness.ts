@@ -18,10 +18,20 @@ export type TestSandbox = Sandbox & {
 };
 
 export function startSandbox(options: SandboxOptions = {}): TestSandbox {
-  const sandbox = buildSandbox({ apiKey: credentials['api-key'], apiSecret: credentials['api-secret'], log: testLogger('alfred-sandbox'), ...options });
+  const sandbox = buildSandbox({
+    apiKey: credentials['api-key'],
+    apiSecret: credentials['api-secret'],
+    log: testLogger('alfred-sandbox'),
+    ...options,
+  });
   return Object.assign(sandbox, {
     call: (method: Method, path: string, body?: object, headers: Record<string, string> = {}) =>
-      sandbox.app.inject({ method, url: `${basePath}${path}`, headers: { ...credentials, ...headers }, ...(body === undefined ? {} : { payload: body }) }),
+      sandbox.app.inject({
+        method,
+        url: `${basePath}${path}`,
+        headers: { ...credentials, ...headers },
+        ...(body === undefined ? {} : { payload: body }),
+      }),
     emu: (method: Method, path: string, body?: object) =>
       sandbox.app.inject({ method, url: `/__emu${path}`, ...(body === undefined ? {} : { payload: body }) }),
   });

@@ -13,13 +13,24 @@ beforeAll(async () => {
   const account = await sandbox.call('POST', '/fiatAccounts', {
     customerId,
     type: 'SPEI',
-    fiatAccountFields: { accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'), accountType: 'CLABE', metadata: { accountHolderName: 'Maria Lopez' } },
+    fiatAccountFields: {
+      accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'),
+      accountType: 'CLABE',
+      metadata: { accountHolderName: 'Maria Lopez' },
+    },
   });
   fiatAccountId = account.json().fiatAccountId;
 });
 
 async function newQuote(fromAmount = '250', toCurrency = 'MXN') {
-  const res = await sandbox.call('POST', '/quotes', { fromCurrency: 'USDT', toCurrency, fromAmount, chain: 'TRON', paymentMethodType: 'BANK', metadata: { customerId } });
+  const res = await sandbox.call('POST', '/quotes', {
+    fromCurrency: 'USDT',
+    toCurrency,
+    fromAmount,
+    chain: 'TRON',
+    paymentMethodType: 'BANK',
+    metadata: { customerId },
+  });
   return res.json();
 }
 
@@ -44,7 +55,13 @@ describe('offramps', () => {
     const res = await sandbox.call('POST', '/offramp', orderFor(quote));
     expect(res.statusCode).toBe(201);
     const body = res.json();
-    expect(body).toMatchObject({ status: 'CREATED', fromAmount: '250.000000', toAmount: quote.toAmount, fiatAccountId, quote: { quoteId: quote.quoteId } });
+    expect(body).toMatchObject({
+      status: 'CREATED',
+      fromAmount: '250.000000',
+      toAmount: quote.toAmount,
+      fiatAccountId,
+      quote: { quoteId: quote.quoteId },
+    });
     expect(body.depositAddress).toMatch(/^T[1-9A-HJ-NP-Za-km-z]{33}$/);
     expect(body.expiration).toBe('2026-05-01T13:00:00.000Z');
     expect((await sandbox.call('GET', `/offramp/${body.transactionId}`)).json()).toEqual(body);
@@ -67,7 +84,7 @@ describe('offramps', () => {
     expect(sandbox.state.offramps.size).toBe(before);
   });
 
-  it('when the fiat account is another customer\'s or on another rail, then 111309 or 111307', async () => {
+  it("when the fiat account is another customer's or on another rail, then 111309 or 111307", async () => {
     const stranger = await verifiedCustomer(sandbox);
     const foreign = await createOfframp({ customerId: stranger });
     expect(foreign.statusCode).toBe(403);
@@ -78,7 +95,9 @@ describe('offramps', () => {
   });
 
   it('when the customer has not completed KYC, then 400 111406', async () => {
-    const { customerId: unverified } = (await sandbox.call('POST', '/customers/create', { email: `${randomUUID()}@example.com`, type: 'INDIVIDUAL', country: 'MX' })).json();
+    const { customerId: unverified } = (
+      await sandbox.call('POST', '/customers/create', { email: `${randomUUID()}@example.com`, type: 'INDIVIDUAL', country: 'MX' })
+    ).json();
     const res = await createOfframp({ customerId: unverified });
     expect(res.statusCode).toBe(400);
     expect(res.json().errorCode).toBe(111406);
@@ -109,7 +128,12 @@ describe('offramps', () => {
     const { transactionId } = (await createOfframp()).json();
     const walk = await sandbox.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'success' });
     expect(walk.statusCode).toBe(200);
-    expect(walk.json().steps).toEqual(['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED']);
+    expect(walk.json().steps).toEqual([
+      'ON_CHAIN_DEPOSIT_RECEIVED',
+      'TRADE_COMPLETED',
+      'FIAT_TRANSFER_INITIATED',
+      'FIAT_TRANSFER_COMPLETED',
+    ]);
     const offramp = (await sandbox.call('GET', `/offramp/${transactionId}`)).json();
     expect(offramp.status).toBe('FIAT_TRANSFER_COMPLETED');
     expect(offramp.txHash).toMatch(/^[0-9a-f]{64}$/);
@@ -121,7 +145,11 @@ describe('offramps', () => {
 
   it('when an offramp is walked to failure after the trade, then it ends FAILED with the reason in metadata', async () => {
     const { transactionId } = (await createOfframp()).json();
-    const walk = await sandbox.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'failure', failureReason: 'BANK_REJECTED', failAfter: 'TRADE_COMPLETED' });
+    const walk = await sandbox.emu('POST', `/offramps/${transactionId}/walk`, {
+      outcome: 'failure',
+      failureReason: 'BANK_REJECTED',
+      failAfter: 'TRADE_COMPLETED',
+    });
     expect(walk.json().steps).toEqual(['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FAILED']);
     const offramp = (await sandbox.call('GET', `/offramp/${transactionId}`)).json();
     expect(offramp).toMatchObject({ status: 'FAILED', metadata: { failureReason: 'BANK_REJECTED' } });
@@ -135,13 +163,20 @@ describe('offramps', () => {
       sandbox.call('POST', '/webhooks', { referenceId: transactionId, eventType: 'OFFRAMP', status, metadata });
     expect((await post('FIAT_TRANSFER_INITIATED')).statusCode).toBe(201);
     expect((await post('FIAT_TRANSFER_INITIATED')).statusCode).toBe(201);
-    expect((await post('TRADE_COMPLETED')).json()).toMatchObject({ errorCode: 111302, errorMetadata: { from: 'FIAT_TRANSFER_INITIATED', to: 'TRADE_COMPLETED' } });
+    expect((await post('TRADE_COMPLETED')).json()).toMatchObject({
+      errorCode: 111302,
+      errorMetadata: { from: 'FIAT_TRANSFER_INITIATED', to: 'TRADE_COMPLETED' },
+    });
     expect((await post('FIAT_TRANSFER_COMPLETED')).statusCode).toBe(201);
     expect((await post('FAILED', { failureReason: 'late' })).statusCode).toBe(400);
     expect((await post('SETTLED')).statusCode).toBe(400);
     const statuses = sandbox.state.deliveries.filter((d) => d.body.referenceId === transactionId).map((d) => d.body.status);
     expect(statuses).toEqual(['FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED']);
-    expect(sandbox.state.offramps.get(transactionId)?.history.map((h) => h.status)).toEqual(['CREATED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED']);
+    expect(sandbox.state.offramps.get(transactionId)?.history.map((h) => h.status)).toEqual([
+      'CREATED',
+      'FIAT_TRANSFER_INITIATED',
+      'FIAT_TRANSFER_COMPLETED',
+    ]);
   });
 
   it('when the emulator lists offramps, then each carries its history', async () => {

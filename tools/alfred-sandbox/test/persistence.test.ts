@@ -37,10 +37,32 @@ async function crashCopy(stateFile: string): Promise<string> {
 /** A verified MX customer with a SPEI account, a quote, and an order created with an Idempotency-Key. */
 async function customerWithOrder(sandbox: TestSandbox) {
   const customerId = await verifiedCustomer(sandbox);
-  const fields = { accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'), accountType: 'CLABE', metadata: { accountHolderName: 'Maria Lopez' } };
+  const fields = {
+    accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'),
+    accountType: 'CLABE',
+    metadata: { accountHolderName: 'Maria Lopez' },
+  };
   const { fiatAccountId } = (await sandbox.call('POST', '/fiatAccounts', { customerId, type: 'SPEI', fiatAccountFields: fields })).json();
-  const quote = (await sandbox.call('POST', '/quotes', { fromCurrency: 'USDT', toCurrency: 'MXN', fromAmount: '100', chain: 'TRON', paymentMethodType: 'BANK', metadata: { customerId } })).json();
-  const order = { customerId, quoteId: quote.quoteId, fromCurrency: 'USDT', toCurrency: 'MXN', amount: quote.fromAmount, chain: 'TRON', fiatAccountId, originAddress: 'Tsender' };
+  const quote = (
+    await sandbox.call('POST', '/quotes', {
+      fromCurrency: 'USDT',
+      toCurrency: 'MXN',
+      fromAmount: '100',
+      chain: 'TRON',
+      paymentMethodType: 'BANK',
+      metadata: { customerId },
+    })
+  ).json();
+  const order = {
+    customerId,
+    quoteId: quote.quoteId,
+    fromCurrency: 'USDT',
+    toCurrency: 'MXN',
+    amount: quote.fromAmount,
+    chain: 'TRON',
+    fiatAccountId,
+    originAddress: 'Tsender',
+  };
   const created = await sandbox.call('POST', '/offramp', order, { 'idempotency-key': `order-${customerId}` });
   expect(created.statusCode, created.body).toBe(201);
   return { customerId, fiatAccountId, quoteId: quote.quoteId as string, order, transactionId: created.json().transactionId as string };
@@ -51,7 +73,9 @@ describe('sandbox state kept in a file', () => {
     const stateFile = path.join(dir, 'kept', 'state.json');
     const first = sandboxOn(stateFile);
     const { customerId, fiatAccountId, quoteId, order, transactionId } = await customerWithOrder(first);
-    expect((await first.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'failure', failAfter: 'TRADE_COMPLETED' })).statusCode).toBe(200);
+    expect(
+      (await first.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'failure', failAfter: 'TRADE_COMPLETED' })).statusCode,
+    ).toBe(200);
     expect((await first.emu('PUT', '/config', { bankUsaWorks: true, pairs: { MXN: { rate: '18.5' } } })).statusCode).toBe(200);
     expect((await first.emu('POST', '/faults', { mode: 'error', count: 2, pathPrefix: '/quotes' })).statusCode).toBe(201);
     const before = {

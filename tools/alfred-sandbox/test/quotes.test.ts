@@ -8,8 +8,6 @@ afterAll(() => sandbox.close());
 const quote = (body: Record<string, unknown>) =>
   sandbox.call('POST', '/quotes', { fromCurrency: 'USDT', toCurrency: 'MXN', chain: 'TRON', paymentMethodType: 'BANK', ...body });
 
-const feeOf = (fees: { type: string; amount: string }[], type: string) => fees.find((f) => f.type === type)?.amount;
-
 /** Decimal string to integer units at `scale`, independent of the code under test. */
 const units = (text: string, scale: number) => {
   const [whole, fraction = ''] = text.split('.');
@@ -21,7 +19,14 @@ describe('quotes', () => {
     const res = await quote({ fromAmount: '123.456789' });
     expect(res.statusCode).toBe(201);
     const body = res.json();
-    expect(body).toMatchObject({ fromCurrency: 'USDT', toCurrency: 'MXN', fromAmount: '123.456789', toAmount: '2082.45', rate: '17.25', chain: 'TRON' });
+    expect(body).toMatchObject({
+      fromCurrency: 'USDT',
+      toCurrency: 'MXN',
+      fromAmount: '123.456789',
+      toAmount: '2082.45',
+      rate: '17.25',
+      chain: 'TRON',
+    });
     expect(body.fees).toEqual([
       { type: 'commissionFee', amount: '1.234568', currency: 'USDT' },
       { type: 'processingFee', amount: '0.500000', currency: 'USDT' },
@@ -41,7 +46,13 @@ describe('quotes', () => {
   });
 
   it('when many amounts are quoted both ways, then every quote satisfies the exact invariants', async () => {
-    for (const [toCurrency, amount] of [['MXN', '10.5'], ['ARS', '777.777777'], ['CLP', '50'], ['COP', '4999.99'], ['USD', '31415.926535']] as const) {
+    for (const [toCurrency, amount] of [
+      ['MXN', '10.5'],
+      ['ARS', '777.777777'],
+      ['CLP', '50'],
+      ['COP', '4999.99'],
+      ['USD', '31415.926535'],
+    ] as const) {
       const forward = (await quote({ toCurrency, fromAmount: amount })).json();
       const toScale = toCurrency === 'CLP' ? 0 : 2;
       const net = units(forward.fromAmount, 6) - forward.fees.reduce((sum: bigint, f: { amount: string }) => sum + units(f.amount, 6), 0n);
@@ -63,7 +74,11 @@ describe('quotes', () => {
   it('when the amount is under the minimum or over the maximum, then 409 111426 names the limit as a number', async () => {
     const low = await quote({ fromAmount: '9.999999' });
     expect(low.statusCode).toBe(409);
-    expect(low.json()).toEqual({ errorCode: 111426, errorMessage: 'Quantity out of range', errorMetadata: { fromCurrency: 'USDT', minQuantity: 10 } });
+    expect(low.json()).toEqual({
+      errorCode: 111426,
+      errorMessage: 'Quantity out of range',
+      errorMetadata: { fromCurrency: 'USDT', minQuantity: 10 },
+    });
     const high = await quote({ fromAmount: '50000.000001' });
     expect(high.statusCode).toBe(409);
     expect(high.json().errorMetadata).toEqual({ fromCurrency: 'USDT', maxQuantity: 50000 });
@@ -111,7 +126,11 @@ describe('quotes', () => {
     expect(res.json().toAmount).toBe('500.00');
     const configs = (await sandbox.call('GET', '/allConfigs')).json();
     expect(configs.pairs).toHaveLength(10);
-    expect(configs.pairs.find((p: { toCurrency: string }) => p.toCurrency === 'BRL')).toMatchObject({ rate: '5', minQuantity: '10', toDecimals: 2 });
+    expect(configs.pairs.find((p: { toCurrency: string }) => p.toCurrency === 'BRL')).toMatchObject({
+      rate: '5',
+      minQuantity: '10',
+      toDecimals: 2,
+    });
   });
 
   it('when a setting would put the minimum over the maximum, then it is refused and nothing changes', async () => {

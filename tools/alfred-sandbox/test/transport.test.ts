@@ -10,7 +10,11 @@ describe('transport', () => {
     const missing = await sandbox.app.inject({ method: 'GET', url: `${basePath}/allConfigs` });
     expect(missing.statusCode).toBe(401);
     expect(missing.json()).toEqual({ errorCode: 111305, errorMessage: 'Unauthorized' });
-    const wrong = await sandbox.app.inject({ method: 'GET', url: `${basePath}/allConfigs`, headers: { 'api-key': 'test-key', 'api-secret': 'guess' } });
+    const wrong = await sandbox.app.inject({
+      method: 'GET',
+      url: `${basePath}/allConfigs`,
+      headers: { 'api-key': 'test-key', 'api-secret': 'guess' },
+    });
     expect(wrong.statusCode).toBe(401);
     const logged = (await sandbox.emu('GET', '/requests?pathPrefix=/allConfigs')).json().requests;
     expect(logged.map((r: { statusCode: number }) => r.statusCode)).toEqual([401, 401]);

@@ -19,10 +19,31 @@ afterAll(() => sandbox.close());
 /** A created offramp, through the partner API, for a verified MX customer with a SPEI account. */
 async function newOfframp(): Promise<string> {
   const customerId = await verifiedCustomer(sandbox);
-  const fields = { accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'), accountType: 'CLABE', metadata: { accountHolderName: 'Maria Lopez' } };
+  const fields = {
+    accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'),
+    accountType: 'CLABE',
+    metadata: { accountHolderName: 'Maria Lopez' },
+  };
   const { fiatAccountId } = (await sandbox.call('POST', '/fiatAccounts', { customerId, type: 'SPEI', fiatAccountFields: fields })).json();
-  const quote = (await sandbox.call('POST', '/quotes', { fromCurrency: 'USDT', toCurrency: 'MXN', fromAmount: '100', chain: 'TRON', paymentMethodType: 'BANK' })).json();
-  const order = { customerId, quoteId: quote.quoteId, fromCurrency: 'USDT', toCurrency: 'MXN', amount: quote.fromAmount, chain: 'TRON', fiatAccountId, originAddress: 'Tsender' };
+  const quote = (
+    await sandbox.call('POST', '/quotes', {
+      fromCurrency: 'USDT',
+      toCurrency: 'MXN',
+      fromAmount: '100',
+      chain: 'TRON',
+      paymentMethodType: 'BANK',
+    })
+  ).json();
+  const order = {
+    customerId,
+    quoteId: quote.quoteId,
+    fromCurrency: 'USDT',
+    toCurrency: 'MXN',
+    amount: quote.fromAmount,
+    chain: 'TRON',
+    fiatAccountId,
+    originAddress: 'Tsender',
+  };
   await sandbox.webhooks.idle();
   receiver.received.length = 0;
   return (await sandbox.call('POST', '/offramp', order)).json().transactionId;
@@ -39,14 +60,24 @@ const statusesReceived = () => receiver.received.map((r) => JSON.parse(r.rawBody
 describe('webhooks', () => {
   it('when a webhook is sent, then its signature is HMAC-SHA256 of t.rawBody with the secret, and t is now', async () => {
     const transactionId = await newOfframp();
-    await sandbox.call('POST', '/webhooks', { referenceId: transactionId, eventType: 'OFFRAMP', status: 'ON_CHAIN_DEPOSIT_RECEIVED', metadata: { txHash: 'abc' } });
+    await sandbox.call('POST', '/webhooks', {
+      referenceId: transactionId,
+      eventType: 'OFFRAMP',
+      status: 'ON_CHAIN_DEPOSIT_RECEIVED',
+      metadata: { txHash: 'abc' },
+    });
     await sandbox.webhooks.idle();
     const [hook] = receiver.received;
     const { t, s } = parseSignature(hook?.headers.signature);
     expect(s).toBe(hmac(`${t}.${hook!.rawBody}`));
     expect(Math.abs(Number(t) - Date.now() / 1000)).toBeLessThan(5);
     expect(hook!.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(hook!.rawBody)).toEqual({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'ON_CHAIN_DEPOSIT_RECEIVED', metadata: { txHash: 'abc' } });
+    expect(JSON.parse(hook!.rawBody)).toEqual({
+      referenceId: transactionId,
+      eventType: 'OFFRAMP',
+      status: 'ON_CHAIN_DEPOSIT_RECEIVED',
+      metadata: { txHash: 'abc' },
+    });
   });
 
   it('when the signature format is switched to concat, then t + rawBody is signed', async () => {
@@ -62,7 +93,12 @@ describe('webhooks', () => {
   it('when the receiver answers 500 twice, then the third attempt delivers it after growing delays, and the log shows all three', async () => {
     const transactionId = await newOfframp();
     receiver.answers.push(500, 500);
-    await sandbox.call('POST', '/webhooks', { referenceId: transactionId, eventType: 'OFFRAMP', status: 'ON_CHAIN_DEPOSIT_RECEIVED', metadata: null });
+    await sandbox.call('POST', '/webhooks', {
+      referenceId: transactionId,
+      eventType: 'OFFRAMP',
+      status: 'ON_CHAIN_DEPOSIT_RECEIVED',
+      metadata: null,
+    });
     await sandbox.webhooks.idle();
     const { deliveries } = (await sandbox.emu('GET', `/webhooks?referenceId=${transactionId}`)).json();
     expect(deliveries).toHaveLength(1);
@@ -78,7 +114,12 @@ describe('webhooks', () => {
     await sandbox.emu('PUT', '/config', { webhookRetryBaseDelayMs: 1 });
     const transactionId = await newOfframp();
     receiver.answers.push(...Array.from({ length: 20 }, () => 503));
-    await sandbox.call('POST', '/webhooks', { referenceId: transactionId, eventType: 'OFFRAMP', status: 'FAILED', metadata: { failureReason: 'X' } });
+    await sandbox.call('POST', '/webhooks', {
+      referenceId: transactionId,
+      eventType: 'OFFRAMP',
+      status: 'FAILED',
+      metadata: { failureReason: 'X' },
+    });
     await sandbox.webhooks.idle();
     const [delivery] = sandbox.state.deliveries.filter((d) => d.body.referenceId === transactionId);
     expect(delivery).toMatchObject({ state: 'failed', delivered: false });
@@ -96,7 +137,11 @@ describe('webhooks', () => {
     await sandbox.webhooks.idle();
     const [delivery] = sandbox.state.deliveries.filter((d) => d.body.referenceId === transactionId);
     expect(delivery?.state).toBe('failed');
-    expect(delivery?.attempts.map((a) => [a.statusCode, typeof a.error])).toEqual([[null, 'string'], [null, 'string'], [null, 'string']]);
+    expect(delivery?.attempts.map((a) => [a.statusCode, typeof a.error])).toEqual([
+      [null, 'string'],
+      [null, 'string'],
+      [null, 'string'],
+    ]);
   });
 
   it('when an early event is being retried, then later events of the same offramp wait and arrive in order', async () => {

@@ -3,9 +3,38 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { ledgerRpc, riskRpc } from '@offramp/contracts';
 import { eventually } from '@offramp/kit/testing';
 import { launchChromium, screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
-import { approveInConsole, freezeInConsole, openExceptionInConsole, openInConsole, resolveExceptionInConsole, signInToConsole, syncInConsole } from './browser/console-driver.ts';
-import { addPixAccount, emitOfframpInPage, fundInPage, onboardInPage, settledBalanceInPage, signIn, withdrawInPage, withdrawalStatusInPage } from './browser/playground-driver.ts';
-import { addAccount, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw, withdrawal } from './flows.ts';
+import {
+  approveInConsole,
+  freezeInConsole,
+  openExceptionInConsole,
+  openInConsole,
+  resolveExceptionInConsole,
+  signInToConsole,
+  syncInConsole,
+} from './browser/console-driver.ts';
+import {
+  addPixAccount,
+  emitOfframpInPage,
+  fundInPage,
+  onboardInPage,
+  settledBalanceInPage,
+  signIn,
+  withdrawInPage,
+  withdrawalStatusInPage,
+} from './browser/playground-driver.ts';
+import {
+  addAccount,
+  balance,
+  countries,
+  emitOfframp,
+  minusUsdt,
+  newTrader,
+  onboard,
+  settledBalance,
+  waitForStatus,
+  withdraw,
+  withdrawal,
+} from './flows.ts';
 import { devSecret, startNotifier, startSystem, tokenFor, type System } from './system.ts';
 
 /**
@@ -57,7 +86,10 @@ describe('pages in a browser (Chromium): Dev playground and operator console', (
     const debited = (await sys.http('GET', `/psp/alfred/withdrawals/${withdrawalId}`, { trader })).body!.data.crypto_amount as string;
     expect(await settledBalance(sys, trader)).toEqual({ available: minusUsdt('1000.000000', debited), held: '0.000000' });
     expect(shown).toEqual({ available: minusUsdt('1000.000000', debited), held: '0.000000' });
-    expect(await page.locator('#events li').evaluateAll((items) => items.map((i) => i.getAttribute('data-event')))).toEqual(['withdrawal.processing', 'withdrawal.completed']);
+    expect(await page.locator('#events li').evaluateAll((items) => items.map((i) => i.getAttribute('data-event')))).toEqual([
+      'withdrawal.processing',
+      'withdrawal.completed',
+    ]);
     expect(await page.locator('#stream-state').textContent()).toBe('Connected to the event stream.');
     expect(await page.locator('pre[data-curl="offramp"]').textContent()).toContain('/psp/alfred/__dev/emit-offramp');
     expect((await sys.ledgerCheck()).ok).toBe(true);
@@ -86,7 +118,9 @@ describe('pages in a browser (Chromium): Dev playground and operator console', (
     expect(JSON.stringify(rejected.timeline)).toContain('QA_SIMULATED_FAILURE');
     expect(await page.locator('#withdrawal').textContent()).toContain('QA_SIMULATED_FAILURE');
     const debited = (await sys.http('GET', `/psp/alfred/withdrawals/${withdrawalId}`, { trader })).body!.data.crypto_amount as string;
-    expect(await page.locator('#events li[data-event="withdrawal.rejected"]').textContent()).toContain(`${debited} USDT was returned to your available balance`);
+    expect(await page.locator('#events li[data-event="withdrawal.rejected"]').textContent()).toContain(
+      `${debited} USDT was returned to your available balance`,
+    );
     expect(await settledBalance(sys, trader)).toEqual({ available: '250.500000', held: '0.000000' });
     expect(shown).toEqual({ available: '250.500000', held: '0.000000' });
     expect((await sys.ledgerCheck()).ok).toBe(true);
@@ -100,7 +134,13 @@ describe('pages in a browser (Chromium): Dev playground and operator console', (
     const trader = newTrader();
     const holder = await onboard(sys, trader, c.country);
     const accountId = await addAccount(sys, trader, c, holder);
-    await sys.call(riskRpc.addScreeningEntry, { kind: 'trader', value: trader, verdict: 'suspicious', note: 'browser e2e', operatorId: 'operator:e2e' });
+    await sys.call(riskRpc.addScreeningEntry, {
+      kind: 'trader',
+      value: trader,
+      verdict: 'suspicious',
+      note: 'browser e2e',
+      operatorId: 'operator:e2e',
+    });
     const { withdrawalId } = await withdraw(sys, trader, c, accountId);
     await waitForStatus(sys, trader, withdrawalId, 'in_review');
 
@@ -115,7 +155,16 @@ describe('pages in a browser (Chromium): Dev playground and operator console', (
     await screenshot(page, 'console-approved');
 
     const processing = await waitForStatus(sys, trader, withdrawalId, 'processing');
-    expect(processing.timeline).toEqual(expect.arrayContaining([expect.objectContaining({ from: 'in_review', to: 'approved', actor: `operator:${operator}`, reason: 'checked the trader by phone' })]));
+    expect(processing.timeline).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          from: 'in_review',
+          to: 'approved',
+          actor: `operator:${operator}`,
+          reason: 'checked the trader by phone',
+        }),
+      ]),
+    );
     expect(processing.psp_transaction_id).toBeTruthy();
     expect(await page.locator('#queue').textContent()).not.toContain(withdrawalId);
     await syncInConsole(page);
@@ -134,11 +183,15 @@ describe('pages in a browser (Chromium): Dev playground and operator console', (
     const transactionId = (await waitForStatus(sys, trader, w.withdrawalId, 'processing')).psp_transaction_id!;
     await emitOfframp(sys, trader, w.sessionId, 'failure');
     await waitForStatus(sys, trader, w.withdrawalId, 'rejected');
-    expect(await sys.sendWebhook({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: {} })).toBe(200);
+    expect(
+      await sys.sendWebhook({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: {} }),
+    ).toBe(200);
     const token = tokenFor('ops-exceptions', { role: 'admin' });
     const exceptionId = await eventually(`the exception of ${w.withdrawalId}`, async () => {
       const r = await sys.http('GET', '/api/admin/exceptions?status=open&limit=100', { token });
-      return (r.body?.data.exceptions as { exception_id: string; withdrawal_id: string }[] | undefined)?.find((e) => e.withdrawal_id === w.withdrawalId)?.exception_id;
+      return (r.body?.data.exceptions as { exception_id: string; withdrawal_id: string }[] | undefined)?.find(
+        (e) => e.withdrawal_id === w.withdrawalId,
+      )?.exception_id;
     });
 
     await signInToConsole(page, baseUrl, 'ops-exceptions', devSecret);
@@ -163,7 +216,11 @@ describe('pages in a browser (Chromium): Dev playground and operator console', (
     onTestFinished(close);
     await signInToConsole(page, baseUrl, 'ops-freeze', devSecret);
     await freezeInConsole(page, 'CO', true, 'browser e2e: bank holiday');
-    expect((await sys.call(riskRpc.getFreeze, {})).countries.CO).toMatchObject({ frozen: true, reason: 'browser e2e: bank holiday', by: 'operator:ops-freeze' });
+    expect((await sys.call(riskRpc.getFreeze, {})).countries.CO).toMatchObject({
+      frozen: true,
+      reason: 'browser e2e: bank holiday',
+      by: 'operator:ops-freeze',
+    });
     expect(await page.locator('[data-freeze="CO"]').textContent()).toBe('frozen');
     await screenshot(page, 'console-freeze');
     await freezeInConsole(page, 'CO', false, 'browser e2e: holiday over');

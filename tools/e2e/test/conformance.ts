@@ -17,5 +17,6 @@ export function assertConforms(check: OpenApiCheck, method: string, url: string,
   if (!mismatch && documentedPrefixes.test(path) && !check.operation(method, url) && answer.statusCode !== 404) {
     mismatch = `${method} ${path} answered ${answer.statusCode}, but the document has no such operation`;
   }
-  if (mismatch) throw new Error(`${method} ${url} -> ${answer.statusCode} disagrees with the gateway's OpenAPI document (/docs/json):\n${mismatch}`);
+  if (mismatch)
+    throw new Error(`${method} ${url} -> ${answer.statusCode} disagrees with the gateway's OpenAPI document (/docs/json):\n${mismatch}`);
 }

@@ -12,12 +12,15 @@ type WithWidget = { widget: Widget };
 /** The widget page's functions, called in the page (each `page.evaluate` runs the page's own code). */
 function widgetIn(page: Page) {
   return {
-    configure: (gateway: string, token: string) => page.evaluate(([g, t]) => (globalThis as unknown as WithWidget).widget.configure(g, t), [gateway, token] as const),
+    configure: (gateway: string, token: string) =>
+      page.evaluate(([g, t]) => (globalThis as unknown as WithWidget).widget.configure(g, t), [gateway, token] as const),
     balances: () => page.evaluate(() => (globalThis as unknown as WithWidget).widget.balances()),
     addPixAccount: (holder: string) => page.evaluate((h) => (globalThis as unknown as WithWidget).widget.addPixAccount(h), holder),
-    withdraw: (fiatAccountId: string, amount: string) => page.evaluate(([f, a]) => (globalThis as unknown as WithWidget).widget.withdraw(f, a), [fiatAccountId, amount] as const),
+    withdraw: (fiatAccountId: string, amount: string) =>
+      page.evaluate(([f, a]) => (globalThis as unknown as WithWidget).widget.withdraw(f, a), [fiatAccountId, amount] as const),
     withdrawal: (id: string) => page.evaluate((i) => (globalThis as unknown as WithWidget).widget.withdrawal(i), id),
-    connect: (options: { lastEventId?: string; ticket?: string } = {}) => page.evaluate((o) => (globalThis as unknown as WithWidget).widget.connect(o), options),
+    connect: (options: { lastEventId?: string; ticket?: string } = {}) =>
+      page.evaluate((o) => (globalThis as unknown as WithWidget).widget.connect(o), options),
     disconnect: () => page.evaluate(() => (globalThis as unknown as WithWidget).widget.disconnect()),
     recorded: () => page.evaluate(() => (globalThis as unknown as WithWidget).widget.recorded),
     /** The message a call fails with, or 'answered'. */
@@ -85,7 +88,9 @@ describe('the widget from another origin in a browser (CORS, typed client, event
 
   /** The notification ids the notifier stored for a withdrawal, in order: what its stream events must carry. */
   async function notificationIds(withdrawalId: string): Promise<string[]> {
-    const rows = await notifier!.db.em.fork().execute<{ id: string }[]>('select id from notifications where withdrawal_id = ? order by id', [withdrawalId]);
+    const rows = await notifier!.db.em
+      .fork()
+      .execute<{ id: string }[]>('select id from notifications where withdrawal_id = ? order by id', [withdrawalId]);
     return rows.map((r) => r.id);
   }
 
@@ -125,7 +130,9 @@ describe('the widget from another origin in a browser (CORS, typed client, event
     const third = await widget.withdraw(accountId, '100.00');
     await waitForStatus(sys, trader, third.withdrawalId, 'processing');
     // The live event comes after everything the stream replayed, so a duplicate would have arrived before it.
-    await eventually('the third withdrawal’s live event on the page', async () => (await widget.recorded()).events.some((e) => e.data.withdrawal_id === third.withdrawalId));
+    await eventually('the third withdrawal’s live event on the page', async () =>
+      (await widget.recorded()).events.some((e) => e.data.withdrawal_id === third.withdrawalId),
+    );
 
     const recorded = await widget.recorded();
     expect(recorded.events.map((e) => [e.connection, e.event, e.data.withdrawal_id])).toEqual([
@@ -136,7 +143,11 @@ describe('the widget from another origin in a browser (CORS, typed client, event
       [2, 'withdrawal.processing', third.withdrawalId],
     ]);
     expect(lastId).toBe(recorded.events[1]!.id);
-    expect(recorded.events.map((e) => e.id)).toEqual([...(await notificationIds(first.withdrawalId)), ...missed, ...(await notificationIds(third.withdrawalId))]);
+    expect(recorded.events.map((e) => e.id)).toEqual([
+      ...(await notificationIds(first.withdrawalId)),
+      ...missed,
+      ...(await notificationIds(third.withdrawalId)),
+    ]);
     expect(recorded.events.every((e) => e.id === e.data.notification_id)).toBe(true);
     expect(recorded.streamErrors).toEqual([]);
 
@@ -163,7 +174,9 @@ describe('the widget from another origin in a browser (CORS, typed client, event
     // Even with a valid ticket (taken here, by the test), the stream's answer is refused to the page.
     const ticket = await sys.http('POST', '/psp/alfred/events/ticket', { trader });
     expect(ticket.status).toBe(201);
-    expect(await widget.failureOf('connect', ticket.body!.data.ticket as string)).toBe('GET /psp/alfred/events: the browser gave the stream up (readyState CLOSED)');
+    expect(await widget.failureOf('connect', ticket.body!.data.ticket as string)).toBe(
+      'GET /psp/alfred/events: the browser gave the stream up (readyState CLOSED)',
+    );
     expect((await widget.recorded()).events).toEqual([]);
     expect(errors).toEqual([]);
   });

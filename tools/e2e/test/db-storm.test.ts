@@ -62,9 +62,13 @@ describe('database storm end to end', () => {
       () => `initiate of ${s.sessionId} answered; last: ${JSON.stringify(last)}`,
       async () => {
         attempts++;
-        const r = await call('initiate', 'POST', '/psp/alfred/initiate-withdrawal', { trader: s.trader, body: { session_id: s.sessionId } });
+        const r = await call('initiate', 'POST', '/psp/alfred/initiate-withdrawal', {
+          trader: s.trader,
+          body: { session_id: s.sessionId },
+        });
         last = { status: r.status, body: r.body };
-        if (r.status === 200) return { withdrawalId: r.body!.data.withdrawal_id as string, debited: r.body!.data.debited.amount as string, attempts };
+        if (r.status === 200)
+          return { withdrawalId: r.body!.data.withdrawal_id as string, debited: r.body!.data.debited.amount as string, attempts };
         if (r.status !== 503 || over) throw new Error(`initiate of ${s.sessionId}: ${r.status} ${JSON.stringify(r.body)}`);
         return undefined;
       },
@@ -78,7 +82,11 @@ describe('database storm end to end', () => {
     await eventually(
       () => `emit-offramp of ${w.sessionId} answered; last: ${JSON.stringify(last)}`,
       async () => {
-        const r = await call('emit-offramp', 'POST', '/psp/alfred/__dev/emit-offramp', { trader: w.trader, dev: true, body: { session_id: w.sessionId, scenario } });
+        const r = await call('emit-offramp', 'POST', '/psp/alfred/__dev/emit-offramp', {
+          trader: w.trader,
+          dev: true,
+          body: { session_id: w.sessionId, scenario },
+        });
         const unknownBefore = (last as { status?: number } | undefined)?.status === 503;
         last = { status: r.status, body: r.body };
         if (r.status === 200) return true;
@@ -100,7 +108,12 @@ describe('database storm end to end', () => {
       Object.entries({ ledger, risk, sessions, psp }).map(async ([name, app]) => {
         const started = Date.now();
         const r = await app.http.app.inject({ method: 'GET', url: '/readyz' });
-        answers.push({ what: `readyz ${name}`, status: r.statusCode, code: r.statusCode === 200 ? undefined : r.json().error?.code, ms: Date.now() - started });
+        answers.push({
+          what: `readyz ${name}`,
+          status: r.statusCode,
+          code: r.statusCode === 200 ? undefined : r.json().error?.code,
+          ms: Date.now() - started,
+        });
         out[name] = r.statusCode;
       }),
     );
@@ -141,7 +154,9 @@ describe('database storm end to end', () => {
         await pause(300);
       }
     })();
-    const initiations = sessions.map((s, i) => initiate(s).then((r) => ({ ...s, ...r, outcome: i % 3 === 0 ? ('failure' as const) : ('success' as const) })));
+    const initiations = sessions.map((s, i) =>
+      initiate(s).then((r) => ({ ...s, ...r, outcome: i % 3 === 0 ? ('failure' as const) : ('success' as const) })),
+    );
     // Awaited below; until then a failure must not surface as an unhandled rejection.
     for (const p of initiations) p.catch(() => undefined);
     await storm;
@@ -164,13 +179,20 @@ describe('database storm end to end', () => {
     try {
       await pg.stop();
       // Readiness says so, quickly; and a retried initiate is "outcome unknown", never a 500.
-      await eventually('every service not ready while Postgres is down', async () => Object.values(await readiness()).every((s) => s === 503));
-      const retriedWhileDown = await call('initiate', 'POST', '/psp/alfred/initiate-withdrawal', { trader: sessions[0]!.trader, body: { session_id: sessions[0]!.sessionId } });
+      await eventually('every service not ready while Postgres is down', async () =>
+        Object.values(await readiness()).every((s) => s === 503),
+      );
+      const retriedWhileDown = await call('initiate', 'POST', '/psp/alfred/initiate-withdrawal', {
+        trader: sessions[0]!.trader,
+        body: { session_id: sessions[0]!.sessionId },
+      });
       expect(retriedWhileDown.status).toBe(503);
       expect(retriedWhileDown.body!.error.code).toBe('PSP_UNAVAILABLE');
       await pg.start();
       const restarted = Date.now();
-      await eventually('every service ready again', async () => Object.values(await readiness()).every((s) => s === 200), { timeoutMs: 30_000 });
+      await eventually('every service ready again', async () => Object.values(await readiness()).every((s) => s === 200), {
+        timeoutMs: 30_000,
+      });
       readyAfterMs = Date.now() - restarted;
       expect(readyAfterMs).toBeLessThanOrEqual(30_000);
     } finally {
@@ -181,7 +203,10 @@ describe('database storm end to end', () => {
     // Every initiation answered in the end; a retry with the same session answers the same withdrawal.
     const withdrawals = await Promise.all(initiations);
     expect(new Set(withdrawals.map((w) => w.withdrawalId)).size).toBe(30);
-    const again = await call('initiate', 'POST', '/psp/alfred/initiate-withdrawal', { trader: sessions[0]!.trader, body: { session_id: sessions[0]!.sessionId } });
+    const again = await call('initiate', 'POST', '/psp/alfred/initiate-withdrawal', {
+      trader: sessions[0]!.trader,
+      body: { session_id: sessions[0]!.sessionId },
+    });
     expect(again.status, JSON.stringify(again.body)).toBe(200);
     expect(again.body!.data.withdrawal_id).toBe(withdrawals[0]!.withdrawalId);
 
@@ -196,7 +221,9 @@ describe('database storm end to end', () => {
 
     // Balances exact: each trader is down by exactly what completed, nothing held.
     for (const t of traders) {
-      const expected = withdrawals.filter((w) => w.trader === t.id && w.outcome === 'success').reduce((left, w) => minusUsdt(left, w.debited), t.funded);
+      const expected = withdrawals
+        .filter((w) => w.trader === t.id && w.outcome === 'success')
+        .reduce((left, w) => minusUsdt(left, w.debited), t.funded);
       const settled = await eventually(`${t.id}'s holds settled`, async () => {
         const b = await balance(sys, t.id);
         return b.held === '0.000000' ? b : undefined;
@@ -213,10 +240,19 @@ describe('database storm end to end', () => {
     for (const w of withdrawals) {
       const final = await withdrawal(sys, w.trader, w.withdrawalId);
       expect(final.status, w.withdrawalId).toBe(w.outcome === 'success' ? 'completed' : 'rejected');
-      expect(final.timeline.filter((t) => t.kind === 'transition' && terminal.includes(t.to)), w.withdrawalId).toHaveLength(1);
-      const kinds = transfers.filter((t) => t.withdrawal === w.withdrawalId).map((t) => t.kind).sort();
+      expect(
+        final.timeline.filter((t) => t.kind === 'transition' && terminal.includes(t.to)),
+        w.withdrawalId,
+      ).toHaveLength(1);
+      const kinds = transfers
+        .filter((t) => t.withdrawal === w.withdrawalId)
+        .map((t) => t.kind)
+        .sort();
       expect(kinds, w.withdrawalId).toEqual(w.outcome === 'success' ? ['hold', 'post'] : ['hold', 'void']);
-      expect(offramps.filter((o) => o.memo === w.withdrawalId), w.withdrawalId).toHaveLength(1);
+      expect(
+        offramps.filter((o) => o.memo === w.withdrawalId),
+        w.withdrawalId,
+      ).toHaveLength(1);
     }
     expect(offramps).toHaveLength(30);
     expect((await sys.ledgerCheck()).ok).toBe(true);
@@ -227,9 +263,17 @@ describe('database storm end to end', () => {
     // No request hung and none was a 500: each answered 2xx, or 503 PSP_UNAVAILABLE, within its bound.
     const widget = answers.filter((a) => !a.what.startsWith('readyz'));
     const probes = answers.filter((a) => a.what.startsWith('readyz'));
-    const summary = () => JSON.stringify({ terminated, readyAfterMs, initiateAttempts: withdrawals.map((w) => w.attempts), slowest: [...answers].sort((a, b) => b.ms - a.ms).slice(0, 5) });
+    const summary = () =>
+      JSON.stringify({
+        terminated,
+        readyAfterMs,
+        initiateAttempts: withdrawals.map((w) => w.attempts),
+        slowest: [...answers].sort((a, b) => b.ms - a.ms).slice(0, 5),
+      });
     for (const a of widget) {
-      expect(a.status === 503 ? a.code : a.status < 300, `${a.what} ${a.status} ${a.code} ${summary()}`).toBe(a.status === 503 ? 'PSP_UNAVAILABLE' : true);
+      expect(a.status === 503 ? a.code : a.status < 300, `${a.what} ${a.status} ${a.code} ${summary()}`).toBe(
+        a.status === 503 ? 'PSP_UNAVAILABLE' : true,
+      );
       expect(a.ms, `${a.what} took ${a.ms} ms ${summary()}`).toBeLessThanOrEqual(requestBoundMs);
     }
     for (const a of probes) {

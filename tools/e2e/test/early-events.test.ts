@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
 import { startSystem, type System } from './system.ts';
-import { addAccount, balance, countries, minusUsdt, newTrader, onboard, openSession, settledBalance, waitForStatus, withdrawal } from './flows.ts';
+import {
+  addAccount,
+  balance,
+  countries,
+  minusUsdt,
+  newTrader,
+  onboard,
+  openSession,
+  settledBalance,
+  waitForStatus,
+  withdrawal,
+} from './flows.ts';
 
 type Offramp = { transactionId: string; memo?: string | null; status: string };
 type Delivery = { state: string; body: { status: string } };
@@ -33,7 +44,10 @@ async function offrampsFor(withdrawalId: string): Promise<Offramp[]> {
 
 /** Alfred walks the order to its end; returns once every webhook of the walk was answered 2xx by psp-alfred. */
 async function walkAtAlfred(transactionId: string, outcome: 'success' | 'failure') {
-  const walked = await sys.emu('POST', `/offramps/${transactionId}/walk`, { outcome, ...(outcome === 'failure' ? { failureReason: 'BANK_REJECTED' } : {}) });
+  const walked = await sys.emu('POST', `/offramps/${transactionId}/walk`, {
+    outcome,
+    ...(outcome === 'failure' ? { failureReason: 'BANK_REJECTED' } : {}),
+  });
   const steps = walked!.steps as string[];
   await eventually(`the webhooks of ${transactionId} delivered`, async () => {
     const { deliveries } = (await sys.emu('GET', `/webhooks?referenceId=${transactionId}&eventType=OFFRAMP`)) as { deliveries: Delivery[] };
@@ -59,7 +73,13 @@ async function initiate(trader: string, sessionId: string) {
 }
 
 /** The withdrawal ended once, its money settled exactly, one order at Alfred, the ledger clean. */
-async function endedOnce(trader: string, withdrawalId: string, status: 'completed' | 'rejected', expectedAvailable: string, transactionId: string) {
+async function endedOnce(
+  trader: string,
+  withdrawalId: string,
+  status: 'completed' | 'rejected',
+  expectedAvailable: string,
+  transactionId: string,
+) {
   const done = await waitForStatus(sys, trader, withdrawalId, status, 60_000);
   expect(await settledBalance(sys, trader)).toEqual({ available: expectedAvailable, held: '0.000000' });
   const final = await withdrawal(sys, trader, withdrawalId);

@@ -2,7 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decimalToMinor, ledgerRpc } from '@offramp/contracts';
 import { eventually } from '@offramp/kit/testing';
 import { startSystem, tokenFor, type System } from './system.ts';
-import { addAccount, adminRequest, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw } from './flows.ts';
+import {
+  addAccount,
+  adminRequest,
+  balance,
+  countries,
+  emitOfframp,
+  minusUsdt,
+  newTrader,
+  onboard,
+  settledBalance,
+  waitForStatus,
+  withdraw,
+} from './flows.ts';
 
 const adminToken = tokenFor('op-exceptions', { role: 'admin' });
 const clearing = { owner: 'psp:alfred:clearing', currency: 'USDT' };
@@ -38,7 +50,8 @@ describe('exception queue end to end (double payment after a rejection)', () => 
   afterAll(async () => sys?.cleanup());
 
   const admin = (method: 'GET' | 'POST', path: string, body?: unknown) => adminRequest(sys, adminToken, method, path, body);
-  const posted = async (ref: { owner: string; currency: string }) => (await sys.call(ledgerRpc.getBalances, ref)).balances[0]?.postedMinor ?? 0n;
+  const posted = async (ref: { owner: string; currency: string }) =>
+    (await sys.call(ledgerRpc.getBalances, ref)).balances[0]?.postedMinor ?? 0n;
   const usdtMinor = (amount: string) => decimalToMinor(amount, 6)!;
 
   /** A rejected withdrawal (Alfred FAILED), then Alfred's late FIAT_TRANSFER_COMPLETED: the open exception as the queue lists it. */
@@ -54,7 +67,9 @@ describe('exception queue end to end (double payment after a rejection)', () => 
     await waitForStatus(sys, trader, w.withdrawalId, 'rejected');
     const restored = await settledBalance(sys, trader);
 
-    expect(await sys.sendWebhook({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: {} })).toBe(200);
+    expect(
+      await sys.sendWebhook({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: {} }),
+    ).toBe(200);
     const exception = await eventually(`an open exception for withdrawal ${w.withdrawalId}`, async () => {
       const r = await admin('GET', '/exceptions?status=open&kind=partner_outcome_after_terminal&limit=100');
       expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -78,7 +93,10 @@ describe('exception queue end to end (double payment after a rejection)', () => 
       actions: [],
     });
     const detail = await admin('GET', `/withdrawals/${withdrawalId}`);
-    expect(detail.body!.data).toMatchObject({ status: 'rejected', exceptions: [{ exception_id: exception.exception_id, kind: 'partner_outcome_after_terminal', status: 'open' }] });
+    expect(detail.body!.data).toMatchObject({
+      status: 'rejected',
+      exceptions: [{ exception_id: exception.exception_id, kind: 'partner_outcome_after_terminal', status: 'open' }],
+    });
     const one = await admin('GET', `/exceptions/${exception.exception_id}`);
     expect(one.body!.data).toMatchObject({ exception_id: exception.exception_id, status: 'open' });
     // The withdrawal stays rejected and the trader keeps the restored USDT until an operator decides.
@@ -89,14 +107,24 @@ describe('exception queue end to end (double payment after a rejection)', () => 
   it('when the operator recovers from the trader, then exactly the double-paid amount moves trader -> clearing and the exception is resolved; the ledger check is clean', async () => {
     const { trader, withdrawalId, debited, restored, exception } = await paidTwice();
     const clearingBefore = await posted(clearing);
-    const r = await admin('POST', `/exceptions/${exception.exception_id}/resolve`, { resolution: 'recover_from_trader', note: 'Alfred paid the fiat after the failure' });
+    const r = await admin('POST', `/exceptions/${exception.exception_id}/resolve`, {
+      resolution: 'recover_from_trader',
+      note: 'Alfred paid the fiat after the failure',
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body!.data).toMatchObject({
       status: 'resolved',
       resolution: 'recover_from_trader',
       outstanding_amount: '0.000000',
       resolutions: [],
-      actions: [{ resolution: 'recover_from_trader', operator_id: 'op-exceptions', moved_amount: debited, note: 'Alfred paid the fiat after the failure' }],
+      actions: [
+        {
+          resolution: 'recover_from_trader',
+          operator_id: 'op-exceptions',
+          moved_amount: debited,
+          note: 'Alfred paid the fiat after the failure',
+        },
+      ],
     });
     expect(await balance(sys, trader)).toEqual({ available: minusUsdt(restored.available, debited), held: '0.000000' });
     expect(await posted(clearing)).toBe(clearingBefore + usdtMinor(debited));
@@ -105,11 +133,16 @@ describe('exception queue end to end (double payment after a rejection)', () => 
     // Resolved: out of the open list, a second resolve is 409, and the withdrawal's timeline says who did what.
     const open = await admin('GET', '/exceptions?status=open&limit=100');
     expect((open.body!.data.exceptions as ExceptionWire[]).map((e) => e.exception_id)).not.toContain(exception.exception_id);
-    const again = await admin('POST', `/exceptions/${exception.exception_id}/resolve`, { resolution: 'recover_from_trader', note: 'twice' });
+    const again = await admin('POST', `/exceptions/${exception.exception_id}/resolve`, {
+      resolution: 'recover_from_trader',
+      note: 'twice',
+    });
     expect(again.status).toBe(409);
     expect(again.body!.error.code).toBe('EXCEPTION_ALREADY_RESOLVED');
     const detail = await admin('GET', `/withdrawals/${withdrawalId}`);
-    expect(detail.body!.data.exceptions).toEqual([{ exception_id: exception.exception_id, kind: 'partner_outcome_after_terminal', status: 'resolved' }]);
+    expect(detail.body!.data.exceptions).toEqual([
+      { exception_id: exception.exception_id, kind: 'partner_outcome_after_terminal', status: 'resolved' },
+    ]);
     expect(detail.body!.data.timeline.at(-1)).toMatchObject({ kind: 'note', actor: 'operator:op-exceptions' });
     expect(await balance(sys, trader)).toEqual({ available: minusUsdt(restored.available, debited), held: '0.000000' });
   });
@@ -117,15 +150,30 @@ describe('exception queue end to end (double payment after a rejection)', () => 
   it('when the operator writes it off, then the amount is booked loss:partner-divergence -> clearing, the trader keeps the USDT and the ledger check is clean', async () => {
     const { trader, debited, restored, exception } = await paidTwice();
     const before = { loss: await posted(loss), clearing: await posted(clearing) };
-    const refund = await admin('POST', `/exceptions/${exception.exception_id}/resolve`, { resolution: 'refund_trader', note: 'wrong button' });
+    const refund = await admin('POST', `/exceptions/${exception.exception_id}/resolve`, {
+      resolution: 'refund_trader',
+      note: 'wrong button',
+    });
     expect(refund.status).toBe(409);
     expect(refund.body!.error.code).toBe('EXCEPTION_RESOLUTION_INVALID');
 
-    const r = await admin('POST', `/exceptions/${exception.exception_id}/resolve`, { resolution: 'write_off', note: 'trader unreachable; absorbed' });
+    const r = await admin('POST', `/exceptions/${exception.exception_id}/resolve`, {
+      resolution: 'write_off',
+      note: 'trader unreachable; absorbed',
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body!.data).toMatchObject({ status: 'resolved', resolution: 'write_off', outstanding_amount: '0.000000', actions: [{ resolution: 'write_off', moved_amount: debited }] });
+    expect(r.body!.data).toMatchObject({
+      status: 'resolved',
+      resolution: 'write_off',
+      outstanding_amount: '0.000000',
+      actions: [{ resolution: 'write_off', moved_amount: debited }],
+    });
     const transferId = r.body!.data.actions[0].transfer_id as string;
-    expect((await sys.call(ledgerRpc.getTransfer, { id: transferId })).transfer).toMatchObject({ debit: loss, credit: clearing, amountMinor: usdtMinor(debited) });
+    expect((await sys.call(ledgerRpc.getTransfer, { id: transferId })).transfer).toMatchObject({
+      debit: loss,
+      credit: clearing,
+      amountMinor: usdtMinor(debited),
+    });
     expect(await posted(loss)).toBe(before.loss - usdtMinor(debited));
     expect(await posted(clearing)).toBe(before.clearing + usdtMinor(debited));
     expect(await balance(sys, trader)).toEqual(restored);

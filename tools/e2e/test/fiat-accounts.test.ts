@@ -27,9 +27,14 @@ describe('fiat accounts end to end', () => {
     const holder = await onboard(sys, trader, 'MX', '0');
     const id = await addAccount(sys, trader, countries.MX, holder);
     expect(id).toBeTruthy();
-    const calls = async () => ((await sys.emu('GET', '/requests?method=POST&pathPrefix=/api/v1/third-party-service/penny/fiatAccounts'))!.requests as unknown[]).length;
+    const calls = async () =>
+      ((await sys.emu('GET', '/requests?method=POST&pathPrefix=/api/v1/third-party-service/penny/fiatAccounts'))!.requests as unknown[])
+        .length;
     const before = await calls();
-    const bad = await sys.http('POST', '/psp/alfred/fiat-accounts', { trader, body: { type: 'SPEI', fiatAccountFields: { accountNumber: '002010077777777772', accountHolderName: holder } } });
+    const bad = await sys.http('POST', '/psp/alfred/fiat-accounts', {
+      trader,
+      body: { type: 'SPEI', fiatAccountFields: { accountNumber: '002010077777777772', accountHolderName: holder } },
+    });
     expect(bad.status).toBe(422);
     expect(bad.body!.error.code).toBe('FIAT_ACCOUNT_INVALID');
     expect(JSON.stringify(bad.body!.error.details)).toContain('accountNumber');
@@ -89,7 +94,8 @@ describe('fiat accounts end to end', () => {
       },
     };
     const registrations = async () =>
-      ((await sys.emu('GET', '/requests?method=POST&pathPrefix=/api/v1/third-party-service/penny/fiatAccounts'))!.requests as unknown[]).length;
+      ((await sys.emu('GET', '/requests?method=POST&pathPrefix=/api/v1/third-party-service/penny/fiatAccounts'))!.requests as unknown[])
+        .length;
     for (const [bridged, status, partnerCode] of [
       [true, 409, 111485],
       [false, 422, 110003],
@@ -101,7 +107,11 @@ describe('fiat accounts end to end', () => {
       const before = await registrations();
       const r = await sys.http('POST', '/psp/alfred/fiat-accounts', { trader, body: usa });
       expect(r.status, JSON.stringify(r.body)).toBe(status);
-      expect(r.body!.error).toMatchObject({ code: 'ALFRED_BANK_USA_UNAVAILABLE', message: 'BANK_USA unavailable, contact support', details: { partnerCode } });
+      expect(r.body!.error).toMatchObject({
+        code: 'ALFRED_BANK_USA_UNAVAILABLE',
+        message: 'BANK_USA unavailable, contact support',
+        details: { partnerCode },
+      });
       expect(await registrations()).toBe(before + 1);
     }
   });

@@ -18,18 +18,53 @@ export interface CountryCase {
 
 /** One valid bank account per supported country, with real check digits (verified by stdnum). */
 export const countries: Record<'MX' | 'BR' | 'AR' | 'CO' | 'DO', CountryCase> = {
-  MX: { country: 'MX', route: 'MX_SPEI', currency: 'MXN', amount: '1000.00', type: 'SPEI', fields: (h) => ({ accountNumber: '002010077777777771', accountHolderName: h }) },
-  BR: { country: 'BR', route: 'BR_PIX', currency: 'BRL', amount: '100.00', type: 'PIX', fields: (h) => ({ pixKey: '12345678909', documentNumber: '12345678909', accountName: h }) },
-  AR: { country: 'AR', route: 'AR_COELSA', currency: 'ARS', amount: '20000.00', type: 'COELSA', fields: (h) => ({ accountType: 'CBU', accountNumber: '2850590940090418135201', accountHolderName: h }) },
+  MX: {
+    country: 'MX',
+    route: 'MX_SPEI',
+    currency: 'MXN',
+    amount: '1000.00',
+    type: 'SPEI',
+    fields: (h) => ({ accountNumber: '002010077777777771', accountHolderName: h }),
+  },
+  BR: {
+    country: 'BR',
+    route: 'BR_PIX',
+    currency: 'BRL',
+    amount: '100.00',
+    type: 'PIX',
+    fields: (h) => ({ pixKey: '12345678909', documentNumber: '12345678909', accountName: h }),
+  },
+  AR: {
+    country: 'AR',
+    route: 'AR_COELSA',
+    currency: 'ARS',
+    amount: '20000.00',
+    type: 'COELSA',
+    fields: (h) => ({ accountType: 'CBU', accountNumber: '2850590940090418135201', accountHolderName: h }),
+  },
   CO: {
     country: 'CO',
     route: 'CO_ACH',
     currency: 'COP',
     amount: '100000.00',
     type: 'ACH',
-    fields: (h) => ({ bankName: 'BANCOLOMBIA', accountNumber: '1234567890', accountType: 'AHORRO', accountHolderName: h, documentType: 'CC', documentNumber: '1020304050' }),
+    fields: (h) => ({
+      bankName: 'BANCOLOMBIA',
+      accountNumber: '1234567890',
+      accountType: 'AHORRO',
+      accountHolderName: h,
+      documentType: 'CC',
+      documentNumber: '1020304050',
+    }),
   },
-  DO: { country: 'DO', route: 'DO_ACH_DOM', currency: 'DOP', amount: '1500.00', type: 'ACH_DOM', fields: (h) => ({ bankName: 'BANCO POPULAR', accountNumber: '7964321005', accountHolderName: h, documentNumber: '00113918205' }) },
+  DO: {
+    country: 'DO',
+    route: 'DO_ACH_DOM',
+    currency: 'DOP',
+    amount: '1500.00',
+    type: 'ACH_DOM',
+    fields: (h) => ({ bankName: 'BANCO POPULAR', accountNumber: '7964321005', accountHolderName: h, documentNumber: '00113918205' }),
+  },
 };
 
 /** A valid CLABE (weights 3, 7, 1; Banxico's check digit) for 17 given digits: a destination of its own. */
@@ -75,7 +110,16 @@ export async function addAccount(sys: System, trader: string, c: CountryCase, ho
 export async function openSession(sys: System, trader: string, c: CountryCase, fiatAccountId: string, amount = c.amount) {
   return sys.http('POST', '/psp/alfred/session', {
     trader,
-    body: { data: { type: 'withdrawal', amount, source_currency_id: c.currency, payment_route_id: c.route, wallet_id: 'MAIN', fiat_account_id: fiatAccountId } },
+    body: {
+      data: {
+        type: 'withdrawal',
+        amount,
+        source_currency_id: c.currency,
+        payment_route_id: c.route,
+        wallet_id: 'MAIN',
+        fiat_account_id: fiatAccountId,
+      },
+    },
   });
 }
 
@@ -83,7 +127,16 @@ export async function openSession(sys: System, trader: string, c: CountryCase, f
 export async function withdraw(sys: System, trader: string, c: CountryCase, fiatAccountId: string, amount = c.amount) {
   const api = sys.client({ trader });
   const session = await api.POST('/psp/alfred/session', {
-    body: { data: { type: 'withdrawal', amount, source_currency_id: c.currency, payment_route_id: c.route, wallet_id: 'MAIN', fiat_account_id: fiatAccountId } },
+    body: {
+      data: {
+        type: 'withdrawal',
+        amount,
+        source_currency_id: c.currency,
+        payment_route_id: c.route,
+        wallet_id: 'MAIN',
+        fiat_account_id: fiatAccountId,
+      },
+    },
   });
   expect(session.response.status, JSON.stringify(session.error)).toBe(201);
   const sessionId = session.data!.data.session_id;
@@ -97,16 +150,31 @@ export async function withdraw(sys: System, trader: string, c: CountryCase, fiat
 export async function withdrawal(sys: System, trader: string, withdrawalId: string) {
   const r = await sys.http('GET', `/psp/alfred/withdrawals/${withdrawalId}`, { trader });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return r.body!.data as { status: string; timeline: { kind: 'transition' | 'refused' | 'note'; from: string | null; to: string; actor: string; reason: string | null; refused_code: string | null }[]; psp_transaction_id: string | null };
+  return r.body!.data as {
+    status: string;
+    timeline: {
+      kind: 'transition' | 'refused' | 'note';
+      from: string | null;
+      to: string;
+      actor: string;
+      reason: string | null;
+      refused_code: string | null;
+    }[];
+    psp_transaction_id: string | null;
+  };
 }
 
 /** Polls the withdrawal every 100 ms (tests wait on dozens at once through the gateway) until it reads `status`. */
 export async function waitForStatus(sys: System, trader: string, withdrawalId: string, status: string, timeoutMs = 30_000) {
   let last: Awaited<ReturnType<typeof withdrawal>> | undefined;
-  return eventually(() => `withdrawal ${withdrawalId} to be ${status} (last seen: ${JSON.stringify(last)})`, async () => {
-    last = await withdrawal(sys, trader, withdrawalId);
-    return last.status === status ? last : undefined;
-  }, { timeoutMs, intervalMs: 100 });
+  return eventually(
+    () => `withdrawal ${withdrawalId} to be ${status} (last seen: ${JSON.stringify(last)})`,
+    async () => {
+      last = await withdrawal(sys, trader, withdrawalId);
+      return last.status === status ? last : undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
 }
 
 export async function balance(sys: System, trader: string): Promise<{ available: string; held: string }> {
@@ -162,7 +230,8 @@ export async function emitOfframp(sys: System, trader: string, sessionId: string
 }
 
 /** One operator request to `/api/admin<path>` with an admin JWT. */
-export const adminRequest = (sys: System, token: string, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => sys.http(method, `/api/admin${path}`, { token, body });
+export const adminRequest = (sys: System, token: string, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) =>
+  sys.http(method, `/api/admin${path}`, { token, body });
 
 /** A withdrawal's operator detail (amounts, risk decision, timeline, exceptions); fails unless 200. */
 export async function adminWithdrawal<T>(sys: System, token: string, withdrawalId: string): Promise<T> {

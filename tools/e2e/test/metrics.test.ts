@@ -81,7 +81,12 @@ describe('metrics: the domain figures on /metrics after a withdrawal through the
     }
 
     // Sampled every 5s; the consumers that the saga went through are caught up.
-    for (const [app, consumer] of [['sessions', 'sessions-psp-alfred'], ['sessions', 'sessions-risk'], ['psp', 'psp-alfred-commands'], ['ledger', 'ledger-commands']] as const) {
+    for (const [app, consumer] of [
+      ['sessions', 'sessions-psp-alfred'],
+      ['sessions', 'sessions-risk'],
+      ['psp', 'psp-alfred-commands'],
+      ['ledger', 'ledger-commands'],
+    ] as const) {
       const pending = await eventually(`${consumer} caught up`, async () => {
         const value = valueOf(await scrape(sys, app), 'consumer_pending_messages', { consumer });
         return value === 0 ? value : undefined;
@@ -89,10 +94,16 @@ describe('metrics: the domain figures on /metrics after a withdrawal through the
       expect(pending, consumer).toBe(0);
     }
     // The hold is posted by the ledger's rpc before `completed` commits: answered, nothing dead-lettered.
-    const posted = valueOf(await scrape(sys, 'ledger'), 'rpc_duration_seconds_count', { subject: ledgerRpc.postHold.subject, result: 'ok' });
+    const posted = valueOf(await scrape(sys, 'ledger'), 'rpc_duration_seconds_count', {
+      subject: ledgerRpc.postHold.subject,
+      result: 'ok',
+    });
     expect(posted).toBeGreaterThanOrEqual(1);
     for (const app of ['ledger', 'risk', 'sessions', 'psp'] as const) {
-      expect((await scrape(sys, app)).filter((s) => s.name === 'dead_letters_total').every((s) => s.value === 0), app).toBe(true);
+      expect(
+        (await scrape(sys, app)).filter((s) => s.name === 'dead_letters_total').every((s) => s.value === 0),
+        app,
+      ).toBe(true);
     }
   });
 });

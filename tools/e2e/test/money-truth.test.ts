@@ -49,7 +49,10 @@ describe('answers tell the truth about money (over HTTP)', () => {
     await waitForStatus(sys, trader, success.withdrawalId, 'processing');
     const afterSuccess = minusUsdt(start.available, success.debited);
     const seenSuccess = await watch(trader, success.withdrawalId, () => emitOfframp(sys, trader, success.sessionId, 'success'));
-    expect(seenSuccess.some((r) => r.status === 'processing'), 'the readers saw it before its end').toBe(true);
+    expect(
+      seenSuccess.some((r) => r.status === 'processing'),
+      'the readers saw it before its end',
+    ).toBe(true);
     const completedReads = seenSuccess.filter((r) => r.status === 'completed');
     expect(completedReads.length).toBeGreaterThan(0);
     expect(completedReads.filter((r) => r.available !== afterSuccess || r.held !== '0.000000')).toEqual([]);
@@ -57,7 +60,10 @@ describe('answers tell the truth about money (over HTTP)', () => {
     const failure = await withdraw(sys, trader, c, accountId);
     await waitForStatus(sys, trader, failure.withdrawalId, 'processing');
     const seenFailure = await watch(trader, failure.withdrawalId, () => emitOfframp(sys, trader, failure.sessionId, 'failure'));
-    expect(seenFailure.some((r) => r.status === 'processing'), 'the readers saw it before its end').toBe(true);
+    expect(
+      seenFailure.some((r) => r.status === 'processing'),
+      'the readers saw it before its end',
+    ).toBe(true);
     const rejectedReads = seenFailure.filter((r) => r.status === 'rejected');
     expect(rejectedReads.length).toBeGreaterThan(0);
     expect(rejectedReads.filter((r) => r.available !== afterSuccess || r.held !== '0.000000')).toEqual([]);
@@ -65,7 +71,12 @@ describe('answers tell the truth about money (over HTTP)', () => {
     // with the released balance: the ledger resolves the hold just before the status commits).
     const held = { available: minusUsdt(afterSuccess, failure.debited), held: failure.debited };
     const released = { available: afterSuccess, held: '0.000000' };
-    expect(seenFailure.filter((r) => !(r.available === held.available && r.held === held.held) && !(r.available === released.available && r.held === released.held))).toEqual([]);
+    expect(
+      seenFailure.filter(
+        (r) =>
+          !(r.available === held.available && r.held === held.held) && !(r.available === released.available && r.held === released.held),
+      ),
+    ).toEqual([]);
     expect((await sys.ledgerCheck()).ok).toBe(true);
   });
 });

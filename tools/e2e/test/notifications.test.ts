@@ -22,7 +22,13 @@ async function openStream(sys: System, baseUrl: string, trader: string) {
     req.once('error', reject);
     req.once('response', (res) => {
       try {
-        assertConforms(sys.conformance, 'GET', '/psp/alfred/events', { statusCode: res.statusCode ?? 0, headers: res.headers, body: '' }, {});
+        assertConforms(
+          sys.conformance,
+          'GET',
+          '/psp/alfred/events',
+          { statusCode: res.statusCode ?? 0, headers: res.headers, body: '' },
+          {},
+        );
       } catch (err) {
         reject(err);
       }
@@ -86,7 +92,15 @@ describe('notifications end to end (sessions -> notifier -> NATS -> gateway SSE,
     await eventually('both notifications on the stream', () => mine.events.length >= 2);
     expect(mine.events.map((e) => e.event)).toEqual(['withdrawal.processing', 'withdrawal.completed']);
     for (const e of mine.events) {
-      expect(e.data).toMatchObject({ notification_id: e.id, withdrawal_id: withdrawalId, crypto_amount: debited, crypto_currency: 'USDT', fiat_amount: c.amount, fiat_currency: c.currency, restored_amount: null });
+      expect(e.data).toMatchObject({
+        notification_id: e.id,
+        withdrawal_id: withdrawalId,
+        crypto_amount: debited,
+        crypto_currency: 'USDT',
+        fiat_amount: c.amount,
+        fiat_currency: c.currency,
+        restored_amount: null,
+      });
     }
     expect(mine.events.map((e) => e.data.status)).toEqual(['processing', 'completed']);
     expect(mine.events[0]!.data.message).toContain('being sent to your bank');
@@ -96,7 +110,10 @@ describe('notifications end to end (sessions -> notifier -> NATS -> gateway SSE,
     // The sweeper and the reconciler leave a completed withdrawal alone, so no timer adds an event.
     await notifier.quiet(sys);
     const mails = mailsOf(withdrawalId);
-    expect(mails.map((m) => m.subject)).toEqual([`Your withdrawal of ${c.amount} ${c.currency} is on its way to your bank`, `Your withdrawal of ${c.amount} ${c.currency} is complete`]);
+    expect(mails.map((m) => m.subject)).toEqual([
+      `Your withdrawal of ${c.amount} ${c.currency} is on its way to your bank`,
+      `Your withdrawal of ${c.amount} ${c.currency} is complete`,
+    ]);
     expect(mails.every((m) => m.to.length === 1 && m.to[0] === `trader+${trader}@example.test`)).toBe(true);
     expect(mails[1]!.text).toContain(`${debited} USDT`);
     expect(mine.events).toHaveLength(2);
@@ -120,8 +137,15 @@ describe('notifications end to end (sessions -> notifier -> NATS -> gateway SSE,
 
     await eventually('the rejection on the stream', () => stream.events.some((e) => e.event === 'withdrawal.rejected'));
     const rejected = stream.events.find((e) => e.event === 'withdrawal.rejected')!;
-    expect(rejected.data).toMatchObject({ withdrawal_id: withdrawalId, status: 'rejected', restored_amount: debited, crypto_amount: debited });
-    expect(rejected.data.message).toBe(`Your withdrawal of ${c.amount} ${c.currency} could not be completed. ${debited} USDT was returned to your available balance.`);
+    expect(rejected.data).toMatchObject({
+      withdrawal_id: withdrawalId,
+      status: 'rejected',
+      restored_amount: debited,
+      crypto_amount: debited,
+    });
+    expect(rejected.data.message).toBe(
+      `Your withdrawal of ${c.amount} ${c.currency} could not be completed. ${debited} USDT was returned to your available balance.`,
+    );
     await eventually('the rejection e-mail', () => mailsOf(withdrawalId).some((m) => m.subject.includes('could not be completed')));
     // As above: nothing more can be sent, and no timer touches a rejected withdrawal.
     await notifier.quiet(sys);

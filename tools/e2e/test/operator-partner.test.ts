@@ -1,7 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
 import { startSystem, tokenFor, type System } from './system.ts';
-import { addAccount, adminRequest, adminWithdrawal, balance, countries, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw } from './flows.ts';
+import {
+  addAccount,
+  adminRequest,
+  adminWithdrawal,
+  balance,
+  countries,
+  minusUsdt,
+  newTrader,
+  onboard,
+  settledBalance,
+  waitForStatus,
+  withdraw,
+} from './flows.ts';
 
 const operator = 'op-partner';
 const adminToken = tokenFor(operator, { role: 'admin' });
@@ -17,7 +29,11 @@ describe('operators cannot diverge from the partner (over HTTP, with the Alfred 
 
   const admin = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => adminRequest(sys, adminToken, method, path, body);
   const details = (withdrawalId: string) =>
-    adminWithdrawal<{ status: string; timeline: Entry[]; exceptions?: { exception_id: string; kind: string; status: string }[] }>(sys, adminToken, withdrawalId);
+    adminWithdrawal<{ status: string; timeline: Entry[]; exceptions?: { exception_id: string; kind: string; status: string }[] }>(
+      sys,
+      adminToken,
+      withdrawalId,
+    );
 
   /** A BR trader with a withdrawal whose order is live at the sandbox (`processing`). */
   async function liveOrder() {
@@ -39,7 +55,10 @@ describe('operators cannot diverge from the partner (over HTTP, with the Alfred 
     const rejected = await admin('POST', `/withdrawals/${withdrawalId}/reject`, { reason: 'customer asked to cancel' });
     expect(rejected.status, JSON.stringify(rejected.body)).toBe(409);
     expect(rejected.body!.error.code).toBe('PARTNER_ORDER_LIVE');
-    const overridden = await admin('PUT', `/withdrawals/${withdrawalId}/status`, { status: 'rejected', reason: 'customer asked to cancel' });
+    const overridden = await admin('PUT', `/withdrawals/${withdrawalId}/status`, {
+      status: 'rejected',
+      reason: 'customer asked to cancel',
+    });
     expect(overridden.status, JSON.stringify(overridden.body)).toBe(409);
     expect(overridden.body!.error.code).toBe('PARTNER_ORDER_LIVE');
     const still = await details(withdrawalId);
@@ -61,7 +80,9 @@ describe('operators cannot diverge from the partner (over HTTP, with the Alfred 
       } else {
         // Reconciliation read the FAILED order first and rejected the withdrawal itself.
         expect(again.body!.error.code, JSON.stringify(again.body)).toBe('ALFRED_INCORRECT_STATUS_CHANGE');
-        expect((await details(withdrawalId)).timeline).toContainEqual(expect.objectContaining({ kind: 'transition', to: 'rejected', actor: 'alfred' }));
+        expect((await details(withdrawalId)).timeline).toContainEqual(
+          expect.objectContaining({ kind: 'transition', to: 'rejected', actor: 'alfred' }),
+        );
       }
     } finally {
       await sys.emu('PUT', '/config', { webhookDelivery: true });
@@ -77,7 +98,10 @@ describe('operators cannot diverge from the partner (over HTTP, with the Alfred 
 
     const unconfirmed = await admin('POST', `/withdrawals/${withdrawalId}/complete`, { reference: 'DESK-42' });
     expect(unconfirmed.status, JSON.stringify(unconfirmed.body)).toBe(409);
-    expect(unconfirmed.body!.error).toMatchObject({ code: 'PARTNER_ORDER_LIVE', message: expect.stringContaining('confirmed_out_of_band') });
+    expect(unconfirmed.body!.error).toMatchObject({
+      code: 'PARTNER_ORDER_LIVE',
+      message: expect.stringContaining('confirmed_out_of_band'),
+    });
     expect((await details(withdrawalId)).status).toBe('processing');
     expect(await balance(sys, trader)).toEqual(held);
 
@@ -97,12 +121,28 @@ describe('operators cannot diverge from the partner (over HTTP, with the Alfred 
       return mine.length > 0 ? mine : undefined;
     });
     expect(listed).toEqual([
-      expect.objectContaining({ kind: 'partner_outcome_after_terminal', status: 'open', withdrawal_id: withdrawalId, user_id: trader, exposure: 'trader_received_nothing', amount: debited, partner_reference: transactionId }),
+      expect.objectContaining({
+        kind: 'partner_outcome_after_terminal',
+        status: 'open',
+        withdrawal_id: withdrawalId,
+        user_id: trader,
+        exposure: 'trader_received_nothing',
+        amount: debited,
+        partner_reference: transactionId,
+      }),
     ]);
     const after = await details(withdrawalId);
     expect(after.status).toBe('completed');
     expect(after.exceptions).toContainEqual(expect.objectContaining({ kind: 'partner_outcome_after_terminal', status: 'open' }));
-    expect(after.timeline).toContainEqual(expect.objectContaining({ kind: 'refused', from: 'completed', to: 'rejected', actor: 'alfred', refused_code: 'ALFRED_INCORRECT_STATUS_CHANGE' }));
+    expect(after.timeline).toContainEqual(
+      expect.objectContaining({
+        kind: 'refused',
+        from: 'completed',
+        to: 'rejected',
+        actor: 'alfred',
+        refused_code: 'ALFRED_INCORRECT_STATUS_CHANGE',
+      }),
+    );
     expect(await balance(sys, trader)).toEqual(taken);
     expect((await sys.ledgerCheck()).ok).toBe(true);
   });

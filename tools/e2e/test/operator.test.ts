@@ -1,7 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { riskRpc } from '@offramp/contracts';
 import { startSystem, tokenFor, type System } from './system.ts';
-import { addAccount, adminRequest, adminWithdrawal, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, openSession, settledBalance, waitForStatus, withdraw } from './flows.ts';
+import {
+  addAccount,
+  adminRequest,
+  adminWithdrawal,
+  balance,
+  countries,
+  emitOfframp,
+  minusUsdt,
+  newTrader,
+  onboard,
+  openSession,
+  settledBalance,
+  waitForStatus,
+  withdraw,
+} from './flows.ts';
 
 const operator = 'op-anna';
 const adminToken = tokenFor(operator, { role: 'admin' });
@@ -18,14 +32,25 @@ describe('operator console end to end (/api/admin over the whole system)', () =>
 
   const admin = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => adminRequest(sys, adminToken, method, path, body);
   const details = (withdrawalId: string) =>
-    adminWithdrawal<{ status: string; risk_decision: { decision: string; reasons: { code: string }[] } | null; timeline: Entry[]; [k: string]: unknown }>(sys, adminToken, withdrawalId);
+    adminWithdrawal<{
+      status: string;
+      risk_decision: { decision: string; reasons: { code: string }[] } | null;
+      timeline: Entry[];
+      [k: string]: unknown;
+    }>(sys, adminToken, withdrawalId);
 
   it('when risk sends two withdrawals to review, then both wait in the queue; approved completes, rejected is refunded, both audited with the operator, and approving a completed one is 409', async () => {
     const c = countries.BR;
     const trader = newTrader();
     const holder = await onboard(sys, trader, c.country);
     const accountId = await addAccount(sys, trader, c, holder);
-    await sys.call(riskRpc.addScreeningEntry, { kind: 'trader', value: trader, verdict: 'suspicious', note: 'e2e operator', operatorId: 'operator:e2e' });
+    await sys.call(riskRpc.addScreeningEntry, {
+      kind: 'trader',
+      value: trader,
+      verdict: 'suspicious',
+      note: 'e2e operator',
+      operatorId: 'operator:e2e',
+    });
     const before = await balance(sys, trader);
     const first = await withdraw(sys, trader, c, accountId);
     const second = await withdraw(sys, trader, c, accountId);
@@ -34,18 +59,30 @@ describe('operator console end to end (/api/admin over the whole system)', () =>
 
     const queue = await admin('GET', '/withdrawals/pending?limit=100');
     expect(queue.status).toBe(200);
-    const queued = (queue.body!.data.withdrawals as { withdrawal_id: string; status: string; user_id: string }[]).filter((w) => w.user_id === trader);
+    const queued = (queue.body!.data.withdrawals as { withdrawal_id: string; status: string; user_id: string }[]).filter(
+      (w) => w.user_id === trader,
+    );
     expect(queued.map((w) => w.withdrawal_id).sort()).toEqual([first.withdrawalId, second.withdrawalId].sort());
     expect(queued.every((w) => w.status === 'in_review')).toBe(true);
     const review = await details(first.withdrawalId);
     expect(review.risk_decision?.decision).toBe('review');
     expect(review.risk_decision?.reasons.map((r) => r.code)).toContain('kyt_suspicious');
-    expect(review).toMatchObject({ user_id: trader, crypto_amount: first.debited, fiat_amount: c.amount, quote: { crypto_amount: first.debited }, fiat_account: { fiat_account_id: accountId, type: 'PIX' } });
+    expect(review).toMatchObject({
+      user_id: trader,
+      crypto_amount: first.debited,
+      fiat_amount: c.amount,
+      quote: { crypto_amount: first.debited },
+      fiat_account: { fiat_account_id: accountId, type: 'PIX' },
+    });
     expect(JSON.stringify(review)).not.toContain('12345678909');
 
     const approved = await admin('POST', `/withdrawals/${first.withdrawalId}/approve`);
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
-    expect(approved.body!.data).toMatchObject({ withdrawal_id: first.withdrawalId, status: 'approved', approved_by: `operator:${operator}` });
+    expect(approved.body!.data).toMatchObject({
+      withdrawal_id: first.withdrawalId,
+      status: 'approved',
+      approved_by: `operator:${operator}`,
+    });
     await waitForStatus(sys, trader, first.withdrawalId, 'processing');
     await emitOfframp(sys, trader, first.sessionId, 'success');
     await waitForStatus(sys, trader, first.withdrawalId, 'completed');
@@ -57,17 +94,31 @@ describe('operator console end to end (/api/admin over the whole system)', () =>
     expect(after).toEqual({ available: minusUsdt(before.available, first.debited), held: '0.000000' });
 
     const approvedTrail = (await details(first.withdrawalId)).timeline;
-    expect(approvedTrail).toContainEqual(expect.objectContaining({ kind: 'transition', from: 'in_review', to: 'approved', actor: `operator:${operator}` }));
+    expect(approvedTrail).toContainEqual(
+      expect.objectContaining({ kind: 'transition', from: 'in_review', to: 'approved', actor: `operator:${operator}` }),
+    );
     expect(approvedTrail.map((t) => t.to)).toEqual(expect.arrayContaining(['pending', 'in_review', 'approved', 'processing', 'completed']));
     const rejectedTrail = (await details(second.withdrawalId)).timeline;
-    expect(rejectedTrail.at(-1)).toMatchObject({ kind: 'transition', from: 'in_review', to: 'rejected', actor: `operator:${operator}`, reason: 'documents do not match' });
+    expect(rejectedTrail.at(-1)).toMatchObject({
+      kind: 'transition',
+      from: 'in_review',
+      to: 'rejected',
+      actor: `operator:${operator}`,
+      reason: 'documents do not match',
+    });
 
     const again = await admin('POST', `/withdrawals/${first.withdrawalId}/approve`);
     expect(again.status).toBe(409);
     expect(again.body!.error.code).toBe('ALFRED_INCORRECT_STATUS_CHANGE');
     const still = await details(first.withdrawalId);
     expect(still.status).toBe('completed');
-    expect(still.timeline.at(-1)).toMatchObject({ kind: 'refused', from: 'completed', to: 'approved', actor: `operator:${operator}`, refused_code: 'ALFRED_INCORRECT_STATUS_CHANGE' });
+    expect(still.timeline.at(-1)).toMatchObject({
+      kind: 'refused',
+      from: 'completed',
+      to: 'approved',
+      actor: `operator:${operator}`,
+      refused_code: 'ALFRED_INCORRECT_STATUS_CHANGE',
+    });
     expect(await balance(sys, trader)).toEqual(after);
 
     const mine = await admin('GET', `/withdrawals?user_id=${trader}`);
@@ -112,11 +163,19 @@ describe('operator console end to end (/api/admin over the whole system)', () =>
       const walked = await sys.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'success' });
       expect(walked!.offramp.status).toBe('FIAT_TRANSFER_COMPLETED');
       const second = await sync();
-      expect(second.mine).toMatchObject({ transaction_id: transactionId, status: 'FIAT_TRANSFER_COMPLETED', outcome: 'updated', synced: true });
+      expect(second.mine).toMatchObject({
+        transaction_id: transactionId,
+        status: 'FIAT_TRANSFER_COMPLETED',
+        outcome: 'updated',
+        synced: true,
+      });
       expect(second.failedCount).toBe(0);
       expect(second.syncedCount).toBeGreaterThanOrEqual(1);
       await waitForStatus(sys, trader, withdrawalId, 'completed');
-      const deliveries = (await sys.emu('GET', `/webhooks?referenceId=${transactionId}`))!.deliveries as { state: string; body: { status: string } }[];
+      const deliveries = (await sys.emu('GET', `/webhooks?referenceId=${transactionId}`))!.deliveries as {
+        state: string;
+        body: { status: string };
+      }[];
       expect(deliveries.filter((d) => d.body.status === 'FIAT_TRANSFER_COMPLETED').map((d) => d.state)).toEqual(['skipped']);
     } finally {
       await sys.emu('PUT', '/config', { webhookDelivery: true });
@@ -135,9 +194,17 @@ describe('operator console end to end (/api/admin over the whole system)', () =>
     const { withdrawalId, debited } = await withdraw(sys, trader, c, accountId);
     await waitForStatus(sys, trader, withdrawalId, 'processing');
 
-    const done = await admin('POST', `/withdrawals/${withdrawalId}/complete`, { reference: 'BANK-REF-77', notes: 'confirmed by the partner desk', confirmed_out_of_band: true });
+    const done = await admin('POST', `/withdrawals/${withdrawalId}/complete`, {
+      reference: 'BANK-REF-77',
+      notes: 'confirmed by the partner desk',
+      confirmed_out_of_band: true,
+    });
     expect(done.status, JSON.stringify(done.body)).toBe(200);
-    expect(done.body!.data).toMatchObject({ status: 'completed', settlement_reference: 'BANK-REF-77', psp_transaction: { settlement_reference: 'BANK-REF-77' } });
+    expect(done.body!.data).toMatchObject({
+      status: 'completed',
+      settlement_reference: 'BANK-REF-77',
+      psp_transaction: { settlement_reference: 'BANK-REF-77' },
+    });
     const settled = await settledBalance(sys, trader);
     expect(settled).toEqual({ available: minusUsdt(before.available, debited), held: '0.000000' });
 
@@ -147,7 +214,11 @@ describe('operator console end to end (/api/admin over the whole system)', () =>
     const redispatch = await admin('POST', `/withdrawals/${withdrawalId}/process`);
     expect(redispatch.status).toBe(409);
     const trail = (await details(withdrawalId)).timeline;
-    expect(trail.find((t) => t.to === 'completed')).toMatchObject({ from: 'processing', actor: `operator:${operator}`, reason: 'confirmed by the partner desk' });
+    expect(trail.find((t) => t.to === 'completed')).toMatchObject({
+      from: 'processing',
+      actor: `operator:${operator}`,
+      reason: 'confirmed by the partner desk',
+    });
     expect(trail.filter((t) => t.kind === 'refused').map((t) => [t.to, t.actor])).toEqual([
       ['rejected', `operator:${operator}`],
       ['processing', `operator:${operator}`],

@@ -1,7 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backlogOf, eventually } from '@offramp/kit/testing';
 import { startSystem, type System } from './system.ts';
-import { addAccount, balance, countries, emitOfframp, minusUsdt, newTrader, onboard, openSession, waitForStatus, withdrawal, type CountryCase } from './flows.ts';
+import {
+  addAccount,
+  balance,
+  countries,
+  emitOfframp,
+  minusUsdt,
+  newTrader,
+  onboard,
+  openSession,
+  waitForStatus,
+  withdrawal,
+  type CountryCase,
+} from './flows.ts';
 
 type Offramp = { transactionId: string; memo?: string | null; status: string };
 
@@ -23,13 +35,20 @@ async function initiateUnderFaults(sys: System, trader: string, c: CountryCase, 
   for (const fault of faults) expect((await sys.emu('POST', '/faults', fault))?.mode).toBeDefined();
   const r = await initiate(sys, trader, session.body!.data.session_id);
   expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return { sessionId: session.body!.data.session_id as string, withdrawalId: r.body!.data.withdrawal_id as string, debited: r.body!.data.debited.amount as string };
+  return {
+    sessionId: session.body!.data.session_id as string,
+    withdrawalId: r.body!.data.withdrawal_id as string,
+    debited: r.body!.data.debited.amount as string,
+  };
 }
 
 /** Polls a quote preview until psp-alfred refuses it because its Alfred breaker is open (no call reaches Alfred). */
 async function breakerOpen(sys: System, trader: string, c: CountryCase) {
   return eventually('the Alfred breaker to be open', async () => {
-    const r = await sys.http('POST', '/psp/alfred/quote-preview', { trader, body: { type: 'withdrawal', amount: c.amount, source_currency_id: c.currency } });
+    const r = await sys.http('POST', '/psp/alfred/quote-preview', {
+      trader,
+      body: { type: 'withdrawal', amount: c.amount, source_currency_id: c.currency },
+    });
     return r.status === 503 && r.body?.error?.details?.reason === 'breaker_open' ? r : undefined;
   });
 }
@@ -53,7 +72,8 @@ async function settled(sys: System, trader: string, expected: string) {
 }
 
 /** Accepted status changes into a terminal status (notes and refused triggers are not transitions). */
-const terminalTransitions = (w: Awaited<ReturnType<typeof withdrawal>>) => w.timeline.filter((t) => t.kind === 'transition' && terminal.includes(t.to));
+const terminalTransitions = (w: Awaited<ReturnType<typeof withdrawal>>) =>
+  w.timeline.filter((t) => t.kind === 'transition' && terminal.includes(t.to));
 
 /** One onboarded, funded trader per supported country, each with a bank account. */
 async function fundedTraders(sys: System, funding: string) {
@@ -134,7 +154,9 @@ describe('resilience end to end (Alfred failing, sessions restarted)', () => {
     const { sessionId, withdrawalId, debited } = await initiateUnderFaults(sys, trader, c, accountId, faults);
 
     // The order exists at Alfred while psp-alfred never heard of it.
-    const [order] = await eventually('the order at Alfred', async () => ((await offrampsFor(sys, withdrawalId)).length > 0 ? offrampsFor(sys, withdrawalId) : undefined));
+    const [order] = await eventually('the order at Alfred', async () =>
+      (await offrampsFor(sys, withdrawalId)).length > 0 ? offrampsFor(sys, withdrawalId) : undefined,
+    );
     // The rest of Alfred fails too, so that quotes (healthy calls) do not keep the breaker closed.
     await sys.emu('POST', '/faults', { mode: 'error', count: 1000, pathPrefix: '/quotes' });
     await breakerOpen(sys, trader, c);
@@ -186,7 +208,12 @@ describe('resilience end to end (Alfred failing, sessions restarted)', () => {
       sessions.map(async (s, i) => {
         const r = firstAnswers[i]!.status === 200 ? firstAnswers[i]! : await initiate(sys, s.trader, s.sessionId);
         expect(r.status, JSON.stringify(r.body)).toBe(200);
-        return { ...s, withdrawalId: r.body!.data.withdrawal_id as string, debited: r.body!.data.debited.amount as string, outcome: i % 3 === 0 ? 'failure' : 'success' } as const;
+        return {
+          ...s,
+          withdrawalId: r.body!.data.withdrawal_id as string,
+          debited: r.body!.data.debited.amount as string,
+          outcome: i % 3 === 0 ? 'failure' : 'success',
+        } as const;
       }),
     );
     expect(new Set(withdrawals.map((w) => w.withdrawalId)).size).toBe(50);
@@ -197,7 +224,11 @@ describe('resilience end to end (Alfred failing, sessions restarted)', () => {
     for (const w of withdrawals) await waitForStatus(sys, w.trader, w.withdrawalId, expected(w), 60_000);
     for (const t of traders) {
       const completed = withdrawals.filter((w) => w.trader === t.id && w.outcome === 'success');
-      await settled(sys, t.id, completed.reduce((left, w) => minusUsdt(left, w.debited), t.funded));
+      await settled(
+        sys,
+        t.id,
+        completed.reduce((left, w) => minusUsdt(left, w.debited), t.funded),
+      );
     }
     // Read once everything has settled, so that a late duplicate would show too.
     for (const w of withdrawals) {

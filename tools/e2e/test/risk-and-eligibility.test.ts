@@ -2,7 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pspAlfredRpc, riskRpc } from '@offramp/contracts';
 import { eventually } from '@offramp/kit/testing';
 import { startSystem, type System } from './system.ts';
-import { addAccount, balance, clabe, countries, settledBalance, newTrader, onboard, openSession, waitForStatus, withdraw } from './flows.ts';
+import {
+  addAccount,
+  balance,
+  clabe,
+  countries,
+  settledBalance,
+  newTrader,
+  onboard,
+  openSession,
+  waitForStatus,
+  withdraw,
+} from './flows.ts';
 
 describe('risk and eligibility end to end', () => {
   let sys: System;
@@ -12,7 +23,8 @@ describe('risk and eligibility end to end', () => {
   afterAll(async () => sys?.cleanup());
 
   const eligibility = (trader: string) => sys.http('GET', '/psp/alfred/eligibility', { trader });
-  const dev = (trader: string, path: string, body?: object) => sys.http('POST', `/psp/alfred/__dev/${path}`, { trader, dev: true, ...(body ? { body } : {}) });
+  const dev = (trader: string, path: string, body?: object) =>
+    sys.http('POST', `/psp/alfred/__dev/${path}`, { trader, dev: true, ...(body ? { body } : {}) });
 
   it('when the amount is over the route limit, then POST /session answers 422 LIMIT_EXCEEDED and nothing is held', async () => {
     const trader = newTrader();
@@ -32,7 +44,13 @@ describe('risk and eligibility end to end', () => {
     const accountId = await addAccount(sys, trader, blocked, holder);
     const destination = await sys.call(pspAlfredRpc.getDestination, { traderId: trader, fiatAccountId: accountId });
     if (!destination.ok) throw new Error(destination.error.message);
-    await sys.call(riskRpc.addScreeningEntry, { kind: 'destination', value: destination.data.destinationFingerprint, verdict: 'blocked', note: 'e2e', operatorId: 'operator:e2e' });
+    await sys.call(riskRpc.addScreeningEntry, {
+      kind: 'destination',
+      value: destination.data.destinationFingerprint,
+      verdict: 'blocked',
+      note: 'e2e',
+      operatorId: 'operator:e2e',
+    });
     const before = await balance(sys, trader);
     const { withdrawalId } = await withdraw(sys, trader, blocked, accountId);
     const rejected = await waitForStatus(sys, trader, withdrawalId, 'rejected');
@@ -44,7 +62,13 @@ describe('risk and eligibility end to end', () => {
   it('when the trader is KYT-suspicious, then the withdrawal waits in in_review with the funds held', async () => {
     const trader = newTrader();
     const holder = await onboard(sys, trader, 'MX');
-    await sys.call(riskRpc.addScreeningEntry, { kind: 'trader', value: trader, verdict: 'suspicious', note: 'e2e', operatorId: 'operator:e2e' });
+    await sys.call(riskRpc.addScreeningEntry, {
+      kind: 'trader',
+      value: trader,
+      verdict: 'suspicious',
+      note: 'e2e',
+      operatorId: 'operator:e2e',
+    });
     const accountId = await addAccount(sys, trader, countries.MX, holder);
     const { withdrawalId, debited } = await withdraw(sys, trader, countries.MX, accountId);
     const review = await waitForStatus(sys, trader, withdrawalId, 'in_review');
@@ -98,7 +122,11 @@ describe('risk and eligibility end to end', () => {
       const x = await eligibility(update);
       return x.status === 200 ? x : undefined;
     });
-    expect(u.body!.data).toMatchObject({ eligible: false, reason: 'KYC_UPDATE_REQUIRED', fallback: { fields: expect.any(Array), documents: expect.any(Array) } });
+    expect(u.body!.data).toMatchObject({
+      eligible: false,
+      reason: 'KYC_UPDATE_REQUIRED',
+      fallback: { fields: expect.any(Array), documents: expect.any(Array) },
+    });
   });
 
   it('eligibility: ALFRED_NOT_AVAILABLE_FOR_COUNTRY for a country without a route', async () => {

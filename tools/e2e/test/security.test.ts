@@ -12,7 +12,7 @@ describe('sessions: ownership and exactly-once initiation', () => {
   const offrampsFor = async (withdrawalId: string) =>
     ((await sys.emu('GET', '/offramps'))!.offramps as { memo?: string }[]).filter((o) => o.memo === withdrawalId).length;
 
-  it('Scenario D: when trader B initiates with trader A\'s session, then 403 ALFRED_SESSION_NOT_OWNED, no debit on either account, no offramp at Alfred', async () => {
+  it("Scenario D: when trader B initiates with trader A's session, then 403 ALFRED_SESSION_NOT_OWNED, no debit on either account, no offramp at Alfred", async () => {
     const a = newTrader();
     const b = newTrader();
     const holder = await onboard(sys, a, 'BR');
@@ -43,8 +43,14 @@ describe('sessions: ownership and exactly-once initiation', () => {
     const holder = await onboard(sys, trader, 'MX');
     const accountId = await addAccount(sys, trader, countries.MX, holder);
     const session = await openSession(sys, trader, countries.MX, accountId);
-    const first = await sys.http('POST', '/psp/alfred/initiate-withdrawal', { trader, body: { session_id: session.body!.data.session_id } });
-    const second = await sys.http('POST', '/psp/alfred/initiate-withdrawal', { trader, body: { session_id: session.body!.data.session_id } });
+    const first = await sys.http('POST', '/psp/alfred/initiate-withdrawal', {
+      trader,
+      body: { session_id: session.body!.data.session_id },
+    });
+    const second = await sys.http('POST', '/psp/alfred/initiate-withdrawal', {
+      trader,
+      body: { session_id: session.body!.data.session_id },
+    });
     expect(first.status).toBe(200);
     expect(second.status).toBe(200);
     expect(second.body!.data.withdrawal_id).toBe(first.body!.data.withdrawal_id);
@@ -60,7 +66,9 @@ describe('sessions: ownership and exactly-once initiation', () => {
     const accountId = await addAccount(sys, trader, countries.DO, holder);
     const session = await openSession(sys, trader, countries.DO, accountId);
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () => sys.http('POST', '/psp/alfred/initiate-withdrawal', { trader, body: { session_id: session.body!.data.session_id } })),
+      Array.from({ length: 20 }, () =>
+        sys.http('POST', '/psp/alfred/initiate-withdrawal', { trader, body: { session_id: session.body!.data.session_id } }),
+      ),
     );
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     const ids = new Set(answers.map((a) => a.body!.data.withdrawal_id));
@@ -79,7 +87,10 @@ describe('sessions: ownership and exactly-once initiation', () => {
     const holder = await onboard(sys, trader, 'MX');
     const accountId = await addAccount(sys, trader, countries.MX, holder);
     const session = await openSession(sys, trader, countries.MX, accountId);
-    const initiated = await sys.http('POST', '/psp/alfred/initiate-withdrawal', { trader, body: { session_id: session.body!.data.session_id } });
+    const initiated = await sys.http('POST', '/psp/alfred/initiate-withdrawal', {
+      trader,
+      body: { session_id: session.body!.data.session_id },
+    });
     const r = await sys.http('GET', `/psp/alfred/withdrawals/${initiated.body!.data.withdrawal_id}`, { trader: newTrader() });
     expect(r.status).toBe(404);
     expect(r.body!.error.code).toBe('WITHDRAWAL_NOT_FOUND');

@@ -30,9 +30,15 @@ export function tokenFor(sub: string, extra: Record<string, unknown> = {}): stri
 }
 
 type Closer = () => Promise<unknown>;
+/** A parsed JSON answer, untyped on purpose: each test checks the fields it reads. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+type JsonAnswer = Record<string, any>;
 
-
-async function database<C extends { DB_SCHEMA: string }>(config: C, open: (c: C) => Promise<Database>, closers: Closer[]): Promise<Database> {
+async function database<C extends { DB_SCHEMA: string }>(
+  config: C,
+  open: (c: C) => Promise<Database>,
+  closers: Closer[],
+): Promise<Database> {
   const db = await open(config);
   await migrate(db);
   closers.push(async () => {
@@ -49,7 +55,13 @@ export type System = Awaited<ReturnType<typeof startSystem>>;
  * Postgres (a schema each) and real NATS (a namespace of their own), with the Alfred sandbox on a
  * local port sending its signed webhooks to psp-alfred's webhook port. Tests drive it over HTTP.
  */
-export async function startSystem(opts: { env?: Record<string, string>; /** A Postgres of the test's own (one it may break) instead of the shared one. */ databaseUrl?: string; /** psp-alfred's offramp test seams (a gate between Alfred's answer and the store of its id). */ pspOfframpHooks?: PspAlfredHooks['offramp'] } = {}) {
+export async function startSystem(
+  opts: {
+    env?: Record<string, string>;
+    /** A Postgres of the test's own (one it may break) instead of the shared one. */ databaseUrl?: string;
+    /** psp-alfred's offramp test seams (a gate between Alfred's answer and the store of its id). */ pspOfframpHooks?: PspAlfredHooks['offramp'];
+  } = {},
+) {
   const { natsUrl } = testInfra();
   const databaseUrl = opts.databaseUrl ?? testInfra().databaseUrl;
   const closers: Closer[] = [];
@@ -57,7 +69,12 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
   const base = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, NATS_NAMESPACE: messaging.namespace, DB_POOL_MAX: '5', ...opts.env };
   const log = (name: string) => testLogger(name);
 
-  const sandbox = buildSandbox({ apiKey: alfredKey.key, apiSecret: alfredKey.secret, log: log('alfred-sandbox'), settings: { webhookSecret, webhookRetryBaseDelayMs: 50 } });
+  const sandbox = buildSandbox({
+    apiKey: alfredKey.key,
+    apiSecret: alfredKey.secret,
+    log: log('alfred-sandbox'),
+    settings: { webhookSecret, webhookRetryBaseDelayMs: 50 },
+  });
   const sandboxUrl = await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
 
   // DEV_RPCS: the gateway's QA funding (DEV_ENDPOINTS below) is the ledger's QA rpc.
@@ -89,7 +106,11 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
     db: pspDb,
     messaging,
     log: log('psp-alfred'),
-    hooks: { consumer: { backoffMs: [200, 400, 800] }, devSettleMs: 3_000, ...(opts.pspOfframpHooks ? { offramp: opts.pspOfframpHooks } : {}) },
+    hooks: {
+      consumer: { backoffMs: [200, 400, 800] },
+      devSettleMs: 3_000,
+      ...(opts.pspOfframpHooks ? { offramp: opts.pspOfframpHooks } : {}),
+    },
   });
   const pspUrl = await psp.http.app.listen({ port: 0, host: '127.0.0.1' });
   await sandbox.app.inject({ method: 'PUT', url: '/__emu/config', payload: { webhookUrl: `${pspUrl}/psp/alfred/webhook` } });
@@ -116,10 +137,16 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
     const url = new URL(request.url);
     const path = `${url.pathname}${url.search}`;
     const text = request.body === null ? undefined : await request.text();
-    const res = await gateway.http.app.inject({ method: request.method as 'GET', url: path, headers: Object.fromEntries(request.headers), ...(text === undefined ? {} : { payload: text }) });
+    const res = await gateway.http.app.inject({
+      method: request.method as 'GET',
+      url: path,
+      headers: Object.fromEntries(request.headers),
+      ...(text === undefined ? {} : { payload: text }),
+    });
     assertConforms(conformance, request.method, path, res, text === undefined ? {} : { body: text });
     const headers = new Headers();
-    for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : String(value));
+    for (const [name, value] of Object.entries(res.headers))
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : String(value));
     return new Response([101, 204, 205, 304].includes(res.statusCode) ? null : res.rawPayload, { status: res.statusCode, headers });
   };
 
@@ -144,13 +171,22 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
     gateway,
     call,
     /** One HTTP request to the gateway as `trader` (omit for none); `dev` adds the dev secret. */
-    async http(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, opts: { trader?: string; body?: unknown; dev?: boolean; token?: string } = {}) {
+    async http(
+      method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+      url: string,
+      opts: { trader?: string; body?: unknown; dev?: boolean; token?: string } = {},
+    ) {
       const headers: Record<string, string> = {};
       if (opts.trader || opts.token) headers.authorization = `Bearer ${opts.token ?? tokenFor(opts.trader!)}`;
       if (opts.dev) headers['x-dev-secret'] = devSecret;
-      const res = await gateway.http.app.inject({ method, url, headers, ...(opts.body === undefined ? {} : { payload: opts.body as object }) });
+      const res = await gateway.http.app.inject({
+        method,
+        url,
+        headers,
+        ...(opts.body === undefined ? {} : { payload: opts.body as object }),
+      });
       assertConforms(conformance, method, url, res, opts.body === undefined ? {} : { body: opts.body });
-      return { status: res.statusCode, body: res.body ? (res.json() as Record<string, any>) : null };
+      return { status: res.statusCode, body: res.body ? (res.json() as JsonAnswer) : null };
     },
     /** The served OpenAPI document's checker (for exchanges made another way, e.g. a raw stream). */
     conformance,
@@ -169,18 +205,24 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
     },
     emu: async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: object) => {
       const res = await sandbox.app.inject({ method, url: `/__emu${path}`, ...(body === undefined ? {} : { payload: body }) });
-      return res.body ? (res.json() as Record<string, any>) : null;
+      return res.body ? (res.json() as JsonAnswer) : null;
     },
     /** A webhook exactly as Alfred signs it, posted to psp-alfred's webhook port; answers the HTTP status. */
     async sendWebhook(body: object, opts: { secret?: string; at?: number } = {}) {
       const raw = JSON.stringify(body);
       const signature = signatureHeader(opts.secret ?? webhookSecret, raw, opts.at ?? Math.floor(Date.now() / 1000), 'dot');
-      const res = await fetch(`${pspUrl}/psp/alfred/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', signature }, body: raw });
+      const res = await fetch(`${pspUrl}/psp/alfred/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', signature },
+        body: raw,
+      });
       return res.status;
     },
     /** Marks the trader's Alfred customer bridged or not at the sandbox (decides the BANK_USA failure path). */
     async markBridged(trader: string, bridged: boolean) {
-      const [row] = await pspDb.em.fork().execute<{ customer_id: string }[]>('select customer_id from traders where trader_id = ?', [trader]);
+      const [row] = await pspDb.em
+        .fork()
+        .execute<{ customer_id: string }[]>('select customer_id from traders where trader_id = ?', [trader]);
       const res = await sandbox.app.inject({ method: 'PUT', url: `/__emu/customers/${row!.customer_id}`, payload: { bridged } });
       if (res.statusCode !== 200) throw new Error(`could not mark ${trader} bridged: ${res.body}`);
     },
@@ -225,7 +267,13 @@ export async function startSystem(opts: { env?: Record<string, string>; /** A Po
 export async function startNotifier(messaging: Messaging, env: Record<string, string> = {}) {
   const { buildNotifier, openNotifierDatabase, readNotifierConfig } = await import('@offramp/notifier');
   const { databaseUrl, natsUrl } = testInfra();
-  const base = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, NATS_NAMESPACE: messaging.namespace, DB_POOL_MAX: '3', DELIVERY_POLL_MS: '200' };
+  const base = {
+    DATABASE_URL: databaseUrl,
+    NATS_URL: natsUrl,
+    NATS_NAMESPACE: messaging.namespace,
+    DB_POOL_MAX: '3',
+    DELIVERY_POLL_MS: '200',
+  };
   const config = readNotifierConfig({ ...base, DB_SCHEMA: uniqueName('e2e_notifier'), ...env });
   const closers: Closer[] = [];
   const db = await database(config, (c) => openNotifierDatabase(c), closers);
@@ -241,7 +289,10 @@ export async function startNotifier(messaging: Messaging, env: Record<string, st
      */
     async quiet(system: System) {
       await waitUntilQuiet({ databases: [...Object.values(system.databases), db], messaging });
-      await eventually('every delivery in a final state', async () => (await db.em.fork().execute("select 1 from deliveries where status in ('pending', 'sending')")).length === 0);
+      await eventually(
+        'every delivery in a final state',
+        async () => (await db.em.fork().execute("select 1 from deliveries where status in ('pending', 'sending')")).length === 0,
+      );
       for (const d of Object.values(notifier.dispatchers)) await d.flush();
       await messaging.nc.flush();
     },

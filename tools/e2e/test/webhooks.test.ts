@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
 import { startSystem, type System } from './system.ts';
-import { addAccount, balance, countries, settledBalance, minusUsdt, newTrader, onboard, waitForStatus, withdraw, withdrawal } from './flows.ts';
+import {
+  addAccount,
+  balance,
+  countries,
+  settledBalance,
+  minusUsdt,
+  newTrader,
+  onboard,
+  waitForStatus,
+  withdraw,
+  withdrawal,
+} from './flows.ts';
 
 describe('Alfred webhooks end to end', () => {
   let sys: System;
@@ -60,7 +71,7 @@ describe('Alfred webhooks end to end', () => {
     expect(await sys.sendWebhook({ hello: 'world' })).toBe(400);
   });
 
-  it('when Alfred\'s own sandbox delivers the chain with retries, then the withdrawal completes once', async () => {
+  it("when Alfred's own sandbox delivers the chain with retries, then the withdrawal completes once", async () => {
     const w = await processingWithdrawal();
     const walked = await sys.emu('POST', `/offramps/${w.transactionId}/walk`, { outcome: 'success' });
     expect(walked!.offramp.status).toBe('FIAT_TRANSFER_COMPLETED');

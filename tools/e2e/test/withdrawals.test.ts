@@ -1,7 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
 import { startSystem, type System } from './system.ts';
-import { addAccount, balance, countries, settledBalance, emitOfframp, minusUsdt, newTrader, onboard, waitForStatus, withdraw, withdrawal } from './flows.ts';
+import {
+  addAccount,
+  balance,
+  countries,
+  settledBalance,
+  emitOfframp,
+  minusUsdt,
+  newTrader,
+  onboard,
+  waitForStatus,
+  withdraw,
+  withdrawal,
+} from './flows.ts';
 
 describe('withdrawals end to end (gateway -> sessions -> ledger -> risk -> psp-alfred -> sandbox -> webhook)', () => {
   let sys: System;
@@ -72,7 +84,12 @@ describe('withdrawals end to end (gateway -> sessions -> ledger -> risk -> psp-a
 
     // Alfred's real sandbox driver refuses FAILED after a terminal state, so the late webhook is
     // sent as Alfred would sign it, straight to psp-alfred.
-    const late = await sys.sendWebhook({ referenceId: processing.psp_transaction_id!, eventType: 'OFFRAMP', status: 'FAILED', metadata: { failureReason: 'LATE' } });
+    const late = await sys.sendWebhook({
+      referenceId: processing.psp_transaction_id!,
+      eventType: 'OFFRAMP',
+      status: 'FAILED',
+      metadata: { failureReason: 'LATE' },
+    });
     expect(late).toBe(200);
     const after = await eventually('the refused FAILED on the timeline', async () => {
       const w = await withdrawal(sys, trader, withdrawalId);
@@ -90,7 +107,16 @@ describe('withdrawals end to end (gateway -> sessions -> ledger -> risk -> psp-a
     const accountId = await addAccount(sys, trader, c, holder);
     const session = await sys.http('POST', '/psp/alfred/session', {
       trader,
-      body: { data: { type: 'withdrawal', amount: c.amount, source_currency_id: c.currency, payment_route_id: c.route, wallet_id: 'MAIN', fiat_account_id: accountId } },
+      body: {
+        data: {
+          type: 'withdrawal',
+          amount: c.amount,
+          source_currency_id: c.currency,
+          payment_route_id: c.route,
+          wallet_id: 'MAIN',
+          fiat_account_id: accountId,
+        },
+      },
     });
     expect(session.status).toBe(201);
     await sys.freeze(true, 'CO');

@@ -10,7 +10,10 @@ export const portSchema = z.coerce.number().int().min(1).max(65535);
 export const stackConfig = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   NATS_URL: z.string().min(1).optional(),
-  NATS_NAMESPACE: z.string().regex(/^[a-z0-9_]{0,32}$/).default(''),
+  NATS_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9_]{0,32}$/)
+    .default(''),
   EMBEDDED_PG_PORT: portSchema.default(54329),
   EMBEDDED_NATS_PORT: portSchema.default(4223),
   OFFRAMP_DATA_DIR: z.string().min(1).default(path.join(repoRoot, '.data')),
@@ -21,5 +24,4 @@ export const stackConfig = z.object({
 
 export type StackConfig = z.infer<typeof stackConfig>;
 
-export const readStackConfig = (env: Record<string, string | undefined> = process.env) =>
-  loadConfig(stackConfig, env);
+export const readStackConfig = (env: Record<string, string | undefined> = process.env) => loadConfig(stackConfig, env);

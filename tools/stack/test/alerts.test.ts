@@ -34,7 +34,22 @@ function registeredMetrics(): Set<string> {
   return names;
 }
 
-const promqlWords = new Set(['max', 'min', 'sum', 'avg', 'count', 'increase', 'rate', 'irate', 'histogram_quantile', 'and', 'or', 'unless', 'by', 'without']);
+const promqlWords = new Set([
+  'max',
+  'min',
+  'sum',
+  'avg',
+  'count',
+  'increase',
+  'rate',
+  'irate',
+  'histogram_quantile',
+  'and',
+  'or',
+  'unless',
+  'by',
+  'without',
+]);
 
 /** The metric names an expression reads: identifiers outside label matchers, groupings and ranges that are not PromQL words. */
 function metricsOf(expr: string): string[] {

@@ -102,7 +102,9 @@ describe('docker-compose.yml', () => {
       expect(env.SERVICE, name).toBe(name);
     }
     expect(requiredKeys(ledgerConfig)).toEqual(['DATABASE_URL']);
-    expect(requiredKeys(pspAlfredConfig)).toEqual(expect.arrayContaining(['DATABASE_URL', 'ALFRED_API_KEY', 'ALFRED_API_SECRET', 'ALFRED_WEBHOOK_SECRET']));
+    expect(requiredKeys(pspAlfredConfig)).toEqual(
+      expect.arrayContaining(['DATABASE_URL', 'ALFRED_API_KEY', 'ALFRED_API_SECRET', 'ALFRED_WEBHOOK_SECRET']),
+    );
   });
 
   it("when each service's environment is loaded with the defaults interpolated, then its config schema accepts it", () => {
@@ -185,6 +187,8 @@ describe('the image', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["\/app\/deploy\/compose\/entrypoint\.sh"\]$/m);
-    expect(readFileSync(path.join(repoRoot, 'deploy/compose/entrypoint.sh'), 'utf8')).toContain('http://127.0.0.1:${process.argv[1]}/healthz');
+    expect(readFileSync(path.join(repoRoot, 'deploy/compose/entrypoint.sh'), 'utf8')).toContain(
+      'http://127.0.0.1:${process.argv[1]}/healthz',
+    );
   });
 });

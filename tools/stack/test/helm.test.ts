@@ -44,7 +44,8 @@ describe('the Helm chart, rendered with helm template', () => {
 
   it('when rendered with the production example, then every object passes its schema and streams are replicated three times', () => {
     const production = renderChart({ values: ['deploy/k8s/chart/values-production-example.yaml'] });
-    for (const manifest of production) expect(() => validateManifest(manifest), `${manifest.kind}/${manifest.metadata?.name}`).not.toThrow();
+    for (const manifest of production)
+      expect(() => validateManifest(manifest), `${manifest.kind}/${manifest.metadata?.name}`).not.toThrow();
     expect(JSON.stringify(ofKind(production, 'ConfigMap'))).toContain('"NATS_STREAM_REPLICAS":"3"');
   });
 

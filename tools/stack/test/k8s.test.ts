@@ -67,7 +67,11 @@ describe('the kustomize base', () => {
       expect(named('HorizontalPodAutoscaler', name), name).toBeDefined();
       expect(named('PodDisruptionBudget', name), name).toBeDefined();
     }
-    expect(ofKind('Deployment').map((d) => d.metadata.name).sort()).toEqual(Object.keys(expectedServices).sort());
+    expect(
+      ofKind('Deployment')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(Object.keys(expectedServices).sort());
   });
 
   it('when a Deployment is read, then it probes /healthz and /readyz on its port, sets resources and runs non-root', () => {
@@ -136,14 +140,22 @@ describe('the kustomize base', () => {
     expect(deny?.spec?.ingress).toBeUndefined();
     expect(deny?.spec?.egress).toBeUndefined();
     const fromIngressController = policies.filter((p) =>
-      (p.spec?.ingress ?? []).some((rule) => (rule.from ?? []).some((peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'ingress-nginx')),
+      (p.spec?.ingress ?? []).some((rule) =>
+        (rule.from ?? []).some((peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'ingress-nginx'),
+      ),
     );
-    const admitted = fromIngressController.map((p) => [p.spec?.podSelector?.matchLabels?.['app.kubernetes.io/name'], p.spec?.ingress?.[0]?.ports?.[0]?.port]);
+    const admitted = fromIngressController.map((p) => [
+      p.spec?.podSelector?.matchLabels?.['app.kubernetes.io/name'],
+      p.spec?.ingress?.[0]?.ports?.[0]?.port,
+    ]);
     expect(admitted.sort()).toEqual([
       ['gateway', 8080],
       ['psp-alfred', 8081],
     ]);
-    const infraPorts = policies.find((p) => p.metadata?.name === 'offramp-egress-infrastructure')?.spec?.egress?.flatMap((r) => r.ports ?? []).map((p) => p.port);
+    const infraPorts = policies
+      .find((p) => p.metadata?.name === 'offramp-egress-infrastructure')
+      ?.spec?.egress?.flatMap((r) => r.ports ?? [])
+      .map((p) => p.port);
     expect(infraPorts).toEqual(expect.arrayContaining([53, 4222, 5432]));
   });
 
@@ -167,7 +179,11 @@ type ChartValues = {
 };
 
 describe('the Helm chart (values and Chart.yaml; helm.test.ts renders it)', () => {
-  const chart = readYaml(path.join(chartDir, 'Chart.yaml')) as { apiVersion: string; name: string; dependencies: { name: string; condition: string }[] };
+  const chart = readYaml(path.join(chartDir, 'Chart.yaml')) as {
+    apiVersion: string;
+    name: string;
+    dependencies: { name: string; condition: string }[];
+  };
   const values = readYaml(path.join(chartDir, 'values.yaml')) as ChartValues;
   const production = readYaml(path.join(k8sDir, 'chart/values-production-example.yaml')) as ChartValues;
 
@@ -184,7 +200,9 @@ describe('the Helm chart (values and Chart.yaml; helm.test.ts renders it)', () =
   });
 
   it('when the values name secret variables, then they are Secret keys, the same ones the kustomize base uses', () => {
-    const baseRefs = allContainers().flatMap((c) => (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [`${c.name}:${e.name}:${e.valueFrom.secretKeyRef.key}`] : [])));
+    const baseRefs = allContainers().flatMap((c) =>
+      (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [`${c.name}:${e.name}:${e.valueFrom.secretKeyRef.key}`] : [])),
+    );
     const chartRefs = Object.entries(values.services).flatMap(([name, s]) => s.secretEnv.map((e) => `${name}:${e.name}:${e.key}`));
     expect(values.secretName).toBe('offramp-secrets');
     expect(chartRefs.sort()).toEqual(baseRefs.filter((ref) => !ref.startsWith('migrate:')).sort());
@@ -193,7 +211,10 @@ describe('the Helm chart (values and Chart.yaml; helm.test.ts renders it)', () =
   it('when the production example is read, then it runs a 3-node JetStream cluster and keeps QA features off', () => {
     expect(production.devEndpoints.enabled).toBe(false);
     expect(production.sandbox.enabled).toBe(false);
-    expect(production.nats).toMatchObject({ enabled: true, config: { cluster: { enabled: true, replicas: 3 }, jetstream: { enabled: true } } });
+    expect(production.nats).toMatchObject({
+      enabled: true,
+      config: { cluster: { enabled: true, replicas: 3 }, jetstream: { enabled: true } },
+    });
     expect(production.config.NATS_URL?.split(',')).toHaveLength(3);
     expect(Object.keys(production.services).sort()).toEqual(Object.keys(expectedServices).sort());
     expect(JSON.stringify(production)).not.toMatch(/postgres(ql)?:\/\//);
@@ -201,7 +222,20 @@ describe('the Helm chart (values and Chart.yaml; helm.test.ts renders it)', () =
 
   it('when the templates are listed, then the chart has every object of the base, the hook Job and the opt-in sandbox', () => {
     const templates = readdirSync(path.join(chartDir, 'templates')).sort();
-    expect(templates).toEqual(expect.arrayContaining(['configmap.yaml', 'deployments.yaml', 'hpa.yaml', 'ingress.yaml', 'migrate-job.yaml', 'networkpolicy.yaml', 'pdb.yaml', 'sandbox.yaml', 'serviceaccount.yaml', 'services.yaml']));
+    expect(templates).toEqual(
+      expect.arrayContaining([
+        'configmap.yaml',
+        'deployments.yaml',
+        'hpa.yaml',
+        'ingress.yaml',
+        'migrate-job.yaml',
+        'networkpolicy.yaml',
+        'pdb.yaml',
+        'sandbox.yaml',
+        'serviceaccount.yaml',
+        'services.yaml',
+      ]),
+    );
     const job = readFileSync(path.join(chartDir, 'templates/migrate-job.yaml'), 'utf8');
     expect(job).toContain('helm.sh/hook: pre-install,pre-upgrade');
     expect(readFileSync(path.join(chartDir, 'templates/sandbox.yaml'), 'utf8').split('\n')[0]).toBe('{{- if .Values.sandbox.enabled }}');

@@ -20,7 +20,16 @@ export const expectedServices: Record<string, number> = {
 };
 
 /** Variables that carry secrets: they may only come from a secretKeyRef. */
-export const secretVariables = ['DATABASE_URL', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'ALFRED_API_KEY', 'ALFRED_API_SECRET', 'ALFRED_WEBHOOK_SECRET', 'SMTP_URL', 'DEV_SECRET'];
+export const secretVariables = [
+  'DATABASE_URL',
+  'JWT_SECRET',
+  'JWT_PUBLIC_KEY',
+  'ALFRED_API_KEY',
+  'ALFRED_API_SECRET',
+  'ALFRED_WEBHOOK_SECRET',
+  'SMTP_URL',
+  'DEV_SECRET',
+];
 
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; [key: string]: unknown };
 
@@ -36,7 +45,6 @@ export const models: Record<string, new (data: never) => { validate(): void }> =
   'v1/Service': Service,
   'v1/ServiceAccount': ServiceAccount,
 };
-
 
 /** Throws when the object does not pass the Kubernetes API schema of its kind (or the kind is unknown). */
 export function validateManifest(manifest: Manifest): void {

@@ -33,9 +33,7 @@ const codeFile = /\.(?:[cm]?[jt]s|tsx|jsx)$/;
 /** Paths that point outside the repository, whatever the kind of file. */
 function outsidePaths(file: string, text: string): Finding[] {
   const found: Finding[] = [];
-  const patterns: [RegExp, string][] = [
-    [/(?<![\w.~-])\/work\//g, 'an absolute path of the development machine'],
-  ];
+  const patterns: [RegExp, string][] = [[/(?<![\w.~-])\/work\//g, 'an absolute path of the development machine']];
   for (const [pattern, what] of patterns) {
     for (const m of text.matchAll(pattern)) found.push({ file, line: lineOf(text, m.index), what: `${what}: ${m[0]}` });
   }
@@ -84,7 +82,9 @@ function markdownLinks(file: string, text: string): Finding[] {
         continue;
       }
       const filePart = decodeURIComponent(target.split('#')[0]!.split('?')[0]!);
-      const absolute = filePart.startsWith('/') ? path.join(repoRoot, filePart) : path.resolve(path.dirname(path.join(repoRoot, file)), filePart);
+      const absolute = filePart.startsWith('/')
+        ? path.join(repoRoot, filePart)
+        : path.resolve(path.dirname(path.join(repoRoot, file)), filePart);
       if (!inside(absolute)) found.push({ ...where, what: `links outside the repository: ${target}` });
       else if (!existsSync(absolute)) found.push({ ...where, what: `links a file that does not exist: ${target}` });
     }
@@ -122,9 +122,15 @@ describe('the repository is self-contained', () => {
     const outside = '../outside/API.md';
     const up = '../'.repeat(4);
     const code = `import x from '${up}x.ts';\nconst a = readFileSync(new URL('${up}${outside}', import.meta.url));\nconst b = path.resolve(import.meta.dirname, '${up}..');\n`;
-    expect(escapingCodePaths('tools/stack/src/bad.ts', code).map((f) => f.line).sort()).toEqual([1, 2, 3]);
+    expect(
+      escapingCodePaths('tools/stack/src/bad.ts', code)
+        .map((f) => f.line)
+        .sort(),
+    ).toEqual([1, 2, 3]);
     expect(escapingCodePaths('tools/stack/src/good.ts', `import x from '../../../libs/kit/src/index.ts';\n`)).toEqual([]);
-    expect(outsidePaths('x.ts', `const p = 'docs/api.md';\nconst q = '/wo` + `rk/main/README.md';\nconst r = 'network/x';\n`).map((f) => f.line)).toEqual([2]);
+    expect(
+      outsidePaths('x.ts', `const p = 'docs/api.md';\nconst q = '/wo` + `rk/main/README.md';\nconst r = 'network/x';\n`).map((f) => f.line),
+    ).toEqual([2]);
     const md = `See [API](${outside}) and [arch](docs/nope.md) and [ok](README.md#testing).\n\n\`\`\`sh\n[ -n "$X" ](../../etc)\n\`\`\`\n[ref]: /../../outside.md\n<a href="file:///etc/passwd">x</a>\n`;
     expect(markdownLinks('README.md', md).map((f) => f.what)).toEqual([
       `links outside the repository: ${outside}`,

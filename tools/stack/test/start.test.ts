@@ -90,7 +90,11 @@ describe('npm start', () => {
     );
     expect(readyz.body).toMatchObject({ success: true, data: { status: 'ready', checks: { database: 'ok', nats: 'ok' } } });
     // The ledger can answer before the stack's own poll sees it and logs the summary.
-    await eventually(() => `'stack ready' in the output:\n${output}`, () => output.includes('stack ready'), { timeoutMs: 30_000, intervalMs: 100 });
+    await eventually(
+      () => `'stack ready' in the output:\n${output}`,
+      () => output.includes('stack ready'),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     expect(output).toContain('stack ready');
     expect(await exists(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
     expect(await exists(path.join(dataDir, 'nats', 'jetstream'))).toBe(true);

@@ -19,7 +19,12 @@ const startScript = path.join(repoRoot, 'tools/stack/src/start.ts');
 type LogEvent = Record<string, unknown> & { msg?: string };
 
 /** The kit's eventually, paced for a whole stack, that fails at once (naming `what`) once `stillValid` says the stack is gone. */
-function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, stillValid?: () => string | undefined) {
+function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  stillValid?: () => string | undefined,
+) {
   return eventually(
     what,
     () => {
@@ -55,7 +60,10 @@ describe('supervise: one service process', () => {
    * A process whose n-th run (counted in a file) follows `plan[n]`: `exit` ends at once with code 3,
    * a number stays up that many ms and then exits 3, and past the plan it stays up until stopped.
    */
-  async function flakyService(plan: ('exit' | number)[], opts: { initialMs: number; maxMs: number; stableAfterMs: number; restart?: boolean }) {
+  async function flakyService(
+    plan: ('exit' | number)[],
+    opts: { initialMs: number; maxMs: number; stableAfterMs: number; restart?: boolean },
+  ) {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'offramp-supervise-'));
     const counter = path.join(dir, 'runs');
     const script = `
@@ -82,7 +90,11 @@ describe('supervise: one service process', () => {
   }
 
   it('when the process keeps dying, then each death is logged with its exit code and it is restarted after a doubling, capped backoff; a run that stayed up resets it', async () => {
-    const { service, events } = await flakyService(['exit', 'exit', 'exit', 'exit', 3_000, 'exit'], { initialMs: 20, maxMs: 100, stableAfterMs: 2_000 });
+    const { service, events } = await flakyService(['exit', 'exit', 'exit', 'exit', 3_000, 'exit'], {
+      initialMs: 20,
+      maxMs: 100,
+      stableAfterMs: 2_000,
+    });
     await until('six restarts', () => (service.restarts() === 6 && service.current().running() ? true : undefined), 30_000);
     const deaths = events.filter((e) => e.msg?.startsWith('flaky exited unexpectedly'));
     expect(deaths.map((e) => [e.code, e.signal, e.restartInMs])).toEqual([
@@ -112,7 +124,12 @@ describe('supervise: one service process', () => {
   });
 
   it('when restarting is not enabled (the stack is still starting), then a death is handed over and not restarted', async () => {
-    const { service, events, exitsWithoutRestart } = await flakyService(['exit'], { initialMs: 20, maxMs: 20, stableAfterMs: 60_000, restart: false });
+    const { service, events, exitsWithoutRestart } = await flakyService(['exit'], {
+      initialMs: 20,
+      maxMs: 20,
+      stableAfterMs: 60_000,
+      restart: false,
+    });
     await until('the death to be handed over', () => exitsWithoutRestart[0], 30_000);
     expect(exitsWithoutRestart).toEqual([{ code: 3, signal: null }]);
     expect(service.restarts()).toBe(0);
@@ -148,6 +165,7 @@ interface Stack {
 interface Answer {
   status: number;
   /** The parsed JSON answer, untyped on purpose: each use checks the fields it reads. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
   body: any;
 }
 
@@ -177,11 +195,15 @@ const running = (child: ChildProcess) => child.exitCode === null && child.signal
 /** Distinct free ports: every listener stays open until all are chosen. */
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -192,7 +214,7 @@ async function freePorts(count: number): Promise<number[]> {
 async function startStack(dataDir: string): Promise<Stack> {
   const [postgres, nats, ...servicePorts] = await freePorts(2 + services.length);
   const ports: Record<string, number> = { postgres: postgres!, nats: nats! };
-  const env: NodeJS.ProcessEnv = {
+  const stackEnv: NodeJS.ProcessEnv = {
     ...process.env,
     OFFRAMP_DATA_DIR: dataDir,
     EMBEDDED_PG_PORT: String(postgres),
@@ -206,9 +228,10 @@ async function startStack(dataDir: string): Promise<Stack> {
   };
   services.forEach((service, i) => {
     ports[service.name] = servicePorts[i]!;
-    env[portEnvName(service)] = String(servicePorts[i]);
+    stackEnv[portEnvName(service)] = String(servicePorts[i]);
   });
-  for (const name of ['DATABASE_URL', 'NATS_URL', 'ALFRED_BASE_URL', 'ALFRED_WEBHOOK_URL', 'SANDBOX_STATE_FILE', 'JWT_PUBLIC_KEY']) delete env[name];
+  const unset = new Set(['DATABASE_URL', 'NATS_URL', 'ALFRED_BASE_URL', 'ALFRED_WEBHOOK_URL', 'SANDBOX_STATE_FILE', 'JWT_PUBLIC_KEY']);
+  const env = Object.fromEntries(Object.entries(stackEnv).filter(([name]) => !unset.has(name)));
 
   let output = '';
   let partial = '';
@@ -235,7 +258,12 @@ async function request(url: string, method: string, opts: { headers?: Record<str
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   try {
-    const res = await fetch(url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(20_000) });
+    const res = await fetch(url, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      signal: AbortSignal.timeout(20_000),
+    });
     const text = await res.text();
     try {
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
@@ -257,7 +285,10 @@ function systemOf(stack: Stack) {
   const gateway = stack.url('gateway');
   const sandbox = stack.url('alfred-sandbox');
   const widget = (method: string, route: string, token?: string, body?: unknown) =>
-    request(`${gateway}/psp/alfred${route}`, method, { headers: { 'x-dev-secret': devSecret, ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
+    request(`${gateway}/psp/alfred${route}`, method, {
+      headers: { 'x-dev-secret': devSecret, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body,
+    });
   const expectOk = async (what: string, answer: Promise<Answer>, status = 200) => {
     const a = await answer;
     expect(a.status, `${what}: ${JSON.stringify(a.body)}`).toBe(status);
@@ -267,7 +298,8 @@ function systemOf(stack: Stack) {
     const a = await request(`${sandbox}/__emu/offramps`, 'GET');
     return a.status === 200 ? (a.body.offramps as SandboxOrder[]) : undefined;
   };
-  const sandboxCustomer = (customerId: string) => request(`${sandbox}${partnerBase}/customers/${customerId}`, 'GET', { headers: alfredKeys });
+  const sandboxCustomer = (customerId: string) =>
+    request(`${sandbox}${partnerBase}/customers/${customerId}`, 'GET', { headers: alfredKeys });
   return { widget, expectOk, sandboxOrders, sandboxCustomer };
 }
 
@@ -278,18 +310,37 @@ async function onboard(sys: System, stack: Stack, id: string): Promise<Trader> {
   const { token } = await sys.expectOk('token', sys.widget('POST', '/__dev/token', undefined, { sub: id }));
   const seeded = await sys.expectOk('seed-kyc-and-provision', sys.widget('POST', '/__dev/seed-kyc-and-provision?country=BR', token));
   await sys.expectOk('approve-kyc', sys.widget('POST', '/__dev/approve-kyc', token));
-  await until(`${id} eligible`, async () => ((await sys.widget('GET', '/eligibility', token)).body?.data?.eligible === true ? true : undefined), 60_000, stackGone(stack));
+  await until(
+    `${id} eligible`,
+    async () => ((await sys.widget('GET', '/eligibility', token)).body?.data?.eligible === true ? true : undefined),
+    60_000,
+    stackGone(stack),
+  );
   await sys.expectOk('fund', sys.widget('POST', '/__dev/fund', token, { amount: '1000', currency: 'USDT' }));
   const fields = { pixKey: '12345678909', documentNumber: '12345678909', accountName: seeded.kyc.kycName };
-  const account = await sys.expectOk('fiat account', sys.widget('POST', '/fiat-accounts', token, { type: 'PIX', fiatAccountFields: fields }), 201);
+  const account = await sys.expectOk(
+    'fiat account',
+    sys.widget('POST', '/fiat-accounts', token, { type: 'PIX', fiatAccountFields: fields }),
+    201,
+  );
   return { id, token, customerId: seeded.customer.customerId, fiatAccountId: account.fiatAccountId };
 }
 
 /** Steps 8-9: a session for `amount` BRL by PIX and its initiation (the quote's USDT held). */
 async function initiate(sys: System, trader: Trader, amount: string, scenario: Withdrawal['scenario']): Promise<Withdrawal> {
-  const data = { type: 'withdrawal', amount, source_currency_id: 'BRL', payment_route_id: 'BR_PIX', wallet_id: 'MAIN', fiat_account_id: trader.fiatAccountId };
+  const data = {
+    type: 'withdrawal',
+    amount,
+    source_currency_id: 'BRL',
+    payment_route_id: 'BR_PIX',
+    wallet_id: 'MAIN',
+    fiat_account_id: trader.fiatAccountId,
+  };
   const session = await sys.expectOk('session', sys.widget('POST', '/session', trader.token, { data }), 201);
-  const started = await sys.expectOk('initiate', sys.widget('POST', '/initiate-withdrawal', trader.token, { session_id: session.session_id }));
+  const started = await sys.expectOk(
+    'initiate',
+    sys.widget('POST', '/initiate-withdrawal', trader.token, { session_id: session.session_id }),
+  );
   return { trader, sessionId: session.session_id, id: started.withdrawal_id, debited: started.debited.amount, scenario };
 }
 
@@ -315,7 +366,9 @@ async function drive(sys: System, stack: Stack, w: Withdrawal): Promise<void> {
 
 /** The supervisor's last start (or restart) of a service: its pid. */
 function pidOf(stack: Stack, service: string): number {
-  const started = stack.events.filter((e) => e.child === service && typeof e.pid === 'number' && /: (started|restarted), pid/.test(e.msg ?? ''));
+  const started = stack.events.filter(
+    (e) => e.child === service && typeof e.pid === 'number' && /: (started|restarted), pid/.test(e.msg ?? ''),
+  );
   return started.at(-1)!.pid as number;
 }
 
@@ -359,12 +412,19 @@ describe('npm start supervises its services', () => {
     );
     const withdrawals = perTraderWithdrawals.flat();
     expect(withdrawals).toHaveLength(30);
-    const listOf = async (trader: Trader) => (await sys.widget('GET', '/withdrawals?limit=100', trader.token)).body?.data?.withdrawals as { withdrawal_id: string; status: string; psp_transaction_id: string | null }[] | undefined;
+    const listOf = async (trader: Trader) =>
+      (await sys.widget('GET', '/withdrawals?limit=100', trader.token)).body?.data?.withdrawals as
+        { withdrawal_id: string; status: string; psp_transaction_id: string | null }[] | undefined;
     for (const trader of traders) {
-      await until(`${trader.id}'s withdrawals processing`, async () => {
-        const list = await listOf(trader);
-        return list?.length === perTrader && list.every((w) => w.status === 'processing') ? true : undefined;
-      }, 120_000, gone);
+      await until(
+        `${trader.id}'s withdrawals processing`,
+        async () => {
+          const list = await listOf(trader);
+          return list?.length === perTrader && list.every((w) => w.status === 'processing') ? true : undefined;
+        },
+        120_000,
+        gone,
+      );
     }
     const customersBefore = await Promise.all(traders.map(async (t) => (await sys.sandboxCustomer(t.customerId)).body));
     expect(customersBefore.map((c) => c.statusKyc)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
@@ -376,10 +436,20 @@ describe('npm start supervises its services', () => {
       const pid = pidOf(s, service);
       const driving = Promise.all(batches[i]!.map((w) => drive(sys, s, w)));
       process.kill(pid, 'SIGKILL');
-      const died = await until(`${service}'s death in the log`, () => s.events.find((e) => e.child === service && e.pid === pid && e.msg?.includes('exited unexpectedly')), 30_000, gone);
+      const died = await until(
+        `${service}'s death in the log`,
+        () => s.events.find((e) => e.child === service && e.pid === pid && e.msg?.includes('exited unexpectedly')),
+        30_000,
+        gone,
+      );
       expect(died).toMatchObject({ signal: 'SIGKILL', code: null });
       expect(died.msg).toContain(`${service} exited unexpectedly (signal SIGKILL, pid ${pid}`);
-      await until(`${service} ready again`, () => s.events.find((e) => e.child === service && e.msg?.startsWith(`${service}: ready again`) && e.pid !== pid), 120_000, gone);
+      await until(
+        `${service} ready again`,
+        () => s.events.find((e) => e.child === service && e.msg?.startsWith(`${service}: ready again`) && e.pid !== pid),
+        120_000,
+        gone,
+      );
       expect(pidOf(s, service)).not.toBe(pid);
       expect((await request(`${s.url(service)}/readyz`, 'GET')).status).toBe(200);
       await driving;
@@ -390,17 +460,29 @@ describe('npm start supervises its services', () => {
     // Every withdrawal terminal with its scenario's outcome, each hold resolved, balances to the unit.
     for (const trader of traders) {
       const mine = withdrawals.filter((w) => w.trader === trader);
-      const list = await until(`${trader.id}'s withdrawals terminal`, async () => {
-        const l = await listOf(trader);
-        return l?.length === perTrader && l.every((w) => terminalStatuses.includes(w.status)) ? l : undefined;
-      }, 240_000, gone);
-      for (const w of mine) expect(list.find((x) => x.withdrawal_id === w.id)?.status, w.id).toBe(w.scenario === 'success' ? 'completed' : 'rejected');
+      const list = await until(
+        `${trader.id}'s withdrawals terminal`,
+        async () => {
+          const l = await listOf(trader);
+          return l?.length === perTrader && l.every((w) => terminalStatuses.includes(w.status)) ? l : undefined;
+        },
+        240_000,
+        gone,
+      );
+      for (const w of mine)
+        expect(list.find((x) => x.withdrawal_id === w.id)?.status, w.id).toBe(w.scenario === 'success' ? 'completed' : 'rejected');
       const debited = mine.filter((w) => w.scenario === 'success').reduce((sum, w) => sum + usdtMinor(w.debited), 0n);
-      const usdt = await until(`${trader.id}'s holds settled`, async () => {
-        const balances = (await sys.widget('GET', '/balances', trader.token)).body?.data as { currency: string; available: string; held: string }[] | undefined;
-        const b = balances?.find((x) => x.currency === 'USDT');
-        return b?.held === '0.000000' ? b : undefined;
-      }, 120_000, gone);
+      const usdt = await until(
+        `${trader.id}'s holds settled`,
+        async () => {
+          const balances = (await sys.widget('GET', '/balances', trader.token)).body?.data as
+            { currency: string; available: string; held: string }[] | undefined;
+          const b = balances?.find((x) => x.currency === 'USDT');
+          return b?.held === '0.000000' ? b : undefined;
+        },
+        120_000,
+        gone,
+      );
       expect(usdt).toEqual({ currency: 'USDT', available: usdtText(1_000_000_000n - debited), held: '0.000000' });
 
       // Exactly one order per withdrawal at Alfred, the one the withdrawal names, ended as it did.
@@ -424,7 +506,12 @@ describe('npm start supervises its services', () => {
 
     // Ctrl-C right after a death (the service waiting to restart, or just restarted) still drains and exits 0.
     process.kill(pidOf(s, 'gateway'), 'SIGKILL');
-    await until('the gateway death in the log', () => s.events.filter((e) => e.child === 'gateway' && e.msg?.includes('exited unexpectedly')).at(1), 30_000, gone);
+    await until(
+      'the gateway death in the log',
+      () => s.events.filter((e) => e.child === 'gateway' && e.msg?.includes('exited unexpectedly')).at(1),
+      30_000,
+      gone,
+    );
     s.child.kill('SIGINT');
     const exit = await Promise.race([s.exited, delay(90_000, { code: null, signal: null, timedOut: true })]);
     expect(exit, s.output().slice(-4_000)).toEqual({ code: 0, signal: null });

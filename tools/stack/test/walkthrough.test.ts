@@ -55,11 +55,15 @@ async function readWalkthrough() {
 /** Distinct free ports: every listener stays open until all are chosen. */
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -97,9 +101,9 @@ const running = (child: ChildProcess) => child.exitCode === null && child.signal
 
 /** Runs a script with bash as a reader would, with the settings the walkthrough reads from the environment. */
 function runBash(script: string, vars: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...vars };
   // The walkthrough's own defaults and helpers' state must not come from the caller's shell.
-  for (const name of ['DEV_SECRET', 'QUIET', 'TOKEN', 'DATA']) delete env[name];
+  const unset = new Set(['DEV_SECRET', 'QUIET', 'TOKEN', 'DATA']);
+  const env = Object.fromEntries(Object.entries({ ...process.env, ...vars }).filter(([name]) => !unset.has(name)));
   const child = spawn('bash', ['-c', script], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -202,7 +206,10 @@ describe('the README walkthrough', () => {
       () => `the gateway's /readyz to answer 200 (last: ${status})\n${output()}`,
       async () => {
         if (!running(child)) throw new Error(`the stack exited before the gateway was ready:\n${output()}`);
-        status = await fetch(`${gateway}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status, () => 0);
+        status = await fetch(`${gateway}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
+          (r) => r.status,
+          () => 0,
+        );
         return status === 200;
       },
       { timeoutMs: 150_000, intervalMs: 500 },

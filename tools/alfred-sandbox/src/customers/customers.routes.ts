@@ -16,7 +16,10 @@ export function customerRoutes(app: FastifyInstance, ctx: SandboxContext): void 
   });
 
   app.get('/customers/find/:email/:country', async (request) => {
-    const { email, country } = parseOrRefuse(z.object({ email: z.string().min(1).max(254), country: z.string().min(1).max(2) }), request.params);
+    const { email, country } = parseOrRefuse(
+      z.object({ email: z.string().min(1).max(254), country: z.string().min(1).max(2) }),
+      request.params,
+    );
     return customerView(ctx, valueOrThrow(findCustomer(ctx, email, country)));
   });
 

@@ -38,15 +38,22 @@ export function emulatorConfigRoutes(app: FastifyInstance, ctx: SandboxContext, 
   });
 
   app.get('/__emu/webhooks', async (request) => {
-    const { referenceId, eventType } = parseOrRefuse(z.object({ referenceId: z.string().optional(), eventType: z.string().optional() }), request.query);
+    const { referenceId, eventType } = parseOrRefuse(
+      z.object({ referenceId: z.string().optional(), eventType: z.string().optional() }),
+      request.query,
+    );
     const deliveries = ctx.state.deliveries.filter(
-      (d) => (referenceId === undefined || d.body.referenceId === referenceId) && (eventType === undefined || d.body.eventType === eventType),
+      (d) =>
+        (referenceId === undefined || d.body.referenceId === referenceId) && (eventType === undefined || d.body.eventType === eventType),
     );
     return { deliveries };
   });
 
   app.get('/__emu/requests', async (request) => {
-    const { method, pathPrefix } = parseOrRefuse(z.object({ method: z.string().optional(), pathPrefix: z.string().optional() }), request.query);
+    const { method, pathPrefix } = parseOrRefuse(
+      z.object({ method: z.string().optional(), pathPrefix: z.string().optional() }),
+      request.query,
+    );
     const requests = ctx.state.requests.filter(
       (r) => (method === undefined || r.method === method.toUpperCase()) && (pathPrefix === undefined || matchesPrefix(r.path, pathPrefix)),
     );

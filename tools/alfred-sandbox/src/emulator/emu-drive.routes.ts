@@ -29,7 +29,10 @@ export function emulatorDriveRoutes(app: FastifyInstance, ctx: SandboxContext): 
 
   app.post('/__emu/kyc/:customerId', async (request) => {
     const { customerId } = parseOrRefuse(z.object({ customerId: id }), request.params);
-    const body = parseOrRefuse(z.strictObject({ status: z.enum(kycStatuses), metadata: z.record(z.string(), z.unknown()).optional() }), request.body);
+    const body = parseOrRefuse(
+      z.strictObject({ status: z.enum(kycStatuses), metadata: z.record(z.string(), z.unknown()).optional() }),
+      request.body,
+    );
     return submissionStatusView(valueOrThrow(driveLatestSubmission(ctx, customerId, body.status, body.metadata ?? null)));
   });
 

@@ -38,13 +38,15 @@ export const settingsSchema = z.strictObject({
 export type EmulatorSettings = z.infer<typeof settingsSchema>;
 
 /** A partial change: absent fields keep their value; pairs and their fees merge field by field. */
-export const settingsPatchSchema = z.strictObject({
-  ...settingsSchema.shape,
-  pairs: z.partialRecord(
-    z.enum(fiatCurrencies),
-    z.strictObject({ rate: z.string(), minFromAmount: z.string(), maxFromAmount: z.string(), fees: feesSchema.partial() }).partial(),
-  ),
-}).partial();
+export const settingsPatchSchema = z
+  .strictObject({
+    ...settingsSchema.shape,
+    pairs: z.partialRecord(
+      z.enum(fiatCurrencies),
+      z.strictObject({ rate: z.string(), minFromAmount: z.string(), maxFromAmount: z.string(), fees: feesSchema.partial() }).partial(),
+    ),
+  })
+  .partial();
 
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 

@@ -66,4 +66,5 @@ const pixKeyChecks: Record<PixKeyType, (key: string) => boolean> = {
 
 export const isPixKey = (type: PixKeyType, key: string | undefined) => key !== undefined && pixKeyChecks[type](key);
 
-export const isPixKeyType = (value: string | undefined): value is PixKeyType => (pixKeyTypes as readonly (string | undefined)[]).includes(value);
+export const isPixKeyType = (value: string | undefined): value is PixKeyType =>
+  (pixKeyTypes as readonly (string | undefined)[]).includes(value);

@@ -17,9 +17,7 @@ export const fiatAccountFieldsSchema = z.looseObject({
   networkIdentifier: text(64),
   routingNumber: text(20),
   bankAddress: text(300),
-  metadata: z
-    .looseObject({ accountHolderName: text(140), documentType: text(20), documentNumber: text(40) })
-    .optional(),
+  metadata: z.looseObject({ accountHolderName: text(140), documentType: text(20), documentNumber: text(40) }).optional(),
 });
 
 export type FiatAccountFields = z.infer<typeof fiatAccountFieldsSchema>;
@@ -32,7 +30,8 @@ const oneOf = (value: string | undefined, options: readonly string[]) => value !
 
 const holderName = (f: FiatAccountFields) => badIf(!present(f.metadata?.accountHolderName), 'metadata.accountHolderName');
 const bankName = (f: FiatAccountFields) => badIf(!present(f.accountName), 'accountName');
-const documents = (f: FiatAccountFields, rule: DocumentRule) => badDocumentFields(rule, f.metadata?.documentType, f.metadata?.documentNumber);
+const documents = (f: FiatAccountFields, rule: DocumentRule) =>
+  badDocumentFields(rule, f.metadata?.documentType, f.metadata?.documentNumber);
 
 function pix(f: FiatAccountFields): string[] {
   const keyType = f.accountType;
@@ -79,7 +78,13 @@ const railChecks: Record<FiatAccountType, (f: FiatAccountFields) => string[]> = 
   PIX: (f) => [...pix(f), ...documents(f, documentRules.brazil)],
   COELSA: (f) => [...coelsa(f), ...documents(f, documentRules.argentina)],
   ACH: colombianAch,
-  ACH_DOM: achLike({ minDigits: 5, maxDigits: 20, accountTypes: ['AHORRO', 'CORRIENTE'], optionalType: true, documents: documentRules.dominicanRepublic }),
+  ACH_DOM: achLike({
+    minDigits: 5,
+    maxDigits: 20,
+    accountTypes: ['AHORRO', 'CORRIENTE'],
+    optionalType: true,
+    documents: documentRules.dominicanRepublic,
+  }),
   BANK_USA: bankUsa,
   BANK_CN: achLike({ minDigits: 12, maxDigits: 19, accountTypes: ['SAVINGS', 'CHECKING'], documents: documentRules.china }),
   ACH_CHL: achLike({ minDigits: 6, maxDigits: 20, accountTypes: ['CORRIENTE', 'VISTA', 'AHORRO', 'RUT'], documents: documentRules.chile }),

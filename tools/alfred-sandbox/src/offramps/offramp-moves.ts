@@ -49,7 +49,11 @@ export interface WalkRequest {
  * Walks an offramp one status at a time to FIAT_TRANSFER_COMPLETED, or to FAILED, delivering each
  * step's webhook in order. Outcomes: ok (with the statuses walked), invalid_status_change.
  */
-export function walkOfframp(ctx: SandboxContext, offramp: Offramp, request: WalkRequest): Outcome<{ offramp: Offramp; steps: OfframpStatus[] }> {
+export function walkOfframp(
+  ctx: SandboxContext,
+  offramp: Offramp,
+  request: WalkRequest,
+): Outcome<{ offramp: Offramp; steps: OfframpStatus[] }> {
   if (isFinal(offramp.status)) return refuse('invalid_status_change', { from: offramp.status, to: 'walk' });
   const until = request.outcome === 'success' ? 'FIAT_TRANSFER_COMPLETED' : (request.failAfter ?? offramp.status);
   if (until === 'FAILED' || stepKind(offramp.status, until) === 'illegal' || (request.outcome === 'failure' && isFinal(until))) {

@@ -1,5 +1,11 @@
 /** The offramp's happy path, in order; FAILED can follow any state that is not final. */
-export const offrampChain = ['CREATED', 'ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED'] as const;
+export const offrampChain = [
+  'CREATED',
+  'ON_CHAIN_DEPOSIT_RECEIVED',
+  'TRADE_COMPLETED',
+  'FIAT_TRANSFER_INITIATED',
+  'FIAT_TRANSFER_COMPLETED',
+] as const;
 export const offrampStatuses = [...offrampChain, 'FAILED'] as const;
 export type OfframpStatus = (typeof offrampStatuses)[number];
 

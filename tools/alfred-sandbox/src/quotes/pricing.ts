@@ -37,7 +37,10 @@ function parsePair(pair: PairSettings): ParsedPair {
  */
 export function priceFromAmount(fromMinor: bigint, pair: PairSettings, toDecimals: number): Pricing | null {
   const parsed = parsePair(pair);
-  const fees = [{ type: 'commissionFee' as const, amountMinor: percentOf(fromMinor, parsed.commissionPercent, 'ceil') }, ...parsed.fixedFees];
+  const fees = [
+    { type: 'commissionFee' as const, amountMinor: percentOf(fromMinor, parsed.commissionPercent, 'ceil') },
+    ...parsed.fixedFees,
+  ];
   const netMinor = fromMinor - fees.reduce((sum, fee) => sum + fee.amountMinor, 0n);
   if (netMinor <= 0n) return null;
   const toMinor = multiplyByRate(netMinor, cryptoDecimals, parsed.rate, toDecimals, 'floor');

@@ -3,7 +3,15 @@ import { z } from 'zod';
 import type { SandboxContext } from '../state.ts';
 import { accept, refuse, type Outcome } from '../transport/refusals.ts';
 import { formatMinor, minorToNumber, toMinor } from '../money/decimal.ts';
-import { cryptoCurrency, cryptoDecimals, fiatCurrencies, fiatCurrencyInfo, isFiatCurrency, supportedChains, type FiatCurrency } from './pairs.ts';
+import {
+  cryptoCurrency,
+  cryptoDecimals,
+  fiatCurrencies,
+  fiatCurrencyInfo,
+  isFiatCurrency,
+  supportedChains,
+  type FiatCurrency,
+} from './pairs.ts';
 import { priceFromAmount, priceToAmount, type Pricing } from './pricing.ts';
 
 export const createQuoteSchema = z
@@ -69,11 +77,15 @@ function price(ctx: SandboxContext, input: CreateQuoteInput, toCurrency: FiatCur
   const toDecimals = fiatCurrencyInfo[toCurrency].decimals;
   const minMinor = toMinor(pair.minFromAmount, cryptoDecimals)!;
   const maxMinor = toMinor(pair.maxFromAmount, cryptoDecimals)!;
-  const belowMinimum = refuse('quantity_out_of_range', { fromCurrency: cryptoCurrency, minQuantity: minorToNumber(minMinor, cryptoDecimals) });
+  const belowMinimum = refuse('quantity_out_of_range', {
+    fromCurrency: cryptoCurrency,
+    minQuantity: minorToNumber(minMinor, cryptoDecimals),
+  });
   let priced: Pricing | null;
   if (input.fromAmount !== undefined) {
     const fromMinor = toMinor(input.fromAmount, cryptoDecimals);
-    if (fromMinor === null) return refuse('bad_request', { fields: ['fromAmount'] }, 'fromAmount must be a decimal with at most 6 decimals');
+    if (fromMinor === null)
+      return refuse('bad_request', { fields: ['fromAmount'] }, 'fromAmount must be a decimal with at most 6 decimals');
     if (fromMinor < minMinor) return belowMinimum;
     priced = priceFromAmount(fromMinor, pair, toDecimals);
   } else {
@@ -90,7 +102,13 @@ function price(ctx: SandboxContext, input: CreateQuoteInput, toCurrency: FiatCur
   return accept(priced);
 }
 
-function quoteOf(ctx: SandboxContext, input: CreateQuoteInput, toCurrency: FiatCurrency, priced: Pricing, customerId: string | null): Quote {
+function quoteOf(
+  ctx: SandboxContext,
+  input: CreateQuoteInput,
+  toCurrency: FiatCurrency,
+  priced: Pricing,
+  customerId: string | null,
+): Quote {
   const now = ctx.now();
   const toDecimals = fiatCurrencyInfo[toCurrency].decimals;
   return {

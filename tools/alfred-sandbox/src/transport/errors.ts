@@ -20,7 +20,9 @@ export function registerErrorEnvelope(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const { statusCode, body } = envelopeOf(refuse('not_found', undefined, `Route ${request.method} ${request.url.split('?')[0]} not found`));
+    const { statusCode, body } = envelopeOf(
+      refuse('not_found', undefined, `Route ${request.method} ${request.url.split('?')[0]} not found`),
+    );
     return reply.code(statusCode).send(body);
   });
 }

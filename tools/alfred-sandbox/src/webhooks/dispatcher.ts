@@ -95,7 +95,10 @@ async function deliver(deps: DispatcherDeps, delivery: WebhookDelivery, url: str
         return;
       }
       deps.changed?.();
-      log.warn({ deliveryId: delivery.deliveryId, attempt: n, statusCode: result.statusCode, error: result.error }, 'webhook attempt failed');
+      log.warn(
+        { deliveryId: delivery.deliveryId, attempt: n, statusCode: result.statusCode, error: result.error },
+        'webhook attempt failed',
+      );
     }
     delivery.state = 'failed';
   } catch {

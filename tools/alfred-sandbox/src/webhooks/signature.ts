@@ -8,6 +8,8 @@ export const signedString = (unixSeconds: number, rawBody: string, format: Signa
 
 /** The `signature` header: `t=<unix seconds>,s=<hex HMAC-SHA256>`. */
 export function signatureHeader(secret: string, rawBody: string, unixSeconds: number, format: SignatureFormat): string {
-  const digest = createHmac('sha256', secret).update(signedString(unixSeconds, rawBody, format)).digest('hex');
+  const digest = createHmac('sha256', secret)
+    .update(signedString(unixSeconds, rawBody, format))
+    .digest('hex');
   return `t=${unixSeconds},s=${digest}`;
 }

@@ -22,11 +22,16 @@ describe('the browser tests find a Chromium', () => {
   it('when CHROMIUM_PATH is set, then it is used whatever PATH holds', async () => {
     const configured = file('configured', 'my-chromium', 0o755);
     const onPath = file('path-a', 'chromium', 0o755);
-    expect(await findChromium({ CHROMIUM_PATH: configured, PATH: join(onPath, '..') })).toEqual({ path: configured, from: 'CHROMIUM_PATH' });
+    expect(await findChromium({ CHROMIUM_PATH: configured, PATH: join(onPath, '..') })).toEqual({
+      path: configured,
+      from: 'CHROMIUM_PATH',
+    });
   });
 
   it('when CHROMIUM_PATH names no executable file, then the lookup fails naming it', async () => {
-    await expect(findChromium({ CHROMIUM_PATH: join(scratch, 'nothing-here'), PATH: '' })).rejects.toThrow(`CHROMIUM_PATH is ${join(scratch, 'nothing-here')}`);
+    await expect(findChromium({ CHROMIUM_PATH: join(scratch, 'nothing-here'), PATH: '' })).rejects.toThrow(
+      `CHROMIUM_PATH is ${join(scratch, 'nothing-here')}`,
+    );
   });
 
   it('when PATH holds chromium-browser and, further on, chromium, then chromium is preferred; a file that is not executable is passed over', async () => {
@@ -46,7 +51,10 @@ describe('the browser tests find a Chromium', () => {
     // A second lookup reuses the unpacked binary.
     expect(await findChromium({ PATH: '' })).toEqual(found);
 
-    const browser = await chromium.launch({ executablePath: found.path, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    const browser = await chromium.launch({
+      executablePath: found.path,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
     try {
       const page = await browser.newPage();
       await page.setContent('<p id="answer"></p><script>document.getElementById("answer").textContent = String(6 * 7)</script>');

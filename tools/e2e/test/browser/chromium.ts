@@ -1,4 +1,15 @@
-import { accessSync, constants, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, renameSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  renameSync,
+  statSync,
+} from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -56,7 +67,11 @@ async function fromNpmPackage(): Promise<string> {
     mkdirSync(cacheDir, { recursive: true });
     const partial = `${binary}.${process.pid}-${randomUUID()}.partial`;
     try {
-      await pipeline(createReadStream(join(packageDir, 'bin', 'chromium.br')), createBrotliDecompress(), createWriteStream(partial, { mode: 0o755 }));
+      await pipeline(
+        createReadStream(join(packageDir, 'bin', 'chromium.br')),
+        createBrotliDecompress(),
+        createWriteStream(partial, { mode: 0o755 }),
+      );
       renameSync(partial, binary);
     } finally {
       rmSync(partial, { force: true });
@@ -135,7 +150,8 @@ export async function trackedPage(browser: Browser): Promise<{ page: Page; error
     async close() {
       const mismatches = await conformance.settled();
       await context.close();
-      if (mismatches.length > 0) throw new Error(`The page's exchanges with the gateway disagree with its OpenAPI document:\n${mismatches.join('\n')}`);
+      if (mismatches.length > 0)
+        throw new Error(`The page's exchanges with the gateway disagree with its OpenAPI document:\n${mismatches.join('\n')}`);
     },
   };
 }
@@ -150,7 +166,12 @@ export async function waitForText(page: Page, selector: string, text: string | R
   return eventually(
     () => `${selector} to show ${String(text)}; it showed: ${last.slice(0, 500)}`,
     async () => {
-      last = (await page.locator(selector).first().textContent({ timeout: 100 }).catch(() => null)) ?? '';
+      last =
+        (await page
+          .locator(selector)
+          .first()
+          .textContent({ timeout: 100 })
+          .catch(() => null)) ?? '';
       if (matches(last)) return last;
       const alert = ((await page.locator('#alert').textContent()) ?? '').trim();
       if (alert) throw new Error(`waiting for ${selector} to show ${String(text)}, the page said: ${alert}`);
@@ -164,7 +185,12 @@ export async function waitForText(page: Page, selector: string, text: string | R
 export async function unlabelledControls(page: Page): Promise<string[]> {
   return page.$$eval('input, select, textarea', (controls) =>
     controls
-      .filter((c) => (c as unknown as { labels: { length: number } | null }).labels?.length === 0 && !c.getAttribute('aria-label') && !c.getAttribute('aria-labelledby'))
+      .filter(
+        (c) =>
+          (c as unknown as { labels: { length: number } | null }).labels?.length === 0 &&
+          !c.getAttribute('aria-label') &&
+          !c.getAttribute('aria-labelledby'),
+      )
       .map((c) => c.id || c.getAttribute('name') || c.outerHTML.slice(0, 80)),
   );
 }

@@ -39,11 +39,22 @@ export function watchConformance(page: Page): { settled(): Promise<string[]> } {
         const stream = String(headers['content-type'] ?? '').startsWith('text/event-stream');
         // A body the browser has already discarded (the page moved on before it was read) cannot
         // be checked; that is no disagreement with the document, so it is skipped, not reported.
-        const read = stream ? '' : await response.body().then((b) => b.toString('utf8'), () => null);
+        const read = stream
+          ? ''
+          : await response.body().then(
+              (b) => b.toString('utf8'),
+              () => null,
+            );
         if (read === null) return;
         const body = read;
         const sent = request.postData();
-        assertConforms(check, request.method(), `${url.pathname}${url.search}`, { statusCode: response.status(), headers, body }, sent === null ? {} : { body: sent });
+        assertConforms(
+          check,
+          request.method(),
+          `${url.pathname}${url.search}`,
+          { statusCode: response.status(), headers, body },
+          sent === null ? {} : { body: sent },
+        );
       } catch (err) {
         mismatches.push((err as Error).message);
       }

@@ -26,7 +26,8 @@ export async function openInConsole(page: Page, withdrawalId: string): Promise<v
   await open.focus();
   await page.keyboard.press('Enter');
   await waitForText(page, '#detail-heading', withdrawalId);
-  if ((await page.locator('#detail-heading:focus').count()) !== 1) throw new Error('after opening a withdrawal its heading does not have the focus');
+  if ((await page.locator('#detail-heading:focus').count()) !== 1)
+    throw new Error('after opening a withdrawal its heading does not have the focus');
 }
 
 export async function approveInConsole(page: Page, withdrawalId: string, note: string): Promise<void> {

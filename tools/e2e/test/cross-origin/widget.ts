@@ -92,7 +92,16 @@ const widget = {
   withdraw(fiatAccountId: string, amount: string) {
     return attempt('withdraw', async () => {
       const session = await api().POST('/psp/alfred/session', {
-        body: { data: { type: 'withdrawal', amount, source_currency_id: 'BRL', payment_route_id: 'BR_PIX', wallet_id: 'MAIN', fiat_account_id: fiatAccountId } },
+        body: {
+          data: {
+            type: 'withdrawal',
+            amount,
+            source_currency_id: 'BRL',
+            payment_route_id: 'BR_PIX',
+            wallet_id: 'MAIN',
+            fiat_account_id: fiatAccountId,
+          },
+        },
       });
       if (!session.data) throw failure('POST /psp/alfred/session', session.response, session.error);
       const sessionId = session.data.data.session_id;
@@ -142,7 +151,11 @@ const widget = {
           recorded.streamErrors.push(`connection ${connection}: error, readyState ${stream.readyState}`);
           if (!opened) {
             stream.close();
-            reject(new CallFailed(`GET /psp/alfred/events: the browser gave the stream up (readyState ${stream.readyState === CLOSED ? 'CLOSED' : stream.readyState})`));
+            reject(
+              new CallFailed(
+                `GET /psp/alfred/events: the browser gave the stream up (readyState ${stream.readyState === CLOSED ? 'CLOSED' : stream.readyState})`,
+              ),
+            );
           }
         };
       });
