@@ -21,7 +21,10 @@ export const databaseTimeoutsConfig = z.object({
  * An on/off switch from the environment: `true` or `1` is on; `false`, `0`, empty or unset is off;
  * anything else is refused (a typo must not silently mean off).
  */
-export const envFlag = z.enum(['true', 'false', '1', '0', '']).default('false').transform((v) => v === 'true' || v === '1');
+export const envFlag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
 
 /** Fields every service reads from the environment. Services extend this schema. */
 export const baseConfig = z.object({
@@ -30,7 +33,10 @@ export const baseConfig = z.object({
   MIGRATE_ON_START: envFlag,
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   /** Prefixes subjects and stream names so that several stacks (or tests) share one NATS. */
-  NATS_NAMESPACE: z.string().regex(/^[a-z0-9_]{0,32}$/).default(''),
+  NATS_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9_]{0,32}$/)
+    .default(''),
   /** JetStream replication of the streams: 3 on a 3-node cluster (see deploy/k8s). */
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

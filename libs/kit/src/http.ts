@@ -68,7 +68,13 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
   app.setErrorHandler(answerError);
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ success: false, error: { code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` }, trace_id: request.id }),
+    reply
+      .code(404)
+      .send({
+        success: false,
+        error: { code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` },
+        trace_id: request.id,
+      }),
   );
 
   app.get('/healthz', async (request, reply) => sendData(request, reply, { status: 'ok' }));
@@ -124,11 +130,16 @@ function answerError(err: unknown, request: FastifyRequest, reply: FastifyReply)
   }
   const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown; validationContext?: string };
   if (Array.isArray(e.validation)) {
-    return reply.code(400).send(envelope('VALIDATION_ERROR', 'The request is invalid', { fields: validationFieldsOf(e.validation, e.validationContext) }));
+    return reply
+      .code(400)
+      .send(envelope('VALIDATION_ERROR', 'The request is invalid', { fields: validationFieldsOf(e.validation, e.validationContext) }));
   }
   if (e.code === 'FST_ERR_RESPONSE_SERIALIZATION') {
     // The answer does not match the route's declared response schema: a bug here, never the caller's fault.
-    request.log.error({ err, issues: (err as { cause?: { issues?: unknown } }).cause?.issues }, 'answer does not match its declared schema');
+    request.log.error(
+      { err, issues: (err as { cause?: { issues?: unknown } }).cause?.issues },
+      'answer does not match its declared schema',
+    );
     return reply.code(500).send(envelope('INTERNAL', 'Internal error'));
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
@@ -183,9 +194,12 @@ export function validationFieldsOf(issues: readonly ValidationIssue[], context =
   for (const issue of issues) {
     const base = (issue.instancePath ?? '').split('/').filter(Boolean).map(pointerSegment);
     const params = issue.params ?? {};
-    if (issue.keyword === 'unrecognized_keys' && Array.isArray(params.keys)) for (const key of params.keys) add([...base, String(key)], 'unknown field');
-    else if (issue.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') add([...base, params.additionalProperty], 'unknown field');
-    else if (issue.keyword === 'required' && typeof params.missingProperty === 'string') add([...base, params.missingProperty], 'is required');
+    if (issue.keyword === 'unrecognized_keys' && Array.isArray(params.keys))
+      for (const key of params.keys) add([...base, String(key)], 'unknown field');
+    else if (issue.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string')
+      add([...base, params.additionalProperty], 'unknown field');
+    else if (issue.keyword === 'required' && typeof params.missingProperty === 'string')
+      add([...base, params.missingProperty], 'is required');
     else add(base, issue.message ?? 'is invalid');
   }
   return [...messages].map(([field, list]) => ({ field, message: list.join('; ') }));
@@ -194,6 +208,11 @@ export function validationFieldsOf(issues: readonly ValidationIssue[], context =
 /** Field paths of a zod error, for the VALIDATION_ERROR details (as `validationFieldsOf`). */
 export function fieldsOf(err: z.ZodError): FieldError[] {
   return validationFieldsOf(
-    err.issues.map((i) => ({ instancePath: `/${i.path.map(String).join('/')}`, keyword: i.code, message: i.message, params: i as unknown as Record<string, unknown> })),
+    err.issues.map((i) => ({
+      instancePath: `/${i.path.map(String).join('/')}`,
+      keyword: i.code,
+      message: i.message,
+      params: i as unknown as Record<string, unknown>,
+    })),
   );
 }

@@ -14,14 +14,15 @@ export interface Running {
  * grace running out exits at once.
  */
 export async function runService(opts: { name: string; log: Logger; graceMs: number; start: () => Promise<Running> }): Promise<void> {
-  let running: Running | undefined;
+  // Set once started: a signal during the start has nothing to close yet.
+  const started: { running?: Running } = {};
   closeWithGrace({ delay: opts.graceMs, logger: opts.log }, async ({ signal, err }) => {
     if (err) opts.log.error({ err }, `${opts.name}: closing after an error`);
     else opts.log.info({ signal }, `${opts.name}: closing`);
-    await running?.close();
+    await started.running?.close();
     opts.log.info(`${opts.name}: closed`);
   });
-  running = await opts.start();
+  started.running = await opts.start();
 }
 
 /** What every service process reads from its configuration to run. */
@@ -47,7 +48,13 @@ interface ServiceApp {
 }
 
 /** Listens on the configured host and port, logging the address (and `fields`: settings worth seeing at start, never secrets). */
-async function listen(app: ServiceApp, config: ProcessConfig, log: Logger, name: string, fields: Record<string, unknown> = {}): Promise<string> {
+async function listen(
+  app: ServiceApp,
+  config: ProcessConfig,
+  log: Logger,
+  name: string,
+  fields: Record<string, unknown> = {},
+): Promise<string> {
   const address = await app.http.app.listen({ port: config.PORT, host: config.HOST });
   log.info({ address, ...fields }, `${name} listening`);
   return address;

@@ -26,7 +26,9 @@ describe('config', () => {
   });
 
   it('when MIGRATE_ON_START is true or 1, then it is on; unset, false, 0 or empty, off; anything else is refused naming it', () => {
-    const migrate = (value?: string) => loadConfig(schema, { DATABASE_URL: 'postgres://u@h:5432/db', ...(value === undefined ? {} : { MIGRATE_ON_START: value }) }).MIGRATE_ON_START;
+    const migrate = (value?: string) =>
+      loadConfig(schema, { DATABASE_URL: 'postgres://u@h:5432/db', ...(value === undefined ? {} : { MIGRATE_ON_START: value }) })
+        .MIGRATE_ON_START;
     expect([migrate('true'), migrate('1')]).toEqual([true, true]);
     expect([migrate(), migrate('false'), migrate('0'), migrate('')]).toEqual([false, false, false, false]);
     expect(() => migrate('yes')).toThrow(ConfigError);
@@ -47,7 +49,8 @@ describe('logger', () => {
       'hello',
     );
     const out = lines.join('');
-    for (const secret of ['012345678901234567', 'a@b.c', '12345678909', 'Bearer x', 'dev-s3cret', 'postgres://p@h/db']) expect(out).not.toContain(secret);
+    for (const secret of ['012345678901234567', 'a@b.c', '12345678909', 'Bearer x', 'dev-s3cret', 'postgres://p@h/db'])
+      expect(out).not.toContain(secret);
     expect(out).toContain('[redacted]');
     expect(JSON.parse(out).msg).toBe('hello');
   });

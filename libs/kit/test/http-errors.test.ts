@@ -18,8 +18,10 @@ describe('client errors keep their own status and code', () => {
     http.app.get('/throw', async () => {
       throw thrown;
     });
-    http.app.post('/items/:id', { schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } }, async (request, reply) =>
-      sendData(request, reply, { body: request.body }),
+    http.app.post(
+      '/items/:id',
+      { schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } },
+      async (request, reply) => sendData(request, reply, { body: request.body }),
     );
     const address = await http.app.listen({ port: 0, host: '127.0.0.1' });
     port = Number(new URL(address).port);
@@ -59,7 +61,10 @@ describe('client errors keep their own status and code', () => {
   ];
   for (const [status, code] of byStatus) {
     it(`when a plugin raises ${status}, then the answer is ${status} ${code}`, async () => {
-      expect(await answerTo(pluginError(status, 'refused by a plugin'))).toMatchObject({ status, body: { success: false, error: { code } } });
+      expect(await answerTo(pluginError(status, 'refused by a plugin'))).toMatchObject({
+        status,
+        body: { success: false, error: { code } },
+      });
     });
   }
 
@@ -75,28 +80,54 @@ describe('client errors keep their own status and code', () => {
   it('when a body fails the route schema, then 400 VALIDATION_ERROR names the field', async () => {
     const res = await http.app.inject({ method: 'POST', url: '/items/1', payload: { other: 1 } });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'name', message: 'is required' }] } } });
+    expect(res.json()).toMatchObject({
+      error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'name', message: 'is required' }] } },
+    });
   });
 
   it('when a body comes in a content type no route parses, then 415 UNSUPPORTED_MEDIA_TYPE in the envelope', async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/items/1`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<name>x</name>' });
+    const res = await fetch(`http://127.0.0.1:${port}/items/1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: '<name>x</name>',
+    });
     expect(res.status).toBe(415);
-    expect(await res.json()).toMatchObject({ success: false, error: { code: 'UNSUPPORTED_MEDIA_TYPE' }, trace_id: res.headers.get('x-trace-id') });
+    expect(await res.json()).toMatchObject({
+      success: false,
+      error: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+      trace_id: res.headers.get('x-trace-id'),
+    });
   });
 
   it('when a path parameter is over the router limit, then 414 URI_TOO_LONG in the envelope, the path not echoed', async () => {
     const long = `secret${'a'.repeat(200)}`;
-    const res = await fetch(`http://127.0.0.1:${port}/items/${long}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    const res = await fetch(`http://127.0.0.1:${port}/items/${long}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"x"}',
+    });
     expect(res.status).toBe(414);
     const text = await res.text();
-    expect(JSON.parse(text)).toEqual({ success: false, error: { code: 'URI_TOO_LONG', message: expect.any(String) }, trace_id: res.headers.get('x-trace-id') });
+    expect(JSON.parse(text)).toEqual({
+      success: false,
+      error: { code: 'URI_TOO_LONG', message: expect.any(String) },
+      trace_id: res.headers.get('x-trace-id'),
+    });
     expect(text).not.toContain(long);
   });
 
   it('when the URL is malformed, then 400 VALIDATION_ERROR in the envelope with a trace id', async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/items/%zz`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    const res = await fetch(`http://127.0.0.1:${port}/items/%zz`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"x"}',
+    });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR', message: 'The URL is malformed' }, trace_id: res.headers.get('x-trace-id') });
+    expect(await res.json()).toMatchObject({
+      success: false,
+      error: { code: 'VALIDATION_ERROR', message: 'The URL is malformed' },
+      trace_id: res.headers.get('x-trace-id'),
+    });
   });
 });
 
@@ -104,7 +135,8 @@ describe('/readyz names what is not ready', () => {
   const failing = async () => {
     throw new Error('connection refused');
   };
-  const serverWith = (readiness: Record<string, () => Promise<void>>) => createHttpServer({ log, metrics: createMetrics('readyz_test'), readiness });
+  const serverWith = (readiness: Record<string, () => Promise<void>>) =>
+    createHttpServer({ log, metrics: createMetrics('readyz_test'), readiness });
 
   it('when every check passes, then 200 ready with each check ok', async () => {
     const { app } = serverWith({ database: async () => {}, nats: async () => {} });
@@ -140,7 +172,11 @@ describe('/readyz names what is not ready', () => {
     http.setDraining();
     const res = await http.app.inject({ url: '/readyz' });
     expect(res.statusCode).toBe(503);
-    expect(res.json().error).toEqual({ code: 'NOT_READY', message: 'Not ready: draining', details: { checks: { nats: 'ok', draining: 'yes' } } });
+    expect(res.json().error).toEqual({
+      code: 'NOT_READY',
+      message: 'Not ready: draining',
+      details: { checks: { nats: 'ok', draining: 'yes' } },
+    });
     await http.app.close();
   });
 });

@@ -26,14 +26,26 @@ const config = z.object({ ...baseConfig.shape, PORT: z.coerce.number().int().def
 /** Starts a tiny service through the kit's process start, reading its configuration from `env` only. */
 async function start(env: Record<string, string>) {
   const schema = uniqueName('lifecycle_t');
-  const c = loadConfig(config, { DATABASE_URL: testInfra().databaseUrl, NATS_URL: testInfra().natsUrl, NATS_NAMESPACE: uniqueName('t').toLowerCase(), DB_SCHEMA: schema, ...env });
+  const c = loadConfig(config, {
+    DATABASE_URL: testInfra().databaseUrl,
+    NATS_URL: testInfra().natsUrl,
+    NATS_NAMESPACE: uniqueName('t').toLowerCase(),
+    DB_SCHEMA: schema,
+    ...env,
+  });
   let messaging: Messaging | undefined;
   let database: Database | undefined;
   const running = await startDatabaseService({
     name: 'lifecycle-test',
     config: c,
     log: testLogger('lifecycle-test'),
-    openDatabase: async (cfg) => (database = await openDatabase({ url: cfg.DATABASE_URL, schema: cfg.DB_SCHEMA, migrations: [{ name: '0001_widgets', class: Widgets }], poolMax: 2 })),
+    openDatabase: async (cfg) =>
+      (database = await openDatabase({
+        url: cfg.DATABASE_URL,
+        schema: cfg.DB_SCHEMA,
+        migrations: [{ name: '0001_widgets', class: Widgets }],
+        poolMax: 2,
+      })),
     build: async (deps) => {
       messaging = deps.messaging;
       const http = createHttpServer({ log: deps.log, metrics: createMetrics('lifecycle_test'), readiness: readinessOf(deps) });
@@ -42,7 +54,11 @@ async function start(env: Record<string, string>) {
   });
   /** Whether the service's migration ran: its table exists in the service's schema. */
   const migrated = async () =>
-    (await database!.em.fork().execute("select 1 from information_schema.tables where table_schema = ? and table_name = 'widgets'", [schema])).length > 0;
+    (
+      await database!.em
+        .fork()
+        .execute("select 1 from information_schema.tables where table_schema = ? and table_name = 'widgets'", [schema])
+    ).length > 0;
   return {
     running,
     migrated,
