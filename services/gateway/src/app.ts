@@ -1,30 +1,17 @@
-import fastifyRateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { readinessOf, AppError, createHttpServer, createMetrics, type HttpServer, type Logger, type Messaging } from '@offramp/kit';
-import { adminScope } from './admin/admin-scope.ts';
-import { algorithmOf, identify, registerAuth, requireTrader } from './auth/auth.ts';
-import { balanceRoutes } from './balances/balances-routes.ts';
+import { readinessOf, createHttpServer, createMetrics, type HttpServer, type ServiceDeps } from '@offramp/kit';
+import { registerAuth } from './auth/auth.ts';
 import type { GatewayConfig } from './config.ts';
-import { devSecretMatches } from './dev/dev-gate.ts';
-import { devRoutes } from './dev/dev-routes.ts';
 import { registerCors } from './edge/cors.ts';
-import { beforeBody } from './edge/hooks.ts';
 import { registerOpenApi, type OpenApiOptions } from './edge/openapi.ts';
-import { createServices, type Services } from './edge/services.ts';
-import { eligibilityRoutes } from './eligibility/eligibility-routes.ts';
-import { eventRoutes } from './events/events-routes.ts';
-import { fiatAccountRoutes } from './fiat-accounts/fiat-accounts-routes.ts';
-import { pageRoutes } from './pages/pages-routes.ts';
-import { sessionRoutes, withdrawalRoutes } from './withdrawals/withdrawals-routes.ts';
+import { createServices } from './edge/services.ts';
+import { gatewayRoutes } from './routes.ts';
 
 export { readGatewayConfig, gatewayConfig, type GatewayConfig } from './config.ts';
-export { gatewayOpenApiDocument } from './openapi-document.ts';
+export { gatewayOpenApiDocument } from './edge/openapi-document.ts';
 
-export interface GatewayDeps {
-  config: GatewayConfig;
-  messaging: Messaging;
-  log: Logger;
+/** The standard service deps but the database (the gateway has none) and the test hooks (nothing to hook). */
+export interface GatewayDeps extends Omit<ServiceDeps<GatewayConfig>, 'db' | 'hooks'> {
   openApi?: OpenApiOptions;
 }
 
@@ -33,7 +20,11 @@ export interface GatewayApp {
   close(): Promise<void>;
 }
 
-/** The public HTTP edge: auth, validation, rate limits, CORS, OpenAPI, and rpc calls to the services. */
+/**
+ * The public HTTP edge: auth, validation, rate limits, CORS, OpenAPI, and rpc calls to the
+ * services. It has no database, no consumers and no outbox, so it does not use the kit's
+ * `startService`; its HTTP server is the kit's all the same (error envelope, `/readyz` on NATS).
+ */
 export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   const { config, messaging, log } = deps;
   const http = createHttpServer({
@@ -49,9 +40,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   await registerCors(http.app, config.CORS_ORIGINS);
   await registerOpenApi(http.app, deps.openApi);
   await registerAuth(http.app, config);
-  await http.app.register(protectedScope(config, services));
-  await http.app.register(eventRoutes({ messaging }), { prefix: '/psp/alfred' });
-  await http.app.register(pageRoutes({ playground: Boolean(config.DEV_ENDPOINTS && config.DEV_SECRET) }));
+  await http.app.register(gatewayRoutes({ config, services, messaging }));
   await http.app.ready();
   let closing: Promise<void> | undefined;
   // Readiness goes 503 first so that load balancers move away; Fastify then finishes the requests in flight.
@@ -60,47 +49,4 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
     await http.app.close();
   };
   return { http, close: () => (closing ??= close()) };
-}
-
-/**
- * The protected scope: every widget, QA and operator route. It registers authentication and rate
- * limits once. In order: `identify` (onRequest: verifies the bearer token, never refuses), the
- * rate limiter (onRequest of each route: a verified caller's bucket is its `sub`, QA's with the dev
- * secret is one bucket; a request without a valid credential is counted per IP in a bucket apart,
- * with its own smaller limit `RATE_LIMIT_ANON_MAX`), then each part's
- * own refusal (`requireTrader`, `requireAdmin`: preParsing, before the body is read or validated).
- */
-function protectedScope(config: GatewayConfig, services: Services) {
-  return async (app: FastifyInstance) => {
-    app.addHook('onRequest', identify);
-    const bucketOf = (request: FastifyRequest) => {
-      if (request.trader) return `sub:${request.trader.id}`;
-      // QA with the dev secret (e.g. minting dev tokens) is a known caller too, in one bucket of its own.
-      if (config.DEV_ENDPOINTS && config.DEV_SECRET && devSecretMatches(request.headers['x-dev-secret'], config.DEV_SECRET)) return 'qa:dev-secret';
-      return `anonymous-ip:${request.ip}`;
-    };
-    await app.register(fastifyRateLimit, {
-      timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      keyGenerator: bucketOf,
-      max: (_request, key) => (key.startsWith('anonymous-ip:') ? config.RATE_LIMIT_ANON_MAX : config.RATE_LIMIT_MAX),
-      errorResponseBuilder: (_request, context) =>
-        new AppError('RATE_LIMITED', 'Too many requests, slow down', { details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) } }),
-    });
-    await app.register(
-      async (widget) => {
-        widget.addHook('preParsing', beforeBody(requireTrader));
-        await widget.register(eligibilityRoutes({ services }));
-        await widget.register(fiatAccountRoutes({ services }));
-        await widget.register(sessionRoutes({ services }));
-        await widget.register(withdrawalRoutes({ services }));
-        await widget.register(balanceRoutes({ services }));
-      },
-      { prefix: '/psp/alfred' },
-    );
-    if (config.DEV_ENDPOINTS && config.DEV_SECRET) {
-      const canSignTokens = algorithmOf(config) === 'HS256';
-      await app.register(devRoutes({ services, secret: config.DEV_SECRET, canSignTokens }), { prefix: '/psp/alfred/__dev' });
-    }
-    await app.register(adminScope(services), { prefix: '/api/admin' });
-  };
 }

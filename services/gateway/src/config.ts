@@ -20,7 +20,12 @@ const pem = z
 const corsOrigins = z
   .string()
   .default('')
-  .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  )
   .pipe(
     z.array(
       z.string().refine((o) => {
@@ -65,7 +70,8 @@ export const gatewayConfig = baseConfig
     if (!c.JWT_SECRET && !c.JWT_PUBLIC_KEY) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256) is required' });
     }
-    if (c.DEV_ENDPOINTS && !c.DEV_SECRET) ctx.addIssue({ code: 'custom', path: ['DEV_SECRET'], message: 'required when DEV_ENDPOINTS=true' });
+    if (c.DEV_ENDPOINTS && !c.DEV_SECRET)
+      ctx.addIssue({ code: 'custom', path: ['DEV_SECRET'], message: 'required when DEV_ENDPOINTS=true' });
   });
 
 export type GatewayConfig = z.infer<typeof gatewayConfig>;

@@ -1,6 +1,6 @@
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { migrate, type Logger, type Messaging } from '@offramp/kit';
-import { testInfra, testLogger, testMessaging, uniqueName } from '@offramp/kit/testing';
+import type { Logger, Messaging } from '@offramp/kit';
+import { startTestService, testInfra, testLogger, testMessaging } from '@offramp/kit/testing';
 import { buildLedger, openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
 import { buildGateway, readGatewayConfig, type GatewayApp } from '../src/app.ts';
 import type { OpenAPIV3_1 } from 'openapi-types';
@@ -20,7 +20,8 @@ export type SigningKey = { alg: 'HS256'; secret: string } | { alg: 'RS256'; priv
 export function signJwt(payload: Record<string, unknown>, key: SigningKey = { alg: 'HS256', secret: jwtSecret }): string {
   const input = `${b64({ alg: key.alg, typ: 'JWT' })}.${b64(payload)}`;
   if (key.alg === 'none') return `${input}.`;
-  const signature = key.alg === 'HS256' ? createHmac('sha256', key.secret).update(input).digest() : sign('sha256', Buffer.from(input), key.privateKey);
+  const signature =
+    key.alg === 'HS256' ? createHmac('sha256', key.secret).update(input).digest() : sign('sha256', Buffer.from(input), key.privateKey);
   return `${input}.${signature.toString('base64url')}`;
 }
 
@@ -42,7 +43,13 @@ export interface TestGateway {
   app: GatewayApp;
   messaging: Messaging;
   fake: FakeServices;
-  inject(opts: { method?: string; url: string; token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Awaited<ReturnType<GatewayApp['http']['app']['inject']>>>;
+  inject(opts: {
+    method?: string;
+    url: string;
+    token?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+  }): Promise<Awaited<ReturnType<GatewayApp['http']['app']['inject']>>>;
   cleanup(): Promise<void>;
 }
 
@@ -51,7 +58,9 @@ export interface TestGateway {
  * overrides the test configuration. Pass `messaging` to share a namespace (with a real ledger), `log`
  * to read what the gateway logs.
  */
-export async function startTestGateway(opts: { env?: Record<string, string>; messaging?: Messaging; log?: Logger } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  opts: { env?: Record<string, string>; messaging?: Messaging; log?: Logger } = {},
+): Promise<TestGateway> {
   const own = opts.messaging ? null : await testMessaging('gateway-test');
   const messaging = opts.messaging ?? own!;
   const config = readGatewayConfig({
@@ -94,20 +103,12 @@ export async function startTestGateway(opts: { env?: Record<string, string>; mes
   };
 }
 
-/** A real ledger in-process on the given namespace, on a throwaway schema of the test database, serving QA funding. */
-export async function startTestLedger() {
-  const messaging = await testMessaging('gateway-ledger-test');
-  const config = readLedgerConfig({ DATABASE_URL: testInfra().databaseUrl, NATS_URL: testInfra().natsUrl, DB_SCHEMA: uniqueName('gw_ledger'), DB_POOL_MAX: '4', DEV_RPCS: 'true' });
-  const db = await openLedgerDatabase(config);
-  await migrate(db);
-  const ledger = await buildLedger({ config, db, messaging, log: testLogger('ledger') });
-  return {
-    messaging,
-    async cleanup() {
-      await ledger.close();
-      await db.em.fork().execute(`drop schema if exists "${config.DB_SCHEMA}" cascade`);
-      await db.close();
-      await messaging.cleanup();
-    },
-  };
-}
+/** A real ledger in-process on its own schema and NATS namespace, serving QA funding; share its `messaging` with the gateway. */
+export const startTestLedger = () =>
+  startTestService({
+    name: 'ledger',
+    readConfig: readLedgerConfig,
+    env: { DB_POOL_MAX: '4', DEV_RPCS: 'true' },
+    openDatabase: openLedgerDatabase,
+    build: buildLedger,
+  });

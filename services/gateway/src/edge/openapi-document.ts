@@ -1,6 +1,7 @@
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { createLogger, type Messaging } from '@offramp/kit';
-import { buildGateway, readGatewayConfig } from './app.ts';
+import { buildGateway } from '../app.ts';
+import { readGatewayConfig } from '../config.ts';
 
 /** Stands in for NATS while the document is built: building routes never sends a message. */
 const noMessaging = new Proxy({} as Messaging, {
@@ -15,7 +16,11 @@ const noMessaging = new Proxy({} as Messaging, {
  * DEV_ENDPOINTS=true), built without NATS or any network.
  */
 export async function gatewayOpenApiDocument(): Promise<OpenAPIV3_1.Document> {
-  const config = readGatewayConfig({ JWT_SECRET: 'openapi-document-only-secret-0123456789', DEV_ENDPOINTS: 'true', DEV_SECRET: 'openapi-document-only' });
+  const config = readGatewayConfig({
+    JWT_SECRET: 'openapi-document-only-secret-0123456789',
+    DEV_ENDPOINTS: 'true',
+    DEV_SECRET: 'openapi-document-only',
+  });
   const app = await buildGateway({ config, messaging: noMessaging, log: createLogger({ name: 'gateway-openapi', level: 'silent' }) });
   try {
     return app.http.app.swagger() as OpenAPIV3_1.Document;

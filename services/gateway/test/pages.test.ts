@@ -1,29 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { testInfra, testLogger, testMessaging } from '@offramp/kit/testing';
-import { buildGateway, readGatewayConfig, type GatewayApp } from '../app.ts';
+import { startTestGateway, type TestGateway } from './harness.ts';
 
 /** The pages as HTTP resources; what they do in a browser is tools/e2e/test/browser.test.ts. */
 
-let running: { app: GatewayApp; cleanup(): Promise<void> } | undefined;
+let running: TestGateway | undefined;
 
 async function gateway(devEndpoints: boolean) {
-  const messaging = await testMessaging('pages-test');
-  const config = readGatewayConfig({
-    NATS_URL: testInfra().natsUrl,
-    NATS_NAMESPACE: messaging.namespace,
-    JWT_SECRET: 'pages-test-secret-that-is-long-enough-0123456789',
-    DEV_ENDPOINTS: devEndpoints ? 'true' : 'false',
-    ...(devEndpoints ? { DEV_SECRET: 'pages-dev-secret-0123456789' } : {}),
-  });
-  const app = await buildGateway({ config, messaging, log: testLogger('gateway') });
-  running = {
-    app,
-    async cleanup() {
-      await app.close();
-      await messaging.cleanup();
-    },
-  };
-  return (url: string, headers: Record<string, string> = {}) => app.http.app.inject({ method: 'GET', url, headers });
+  running = await startTestGateway(devEndpoints ? {} : { env: { DEV_ENDPOINTS: 'false' } });
+  const gw = running;
+  return (url: string, headers: Record<string, string> = {}) => gw.inject({ url, headers });
 }
 
 afterEach(async () => {
@@ -71,7 +56,13 @@ describe('pages', () => {
     const again = await get('/pages/common/api.js', { 'if-none-match': String(first.headers.etag) });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
-    for (const url of ['/pages/common/nope.js', '/pages/console/index.html', '/pages/console/..%2F..%2Fapp.ts', '/pages/common/../pages-routes.ts', '/pages/secret/x.js']) {
+    for (const url of [
+      '/pages/common/nope.js',
+      '/pages/console/index.html',
+      '/pages/console/..%2F..%2Fapp.ts',
+      '/pages/common/../pages-routes.ts',
+      '/pages/secret/x.js',
+    ]) {
       expect((await get(url)).statusCode, url).toBe(404);
     }
   });
@@ -90,6 +81,13 @@ describe('pages', () => {
       if (path.endsWith('.js')) expect(res.headers['content-type'], path).toBe('text/javascript; charset=utf-8');
       if (!path.endsWith('.css')) queue.push(...referencesOf(res.body, path));
     }
-    expect([...seen]).toEqual(expect.arrayContaining(['/pages/common/style.css', '/pages/console/detail.js', '/pages/playground/schema-form.js', '/pages/playground/event-stream.js']));
+    expect([...seen]).toEqual(
+      expect.arrayContaining([
+        '/pages/common/style.css',
+        '/pages/console/detail.js',
+        '/pages/playground/schema-form.js',
+        '/pages/playground/event-stream.js',
+      ]),
+    );
   });
 });
