@@ -5,10 +5,17 @@ const ms = (fallback: number) => z.coerce.number().int().positive().default(fall
 
 export const sessionsConfig = baseConfig.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8084),
-  DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('sessions'),
+  DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('sessions'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
   /** How long a session (intent + quote) may be initiated. */
-  SESSION_TTL_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
+  SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600),
   /** Timeout of the rpcs to ledger, risk and psp-alfred. */
   RPC_TIMEOUT_MS: ms(5_000),
   SWEEPER_INTERVAL_MS: ms(10_000),

@@ -5,9 +5,24 @@ import type { TransitionObserver } from './withdrawals/transition.ts';
 /** The service's own figures, on the kit's registry so that `/metrics` shows them. */
 export function createSessionsMetrics(metrics: Metrics) {
   return {
-    stuck: new Gauge({ name: 'withdrawals_stuck', help: 'Withdrawals flagged as stuck past their SLA, by status', labelNames: ['status'], registers: [metrics.registry] }),
-    sweeperActions: new Counter({ name: 'sweeper_actions_total', help: 'What the sweeper moved on, by action', labelNames: ['action'], registers: [metrics.registry] }),
-    transitions: new Counter({ name: 'withdrawal_transitions_total', help: 'Withdrawal status changes, by from and to', labelNames: ['from', 'to'], registers: [metrics.registry] }),
+    stuck: new Gauge({
+      name: 'withdrawals_stuck',
+      help: 'Withdrawals flagged as stuck past their SLA, by status',
+      labelNames: ['status'],
+      registers: [metrics.registry],
+    }),
+    sweeperActions: new Counter({
+      name: 'sweeper_actions_total',
+      help: 'What the sweeper moved on, by action',
+      labelNames: ['action'],
+      registers: [metrics.registry],
+    }),
+    transitions: new Counter({
+      name: 'withdrawal_transitions_total',
+      help: 'Withdrawal status changes, by from and to',
+      labelNames: ['from', 'to'],
+      registers: [metrics.registry],
+    }),
     timeInState: new Histogram({
       name: 'withdrawal_state_seconds',
       help: 'Time a withdrawal spent in a status, observed when it leaves it',

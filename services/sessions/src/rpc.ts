@@ -1,13 +1,23 @@
 import { rpcRoute, type Database, type RpcRoute } from '@offramp/kit';
-import { sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import { exceptionsRpc, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import { getException, listExceptions } from './exceptions/queries.ts';
+import { resolveException, type ResolveDeps } from './exceptions/resolve.ts';
 import { createSession, type CreateSessionDeps } from './sessions/create-session.ts';
 import { initiateWithdrawal, type InitiateDeps } from './sessions/initiate.ts';
 import { checkSessionOwner } from './sessions/session-owner.ts';
-import { getWithdrawal, listWithdrawals } from './withdrawals/queries.ts';
 import type { OperatorActions } from './withdrawals/operator.ts';
+import { getWithdrawal, listWithdrawals } from './withdrawals/queries.ts';
 
-/** The sessions service's rpcs: the widget's (through the gateway) and the operators'. */
-export function sessionsRoutes(deps: { db: Database; create: CreateSessionDeps; initiate: InitiateDeps; operator: OperatorActions }): RpcRoute[] {
+export interface SessionsRpcDeps {
+  db: Database;
+  create: CreateSessionDeps;
+  initiate: InitiateDeps;
+  operator: OperatorActions;
+  resolve: ResolveDeps;
+}
+
+/** The sessions service's rpcs: the widget's (through the gateway), the operators' and the exception queue's. */
+export function sessionsRoutes(deps: SessionsRpcDeps): RpcRoute[] {
   const { db, operator } = deps;
   return [
     rpcRoute(sessionsRpc.createSession, (req, ctx) => createSession(deps.create, req, ctx)),
@@ -20,5 +30,8 @@ export function sessionsRoutes(deps: { db: Database; create: CreateSessionDeps; 
     rpcRoute(withdrawalOperatorRpc.complete, (req, ctx) => operator.complete(req, ctx.traceId)),
     rpcRoute(withdrawalOperatorRpc.process, (req, ctx) => operator.process(req, ctx.traceId)),
     rpcRoute(withdrawalOperatorRpc.overrideStatus, (req, ctx) => operator.overrideStatus(req, ctx.traceId)),
+    rpcRoute(exceptionsRpc.list, (req) => listExceptions(db, req)),
+    rpcRoute(exceptionsRpc.get, (req) => getException(db, req)),
+    rpcRoute(exceptionsRpc.resolve, (req, ctx) => resolveException(deps.resolve, req, ctx.traceId)),
   ];
 }

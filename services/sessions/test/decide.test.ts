@@ -37,10 +37,33 @@ function summary(d: Decision): string {
   return `${head}${effects}${exceptions}`;
 }
 
-const order = (state: PartnerOrder['state'], status: OfframpStatus | null = null): PartnerOrder => ({ state, transactionId: state === 'none' ? null : 'tx-1', status, failureReason: state === 'failed' ? 'BANK_REJECTED' : null });
-const status = (s: OfframpStatus, transactionId = 'tx-1'): WithdrawalEvent => ({ kind: 'offramp_status', transactionId, status: s, failureReason: s === 'FAILED' ? 'BANK_REJECTED' : null, source: 'webhook' });
-const reject = (partner: PartnerOrder | null): WithdrawalEvent => ({ kind: 'operator_reject', operatorId: 'op-1', reason: 'customer asked', partner });
-const complete = (partner: PartnerOrder | null, confirmedOutOfBand = false): WithdrawalEvent => ({ kind: 'operator_complete', operatorId: 'op-1', reference: 'REF-1', notes: null, confirmedOutOfBand, partner });
+const order = (state: PartnerOrder['state'], status: OfframpStatus | null = null): PartnerOrder => ({
+  state,
+  transactionId: state === 'none' ? null : 'tx-1',
+  status,
+  failureReason: state === 'failed' ? 'BANK_REJECTED' : null,
+});
+const status = (s: OfframpStatus, transactionId = 'tx-1'): WithdrawalEvent => ({
+  kind: 'offramp_status',
+  transactionId,
+  status: s,
+  failureReason: s === 'FAILED' ? 'BANK_REJECTED' : null,
+  source: 'webhook',
+});
+const reject = (partner: PartnerOrder | null): WithdrawalEvent => ({
+  kind: 'operator_reject',
+  operatorId: 'op-1',
+  reason: 'customer asked',
+  partner,
+});
+const complete = (partner: PartnerOrder | null, confirmedOutOfBand = false): WithdrawalEvent => ({
+  kind: 'operator_complete',
+  operatorId: 'op-1',
+  reference: 'REF-1',
+  notes: null,
+  confirmedOutOfBand,
+  partner,
+});
 const override = (to: WithdrawalStatus, partner: PartnerOrder | null = null, confirmedOutOfBand = false): WithdrawalEvent => ({
   kind: 'operator_override',
   operatorId: 'op-1',
@@ -58,17 +81,99 @@ const orphanOrder = `${ALFRED} +reconcile !partner_outcome_after_terminal/none`;
 
 /** Every event against every status: what the decider answers. */
 const table: [string, WithdrawalEvent, Record<Fixture, string>][] = [
-  ['risk approve', { kind: 'risk_decided', decision: 'approve', reasons: [] }, { pending: 'apply approved +create_offramp', in_review: 'duplicate', approved: 'duplicate', processing: 'duplicate', completed: 'duplicate', rejected: 'duplicate', rejected_no_order: 'duplicate' }],
-  ['risk review', { kind: 'risk_decided', decision: 'review', reasons: [{ code: 'kyt_suspicious', detail: '' }] }, { pending: 'apply in_review', in_review: 'duplicate', approved: 'duplicate', processing: 'duplicate', completed: 'duplicate', rejected: 'duplicate', rejected_no_order: 'duplicate' }],
-  ['risk reject', { kind: 'risk_decided', decision: 'reject', reasons: [{ code: 'kyt_blocked', detail: '' }] }, { pending: 'apply rejected +void_hold', in_review: 'duplicate', approved: 'duplicate', processing: 'duplicate', completed: 'duplicate', rejected: 'duplicate', rejected_no_order: 'duplicate' }],
-  ['offramp created', { kind: 'offramp_created', transactionId: 'tx-1' }, { pending: mismatch, in_review: mismatch, approved: 'apply processing', processing: 'duplicate', completed: 'duplicate', rejected: 'duplicate', rejected_no_order: orphanOrder }],
-  ['another order created', { kind: 'offramp_created', transactionId: 'tx-2' }, { pending: mismatch, in_review: mismatch, approved: 'apply processing', processing: mismatch, completed: mismatch, rejected: mismatch, rejected_no_order: orphanOrder }],
-  ['offramp refused', { kind: 'offramp_refused', partnerCode: 110001, message: 'no' }, { pending: ALFRED, in_review: ALFRED, approved: 'apply rejected +void_hold', processing: ALFRED, completed: ALFRED, rejected: 'duplicate', rejected_no_order: 'duplicate' }],
-  ...(['CREATED', 'ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED'] as const).map((s): [string, WithdrawalEvent, Record<Fixture, string>] => [
-    `Alfred ${s}`,
-    status(s),
-    { pending: mismatch, in_review: mismatch, approved: 'apply processing', processing: 'apply note', completed: 'apply note', rejected: 'apply note', rejected_no_order: orphanOrder },
-  ]),
+  [
+    'risk approve',
+    { kind: 'risk_decided', decision: 'approve', reasons: [] },
+    {
+      pending: 'apply approved +create_offramp',
+      in_review: 'duplicate',
+      approved: 'duplicate',
+      processing: 'duplicate',
+      completed: 'duplicate',
+      rejected: 'duplicate',
+      rejected_no_order: 'duplicate',
+    },
+  ],
+  [
+    'risk review',
+    { kind: 'risk_decided', decision: 'review', reasons: [{ code: 'kyt_suspicious', detail: '' }] },
+    {
+      pending: 'apply in_review',
+      in_review: 'duplicate',
+      approved: 'duplicate',
+      processing: 'duplicate',
+      completed: 'duplicate',
+      rejected: 'duplicate',
+      rejected_no_order: 'duplicate',
+    },
+  ],
+  [
+    'risk reject',
+    { kind: 'risk_decided', decision: 'reject', reasons: [{ code: 'kyt_blocked', detail: '' }] },
+    {
+      pending: 'apply rejected +void_hold',
+      in_review: 'duplicate',
+      approved: 'duplicate',
+      processing: 'duplicate',
+      completed: 'duplicate',
+      rejected: 'duplicate',
+      rejected_no_order: 'duplicate',
+    },
+  ],
+  [
+    'offramp created',
+    { kind: 'offramp_created', transactionId: 'tx-1' },
+    {
+      pending: mismatch,
+      in_review: mismatch,
+      approved: 'apply processing',
+      processing: 'duplicate',
+      completed: 'duplicate',
+      rejected: 'duplicate',
+      rejected_no_order: orphanOrder,
+    },
+  ],
+  [
+    'another order created',
+    { kind: 'offramp_created', transactionId: 'tx-2' },
+    {
+      pending: mismatch,
+      in_review: mismatch,
+      approved: 'apply processing',
+      processing: mismatch,
+      completed: mismatch,
+      rejected: mismatch,
+      rejected_no_order: orphanOrder,
+    },
+  ],
+  [
+    'offramp refused',
+    { kind: 'offramp_refused', partnerCode: 110001, message: 'no' },
+    {
+      pending: ALFRED,
+      in_review: ALFRED,
+      approved: 'apply rejected +void_hold',
+      processing: ALFRED,
+      completed: ALFRED,
+      rejected: 'duplicate',
+      rejected_no_order: 'duplicate',
+    },
+  ],
+  ...(['CREATED', 'ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED'] as const).map(
+    (s): [string, WithdrawalEvent, Record<Fixture, string>] => [
+      `Alfred ${s}`,
+      status(s),
+      {
+        pending: mismatch,
+        in_review: mismatch,
+        approved: 'apply processing',
+        processing: 'apply note',
+        completed: 'apply note',
+        rejected: 'apply note',
+        rejected_no_order: orphanOrder,
+      },
+    ],
+  ),
   [
     'Alfred FIAT_TRANSFER_COMPLETED',
     status('FIAT_TRANSFER_COMPLETED'),
@@ -95,35 +200,236 @@ const table: [string, WithdrawalEvent, Record<Fixture, string>][] = [
       rejected_no_order: 'duplicate',
     },
   ],
-  ['operator approve', { kind: 'operator_approve', operatorId: 'op-1', reason: 'ok' }, { pending: ALFRED, in_review: 'apply approved +create_offramp', approved: ALFRED, processing: ALFRED, completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['operator process', { kind: 'operator_process', operatorId: 'op-1' }, { pending: ALFRED, in_review: ALFRED, approved: 'apply note +create_offramp', processing: ALFRED, completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['operator reject, Alfred not asked', reject(null), { pending: 'apply rejected +void_hold', in_review: 'apply rejected +void_hold', approved: 'ask', processing: 'ask', completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
+  [
+    'operator approve',
+    { kind: 'operator_approve', operatorId: 'op-1', reason: 'ok' },
+    {
+      pending: ALFRED,
+      in_review: 'apply approved +create_offramp',
+      approved: ALFRED,
+      processing: ALFRED,
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'operator process',
+    { kind: 'operator_process', operatorId: 'op-1' },
+    {
+      pending: ALFRED,
+      in_review: ALFRED,
+      approved: 'apply note +create_offramp',
+      processing: ALFRED,
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'operator reject, Alfred not asked',
+    reject(null),
+    {
+      pending: 'apply rejected +void_hold',
+      in_review: 'apply rejected +void_hold',
+      approved: 'ask',
+      processing: 'ask',
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
   ...(['live', 'unknown', 'completed'] as const).map((state): [string, WithdrawalEvent, Record<Fixture, string>] => [
     `operator reject, Alfred ${state}`,
     reject(order(state)),
-    { pending: 'apply rejected +void_hold', in_review: 'apply rejected +void_hold', approved: LIVE, processing: LIVE, completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED },
+    {
+      pending: 'apply rejected +void_hold',
+      in_review: 'apply rejected +void_hold',
+      approved: LIVE,
+      processing: LIVE,
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
   ]),
   ...(['failed', 'none'] as const).map((state): [string, WithdrawalEvent, Record<Fixture, string>] => [
     `operator reject, Alfred ${state}`,
     reject(order(state)),
-    { pending: 'apply rejected +void_hold', in_review: 'apply rejected +void_hold', approved: 'apply rejected +void_hold', processing: 'apply rejected +void_hold', completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED },
+    {
+      pending: 'apply rejected +void_hold',
+      in_review: 'apply rejected +void_hold',
+      approved: 'apply rejected +void_hold',
+      processing: 'apply rejected +void_hold',
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
   ]),
-  ['operator complete, Alfred not asked', complete(null), { pending: ALFRED, in_review: ALFRED, approved: ALFRED, processing: 'ask', completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['operator complete, Alfred completed', complete(order('completed', 'FIAT_TRANSFER_COMPLETED')), { pending: ALFRED, in_review: ALFRED, approved: ALFRED, processing: 'apply completed +post_hold', completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['operator complete, Alfred live', complete(order('live', 'FIAT_TRANSFER_INITIATED')), { pending: ALFRED, in_review: ALFRED, approved: ALFRED, processing: LIVE, completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['operator complete out of band, Alfred live', complete(order('live'), true), { pending: ALFRED, in_review: ALFRED, approved: ALFRED, processing: 'apply completed +post_hold', completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['operator complete out of band, Alfred failed', complete(order('failed', 'FAILED'), true), { pending: ALFRED, in_review: ALFRED, approved: ALFRED, processing: ALFRED, completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['override to approved', override('approved'), { pending: 'apply approved +create_offramp', in_review: 'apply approved +create_offramp', approved: ALFRED, processing: ALFRED, completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['override to in_review', override('in_review'), { pending: 'apply in_review', in_review: ALFRED, approved: ALFRED, processing: ALFRED, completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['override to processing', override('processing'), { pending: ALFRED, in_review: ALFRED, approved: 'apply processing', processing: ALFRED, completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['override to rejected, Alfred live', override('rejected', order('live')), { pending: 'apply rejected +void_hold', in_review: 'apply rejected +void_hold', approved: LIVE, processing: LIVE, completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['override to rejected, Alfred not asked', override('rejected'), { pending: 'apply rejected +void_hold', in_review: 'apply rejected +void_hold', approved: 'ask', processing: 'ask', completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['override to completed, Alfred live', override('completed', order('live')), { pending: ALFRED, in_review: ALFRED, approved: ALFRED, processing: LIVE, completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
-  ['override to completed out of band', override('completed', order('live'), true), { pending: ALFRED, in_review: ALFRED, approved: ALFRED, processing: 'apply completed +post_hold', completed: ALFRED, rejected: ALFRED, rejected_no_order: ALFRED }],
+  [
+    'operator complete, Alfred not asked',
+    complete(null),
+    {
+      pending: ALFRED,
+      in_review: ALFRED,
+      approved: ALFRED,
+      processing: 'ask',
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'operator complete, Alfred completed',
+    complete(order('completed', 'FIAT_TRANSFER_COMPLETED')),
+    {
+      pending: ALFRED,
+      in_review: ALFRED,
+      approved: ALFRED,
+      processing: 'apply completed +post_hold',
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'operator complete, Alfred live',
+    complete(order('live', 'FIAT_TRANSFER_INITIATED')),
+    {
+      pending: ALFRED,
+      in_review: ALFRED,
+      approved: ALFRED,
+      processing: LIVE,
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'operator complete out of band, Alfred live',
+    complete(order('live'), true),
+    {
+      pending: ALFRED,
+      in_review: ALFRED,
+      approved: ALFRED,
+      processing: 'apply completed +post_hold',
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'operator complete out of band, Alfred failed',
+    complete(order('failed', 'FAILED'), true),
+    {
+      pending: ALFRED,
+      in_review: ALFRED,
+      approved: ALFRED,
+      processing: ALFRED,
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'override to approved',
+    override('approved'),
+    {
+      pending: 'apply approved +create_offramp',
+      in_review: 'apply approved +create_offramp',
+      approved: ALFRED,
+      processing: ALFRED,
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'override to in_review',
+    override('in_review'),
+    {
+      pending: 'apply in_review',
+      in_review: ALFRED,
+      approved: ALFRED,
+      processing: ALFRED,
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'override to processing',
+    override('processing'),
+    {
+      pending: ALFRED,
+      in_review: ALFRED,
+      approved: 'apply processing',
+      processing: ALFRED,
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'override to rejected, Alfred live',
+    override('rejected', order('live')),
+    {
+      pending: 'apply rejected +void_hold',
+      in_review: 'apply rejected +void_hold',
+      approved: LIVE,
+      processing: LIVE,
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'override to rejected, Alfred not asked',
+    override('rejected'),
+    {
+      pending: 'apply rejected +void_hold',
+      in_review: 'apply rejected +void_hold',
+      approved: 'ask',
+      processing: 'ask',
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'override to completed, Alfred live',
+    override('completed', order('live')),
+    {
+      pending: ALFRED,
+      in_review: ALFRED,
+      approved: ALFRED,
+      processing: LIVE,
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
+  [
+    'override to completed out of band',
+    override('completed', order('live'), true),
+    {
+      pending: ALFRED,
+      in_review: ALFRED,
+      approved: ALFRED,
+      processing: 'apply completed +post_hold',
+      completed: ALFRED,
+      rejected: ALFRED,
+      rejected_no_order: ALFRED,
+    },
+  ],
   [
     'ledger refused a void (command-refused)',
     { kind: 'ledger_refused', command: 'void', outcome: 'hold_already_posted', transferId: id, attempted: null },
-    Object.fromEntries(fixtureNames.map((f) => [f, `apply note !ledger_command_refused/${fixtures[f].status === 'rejected' ? 'trader_received_nothing' : 'none'}`])) as Record<Fixture, string>,
+    Object.fromEntries(
+      fixtureNames.map((f) => [
+        f,
+        `apply note !ledger_command_refused/${fixtures[f].status === 'rejected' ? 'trader_received_nothing' : 'none'}`,
+      ]),
+    ) as Record<Fixture, string>,
   ],
   [
     'ledger refused a post (command-refused)',
@@ -162,8 +468,16 @@ describe('decide: the saga rules as one pure function', () => {
         { kind: 'transition', from: 'processing', to: 'rejected', actor: 'alfred' },
       ],
     });
-    const risk = decide(withdrawal('pending'), { kind: 'risk_decided', decision: 'review', reasons: [{ code: 'kyt_suspicious', detail: 'x' }] });
-    expect(risk).toMatchObject({ outcome: 'apply', patch: { riskDecision: { decision: 'review' } }, timeline: [{ kind: 'transition', actor: 'risk', reason: 'kyt_suspicious' }] });
+    const risk = decide(withdrawal('pending'), {
+      kind: 'risk_decided',
+      decision: 'review',
+      reasons: [{ code: 'kyt_suspicious', detail: 'x' }],
+    });
+    expect(risk).toMatchObject({
+      outcome: 'apply',
+      patch: { riskDecision: { decision: 'review' } },
+      timeline: [{ kind: 'transition', actor: 'risk', reason: 'kyt_suspicious' }],
+    });
     const early = decide(withdrawal('approved'), status('TRADE_COMPLETED'));
     expect(early).toMatchObject({
       outcome: 'apply',
@@ -189,7 +503,14 @@ describe('decide: the saga rules as one pure function', () => {
           partnerReference: 'tx-1',
           exposure: 'trader_received_twice',
           amountMinor: debited,
-          facts: { withdrawalStatus: 'rejected', partnerStatus: 'FIAT_TRANSFER_COMPLETED', debitedMinor: '10000000', fiatAmount: '50.00', fiatCurrency: 'BRL', source: 'webhook' },
+          facts: {
+            withdrawalStatus: 'rejected',
+            partnerStatus: 'FIAT_TRANSFER_COMPLETED',
+            debitedMinor: '10000000',
+            fiatAmount: '50.00',
+            fiatCurrency: 'BRL',
+            source: 'webhook',
+          },
         },
       ],
     });
@@ -200,7 +521,14 @@ describe('decide: the saga rules as one pure function', () => {
     expect(d).toMatchObject({
       outcome: 'refuse',
       timeline: [{ kind: 'refused', from: 'completed', to: 'rejected', reason: 'BANK_REJECTED' }],
-      exceptions: [{ key: `partner_outcome_after_terminal:${id}:FAILED`, exposure: 'trader_received_nothing', amountMinor: debited, facts: { withdrawalStatus: 'completed', partnerStatus: 'FAILED', failureReason: 'BANK_REJECTED' } }],
+      exceptions: [
+        {
+          key: `partner_outcome_after_terminal:${id}:FAILED`,
+          exposure: 'trader_received_nothing',
+          amountMinor: debited,
+          facts: { withdrawalStatus: 'completed', partnerStatus: 'FAILED', failureReason: 'BANK_REJECTED' },
+        },
+      ],
     });
   });
 
@@ -208,29 +536,74 @@ describe('decide: the saga rules as one pure function', () => {
     const created = decide(withdrawal('rejected_no_order'), { kind: 'offramp_created', transactionId: 'tx-9' });
     const reported = decide(withdrawal('rejected_no_order'), status('FIAT_TRANSFER_INITIATED', 'tx-9'));
     for (const d of [created, reported]) {
-      expect(d).toMatchObject({ outcome: 'refuse', effects: ['reconcile'], exceptions: [{ kind: 'partner_outcome_after_terminal', key: `partner_outcome_after_terminal:${id}:order:tx-9`, exposure: 'none', amountMinor: 0n, partnerReference: 'tx-9' }] });
+      expect(d).toMatchObject({
+        outcome: 'refuse',
+        effects: ['reconcile'],
+        exceptions: [
+          {
+            kind: 'partner_outcome_after_terminal',
+            key: `partner_outcome_after_terminal:${id}:order:tx-9`,
+            exposure: 'none',
+            amountMinor: 0n,
+            partnerReference: 'tx-9',
+          },
+        ],
+      });
     }
   });
 
   it('when the ledger refuses the hold of a transition, then the transition is refused with the attempted step and the exception is keyed by the command', () => {
-    const d = decide(withdrawal('processing'), { kind: 'ledger_refused', command: 'post', outcome: 'hold_already_voided', transferId: 'post-id', attempted: { from: 'processing', to: 'completed', actor: 'alfred' } });
+    const d = decide(withdrawal('processing'), {
+      kind: 'ledger_refused',
+      command: 'post',
+      outcome: 'hold_already_voided',
+      transferId: 'post-id',
+      attempted: { from: 'processing', to: 'completed', actor: 'alfred' },
+    });
     expect(d).toMatchObject({
       outcome: 'refuse',
-      refusal: { code: 'ALFRED_INCORRECT_STATUS_CHANGE', from: 'processing', to: 'completed', message: 'The ledger refused to post the hold: hold_already_voided' },
+      refusal: {
+        code: 'ALFRED_INCORRECT_STATUS_CHANGE',
+        from: 'processing',
+        to: 'completed',
+        message: 'The ledger refused to post the hold: hold_already_voided',
+      },
       timeline: [{ kind: 'refused', from: 'processing', to: 'completed', actor: 'alfred' }],
-      exceptions: [{ kind: 'ledger_command_refused', key: 'ledger_command_refused:post-id', exposure: 'trader_received_twice', amountMinor: debited, facts: { ledgerOutcome: 'hold_already_voided', command: 'post-hold', attemptedStatus: 'completed' } }],
+      exceptions: [
+        {
+          kind: 'ledger_command_refused',
+          key: 'ledger_command_refused:post-id',
+          exposure: 'trader_received_twice',
+          amountMinor: debited,
+          facts: { ledgerOutcome: 'hold_already_voided', command: 'post-hold', attemptedStatus: 'completed' },
+        },
+      ],
     });
   });
 
   it('when an operator is refused because of the partner, then the timeline and the message say why', () => {
     const live = decide(withdrawal('processing'), reject(order('live', 'FIAT_TRANSFER_INITIATED')));
-    expect(live).toMatchObject({ outcome: 'refuse', refusal: { code: 'PARTNER_ORDER_LIVE', message: expect.stringContaining('live, FIAT_TRANSFER_INITIATED') }, timeline: [{ kind: 'refused', actor: 'operator:op-1', refusedCode: 'PARTNER_ORDER_LIVE' }] });
+    expect(live).toMatchObject({
+      outcome: 'refuse',
+      refusal: { code: 'PARTNER_ORDER_LIVE', message: expect.stringContaining('live, FIAT_TRANSFER_INITIATED') },
+      timeline: [{ kind: 'refused', actor: 'operator:op-1', refusedCode: 'PARTNER_ORDER_LIVE' }],
+    });
     const unconfirmed = decide(withdrawal('processing'), complete(order('live')));
-    expect(unconfirmed).toMatchObject({ outcome: 'refuse', refusal: { code: 'PARTNER_ORDER_LIVE', message: expect.stringContaining('confirmed_out_of_band: true') } });
+    expect(unconfirmed).toMatchObject({
+      outcome: 'refuse',
+      refusal: { code: 'PARTNER_ORDER_LIVE', message: expect.stringContaining('confirmed_out_of_band: true') },
+    });
     const failed = decide(withdrawal('approved'), reject({ state: 'failed', transactionId: 'tx-5', status: 'FAILED', failureReason: 'X' }));
     // The failed order's reference is kept, so its late events read as a reordering, not as an orphan order.
     expect(failed).toMatchObject({ outcome: 'apply', patch: { pspTransactionId: 'tx-5', failureReason: 'customer asked' } });
-    expect(summary(decide({ ...withdrawal('approved'), status: 'rejected', pspTransactionId: 'tx-5' }, { kind: 'offramp_created', transactionId: 'tx-5' }))).toBe('duplicate');
+    expect(
+      summary(
+        decide(
+          { ...withdrawal('approved'), status: 'rejected', pspTransactionId: 'tx-5' },
+          { kind: 'offramp_created', transactionId: 'tx-5' },
+        ),
+      ),
+    ).toBe('duplicate');
   });
 
   describe('reorderings, replayed through the decider', () => {
@@ -243,7 +616,12 @@ describe('decide: the saga rules as one pure function', () => {
       for (const e of events) {
         const d = decide(w, e);
         if (d.outcome === 'apply') {
-          w = { ...w, status: d.steps.at(-1)?.to ?? w.status, pspTransactionId: d.patch.pspTransactionId ?? w.pspTransactionId, hasRiskDecision: w.hasRiskDecision || d.patch.riskDecision !== undefined };
+          w = {
+            ...w,
+            status: d.steps.at(-1)?.to ?? w.status,
+            pspTransactionId: d.patch.pspTransactionId ?? w.pspTransactionId,
+            hasRiskDecision: w.hasRiskDecision || d.patch.riskDecision !== undefined,
+          };
         }
         if (d.outcome === 'apply' || d.outcome === 'refuse') {
           effects.push(...d.effects);
@@ -253,27 +631,57 @@ describe('decide: the saga rules as one pure function', () => {
       }
       return { status: w.status, effects, exceptions: [...new Set(exceptions)], refusals };
     }
-    const permutations = <T>(xs: T[]): T[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])));
+    const permutations = <T>(xs: T[]): T[][] =>
+      xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
     const created: WithdrawalEvent = { kind: 'offramp_created', transactionId: 'tx-1' };
 
     it('when the success chain arrives in any of its 120 orders, then completed with exactly one post and nothing refused', () => {
-      const chain = [created, status('ON_CHAIN_DEPOSIT_RECEIVED'), status('TRADE_COMPLETED'), status('FIAT_TRANSFER_INITIATED'), status('FIAT_TRANSFER_COMPLETED')];
+      const chain = [
+        created,
+        status('ON_CHAIN_DEPOSIT_RECEIVED'),
+        status('TRADE_COMPLETED'),
+        status('FIAT_TRANSFER_INITIATED'),
+        status('FIAT_TRANSFER_COMPLETED'),
+      ];
       const orders = permutations(chain);
       expect(orders).toHaveLength(120);
       for (const events of orders) {
-        expect(replay(withdrawal('approved'), events)).toEqual({ status: 'completed', effects: ['post_hold'], exceptions: [], refusals: [] });
+        expect(replay(withdrawal('approved'), events)).toEqual({
+          status: 'completed',
+          effects: ['post_hold'],
+          exceptions: [],
+          refusals: [],
+        });
       }
     });
 
     it('when created and FAILED arrive in either order, or repeated, then rejected with exactly one void', () => {
-      for (const events of [[created, status('FAILED')], [status('FAILED'), created], [status('FAILED'), created, status('FAILED'), created]]) {
-        expect(replay(withdrawal('approved'), events)).toEqual({ status: 'rejected', effects: ['void_hold'], exceptions: [], refusals: [] });
+      for (const events of [
+        [created, status('FAILED')],
+        [status('FAILED'), created],
+        [status('FAILED'), created, status('FAILED'), created],
+      ]) {
+        expect(replay(withdrawal('approved'), events)).toEqual({
+          status: 'rejected',
+          effects: ['void_hold'],
+          exceptions: [],
+          refusals: [],
+        });
       }
     });
 
     it('when a second COMPLETED or a repeated risk decision arrives, then it is a harmless duplicate', () => {
       const approve: WithdrawalEvent = { kind: 'risk_decided', decision: 'approve', reasons: [] };
-      expect(replay(withdrawal('pending'), [approve, approve, created, status('FIAT_TRANSFER_COMPLETED'), status('FIAT_TRANSFER_COMPLETED'), approve])).toEqual({
+      expect(
+        replay(withdrawal('pending'), [
+          approve,
+          approve,
+          created,
+          status('FIAT_TRANSFER_COMPLETED'),
+          status('FIAT_TRANSFER_COMPLETED'),
+          approve,
+        ]),
+      ).toEqual({
         status: 'completed',
         effects: ['create_offramp', 'post_hold'],
         exceptions: [],
@@ -301,7 +709,12 @@ describe('decide: the saga rules as one pure function', () => {
 
     it('when an operator completes out of band and Alfred then reports FAILED, then it stays completed and the trader-received-nothing exception is opened', () => {
       const d = replay(withdrawal('processing'), [complete(order('live'), true), status('FAILED')]);
-      expect(d).toEqual({ status: 'completed', effects: ['post_hold'], exceptions: [`partner_outcome_after_terminal:${id}:FAILED`], refusals: ['completed->rejected'] });
+      expect(d).toEqual({
+        status: 'completed',
+        effects: ['post_hold'],
+        exceptions: [`partner_outcome_after_terminal:${id}:FAILED`],
+        refusals: ['completed->rejected'],
+      });
     });
   });
 });

@@ -24,8 +24,12 @@ describe('the exception queue', () => {
     if (!r.ok) throw new Error(`exception ${exceptionId}: ${r.error.code}`);
     return r.data;
   };
-  const resolve = (exceptionId: string, resolution: ExceptionView['resolution'] & string, operatorId = 'op-1', note = `${resolution} by ${operatorId}`) =>
-    stack.call(exceptionsRpc.resolve, { exceptionId, operatorId, resolution, note });
+  const resolve = (
+    exceptionId: string,
+    resolution: ExceptionView['resolution'] & string,
+    operatorId = 'op-1',
+    note = `${resolution} by ${operatorId}`,
+  ) => stack.call(exceptionsRpc.resolve, { exceptionId, operatorId, resolution, note });
   const posted = async (ref: { owner: string; currency: string }) => {
     const { balances } = await stack.call(ledgerRpc.getBalances, ref);
     return balances[0]?.postedMinor ?? 0n;
@@ -38,12 +42,7 @@ describe('the exception queue', () => {
    * pending), and an exception about them with `amountMinor` at stake.
    */
   async function exposed(exposure: ExceptionExposure, amountMinor: bigint, funded: bigint) {
-    const traderId = await stack.trader(funded);
-    stack.risk.decisions.set(traderId, 'hold');
-    const session = await stack.session(traderId);
-    const initiated = await stack.initiate(traderId, session.sessionId);
-    if (!initiated.ok) throw new Error(`initiate refused: ${initiated.error.code}`);
-    const withdrawalId = initiated.data.withdrawalId;
+    const { traderId, withdrawalId } = await stack.withdraw({ funded, decision: 'hold' });
     const { exceptionId } = await open({
       kind: 'partner_outcome_after_terminal',
       key: `test:${withdrawalId}`,
@@ -82,7 +81,9 @@ describe('the exception queue', () => {
       resolvedAt: null,
       actions: [],
     });
-    const events = await stack.rows<{ envelope: { payload: { exceptionId: string } } }>("select envelope from outbox where subject = 'evt.exceptions.opened.v1'");
+    const events = await stack.rows<{ envelope: { payload: { exceptionId: string } } }>(
+      "select envelope from outbox where subject = 'evt.exceptions.opened.v1'",
+    );
     expect(events.filter((e) => e.envelope.payload.exceptionId === exceptionId)).toHaveLength(1);
     const w = await stack.withdrawal(withdrawalId);
     expect(w.timeline.filter((t) => t.reason?.includes(exceptionId))).toMatchObject([{ kind: 'note', actor: 'system' }]);
@@ -98,7 +99,12 @@ describe('the exception queue', () => {
     const r = await resolve(exceptionId, 'recover_from_trader', 'op-7', 'Alfred paid after the reject');
     expect(r).toMatchObject({
       ok: true,
-      data: { status: 'resolved', resolution: 'recover_from_trader', outstandingMinor: 0n, actions: [{ resolution: 'recover_from_trader', operatorId: 'op-7', movedMinor: 7_000_000n, note: 'Alfred paid after the reject' }] },
+      data: {
+        status: 'resolved',
+        resolution: 'recover_from_trader',
+        outstandingMinor: 0n,
+        actions: [{ resolution: 'recover_from_trader', operatorId: 'op-7', movedMinor: 7_000_000n, note: 'Alfred paid after the reject' }],
+      },
     });
     const action = r.ok ? r.data.actions[0]! : null;
     expect(action?.transferId).toBe(actionTransferId(exceptionId, 1));
@@ -117,7 +123,10 @@ describe('the exception queue', () => {
     // 12 funded, 10 held by the withdrawal: 2 available of the 5 owed.
     const { traderId, exceptionId } = await exposed('trader_received_twice', 5_000_000n, 12_000_000n);
     const first = await resolve(exceptionId, 'recover_from_trader');
-    expect(first).toMatchObject({ ok: true, data: { status: 'open', resolution: null, outstandingMinor: 3_000_000n, actions: [{ movedMinor: 2_000_000n }] } });
+    expect(first).toMatchObject({
+      ok: true,
+      data: { status: 'open', resolution: null, outstandingMinor: 3_000_000n, actions: [{ movedMinor: 2_000_000n }] },
+    });
     expect(await available(traderId)).toBe(0n);
 
     const nothing = await resolve(exceptionId, 'recover_from_trader', 'op-2');
@@ -134,7 +143,10 @@ describe('the exception queue', () => {
 
   it('when the rest of a double payment is written off, then it is booked loss:partner-divergence -> clearing and the exception is resolved', async () => {
     const { traderId, exceptionId } = await exposed('trader_received_twice', 5_000_000n, 11_000_000n);
-    expect(await resolve(exceptionId, 'recover_from_trader')).toMatchObject({ ok: true, data: { status: 'open', outstandingMinor: 4_000_000n } });
+    expect(await resolve(exceptionId, 'recover_from_trader')).toMatchObject({
+      ok: true,
+      data: { status: 'open', outstandingMinor: 4_000_000n },
+    });
     const before = { loss: await posted(loss), clearing: await posted(clearing) };
     const r = await resolve(exceptionId, 'write_off', 'op-4', 'trader unreachable');
     expect(r).toMatchObject({ ok: true, data: { status: 'resolved', resolution: 'write_off', outstandingMinor: 0n } });
@@ -149,7 +161,10 @@ describe('the exception queue', () => {
     const { traderId, exceptionId } = await exposed('trader_received_nothing', 6_000_000n, 10_000_000n);
     const before = { trader: await available(traderId), clearing: await posted(clearing) };
     const r = await resolve(exceptionId, 'refund_trader');
-    expect(r).toMatchObject({ ok: true, data: { status: 'resolved', resolution: 'refund_trader', outstandingMinor: 0n, actions: [{ movedMinor: 6_000_000n }] } });
+    expect(r).toMatchObject({
+      ok: true,
+      data: { status: 'resolved', resolution: 'refund_trader', outstandingMinor: 0n, actions: [{ movedMinor: 6_000_000n }] },
+    });
     expect(await available(traderId)).toBe(before.trader + 6_000_000n);
     expect(await posted(clearing)).toBe(before.clearing - 6_000_000n);
     await ledgerClean();
@@ -159,7 +174,10 @@ describe('the exception queue', () => {
     const { traderId, exceptionId } = await exposed('trader_received_twice', 3_000_000n, 20_000_000n);
     const before = await available(traderId);
     const r = await resolve(exceptionId, 'dismiss', 'op-5', 'Alfred reversed the payout');
-    expect(r).toMatchObject({ ok: true, data: { status: 'resolved', resolution: 'dismiss', outstandingMinor: 3_000_000n, actions: [{ movedMinor: 0n, transferId: null }] } });
+    expect(r).toMatchObject({
+      ok: true,
+      data: { status: 'resolved', resolution: 'dismiss', outstandingMinor: 3_000_000n, actions: [{ movedMinor: 0n, transferId: null }] },
+    });
     expect(await available(traderId)).toBe(before);
   });
 
@@ -177,20 +195,27 @@ describe('the exception queue', () => {
     ] as const) {
       expect(await resolve(id, resolution)).toMatchObject({ ok: false, error: { code: 'EXCEPTION_RESOLUTION_INVALID' } });
     }
-    for (const id of [twice.exceptionId, nothing.exceptionId, none.exceptionId]) expect(await get(id)).toMatchObject({ status: 'open', actions: [] });
+    for (const id of [twice.exceptionId, nothing.exceptionId, none.exceptionId])
+      expect(await get(id)).toMatchObject({ status: 'open', actions: [] });
     expect(await available(twice.traderId)).toBe(balance);
 
     expect(await resolve(none.exceptionId, 'dismiss')).toMatchObject({ ok: true });
     expect(await resolve(none.exceptionId, 'dismiss')).toMatchObject({ ok: false, error: { code: 'EXCEPTION_ALREADY_RESOLVED' } });
     expect((await get(none.exceptionId)).actions).toHaveLength(1);
     expect(await resolve(newId(), 'dismiss')).toMatchObject({ ok: false, error: { code: 'EXCEPTION_NOT_FOUND' } });
-    expect(await stack.call(exceptionsRpc.get, { exceptionId: newId() })).toMatchObject({ ok: false, error: { code: 'EXCEPTION_NOT_FOUND' } });
+    expect(await stack.call(exceptionsRpc.get, { exceptionId: newId() })).toMatchObject({
+      ok: false,
+      error: { code: 'EXCEPTION_NOT_FOUND' },
+    });
   });
 
   it('when two operators recover the same exception at once, then the money moves once', async () => {
     const { traderId, exceptionId } = await exposed('trader_received_twice', 8_000_000n, 30_000_000n);
     const before = await available(traderId);
-    const answers = await Promise.all([resolve(exceptionId, 'recover_from_trader', 'op-a'), resolve(exceptionId, 'recover_from_trader', 'op-b')]);
+    const answers = await Promise.all([
+      resolve(exceptionId, 'recover_from_trader', 'op-a'),
+      resolve(exceptionId, 'recover_from_trader', 'op-b'),
+    ]);
     expect(answers.filter((a) => a.ok)).toHaveLength(1);
     expect(answers.filter((a) => !a.ok)).toMatchObject([{ ok: false, error: { code: 'EXCEPTION_ALREADY_RESOLVED' } }]);
     expect(await available(traderId)).toBe(before - 8_000_000n);
@@ -217,7 +242,10 @@ describe('the exception queue', () => {
       expect(await get(exceptionId)).toMatchObject({ status: 'open', actions: [] });
 
       const retry = await stack.call(exceptionsRpc.resolve, req);
-      expect(retry).toMatchObject({ ok: true, data: { status: 'resolved', outstandingMinor: 0n, actions: [{ operatorId: 'op-r', movedMinor: 4_000_000n, note: 'first try' }] } });
+      expect(retry).toMatchObject({
+        ok: true,
+        data: { status: 'resolved', outstandingMinor: 0n, actions: [{ operatorId: 'op-r', movedMinor: 4_000_000n, note: 'first try' }] },
+      });
       expect(await available(traderId)).toBe(before - 4_000_000n);
       await ledgerClean();
     });
@@ -227,7 +255,11 @@ describe('the exception queue', () => {
       // 4 available of the 6 owed: the interrupted recovery took 4.
       const crash = new Error('crash after the ledger transfer');
       await expect(
-        resolveException(deps({ afterTransfer: () => Promise.reject(crash) }), { exceptionId, operatorId: 'op-r', resolution: 'recover_from_trader', note: 'partial' }, newId()),
+        resolveException(
+          deps({ afterTransfer: () => Promise.reject(crash) }),
+          { exceptionId, operatorId: 'op-r', resolution: 'recover_from_trader', note: 'partial' },
+          newId(),
+        ),
       ).rejects.toBe(crash);
       const lossBefore = await posted(loss);
       const r = await resolve(exceptionId, 'write_off', 'op-w', 'absorb the rest');
@@ -246,7 +278,11 @@ describe('the exception queue', () => {
       const before = await available(traderId);
       const elsewhere = await testMessaging('no-ledger');
       try {
-        const r = await resolveException(deps({ call: createCall(elsewhere, 2_000) }), { exceptionId, operatorId: 'op-x', resolution: 'recover_from_trader', note: 'ledger down' }, newId());
+        const r = await resolveException(
+          deps({ call: createCall(elsewhere, 2_000) }),
+          { exceptionId, operatorId: 'op-x', resolution: 'recover_from_trader', note: 'ledger down' },
+          newId(),
+        );
         expect(r).toMatchObject({ ok: false, error: { code: 'PSP_UNAVAILABLE' } });
       } finally {
         await elsewhere.cleanup();
@@ -264,9 +300,20 @@ describe('the exception queue', () => {
     };
     const before = await gauge();
     expect(before).not.toBeNull();
-    const { exceptionId } = await open({ kind: 'reconciliation_mismatch', key: `test:${newId()}`, withdrawalId: null, traderId: null, partnerReference: 'tx-x', facts: {}, exposure: 'none', amountMinor: 0n });
+    const { exceptionId } = await open({
+      kind: 'reconciliation_mismatch',
+      key: `test:${newId()}`,
+      withdrawalId: null,
+      traderId: null,
+      partnerReference: 'tx-x',
+      facts: {},
+      exposure: 'none',
+      amountMinor: 0n,
+    });
     expect(await gauge()).toBe(before! + 1);
-    expect(await stack.call(exceptionsRpc.list, { status: 'open', kind: 'reconciliation_mismatch', page: 1, limit: 100 })).toMatchObject({ total: before! + 1 });
+    expect(await stack.call(exceptionsRpc.list, { status: 'open', kind: 'reconciliation_mismatch', page: 1, limit: 100 })).toMatchObject({
+      total: before! + 1,
+    });
     await resolve(exceptionId, 'dismiss');
     expect(await gauge()).toBe(before);
   });

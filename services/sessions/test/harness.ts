@@ -1,12 +1,15 @@
-import type { z } from 'zod';
-import { callRpc, migrate, newId, type Messaging } from '@offramp/kit';
-import { eventually, testInfra, testLogger, testMessaging, uniqueName, waitUntilQuiet } from '@offramp/kit/testing';
-import { buildLedger, openLedgerDatabase, readLedgerConfig, type LedgerApp } from '@offramp/ledger';
-import { exceptionsRpc, ledgerRpc, sessionsRpc, type RpcDef, type WithdrawalStatus } from '@offramp/contracts';
-import { buildSessions, openSessionsDatabase, readSessionsConfig, type SessionsApp, type SessionsDeps } from '../src/app.ts';
-import { fiatAccountId, playPspAlfred, playRisk, type OfframpScenario } from './players.ts';
+import { newId } from '@offramp/kit';
+import { eventually, readStream, startTestService, testLogger, testMessaging, waitUntilQuiet } from '@offramp/kit/testing';
+import { buildLedger, openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
+import { exceptionsRpc, ledgerRpc, pspAlfredEvents, sessionsRpc, type RiskDecision, type WithdrawalStatus } from '@offramp/contracts';
+import { buildSessions, openSessionsDatabase, readSessionsConfig, type SessionsHooks } from '../src/app.ts';
+import { fiatAccountId, playPspAlfred, playRisk, publishEvent, type OfframpScenario } from './players.ts';
 
 export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
+
+/** What the tests fund a trader with, and what a 50 BRL session debits (1 USDT = 5 BRL at the players' quote). */
+export const funded = 25_000_000n;
+export const debit = 10_000_000n;
 
 /** Waits until the predicate holds (the kit's one polling helper), or fails naming what it waited for. */
 export async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -22,51 +25,53 @@ const testEnv = {
   RPC_TIMEOUT_MS: '10000',
 };
 
+/** Both services publish their outboxes every 50 ms besides the wake-ups, so tests do not wait on the default poll. */
+const ledgerHooks = { relay: { pollMs: 50 } };
+const withRelay = (hooks: SessionsHooks = {}): SessionsHooks => ({ ...hooks, relay: { pollMs: 50, ...hooks.relay } });
+
 /**
- * The sessions service with a real ledger on the same NATS namespace, each on its own schema,
- * and the risk and psp-alfred services played over the bus by the test.
+ * The sessions service with a real ledger on one NATS namespace (the harness's), each on its own
+ * schema, and the risk and psp-alfred services played over the bus by the test.
  */
-export async function startTestStack(opts: { env?: Record<string, string>; hooks?: SessionsDeps['hooks']; scenario?: OfframpScenario } = {}) {
-  const { databaseUrl, natsUrl } = testInfra();
+export async function startTestStack(opts: { env?: Record<string, string>; hooks?: SessionsHooks; scenario?: OfframpScenario } = {}) {
   const messaging = await testMessaging('sessions-test');
-  const log = testLogger('sessions');
-  const ledgerConfig = readLedgerConfig({ DATABASE_URL: databaseUrl, NATS_URL: natsUrl, DB_SCHEMA: uniqueName('ledger_t') });
-  const ledgerDb = await openLedgerDatabase(ledgerConfig);
-  await migrate(ledgerDb);
-  const startLedger = () => buildLedger({ config: ledgerConfig, db: ledgerDb, messaging, log: testLogger('ledger'), relay: { pollMs: 50 } });
-  let ledger: LedgerApp | null = await startLedger();
-  const config = readSessionsConfig({ DATABASE_URL: databaseUrl, NATS_URL: natsUrl, DB_SCHEMA: uniqueName('sessions_t'), ...testEnv, ...opts.env });
-  const db = await openSessionsDatabase(config);
-  await migrate(db);
+  const ledger = await startTestService({
+    name: 'ledger',
+    readConfig: readLedgerConfig,
+    openDatabase: openLedgerDatabase,
+    build: buildLedger,
+    messaging,
+    hooks: ledgerHooks,
+  });
+  const sessions = await startTestService({
+    name: 'sessions',
+    readConfig: readSessionsConfig,
+    env: { ...testEnv, ...opts.env },
+    openDatabase: openSessionsDatabase,
+    build: buildSessions,
+    messaging,
+    hooks: withRelay(opts.hooks),
+  });
   const risk = await playRisk(messaging, testLogger('risk-player'));
   const psp = await playPspAlfred(messaging, testLogger('psp-player'), opts.scenario ?? 'success');
-  const withRelay = (hooks: SessionsDeps['hooks'] = {}) => ({ ...hooks, relay: { pollMs: 50, ...hooks.relay } });
-  let app: SessionsApp = await buildSessions({ config, db, messaging, log, hooks: withRelay(opts.hooks) });
-  const call = <D extends RpcDef>(def: D, req: z.output<D['request']>) => callRpc(messaging, def, req, { timeoutMs: 30_000 });
+  const { call, db, config, rows } = sessions;
 
   const stack = {
     config,
     db,
-    messaging: messaging as Messaging,
+    messaging,
     risk,
     psp,
     call,
+    rows,
     get app() {
-      return app;
+      return sessions.app;
     },
     /** Closes the service (as a process stop would) and builds a new one on the same schema. */
-    async restart(hooks: SessionsDeps['hooks'] = {}) {
-      await app.close();
-      app = await buildSessions({ config, db, messaging, log, hooks: withRelay(hooks) });
-    },
+    restart: (hooks?: SessionsHooks) => sessions.restart(withRelay(hooks)),
     /** Stops the ledger service (its rpcs then get no responders); `startLedger` brings it back on the same schema. */
-    async stopLedger() {
-      await ledger?.close();
-      ledger = null;
-    },
-    async startLedger() {
-      ledger ??= await startLedger();
-    },
+    stopLedger: () => ledger.stop(),
+    startLedger: () => ledger.restart(ledgerHooks),
     /** The exceptions opened about a withdrawal (the operators' rpc). */
     async exceptionsOf(withdrawalId: string) {
       return (await call(exceptionsRpc.list, { withdrawalId, page: 1, limit: 100 })).exceptions;
@@ -75,11 +80,11 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
     async trader(amountMinor: bigint, country = 'BR') {
       const traderId = `t-${newId()}`;
       psp.countries.set(traderId, country);
-      await call(ledgerRpc.openAccount, { owner: 'external:deposits', currency: 'USDT', allowNegative: true });
       await call(ledgerRpc.openAccount, { owner: `trader:${traderId}`, currency: 'USDT', allowNegative: false });
       if (amountMinor > 0n) await stack.fund(traderId, amountMinor);
       return traderId;
     },
+    /** Credits the trader from `external:deposits` (a system account the ledger's migration creates). */
     async fund(traderId: string, amountMinor: bigint) {
       const r = await call(ledgerRpc.transfer, {
         id: newId(),
@@ -96,11 +101,46 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
     },
     /** Opens a BR_PIX session for `amount` BRL; throws when refused. */
     async session(traderId: string, amount = '50.00') {
-      const r = await call(sessionsRpc.createSession, { traderId, amount, sourceCurrency: 'BRL', paymentRouteId: 'BR_PIX', walletId: 'MAIN', fiatAccountId: fiatAccountId(traderId) });
+      const r = await call(sessionsRpc.createSession, {
+        traderId,
+        amount,
+        sourceCurrency: 'BRL',
+        paymentRouteId: 'BR_PIX',
+        walletId: 'MAIN',
+        fiatAccountId: fiatAccountId(traderId),
+      });
       if (!r.ok) throw new Error(`session refused: ${r.error.code}`);
       return r.data;
     },
     initiate: (traderId: string, sessionId: string) => call(sessionsRpc.initiateWithdrawal, { traderId, sessionId }),
+    /**
+     * A 50 BRL (10 USDT) withdrawal initiated by a trader (a new one funded with `funded` unless
+     * given), with the given risk decision and Alfred scenario; throws when initiate refuses.
+     */
+    async withdraw(o: { traderId?: string; funded?: bigint; scenario?: OfframpScenario; decision?: RiskDecision | 'hold' } = {}) {
+      const traderId = o.traderId ?? (await stack.trader(o.funded ?? funded));
+      if (o.scenario) psp.scenarios.set(traderId, o.scenario);
+      if (o.decision) risk.decisions.set(traderId, o.decision);
+      const { sessionId } = await stack.session(traderId);
+      const r = await stack.initiate(traderId, sessionId);
+      if (!r.ok) throw new Error(`initiate refused: ${r.error.code}`);
+      return { traderId, sessionId, withdrawalId: r.data.withdrawalId };
+    },
+    /** A withdrawal in `processing`: approved, its order at Alfred reported by the test. */
+    async processing() {
+      const w = await stack.withdraw({ scenario: 'manual' });
+      await stack.reaches(w.withdrawalId, 'approved');
+      const transactionId = psp.transactionOf(w.withdrawalId);
+      await publishEvent(messaging, pspAlfredEvents.offrampCreated, {
+        withdrawalId: w.withdrawalId,
+        transactionId,
+        depositAddress: '0xd',
+        chain: 'TRON',
+        cryptoAmountMinor: debit,
+      });
+      await stack.reaches(w.withdrawalId, 'processing');
+      return { ...w, transactionId };
+    },
     async withdrawal(withdrawalId: string) {
       const r = await call(sessionsRpc.getWithdrawal, { withdrawalId });
       if (!r.ok) throw new Error(`withdrawal ${withdrawalId}: ${r.error.code}`);
@@ -120,34 +160,20 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
       });
       return (await call(ledgerRpc.getTransfer, { id: withdrawalId })).transfer!;
     },
-    /** Until every outbox is drained and every durable consumer has nothing pending: whatever a message could cause has happened. */
-    quiet: () => waitUntilQuiet({ databases: [db, ledgerDb], messaging }),
-    async rows<T>(sql: string, params: unknown[] = []) {
-      return db.em.fork().execute<T[]>(sql, params);
+    /** The payloads of every event published on `subject`, in order. */
+    async published<T>(subject: string): Promise<T[]> {
+      return (await readStream(messaging, 'EVENTS', subject)).map((m) => (m.data as { payload: T }).payload);
     },
+    /** Until every outbox is drained and every durable consumer has nothing pending: whatever a message could cause has happened. */
+    quiet: () => waitUntilQuiet({ databases: [db, ledger.db], messaging }),
     async cleanup() {
-      await app.close();
+      await sessions.stop();
       await risk.stop();
       await psp.stop();
-      await ledger?.close();
-      await db.em.fork().execute(`drop schema if exists "${config.DB_SCHEMA}" cascade`);
-      await ledgerDb.em.fork().execute(`drop schema if exists "${ledgerConfig.DB_SCHEMA}" cascade`);
-      await db.close();
-      await ledgerDb.close();
+      await ledger.cleanup();
+      await sessions.cleanup();
       await messaging.cleanup();
     },
   };
   return stack;
-}
-
-/** The payloads of every message on a subject, read from the stream by sequence (no consumer left behind). */
-export async function readStream<T = unknown>(messaging: Messaging, stream: string, subject: string): Promise<T[]> {
-  const name = messaging.streamName(stream);
-  const { state } = await messaging.jsm.streams.info(name);
-  const out: T[] = [];
-  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
-    const m = await messaging.jsm.streams.getMessage(name, { seq }).catch(() => null);
-    if (m && m.subject === messaging.wire(subject)) out.push((m.json() as { payload: T }).payload);
-  }
-  return out;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
 import { ledgerRpc, withdrawalEvents } from '@offramp/contracts';
-import { readStream, startTestStack, until, type TestStack } from './harness.ts';
+import { startTestStack, until, type TestStack } from './harness.ts';
 
 const tenUsdt = 10_000_000n;
 
@@ -13,7 +13,8 @@ describe('initiating a withdrawal', () => {
   afterAll(async () => stack?.cleanup());
 
   const holdOf = async (withdrawalId: string) => (await stack.call(ledgerRpc.getTransfer, { id: withdrawalId })).transfer;
-  const withdrawalsOf = (traderId: string) => stack.rows<{ id: string; status: string }>('select id, status from withdrawals where trader_id = ?', [traderId]);
+  const withdrawalsOf = (traderId: string) =>
+    stack.rows<{ id: string; status: string }>('select id, status from withdrawals where trader_id = ?', [traderId]);
 
   it('when the owner initiates, then the hold is placed, the withdrawal is pending with its audit row and debited is published', async () => {
     const traderId = await stack.trader(25_000_000n);
@@ -23,11 +24,24 @@ describe('initiating a withdrawal', () => {
     expect(r).toMatchObject({ ok: true, data: { status: 'pending', debited: { amountMinor: tenUsdt, currency: 'USDT' } } });
     if (!r.ok) return;
     const { withdrawalId } = r.data;
-    expect(await holdOf(withdrawalId)).toMatchObject({ kind: 'hold', holdStatus: 'pending', amountMinor: tenUsdt, debit: { owner: `trader:${traderId}` }, credit: { owner: 'psp:alfred:clearing' } });
+    expect(await holdOf(withdrawalId)).toMatchObject({
+      kind: 'hold',
+      holdStatus: 'pending',
+      amountMinor: tenUsdt,
+      debit: { owner: `trader:${traderId}` },
+      credit: { owner: 'psp:alfred:clearing' },
+    });
     expect(await stack.balance(traderId)).toMatchObject({ availableMinor: 15_000_000n, pendingDebitsMinor: tenUsdt });
     expect(await stack.rows('select status from sessions where id = ?', [session.sessionId])).toEqual([{ status: 'consumed' }]);
     const w = await stack.withdrawal(withdrawalId);
-    expect(w).toMatchObject({ traderId, status: 'pending', debitedMinor: tenUsdt, fiatAmount: '50.00', fiatCurrency: 'BRL', paymentRouteId: 'BR_PIX' });
+    expect(w).toMatchObject({
+      traderId,
+      status: 'pending',
+      debitedMinor: tenUsdt,
+      fiatAmount: '50.00',
+      fiatCurrency: 'BRL',
+      paymentRouteId: 'BR_PIX',
+    });
     expect(w.timeline).toMatchObject([{ kind: 'transition', from: null, to: 'pending', actor: `trader:${traderId}`, refusedCode: null }]);
     await until('debited reaches risk', () => stack.risk.debited.some((d) => d.withdrawalId === withdrawalId));
     expect(stack.risk.debited.find((d) => d.withdrawalId === withdrawalId)).toMatchObject({
@@ -38,8 +52,10 @@ describe('initiating a withdrawal', () => {
       kycName: 'Ana Souza',
       destinationFingerprint: `fp-${traderId}`,
     });
-    const changes = await readStream<{ withdrawalId: string; from: null; to: string }>(stack.messaging, 'EVENTS', withdrawalEvents.statusChanged.subject);
-    expect(changes.filter((c) => c.withdrawalId === withdrawalId)).toMatchObject([{ from: null, to: 'pending', actor: `trader:${traderId}` }]);
+    const changes = await stack.published<{ withdrawalId: string; from: null; to: string }>(withdrawalEvents.statusChanged.subject);
+    expect(changes.filter((c) => c.withdrawalId === withdrawalId)).toMatchObject([
+      { from: null, to: 'pending', actor: `trader:${traderId}` },
+    ]);
   });
 
   it("when another trader initiates someone's session (Scenario D), then ALFRED_SESSION_NOT_OWNED, nothing held on either account and no call to anyone", async () => {
@@ -51,7 +67,9 @@ describe('initiating a withdrawal', () => {
     const r = await stack.initiate(attacker, session.sessionId);
     expect(r).toMatchObject({ ok: false, error: { code: 'ALFRED_SESSION_NOT_OWNED' } });
     for (const t of [victim, attacker]) expect(await stack.balance(t)).toMatchObject({ availableMinor: tenUsdt, pendingDebitsMinor: 0n });
-    const [row] = await stack.rows<{ status: string; withdrawal_id: string }>('select status, withdrawal_id from sessions where id = ?', [session.sessionId]);
+    const [row] = await stack.rows<{ status: string; withdrawal_id: string }>('select status, withdrawal_id from sessions where id = ?', [
+      session.sessionId,
+    ]);
     expect(row!.status).toBe('open');
     expect(await holdOf(row!.withdrawal_id)).toBeNull();
     expect(await withdrawalsOf(attacker)).toEqual([]);
@@ -126,7 +144,7 @@ describe('initiating a withdrawal', () => {
     const timeline = await stack.rows('select to_status from withdrawal_timeline where withdrawal_id = ?', [id]);
     expect(timeline).toEqual([{ to_status: 'pending' }]);
     await stack.app.relay.flush();
-    const debited = await readStream<{ withdrawalId: string }>(stack.messaging, 'EVENTS', withdrawalEvents.debited.subject);
+    const debited = await stack.published<{ withdrawalId: string }>(withdrawalEvents.debited.subject);
     expect(debited.filter((d) => d.withdrawalId === id)).toHaveLength(1);
   });
 });

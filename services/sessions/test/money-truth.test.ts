@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEnvelope, newId } from '@offramp/kit';
-import { ledgerCommands, ledgerRpc, pspAlfredEvents, sessionsRpc, withdrawalOperatorRpc, type WithdrawalStatus } from '@offramp/contracts';
-import { startTestStack, until, type TestStack } from './harness.ts';
-import { publishEnvelope, publishEvent, type OfframpScenario } from './players.ts';
-
-const funded = 25_000_000n;
-const debit = 10_000_000n;
+import { ledgerCommands, ledgerRpc, sessionsRpc, withdrawalOperatorRpc, type WithdrawalStatus } from '@offramp/contracts';
+import { debit, funded, startTestStack, until, type TestStack } from './harness.ts';
+import { publishEnvelope } from './players.ts';
 
 describe('answers tell the truth about money', () => {
   let stack: TestStack;
@@ -16,22 +13,6 @@ describe('answers tell the truth about money', () => {
   });
   afterAll(async () => stack?.cleanup());
 
-  async function withdraw(opts: { scenario?: OfframpScenario; decision?: 'approve' | 'review' | 'hold' } = {}) {
-    const traderId = await stack.trader(funded);
-    if (opts.scenario) stack.psp.scenarios.set(traderId, opts.scenario);
-    if (opts.decision) stack.risk.decisions.set(traderId, opts.decision);
-    const session = await stack.session(traderId);
-    const r = await stack.initiate(traderId, session.sessionId);
-    if (!r.ok) throw new Error(`initiate refused: ${r.error.code}`);
-    return { traderId, sessionId: session.sessionId, withdrawalId: r.data.withdrawalId };
-  }
-  async function processing() {
-    const w = await withdraw({ scenario: 'manual' });
-    await stack.reaches(w.withdrawalId, 'approved');
-    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, { withdrawalId: w.withdrawalId, transactionId: stack.psp.transactionOf(w.withdrawalId), depositAddress: '0xd', chain: 'TRON', cryptoAmountMinor: debit });
-    await stack.reaches(w.withdrawalId, 'processing');
-    return w;
-  }
   const holdStatus = async (withdrawalId: string) => (await stack.call(ledgerRpc.getTransfer, { id: withdrawalId })).transfer?.holdStatus;
   /** Runs `work` with the ledger stopped, and always starts it again. */
   async function withoutLedger<T>(work: () => Promise<T>): Promise<T> {
@@ -44,7 +25,7 @@ describe('answers tell the truth about money', () => {
   }
 
   it('when withdrawals complete and fail, then each time one reads completed or rejected the ledger has already posted or voided its hold', async () => {
-    const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => withdraw({ scenario: i % 2 === 0 ? 'success' : 'failure' })));
+    const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => stack.withdraw({ scenario: i % 2 === 0 ? 'success' : 'failure' })));
     const seen = await Promise.all(
       runs.map(async ({ traderId, withdrawalId }) => {
         let status: WithdrawalStatus = 'pending';
@@ -57,7 +38,10 @@ describe('answers tell the truth about money', () => {
           reads++;
           if (status !== 'completed' && status !== 'rejected') return false;
           expect(await holdStatus(withdrawalId)).toBe(status === 'completed' ? 'posted' : 'voided');
-          expect(await stack.balance(traderId)).toMatchObject({ pendingDebitsMinor: 0n, availableMinor: status === 'completed' ? funded - debit : funded });
+          expect(await stack.balance(traderId)).toMatchObject({
+            pendingDebitsMinor: 0n,
+            availableMinor: status === 'completed' ? funded - debit : funded,
+          });
           return true;
         });
         return { status, reads };
@@ -68,7 +52,7 @@ describe('answers tell the truth about money', () => {
   });
 
   it('when the ledger is unreachable as Alfred reports the outcome, then the withdrawal stays where it was and the event is redelivered until the ledger posts', async () => {
-    const { traderId, withdrawalId } = await processing();
+    const { traderId, withdrawalId } = await stack.processing();
     const before = retries;
     await withoutLedger(async () => {
       await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
@@ -84,7 +68,7 @@ describe('answers tell the truth about money', () => {
   });
 
   it('when an operator acts while the ledger is unreachable, then 503 PSP_UNAVAILABLE and nothing changes; the same action succeeds once it answers', async () => {
-    const { traderId, withdrawalId } = await withdraw({ decision: 'review' });
+    const { traderId, withdrawalId } = await stack.withdraw({ decision: 'review' });
     await stack.reaches(withdrawalId, 'in_review');
     const before = await stack.withdrawal(withdrawalId);
     await withoutLedger(async () => {
@@ -93,40 +77,64 @@ describe('answers tell the truth about money', () => {
     });
     expect(await stack.withdrawal(withdrawalId)).toEqual(before);
     expect(await holdStatus(withdrawalId)).toBe('pending');
-    expect(await stack.call(withdrawalOperatorRpc.reject, { withdrawalId, operatorId: 'op-1', reason: 'documents' })).toMatchObject({ ok: true, data: { status: 'rejected' } });
+    expect(await stack.call(withdrawalOperatorRpc.reject, { withdrawalId, operatorId: 'op-1', reason: 'documents' })).toMatchObject({
+      ok: true,
+      data: { status: 'rejected' },
+    });
     expect(await holdStatus(withdrawalId)).toBe('voided');
     expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded, availableMinor: funded, pendingDebitsMinor: 0n });
   });
 
   it('when the ledger refuses to post (the hold was voided behind the withdrawal), then it stays processing, the refusal is on the timeline and ledger_command_refused is opened', async () => {
-    const { withdrawalId } = await processing();
+    const { withdrawalId } = await stack.processing();
     expect(await stack.call(ledgerRpc.voidHold, { id: newId(), holdId: withdrawalId })).toMatchObject({ outcome: 'ok' });
     await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
     await until('the exception', async () => (await stack.exceptionsOf(withdrawalId)).length === 1);
     const w = await stack.withdrawal(withdrawalId);
     expect(w.status).toBe('processing');
-    expect(w.timeline.find((e) => e.kind === 'refused')).toMatchObject({ from: 'processing', to: 'completed', actor: 'alfred', reason: 'The ledger refused to post the hold: hold_already_voided' });
+    expect(w.timeline.find((e) => e.kind === 'refused')).toMatchObject({
+      from: 'processing',
+      to: 'completed',
+      actor: 'alfred',
+      reason: 'The ledger refused to post the hold: hold_already_voided',
+    });
     expect(await stack.exceptionsOf(withdrawalId)).toMatchObject([
-      { kind: 'ledger_command_refused', status: 'open', exposure: 'trader_received_twice', amountMinor: debit, facts: { command: 'post-hold', ledgerOutcome: 'hold_already_voided', attemptedStatus: 'completed' } },
+      {
+        kind: 'ledger_command_refused',
+        status: 'open',
+        exposure: 'trader_received_twice',
+        amountMinor: debit,
+        facts: { command: 'post-hold', ledgerOutcome: 'hold_already_voided', attemptedStatus: 'completed' },
+      },
     ]);
   });
 
   it('when the ledger refuses a command about a withdrawal (command-refused), then ledger_command_refused is opened for that withdrawal', async () => {
-    const { withdrawalId } = await withdraw();
+    const { withdrawalId } = await stack.withdraw();
     await stack.reaches(withdrawalId, 'completed');
     const commandId = newId();
-    const command = makeEnvelope(ledgerCommands.voidHold, { id: commandId, holdId: withdrawalId }, { correlationId: withdrawalId, traceId: newId() });
+    const command = makeEnvelope(
+      ledgerCommands.voidHold,
+      { id: commandId, holdId: withdrawalId },
+      { correlationId: withdrawalId, traceId: newId() },
+    );
     await publishEnvelope(stack.messaging, ledgerCommands.voidHold.subject, command);
     await until('the exception', async () => (await stack.exceptionsOf(withdrawalId)).length === 1);
     expect(await stack.exceptionsOf(withdrawalId)).toMatchObject([
-      { kind: 'ledger_command_refused', withdrawalId, exposure: 'none', facts: { command: 'void-hold', ledgerOutcome: 'hold_already_posted', transferId: commandId, withdrawalStatus: 'completed' } },
+      {
+        kind: 'ledger_command_refused',
+        withdrawalId,
+        exposure: 'none',
+        facts: { command: 'void-hold', ledgerOutcome: 'hold_already_posted', transferId: commandId, withdrawalStatus: 'completed' },
+      },
     ]);
     expect((await stack.withdrawal(withdrawalId)).status).toBe('completed');
     expect(await holdStatus(withdrawalId)).toBe('posted');
   });
 
   describe('initiate during a ledger outage', () => {
-    const listed = async (traderId: string) => (await stack.call(sessionsRpc.listWithdrawals, { traderId, page: 1, limit: 10 })).withdrawals.map((w) => w.withdrawalId);
+    const listed = async (traderId: string) =>
+      (await stack.call(sessionsRpc.listWithdrawals, { traderId, page: 1, limit: 10 })).withdrawals.map((w) => w.withdrawalId);
 
     it('when initiate cannot reach the ledger, then PSP_UNAVAILABLE says to retry with the same session_id; the retry returns the withdrawal, it is listed, and the funds are held once', async () => {
       const traderId = await stack.trader(funded);
@@ -134,7 +142,10 @@ describe('answers tell the truth about money', () => {
       const session = await stack.session(traderId);
       await withoutLedger(async () => {
         const r = await stack.initiate(traderId, session.sessionId);
-        expect(r).toMatchObject({ ok: false, error: { code: 'PSP_UNAVAILABLE', message: expect.stringContaining('Retry with the same session_id') } });
+        expect(r).toMatchObject({
+          ok: false,
+          error: { code: 'PSP_UNAVAILABLE', message: expect.stringContaining('Retry with the same session_id') },
+        });
         expect(await listed(traderId)).toEqual([]);
       });
       const retry = await stack.initiate(traderId, session.sessionId);

@@ -27,7 +27,10 @@ import type { PartnerOrder } from '../src/withdrawals/decide.ts';
 
 /** Publishes an event as its owning service would (through its outbox relay): `Nats-Msg-Id` = envelope id. */
 export async function publishEvent<S extends z.ZodType>(messaging: Messaging, def: MessageDef<S>, payload: z.output<S>) {
-  const envelope = makeEnvelope(def, payload, { correlationId: String((payload as { withdrawalId?: string }).withdrawalId ?? 'test'), traceId: newId() });
+  const envelope = makeEnvelope(def, payload, {
+    correlationId: String((payload as { withdrawalId?: string }).withdrawalId ?? 'test'),
+    traceId: newId(),
+  });
   await publishEnvelope(messaging, def.subject, envelope);
   return envelope;
 }
@@ -38,7 +41,14 @@ export async function publishEnvelope(messaging: Messaging, subject: string, env
 }
 
 /** A durable consumer of one subject that hands each parsed message to `handle`, then acks it. */
-async function follow<S extends z.ZodType>(messaging: Messaging, stream: string, name: string, def: MessageDef<S>, handle: (payload: z.output<S>) => Promise<void>, log: Logger) {
+async function follow<S extends z.ZodType>(
+  messaging: Messaging,
+  stream: string,
+  name: string,
+  def: MessageDef<S>,
+  handle: (payload: z.output<S>) => Promise<void>,
+  log: Logger,
+) {
   const streamName = messaging.streamName(stream);
   await messaging.jsm.consumers.add(streamName, {
     durable_name: name,
@@ -79,7 +89,13 @@ export interface RiskPlayer {
 export async function playRisk(messaging: Messaging, log: Logger): Promise<RiskPlayer> {
   const decided = new Set<string>();
   const freezeRefusal = () => refuse('ALFRED_WITHDRAWALS_FROZEN', 'Withdrawals are frozen');
-  const player: Omit<RiskPlayer, 'stop'> = { frozen: false, limitExceeded: false, decisions: new Map(), checkInitiateCalls: [], debited: [] };
+  const player: Omit<RiskPlayer, 'stop'> = {
+    frozen: false,
+    limitExceeded: false,
+    decisions: new Map(),
+    checkInitiateCalls: [],
+    debited: [],
+  };
   const rpc = serveRpcs({ messaging, log, queue: 'risk' }, [
     rpcRoute(riskRpc.checkSession, async () => {
       if (player.frozen) return freezeRefusal();
@@ -159,7 +175,13 @@ export async function playPspAlfred(messaging: Messaging, log: Logger, defaultSc
     orderStateStall: null as Promise<void> | null,
     transactionOf,
     async emit(withdrawalId: string, status: OfframpStatus, failureReason: string | null = null) {
-      await publishEvent(messaging, pspAlfredEvents.offrampStatusChanged, { withdrawalId, transactionId: transactionOf(withdrawalId), status, failureReason, source: 'webhook' });
+      await publishEvent(messaging, pspAlfredEvents.offrampStatusChanged, {
+        withdrawalId,
+        transactionId: transactionOf(withdrawalId),
+        status,
+        failureReason,
+        source: 'webhook',
+      });
     },
   };
   const rpc = serveRpcs({ messaging, log, queue: 'psp-alfred' }, [
@@ -170,15 +192,32 @@ export async function playPspAlfred(messaging: Messaging, log: Logger, defaultSc
     }),
     rpcRoute(pspAlfredRpc.getDestination, async (req) => {
       if (req.fiatAccountId !== fiatAccountId(req.traderId)) return refuse('FIAT_ACCOUNT_NOT_FOUND', 'Fiat account not found');
-      const fiatAccount = { fiatAccountId: req.fiatAccountId, type: 'PIX' as const, maskedNumber: '****6789', accountHolderName: 'Ana Souza', bankName: null, createdAt: new Date().toISOString() };
-      return ok({ fiatAccount, country: player.countries.get(req.traderId) ?? 'BR', kycName: 'Ana Souza', destinationFingerprint: `fp-${req.traderId}` });
+      const fiatAccount = {
+        fiatAccountId: req.fiatAccountId,
+        type: 'PIX' as const,
+        maskedNumber: '****6789',
+        accountHolderName: 'Ana Souza',
+        bankName: null,
+        createdAt: new Date().toISOString(),
+      };
+      return ok({
+        fiatAccount,
+        country: player.countries.get(req.traderId) ?? 'BR',
+        kycName: 'Ana Souza',
+        destinationFingerprint: `fp-${req.traderId}`,
+      });
     }),
     rpcRoute(pspAlfredRpc.orderState, async (req) => {
       player.orderStateCalls.push({ withdrawalId: req.withdrawalId, fence: req.fence });
       await player.orderStateStall;
       if (player.orderStateRefusal) return refuse(player.orderStateRefusal, 'Alfred did not answer');
       const made = created.has(req.withdrawalId);
-      const order: PartnerOrder = player.orders.get(req.withdrawalId) ?? { state: made ? 'live' : 'none', transactionId: made ? transactionOf(req.withdrawalId) : null, status: made ? 'CREATED' : null, failureReason: null };
+      const order: PartnerOrder = player.orders.get(req.withdrawalId) ?? {
+        state: made ? 'live' : 'none',
+        transactionId: made ? transactionOf(req.withdrawalId) : null,
+        status: made ? 'CREATED' : null,
+        failureReason: null,
+      };
       return ok(order);
     }),
     rpcRoute(pspAlfredRpc.quote, async (req) =>
@@ -208,7 +247,14 @@ export async function playPspAlfred(messaging: Messaging, log: Logger, defaultSc
     },
     log,
   );
-  const stopReconciles = await follow(messaging, 'COMMANDS', 'psp-alfred-player-reconcile', pspAlfredCommands.reconcileOfframp, async (cmd) => void player.reconciles.push(cmd.withdrawalId), log);
+  const stopReconciles = await follow(
+    messaging,
+    'COMMANDS',
+    'psp-alfred-player-reconcile',
+    pspAlfredCommands.reconcileOfframp,
+    async (cmd) => void player.reconciles.push(cmd.withdrawalId),
+    log,
+  );
   return Object.assign(player, {
     async stop() {
       await rpc.drain();
@@ -218,13 +264,30 @@ export async function playPspAlfred(messaging: Messaging, log: Logger, defaultSc
   });
 }
 
-async function walk(messaging: Messaging, player: Pick<PspPlayer, 'emit' | 'transactionOf'>, withdrawalId: string, cryptoAmountMinor: bigint, scenario: OfframpScenario) {
+async function walk(
+  messaging: Messaging,
+  player: Pick<PspPlayer, 'emit' | 'transactionOf'>,
+  withdrawalId: string,
+  cryptoAmountMinor: bigint,
+  scenario: OfframpScenario,
+) {
   if (scenario === 'refuse') {
-    await publishEvent(messaging, pspAlfredEvents.offrampRefused, { withdrawalId, partnerCode: 110001, message: 'fiat account rejected by Alfred' });
+    await publishEvent(messaging, pspAlfredEvents.offrampRefused, {
+      withdrawalId,
+      partnerCode: 110001,
+      message: 'fiat account rejected by Alfred',
+    });
     return;
   }
   const transactionId = player.transactionOf(withdrawalId);
-  await publishEvent(messaging, pspAlfredEvents.offrampCreated, { withdrawalId, transactionId, depositAddress: '0xdeposit', chain: 'TRON', cryptoAmountMinor });
+  await publishEvent(messaging, pspAlfredEvents.offrampCreated, {
+    withdrawalId,
+    transactionId,
+    depositAddress: '0xdeposit',
+    chain: 'TRON',
+    cryptoAmountMinor,
+  });
   if (scenario === 'failure') return player.emit(withdrawalId, 'FAILED', 'QA_SIMULATED_FAILURE');
-  for (const status of ['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED'] as const) await player.emit(withdrawalId, status);
+  for (const status of ['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED'] as const)
+    await player.emit(withdrawalId, status);
 }

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcError } from '@offramp/kit';
 import { ledgerRpc, pspAlfredCommands, pspAlfredEvents, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
-import { startTestStack, until, type TestStack } from './harness.ts';
+import { debit, funded, startTestStack, until, type TestStack } from './harness.ts';
 import { publishEvent } from './players.ts';
-
-const funded = 25_000_000n;
-const debit = 10_000_000n;
 
 describe('recovery by the sweeper', () => {
   let stack: TestStack;
@@ -27,9 +24,14 @@ describe('recovery by the sweeper', () => {
     const session = await stack.session(traderId);
     crashAfterHold.add(session.sessionId);
     await expect(stack.initiate(traderId, session.sessionId)).rejects.toThrow(RpcError);
-    const [row] = await stack.rows<{ status: string; withdrawal_id: string }>('select status, withdrawal_id from sessions where id = ?', [session.sessionId]);
+    const [row] = await stack.rows<{ status: string; withdrawal_id: string }>('select status, withdrawal_id from sessions where id = ?', [
+      session.sessionId,
+    ]);
     expect(row!.status).toBe('initiating');
-    expect((await stack.call(ledgerRpc.getTransfer, { id: row!.withdrawal_id })).transfer).toMatchObject({ holdStatus: 'pending', amountMinor: debit });
+    expect((await stack.call(ledgerRpc.getTransfer, { id: row!.withdrawal_id })).transfer).toMatchObject({
+      holdStatus: 'pending',
+      amountMinor: debit,
+    });
     expect(await stack.rows('select id from withdrawals where id = ?', [row!.withdrawal_id])).toEqual([]);
     return { sessionId: session.sessionId, withdrawalId: row!.withdrawal_id };
   }
@@ -40,7 +42,12 @@ describe('recovery by the sweeper', () => {
     await stack.reaches(withdrawalId, 'completed');
     expect((await stack.holdResolved(withdrawalId)).holdStatus).toBe('posted');
     expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded - debit, pendingDebitsMinor: 0n });
-    expect((await stack.withdrawal(withdrawalId)).timeline[0]).toMatchObject({ from: null, to: 'pending', actor: 'system', reason: 'initiation finished by the sweeper' });
+    expect((await stack.withdrawal(withdrawalId)).timeline[0]).toMatchObject({
+      from: null,
+      to: 'pending',
+      actor: 'system',
+      reason: 'initiation finished by the sweeper',
+    });
     expect(await stack.initiate(traderId, sessionId)).toMatchObject({ ok: true, data: { withdrawalId, status: 'completed' } });
   });
 
@@ -56,16 +63,17 @@ describe('recovery by the sweeper', () => {
   });
 
   it('when an approved withdrawal gets no offramp, then createOfframp is re-sent and the withdrawal completes once', async () => {
-    const traderId = await stack.trader(funded);
-    stack.psp.scenarios.set(traderId, 'manual');
-    const session = await stack.session(traderId);
-    const r = await stack.initiate(traderId, session.sessionId);
-    if (!r.ok) throw new Error(r.error.code);
-    const { withdrawalId } = r.data;
+    const { traderId, withdrawalId } = await stack.withdraw({ scenario: 'manual' });
     await until('a re-sent createOfframp', () => stack.psp.createOfframps.filter((c) => c.withdrawalId === withdrawalId).length >= 2);
     expect((await stack.withdrawal(withdrawalId)).timeline.some((e) => e.kind === 'note' && e.reason?.includes('re-sent'))).toBe(true);
     const transactionId = stack.psp.transactionOf(withdrawalId);
-    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, { withdrawalId, transactionId, depositAddress: '0xd', chain: 'TRON', cryptoAmountMinor: debit });
+    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, {
+      withdrawalId,
+      transactionId,
+      depositAddress: '0xd',
+      chain: 'TRON',
+      cryptoAmountMinor: debit,
+    });
     await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
     await stack.reaches(withdrawalId, 'completed');
     expect((await stack.holdResolved(withdrawalId)).holdStatus).toBe('posted');
@@ -73,12 +81,7 @@ describe('recovery by the sweeper', () => {
   });
 
   it('when risk has not decided for long, then debited is published again and a late decision moves the withdrawal on', async () => {
-    const traderId = await stack.trader(funded);
-    stack.risk.decisions.set(traderId, 'hold');
-    const session = await stack.session(traderId);
-    const r = await stack.initiate(traderId, session.sessionId);
-    if (!r.ok) throw new Error(r.error.code);
-    const { withdrawalId } = r.data;
+    const { traderId, withdrawalId } = await stack.withdraw({ decision: 'hold' });
     await until('debited re-published', () => stack.risk.debited.filter((d) => d.withdrawalId === withdrawalId).length >= 2);
     expect((await stack.withdrawal(withdrawalId)).status).toBe('pending');
     stack.risk.decisions.set(traderId, 'approve');
@@ -88,17 +91,14 @@ describe('recovery by the sweeper', () => {
   });
 
   it('when an approved or processing withdrawal has not moved past RECONCILE_AFTER_MS, then psp-alfred is asked to reconcile it through the outbox, once per period, and not after it ends', async () => {
-    const traderId = await stack.trader(funded);
-    stack.psp.scenarios.set(traderId, 'manual');
-    const session = await stack.session(traderId);
-    const r = await stack.initiate(traderId, session.sessionId);
-    if (!r.ok) throw new Error(r.error.code);
-    const { withdrawalId } = r.data;
-    await stack.reaches(withdrawalId, 'approved');
-    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, { withdrawalId, transactionId: stack.psp.transactionOf(withdrawalId), depositAddress: '0xd', chain: 'TRON', cryptoAmountMinor: debit });
-    await stack.reaches(withdrawalId, 'processing');
+    const { withdrawalId } = await stack.processing();
     const sent = async () =>
-      (await stack.rows<{ n: number }>("select count(*)::int as n from outbox where subject = ? and envelope->'payload'->>'withdrawalId' = ?", [pspAlfredCommands.reconcileOfframp.subject, withdrawalId]))[0]!.n;
+      (
+        await stack.rows<{ n: number }>(
+          "select count(*)::int as n from outbox where subject = ? and envelope->'payload'->>'withdrawalId' = ?",
+          [pspAlfredCommands.reconcileOfframp.subject, withdrawalId],
+        )
+      )[0]!.n;
     await stack.app.sweeper.runOnce();
     expect(await sent()).toBe(0);
 
@@ -114,19 +114,17 @@ describe('recovery by the sweeper', () => {
     await until('the second reconcile command', () => stack.psp.reconciles.filter((id) => id === withdrawalId).length === 2);
     await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
     await stack.reaches(withdrawalId, 'completed');
-    await stack.rows("update withdrawals set status_changed_at = now() - interval '2 minutes', reconcile_requested_at = now() - interval '2 minutes' where id = ?", [withdrawalId]);
+    await stack.rows(
+      "update withdrawals set status_changed_at = now() - interval '2 minutes', reconcile_requested_at = now() - interval '2 minutes' where id = ?",
+      [withdrawalId],
+    );
     await stack.app.sweeper.runOnce();
     await stack.app.sweeper.runOnce();
     expect(await sent()).toBe(2);
   });
 
   it('when a withdrawal stays in its status past the SLA, then it is flagged, counted in /metrics and listed for operators until it moves', async () => {
-    const traderId = await stack.trader(funded);
-    stack.risk.decisions.set(traderId, 'review');
-    const session = await stack.session(traderId);
-    const r = await stack.initiate(traderId, session.sessionId);
-    if (!r.ok) throw new Error(r.error.code);
-    const { withdrawalId } = r.data;
+    const { withdrawalId } = await stack.withdraw({ decision: 'review' });
     await stack.reaches(withdrawalId, 'in_review');
     await stack.rows("update withdrawals set status_changed_at = now() - interval '25 hours' where id = ?", [withdrawalId]);
     await until('the flag', async () => (await stack.withdrawal(withdrawalId)).stuckSince !== null);

@@ -1,9 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerRpc, sessionsRpc } from '@offramp/contracts';
-import { startTestStack, until, type TestStack } from './harness.ts';
-
-const funded = 25_000_000n;
-const debit = 10_000_000n;
+import { debit, funded, startTestStack, until, type TestStack } from './harness.ts';
 
 describe('a restart with withdrawals in flight', () => {
   let stack: TestStack | undefined;
@@ -33,7 +30,10 @@ describe('a restart with withdrawals in flight', () => {
 
     await s.restart();
     const byTrader = new Map(
-      (await s.rows<{ trader_id: string; withdrawal_id: string }>('select trader_id, withdrawal_id from sessions')).map((r) => [r.trader_id, r.withdrawal_id]),
+      (await s.rows<{ trader_id: string; withdrawal_id: string }>('select trader_id, withdrawal_id from sessions')).map((r) => [
+        r.trader_id,
+        r.withdrawal_id,
+      ]),
     );
     const terminal = async () => {
       const { withdrawals } = await s.call(sessionsRpc.listWithdrawals, { page: 1, limit: 100 });
@@ -51,7 +51,10 @@ describe('a restart with withdrawals in flight', () => {
       expect(w.timeline.filter((e) => e.kind === 'transition' && e.to === expected)).toHaveLength(1);
       expect(w.timeline.filter((e) => e.kind === 'transition' && e.from === null)).toHaveLength(1);
       expect((await s.holdResolved(withdrawalId)).holdStatus).toBe(failing.has(traderId) ? 'voided' : 'posted');
-      expect(await s.balance(traderId)).toMatchObject({ postedMinor: failing.has(traderId) ? funded : funded - debit, pendingDebitsMinor: 0n });
+      expect(await s.balance(traderId)).toMatchObject({
+        postedMinor: failing.has(traderId) ? funded : funded - debit,
+        pendingDebitsMinor: 0n,
+      });
     }
     expect(new Set(s.psp.createOfframps.map((c) => c.withdrawalId)).size).toBe(50);
     expect(await s.rows("select count(*)::int as n from sessions where status = 'consumed'")).toEqual([{ n: 50 }]);

@@ -11,7 +11,10 @@ describe('withdrawal sessions', () => {
   });
   afterAll(async () => stack?.cleanup());
 
-  const request = (traderId: string, over: Partial<{ amount: string; sourceCurrency: string; paymentRouteId: string; fiatAccountId: string }> = {}) => ({
+  const request = (
+    traderId: string,
+    over: Partial<{ amount: string; sourceCurrency: string; paymentRouteId: string; fiatAccountId: string }> = {},
+  ) => ({
     traderId,
     amount: '50.00',
     sourceCurrency: 'BRL',
@@ -32,13 +35,21 @@ describe('withdrawal sessions', () => {
     const ttlMs = new Date(r.data.expiresAt).getTime() - before;
     expect(ttlMs).toBeGreaterThan(24 * 3600_000 - 60_000);
     expect(ttlMs).toBeLessThanOrEqual(24 * 3600_000 + 1_000);
-    const [row] = await stack.rows<{ status: string; withdrawal_id: string; crypto_amount_minor: string; destination: Record<string, unknown>; country: string }>(
-      'select status, withdrawal_id, crypto_amount_minor::text, destination, country from sessions where id = ?',
-      [r.data.sessionId],
-    );
+    const [row] = await stack.rows<{
+      status: string;
+      withdrawal_id: string;
+      crypto_amount_minor: string;
+      destination: Record<string, unknown>;
+      country: string;
+    }>('select status, withdrawal_id, crypto_amount_minor::text, destination, country from sessions where id = ?', [r.data.sessionId]);
     expect(row).toMatchObject({ status: 'open', crypto_amount_minor: '10000000', country: 'BR' });
     expect(row!.withdrawal_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
-    expect(row!.destination).toMatchObject({ kycName: 'Ana Souza', destinationFingerprint: `fp-${traderId}`, country: 'BR', fiatAccount: { accountHolderName: 'Ana Souza' } });
+    expect(row!.destination).toMatchObject({
+      kycName: 'Ana Souza',
+      destinationFingerprint: `fp-${traderId}`,
+      country: 'BR',
+      fiatAccount: { accountHolderName: 'Ana Souza' },
+    });
   });
 
   it('when the route, the currency or the amount is wrong, then VALIDATION_ERROR names the field and nothing is stored', async () => {
@@ -60,17 +71,29 @@ describe('withdrawal sessions', () => {
   it('when psp-alfred or risk refuse, then their code passes through and nothing is stored', async () => {
     const pending = await stack.trader(0n);
     stack.psp.eligibilityRefusal.set(pending, 'ALFRED_KYC_PENDING');
-    expect(await stack.call(sessionsRpc.createSession, request(pending))).toMatchObject({ ok: false, error: { code: 'ALFRED_KYC_PENDING' } });
+    expect(await stack.call(sessionsRpc.createSession, request(pending))).toMatchObject({
+      ok: false,
+      error: { code: 'ALFRED_KYC_PENDING' },
+    });
 
     const mexican = await stack.trader(0n, 'MX');
-    expect(await stack.call(sessionsRpc.createSession, request(mexican))).toMatchObject({ ok: false, error: { code: 'ALFRED_NOT_AVAILABLE_FOR_COUNTRY' } });
+    expect(await stack.call(sessionsRpc.createSession, request(mexican))).toMatchObject({
+      ok: false,
+      error: { code: 'ALFRED_NOT_AVAILABLE_FOR_COUNTRY' },
+    });
 
     const other = await stack.trader(0n);
-    expect(await stack.call(sessionsRpc.createSession, request(other, { fiatAccountId: 'fa-someone-else' }))).toMatchObject({ ok: false, error: { code: 'FIAT_ACCOUNT_NOT_FOUND' } });
+    expect(await stack.call(sessionsRpc.createSession, request(other, { fiatAccountId: 'fa-someone-else' }))).toMatchObject({
+      ok: false,
+      error: { code: 'FIAT_ACCOUNT_NOT_FOUND' },
+    });
 
     stack.risk.frozen = true;
     try {
-      expect(await stack.call(sessionsRpc.createSession, request(other))).toMatchObject({ ok: false, error: { code: 'ALFRED_WITHDRAWALS_FROZEN' } });
+      expect(await stack.call(sessionsRpc.createSession, request(other))).toMatchObject({
+        ok: false,
+        error: { code: 'ALFRED_WITHDRAWALS_FROZEN' },
+      });
     } finally {
       stack.risk.frozen = false;
     }
@@ -87,9 +110,18 @@ describe('withdrawal sessions', () => {
     const owner = await stack.trader(100_000_000n);
     const intruder = await stack.trader(0n);
     const session = await stack.session(owner);
-    expect(await stack.call(sessionsRpc.checkSessionOwner, { traderId: owner, sessionId: session.sessionId })).toEqual({ ok: true, data: { sessionId: session.sessionId, withdrawalId: null } });
-    expect(await stack.call(sessionsRpc.checkSessionOwner, { traderId: intruder, sessionId: session.sessionId })).toMatchObject({ ok: false, error: { code: 'ALFRED_SESSION_NOT_OWNED' } });
-    expect(await stack.call(sessionsRpc.checkSessionOwner, { traderId: owner, sessionId: newId() })).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
+    expect(await stack.call(sessionsRpc.checkSessionOwner, { traderId: owner, sessionId: session.sessionId })).toEqual({
+      ok: true,
+      data: { sessionId: session.sessionId, withdrawalId: null },
+    });
+    expect(await stack.call(sessionsRpc.checkSessionOwner, { traderId: intruder, sessionId: session.sessionId })).toMatchObject({
+      ok: false,
+      error: { code: 'ALFRED_SESSION_NOT_OWNED' },
+    });
+    expect(await stack.call(sessionsRpc.checkSessionOwner, { traderId: owner, sessionId: newId() })).toMatchObject({
+      ok: false,
+      error: { code: 'SESSION_NOT_FOUND' },
+    });
 
     const initiated = await stack.initiate(owner, session.sessionId);
     expect(initiated.ok).toBe(true);

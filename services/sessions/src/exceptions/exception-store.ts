@@ -76,7 +76,18 @@ export async function insertException(em: EntityManager, e: NewExceptionRow): Pr
     `insert into exceptions (id, key, kind, status, withdrawal_id, trader_id, partner_reference, facts, exposure, amount_minor, outstanding_minor)
      values (?, ?, ?, 'open', ?, ?, ?, ?::jsonb, ?, ?, ?)
      on conflict (key) do nothing returning ${columns}`,
-    [e.id, e.key, e.kind, e.withdrawalId, e.traderId, e.partnerReference, JSON.stringify(e.facts), e.exposure, e.amountMinor.toString(), e.amountMinor.toString()],
+    [
+      e.id,
+      e.key,
+      e.kind,
+      e.withdrawalId,
+      e.traderId,
+      e.partnerReference,
+      JSON.stringify(e.facts),
+      e.exposure,
+      e.amountMinor.toString(),
+      e.amountMinor.toString(),
+    ],
   );
   if (inserted) return { row: inserted, inserted: true };
   const existing = await queryRow(em, exceptionRow, `select ${columns} from exceptions where key = ?`, [e.key]);
@@ -105,11 +116,12 @@ export interface ExceptionFilter {
 export async function listExceptionRows(em: EntityManager, f: ExceptionFilter): Promise<{ rows: ExceptionRow[]; total: number }> {
   const where = `where (?::text is null or status = ?) and (?::text is null or kind = ?) and (?::uuid is null or withdrawal_id = ?::uuid)`;
   const params = [f.status ?? null, f.status ?? null, f.kind ?? null, f.kind ?? null, f.withdrawalId ?? null, f.withdrawalId ?? null];
-  const rows = await queryRows(em, exceptionRow, `select ${columns} from exceptions ${where} order by opened_at desc, id desc limit ? offset ?`, [
-    ...params,
-    f.limit,
-    (f.page - 1) * f.limit,
-  ]);
+  const rows = await queryRows(
+    em,
+    exceptionRow,
+    `select ${columns} from exceptions ${where} order by opened_at desc, id desc limit ? offset ?`,
+    [...params, f.limit, (f.page - 1) * f.limit],
+  );
   const count = await queryRow(em, countRow, `select count(*)::text as n from exceptions ${where}`, params);
   return { rows, total: Number(count?.n ?? 0) };
 }
@@ -139,7 +151,9 @@ export async function actionsOf(em: EntityManager, ids: string[]): Promise<Map<s
 
 /** The next action's number on a locked exception (1 for the first). */
 export async function nextActionSeq(em: EntityManager, exceptionId: string): Promise<number> {
-  const row = await queryRow(em, seqRow, 'select coalesce(max(seq), 0)::int + 1 as n from exception_actions where exception_id = ?', [exceptionId]);
+  const row = await queryRow(em, seqRow, 'select coalesce(max(seq), 0)::int + 1 as n from exception_actions where exception_id = ?', [
+    exceptionId,
+  ]);
   return row!.n;
 }
 
@@ -162,7 +176,12 @@ export async function insertAction(em: EntityManager, a: NewAction): Promise<voi
 }
 
 /** Records what is still outstanding and, when `resolution` is given, closes the exception with it. */
-export async function updateException(em: EntityManager, id: string, outstandingMinor: bigint, resolution: ExceptionAction['resolution'] | null): Promise<void> {
+export async function updateException(
+  em: EntityManager,
+  id: string,
+  outstandingMinor: bigint,
+  resolution: ExceptionAction['resolution'] | null,
+): Promise<void> {
   await em.execute(
     `update exceptions set outstanding_minor = ?,
        status = case when ?::text is null then status else 'resolved' end,

@@ -29,7 +29,11 @@ export interface OpenException {
  * exception with `opened: false` and enqueues nothing. A new one is announced through the outbox
  * (`exceptionEvents.opened`) and noted on its withdrawal's timeline.
  */
-export async function openException(em: EntityManager, input: OpenException, cause: Cause): Promise<{ exceptionId: string; opened: boolean }> {
+export async function openException(
+  em: EntityManager,
+  input: OpenException,
+  cause: Cause,
+): Promise<{ exceptionId: string; opened: boolean }> {
   if (input.amountMinor < 0n) throw new Error('openException: amountMinor must not be negative');
   const { row, inserted } = await insertException(em, { id: newId(), ...input });
   if (!inserted) return { exceptionId: row.id, opened: false };

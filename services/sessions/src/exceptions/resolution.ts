@@ -1,4 +1,10 @@
-import { resolutionsByExposure, type AccountRef, type ExceptionExposure, type ExceptionResolution, type ExceptionStatus } from '@offramp/contracts';
+import {
+  resolutionsByExposure,
+  type AccountRef,
+  type ExceptionExposure,
+  type ExceptionResolution,
+  type ExceptionStatus,
+} from '@offramp/contracts';
 
 /**
  * What each resolution books, as pure rules. Every booking is one ledger transfer (one debit, one
@@ -50,12 +56,16 @@ export type Plan =
 export function planResolution(e: ResolvableException, resolution: ExceptionResolution): Plan {
   if (e.status === 'resolved') return { outcome: 'already_resolved' };
   if (!fitting[e.exposure].includes(resolution)) {
-    return { outcome: 'invalid', reason: `${resolution} does not apply to an exception whose exposure is ${e.exposure}; it allows ${fitting[e.exposure].join(', ')}` };
+    return {
+      outcome: 'invalid',
+      reason: `${resolution} does not apply to an exception whose exposure is ${e.exposure}; it allows ${fitting[e.exposure].join(', ')}`,
+    };
   }
   if (resolution === 'dismiss') return { outcome: 'no_money' };
   if (resolution === 'write_off') return { outcome: 'move', debit: lossAccount, credit: clearingAccount, upToAvailable: false };
   if (e.traderId === null) return { outcome: 'invalid', reason: `${resolution} needs the exception's trader, and it has none` };
-  if (resolution === 'recover_from_trader') return { outcome: 'move', debit: traderAccount(e.traderId), credit: clearingAccount, upToAvailable: true };
+  if (resolution === 'recover_from_trader')
+    return { outcome: 'move', debit: traderAccount(e.traderId), credit: clearingAccount, upToAvailable: true };
   return { outcome: 'move', debit: clearingAccount, credit: traderAccount(e.traderId), upToAvailable: false };
 }
 
@@ -70,7 +80,11 @@ export function amountToMove(outstandingMinor: bigint, upToAvailable: boolean, a
  * The exception after an action: what is still outstanding, and whether it is resolved. A recovery
  * resolves only once nothing is outstanding; every other resolution closes the exception.
  */
-export function settle(outstandingMinor: bigint, movedMinor: bigint, resolution: ExceptionResolution): { outstandingMinor: bigint; resolved: boolean } {
+export function settle(
+  outstandingMinor: bigint,
+  movedMinor: bigint,
+  resolution: ExceptionResolution,
+): { outstandingMinor: bigint; resolved: boolean } {
   if (resolution === 'dismiss') return { outstandingMinor, resolved: true };
   const left = outstandingMinor - movedMinor;
   if (left < 0n) throw new Error(`a resolution moved ${movedMinor}, more than the ${outstandingMinor} outstanding`);

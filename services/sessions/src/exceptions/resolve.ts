@@ -18,7 +18,7 @@ import {
 import type { Call } from '../call.ts';
 import { noteOnWithdrawal } from './exceptions.ts';
 import { exceptionViewOf, insertAction, lockException, nextActionSeq, updateException, type ExceptionRow } from './exception-store.ts';
-import { amountToMove, lossAccount, planResolution, settle } from './resolution.ts';
+import { amountToMove, planResolution, settle } from './resolution.ts';
 
 type ResolveRequest = z.output<(typeof exceptionsRpc)['resolve']['request']>;
 
@@ -56,13 +56,21 @@ export async function resolveException(deps: ResolveDeps, req: ResolveRequest, t
   } catch (err) {
     if (!(err instanceof LedgerUnavailable)) throw err;
     deps.log.warn({ err, exceptionId: req.exceptionId }, 'exception resolve: the ledger did not answer; nothing recorded');
-    return refuse('PSP_UNAVAILABLE', 'The ledger did not answer; nothing was recorded. Retry the same resolution: it never moves money twice.');
+    return refuse(
+      'PSP_UNAVAILABLE',
+      'The ledger did not answer; nothing was recorded. Retry the same resolution: it never moves money twice.',
+    );
   }
   deps.relay.wake();
   return result;
 }
 
-async function resolveLocked(deps: ResolveDeps, em: EntityManager, req: ResolveRequest, traceId: string): Promise<ServiceResult<ExceptionView>> {
+async function resolveLocked(
+  deps: ResolveDeps,
+  em: EntityManager,
+  req: ResolveRequest,
+  traceId: string,
+): Promise<ServiceResult<ExceptionView>> {
   const ledger = ledgerOf(deps.call, traceId);
   const locked = await lockException(em, req.exceptionId);
   if (!locked) return refuse('EXCEPTION_NOT_FOUND', 'Exception not found');
@@ -79,9 +87,14 @@ async function resolveLocked(deps: ResolveDeps, em: EntityManager, req: ResolveR
     seq++;
   }
 
-  const plan = planResolution({ status: row.status, exposure: row.exposure, traderId: row.trader_id, outstandingMinor: row.outstanding_minor }, req.resolution);
-  if (plan.outcome === 'already_resolved') return refuse('EXCEPTION_ALREADY_RESOLVED', 'Exception already resolved', { details: { resolution: row.resolution } });
-  if (plan.outcome === 'invalid') return refuse('EXCEPTION_RESOLUTION_INVALID', plan.reason, { details: { exposure: row.exposure, resolution: req.resolution } });
+  const plan = planResolution(
+    { status: row.status, exposure: row.exposure, traderId: row.trader_id, outstandingMinor: row.outstanding_minor },
+    req.resolution,
+  );
+  if (plan.outcome === 'already_resolved')
+    return refuse('EXCEPTION_ALREADY_RESOLVED', 'Exception already resolved', { details: { resolution: row.resolution } });
+  if (plan.outcome === 'invalid')
+    return refuse('EXCEPTION_RESOLUTION_INVALID', plan.reason, { details: { exposure: row.exposure, resolution: req.resolution } });
 
   let transfer: TransferView | null = null;
   if (plan.outcome === 'move') {
@@ -95,7 +108,6 @@ async function resolveLocked(deps: ResolveDeps, em: EntityManager, req: ResolveR
       note: req.note.slice(0, 500),
       ...(row.withdrawal_id ? { withdrawalId: row.withdrawal_id } : {}),
     };
-    if (plan.debit.owner === lossAccount.owner) await ledger.openAccount(lossAccount, true);
     // A recovery takes what the trader has now; if a new hold takes it first, read again (bounded).
     for (let attempt = 1; ; attempt++) {
       const available = plan.upToAvailable ? await ledger.available(plan.debit) : 0n;
@@ -132,7 +144,12 @@ async function record(
   if (row.withdrawal_id) {
     const money = transfer ? `moved ${usdt(movedMinor)} from ${transfer.debit.owner} to ${transfer.credit.owner}` : 'no money moved';
     const state = after.resolved ? 'resolved' : `still open, ${usdt(after.outstandingMinor)} outstanding`;
-    await noteOnWithdrawal(em, row.withdrawal_id, `operator:${action.operatorId}`, `exception ${row.id} ${action.resolution}: ${money}; ${state}. ${action.note}`);
+    await noteOnWithdrawal(
+      em,
+      row.withdrawal_id,
+      `operator:${action.operatorId}`,
+      `exception ${row.id} ${action.resolution}: ${money}; ${state}. ${action.note}`,
+    );
   }
   if (after.resolved) {
     const view = (await exceptionViewOf(em, row.id))!;
@@ -141,12 +158,20 @@ async function record(
 }
 
 /** The action an earlier resolve booked, read back from its transfer's metadata; `sameRequest` when this request is its retry. */
-function earlierAction(t: TransferView, req: ResolveRequest): { resolution: ExceptionResolution; note: string; operatorId: string; sameRequest: boolean } {
+function earlierAction(
+  t: TransferView,
+  req: ResolveRequest,
+): { resolution: ExceptionResolution; note: string; operatorId: string; sameRequest: boolean } {
   const resolution = exceptionResolution.parse(t.metadata['resolution']);
   const operatorId = t.metadata['operatorId'] ?? 'unknown';
   const note = t.metadata['note'] ?? '';
   const sameRequest = resolution === req.resolution && operatorId === req.operatorId && note === req.note.slice(0, 500);
-  return { resolution, operatorId, note: sameRequest ? req.note : `${note} (recorded from the ledger after an interrupted resolve)`, sameRequest };
+  return {
+    resolution,
+    operatorId,
+    note: sameRequest ? req.note : `${note} (recorded from the ledger after an interrupted resolve)`,
+    sameRequest,
+  };
 }
 
 /** The ledger calls a resolve makes; no answer (timeout, no responder, its database gone) becomes LedgerUnavailable. */
@@ -159,9 +184,7 @@ function ledgerOf(call: Call, traceId: string) {
       throw err;
     }
   };
-  const openAccount = (ref: AccountRef, allowNegative: boolean) => ask(() => call(ledgerRpc.openAccount, { ...ref, allowNegative }, traceId));
   return {
-    openAccount,
     getTransfer: async (id: string) => (await ask(() => call(ledgerRpc.getTransfer, { id }, traceId))).transfer,
     /** The account's available balance; 0 when it has no account. */
     available: async (ref: AccountRef) => {
@@ -169,11 +192,18 @@ function ledgerOf(call: Call, traceId: string) {
       return balances[0]?.availableMinor ?? 0n;
     },
     /** The transfer (new or the same one again), or insufficient_funds. */
-    async transfer(req: { id: string; debit: AccountRef; credit: AccountRef; amountMinor: bigint; metadata: Record<string, string> }): Promise<TransferView | 'insufficient_funds'> {
+    async transfer(req: {
+      id: string;
+      debit: AccountRef;
+      credit: AccountRef;
+      amountMinor: bigint;
+      metadata: Record<string, string>;
+    }): Promise<TransferView | 'insufficient_funds'> {
       let res = await ask(() => call(ledgerRpc.transfer, req, traceId));
-      if (res.outcome === 'account_not_found') {
-        // Clearing (and the loss account) may go negative; a trader's account never does.
-        for (const ref of [req.debit, req.credit]) await openAccount(ref, !ref.owner.startsWith('trader:'));
+      if (res.outcome === 'account_not_found' && req.credit.owner.startsWith('trader:')) {
+        // A refund may credit a trader who never had an account: opened as every trader's is, never negative.
+        // Clearing and the loss account are the ledger's own, created by its migration.
+        await ask(() => call(ledgerRpc.openAccount, { ...req.credit, allowNegative: false }, traceId));
         res = await ask(() => call(ledgerRpc.transfer, req, traceId));
       }
       if ((res.outcome === 'ok' || res.outcome === 'exists') && res.transfer) return res.transfer;

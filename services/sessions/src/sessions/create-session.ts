@@ -27,7 +27,8 @@ export interface CreateSessionDeps {
   ttlSeconds: number;
 }
 
-const invalid = (field: string, message: string): Refusal => refuse('VALIDATION_ERROR', message, { details: { fields: [{ field, message }] } });
+const invalid = (field: string, message: string): Refusal =>
+  refuse('VALIDATION_ERROR', message, { details: { fields: [{ field, message }] } });
 
 /** The route and the amount in minor units, or VALIDATION_ERROR naming the field. */
 export function validateSessionRequest(req: CreateSessionRequest): { route: PaymentRoute; amountMinor: bigint } | Refusal {
@@ -36,7 +37,8 @@ export function validateSessionRequest(req: CreateSessionRequest): { route: Paym
   if (!route || !route.available) return invalid('paymentRouteId', 'is not an available payment route');
   if (req.sourceCurrency !== route.currency) return invalid('sourceCurrency', `must be ${route.currency} for ${route.id}`);
   const amountMinor = decimalToMinor(req.amount, currencyDecimals[route.currency] ?? 2);
-  if (amountMinor === null || amountMinor <= 0n) return invalid('amount', `must be a positive amount with at most ${currencyDecimals[route.currency] ?? 2} decimals`);
+  if (amountMinor === null || amountMinor <= 0n)
+    return invalid('amount', `must be a positive amount with at most ${currencyDecimals[route.currency] ?? 2} decimals`);
   return { route, amountMinor };
 }
 
@@ -45,7 +47,8 @@ async function fromPsp<T>(call: () => Promise<T>): Promise<T | Refusal> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof RpcError && (err.code === 'TIMEOUT' || err.code === 'NO_RESPONDERS')) return refuse('PSP_UNAVAILABLE', 'psp-alfred did not answer');
+    if (err instanceof RpcError && (err.code === 'TIMEOUT' || err.code === 'NO_RESPONDERS'))
+      return refuse('PSP_UNAVAILABLE', 'psp-alfred did not answer');
     throw err;
   }
 }
@@ -53,13 +56,24 @@ async function fromPsp<T>(call: () => Promise<T>): Promise<T | Refusal> {
 const isRefusal = (v: unknown): v is Refusal => typeof v === 'object' && v !== null && (v as { ok?: unknown }).ok === false;
 
 /** Eligibility for the route's country and rail, then the destination account on that rail. */
-async function destinationFor(deps: CreateSessionDeps, req: CreateSessionRequest, route: PaymentRoute, traceId: string): Promise<Destination | Refusal> {
+async function destinationFor(
+  deps: CreateSessionDeps,
+  req: CreateSessionRequest,
+  route: PaymentRoute,
+  traceId: string,
+): Promise<Destination | Refusal> {
   const eligibility = await fromPsp(() => deps.call(pspAlfredRpc.eligibility, { traderId: req.traderId }, traceId));
   if (isRefusal(eligibility)) return eligibility;
   if (!eligibility.ok) return eligibility;
-  if (!eligibility.data.eligible) return refuse('USER_NOT_VERIFIED', 'KYC update required', { details: { reason: eligibility.data.reason, fallback: eligibility.data.fallback } });
-  if (eligibility.data.country !== route.country) return refuse('ALFRED_NOT_AVAILABLE_FOR_COUNTRY', `route ${route.id} is not offered in ${eligibility.data.country}`);
-  const dest = await fromPsp(() => deps.call(pspAlfredRpc.getDestination, { traderId: req.traderId, fiatAccountId: req.fiatAccountId }, traceId));
+  if (!eligibility.data.eligible)
+    return refuse('USER_NOT_VERIFIED', 'KYC update required', {
+      details: { reason: eligibility.data.reason, fallback: eligibility.data.fallback },
+    });
+  if (eligibility.data.country !== route.country)
+    return refuse('ALFRED_NOT_AVAILABLE_FOR_COUNTRY', `route ${route.id} is not offered in ${eligibility.data.country}`);
+  const dest = await fromPsp(() =>
+    deps.call(pspAlfredRpc.getDestination, { traderId: req.traderId, fiatAccountId: req.fiatAccountId }, traceId),
+  );
   if (isRefusal(dest)) return dest;
   if (!dest.ok) return dest;
   if (dest.data.fiatAccount.type !== route.rail) return invalid('fiatAccountId', `is not a ${route.rail} account`);
@@ -72,18 +86,31 @@ async function destinationFor(deps: CreateSessionDeps, req: CreateSessionRequest
  * the eligibility codes, FIAT_ACCOUNT_NOT_FOUND, ALFRED_WITHDRAWALS_FROZEN, LIMIT_EXCEEDED,
  * PSP_UNAVAILABLE (refusals of psp-alfred and risk pass through as they are).
  */
-export async function createSession(deps: CreateSessionDeps, req: CreateSessionRequest, ctx: RpcContext): Promise<ServiceResult<SessionView>> {
+export async function createSession(
+  deps: CreateSessionDeps,
+  req: CreateSessionRequest,
+  ctx: RpcContext,
+): Promise<ServiceResult<SessionView>> {
   const valid = validateSessionRequest(req);
   if (isRefusal(valid)) return valid;
   const { route } = valid;
   const dest = await destinationFor(deps, req, route, ctx.traceId);
   if (isRefusal(dest)) return dest;
-  const quote = await fromPsp(() => deps.call(pspAlfredRpc.quote, { traderId: req.traderId, fiatCurrency: route.currency, fiatAmount: req.amount }, ctx.traceId));
+  const quote = await fromPsp(() =>
+    deps.call(pspAlfredRpc.quote, { traderId: req.traderId, fiatCurrency: route.currency, fiatAmount: req.amount }, ctx.traceId),
+  );
   if (isRefusal(quote)) return quote;
   if (!quote.ok) return quote;
   const risk = await deps.call(
     riskRpc.checkSession,
-    { traderId: req.traderId, country: route.country, paymentRouteId: route.id, fiatAmount: req.amount, fiatCurrency: route.currency, cryptoAmountMinor: quote.data.cryptoAmountMinor },
+    {
+      traderId: req.traderId,
+      country: route.country,
+      paymentRouteId: route.id,
+      fiatAmount: req.amount,
+      fiatCurrency: route.currency,
+      cryptoAmountMinor: quote.data.cryptoAmountMinor,
+    },
     ctx.traceId,
   );
   if (!risk.ok) return risk;

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { inTransaction, isInfrastructureError, queryRow, type Database, type EntityManager, type Logger, type OutboxRelay } from '@offramp/kit';
+import {
+  inTransaction,
+  isInfrastructureError,
+  queryRow,
+  type Database,
+  type EntityManager,
+  type Logger,
+  type OutboxRelay,
+} from '@offramp/kit';
 import { ledgerRpc, ok, refuse, riskRpc, withdrawalStatus, type initiateResult, type ServiceResult } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { sendDebited, sendStatusChanged, sendVoidHold } from '../withdrawals/messages.ts';
@@ -26,6 +34,7 @@ export interface Origin {
   traceId: string;
 }
 
+/** Where a withdrawal's USDT goes on its way to Alfred; a system account the ledger's migration creates. */
 const clearing = { owner: 'psp:alfred:clearing', currency: 'USDT' };
 
 /**
@@ -36,7 +45,11 @@ const clearing = { owner: 'psp:alfred:clearing', currency: 'USDT' };
  * PSP_UNAVAILABLE when risk, the ledger or the database did not answer: the outcome is then unknown
  * (the hold may have been placed), and the same session finishes it, by the trader's retry or the sweeper.
  */
-export async function initiateWithdrawal(deps: InitiateDeps, req: { traderId: string; sessionId: string }, traceId: string): Promise<ServiceResult<InitiateResult>> {
+export async function initiateWithdrawal(
+  deps: InitiateDeps,
+  req: { traderId: string; sessionId: string },
+  traceId: string,
+): Promise<ServiceResult<InitiateResult>> {
   try {
     return await initiateOnce(deps, req, traceId);
   } catch (err) {
@@ -50,7 +63,11 @@ export async function initiateWithdrawal(deps: InitiateDeps, req: { traderId: st
 export const outcomeUnknown =
   'The outcome is unknown: the withdrawal may have been initiated. Retry with the same session_id: the retry returns the withdrawal if one exists (GET /withdrawals lists it), and never holds the funds twice.';
 
-async function initiateOnce(deps: InitiateDeps, req: { traderId: string; sessionId: string }, traceId: string): Promise<ServiceResult<InitiateResult>> {
+async function initiateOnce(
+  deps: InitiateDeps,
+  req: { traderId: string; sessionId: string },
+  traceId: string,
+): Promise<ServiceResult<InitiateResult>> {
   const session = await findSession(deps.db.em.fork(), req.sessionId);
   if (!session) return refuse('SESSION_NOT_FOUND', 'Session not found');
   if (session.traderId !== req.traderId) return refuse('ALFRED_SESSION_NOT_OWNED', 'Session belongs to another user');
@@ -78,11 +95,16 @@ export async function finishInitiation(deps: InitiateDeps, session: Session, ori
   await deps.afterHold?.(session);
   const result = await inTransaction(deps.db, (em) => commitWithdrawal(em, session, origin));
   deps.relay.wake();
-  if (result.ok) deps.log.info({ withdrawalId: session.withdrawalId, sessionId: session.id, traceId: origin.traceId }, 'withdrawal initiated');
+  if (result.ok)
+    deps.log.info({ withdrawalId: session.withdrawalId, sessionId: session.id, traceId: origin.traceId }, 'withdrawal initiated');
   return result;
 }
 
-/** Outcomes: held, insufficient_funds (also when the trader has no account). Anything else is a bug and throws. */
+/**
+ * Outcomes: held, insufficient_funds (also when the trader has no account: the clearing account
+ * always exists, so a missing account is the trader's, who has nothing to hold). Anything else is
+ * a bug and throws.
+ */
 export async function placeWithdrawalHold(call: Call, session: Session, traceId: string): Promise<'held' | 'insufficient_funds'> {
   const req = {
     id: session.withdrawalId,
@@ -91,12 +113,7 @@ export async function placeWithdrawalHold(call: Call, session: Session, traceId:
     amountMinor: session.cryptoAmountMinor,
     metadata: { kind: 'withdrawal', withdrawalId: session.withdrawalId, sessionId: session.id },
   };
-  let res = await call(ledgerRpc.placeHold, req, traceId);
-  if (res.outcome === 'account_not_found') {
-    // The clearing account may not be open yet on a fresh ledger; if the trader's is missing, they have nothing to hold.
-    await call(ledgerRpc.openAccount, { ...clearing, allowNegative: true }, traceId);
-    res = await call(ledgerRpc.placeHold, req, traceId);
-  }
+  const res = await call(ledgerRpc.placeHold, req, traceId);
   if (res.outcome === 'ok' || res.outcome === 'exists') return 'held';
   if (res.outcome === 'insufficient_funds' || res.outcome === 'account_not_found') return 'insufficient_funds';
   throw new Error(`ledger refused the hold of withdrawal ${session.withdrawalId}: ${res.outcome}`);
@@ -142,5 +159,9 @@ async function commitWithdrawal(em: EntityManager, session: Session, origin: Ori
 async function answerConsumed(em: EntityManager, session: Session): Promise<ServiceResult<InitiateResult>> {
   const w = await queryRow(em, statusRow, 'select status from withdrawals where id = ?', [session.withdrawalId]);
   if (!w) throw new Error(`session ${session.id} is consumed without its withdrawal`);
-  return ok({ withdrawalId: session.withdrawalId, status: w.status, debited: { amountMinor: session.cryptoAmountMinor, currency: 'USDT' } });
+  return ok({
+    withdrawalId: session.withdrawalId,
+    status: w.status,
+    debited: { amountMinor: session.cryptoAmountMinor, currency: 'USDT' },
+  });
 }

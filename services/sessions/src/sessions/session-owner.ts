@@ -3,7 +3,10 @@ import { ok, refuse, type ServiceResult } from '@offramp/contracts';
 import { findSession } from './session-store.ts';
 
 /** The gateway's requireSession: ok with the withdrawal id once initiated; SESSION_NOT_FOUND or ALFRED_SESSION_NOT_OWNED. */
-export async function checkSessionOwner(db: Database, req: { traderId: string; sessionId: string }): Promise<ServiceResult<{ sessionId: string; withdrawalId: string | null }>> {
+export async function checkSessionOwner(
+  db: Database,
+  req: { traderId: string; sessionId: string },
+): Promise<ServiceResult<{ sessionId: string; withdrawalId: string | null }>> {
   const session = await findSession(db.em.fork(), req.sessionId);
   if (!session) return refuse('SESSION_NOT_FOUND', 'Session not found');
   if (session.traderId !== req.traderId) return refuse('ALFRED_SESSION_NOT_OWNED', 'Session belongs to another user');

@@ -123,7 +123,11 @@ export async function findSession(em: EntityManager, id: string, opts: { lock?: 
 
 /** Records the intent to initiate before any money moves; false when the session is no longer open or initiating. */
 export async function markInitiating(em: EntityManager, id: string): Promise<boolean> {
-  const updated = await em.nativeUpdate(SessionEntity, { id, status: { $in: ['open', 'initiating'] } }, { status: 'initiating', initiatingAt: sql`now()` });
+  const updated = await em.nativeUpdate(
+    SessionEntity,
+    { id, status: { $in: ['open', 'initiating'] } },
+    { status: 'initiating', initiatingAt: sql`now()` },
+  );
   return updated > 0;
 }
 

@@ -9,7 +9,13 @@ import { claimDueForReconcile, countStuck, flagStuck, lockStale, toWithdrawal } 
 
 export type SweeperSettings = Pick<
   SessionsConfig,
-  'SWEEPER_INTERVAL_MS' | 'SWEEPER_INITIATING_STALE_MS' | 'SWEEPER_OFFRAMP_RESEND_MS' | 'SWEEPER_RISK_REPUBLISH_MS' | 'RECONCILE_AFTER_MS' | 'WITHDRAWAL_SLA_MS' | 'REVIEW_SLA_MS'
+  | 'SWEEPER_INTERVAL_MS'
+  | 'SWEEPER_INITIATING_STALE_MS'
+  | 'SWEEPER_OFFRAMP_RESEND_MS'
+  | 'SWEEPER_RISK_REPUBLISH_MS'
+  | 'RECONCILE_AFTER_MS'
+  | 'WITHDRAWAL_SLA_MS'
+  | 'REVIEW_SLA_MS'
 >;
 
 export interface SweeperDeps {
@@ -100,7 +106,11 @@ async function recoverInitiations(deps: SweeperDeps): Promise<{ initiationsFinis
         if (await abandonSession(deps, session)) initiationsAbandoned++;
         continue;
       }
-      const result = await finishInitiation(deps.initiate, session, { actor: 'system', reason: 'initiation finished by the sweeper', traceId: newId() });
+      const result = await finishInitiation(deps.initiate, session, {
+        actor: 'system',
+        reason: 'initiation finished by the sweeper',
+        traceId: newId(),
+      });
       deps.metrics.sweeperActions.inc({ action: result.ok ? 'initiation_finished' : 'initiation_refused' });
       if (result.ok) initiationsFinished++;
     } catch (err) {

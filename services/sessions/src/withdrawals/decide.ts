@@ -10,7 +10,10 @@ import type { OpenException } from '../exceptions/exceptions.ts';
  */
 
 /** What the decider reads of a withdrawal. */
-export type Decided = Pick<Withdrawal, 'id' | 'traderId' | 'status' | 'debitedMinor' | 'fiatAmount' | 'fiatCurrency' | 'pspTransactionId' | 'hasRiskDecision'>;
+export type Decided = Pick<
+  Withdrawal,
+  'id' | 'traderId' | 'status' | 'debitedMinor' | 'fiatAmount' | 'fiatCurrency' | 'pspTransactionId' | 'hasRiskDecision'
+>;
 
 /** The order at Alfred as psp-alfred reports it now (`pspAlfredRpc.orderState`). */
 export interface PartnerOrder {
@@ -25,14 +28,41 @@ export type WithdrawalEvent =
   | { kind: 'risk_decided'; decision: RiskDecision; reasons: { code: string; detail: string }[] }
   | { kind: 'offramp_created'; transactionId: string }
   | { kind: 'offramp_refused'; partnerCode: number | null; message: string }
-  | { kind: 'offramp_status'; transactionId: string; status: OfframpStatus; failureReason: string | null; source: 'webhook' | 'reconciliation' }
+  | {
+      kind: 'offramp_status';
+      transactionId: string;
+      status: OfframpStatus;
+      failureReason: string | null;
+      source: 'webhook' | 'reconciliation';
+    }
   | { kind: 'operator_approve'; operatorId: string; reason: string }
   | { kind: 'operator_reject'; operatorId: string; reason: string; partner: PartnerOrder | null }
-  | { kind: 'operator_complete'; operatorId: string; reference: string; notes: string | null; confirmedOutOfBand: boolean; partner: PartnerOrder | null }
-  | { kind: 'operator_override'; operatorId: string; to: WithdrawalStatus; reason: string; reference: string | null; confirmedOutOfBand: boolean; partner: PartnerOrder | null }
+  | {
+      kind: 'operator_complete';
+      operatorId: string;
+      reference: string;
+      notes: string | null;
+      confirmedOutOfBand: boolean;
+      partner: PartnerOrder | null;
+    }
+  | {
+      kind: 'operator_override';
+      operatorId: string;
+      to: WithdrawalStatus;
+      reason: string;
+      reference: string | null;
+      confirmedOutOfBand: boolean;
+      partner: PartnerOrder | null;
+    }
   | { kind: 'operator_process'; operatorId: string }
   /** The ledger refused to resolve the hold: from the synchronous call of a transition (`attempted`), or a `command-refused` event. */
-  | { kind: 'ledger_refused'; command: 'post' | 'void'; outcome: LedgerOutcome; transferId: string; attempted: { from: WithdrawalStatus; to: WithdrawalStatus; actor: string } | null };
+  | {
+      kind: 'ledger_refused';
+      command: 'post' | 'void';
+      outcome: LedgerOutcome;
+      transferId: string;
+      attempted: { from: WithdrawalStatus; to: WithdrawalStatus; actor: string } | null;
+    };
 
 /** Facts written with the steps, only when they are taken. */
 export interface Patch {
@@ -95,10 +125,14 @@ export function decide(w: Decided, e: WithdrawalEvent): Decision {
 
 // --- building blocks --------------------------------------------------------------------------
 
-const nothing: Recorded = { effects: [], timeline: [], exceptions: [] };
-
 /** The steps along `path` from the current status, each with the effects of the status it enters. */
-export function move(w: Decided, path: WithdrawalStatus[], who: { actor: string; reason: string | null }, patch: Patch = {}, extra: Partial<Recorded> = {}): Decision {
+export function move(
+  w: Decided,
+  path: WithdrawalStatus[],
+  who: { actor: string; reason: string | null },
+  patch: Patch = {},
+  extra: Partial<Recorded> = {},
+): Decision {
   const steps: Step[] = [];
   let from = w.status;
   for (const to of path) {
@@ -115,9 +149,21 @@ export function move(w: Decided, path: WithdrawalStatus[], who: { actor: string;
   };
 }
 
-const note = (status: WithdrawalStatus, actor: string, reason: string): TimelineInput => ({ kind: 'note', from: status, to: status, actor, reason });
+const note = (status: WithdrawalStatus, actor: string, reason: string): TimelineInput => ({
+  kind: 'note',
+  from: status,
+  to: status,
+  actor,
+  reason,
+});
 
-export function refuse(w: Decided, code: Refusal['code'], to: WithdrawalStatus, who: { actor: string; reason: string | null }, extra: Partial<Recorded> & { message?: string } = {}): Decision {
+export function refuse(
+  w: Decided,
+  code: Refusal['code'],
+  to: WithdrawalStatus,
+  who: { actor: string; reason: string | null },
+  extra: Partial<Recorded> & { message?: string } = {},
+): Decision {
   const message = extra.message ?? `A ${w.status} withdrawal cannot become ${to}`;
   return {
     outcome: 'refuse',
@@ -130,14 +176,27 @@ export function refuse(w: Decided, code: Refusal['code'], to: WithdrawalStatus, 
 
 const noMoney = { exposure: 'none' as const, amountMinor: 0n };
 
-function exception(w: Decided, kind: ExceptionKind, key: string, partnerReference: string | null, money: { exposure: ExceptionExposure; amountMinor: bigint }, facts: Record<string, unknown>): ExceptionDraft {
+function exception(
+  w: Decided,
+  kind: ExceptionKind,
+  key: string,
+  partnerReference: string | null,
+  money: { exposure: ExceptionExposure; amountMinor: bigint },
+  facts: Record<string, unknown>,
+): ExceptionDraft {
   return {
     kind,
     key,
     withdrawalId: w.id,
     traderId: w.traderId,
     partnerReference,
-    facts: { withdrawalStatus: w.status, debitedMinor: w.debitedMinor.toString(), fiatAmount: w.fiatAmount, fiatCurrency: w.fiatCurrency, ...facts },
+    facts: {
+      withdrawalStatus: w.status,
+      debitedMinor: w.debitedMinor.toString(),
+      fiatAmount: w.fiatAmount,
+      fiatCurrency: w.fiatCurrency,
+      ...facts,
+    },
     ...money,
   };
 }
@@ -171,7 +230,12 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
   const partnerStatus = e.kind === 'offramp_created' ? 'CREATED' : e.status;
   const facts = { partnerStatus, ...(e.kind === 'offramp_status' ? { source: e.source, failureReason: e.failureReason } : {}) };
   const to: WithdrawalStatus = outcome === 'exists' ? 'processing' : outcome === 'completed' ? 'completed' : 'rejected';
-  const reason = e.kind === 'offramp_created' ? `offramp ${tx} created` : outcome === 'failed' ? (e.failureReason ?? 'FAILED') : `Alfred status ${e.status} (${e.source})`;
+  const reason =
+    e.kind === 'offramp_created'
+      ? `offramp ${tx} created`
+      : outcome === 'failed'
+        ? (e.failureReason ?? 'FAILED')
+        : `Alfred status ${e.status} (${e.source})`;
   const alfred = { actor: 'alfred', reason };
 
   // psp-alfred makes one order per withdrawal: another reference, or an order for a withdrawal never approved, is a divergence.
@@ -179,11 +243,18 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
   if (foreign || w.status === 'pending' || w.status === 'in_review') {
     const key = `reconciliation_mismatch:${w.id}:order:${tx}`;
     const why = foreign ? `a second partner order (known: ${w.pspTransactionId})` : `a partner order for a ${w.status} withdrawal`;
-    return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', to, alfred, { exceptions: [exception(w, 'reconciliation_mismatch', key, tx, noMoney, { ...facts, knownReference: w.pspTransactionId, problem: why })] });
+    return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', to, alfred, {
+      exceptions: [
+        exception(w, 'reconciliation_mismatch', key, tx, noMoney, { ...facts, knownReference: w.pspTransactionId, problem: why }),
+      ],
+    });
   }
   const patch: Patch = { pspTransactionId: tx };
   // An intermediate status is a note at the status the withdrawal has once the event applied.
-  const reported = e.kind === 'offramp_status' ? note(w.status === 'approved' ? 'processing' : w.status, 'alfred', `Alfred status ${e.status} (${e.source})`) : null;
+  const reported =
+    e.kind === 'offramp_status'
+      ? note(w.status === 'approved' ? 'processing' : w.status, 'alfred', `Alfred status ${e.status} (${e.source})`)
+      : null;
 
   switch (w.status) {
     case 'approved': {
@@ -198,15 +269,22 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
       if (outcome === 'completed') return move(w, ['completed'], alfred, patch);
       if (outcome === 'failed') return move(w, ['rejected'], alfred, { ...patch, failureReason: reason });
       if (w.pspTransactionId === null) return move(w, [], alfred, patch, { timeline: [reported ?? note('processing', 'alfred', reason)] });
-      return reported ? move(w, [], alfred, {}, { timeline: [reported] }) : { outcome: 'duplicate', why: 'offramp-created overtaken by a later status' };
+      return reported
+        ? move(w, [], alfred, {}, { timeline: [reported] })
+        : { outcome: 'duplicate', why: 'offramp-created overtaken by a later status' };
     }
     case 'completed': {
       if (outcome === 'completed') return { outcome: 'duplicate', why: 'already completed' };
-      if (outcome === 'exists') return reported ? move(w, [], alfred, {}, { timeline: [reported] }) : { outcome: 'duplicate', why: 'offramp-created overtaken by a later status' };
+      if (outcome === 'exists')
+        return reported
+          ? move(w, [], alfred, {}, { timeline: [reported] })
+          : { outcome: 'duplicate', why: 'offramp-created overtaken by a later status' };
       // FAILED after completed: the USDT is gone and the fiat never arrived.
       const key = `partner_outcome_after_terminal:${w.id}:FAILED`;
       const money = { exposure: 'trader_received_nothing' as const, amountMinor: w.debitedMinor };
-      return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', to, alfred, { exceptions: [exception(w, 'partner_outcome_after_terminal', key, tx, money, facts)] });
+      return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', to, alfred, {
+        exceptions: [exception(w, 'partner_outcome_after_terminal', key, tx, money, facts)],
+      });
     }
     case 'rejected': {
       if (outcome === 'failed') return { outcome: 'duplicate', why: 'already rejected' };
@@ -214,14 +292,24 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
         // FIAT_TRANSFER_COMPLETED after rejected: the trader has the fiat and the USDT back.
         const key = `partner_outcome_after_terminal:${w.id}:FIAT_TRANSFER_COMPLETED`;
         const money = { exposure: 'trader_received_twice' as const, amountMinor: w.debitedMinor };
-        return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', to, alfred, { exceptions: [exception(w, 'partner_outcome_after_terminal', key, tx, money, facts)] });
+        return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', to, alfred, {
+          exceptions: [exception(w, 'partner_outcome_after_terminal', key, tx, money, facts)],
+        });
       }
       // A late event of the order that failed this withdrawal is a reordering; any other order is live for nothing.
-      if (w.pspTransactionId === tx) return reported ? move(w, [], alfred, {}, { timeline: [reported] }) : { outcome: 'duplicate', why: 'offramp-created overtaken by FAILED' };
+      if (w.pspTransactionId === tx)
+        return reported
+          ? move(w, [], alfred, {}, { timeline: [reported] })
+          : { outcome: 'duplicate', why: 'offramp-created overtaken by FAILED' };
       const key = `partner_outcome_after_terminal:${w.id}:order:${tx}`;
       return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', to, alfred, {
         effects: ['reconcile'],
-        exceptions: [exception(w, 'partner_outcome_after_terminal', key, tx, noMoney, { ...facts, problem: 'a partner order for a rejected withdrawal' })],
+        exceptions: [
+          exception(w, 'partner_outcome_after_terminal', key, tx, noMoney, {
+            ...facts,
+            problem: 'a partner order for a rejected withdrawal',
+          }),
+        ],
       });
     }
   }
@@ -243,17 +331,35 @@ function onLedgerRefused(w: Decided, e: Extract<WithdrawalEvent, { kind: 'ledger
   // completed with the USDT refunded (paid twice), or rejected with the USDT taken (paid nothing).
   const intended = e.attempted?.to ?? w.status;
   const exposure: ExceptionExposure =
-    intended === 'completed' && e.outcome === 'hold_already_voided' ? 'trader_received_twice' : intended === 'rejected' && e.outcome === 'hold_already_posted' ? 'trader_received_nothing' : 'none';
+    intended === 'completed' && e.outcome === 'hold_already_voided'
+      ? 'trader_received_twice'
+      : intended === 'rejected' && e.outcome === 'hold_already_posted'
+        ? 'trader_received_nothing'
+        : 'none';
   const message = `The ledger refused to ${e.command} the hold: ${e.outcome}`;
-  const draft = exception(w, 'ledger_command_refused', `ledger_command_refused:${e.transferId}`, w.pspTransactionId, { exposure, amountMinor: exposure === 'none' ? 0n : w.debitedMinor }, {
-    command: `${e.command}-hold`,
-    ledgerOutcome: e.outcome,
-    transferId: e.transferId,
-    holdId: w.id,
-    ...(e.attempted ? { attemptedStatus: e.attempted.to } : {}),
-  });
-  if (!e.attempted) return move(w, [], { actor: 'system', reason: message }, {}, { timeline: [note(w.status, 'system', message)], exceptions: [draft] });
-  return refuse({ ...w, status: e.attempted.from }, 'ALFRED_INCORRECT_STATUS_CHANGE', e.attempted.to, { actor: e.attempted.actor, reason: message }, { message, exceptions: [draft] });
+  const draft = exception(
+    w,
+    'ledger_command_refused',
+    `ledger_command_refused:${e.transferId}`,
+    w.pspTransactionId,
+    { exposure, amountMinor: exposure === 'none' ? 0n : w.debitedMinor },
+    {
+      command: `${e.command}-hold`,
+      ledgerOutcome: e.outcome,
+      transferId: e.transferId,
+      holdId: w.id,
+      ...(e.attempted ? { attemptedStatus: e.attempted.to } : {}),
+    },
+  );
+  if (!e.attempted)
+    return move(w, [], { actor: 'system', reason: message }, {}, { timeline: [note(w.status, 'system', message)], exceptions: [draft] });
+  return refuse(
+    { ...w, status: e.attempted.from },
+    'ALFRED_INCORRECT_STATUS_CHANGE',
+    e.attempted.to,
+    { actor: e.attempted.actor, reason: message },
+    { message, exceptions: [draft] },
+  );
 }
 
 // --- operators --------------------------------------------------------------------------------
@@ -267,12 +373,23 @@ function onOperator(w: Decided, e: OperatorEvent): Decision {
       if (w.status !== 'in_review') return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', 'approved', { actor, reason: e.reason });
       return move(w, ['approved'], { actor, reason: e.reason });
     case 'operator_process':
-      if (w.status !== 'approved') return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', 'processing', { actor, reason: 're-dispatch of the PSP request' });
-      return move(w, [], { actor, reason: null }, {}, { effects: ['create_offramp'], timeline: [note(w.status, actor, 'PSP request re-dispatched')] });
+      if (w.status !== 'approved')
+        return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', 'processing', { actor, reason: 're-dispatch of the PSP request' });
+      return move(
+        w,
+        [],
+        { actor, reason: null },
+        {},
+        { effects: ['create_offramp'], timeline: [note(w.status, actor, 'PSP request re-dispatched')] },
+      );
     case 'operator_reject':
       return toRejected(w, actor, e.reason, e.partner);
     case 'operator_complete': {
-      const reason = e.notes ?? (e.partner?.state === 'completed' ? `Alfred reports FIAT_TRANSFER_COMPLETED: ${e.reference}` : `confirmed out of band: ${e.reference}`);
+      const reason =
+        e.notes ??
+        (e.partner?.state === 'completed'
+          ? `Alfred reports FIAT_TRANSFER_COMPLETED: ${e.reference}`
+          : `confirmed out of band: ${e.reference}`);
       if (w.status !== 'processing') return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', 'completed', { actor, reason });
       return toCompleted(w, { actor, reason }, e.reference, e.confirmedOutOfBand, e.partner);
     }
@@ -287,7 +404,8 @@ function onOperator(w: Decided, e: OperatorEvent): Decision {
 }
 
 /** Whether an order may exist at Alfred: the offramp was asked for, or a reference is known. */
-export const mayHavePartnerOrder = (w: Decided): boolean => w.status === 'approved' || w.status === 'processing' || w.pspTransactionId !== null;
+export const mayHavePartnerOrder = (w: Decided): boolean =>
+  w.status === 'approved' || w.status === 'processing' || w.pspTransactionId !== null;
 
 const described = (p: PartnerOrder) => `${p.state}${p.status ? `, ${p.status}` : ''}`;
 
@@ -308,7 +426,13 @@ function toRejected(w: Decided, actor: string, reason: string, partner: PartnerO
 }
 
 /** Completing takes the USDT for good: when Alfred reports the payout, or the operator vouches for it out of band. */
-function toCompleted(w: Decided, who: { actor: string; reason: string }, reference: string | null, confirmedOutOfBand: boolean, partner: PartnerOrder | null): Decision {
+function toCompleted(
+  w: Decided,
+  who: { actor: string; reason: string },
+  reference: string | null,
+  confirmedOutOfBand: boolean,
+  partner: PartnerOrder | null,
+): Decision {
   if (mayHavePartnerOrder(w)) {
     if (partner === null) return { outcome: 'ask_partner' };
     if (partner.state === 'failed') {

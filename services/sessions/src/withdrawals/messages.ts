@@ -9,7 +9,8 @@ import type { Withdrawal } from './withdrawal-store.ts';
 const idNamespace = '6f1c2f4e-8a57-4f0e-9d0c-1f3f8f5e2a10';
 
 /** A stable id per withdrawal and purpose: the ledger treats a repeat as the same transfer. */
-export const derivedId = (withdrawalId: string, purpose: 'post-hold' | 'void-hold'): string => v5(`${withdrawalId}:${purpose}`, idNamespace);
+export const derivedId = (withdrawalId: string, purpose: 'post-hold' | 'void-hold'): string =>
+  v5(`${withdrawalId}:${purpose}`, idNamespace);
 
 export async function sendDebited(em: EntityManager, w: Withdrawal, cause: Cause): Promise<void> {
   await enqueue(
@@ -59,10 +60,21 @@ export async function sendCreateOfframp(em: EntityManager, w: Withdrawal, cause:
   await enqueue(
     em,
     pspAlfredCommands.createOfframp,
-    { withdrawalId: w.id, traderId: w.traderId, fiatAccountId: w.fiatAccountId, cryptoAmountMinor: w.debitedMinor, fiatCurrency: w.fiatCurrency, fiatAmount: w.fiatAmount },
+    {
+      withdrawalId: w.id,
+      traderId: w.traderId,
+      fiatAccountId: w.fiatAccountId,
+      cryptoAmountMinor: w.debitedMinor,
+      fiatCurrency: w.fiatCurrency,
+      fiatAmount: w.fiatAmount,
+    },
     cause,
   );
-  await em.execute('update withdrawals set offramp_requested_at = now(), offramp_requests = offramp_requests + 1 where id = ?', [w.id], 'run');
+  await em.execute(
+    'update withdrawals set offramp_requested_at = now(), offramp_requests = offramp_requests + 1 where id = ?',
+    [w.id],
+    'run',
+  );
 }
 
 /**

@@ -15,7 +15,6 @@ export interface OperatorDeps {
   observe?: TransitionDeps['observe'];
 }
 
-
 /**
  * Operator actions, each audited as `operator:<operatorId>`. An action that may diverge from the
  * partner (a reject or complete of a withdrawal that may have an order at Alfred) first asks
@@ -27,7 +26,12 @@ export interface OperatorDeps {
 export function operatorActions(deps: OperatorDeps) {
   const transitionDeps: TransitionDeps = { call: deps.call, ...(deps.observe ? { observe: deps.observe } : {}) };
 
-  async function act(withdrawalId: string, traceId: string, eventOf: (partner: PartnerOrder | null) => WithdrawalEvent, fence = false): Promise<ServiceResult<WithdrawalView>> {
+  async function act(
+    withdrawalId: string,
+    traceId: string,
+    eventOf: (partner: PartnerOrder | null) => WithdrawalEvent,
+    fence = false,
+  ): Promise<ServiceResult<WithdrawalView>> {
     const cause = { correlationId: withdrawalId, causationId: null, traceId };
     let partner: PartnerOrder | null = null;
     // Decided under the row lock without Alfred's answer first; asked (outside any transaction) only when the rules need it.
@@ -37,7 +41,8 @@ export function operatorActions(deps: OperatorDeps) {
         outcome = await inTransaction(deps.db, (em) => applyEvent(em, transitionDeps, withdrawalId, eventOf(partner), cause));
       } catch (err) {
         // The ledger (or the database) not answering rolled the transaction back: nothing changed.
-        if (isInfrastructureError(err)) return refuse('PSP_UNAVAILABLE', 'The ledger or the database did not answer; nothing was changed, try again');
+        if (isInfrastructureError(err))
+          return refuse('PSP_UNAVAILABLE', 'The ledger or the database did not answer; nothing was changed, try again');
         throw err;
       }
       deps.relay.wake();
@@ -53,12 +58,16 @@ export function operatorActions(deps: OperatorDeps) {
     try {
       return await deps.call(pspAlfredRpc.orderState, { withdrawalId, fence }, traceId);
     } catch (err) {
-      if (isInfrastructureError(err)) return refuse('PSP_UNAVAILABLE', 'Alfred could not be asked for the order; nothing was changed, try again');
+      if (isInfrastructureError(err))
+        return refuse('PSP_UNAVAILABLE', 'Alfred could not be asked for the order; nothing was changed, try again');
       throw err;
     }
   }
 
-  async function answer(withdrawalId: string, outcome: Exclude<TransitionOutcome, { outcome: 'ask_partner' }>): Promise<ServiceResult<WithdrawalView>> {
+  async function answer(
+    withdrawalId: string,
+    outcome: Exclude<TransitionOutcome, { outcome: 'ask_partner' }>,
+  ): Promise<ServiceResult<WithdrawalView>> {
     if (outcome.outcome === 'not_found') return refuse('WITHDRAWAL_NOT_FOUND', 'Withdrawal not found');
     if (outcome.outcome === 'refused') {
       const { code, message, from, to } = outcome.refusal;
@@ -69,10 +78,19 @@ export function operatorActions(deps: OperatorDeps) {
 
   return {
     approve: (req: Req<'approve'>, traceId: string) =>
-      act(req.withdrawalId, traceId, () => ({ kind: 'operator_approve', operatorId: req.operatorId, reason: req.reason ?? 'approved after review' })),
+      act(req.withdrawalId, traceId, () => ({
+        kind: 'operator_approve',
+        operatorId: req.operatorId,
+        reason: req.reason ?? 'approved after review',
+      })),
     /** Fenced: psp-alfred makes no order after it answered `none`, so the refund cannot race a late order. */
     reject: (req: Req<'reject'>, traceId: string) =>
-      act(req.withdrawalId, traceId, (partner) => ({ kind: 'operator_reject', operatorId: req.operatorId, reason: req.reason, partner }), true),
+      act(
+        req.withdrawalId,
+        traceId,
+        (partner) => ({ kind: 'operator_reject', operatorId: req.operatorId, reason: req.reason, partner }),
+        true,
+      ),
     complete: (req: Req<'complete'>, traceId: string) =>
       act(req.withdrawalId, traceId, (partner) => ({
         kind: 'operator_complete',
@@ -98,7 +116,8 @@ export function operatorActions(deps: OperatorDeps) {
         req.status === 'rejected',
       ),
     /** Re-sends createOfframp for an approved withdrawal; psp-alfred is idempotent by withdrawal id. */
-    process: (req: Req<'process'>, traceId: string) => act(req.withdrawalId, traceId, () => ({ kind: 'operator_process', operatorId: req.operatorId })),
+    process: (req: Req<'process'>, traceId: string) =>
+      act(req.withdrawalId, traceId, () => ({ kind: 'operator_process', operatorId: req.operatorId })),
   };
 }
 

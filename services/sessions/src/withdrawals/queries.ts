@@ -17,7 +17,10 @@ export async function getWithdrawal(db: Database, req: Req<'getWithdrawal'>): Pr
 }
 
 /** Newest first, with their timelines; filtered by trader, status and the stuck flag. */
-export async function listWithdrawals(db: Database, req: Req<'listWithdrawals'>): Promise<{ withdrawals: WithdrawalView[]; total: number }> {
+export async function listWithdrawals(
+  db: Database,
+  req: Req<'listWithdrawals'>,
+): Promise<{ withdrawals: WithdrawalView[]; total: number }> {
   const em = db.em.fork();
   const { rows, total } = await listWithdrawalRows(em, req);
   const timelines = await timelinesOf(

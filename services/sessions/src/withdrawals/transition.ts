@@ -33,7 +33,13 @@ export type TransitionOutcome =
  * takes no step and opens an exception instead. An unreachable ledger throws (the transaction
  * rolls back and the caller retries). Outcomes: ok, duplicate, refused, ask_partner, not_found.
  */
-export async function applyEvent(em: EntityManager, deps: TransitionDeps, withdrawalId: string, event: WithdrawalEvent, cause: Cause): Promise<TransitionOutcome> {
+export async function applyEvent(
+  em: EntityManager,
+  deps: TransitionDeps,
+  withdrawalId: string,
+  event: WithdrawalEvent,
+  cause: Cause,
+): Promise<TransitionOutcome> {
   const row = await lockWithdrawal(em, withdrawalId);
   if (!row) return { outcome: 'not_found' };
   const w = toWithdrawal(row);
@@ -59,14 +65,25 @@ async function carryOut(em: EntityManager, deps: TransitionDeps, w: Withdrawal, 
  * Posts or voids the hold (id = the withdrawal id) with the derived resolution id, so a retry is
  * `exists`; returns the ledger's refusal as an event, or null when the money is where the step says.
  */
-async function resolveHold(call: Call, w: Withdrawal, d: Extract<Decision, { outcome: 'apply' }>, traceId: string): Promise<WithdrawalEvent | null> {
+async function resolveHold(
+  call: Call,
+  w: Withdrawal,
+  d: Extract<Decision, { outcome: 'apply' }>,
+  traceId: string,
+): Promise<WithdrawalEvent | null> {
   const command = d.effects.includes('post_hold') ? 'post' : d.effects.includes('void_hold') ? 'void' : null;
   if (command === null) return null;
   const id = derivedId(w.id, `${command}-hold`);
   const res = await call(command === 'post' ? ledgerRpc.postHold : ledgerRpc.voidHold, { id, holdId: w.id }, traceId);
   if (res.outcome === 'ok' || res.outcome === 'exists') return null;
   const last = d.steps.at(-1)!;
-  return { kind: 'ledger_refused', command, outcome: res.outcome, transferId: id, attempted: { from: w.status, to: last.to, actor: last.actor } };
+  return {
+    kind: 'ledger_refused',
+    command,
+    outcome: res.outcome,
+    transferId: id,
+    attempted: { from: w.status, to: last.to, actor: last.actor },
+  };
 }
 
 async function takeStep(em: EntityManager, deps: TransitionDeps, w: Withdrawal, step: Step, cause: Cause): Promise<void> {
@@ -86,7 +103,12 @@ async function takeStep(em: EntityManager, deps: TransitionDeps, w: Withdrawal, 
 }
 
 /** The timeline entries, the messages through the outbox and the exceptions of a decision. */
-async function record(em: EntityManager, w: Withdrawal, d: Extract<Decision, { outcome: 'apply' | 'refuse' }>, cause: Cause): Promise<void> {
+async function record(
+  em: EntityManager,
+  w: Withdrawal,
+  d: Extract<Decision, { outcome: 'apply' | 'refuse' }>,
+  cause: Cause,
+): Promise<void> {
   for (const entry of d.timeline) await appendTimeline(em, w.id, entry);
   for (const effect of d.effects) {
     if (effect === 'create_offramp') await sendCreateOfframp(em, w, cause);
@@ -116,6 +138,12 @@ async function applyPatch(em: EntityManager, id: string, p: Patch): Promise<void
 }
 
 /** A timeline entry that changes nothing (the sweeper's re-send). */
-export async function addNote(em: EntityManager, withdrawalId: string, status: WithdrawalStatus, actor: string, reason: string): Promise<void> {
+export async function addNote(
+  em: EntityManager,
+  withdrawalId: string,
+  status: WithdrawalStatus,
+  actor: string,
+  reason: string,
+): Promise<void> {
   await appendTimeline(em, withdrawalId, { kind: 'note', from: status, to: status, actor, reason });
 }

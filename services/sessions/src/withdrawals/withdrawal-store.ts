@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { queryRow, queryRows, type EntityManager } from '@offramp/kit';
-import { quoteView, withdrawalRiskDecision, withdrawalStatus, type TimelineEntry, type WithdrawalStatus, type WithdrawalView } from '@offramp/contracts';
+import {
+  quoteView,
+  withdrawalRiskDecision,
+  withdrawalStatus,
+  type TimelineEntry,
+  type WithdrawalStatus,
+  type WithdrawalView,
+} from '@offramp/contracts';
 import { destination, type Destination } from '../sessions/session-store.ts';
 
 /**
@@ -123,11 +130,12 @@ export interface ListFilter {
 export async function listWithdrawalRows(em: EntityManager, f: ListFilter): Promise<{ rows: WithdrawalRow[]; total: number }> {
   const where = `where (?::text is null or trader_id = ?) and (?::text is null or status = ?) and (not ?::boolean or stuck_since is not null)`;
   const params = [f.traderId ?? null, f.traderId ?? null, f.status ?? null, f.status ?? null, f.stuck === true];
-  const rows = await queryRows(em, withdrawalRow, `select ${columns} from withdrawals ${where} order by created_at desc, id desc limit ? offset ?`, [
-    ...params,
-    f.limit,
-    (f.page - 1) * f.limit,
-  ]);
+  const rows = await queryRows(
+    em,
+    withdrawalRow,
+    `select ${columns} from withdrawals ${where} order by created_at desc, id desc limit ? offset ?`,
+    [...params, f.limit, (f.page - 1) * f.limit],
+  );
   const count = await queryRow(em, countRow, `select count(*)::text as n from withdrawals ${where}`, params);
   return { rows, total: Number(count?.n ?? 0) };
 }
@@ -251,7 +259,11 @@ export async function claimDueForReconcile(em: EntityManager, afterMs: number, l
 }
 
 /** Flags the withdrawals that have stayed in their status past its SLA; returns the newly flagged ones. */
-export async function flagStuck(em: EntityManager, slaMs: number, reviewSlaMs: number): Promise<{ id: string; status: WithdrawalStatus; since: Date }[]> {
+export async function flagStuck(
+  em: EntityManager,
+  slaMs: number,
+  reviewSlaMs: number,
+): Promise<{ id: string; status: WithdrawalStatus; since: Date }[]> {
   return queryRows(
     em,
     stuckRow,
@@ -265,6 +277,10 @@ export async function flagStuck(em: EntityManager, slaMs: number, reviewSlaMs: n
 }
 
 export async function countStuck(em: EntityManager): Promise<{ status: WithdrawalStatus; n: number }[]> {
-  const rows = await queryRows(em, stuckCountRow, 'select status, count(*)::text as n from withdrawals where stuck_since is not null group by status');
+  const rows = await queryRows(
+    em,
+    stuckCountRow,
+    'select status, count(*)::text as n from withdrawals where stuck_since is not null group by status',
+  );
   return rows.map((r) => ({ status: r.status, n: Number(r.n) }));
 }

@@ -1,0 +1,64 @@
+import { on, type ConsumerSpec, type HandlerEntry } from '@offramp/kit';
+import { ledgerEvents, pspAlfredEvents, riskEvents, type MessageDef } from '@offramp/contracts';
+import { applyReported, ledgerRefusedCommand, openDiscrepancy } from './withdrawals/saga.ts';
+import type { TransitionDeps } from './withdrawals/transition.ts';
+
+/**
+ * No-op handlers for the source's other events (kyc status, ledger postings, and whatever a
+ * contract gains later), so the shared consumer of `evt.<source>.>` acks them instead of
+ * dead-lettering them.
+ */
+function ignoreOthers(events: Record<string, MessageDef>, handled: HandlerEntry[]): HandlerEntry[] {
+  const taken = new Set(handled.map((h) => h.def.subject));
+  return [
+    ...handled,
+    ...Object.values(events)
+      .filter((def) => !taken.has(def.subject))
+      .map((def) => on(def, async () => {})),
+  ];
+}
+
+/** The saga's consumers, one per source (NATS 2.9 takes one filter subject per consumer); the reactions are the withdrawals feature's. */
+export function sessionsConsumers(deps: TransitionDeps): ConsumerSpec[] {
+  return [
+    {
+      name: 'sessions-risk',
+      stream: 'EVENTS',
+      filterSubject: 'evt.risk.>',
+      handlers: ignoreOthers(riskEvents, [
+        on(riskEvents.decided, async (ctx) => {
+          const { withdrawalId, decision, reasons } = ctx.envelope.payload;
+          await applyReported(ctx, deps, withdrawalId, { kind: 'risk_decided', decision, reasons });
+        }),
+      ]),
+    },
+    {
+      name: 'sessions-psp-alfred',
+      stream: 'EVENTS',
+      filterSubject: 'evt.psp-alfred.>',
+      handlers: ignoreOthers(pspAlfredEvents, [
+        on(pspAlfredEvents.offrampCreated, async (ctx) => {
+          const { withdrawalId, transactionId } = ctx.envelope.payload;
+          await applyReported(ctx, deps, withdrawalId, { kind: 'offramp_created', transactionId });
+        }),
+        on(pspAlfredEvents.offrampRefused, async (ctx) => {
+          const { withdrawalId, partnerCode, message } = ctx.envelope.payload;
+          await applyReported(ctx, deps, withdrawalId, { kind: 'offramp_refused', partnerCode, message });
+        }),
+        on(pspAlfredEvents.offrampStatusChanged, async (ctx) => {
+          const { withdrawalId, transactionId, status, failureReason, source } = ctx.envelope.payload;
+          await applyReported(ctx, deps, withdrawalId, { kind: 'offramp_status', transactionId, status, failureReason, source });
+        }),
+        on(pspAlfredEvents.discrepancyFound, (ctx) => openDiscrepancy(ctx, ctx.envelope.payload)),
+      ]),
+    },
+    {
+      name: 'sessions-ledger',
+      stream: 'EVENTS',
+      filterSubject: 'evt.ledger.>',
+      handlers: ignoreOthers(ledgerEvents, [
+        on(ledgerEvents.commandRefused, (ctx) => ledgerRefusedCommand(ctx, deps, ctx.envelope.payload, ctx.envelope.correlationId)),
+      ]),
+    },
+  ];
+}
