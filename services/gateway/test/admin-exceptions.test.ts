@@ -31,6 +31,8 @@ function exceptionView(overrides: Partial<ExceptionView> = {}): ExceptionView {
   };
 }
 
+// One table of responders over rpcs whose requests differ: each handler reads its own rpc's request.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (req: any) => unknown;
 
 /** Real NATS responders for the exception rpcs, recording what they got. */

@@ -31,6 +31,8 @@ function operatorView(status: WithdrawalView['status'] = 'in_review'): Withdrawa
   };
 }
 
+// One table of responders over rpcs whose requests differ: each handler reads its own rpc's request.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (req: any) => unknown;
 
 /** Real NATS responders for the rpcs only operators use (sessions operator actions, risk, psp-alfred sync), recording what they got. */

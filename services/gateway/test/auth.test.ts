@@ -4,7 +4,7 @@ import { claims, jwtSecret, rsaKeys, signJwt, startTestGateway, tokenFor, type T
 
 const now = () => Math.floor(Date.now() / 1000);
 
-function expectUnauthorized(res: { statusCode: number; json(): any }) {
+function expectUnauthorized(res: { statusCode: number; json(): { trace_id?: unknown } }) {
   expect(res.statusCode).toBe(401);
   const body = res.json();
   expect(body).toMatchObject({ success: false, error: { code: 'UNAUTHORIZED' } });

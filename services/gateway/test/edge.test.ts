@@ -12,12 +12,12 @@ describe('gateway edge: trace ids, health, unavailable services, docs', () => {
 
   it('when a service does not answer in time, then 503 PSP_UNAVAILABLE without internals', async () => {
     // The service answers only once the gateway has given up and answered its caller.
-    const gaveUp = Promise.withResolvers<void>();
+    const gaveUp = Promise.withResolvers<undefined>();
     gw.fake.answer(pspAlfredRpc.eligibility, async () => {
       await gaveUp.promise;
       return ok({ eligible: true as const, country: 'BR', rails: [] });
     });
-    const res = await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('alice') }).finally(() => gaveUp.resolve());
+    const res = await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('alice') }).finally(() => gaveUp.resolve(undefined));
     expect(res.statusCode).toBe(503);
     expect(res.json().error).toEqual({ code: 'PSP_UNAVAILABLE', message: 'A service did not answer, try again later' });
     expect(res.body).not.toContain('rpc.');
@@ -25,7 +25,7 @@ describe('gateway edge: trace ids, health, unavailable services, docs', () => {
   });
 
   it('when initiate gets no answer in time, then 503 says the outcome is unknown and to retry with the same session_id', async () => {
-    const gaveUp = Promise.withResolvers<void>();
+    const gaveUp = Promise.withResolvers<undefined>();
     const sessionId = '01970000-0000-7000-8000-00000000000a';
     gw.fake.answer(sessionsRpc.initiateWithdrawal, async () => {
       await gaveUp.promise;
@@ -33,7 +33,7 @@ describe('gateway edge: trace ids, health, unavailable services, docs', () => {
     });
     const res = await gw
       .inject({ method: 'POST', url: '/psp/alfred/initiate-withdrawal', token: tokenFor('alice'), body: { session_id: sessionId } })
-      .finally(() => gaveUp.resolve());
+      .finally(() => gaveUp.resolve(undefined));
     expect(res.statusCode).toBe(503);
     expect(res.json().error).toEqual({
       code: 'PSP_UNAVAILABLE',

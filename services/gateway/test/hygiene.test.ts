@@ -8,7 +8,7 @@ import { devSecret, jwtSecret, startTestGateway, tokenFor, type TestGateway } fr
 const now = () => Math.floor(Date.now() / 1000);
 const quote = { type: 'withdrawal', amount: '50.00', source_currency_id: 'BRL' };
 
-function expectUnauthorized(res: { statusCode: number; json(): any }, message: RegExp) {
+function expectUnauthorized(res: { statusCode: number; json(): unknown }, message: RegExp) {
   expect(res.statusCode).toBe(401);
   const body = res.json();
   expect(body).toEqual({ success: false, error: { code: 'UNAUTHORIZED', message: expect.stringMatching(message) }, trace_id: expect.any(String) });

@@ -221,7 +221,7 @@ function override(ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown>
   }
   const integer = json['x-integer'] as { minimum: number; maximum: number; default?: number } | undefined;
   if (integer) {
-    for (const key of Object.keys(json)) if (key !== 'description') delete json[key];
+    for (const key of Object.keys(json)) if (key !== 'description') Reflect.deleteProperty(json, key);
     Object.assign(json, { type: 'integer', ...integer });
   }
 }

@@ -32,7 +32,8 @@ const ctx = {
 
 const withdrawals = createWithdrawalViews(ctx);
 const freeze = createFreezePanel(ctx);
-const sync = createSyncPanel(ctx, () => withdrawals.refresh());
+// The sync panel wires its own form; nothing else calls it.
+createSyncPanel(ctx, () => withdrawals.refresh());
 const exceptions = createExceptionViews(ctx);
 
 function showIdentity() {
