@@ -140,7 +140,12 @@ function healPool(pool: PgPool, timeouts: DatabaseTimeouts): void {
 
     constructor(config: Record<string, unknown>) {
       // Copied with descriptors: pg-pool keeps the password as a non-enumerable property.
-      super(Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(config), connectionTimeoutMillis: { value: timeouts.connectMs, enumerable: true } }));
+      super(
+        Object.defineProperties(
+          {},
+          { ...Object.getOwnPropertyDescriptors(config), connectionTimeoutMillis: { value: timeouts.connectMs, enumerable: true } },
+        ),
+      );
       this.on('end', () => {
         if (this.#checkedOut) this.release?.(new Error('database connection ended while checked out'));
       });

@@ -47,4 +47,3 @@ export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: 
   ].join('\r\n');
   socket.end(`${head}\r\n\r\n${body}`, () => socket.destroy());
 }
-

@@ -68,13 +68,11 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
   app.setErrorHandler(answerError);
 
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({
-        success: false,
-        error: { code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` },
-        trace_id: request.id,
-      }),
+    reply.code(404).send({
+      success: false,
+      error: { code: 'NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found` },
+      trace_id: request.id,
+    }),
   );
 
   app.get('/healthz', async (request, reply) => sendData(request, reply, { status: 'ok' }));

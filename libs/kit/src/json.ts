@@ -11,7 +11,7 @@ import { AppError } from './errors.ts';
 
 /** What the refusal says about each inexact number, next to the field's path. */
 export const inexactNumberMessage =
-  'This number cannot be represented exactly (integers must be within ±(2^53 - 1), decimals within a double\'s precision); send it as a decimal string';
+  "This number cannot be represented exactly (integers must be within ±(2^53 - 1), decimals within a double's precision); send it as a decimal string";
 
 /** A reviver's stand-in for a number that would have been rounded; the body is refused once all are found. */
 class Inexact {

@@ -16,7 +16,12 @@ export function createMetrics(service: string) {
       labelNames: ['consumer', 'result'],
       registers: [registry],
     }),
-    deadLetters: new Counter({ name: 'dead_letters_total', help: 'Messages sent to the dead-letter stream', labelNames: ['consumer'], registers: [registry] }),
+    deadLetters: new Counter({
+      name: 'dead_letters_total',
+      help: 'Messages sent to the dead-letter stream',
+      labelNames: ['consumer'],
+      registers: [registry],
+    }),
     consumerPending: new Gauge({
       name: 'consumer_pending_messages',
       help: 'Messages in the stream not yet delivered to the consumer (JetStream num_pending), sampled',

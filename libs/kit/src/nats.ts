@@ -117,18 +117,29 @@ export async function provisionStreams(m: Messaging, opts: { replicas?: number }
         if (!(await m.jsm.streams.info(cfg.name).catch(() => null))) throw err;
       });
     } else {
-      await m.jsm.streams.update(cfg.name, { ...existing.config, subjects: cfg.subjects, duplicate_window: cfg.duplicate_window, num_replicas: cfg.num_replicas });
+      await m.jsm.streams.update(cfg.name, {
+        ...existing.config,
+        subjects: cfg.subjects,
+        duplicate_window: cfg.duplicate_window,
+        num_replicas: cfg.num_replicas,
+      });
     }
   }
   // A bucket that exists is opened as it is (create is idempotent for the same name).
   const kvm = new Kvm(m.js);
   for (const key of Object.keys(buckets) as (keyof typeof buckets)[]) {
-    await kvm.create(bucketName(m, key), { history: 1, ttl: buckets[key].maxAgeSeconds * 1000, replicas: opts.replicas ?? 1, storage: StorageType.File });
+    await kvm.create(bucketName(m, key), {
+      history: 1,
+      ttl: buckets[key].maxAgeSeconds * 1000,
+      replicas: opts.replicas ?? 1,
+      storage: StorageType.File,
+    });
   }
 }
 
 /** Removes the namespace's streams (tests and throwaway stacks only). */
 export async function deleteStreams(m: Messaging): Promise<void> {
   for (const cfg of streamConfigs(m)) await m.jsm.streams.delete(cfg.name).catch(() => false);
-  for (const key of Object.keys(buckets) as (keyof typeof buckets)[]) await m.jsm.streams.delete(`KV_${bucketName(m, key)}`).catch(() => false);
+  for (const key of Object.keys(buckets) as (keyof typeof buckets)[])
+    await m.jsm.streams.delete(`KV_${bucketName(m, key)}`).catch(() => false);
 }

@@ -43,9 +43,18 @@ export const causeOf = (envelope: { id: string; correlationId: string; traceId: 
  * Writes a message into the outbox inside the caller's transaction: it is published if and only
  * if the transaction commits. Returns the envelope (its id is the future `Nats-Msg-Id`).
  */
-export async function enqueue<S extends z.ZodType>(em: EntityManager, def: MessageDef<S>, payload: z.output<S>, cause: Cause): Promise<Envelope<z.input<S>>> {
+export async function enqueue<S extends z.ZodType>(
+  em: EntityManager,
+  def: MessageDef<S>,
+  payload: z.output<S>,
+  cause: Cause,
+): Promise<Envelope<z.input<S>>> {
   const envelope = makeEnvelope(def, payload, cause);
-  await em.execute('insert into outbox (id, subject, envelope) values (?, ?, ?)', [envelope.id, def.subject, JSON.stringify(envelope)], 'run');
+  await em.execute(
+    'insert into outbox (id, subject, envelope) values (?, ?, ?)',
+    [envelope.id, def.subject, JSON.stringify(envelope)],
+    'run',
+  );
   return envelope;
 }
 
@@ -109,12 +118,21 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
       await opts.afterPublish?.();
       const sentIds = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((r) => r.id);
       // A uuid[] literal: uuids need no escaping, and it keeps the statement one parameter wide.
-      if (sentIds.length > 0) await em.execute('update outbox set sent_at = now(), attempts = attempts + 1 where id = any(?::uuid[])', [`{${sentIds.join(',')}}`], 'run');
+      if (sentIds.length > 0)
+        await em.execute(
+          'update outbox set sent_at = now(), attempts = attempts + 1 where id = any(?::uuid[])',
+          [`{${sentIds.join(',')}}`],
+          'run',
+        );
       let failedCount = 0;
       for (const [i, result] of results.entries()) {
         if (result.status === 'fulfilled') continue;
         failedCount++;
-        await em.execute('update outbox set attempts = attempts + 1, last_error = ? where id = ?', [String(result.reason).slice(0, 500), rows[i]!.id], 'run');
+        await em.execute(
+          'update outbox set attempts = attempts + 1, last_error = ? where id = ?',
+          [String(result.reason).slice(0, 500), rows[i]!.id],
+          'run',
+        );
       }
       return { sent: sentIds.length, failed: failedCount };
     });
@@ -145,7 +163,9 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
       opts.metrics.outboxBacklog.set(Number(row?.n ?? 0));
     },
     onError: (err, when) =>
-      when === 'tick' ? log.warn({ err }, 'outbox relay: publish failed, will retry') : log.warn({ err }, 'outbox relay: final drain failed; rows stay for the next start'),
+      when === 'tick'
+        ? log.warn({ err }, 'outbox relay: publish failed, will retry')
+        : log.warn({ err }, 'outbox relay: final drain failed; rows stay for the next start'),
   });
   return {
     wake: loop.wake,

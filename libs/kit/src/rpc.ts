@@ -73,7 +73,10 @@ export function serveRpcs(opts: { messaging: Messaging; log: Logger; metrics?: M
       const req = def.request.safeParse(msg.json());
       if (!req.success) {
         result = 'invalid';
-        body = { ok: false, error: { code: 'VALIDATION_ERROR', message: 'invalid request', details: z.flattenError(req.error).fieldErrors } };
+        body = {
+          ok: false,
+          error: { code: 'VALIDATION_ERROR', message: 'invalid request', details: z.flattenError(req.error).fieldErrors },
+        };
       } else {
         body = { ok: true, result: z.encode(def.response, await handler(req.data, { traceId, log })) };
       }
@@ -112,7 +115,8 @@ export async function callRpc<D extends RpcDef>(
   const h = natsHeaders();
   h.set('trace-id', opts.traceId ?? newId());
   const encoded = def.request.safeEncode(req);
-  if (!encoded.success) throw new RpcError('VALIDATION_ERROR', `${def.subject}: invalid request`, z.flattenError(encoded.error).fieldErrors);
+  if (!encoded.success)
+    throw new RpcError('VALIDATION_ERROR', `${def.subject}: invalid request`, z.flattenError(encoded.error).fieldErrors);
   let reply: Msg;
   try {
     reply = await messaging.nc.request(messaging.wire(def.subject), JSON.stringify(encoded.data), {
@@ -121,13 +125,15 @@ export async function callRpc<D extends RpcDef>(
     });
   } catch (err) {
     const text = String(err);
-    if (/no responders/i.test(text) || (err as { code?: string }).code === '503') throw new RpcError('NO_RESPONDERS', `${def.subject}: no responders`);
+    if (/no responders/i.test(text) || (err as { code?: string }).code === '503')
+      throw new RpcError('NO_RESPONDERS', `${def.subject}: no responders`);
     if (/timeout/i.test(text)) throw new RpcError('TIMEOUT', `${def.subject}: timed out`);
     throw err;
   }
   const body: unknown = reply.json();
   const failure = rpcFailure.safeParse(body);
-  if (failure.success) throw new RpcError(failure.data.error.code, `${def.subject}: ${failure.data.error.message}`, failure.data.error.details);
+  if (failure.success)
+    throw new RpcError(failure.data.error.code, `${def.subject}: ${failure.data.error.message}`, failure.data.error.details);
   const ok = okEnvelope.safeParse(body);
   const result = ok.success ? def.response.safeParse(ok.data.result) : null;
   if (!result?.success) throw new RpcError('BAD_RESPONSE', `${def.subject}: response does not match the contract`);

@@ -86,14 +86,17 @@ export function openApiChecker(document: OpenAPIV3_1.Document): OpenApiCheck {
         continue;
       }
       const text = p.in === 'path' ? decodeURIComponent(raw) : raw;
-      if (p.in === 'query' && query.getAll(p.name).length > 1) problems.push(`query parameter ${p.name} is given ${query.getAll(p.name).length} times`);
+      if (p.in === 'query' && query.getAll(p.name).length > 1)
+        problems.push(`query parameter ${p.name} is given ${query.getAll(p.name).length} times`);
       const schema = p.schema as OpenAPIV3_1.SchemaObject | undefined;
       if (!schema) continue;
       const validate = validatorOf(schema);
-      if (!validate(fromText(text, schema))) problems.push(`${p.in} parameter ${p.name}=${JSON.stringify(text)}: ${errorsOf(validate, p.name)}`);
+      if (!validate(fromText(text, schema)))
+        problems.push(`${p.in} parameter ${p.name}=${JSON.stringify(text)}: ${errorsOf(validate, p.name)}`);
     }
     const documentedQuery = new Set(parameters.filter((p) => p.in === 'query').map((p) => p.name));
-    for (const name of new Set(query.keys())) if (!documentedQuery.has(name)) problems.push(`query parameter ${name} is not in the document`);
+    for (const name of new Set(query.keys()))
+      if (!documentedQuery.has(name)) problems.push(`query parameter ${name} is not in the document`);
 
     const requestBody = op.requestBody as OpenAPIV3_1.RequestBodyObject | undefined;
     if (request.body === undefined) {
@@ -121,14 +124,16 @@ export function openApiChecker(document: OpenAPIV3_1.Document): OpenApiCheck {
 
   function checkAnswer(op: Operation, where: string, answer: OpenApiAnswer): string | null {
     const response = op.responses?.[String(answer.statusCode)] as OpenAPIV3_1.ResponseObject | undefined;
-    if (!response) return `${where}: status ${answer.statusCode} is not documented (documented: ${Object.keys(op.responses ?? {}).join(', ')}); body ${answer.body.slice(0, 300)}`;
+    if (!response)
+      return `${where}: status ${answer.statusCode} is not documented (documented: ${Object.keys(op.responses ?? {}).join(', ')}); body ${answer.body.slice(0, 300)}`;
     const contentType = String(answer.headers['content-type'] ?? '');
     const documented = Object.keys(response.content ?? {});
     if (documented.length === 0) return answer.body === '' ? null : `${where}: a body where the document says none`;
     const schema = response.content?.['application/json']?.schema;
     // Another documented media type (the event stream) is not checked here.
     if (!schema) return null;
-    if (!contentType.startsWith('application/json')) return `${where}: content-type ${contentType || '(none)'} where the document says application/json`;
+    if (!contentType.startsWith('application/json'))
+      return `${where}: content-type ${contentType || '(none)'} where the document says application/json`;
     let body: unknown;
     try {
       body = JSON.parse(answer.body);

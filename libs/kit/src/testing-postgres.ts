@@ -117,10 +117,9 @@ export async function startOwnPostgres(opts: { database?: string; log?: (line: s
     running: () => up,
     terminateBackends: () =>
       admin(async (c) => {
-        const res = await c.query(
-          'select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and datname = $1',
-          [database],
-        );
+        const res = await c.query('select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and datname = $1', [
+          database,
+        ]);
         return res.rowCount ?? 0;
       }),
     backends: (state) =>

@@ -74,7 +74,8 @@ export async function backlogOf(opts: { databases: Database[]; messaging: Messag
   return { outbox, consumers };
 }
 
-const isQuiet = (b: Backlog) => Object.values(b.outbox).every((n) => n === 0) && Object.values(b.consumers).every((c) => c.pending === 0 && c.ackPending === 0);
+const isQuiet = (b: Backlog) =>
+  Object.values(b.outbox).every((n) => n === 0) && Object.values(b.consumers).every((c) => c.pending === 0 && c.ackPending === 0);
 
 /**
  * Waits until the system has nothing left to do: every outbox drained and every durable consumer

@@ -90,7 +90,9 @@ describe('the database heals itself', () => {
     // With the 4 dead clients still checked out this would fail with the acquire timeout.
     expect(await selectOne(db)).toEqual([{ one: 1 }]);
     // And the whole pool is usable again: 8 concurrent transactions on 4 connections.
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => db.em.fork().transactional((em) => em.execute<{ i: number }[]>('select ?::int as i', [i]))));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => db.em.fork().transactional((em) => em.execute<{ i: number }[]>('select ?::int as i', [i]))),
+    );
     expect(results.map((r) => r[0]!.i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     // Closing waits for every checked-out connection: with a leaked one it never returned (a
     // service overran its shutdown grace). Bounded by the test's own timeout.
@@ -111,7 +113,10 @@ describe('the database heals itself', () => {
       }),
     );
     await eventually('the transaction open', async () => (await pg.backends('idle in transaction')) === 1);
-    await eventually('the idle transaction ended by the server', async () => (await pg.backends('idle in transaction')) === 0, { timeoutMs: 30_000, intervalMs: 100 });
+    await eventually('the idle transaction ended by the server', async () => (await pg.backends('idle in transaction')) === 0, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
     release();
     const outcome = await transaction;
     expect(outcome.ok).toBe(false);
@@ -138,7 +143,13 @@ describe('the database heals itself', () => {
         this.addSql('create table slow_done (id int primary key)');
       }
     }
-    const db = await openDatabase({ url: pg.url, schema: 'heal_migrate', migrations: [{ name: '0001_slow', class: slowMigration }], poolMax: 2, timeouts });
+    const db = await openDatabase({
+      url: pg.url,
+      schema: 'heal_migrate',
+      migrations: [{ name: '0001_slow', class: slowMigration }],
+      poolMax: 2,
+      timeouts,
+    });
     dbs.push(db);
     expect(await migrate(db)).toContain('0001_slow');
     expect(await db.em.fork().execute('select count(*)::int as n from slow_done')).toEqual([{ n: 0 }]);
@@ -160,7 +171,8 @@ describe('the database heals itself', () => {
     expect(isInfrastructureError(z.object({ a: z.string() }).safeParse({}).error)).toBe(false);
     expect(isInfrastructureError(new RpcError('INTERNAL', 'x'))).toBe(false);
     expect(isInfrastructureError(new RpcError('BAD_RESPONSE', 'x'))).toBe(false);
-    for (const code of ['TIMEOUT', 'NO_RESPONDERS', 'PSP_UNAVAILABLE'] as const) expect(isInfrastructureError(new RpcError(code, 'x'))).toBe(true);
+    for (const code of ['TIMEOUT', 'NO_RESPONDERS', 'PSP_UNAVAILABLE'] as const)
+      expect(isInfrastructureError(new RpcError(code, 'x'))).toBe(true);
   });
 
   it('when Postgres stops and starts again under load, then queries, http, rpc and readiness fail fast and classified, then recover with no reconnect by hand', async () => {
@@ -180,7 +192,9 @@ describe('the database heals itself', () => {
       // Load: transactions holding every connection of the pool when Postgres goes away.
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
-      const load = Array.from({ length: 4 }, () => settle(db.em.fork().transactional(async (em) => (await em.execute('select 1'), await gate))));
+      const load = Array.from({ length: 4 }, () =>
+        settle(db.em.fork().transactional(async (em) => (await em.execute('select 1'), await gate))),
+      );
       await eventually('the pool busy', async () => (await pg.backends('idle in transaction')) >= 4);
 
       await pg.stop();
@@ -210,11 +224,16 @@ describe('the database heals itself', () => {
 
       const down = await app.inject({ method: 'GET', url: '/readyz' });
       expect(down.statusCode).toBe(503);
-      expect(down.json()).toMatchObject({ error: { code: 'NOT_READY', message: 'Not ready: database down', details: { checks: { database: 'down', nats: 'ok' } } } });
+      expect(down.json()).toMatchObject({
+        error: { code: 'NOT_READY', message: 'Not ready: database down', details: { checks: { database: 'down', nats: 'ok' } } },
+      });
 
       await pg.start();
       // No reconnect, no reset: the next probes and queries simply work.
-      await eventually('ready again', async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, { timeoutMs: 30_000, intervalMs: 100 });
+      await eventually('ready again', async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
       expect(await selectOne(db)).toEqual([{ one: 1 }]);
       expect((await app.inject({ method: 'GET', url: '/one' })).json()).toMatchObject({ success: true, data: [{ one: 1 }] });
       expect(await callRpc(messaging, pingRpc, {})).toEqual({ answer: 1 });
@@ -254,12 +273,18 @@ describe('the database heals itself', () => {
         }),
       ],
     });
-    const publish = (n: number) => messaging.js.publish(messaging.wire(poked.subject), JSON.stringify(makeEnvelope(poked, { n }, { correlationId: `poke-${n}`, traceId: `poke-${n}` })));
+    const publish = (n: number) =>
+      messaging.js.publish(
+        messaging.wire(poked.subject),
+        JSON.stringify(makeEnvelope(poked, { n }, { correlationId: `poke-${n}`, traceId: `poke-${n}` })),
+      );
     try {
       await pg.stop();
       await publish(1);
       // Far more failed deliveries than maxDeliver, every one caused by the outage.
-      await eventually('repeated retries while the database is down', () => settled.filter((r) => r === 'retry').length >= 6, { timeoutMs: 30_000 });
+      await eventually('repeated retries while the database is down', () => settled.filter((r) => r === 'retry').length >= 6, {
+        timeoutMs: 30_000,
+      });
       expect(settled).not.toContain('dead_letter');
       expect(handled).toEqual([]);
 

@@ -1,6 +1,15 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpServer, createLogger, createMetrics, isExactNumber, parseExactJson, redactUrl, sendData, type HttpServer } from '../src/index.ts';
+import {
+  createHttpServer,
+  createLogger,
+  createMetrics,
+  isExactNumber,
+  parseExactJson,
+  redactUrl,
+  sendData,
+  type HttpServer,
+} from '../src/index.ts';
 import { eventually } from '../src/testing.ts';
 
 /** Sends raw bytes over TCP and reads until the server closes: what Node's HTTP parser sees, unlike `inject`. */
@@ -36,7 +45,11 @@ describe('exact JSON numbers', () => {
     it(`when a body holds ${what} (${text}), then it is refused naming the field`, () => {
       expect(isExactNumber(text, JSON.parse(text))).toBe(false);
       expect(() => parseExactJson(`{"a":{"b":[1,{"c":${text}}]}}`)).toThrow(
-        expect.objectContaining({ code: 'VALIDATION_ERROR', statusCode: 400, details: { fields: [{ field: 'a.b.1.c', message: expect.stringMatching(/exactly/) }] } }),
+        expect.objectContaining({
+          code: 'VALIDATION_ERROR',
+          statusCode: 400,
+          details: { fields: [{ field: 'a.b.1.c', message: expect.stringMatching(/exactly/) }] },
+        }),
       );
     });
   }
@@ -61,24 +74,36 @@ describe('exact JSON numbers', () => {
   it('when several numbers are inexact, then each field is named once; strings are never touched', () => {
     const text = '{"amount":"9007199254740993.123456789","x":9007199254740993,"list":[0.1000000000000000000001,1]}';
     expect(() => parseExactJson(text)).toThrow(
-      expect.objectContaining({ details: { fields: [expect.objectContaining({ field: 'x' }), expect.objectContaining({ field: 'list.0' })] } }),
+      expect.objectContaining({
+        details: { fields: [expect.objectContaining({ field: 'x' }), expect.objectContaining({ field: 'list.0' })] },
+      }),
     );
     expect(parseExactJson('{"amount":"9007199254740993.123456789"}')).toEqual({ amount: '9007199254740993.123456789' });
   });
 
   it('when the body is a bare inexact number, then the field is (body)', () => {
-    expect(() => parseExactJson('9007199254740993')).toThrow(expect.objectContaining({ details: { fields: [expect.objectContaining({ field: '(body)' })] } }));
+    expect(() => parseExactJson('9007199254740993')).toThrow(
+      expect.objectContaining({ details: { fields: [expect.objectContaining({ field: '(body)' })] } }),
+    );
   });
 
   it('when the body carries __proto__ or constructor.prototype, then it is refused as Fastify refuses it', () => {
-    for (const text of ['{"__proto__":{"admin":true}}', '{"a":{"\\u005f_proto__":{"x":1}}}', '{"constructor":{"prototype":{"admin":true}}}']) {
-      expect(() => parseExactJson(text), text).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/prototype/) }));
+    for (const text of [
+      '{"__proto__":{"admin":true}}',
+      '{"a":{"\\u005f_proto__":{"x":1}}}',
+      '{"constructor":{"prototype":{"admin":true}}}',
+    ]) {
+      expect(() => parseExactJson(text), text).toThrow(
+        expect.objectContaining({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/prototype/) }),
+      );
     }
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 
   it('when the body is not JSON, then VALIDATION_ERROR', () => {
-    expect(() => parseExactJson('{"a":')).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', message: 'The body is not valid JSON' }));
+    expect(() => parseExactJson('{"a":')).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_ERROR', message: 'The body is not valid JSON' }),
+    );
   });
 });
 
@@ -105,20 +130,34 @@ describe('HTTP surface hygiene over a real socket', () => {
   });
   afterAll(async () => http?.app.close());
 
-  const post = (body: string) => fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const post = (body: string) =>
+    fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
   it('when a body holds 2^53 + 1, then 400 VALIDATION_ERROR names the field and nothing is rounded', async () => {
     const res = await post('{"data":{"amount":9007199254740993}}');
     expect(res.status).toBe(400);
     const body = await res.json();
-    expect(body).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'data.amount' }] } }, trace_id: expect.any(String) });
+    expect(body).toMatchObject({
+      success: false,
+      error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'data.amount' }] } },
+      trace_id: expect.any(String),
+    });
   });
 
   it('when a body holds a decimal string and small numbers, then they arrive as sent', async () => {
     const res = await post('{"amount":"9007199254740993.50","n":42,"f":0.25,"charset":true}');
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { data: { body: unknown } }).data.body).toEqual({ amount: '9007199254740993.50', n: 42, f: 0.25, charset: true });
-    const withCharset = await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"x":9007199254740993}' });
+    expect(((await res.json()) as { data: { body: unknown } }).data.body).toEqual({
+      amount: '9007199254740993.50',
+      n: 42,
+      f: 0.25,
+      charset: true,
+    });
+    const withCharset = await fetch(`http://127.0.0.1:${port}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: '{"x":9007199254740993}',
+    });
     expect(withCharset.status).toBe(400);
   });
 
@@ -140,26 +179,40 @@ describe('HTTP surface hygiene over a real socket', () => {
     const res = await post(JSON.stringify({ note: 'x'.repeat(2048) }));
     expect(res.status).toBe(413);
     const body = await res.json();
-    expect(body).toEqual({ success: false, error: { code: 'PAYLOAD_TOO_LARGE', message: 'The body is larger than the 1024 bytes allowed' }, trace_id: res.headers.get('x-trace-id') });
+    expect(body).toEqual({
+      success: false,
+      error: { code: 'PAYLOAD_TOO_LARGE', message: 'The body is larger than the 1024 bytes allowed' },
+      trace_id: res.headers.get('x-trace-id'),
+    });
   });
 
-  it('when the headers are over the limit, then 431 HEADERS_TOO_LARGE in the envelope from Node\'s parser', async () => {
+  it("when the headers are over the limit, then 431 HEADERS_TOO_LARGE in the envelope from Node's parser", async () => {
     const res = await rawRequest(port, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
     expect(res.status).toBe(431);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     const body = JSON.parse(res.body);
-    expect(body).toEqual({ success: false, error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) }, trace_id: res.headers['x-trace-id'] });
+    expect(body).toEqual({
+      success: false,
+      error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) },
+      trace_id: res.headers['x-trace-id'],
+    });
     expect(Buffer.byteLength(res.body)).toBe(Number(res.headers['content-length']));
   });
 
   it('when the request is not HTTP, then 400 VALIDATION_ERROR in the envelope', async () => {
     const res = await rawRequest(port, 'NOT HTTP AT ALL\r\n\r\n');
     expect(res.status).toBe(400);
-    expect(JSON.parse(res.body)).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR' }, trace_id: res.headers['x-trace-id'] });
+    expect(JSON.parse(res.body)).toMatchObject({
+      success: false,
+      error: { code: 'VALIDATION_ERROR' },
+      trace_id: res.headers['x-trace-id'],
+    });
   });
 
   it('when a URL carries ?token= and ?ticket=, then no log line holds them and the request is still logged', async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/healthz?token=secret-value&ticket=another-secret`, { headers: { 'x-trace-id': 'hygiene-query-1' } });
+    const res = await fetch(`http://127.0.0.1:${port}/healthz?token=secret-value&ticket=another-secret`, {
+      headers: { 'x-trace-id': 'hygiene-query-1' },
+    });
     expect(res.status).toBe(200);
     const mine = await eventually('the request completed line', () => {
       const own = lines.filter((l) => l.includes('hygiene-query-1'));

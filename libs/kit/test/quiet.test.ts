@@ -1,7 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineMessage, eventSubject } from '@offramp/contracts';
-import { enqueue, inTransaction, migrate, newId, on, openDatabase, startConsumer, startOutboxRelay, type Consumer, type Database, type OutboxRelay } from '../src/index.ts';
+import {
+  enqueue,
+  inTransaction,
+  migrate,
+  newId,
+  on,
+  openDatabase,
+  startConsumer,
+  startOutboxRelay,
+  type Consumer,
+  type Database,
+  type OutboxRelay,
+} from '../src/index.ts';
 import { backlogOf, eventually, testInfra, testLogger, testMessaging, uniqueName, waitUntilQuiet } from '../src/testing.ts';
 
 const ping = defineMessage(eventSubject('quiet-test', 'ping'), z.object({ n: z.number().int() }));
@@ -55,7 +67,9 @@ describe('waitUntilQuiet', () => {
   });
 
   it('when a condition never holds, then eventually fails naming it', async () => {
-    await expect(eventually('a condition that never holds', () => false, { timeoutMs: 100 })).rejects.toThrow('timed out waiting for a condition that never holds');
+    await expect(eventually('a condition that never holds', () => false, { timeoutMs: 100 })).rejects.toThrow(
+      'timed out waiting for a condition that never holds',
+    );
     expect(await eventually('a value', () => 42)).toBe(42);
   });
 });

@@ -25,6 +25,8 @@ describe('queryRows', () => {
 
   it('when a row does not have the expected shape, then the query fails naming the field', async () => {
     await expect(queryRows(db.em.fork(), row, `select 1 as n, '{"a":1}'::jsonb as tags`)).rejects.toThrow(/tags/);
-    await expect(queryRow(db.em.fork(), row, `select 1::text as n, '[]'::jsonb as tags from generate_series(1, 2)`)).rejects.toThrow('expected at most one row, got 2');
+    await expect(queryRow(db.em.fork(), row, `select 1::text as n, '[]'::jsonb as tags from generate_series(1, 2)`)).rejects.toThrow(
+      'expected at most one row, got 2',
+    );
   });
 });

@@ -36,7 +36,9 @@ describe('trace id', () => {
     rpc = serveRpcs({ messaging, log, queue: 'tracing' }, [
       rpcRoute(echoRpc, async (req, ctx) => {
         ctx.log.info({ word: req.word }, 'echoing');
-        const envelope = await inTransaction(db, (em) => enqueue(em, echoed, { word: req.word }, { correlationId: req.word, traceId: ctx.traceId }));
+        const envelope = await inTransaction(db, (em) =>
+          enqueue(em, echoed, { word: req.word }, { correlationId: req.word, traceId: ctx.traceId }),
+        );
         return { echoed: req.word, messageId: envelope.id };
       }),
     ]);
@@ -58,7 +60,9 @@ describe('trace id', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ success: true, data: { echoed: 'hi' }, trace_id: 'trace-xyz-1' });
 
-    const [row] = await db.em.fork().execute<{ envelope: { traceId: string; id: string } }[]>('select envelope from outbox where id = ?', [res.json().data.messageId]);
+    const [row] = await db.em
+      .fork()
+      .execute<{ envelope: { traceId: string; id: string } }[]>('select envelope from outbox where id = ?', [res.json().data.messageId]);
     expect(row!.envelope.traceId).toBe('trace-xyz-1');
     const traced = lines.filter((l) => l.traceId === 'trace-xyz-1').map((l) => l.msg);
     expect(traced).toEqual(expect.arrayContaining(['incoming request', 'echoing', 'request completed']));

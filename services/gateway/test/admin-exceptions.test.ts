@@ -26,7 +26,16 @@ function exceptionView(overrides: Partial<ExceptionView> = {}): ExceptionView {
     openedAt: '2030-01-01T00:05:00.000Z',
     resolvedAt: null,
     resolution: null,
-    actions: [{ resolution: 'recover_from_trader', note: 'first part', operatorId: 'op-2', movedMinor: 2_000_000n, transferId, at: '2030-01-01T00:06:00.000Z' }],
+    actions: [
+      {
+        resolution: 'recover_from_trader',
+        note: 'first part',
+        operatorId: 'op-2',
+        movedMinor: 2_000_000n,
+        transferId,
+        at: '2030-01-01T00:06:00.000Z',
+      },
+    ],
     ...overrides,
   };
 }
@@ -42,7 +51,11 @@ function startExceptionFakes(messaging: Messaging) {
   const defaults: [RpcDef, Handler][] = [
     [exceptionsRpc.list, () => ({ exceptions: [exceptionView()], total: 3 })],
     [exceptionsRpc.get, () => ok(exceptionView())],
-    [exceptionsRpc.resolve, () => ok(exceptionView({ status: 'resolved', resolution: 'write_off', outstandingMinor: 0n, resolvedAt: '2030-01-01T00:07:00.000Z' }))],
+    [
+      exceptionsRpc.resolve,
+      () =>
+        ok(exceptionView({ status: 'resolved', resolution: 'write_off', outstandingMinor: 0n, resolvedAt: '2030-01-01T00:07:00.000Z' })),
+    ],
     [riskRpc.getDecision, () => ({ decision: null })],
   ];
   const server = serveRpcs(
@@ -79,7 +92,10 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
   });
 
   it('when exceptions are listed with filters, then sessions gets them and the rows are snake_case with USDT decimals and the resolutions still open', async () => {
-    const res = await gw.inject({ url: `/api/admin/exceptions?status=open&kind=partner_outcome_after_terminal&page=2&limit=10&withdrawal_id=${withdrawalId}`, token: admin });
+    const res = await gw.inject({
+      url: `/api/admin/exceptions?status=open&kind=partner_outcome_after_terminal&page=2&limit=10&withdrawal_id=${withdrawalId}`,
+      token: admin,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().data).toEqual({
       exceptions: [
@@ -99,14 +115,28 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
           resolved_at: null,
           resolution: null,
           resolutions: ['recover_from_trader', 'write_off', 'dismiss'],
-          actions: [{ resolution: 'recover_from_trader', note: 'first part', operator_id: 'op-2', moved_amount: '2.000000', transfer_id: transferId, at: '2030-01-01T00:06:00.000Z' }],
+          actions: [
+            {
+              resolution: 'recover_from_trader',
+              note: 'first part',
+              operator_id: 'op-2',
+              moved_amount: '2.000000',
+              transfer_id: transferId,
+              at: '2030-01-01T00:06:00.000Z',
+            },
+          ],
         },
       ],
       total: 3,
       page: 2,
       limit: 10,
     });
-    expect(fakes.received).toEqual([{ subject: exceptionsRpc.list.subject, req: { status: 'open', kind: 'partner_outcome_after_terminal', page: 2, limit: 10, withdrawalId } }]);
+    expect(fakes.received).toEqual([
+      {
+        subject: exceptionsRpc.list.subject,
+        req: { status: 'open', kind: 'partner_outcome_after_terminal', page: 2, limit: 10, withdrawalId },
+      },
+    ]);
   });
 
   it('when nothing is open, then exceptions is [] and total 0 with the defaults page 1 of 50', async () => {
@@ -119,7 +149,11 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
   it('when one exception is asked, then its facts and actions; an unknown one is 404 EXCEPTION_NOT_FOUND', async () => {
     const res = await gw.inject({ url: `/api/admin/exceptions/${exceptionId}`, token: admin });
     expect(res.statusCode).toBe(200);
-    expect(res.json().data).toMatchObject({ exception_id: exceptionId, facts: { partnerStatus: 'FIAT_TRANSFER_COMPLETED' }, actions: [{ operator_id: 'op-2' }] });
+    expect(res.json().data).toMatchObject({
+      exception_id: exceptionId,
+      facts: { partnerStatus: 'FIAT_TRANSFER_COMPLETED' },
+      actions: [{ operator_id: 'op-2' }],
+    });
     expect(fakes.received).toEqual([{ subject: exceptionsRpc.get.subject, req: { exceptionId } }]);
 
     fakes.answer(exceptionsRpc.get, () => refuse('EXCEPTION_NOT_FOUND', 'Exception not found'));
@@ -129,10 +163,20 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
   });
 
   it('when an operator resolves, then sessions gets the resolution, the trimmed note and the operator id from the JWT; the answer is the resolved exception', async () => {
-    const res = await gw.inject({ method: 'POST', url: `/api/admin/exceptions/${exceptionId}/resolve`, token: admin, body: { resolution: 'write_off', note: '  trader unreachable ' } });
+    const res = await gw.inject({
+      method: 'POST',
+      url: `/api/admin/exceptions/${exceptionId}/resolve`,
+      token: admin,
+      body: { resolution: 'write_off', note: '  trader unreachable ' },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().data).toMatchObject({ status: 'resolved', resolution: 'write_off', outstanding_amount: '0.000000', resolutions: [] });
-    expect(fakes.received).toEqual([{ subject: exceptionsRpc.resolve.subject, req: { exceptionId, operatorId: 'op-1', resolution: 'write_off', note: 'trader unreachable' } }]);
+    expect(fakes.received).toEqual([
+      {
+        subject: exceptionsRpc.resolve.subject,
+        req: { exceptionId, operatorId: 'op-1', resolution: 'write_off', note: 'trader unreachable' },
+      },
+    ]);
   });
 
   it("when sessions refuses a resolve, then its 409 or 503 with the service's message", async () => {
@@ -142,7 +186,12 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
       ['PSP_UNAVAILABLE', 503],
     ] as const) {
       fakes.answer(exceptionsRpc.resolve, () => refuse(code, `refused: ${code}`));
-      const res = await gw.inject({ method: 'POST', url: `/api/admin/exceptions/${exceptionId}/resolve`, token: admin, body: { resolution: 'dismiss', note: 'n' } });
+      const res = await gw.inject({
+        method: 'POST',
+        url: `/api/admin/exceptions/${exceptionId}/resolve`,
+        token: admin,
+        body: { resolution: 'dismiss', note: 'n' },
+      });
       expect(res.statusCode, code).toBe(status);
       expect(res.json().error).toMatchObject({ code, message: `refused: ${code}` });
     }
@@ -162,7 +211,9 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
   });
 
   it('when a withdrawal detail has exceptions, then it links them', async () => {
-    gw.fake.answer(sessionsRpc.getWithdrawal, () => ok({ ...cannedWithdrawal('alice'), exceptions: [{ exceptionId, kind: 'partner_outcome_after_terminal', status: 'open' as const }] }));
+    gw.fake.answer(sessionsRpc.getWithdrawal, () =>
+      ok({ ...cannedWithdrawal('alice'), exceptions: [{ exceptionId, kind: 'partner_outcome_after_terminal', status: 'open' as const }] }),
+    );
     const res = await gw.inject({ url: `/api/admin/withdrawals/${withdrawalId}`, token: admin });
     expect(res.statusCode).toBe(200);
     expect(res.json().data.exceptions).toEqual([{ exception_id: exceptionId, kind: 'partner_outcome_after_terminal', status: 'open' }]);

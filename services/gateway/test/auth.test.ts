@@ -43,7 +43,10 @@ describe('gateway auth with HS256', () => {
   }
 
   it('when the Authorization header is not a bearer token, then 401 UNAUTHORIZED', async () => {
-    const res = await gw.inject({ url: '/psp/alfred/balances', headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } });
+    const res = await gw.inject({
+      url: '/psp/alfred/balances',
+      headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+    });
     expectUnauthorized(res);
   });
 
@@ -72,7 +75,10 @@ describe('gateway auth with RS256', () => {
   beforeEach(() => gw.fake.reset());
 
   it('when the token is RS256 signed by the issuer key, then the route answers for its sub', async () => {
-    const res = await gw.inject({ url: '/psp/alfred/eligibility', token: signJwt(claims('rita'), { alg: 'RS256', privateKey: rsa.privateKey }) });
+    const res = await gw.inject({
+      url: '/psp/alfred/eligibility',
+      token: signJwt(claims('rita'), { alg: 'RS256', privateKey: rsa.privateKey }),
+    });
     expect(res.statusCode).toBe(200);
     expect(gw.fake.received.map((r) => r.req)).toEqual([{ traderId: 'rita' }]);
   });
@@ -87,7 +93,12 @@ describe('gateway auth with RS256', () => {
   });
 
   it('when RS256 is configured, then the dev token route is absent because the gateway cannot sign', async () => {
-    const res = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/token', body: { sub: 'x' }, headers: { 'x-dev-secret': 'dev-secret-0123456789' } });
+    const res = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/token',
+      body: { sub: 'x' },
+      headers: { 'x-dev-secret': 'dev-secret-0123456789' },
+    });
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe('NOT_FOUND');
   });

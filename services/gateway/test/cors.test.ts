@@ -38,12 +38,20 @@ describe('gateway CORS (CORS_ORIGINS)', () => {
   });
 
   it('when a disallowed origin sends a preflight or a request, then no CORS header at all is sent (the browser refuses)', async () => {
-    const preflight = await gw.inject({ method: 'OPTIONS', url: '/psp/alfred/session', headers: { origin: other, 'access-control-request-method': 'POST' } });
+    const preflight = await gw.inject({
+      method: 'OPTIONS',
+      url: '/psp/alfred/session',
+      headers: { origin: other, 'access-control-request-method': 'POST' },
+    });
     expect(preflight.statusCode).toBe(404);
     expect(corsHeaders(preflight.headers)).toEqual([]);
     const call = await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('alice'), headers: { origin: other } });
     expect(corsHeaders(call.headers)).toEqual([]);
-    const lookalike = await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('alice'), headers: { origin: `${widget}.evil.example.net` } });
+    const lookalike = await gw.inject({
+      url: '/psp/alfred/eligibility',
+      token: tokenFor('alice'),
+      headers: { origin: `${widget}.evil.example.net` },
+    });
     expect(corsHeaders(lookalike.headers)).toEqual([]);
   });
 });
@@ -55,7 +63,10 @@ describe('gateway CORS configuration', () => {
   });
 
   it('when CORS_ORIGINS lists origins, then each is kept; a path, a trailing slash, a wildcard or another scheme is refused naming the variable', () => {
-    expect(readGatewayConfig({ ...base, CORS_ORIGINS: 'https://a.example.org,http://localhost:5173' }).CORS_ORIGINS).toEqual(['https://a.example.org', 'http://localhost:5173']);
+    expect(readGatewayConfig({ ...base, CORS_ORIGINS: 'https://a.example.org,http://localhost:5173' }).CORS_ORIGINS).toEqual([
+      'https://a.example.org',
+      'http://localhost:5173',
+    ]);
     for (const bad of ['https://a.example.org/', 'https://a.example.org/widget', '*', 'ftp://a.example.org', 'a.example.org']) {
       expect(() => readGatewayConfig({ ...base, CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS/);
     }
@@ -64,7 +75,11 @@ describe('gateway CORS configuration', () => {
   it('when no CORS_ORIGINS is configured, then a browser origin gets no CORS header', async () => {
     const gw = await startTestGateway();
     try {
-      const res = await gw.inject({ method: 'OPTIONS', url: '/psp/alfred/eligibility', headers: { origin: widget, 'access-control-request-method': 'GET' } });
+      const res = await gw.inject({
+        method: 'OPTIONS',
+        url: '/psp/alfred/eligibility',
+        headers: { origin: widget, 'access-control-request-method': 'GET' },
+      });
       expect(res.statusCode).toBe(404);
       expect(corsHeaders(res.headers)).toEqual([]);
     } finally {

@@ -24,10 +24,22 @@ describe('gateway QA routes, enabled, against a real ledger', () => {
   it('when a trader funds twice and reads the balances, then the ledger holds the sum and /balances shows it as USDT decimals', async () => {
     const trader = `qa-${newId()}`;
     const token = tokenFor(trader);
-    const first = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/fund', token, headers: dev, body: { amount: 100.5, currency: 'USDT' } });
+    const first = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/fund',
+      token,
+      headers: dev,
+      body: { amount: 100.5, currency: 'USDT' },
+    });
     expect(first.statusCode).toBe(200);
     expect(first.json().data).toMatchObject({ amount: '100.500000', currency: 'USDT', available: '100.500000', held: '0.000000' });
-    const second = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/fund', token, headers: dev, body: { amount: '0.000001', currency: 'USDT' } });
+    const second = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/fund',
+      token,
+      headers: dev,
+      body: { amount: '0.000001', currency: 'USDT' },
+    });
     expect(second.json().data.available).toBe('100.500001');
     expect(second.json().data.transfer_id).not.toBe(first.json().data.transfer_id);
 
@@ -37,7 +49,12 @@ describe('gateway QA routes, enabled, against a real ledger', () => {
     const [balance] = (await balancesOf(`trader:${trader}`)).balances;
     expect(balance).toMatchObject({ postedMinor: 100_500_001n, availableMinor: 100_500_001n });
     const transfer = await callRpc(gw.messaging, ledgerRpc.getTransfer, { id: first.json().data.transfer_id });
-    expect(transfer.transfer).toMatchObject({ kind: 'transfer', debit: { owner: 'external:deposits' }, credit: { owner: `trader:${trader}` }, amountMinor: 100_500_000n });
+    expect(transfer.transfer).toMatchObject({
+      kind: 'transfer',
+      debit: { owner: 'external:deposits' },
+      credit: { owner: `trader:${trader}` },
+      amountMinor: 100_500_000n,
+    });
   });
 
   it('when part of the balance is held by a pending withdrawal, then /balances shows it as held and not available', async () => {
@@ -69,7 +86,10 @@ describe('gateway QA routes, enabled, against a real ledger', () => {
     const { token, token_type: tokenType, expires_in: expiresIn } = res.json().data;
     expect(tokenType).toBe('Bearer');
     expect(expiresIn).toBeGreaterThan(3590);
-    const [header, payload] = token.split('.').slice(0, 2).map((part: string) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    const [header, payload] = token
+      .split('.')
+      .slice(0, 2)
+      .map((part: string) => JSON.parse(Buffer.from(part, 'base64url').toString()));
     expect(header.alg).toBe('HS256');
     expect(payload).toMatchObject({ sub: 'play-1', role: 'admin', iss: issuer, aud: audience });
     expect(payload.exp - payload.iat).toBe(3600);
@@ -86,7 +106,12 @@ describe('gateway QA routes, enabled, against a real ledger', () => {
 
   it('when the secret is missing or wrong, then every QA route answers 404 exactly like an absent route', async () => {
     const absent = (await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/approve-kyc-nope', token: tokenFor('alice') })).json().error;
-    for (const headers of [{} as Record<string, string>, { 'x-dev-secret': 'wrong' }, { 'x-dev-secret': `${devSecret}x` }, { 'x-dev-secret': devSecret.slice(0, -1) }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { 'x-dev-secret': 'wrong' },
+      { 'x-dev-secret': `${devSecret}x` },
+      { 'x-dev-secret': devSecret.slice(0, -1) },
+    ]) {
       for (const path of ['approve-kyc', 'token', 'fund']) {
         const res = await gw.inject({ method: 'POST', url: `/psp/alfred/__dev/${path}`, token: tokenFor('alice'), headers, body: {} });
         expect(res.statusCode).toBe(404);
@@ -97,7 +122,12 @@ describe('gateway QA routes, enabled, against a real ledger', () => {
   });
 
   it('when seed-kyc-and-provision is called, then seed-kyc then provision run in that order for the JWT trader', async () => {
-    const res = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/seed-kyc-and-provision?country=BR', token: tokenFor('alice'), headers: dev });
+    const res = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/seed-kyc-and-provision?country=BR',
+      token: tokenFor('alice'),
+      headers: dev,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().data).toEqual({ kyc: { kyc: 'approved', country: 'BR' }, customer: { customerId: 'cus_1', kycStatus: 'IN_REVIEW' } });
     expect(gw.fake.received.map((r) => [r.subject, r.req])).toEqual([
@@ -107,8 +137,15 @@ describe('gateway QA routes, enabled, against a real ledger', () => {
   });
 
   it('when seed-kyc is refused, then provisioning is not attempted', async () => {
-    gw.fake.answer(pspAlfredRpc.devSeedKyc, () => refuse('ALFRED_NOT_AVAILABLE_FOR_COUNTRY', 'Withdrawals are not available for this country'));
-    const res = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/seed-kyc-and-provision?country=DE', token: tokenFor('alice'), headers: dev });
+    gw.fake.answer(pspAlfredRpc.devSeedKyc, () =>
+      refuse('ALFRED_NOT_AVAILABLE_FOR_COUNTRY', 'Withdrawals are not available for this country'),
+    );
+    const res = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/seed-kyc-and-provision?country=DE',
+      token: tokenFor('alice'),
+      headers: dev,
+    });
     expect(res.statusCode).toBe(403);
     expect(gw.fake.subjects()).toEqual([pspAlfredRpc.devSeedKyc.subject]);
   });
@@ -118,7 +155,13 @@ describe('gateway QA routes, enabled, against a real ledger', () => {
     expect((await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/seed-kyc?country=MX', token, headers: dev })).statusCode).toBe(200);
     expect((await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/provision-customer', token, headers: dev })).statusCode).toBe(200);
     expect((await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/approve-kyc', token, headers: dev })).statusCode).toBe(200);
-    const emitted = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/emit-kyc-status', token, headers: dev, body: { status: 'UPDATE_REQUIRED' } });
+    const emitted = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/emit-kyc-status',
+      token,
+      headers: dev,
+      body: { status: 'UPDATE_REQUIRED' },
+    });
     expect(emitted.json().data).toEqual({ emitted: 'UPDATE_REQUIRED' });
     expect(gw.fake.received.map((r) => [r.subject, r.req])).toEqual([
       [pspAlfredRpc.devSeedKyc.subject, { traderId: 'alice', country: 'MX' }],
@@ -129,7 +172,13 @@ describe('gateway QA routes, enabled, against a real ledger', () => {
   });
 
   it("when emit-offramp names the trader's session, then its withdrawal is walked with the scenario", async () => {
-    const res = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/emit-offramp', token: tokenFor('alice'), headers: dev, body: { session_id: sessionId, scenario: 'failure' } });
+    const res = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/emit-offramp',
+      token: tokenFor('alice'),
+      headers: dev,
+      body: { session_id: sessionId, scenario: 'failure' },
+    });
     expect(res.statusCode).toBe(200);
     expect(gw.fake.received.map((r) => [r.subject, r.req])).toEqual([
       [sessionsRpc.checkSessionOwner.subject, { traderId: 'alice', sessionId }],
@@ -139,10 +188,22 @@ describe('gateway QA routes, enabled, against a real ledger', () => {
 
   it("when emit-offramp names another trader's session or one without a withdrawal, then it is refused and nothing is emitted", async () => {
     gw.fake.answer(sessionsRpc.checkSessionOwner, () => refuse('ALFRED_SESSION_NOT_OWNED', 'Session belongs to another user'));
-    const stolen = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/emit-offramp', token: tokenFor('bob'), headers: dev, body: { session_id: sessionId, scenario: 'success' } });
+    const stolen = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/emit-offramp',
+      token: tokenFor('bob'),
+      headers: dev,
+      body: { session_id: sessionId, scenario: 'success' },
+    });
     expect(stolen.statusCode).toBe(403);
     gw.fake.answer(sessionsRpc.checkSessionOwner, (r) => ({ ok: true as const, data: { sessionId: r.sessionId, withdrawalId: null } }));
-    const early = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/emit-offramp', token: tokenFor('alice'), headers: dev, body: { session_id: sessionId, scenario: 'success' } });
+    const early = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/emit-offramp',
+      token: tokenFor('alice'),
+      headers: dev,
+      body: { session_id: sessionId, scenario: 'success' },
+    });
     expect(early.statusCode).toBe(404);
     expect(early.json().error.code).toBe('WITHDRAWAL_NOT_FOUND');
     expect(gw.fake.subjects()).toEqual([sessionsRpc.checkSessionOwner.subject, sessionsRpc.checkSessionOwner.subject]);
@@ -158,7 +219,13 @@ describe('gateway QA routes, disabled', () => {
 
   it('when DEV_ENDPOINTS is off, then the QA routes are 404 even with the secret and a JWT, and nothing is called', async () => {
     for (const path of ['seed-kyc?country=BR', 'approve-kyc', 'token', 'fund']) {
-      const res = await gw.inject({ method: 'POST', url: `/psp/alfred/__dev/${path}`, token: tokenFor('alice'), headers: dev, body: { sub: 'x', amount: '1', currency: 'USDT' } });
+      const res = await gw.inject({
+        method: 'POST',
+        url: `/psp/alfred/__dev/${path}`,
+        token: tokenFor('alice'),
+        headers: dev,
+        body: { sub: 'x', amount: '1', currency: 'USDT' },
+      });
       expect(res.statusCode).toBe(404);
       expect(res.json().error.code).toBe('NOT_FOUND');
     }

@@ -29,7 +29,11 @@ describe('gateway edge: trace ids, health, unavailable services, docs', () => {
     const sessionId = '01970000-0000-7000-8000-00000000000a';
     gw.fake.answer(sessionsRpc.initiateWithdrawal, async () => {
       await gaveUp.promise;
-      return ok({ withdrawalId: '01970000-0000-7000-8000-00000000000b', status: 'pending' as const, debited: { amountMinor: 1n, currency: 'USDT' as const } });
+      return ok({
+        withdrawalId: '01970000-0000-7000-8000-00000000000b',
+        status: 'pending' as const,
+        debited: { amountMinor: 1n, currency: 'USDT' as const },
+      });
     });
     const res = await gw
       .inject({ method: 'POST', url: '/psp/alfred/initiate-withdrawal', token: tokenFor('alice'), body: { session_id: sessionId } })
@@ -37,7 +41,8 @@ describe('gateway edge: trace ids, health, unavailable services, docs', () => {
     expect(res.statusCode).toBe(503);
     expect(res.json().error).toEqual({
       code: 'PSP_UNAVAILABLE',
-      message: 'The outcome is unknown: retry with the same session_id, which returns the withdrawal if one was started and never holds twice',
+      message:
+        'The outcome is unknown: retry with the same session_id, which returns the withdrawal if one was started and never holds twice',
       details: { outcome: 'unknown', retry_with: { session_id: sessionId } },
     });
   });
@@ -92,9 +97,33 @@ describe('gateway edge: trace ids, health, unavailable services, docs', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toMatch(/^3\./);
-    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
-    const widget = ['GET /eligibility', 'GET /supported-options', 'POST /quote-preview', 'GET /fiat-accounts', 'GET /fiat-accounts/requirements', 'POST /fiat-accounts', 'DELETE /fiat-accounts/{id}', 'POST /session', 'POST /initiate-withdrawal', 'GET /withdrawals', 'GET /withdrawals/{id}', 'GET /balances'];
-    const qa = ['seed-kyc', 'provision-customer', 'seed-kyc-and-provision', 'approve-kyc', 'emit-kyc-status', 'fund', 'emit-offramp', 'token'].map((p) => `POST /__dev/${p}`);
+    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    const widget = [
+      'GET /eligibility',
+      'GET /supported-options',
+      'POST /quote-preview',
+      'GET /fiat-accounts',
+      'GET /fiat-accounts/requirements',
+      'POST /fiat-accounts',
+      'DELETE /fiat-accounts/{id}',
+      'POST /session',
+      'POST /initiate-withdrawal',
+      'GET /withdrawals',
+      'GET /withdrawals/{id}',
+      'GET /balances',
+    ];
+    const qa = [
+      'seed-kyc',
+      'provision-customer',
+      'seed-kyc-and-provision',
+      'approve-kyc',
+      'emit-kyc-status',
+      'fund',
+      'emit-offramp',
+      'token',
+    ].map((p) => `POST /__dev/${p}`);
     for (const route of [...widget, ...qa]) expect(routes).toContain(route.replace(' /', ' /psp/alfred/'));
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     const session = doc.paths['/psp/alfred/session'].post;
@@ -118,7 +147,10 @@ describe('gateway rate limits', () => {
     for (let i = 0; i < 3; i++) expect((await gw.inject({ url: '/psp/alfred/eligibility', token: alice })).statusCode).toBe(200);
     const limited = await gw.inject({ url: '/psp/alfred/eligibility', token: alice });
     expect(limited.statusCode).toBe(429);
-    expect(limited.json()).toMatchObject({ success: false, error: { code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } } });
+    expect(limited.json()).toMatchObject({
+      success: false,
+      error: { code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } },
+    });
     expect(limited.headers['retry-after']).toBeDefined();
     expect(gw.fake.received).toHaveLength(3);
     expect((await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('bob') })).statusCode).toBe(200);
@@ -147,7 +179,10 @@ describe('gateway rate limits: the unauthenticated bucket', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
     const limited = await gw.inject({ url: '/psp/alfred/eligibility', token: 'garbage' });
     expect(limited.statusCode).toBe(429);
-    expect(limited.json()).toMatchObject({ success: false, error: { code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } } });
+    expect(limited.json()).toMatchObject({
+      success: false,
+      error: { code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } },
+    });
     // Another trader's bucket is untouched by both.
     expect((await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('dave') })).statusCode).toBe(200);
   });

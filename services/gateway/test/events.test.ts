@@ -28,7 +28,9 @@ function connect(baseUrl: string, token: string | null, opts: { path?: string; h
   let headers: IncomingHttpHeaders = {};
   let body = '';
   let closedByClient = false;
-  const req = httpRequest(`${baseUrl}${opts.path ?? '/psp/alfred/events'}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...opts.headers } });
+  const req = httpRequest(`${baseUrl}${opts.path ?? '/psp/alfred/events'}`, {
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...opts.headers },
+  });
   const ready = new Promise<void>((resolve, reject) => {
     req.once('error', reject);
     req.once('response', (res) => {
@@ -83,7 +85,11 @@ function connect(baseUrl: string, token: string | null, opts: { path?: string; h
 }
 
 /** Publishes an in-app notification exactly as the notifier does: into JetStream, the notification id as msgID. */
-async function notify(messaging: Messaging, overrides: Partial<InAppNotification> & { traderId: string }, subjectTrader = overrides.traderId) {
+async function notify(
+  messaging: Messaging,
+  overrides: Partial<InAppNotification> & { traderId: string },
+  subjectTrader = overrides.traderId,
+) {
   const n: InAppNotification = {
     notificationId: newId(),
     kind: 'withdrawal.completed',
@@ -120,7 +126,13 @@ describe('GET /psp/alfred/events (SSE)', () => {
     expect(alice.headers['cache-control']).toBe('no-cache, no-transform');
     expect(alice.headers['x-trace-id']).toBeTruthy();
 
-    const rejected = await notify(gw.messaging, { traderId: 'alice-sse', kind: 'withdrawal.rejected', status: 'rejected', restoredMinor: 20_049_116n, message: 'returned' });
+    const rejected = await notify(gw.messaging, {
+      traderId: 'alice-sse',
+      kind: 'withdrawal.rejected',
+      status: 'rejected',
+      restoredMinor: 20_049_116n,
+      message: 'returned',
+    });
     await eventually('alice to get her notification', () => alice.events.length === 1);
     expect(alice.events[0]).toEqual({ id: rejected.notificationId, event: 'withdrawal.rejected', data: expect.any(String) });
     expect(JSON.parse(alice.events[0]!.data!)).toEqual({
@@ -204,7 +216,11 @@ describe('GET /psp/alfred/events (SSE)', () => {
   });
 });
 
-type Answer = { success: boolean; data?: { ticket: string; expires_at: string }; error?: { code: string; message: string; details?: unknown } };
+type Answer = {
+  success: boolean;
+  data?: { ticket: string; expires_at: string };
+  error?: { code: string; message: string; details?: unknown };
+};
 
 /** The status and JSON body of an answer over real HTTP; a stream that opens instead is let go of at once (body null). */
 async function answerOf(baseUrl: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: Answer | null }> {
@@ -226,7 +242,10 @@ describe('stream tickets: POST /psp/alfred/events/ticket, then GET /psp/alfred/e
   afterAll(async () => gw?.cleanup());
 
   const takeTicket = async (trader: string) => {
-    const res = await answerOf(baseUrl, '/psp/alfred/events/ticket', { method: 'POST', headers: { authorization: `Bearer ${tokenFor(trader)}` } });
+    const res = await answerOf(baseUrl, '/psp/alfred/events/ticket', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenFor(trader)}` },
+    });
     expect(res.status).toBe(201);
     return res.body!.data!;
   };
@@ -255,7 +274,10 @@ describe('stream tickets: POST /psp/alfred/events/ticket, then GET /psp/alfred/e
     expect(first.status).toBe(200);
     const again = await answerOf(baseUrl, `/psp/alfred/events?ticket=${ticket}`);
     expect(again.status).toBe(401);
-    expect(again.body).toMatchObject({ success: false, error: { code: 'UNAUTHORIZED', message: 'The stream ticket is unknown, expired or already used: take a new one' } });
+    expect(again.body).toMatchObject({
+      success: false,
+      error: { code: 'UNAUTHORIZED', message: 'The stream ticket is unknown, expired or already used: take a new one' },
+    });
     const own = await notify(gw.messaging, { traderId: 'vera-sse' });
     await eventually('the first stream still delivering', () => first.events.length === 1);
     expect(first.events[0]!.id).toBe(own.notificationId);
@@ -277,7 +299,11 @@ describe('stream tickets: POST /psp/alfred/events/ticket, then GET /psp/alfred/e
   });
 
   it('when a ticket is asked for without a valid bearer token, then 401 and no ticket', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-a-jwt' }, { authorization: `Bearer ${tokenFor('wade-sse', { aud: 'someone-else' })}` }]) {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer not-a-jwt' },
+      { authorization: `Bearer ${tokenFor('wade-sse', { aud: 'someone-else' })}` },
+    ]) {
       const res = await answerOf(baseUrl, '/psp/alfred/events/ticket', { method: 'POST', headers });
       expect(res.status).toBe(401);
       expect(res.body).toMatchObject({ success: false, error: { code: 'UNAUTHORIZED' } });
@@ -292,7 +318,12 @@ describe('stream tickets: expiry, and never in a log line', () => {
     const lines: string[] = [];
     const log = createLogger({ name: 'gateway', level: 'trace', destination: { write: (line: string) => void lines.push(line) } });
     const http = createHttpServer({ log, metrics: createMetrics('gateway'), readiness: readinessOf({ messaging }) });
-    const config = readGatewayConfig({ NATS_NAMESPACE: messaging.namespace, JWT_SECRET: jwtSecret, JWT_ISSUER: issuer, JWT_AUDIENCE: audience });
+    const config = readGatewayConfig({
+      NATS_NAMESPACE: messaging.namespace,
+      JWT_SECRET: jwtSecret,
+      JWT_ISSUER: issuer,
+      JWT_AUDIENCE: audience,
+    });
     let now = Date.parse('2030-01-01T00:00:00.000Z');
     const tickets: string[] = [];
     try {
@@ -300,7 +331,10 @@ describe('stream tickets: expiry, and never in a log line', () => {
       await http.app.register(eventRoutes({ messaging, ticketTtlMs: 30_000, now: () => now }), { prefix: '/psp/alfred' });
       const baseUrl = await http.app.listen({ port: 0, host: '127.0.0.1' });
       const take = async () => {
-        const res = await answerOf(baseUrl, '/psp/alfred/events/ticket', { method: 'POST', headers: { authorization: `Bearer ${tokenFor('ivy-sse')}` } });
+        const res = await answerOf(baseUrl, '/psp/alfred/events/ticket', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokenFor('ivy-sse')}` },
+        });
         expect(res.status).toBe(201);
         tickets.push(res.body!.data!.ticket);
         return res.body!.data!;
@@ -325,7 +359,10 @@ describe('stream tickets: expiry, and never in a log line', () => {
       now -= 60_000;
       expect((await answerOf(baseUrl, `/psp/alfred/events?ticket=${late.ticket}`)).status).toBe(401);
 
-      await eventually('the stream requests in the log', () => lines.filter((l) => l.includes('/psp/alfred/events?ticket=[redacted]')).length >= 3);
+      await eventually(
+        'the stream requests in the log',
+        () => lines.filter((l) => l.includes('/psp/alfred/events?ticket=[redacted]')).length >= 3,
+      );
       for (const line of lines) for (const ticket of tickets) expect(line).not.toContain(ticket);
     } finally {
       await http.app.close();
@@ -337,16 +374,29 @@ describe('stream tickets: expiry, and never in a log line', () => {
 describe('stream tickets: their own rate limit', () => {
   it('when a trader takes more tickets a minute than allowed, then 429 RATE_LIMITED in the error envelope, and another trader is not affected', async () => {
     const messaging = await testMessaging('gateway-events-ticket-limit');
-    const http = createHttpServer({ log: createLogger({ name: 'gateway', level: 'silent' }), metrics: createMetrics('gateway'), readiness: readinessOf({ messaging }) });
-    const config = readGatewayConfig({ NATS_NAMESPACE: messaging.namespace, JWT_SECRET: jwtSecret, JWT_ISSUER: issuer, JWT_AUDIENCE: audience });
+    const http = createHttpServer({
+      log: createLogger({ name: 'gateway', level: 'silent' }),
+      metrics: createMetrics('gateway'),
+      readiness: readinessOf({ messaging }),
+    });
+    const config = readGatewayConfig({
+      NATS_NAMESPACE: messaging.namespace,
+      JWT_SECRET: jwtSecret,
+      JWT_ISSUER: issuer,
+      JWT_AUDIENCE: audience,
+    });
     try {
       await registerAuth(http.app, config);
       await http.app.register(eventRoutes({ messaging, ticketsPerMinute: 2 }), { prefix: '/psp/alfred' });
-      const take = (trader: string) => http.app.inject({ method: 'POST', url: '/psp/alfred/events/ticket', headers: { authorization: `Bearer ${tokenFor(trader)}` } });
+      const take = (trader: string) =>
+        http.app.inject({ method: 'POST', url: '/psp/alfred/events/ticket', headers: { authorization: `Bearer ${tokenFor(trader)}` } });
       expect([(await take('xena-sse')).statusCode, (await take('xena-sse')).statusCode]).toEqual([201, 201]);
       const third = await take('xena-sse');
       expect(third.statusCode).toBe(429);
-      expect(third.json()).toMatchObject({ success: false, error: { code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } } });
+      expect(third.json()).toMatchObject({
+        success: false,
+        error: { code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } },
+      });
       expect((await take('yuri-sse')).statusCode).toBe(201);
     } finally {
       await http.app.close();
@@ -377,7 +427,7 @@ describe('resuming with Last-Event-ID', () => {
     lily.close();
   });
 
-  it('when the stream drops and N notifications are published, then a reconnect with Last-Event-ID gets exactly those N, in order, once, then live ones; never another trader\'s', async () => {
+  it("when the stream drops and N notifications are published, then a reconnect with Last-Event-ID gets exactly those N, in order, once, then live ones; never another trader's", async () => {
     const first = connect(baseUrl, tokenFor('jane-sse'));
     await first.ready;
     const seen = await notify(gw.messaging, { traderId: 'jane-sse', kind: 'withdrawal.processing', status: 'processing' });
@@ -395,7 +445,12 @@ describe('resuming with Last-Event-ID', () => {
     await again.ready;
     expect(again.status).toBe(200);
     await eventually('the missed events', () => again.events.length >= missed.length);
-    const live = await notify(gw.messaging, { traderId: 'jane-sse', kind: 'withdrawal.rejected', status: 'rejected', restoredMinor: 20_049_116n });
+    const live = await notify(gw.messaging, {
+      traderId: 'jane-sse',
+      kind: 'withdrawal.rejected',
+      status: 'rejected',
+      restoredMinor: 20_049_116n,
+    });
     await eventually('the live event', () => again.events.some((e) => e.id === live.notificationId));
     expect(again.events.map((e) => e.id)).toEqual([...missed, live].map((n) => n.notificationId));
     expect(again.events.map((e) => JSON.parse(e.data!).withdrawal_id)).toEqual([...missed, live].map((n) => n.withdrawalId));
@@ -410,8 +465,13 @@ describe('resuming with Last-Event-ID', () => {
     await eventually('the first event', () => first.events.length === 1);
     first.close();
     const missed = [await notify(gw.messaging, { traderId: 'nina-sse' }), await notify(gw.messaging, { traderId: 'nina-sse' })];
-    const res = await answerOf(baseUrl, '/psp/alfred/events/ticket', { method: 'POST', headers: { authorization: `Bearer ${tokenFor('nina-sse')}` } });
-    const again = connect(baseUrl, null, { path: `/psp/alfred/events?ticket=${res.body!.data!.ticket}&last_event_id=${seen.notificationId}` });
+    const res = await answerOf(baseUrl, '/psp/alfred/events/ticket', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenFor('nina-sse')}` },
+    });
+    const again = connect(baseUrl, null, {
+      path: `/psp/alfred/events?ticket=${res.body!.data!.ticket}&last_event_id=${seen.notificationId}`,
+    });
     await again.ready;
     expect(again.status).toBe(200);
     await eventually('the missed events', () => again.events.length >= missed.length);
@@ -450,10 +510,14 @@ describe('resuming with Last-Event-ID', () => {
   });
 
   it('when Last-Event-ID or last_event_id is not an event id, then 400 VALIDATION_ERROR naming it and no stream', async () => {
-    const header = await answerOf(baseUrl, '/psp/alfred/events', { headers: { authorization: `Bearer ${tokenFor('rita-sse')}`, 'last-event-id': '42' } });
+    const header = await answerOf(baseUrl, '/psp/alfred/events', {
+      headers: { authorization: `Bearer ${tokenFor('rita-sse')}`, 'last-event-id': '42' },
+    });
     expect(header.status).toBe(400);
     expect(header.body!.error).toMatchObject({ code: 'VALIDATION_ERROR', details: { fields: [{ field: 'Last-Event-ID' }] } });
-    const query = await answerOf(baseUrl, '/psp/alfred/events?last_event_id=42', { headers: { authorization: `Bearer ${tokenFor('rita-sse')}` } });
+    const query = await answerOf(baseUrl, '/psp/alfred/events?last_event_id=42', {
+      headers: { authorization: `Bearer ${tokenFor('rita-sse')}` },
+    });
     expect(query.status).toBe(400);
     expect(query.body!.error).toMatchObject({ code: 'VALIDATION_ERROR', details: { fields: [{ field: 'last_event_id' }] } });
   });
@@ -482,7 +546,12 @@ describe('resuming with Last-Event-ID', () => {
 describe('SSE heartbeats and shutdown', () => {
   it('when the stream is idle, then heartbeat comments arrive; when the server closes, then the stream ends and close does not wait on the client', async () => {
     const messaging = await testMessaging('gateway-events-test');
-    const config = readGatewayConfig({ NATS_NAMESPACE: messaging.namespace, JWT_SECRET: jwtSecret, JWT_ISSUER: issuer, JWT_AUDIENCE: audience });
+    const config = readGatewayConfig({
+      NATS_NAMESPACE: messaging.namespace,
+      JWT_SECRET: jwtSecret,
+      JWT_ISSUER: issuer,
+      JWT_AUDIENCE: audience,
+    });
     const app = Fastify();
     try {
       await registerAuth(app, config);

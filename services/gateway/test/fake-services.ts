@@ -52,16 +52,33 @@ type Req = { traderId: string } & Record<string, unknown>;
 
 /** Happy answers of the services the gateway calls (psp-alfred and sessions), as their contracts say. */
 function defaults(): [RpcDef, Handler][] {
-  const h = <D extends RpcDef>(def: D, fn: (req: z.output<D['request']>) => z.output<D['response']>): [RpcDef, Handler] => [def, async (req) => fn(req as never)];
+  const h = <D extends RpcDef>(def: D, fn: (req: z.output<D['request']>) => z.output<D['response']>): [RpcDef, Handler] => [
+    def,
+    async (req) => fn(req as never),
+  ];
   return [
     h(pspAlfredRpc.eligibility, () => ok({ eligible: true as const, country: 'BR', rails: ['PIX' as const] })),
-    h(pspAlfredRpc.supportedOptions, () => ok({ routes: [{ paymentRouteId: 'BR_PIX', rail: 'PIX' as const, currency: 'BRL', min: '10.00', max: '50000.00' }] })),
+    h(pspAlfredRpc.supportedOptions, () =>
+      ok({ routes: [{ paymentRouteId: 'BR_PIX', rail: 'PIX' as const, currency: 'BRL', min: '10.00', max: '50000.00' }] }),
+    ),
     h(pspAlfredRpc.quote, (r) => ok({ ...cannedQuote(), fiatAmount: r.fiatAmount, fiatCurrency: r.fiatCurrency })),
     h(pspAlfredRpc.listFiatAccounts, () => ({
-      accounts: [{ fiatAccountId: 'fa_1', type: 'PIX' as const, maskedNumber: '***6789', accountHolderName: 'Ana Souza', bankName: null, createdAt: '2030-01-01T00:00:00.000Z' }],
+      accounts: [
+        {
+          fiatAccountId: 'fa_1',
+          type: 'PIX' as const,
+          maskedNumber: '***6789',
+          accountHolderName: 'Ana Souza',
+          bankName: null,
+          createdAt: '2030-01-01T00:00:00.000Z',
+        },
+      ],
     })),
     h(pspAlfredRpc.fiatAccountRequirements, () =>
-      ok({ type: 'PIX' as const, schema: { type: 'object', required: ['pixKey', 'documentNumber', 'accountName'], properties: { pixKey: { type: 'string' } } } }),
+      ok({
+        type: 'PIX' as const,
+        schema: { type: 'object', required: ['pixKey', 'documentNumber', 'accountName'], properties: { pixKey: { type: 'string' } } },
+      }),
     ),
     h(pspAlfredRpc.createFiatAccount, () => ok({ fiatAccountId: 'fa_new' })),
     h(pspAlfredRpc.deleteFiatAccount, () => ok({ deleted: true as const })),
@@ -71,7 +88,9 @@ function defaults(): [RpcDef, Handler][] {
     h(pspAlfredRpc.devEmitKycStatus, (r) => ok({ emitted: r.status })),
     h(pspAlfredRpc.devEmitOfframp, (r) => ok({ withdrawalId: r.withdrawalId, scenario: r.scenario })),
     h(sessionsRpc.createSession, () => ok({ sessionId, expiresAt: '2030-01-02T00:00:00.000Z', quote: cannedQuote() })),
-    h(sessionsRpc.initiateWithdrawal, () => ok({ withdrawalId, status: 'pending' as const, debited: { amountMinor: 9_523_810n, currency: 'USDT' as const } })),
+    h(sessionsRpc.initiateWithdrawal, () =>
+      ok({ withdrawalId, status: 'pending' as const, debited: { amountMinor: 9_523_810n, currency: 'USDT' as const } }),
+    ),
     h(sessionsRpc.checkSessionOwner, (r) => ok({ sessionId: r.sessionId, withdrawalId })),
     h(sessionsRpc.listWithdrawals, (r) => ({ withdrawals: [cannedWithdrawal(r.traderId!)], total: 41 })),
     h(sessionsRpc.getWithdrawal, (r) => ok(cannedWithdrawal(r.traderId!, r.withdrawalId))),
@@ -83,7 +102,10 @@ export interface FakeServices {
   /** Subjects received, in order. */
   subjects(): string[];
   /** Replaces one rpc's answer until `reset`. */
-  answer<D extends RpcDef>(def: D, fn: (req: z.output<D['request']> & Req) => Promise<z.output<D['response']>> | z.output<D['response']>): void;
+  answer<D extends RpcDef>(
+    def: D,
+    fn: (req: z.output<D['request']> & Req) => Promise<z.output<D['response']>> | z.output<D['response']>,
+  ): void;
   reset(): void;
   stop(): Promise<void>;
 }

@@ -11,7 +11,11 @@ const quote = { type: 'withdrawal', amount: '50.00', source_currency_id: 'BRL' }
 function expectUnauthorized(res: { statusCode: number; json(): unknown }, message: RegExp) {
   expect(res.statusCode).toBe(401);
   const body = res.json();
-  expect(body).toEqual({ success: false, error: { code: 'UNAUTHORIZED', message: expect.stringMatching(message) }, trace_id: expect.any(String) });
+  expect(body).toEqual({
+    success: false,
+    error: { code: 'UNAUTHORIZED', message: expect.stringMatching(message) },
+    trace_id: expect.any(String),
+  });
 }
 
 describe('token lifetime and clock skew (defaults: 3600 s for traders, 8 h for operators, 60 s skew)', () => {
@@ -25,9 +29,21 @@ describe('token lifetime and clock skew (defaults: 3600 s for traders, 8 h for o
   const eligibility = (token: string) => gw.inject({ url: '/psp/alfred/eligibility', token });
 
   const refused: [string, () => string, RegExp][] = [
-    ['a trader token lives longer than an hour', () => tokenFor('alice', { iat: now(), exp: now() + 3601 }), /lives 3601 s .*at most 3600 s/],
-    ['an operator token lives longer than 8 h', () => tokenFor('op-1', { role: 'admin', iat: now(), exp: now() + 8 * 3600 + 1 }), /at most 28800 s is allowed for an operator/],
-    ['iat is ahead of the server clock beyond the skew', () => tokenFor('alice', { iat: now() + 120, exp: now() + 600 }), /issued in the future/],
+    [
+      'a trader token lives longer than an hour',
+      () => tokenFor('alice', { iat: now(), exp: now() + 3601 }),
+      /lives 3601 s .*at most 3600 s/,
+    ],
+    [
+      'an operator token lives longer than 8 h',
+      () => tokenFor('op-1', { role: 'admin', iat: now(), exp: now() + 8 * 3600 + 1 }),
+      /at most 28800 s is allowed for an operator/,
+    ],
+    [
+      'iat is ahead of the server clock beyond the skew',
+      () => tokenFor('alice', { iat: now() + 120, exp: now() + 600 }),
+      /issued in the future/,
+    ],
     ['nbf is ahead of the server clock beyond the skew', () => tokenFor('alice', { nbf: now() + 120 }), /not valid yet/],
     ['exp is missing', () => tokenFor('alice', { exp: undefined }), /exp claim is required/],
     ['iat is missing', () => tokenFor('alice', { iat: undefined }), /iat claim is required/],
@@ -42,7 +58,10 @@ describe('token lifetime and clock skew (defaults: 3600 s for traders, 8 h for o
   }
 
   it('when an operator route gets a token that lives too long, then 401 with the reason too', async () => {
-    const res = await gw.inject({ url: '/api/admin/withdrawals/pending', token: tokenFor('op-1', { role: 'admin', iat: now(), exp: now() + 9 * 3600 }) });
+    const res = await gw.inject({
+      url: '/api/admin/withdrawals/pending',
+      token: tokenFor('op-1', { role: 'admin', iat: now(), exp: now() + 9 * 3600 }),
+    });
     expectUnauthorized(res, /at most 28800 s/);
   });
 
@@ -62,7 +81,12 @@ describe('token lifetime and clock skew (defaults: 3600 s for traders, 8 h for o
   }
 
   it('when the dev token endpoint issues a token, then it lives one hour with iat and exp and is accepted', async () => {
-    const res = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/token', body: { sub: 'dev-trader' }, headers: { 'x-dev-secret': devSecret } });
+    const res = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/token',
+      body: { sub: 'dev-trader' },
+      headers: { 'x-dev-secret': devSecret },
+    });
     expect(res.statusCode).toBe(200);
     const { token, expires_in } = res.json().data;
     expect(expires_in).toBeGreaterThan(3590);
@@ -75,7 +99,9 @@ describe('token lifetime and clock skew (defaults: 3600 s for traders, 8 h for o
 describe('token rules from the configuration', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({ env: { JWT_MAX_LIFETIME_SECONDS: '600', JWT_ADMIN_MAX_LIFETIME_SECONDS: '900', JWT_CLOCK_SKEW_SECONDS: '5' } });
+    gw = await startTestGateway({
+      env: { JWT_MAX_LIFETIME_SECONDS: '600', JWT_ADMIN_MAX_LIFETIME_SECONDS: '900', JWT_CLOCK_SKEW_SECONDS: '5' },
+    });
   });
   afterAll(async () => gw?.cleanup());
 
@@ -86,7 +112,12 @@ describe('token rules from the configuration', () => {
     expect((await eligibility(tokenFor('op', { role: 'admin', iat: now(), exp: now() + 900 }))).statusCode).toBe(200);
     expectUnauthorized(await eligibility(tokenFor('op', { role: 'admin', iat: now(), exp: now() + 901 })), /at most 900 s/);
     expectUnauthorized(await eligibility(tokenFor('alice', { iat: now() + 30, exp: now() + 300 })), /5 s clock skew/);
-    const dev = await gw.inject({ method: 'POST', url: '/psp/alfred/__dev/token', body: { sub: 'dev-trader' }, headers: { 'x-dev-secret': devSecret } });
+    const dev = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/__dev/token',
+      body: { sub: 'dev-trader' },
+      headers: { 'x-dev-secret': devSecret },
+    });
     const { token } = dev.json().data;
     const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
     expect(payload.exp - payload.iat).toBe(600);
@@ -110,14 +141,22 @@ describe('exact numbers at the gateway', () => {
     gw.app.http.app.inject({ method, url, payload, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
 
   it('when an amount is 2^53 + 1, then 400 VALIDATION_ERROR names the field and no service is called', async () => {
-    const res = await raw('POST', '/psp/alfred/quote-preview', '{"type":"withdrawal","amount":9007199254740993,"source_currency_id":"BRL"}');
+    const res = await raw(
+      'POST',
+      '/psp/alfred/quote-preview',
+      '{"type":"withdrawal","amount":9007199254740993,"source_currency_id":"BRL"}',
+    );
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'amount', message: expect.stringMatching(/exactly/) }] } } });
+    expect(res.json()).toMatchObject({
+      success: false,
+      error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'amount', message: expect.stringMatching(/exactly/) }] } },
+    });
     expect(gw.fake.received).toEqual([]);
   });
 
   it('when a nested amount has more precision than a double keeps, then 400 names data.amount', async () => {
-    const body = '{"data":{"type":"withdrawal","amount":50.0000000000000000001,"source_currency_id":"BRL","payment_route_id":"BR_PIX","wallet_id":"MAIN","fiat_account_id":"fa_1"}}';
+    const body =
+      '{"data":{"type":"withdrawal","amount":50.0000000000000000001,"source_currency_id":"BRL","payment_route_id":"BR_PIX","wallet_id":"MAIN","fiat_account_id":"fa_1"}}';
     const res = await raw('POST', '/psp/alfred/session', body);
     expect(res.statusCode).toBe(400);
     expect(res.json().error.details.fields.map((f: { field: string }) => f.field)).toEqual(['data.amount']);
@@ -134,7 +173,12 @@ describe('exact numbers at the gateway', () => {
 
   it('when an operator body holds 2^53 + 1, then the admin scope refuses it too; an empty JSON body is still no body', async () => {
     const admin = tokenFor('op-1', { role: 'admin' });
-    const res = await raw('POST', '/api/admin/withdrawals/01970000-0000-7000-8000-00000000000a/reject', '{"reason":"fraud","n":9007199254740993}', admin);
+    const res = await raw(
+      'POST',
+      '/api/admin/withdrawals/01970000-0000-7000-8000-00000000000a/reject',
+      '{"reason":"fraud","n":9007199254740993}',
+      admin,
+    );
     expect(res.statusCode).toBe(400);
     expect(res.json().error.details.fields).toEqual([{ field: 'n', message: expect.stringMatching(/exactly/) }]);
     const empty = await raw('POST', '/api/admin/withdrawals/not-an-id/approve', '', admin);
@@ -142,7 +186,11 @@ describe('exact numbers at the gateway', () => {
   });
 
   it('when a body carries __proto__, then 400 VALIDATION_ERROR and no service is called', async () => {
-    const res = await raw('POST', '/psp/alfred/quote-preview', `{"type":"withdrawal","amount":"50.00","source_currency_id":"BRL","__proto__":{"admin":true}}`);
+    const res = await raw(
+      'POST',
+      '/psp/alfred/quote-preview',
+      `{"type":"withdrawal","amount":"50.00","source_currency_id":"BRL","__proto__":{"admin":true}}`,
+    );
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('VALIDATION_ERROR');
     expect(gw.fake.received).toEqual([]);
@@ -188,7 +236,9 @@ describe('the gateway over a real socket: logs, 413, 431', () => {
       headers: { authorization: `Bearer ${tokenFor('alice')}`, 'x-trace-id': traceId },
     });
     expect(res.status).toBe(200);
-    const refused = await fetch(`${base}/psp/alfred/eligibility?token=secret-value`, { headers: { authorization: 'Bearer secret-value', 'x-trace-id': `${traceId}-b` } });
+    const refused = await fetch(`${base}/psp/alfred/eligibility?token=secret-value`, {
+      headers: { authorization: 'Bearer secret-value', 'x-trace-id': `${traceId}-b` },
+    });
     expect(refused.status).toBe(401);
     const mine = await eventually('both requests completed in the log', () => {
       const own = lines.filter((l) => l.includes(traceId)).map((l) => JSON.parse(l));
@@ -209,13 +259,24 @@ describe('the gateway over a real socket: logs, 413, 431', () => {
       body: JSON.stringify({ type: 'PIX', fiatAccountFields: { note: 'x'.repeat(20 * 1024) } }),
     });
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ success: false, error: { code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/16384 bytes/) }, trace_id: res.headers.get('x-trace-id') });
+    expect(await res.json()).toEqual({
+      success: false,
+      error: { code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/16384 bytes/) },
+      trace_id: res.headers.get('x-trace-id'),
+    });
   });
 
   it('when the headers are over 16 KiB, then 431 HEADERS_TOO_LARGE in the envelope, and the header is not logged', async () => {
-    const res = await rawRequest(port, `GET /psp/alfred/eligibility HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${'s'.repeat(20 * 1024)}\r\n\r\n`);
+    const res = await rawRequest(
+      port,
+      `GET /psp/alfred/eligibility HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${'s'.repeat(20 * 1024)}\r\n\r\n`,
+    );
     expect(res.status).toBe(431);
-    expect(JSON.parse(res.body)).toEqual({ success: false, error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) }, trace_id: res.headers['x-trace-id'] });
+    expect(JSON.parse(res.body)).toEqual({
+      success: false,
+      error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) },
+      trace_id: res.headers['x-trace-id'],
+    });
     const logged = await eventually('the 431 log line', () => lines.find((l) => l.includes(res.headers['x-trace-id']!)));
     expect(JSON.parse(logged)).toMatchObject({ msg: 'client error answered', status: 431 });
     for (const line of lines) expect(line).not.toContain('s'.repeat(100));

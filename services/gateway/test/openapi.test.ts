@@ -7,7 +7,20 @@ type Op = OpenAPIV3_1.OperationObject & { path: string; method: string };
 type Schema = OpenAPIV3_1.SchemaObject & Record<string, unknown>;
 
 /** Every field that carries an amount of money on the wire. */
-const moneyFields = new Set(['amount', 'available', 'held', 'fiat_amount', 'crypto_amount', 'min', 'max', 'outstanding_amount', 'moved_amount', 'limitValue', 'requested', 'used']);
+const moneyFields = new Set([
+  'amount',
+  'available',
+  'held',
+  'fiat_amount',
+  'crypto_amount',
+  'min',
+  'max',
+  'outstanding_amount',
+  'moved_amount',
+  'limitValue',
+  'requested',
+  'used',
+]);
 const decimalPattern = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 
 function operationsOf(doc: OpenAPIV3_1.Document): Op[] {
@@ -23,12 +36,15 @@ function propertiesOf(schema: Schema | undefined, out: [string, Schema][] = []):
     out.push([name, sub]);
     propertiesOf(sub, out);
   }
-  for (const key of ['items', 'additionalProperties'] as const) if (typeof schema[key] === 'object') propertiesOf(schema[key] as Schema, out);
-  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) for (const sub of (schema[key] as Schema[] | undefined) ?? []) propertiesOf(sub, out);
+  for (const key of ['items', 'additionalProperties'] as const)
+    if (typeof schema[key] === 'object') propertiesOf(schema[key] as Schema, out);
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const)
+    for (const sub of (schema[key] as Schema[] | undefined) ?? []) propertiesOf(sub, out);
   return out;
 }
 
-const jsonSchemaOf = (response: unknown) => (response as OpenAPIV3_1.ResponseObject).content?.['application/json']?.schema as Schema | undefined;
+const jsonSchemaOf = (response: unknown) =>
+  (response as OpenAPIV3_1.ResponseObject).content?.['application/json']?.schema as Schema | undefined;
 
 /** The error codes a response documents (`error.code`'s enum). */
 function errorCodesOf(response: unknown): string[] {
@@ -51,7 +67,13 @@ describe('the gateway OpenAPI document', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.servers?.length).toBeGreaterThan(0);
     const listed = ops.map((op) => `${op.method.toUpperCase()} ${op.path}`);
-    for (const route of ['GET /api/admin/exceptions', 'GET /api/admin/exceptions/{id}', 'POST /api/admin/exceptions/{id}/resolve', 'PUT /api/admin/withdrawals/freeze', 'POST /api/admin/withdrawals/sync-statuses']) {
+    for (const route of [
+      'GET /api/admin/exceptions',
+      'GET /api/admin/exceptions/{id}',
+      'POST /api/admin/exceptions/{id}/resolve',
+      'PUT /api/admin/withdrawals/freeze',
+      'POST /api/admin/withdrawals/sync-statuses',
+    ]) {
       expect(listed).toContain(route);
     }
     const tagNames = (doc.tags ?? []).map((t) => t.name);
@@ -69,11 +91,15 @@ describe('the gateway OpenAPI document', () => {
       const statuses = Object.keys(op.responses ?? {});
       const success = statuses.filter((s) => s.startsWith('2'));
       expect(success, where).toHaveLength(1);
-      expect(statuses.some((s) => s.startsWith('4')), where).toBe(true);
+      expect(
+        statuses.some((s) => s.startsWith('4')),
+        where,
+      ).toBe(true);
       const answer = (op.responses![success[0]!] as OpenAPIV3_1.ResponseObject).content?.['application/json'];
       if (success[0] !== '204') expect(answer?.example ?? answer?.examples, `${where} answer example`).toBeDefined();
       const body = (op.requestBody as OpenAPIV3_1.RequestBodyObject | undefined)?.content?.['application/json'];
-      if (body && Object.keys((body.schema as Schema).properties ?? {}).length > 0) expect(body.example ?? body.examples, `${where} body example`).toBeDefined();
+      if (body && Object.keys((body.schema as Schema).properties ?? {}).length > 0)
+        expect(body.example ?? body.examples, `${where} body example`).toBeDefined();
     }
   });
 
@@ -95,18 +121,38 @@ describe('the gateway OpenAPI document', () => {
       if (op.path.startsWith('/api/admin/')) expect(errorCodesOf(op.responses!['403']), op.operationId).toEqual(['FORBIDDEN']);
     }
     const codesOf = (id: string) => Object.values(ops.find((op) => op.operationId === id)!.responses!).flatMap(errorCodesOf);
-    expect(codesOf('initiateWithdrawal')).toEqual(expect.arrayContaining(['ALFRED_SESSION_NOT_OWNED', 'SESSION_NOT_FOUND', 'SESSION_EXPIRED', 'INSUFFICIENT_FUNDS', 'ALFRED_WITHDRAWALS_FROZEN']));
-    expect(codesOf('adminResolveException')).toEqual(expect.arrayContaining(['EXCEPTION_NOT_FOUND', 'EXCEPTION_ALREADY_RESOLVED', 'EXCEPTION_RESOLUTION_INVALID']));
+    expect(codesOf('initiateWithdrawal')).toEqual(
+      expect.arrayContaining([
+        'ALFRED_SESSION_NOT_OWNED',
+        'SESSION_NOT_FOUND',
+        'SESSION_EXPIRED',
+        'INSUFFICIENT_FUNDS',
+        'ALFRED_WITHDRAWALS_FROZEN',
+      ]),
+    );
+    expect(codesOf('adminResolveException')).toEqual(
+      expect.arrayContaining(['EXCEPTION_NOT_FOUND', 'EXCEPTION_ALREADY_RESOLVED', 'EXCEPTION_RESOLUTION_INVALID']),
+    );
     expect(codesOf('listBalances')).not.toContain('VALIDATION_ERROR');
   });
 
   it('when page and limit are read, then they are integers with their maxima and defaults', () => {
     const paged = ops.filter((op) => (op.parameters as OpenAPIV3_1.ParameterObject[] | undefined)?.some((p) => p.name === 'limit'));
-    expect(paged.map((op) => op.operationId).sort()).toEqual(['adminListExceptions', 'adminListPendingWithdrawals', 'adminListWithdrawals', 'listWithdrawals']);
+    expect(paged.map((op) => op.operationId).sort()).toEqual([
+      'adminListExceptions',
+      'adminListPendingWithdrawals',
+      'adminListWithdrawals',
+      'listWithdrawals',
+    ]);
     for (const op of paged) {
       const param = (name: string) => (op.parameters as OpenAPIV3_1.ParameterObject[]).find((p) => p.name === name)!.schema as Schema;
       expect(param('page')).toMatchObject({ type: 'integer', minimum: 1, maximum: 1_000_000, default: 1 });
-      expect(param('limit')).toMatchObject({ type: 'integer', minimum: 1, maximum: 100, default: op.operationId === 'listWithdrawals' ? 20 : 50 });
+      expect(param('limit')).toMatchObject({
+        type: 'integer',
+        minimum: 1,
+        maximum: 100,
+        default: op.operationId === 'listWithdrawals' ? 20 : 50,
+      });
     }
   });
 
@@ -115,7 +161,14 @@ describe('the gateway OpenAPI document', () => {
     expect(required('adminApproveWithdrawal')).toBe(false);
     expect(required('adminProcessWithdrawal')).toBe(false);
     expect(required('adminSyncStatuses')).toBe(false);
-    for (const id of ['adminRejectWithdrawal', 'adminCompleteWithdrawal', 'adminOverrideWithdrawalStatus', 'adminResolveException', 'adminSetFreeze']) expect(required(id), id).toBe(true);
+    for (const id of [
+      'adminRejectWithdrawal',
+      'adminCompleteWithdrawal',
+      'adminOverrideWithdrawalStatus',
+      'adminResolveException',
+      'adminSetFreeze',
+    ])
+      expect(required(id), id).toBe(true);
   });
 
   it('when every answer and error detail is walked, then each money field is a string with a decimal pattern, never a number', () => {
@@ -142,9 +195,16 @@ describe('the gateway OpenAPI document', () => {
   it('when the widget is used, then the real answers carry every amount as a decimal string (and the harness checked each against the document)', async () => {
     const alice = tokenFor('alice');
     const answers = await Promise.all(
-      ['/psp/alfred/supported-options', '/psp/alfred/withdrawals', `/psp/alfred/withdrawals/01970000-0000-7000-8000-00000000000a`].map((url) => gw.inject({ url, token: alice })),
+      ['/psp/alfred/supported-options', '/psp/alfred/withdrawals', `/psp/alfred/withdrawals/01970000-0000-7000-8000-00000000000a`].map(
+        (url) => gw.inject({ url, token: alice }),
+      ),
     );
-    const quote = await gw.inject({ method: 'POST', url: '/psp/alfred/quote-preview', token: alice, body: { type: 'withdrawal', amount: 50, source_currency_id: 'BRL' } });
+    const quote = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/quote-preview',
+      token: alice,
+      body: { type: 'withdrawal', amount: 50, source_currency_id: 'BRL' },
+    });
     const amounts: unknown[] = [];
     const collect = (value: unknown, key = ''): void => {
       if (Array.isArray(value)) value.forEach((v) => collect(v));
@@ -161,12 +221,20 @@ describe('the gateway OpenAPI document', () => {
 
   it("when a limit refusal carries Alfred's bounds, then they are decimal strings; a bound as a JSON number would disagree with the document", async () => {
     const body = { type: 'withdrawal', amount: '5000000.00', source_currency_id: 'BRL' };
-    gw.fake.answer(pspAlfredRpc.quote, () => refuse('LIMIT_EXCEEDED', 'Amount outside the limits of the payment provider', { details: { partnerCode: 111426, currency: 'USDT', max: '50000.000000' } }));
+    gw.fake.answer(pspAlfredRpc.quote, () =>
+      refuse('LIMIT_EXCEEDED', 'Amount outside the limits of the payment provider', {
+        details: { partnerCode: 111426, currency: 'USDT', max: '50000.000000' },
+      }),
+    );
     const res = await gw.inject({ method: 'POST', url: '/psp/alfred/quote-preview', token: tokenFor('alice'), body });
     expect(res.statusCode).toBe(422);
     expect(res.json().error.details).toEqual({ partnerCode: 111426, currency: 'USDT', max: '50000.000000' });
-    gw.fake.answer(pspAlfredRpc.quote, () => refuse('LIMIT_EXCEEDED', 'Amount outside the limits of the payment provider', { details: { partnerCode: 111426, max: 50000 } }));
-    await expect(gw.inject({ method: 'POST', url: '/psp/alfred/quote-preview', token: tokenFor('alice'), body })).rejects.toThrow(/error\/details\/max must be string/);
+    gw.fake.answer(pspAlfredRpc.quote, () =>
+      refuse('LIMIT_EXCEEDED', 'Amount outside the limits of the payment provider', { details: { partnerCode: 111426, max: 50000 } }),
+    );
+    await expect(gw.inject({ method: 'POST', url: '/psp/alfred/quote-preview', token: tokenFor('alice'), body })).rejects.toThrow(
+      /error\/details\/max must be string/,
+    );
     gw.fake.reset();
   });
 });

@@ -21,7 +21,12 @@ describe('gateway widget routes', () => {
   });
 
   it('when a quote preview is asked with a JSON number, then the service gets the exact decimal string and the answer has USDT with 6 decimals', async () => {
-    const res = await gw.inject({ method: 'POST', url: '/psp/alfred/quote-preview', token: alice, body: { type: 'withdrawal', amount: 50.1, source_currency_id: 'BRL' } });
+    const res = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/quote-preview',
+      token: alice,
+      body: { type: 'withdrawal', amount: 50.1, source_currency_id: 'BRL' },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().data).toEqual({
       quote_id: 'q_1',
@@ -40,7 +45,14 @@ describe('gateway widget routes', () => {
     const res = await gw.inject({ url: '/psp/alfred/fiat-accounts', token: alice });
     expect(res.statusCode).toBe(200);
     expect(res.json().data).toEqual([
-      { fiat_account_id: 'fa_1', type: 'PIX', masked_number: '***6789', account_holder_name: 'Ana Souza', bank_name: null, created_at: '2030-01-01T00:00:00.000Z' },
+      {
+        fiat_account_id: 'fa_1',
+        type: 'PIX',
+        masked_number: '***6789',
+        account_holder_name: 'Ana Souza',
+        bank_name: null,
+        created_at: '2030-01-01T00:00:00.000Z',
+      },
     ]);
   });
 
@@ -53,7 +65,12 @@ describe('gateway widget routes', () => {
 
   it('when a fiat account is added with the own session, then ownership is checked first and 201 carries the id', async () => {
     const fields = { pixKey: 'ana@example.com', documentNumber: '12345678909', accountName: 'Ana Souza' };
-    const res = await gw.inject({ method: 'POST', url: '/psp/alfred/fiat-accounts', token: alice, body: { type: 'PIX', session_id: sessionId, fiatAccountFields: fields } });
+    const res = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/fiat-accounts',
+      token: alice,
+      body: { type: 'PIX', session_id: sessionId, fiatAccountFields: fields },
+    });
     expect(res.statusCode).toBe(201);
     expect(res.json().data).toEqual({ fiatAccountId: 'fa_new', fiat_account_id: 'fa_new' });
     expect(gw.fake.received.map((r) => [r.subject, r.req])).toEqual([
@@ -64,9 +81,17 @@ describe('gateway widget routes', () => {
 
   it("when a fiat account is added with another trader's session, then 403 ALFRED_SESSION_NOT_OWNED and no account is created", async () => {
     gw.fake.answer(sessionsRpc.checkSessionOwner, () => refuse('ALFRED_SESSION_NOT_OWNED', 'Session belongs to another user'));
-    const res = await gw.inject({ method: 'POST', url: '/psp/alfred/fiat-accounts', token: tokenFor('mallory'), body: { type: 'PIX', session_id: sessionId, fiatAccountFields: { pixKey: 'x' } } });
+    const res = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/fiat-accounts',
+      token: tokenFor('mallory'),
+      body: { type: 'PIX', session_id: sessionId, fiatAccountFields: { pixKey: 'x' } },
+    });
     expect(res.statusCode).toBe(403);
-    expect(res.json()).toMatchObject({ success: false, error: { code: 'ALFRED_SESSION_NOT_OWNED', message: 'Session belongs to another user' } });
+    expect(res.json()).toMatchObject({
+      success: false,
+      error: { code: 'ALFRED_SESSION_NOT_OWNED', message: 'Session belongs to another user' },
+    });
     expect(gw.fake.subjects()).toEqual([sessionsRpc.checkSessionOwner.subject]);
     expect(gw.fake.received[0]!.req).toEqual({ traderId: 'mallory', sessionId });
   });
@@ -80,9 +105,18 @@ describe('gateway widget routes', () => {
         refuse('ALFRED_BANK_USA_UNAVAILABLE', 'BANK_USA unavailable, contact support', { status, details: { partnerCode } }),
       );
       const fields = { accountNumber: '123456789', routingNumber: '021000021', accountType: 'CHECKING', bankName: 'Chase' };
-      const res = await gw.inject({ method: 'POST', url: '/psp/alfred/fiat-accounts', token: alice, body: { type: 'BANK_USA', fiatAccountFields: fields } });
+      const res = await gw.inject({
+        method: 'POST',
+        url: '/psp/alfred/fiat-accounts',
+        token: alice,
+        body: { type: 'BANK_USA', fiatAccountFields: fields },
+      });
       expect(res.statusCode).toBe(status);
-      expect(res.json().error).toEqual({ code: 'ALFRED_BANK_USA_UNAVAILABLE', message: 'BANK_USA unavailable, contact support', details: { partnerCode } });
+      expect(res.json().error).toEqual({
+        code: 'ALFRED_BANK_USA_UNAVAILABLE',
+        message: 'BANK_USA unavailable, contact support',
+        details: { partnerCode },
+      });
       expect(gw.fake.subjects()).toEqual([pspAlfredRpc.createFiatAccount.subject]);
     });
   }
@@ -102,13 +136,25 @@ describe('gateway widget routes', () => {
   });
 
   it('when a session is opened, then the sessions service gets camelCase fields and the answer is 201 snake_case', async () => {
-    const data = { type: 'withdrawal', amount: 100, source_currency_id: 'BRL', payment_route_id: 'BR_PIX', wallet_id: 'MAIN', fiat_account_id: 'fa_1' };
+    const data = {
+      type: 'withdrawal',
+      amount: 100,
+      source_currency_id: 'BRL',
+      payment_route_id: 'BR_PIX',
+      wallet_id: 'MAIN',
+      fiat_account_id: 'fa_1',
+    };
     const res = await gw.inject({ method: 'POST', url: '/psp/alfred/session', token: alice, body: { data } });
     expect(res.statusCode).toBe(201);
     expect(res.json().data).toMatchObject({
       session_id: sessionId,
       expires_at: '2030-01-02T00:00:00.000Z',
-      quote: { fiat_amount: '50.00', crypto_amount: '9.523810', rate: '5.25', fees: [{ type: 'network', amount: '0.10', currency: 'USDT' }] },
+      quote: {
+        fiat_amount: '50.00',
+        crypto_amount: '9.523810',
+        rate: '5.25',
+        fees: [{ type: 'network', amount: '0.10', currency: 'USDT' }],
+      },
     });
     expect(gw.fake.received.map((r) => r.req)).toEqual([
       { traderId: 'alice', amount: '100', sourceCurrency: 'BRL', paymentRouteId: 'BR_PIX', walletId: 'MAIN', fiatAccountId: 'fa_1' },
@@ -117,7 +163,14 @@ describe('gateway widget routes', () => {
 
   it('when a session is refused because withdrawals are frozen, then 423 ALFRED_WITHDRAWALS_FROZEN', async () => {
     gw.fake.answer(sessionsRpc.createSession, () => refuse('ALFRED_WITHDRAWALS_FROZEN', 'Withdrawals are frozen'));
-    const data = { type: 'withdrawal', amount: '50.00', source_currency_id: 'BRL', payment_route_id: 'BR_PIX', wallet_id: 'MAIN', fiat_account_id: 'fa_1' };
+    const data = {
+      type: 'withdrawal',
+      amount: '50.00',
+      source_currency_id: 'BRL',
+      payment_route_id: 'BR_PIX',
+      wallet_id: 'MAIN',
+      fiat_account_id: 'fa_1',
+    };
     const res = await gw.inject({ method: 'POST', url: '/psp/alfred/session', token: alice, body: { data } });
     expect(res.statusCode).toBe(423);
     expect(res.json().error.code).toBe('ALFRED_WITHDRAWALS_FROZEN');
@@ -135,7 +188,12 @@ describe('gateway widget routes', () => {
 
   it("when another trader's session is initiated (scenario D), then 403 ALFRED_SESSION_NOT_OWNED and initiate is never called", async () => {
     gw.fake.answer(sessionsRpc.checkSessionOwner, () => refuse('ALFRED_SESSION_NOT_OWNED', 'Session belongs to another user'));
-    const res = await gw.inject({ method: 'POST', url: '/psp/alfred/initiate-withdrawal', token: tokenFor('bob'), body: { session_id: sessionId } });
+    const res = await gw.inject({
+      method: 'POST',
+      url: '/psp/alfred/initiate-withdrawal',
+      token: tokenFor('bob'),
+      body: { session_id: sessionId },
+    });
     expect(res.statusCode).toBe(403);
     expect(res.json().error.code).toBe('ALFRED_SESSION_NOT_OWNED');
     expect(gw.fake.subjects()).toEqual([sessionsRpc.checkSessionOwner.subject]);
@@ -153,8 +211,22 @@ describe('gateway widget routes', () => {
     expect(res.statusCode).toBe(200);
     const data = res.json().data;
     expect(data).toMatchObject({ total: 41, page: 2, limit: 100 });
-    expect(data.withdrawals[0]).toMatchObject({ withdrawal_id: withdrawalId, status: 'processing', crypto_amount: '9.523810', fiat_amount: '50.00', psp_transaction_id: 'tx_1' });
-    expect(data.withdrawals[0].timeline[1]).toEqual({ kind: 'transition', from: 'pending', to: 'approved', actor: 'risk', reason: 'auto-approve', refused_code: null, at: '2030-01-01T00:00:30.000Z' });
+    expect(data.withdrawals[0]).toMatchObject({
+      withdrawal_id: withdrawalId,
+      status: 'processing',
+      crypto_amount: '9.523810',
+      fiat_amount: '50.00',
+      psp_transaction_id: 'tx_1',
+    });
+    expect(data.withdrawals[0].timeline[1]).toEqual({
+      kind: 'transition',
+      from: 'pending',
+      to: 'approved',
+      actor: 'risk',
+      reason: 'auto-approve',
+      refused_code: null,
+      at: '2030-01-01T00:00:30.000Z',
+    });
     expect(gw.fake.received.map((r) => r.req)).toEqual([{ traderId: 'alice', page: 2, limit: 100 }]);
   });
 
@@ -167,7 +239,10 @@ describe('gateway widget routes', () => {
   it('when one withdrawal is asked, then it comes back with its timeline', async () => {
     const res = await gw.inject({ url: `/psp/alfred/withdrawals/${withdrawalId}`, token: alice });
     expect(res.statusCode).toBe(200);
-    expect(res.json().data).toMatchObject({ withdrawal_id: withdrawalId, timeline: [{ to: 'pending' }, { to: 'approved' }, { to: 'processing' }] });
+    expect(res.json().data).toMatchObject({
+      withdrawal_id: withdrawalId,
+      timeline: [{ to: 'pending' }, { to: 'approved' }, { to: 'processing' }],
+    });
     expect(gw.fake.received.map((r) => r.req)).toEqual([{ traderId: 'alice', withdrawalId }]);
   });
 

@@ -25,7 +25,8 @@ export class OptionsError extends Error {}
 function boundedNumber(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new OptionsError(`--${name} must be a number from ${min} to ${max}\n${usage}`);
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw new OptionsError(`--${name} must be a number from ${min} to ${max}\n${usage}`);
   return value;
 }
 
@@ -37,7 +38,8 @@ function requireLoopback(name: string, url: string): void {
   const hosts = url.replace(/^[a-z]+:\/\//, '').split(',');
   for (const entry of hosts) {
     const host = new URL(`x://${entry}`).hostname;
-    if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new OptionsError(`${name} must point at 127.0.0.1 or localhost, not ${host}`);
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(host))
+      throw new OptionsError(`${name} must point at 127.0.0.1 or localhost, not ${host}`);
   }
 }
 

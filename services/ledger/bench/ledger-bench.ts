@@ -53,7 +53,13 @@ function benchAccounts(count: number): Accounts {
 
 async function openAccounts(ledger: ThrowawayLedger, a: Accounts, concurrency: number, signal: AbortSignal): Promise<void> {
   await openSystemAccounts(ledger.call, [fundingSource, a.clearing, ...a.ownClearing], concurrency);
-  await openFundedTraders(ledger.call, a.traders.map((t) => t.owner), traderFundingMinor, concurrency, signal);
+  await openFundedTraders(
+    ledger.call,
+    a.traders.map((t) => t.owner),
+    traderFundingMinor,
+    concurrency,
+    signal,
+  );
   await openFundedTraders(ledger.call, [a.hot.owner], hotFundingMinor, 1, signal);
 }
 
@@ -76,7 +82,13 @@ function caseSpecs(ledger: ThrowawayLedger, o: BenchOptions, a: Accounts): CaseS
     { ...base, name: 'own clearing', accounts: n, operation: holdPair(ledger.call, ownClearing, amountMinor) },
   ];
   if (o.transferSeconds > 0 && n >= 2) {
-    specs.push({ ...base, name: 'transfers', accounts: n, seconds: o.transferSeconds, operation: immediateTransfer(ledger.call, () => pickTwo(a.traders), amountMinor) });
+    specs.push({
+      ...base,
+      name: 'transfers',
+      accounts: n,
+      seconds: o.transferSeconds,
+      operation: immediateTransfer(ledger.call, () => pickTwo(a.traders), amountMinor),
+    });
   }
   return specs;
 }

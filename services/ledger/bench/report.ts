@@ -54,7 +54,12 @@ function formatRows(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const isNumber = (cell: string) => /^[0-9.]+$/.test(cell);
   return rows
-    .map((r) => r.map((cell, i) => (isNumber(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((cell, i) => (isNumber(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -70,12 +75,14 @@ function caseRows(c: CaseReport): string[][] {
 }
 
 /** Display of a measurement (latency, rate, cores) with fixed decimals; never used for money. */
-const measure = (value: number, decimals: number) => value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: false });
+const measure = (value: number, decimals: number) =>
+  value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: false });
 
 const percent = (share: number) => `${Math.round(share * 100)}%`;
 
 function cpuLine(c: CaseReport): string {
-  const waiting = c.cpu.mainThreadWaitingForCpu === null ? '' : `, waiting for a core ${percent(c.cpu.mainThreadWaitingForCpu)} of the time`;
+  const waiting =
+    c.cpu.mainThreadWaitingForCpu === null ? '' : `, waiting for a core ${percent(c.cpu.mainThreadWaitingForCpu)} of the time`;
   return (
     `  ${c.name}: bench process ${measure(c.cpu.processCores, 2)} cores (event loop ${percent(c.cpu.eventLoopUtilization)} busy${waiting}); ` +
     `whole machine ${measure(c.cpu.machineBusyCores, 2)} cores busy; outbox backlog at end ${c.outboxUnsent}`
@@ -93,7 +100,12 @@ export function formatReport(r: BenchReport): string {
   const m = r.machine;
   const header = ['case', 'clients', 'accounts', 'ops/s', 'series', 'count', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'];
   const table = formatRows([header, ...r.cases.flatMap(caseRows)]);
-  const outcomes = r.cases.map((c) => `  ${c.name}: ${Object.entries(c.outcomes).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  const outcomes = r.cases.map(
+    (c) =>
+      `  ${c.name}: ${Object.entries(c.outcomes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+  );
   const load = r.cases.map(cpuLine);
   return [
     `Ledger benchmark, ${r.startedAt}`,

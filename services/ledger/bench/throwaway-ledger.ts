@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { callRpc, connectMessaging, createLogger, deleteStreams, migrate, newId, provisionStreams, type Database, type Messaging } from '@offramp/kit';
+import {
+  callRpc,
+  connectMessaging,
+  createLogger,
+  deleteStreams,
+  migrate,
+  newId,
+  provisionStreams,
+  type Database,
+  type Messaging,
+} from '@offramp/kit';
 import { ledgerRpc, type AccountRef, type RpcDef } from '@offramp/contracts';
 import type { z } from 'zod';
 import { buildLedger, openLedgerDatabase, type LedgerApp } from '../src/app.ts';
@@ -107,12 +117,24 @@ export async function openSystemAccounts(call: CallLedger, refs: readonly Accoun
 }
 
 /** Opens trader accounts (never negative) and funds each from the deposits account. */
-export async function openFundedTraders(call: CallLedger, owners: readonly string[], amountMinor: bigint, concurrency: number, signal: AbortSignal): Promise<void> {
+export async function openFundedTraders(
+  call: CallLedger,
+  owners: readonly string[],
+  amountMinor: bigint,
+  concurrency: number,
+  signal: AbortSignal,
+): Promise<void> {
   await forEachLimited(owners, concurrency, async (owner) => {
     signal.throwIfAborted();
     const opened = await call(ledgerRpc.openAccount, { ...usdt(owner), allowNegative: false });
     if (opened.outcome !== 'ok') throw new Error(`opening ${owner} failed: ${opened.outcome}`);
-    const funded = await call(ledgerRpc.transfer, { id: newId(), debit: fundingSource, credit: usdt(owner), amountMinor, metadata: { reason: 'bench-funding' } });
+    const funded = await call(ledgerRpc.transfer, {
+      id: newId(),
+      debit: fundingSource,
+      credit: usdt(owner),
+      amountMinor,
+      metadata: { reason: 'bench-funding' },
+    });
     if (funded.outcome !== 'ok') throw new Error(`funding ${owner} failed: ${funded.outcome}`);
   });
 }
@@ -124,9 +146,11 @@ export interface OutboxState {
 
 /** How many of the ledger's events the outbox relay has published to JetStream so far. */
 export async function readOutbox(db: Database): Promise<OutboxState> {
-  const [row] = await db.em.fork().execute<{ published: string; unsent: string }[]>(
-    'select count(*) filter (where sent_at is not null) as published, count(*) filter (where sent_at is null) as unsent from outbox',
-  );
+  const [row] = await db.em
+    .fork()
+    .execute<{ published: string; unsent: string }[]>(
+      'select count(*) filter (where sent_at is not null) as published, count(*) filter (where sent_at is null) as unsent from outbox',
+    );
   return { published: Number(row?.published ?? 0), unsent: Number(row?.unsent ?? 0) };
 }
 

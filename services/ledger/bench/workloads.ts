@@ -41,7 +41,12 @@ export interface CaseSpec {
 const inWindow = (w: MeasureWindow, at: number) => at >= w.measureFromMs && at < w.endsAtMs;
 
 /** Calls one rpc, timing it and recording its outcome; returns null when no answer came back. */
-async function timedCall(rec: Recorder, window: MeasureWindow, kind: string, call: () => Promise<TransferResult>): Promise<TransferResult | null> {
+async function timedCall(
+  rec: Recorder,
+  window: MeasureWindow,
+  kind: string,
+  call: () => Promise<TransferResult>,
+): Promise<TransferResult | null> {
   const started = performance.now();
   try {
     const result = await call();
@@ -60,7 +65,9 @@ export function holdPair(call: CallLedger, pickPair: () => [AccountRef, AccountR
   return async (rec, window) => {
     const [debit, credit] = pickPair();
     const started = performance.now();
-    const hold = await timedCall(rec, window, 'placeHold', () => call(ledgerRpc.placeHold, { id: newId(), debit, credit, amountMinor, metadata: { reason: 'bench' } }));
+    const hold = await timedCall(rec, window, 'placeHold', () =>
+      call(ledgerRpc.placeHold, { id: newId(), debit, credit, amountMinor, metadata: { reason: 'bench' } }),
+    );
     if (hold?.outcome !== 'ok' || !hold.transfer) return;
     const holdId = hold.transfer.id;
     const post = await timedCall(rec, window, 'postHold', () => call(ledgerRpc.postHold, { id: newId(), holdId }));
@@ -73,7 +80,9 @@ export function holdPair(call: CallLedger, pickPair: () => [AccountRef, AccountR
 export function immediateTransfer(call: CallLedger, pickPair: () => [AccountRef, AccountRef], amountMinor: bigint): CaseSpec['operation'] {
   return async (rec, window) => {
     const [debit, credit] = pickPair();
-    await timedCall(rec, window, 'transfer', () => call(ledgerRpc.transfer, { id: newId(), debit, credit, amountMinor, metadata: { reason: 'bench' } }));
+    await timedCall(rec, window, 'transfer', () =>
+      call(ledgerRpc.transfer, { id: newId(), debit, credit, amountMinor, metadata: { reason: 'bench' } }),
+    );
   };
 }
 
@@ -87,7 +96,10 @@ const operationSeries = (latencies: Record<string, LatencySummary>) => latencies
 export async function runCase(spec: CaseSpec, signal: AbortSignal): Promise<CaseResult> {
   const rec = createRecorder();
   const startedAt = performance.now();
-  const window: MeasureWindow = { measureFromMs: startedAt + spec.warmupSeconds * 1_000, endsAtMs: startedAt + (spec.warmupSeconds + spec.seconds) * 1_000 };
+  const window: MeasureWindow = {
+    measureFromMs: startedAt + spec.warmupSeconds * 1_000,
+    endsAtMs: startedAt + (spec.warmupSeconds + spec.seconds) * 1_000,
+  };
   const client = async () => {
     while (performance.now() < window.endsAtMs && !signal.aborted) await spec.operation(rec, window);
   };

@@ -16,7 +16,11 @@ try {
   try {
     const result = await checkLedger(db);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(result.ok ? `ledger consistent: ${result.accountsChecked} accounts, currencies ${result.currencies.join(', ') || '(none)'}\n` : `LEDGER INCONSISTENT: ${result.mismatches.length} mismatches\n`);
+    process.stdout.write(
+      result.ok
+        ? `ledger consistent: ${result.accountsChecked} accounts, currencies ${result.currencies.join(', ') || '(none)'}\n`
+        : `LEDGER INCONSISTENT: ${result.mismatches.length} mismatches\n`,
+    );
     process.exitCode = result.ok ? 0 : 1;
   } finally {
     await db.close();

@@ -2,11 +2,17 @@ import { z } from 'zod';
 import { baseConfig, loadConfig } from '@offramp/kit';
 
 /** `true`/`1` on, anything else of the accepted values off; unset is off. */
-const flag = z.enum(['true', 'false', '1', '0', '']).default('false').transform((v) => v === 'true' || v === '1');
+const flag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
 
 export const ledgerConfig = baseConfig.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8082),
-  DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('ledger'),
+  DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('ledger'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(20),
   /**
    * Serves the QA rpcs (`ledgerRpc.devFund`). Set only where the gateway's DEV_ENDPOINTS is: off,

@@ -16,7 +16,12 @@ describe('ledger QA funding, with DEV_RPCS', () => {
     expect(funded.outcome).toBe('ok');
     expect(await ledger.available(owner)).toBe(1_500_000n);
     const { transfer } = await ledger.call(ledgerRpc.getTransfer, { id: funded.transferId });
-    expect(transfer).toMatchObject({ kind: 'transfer', debit: { owner: 'external:deposits', currency: 'USDT' }, credit: { owner, currency: 'USDT' }, amountMinor: 1_500_000n });
+    expect(transfer).toMatchObject({
+      kind: 'transfer',
+      debit: { owner: 'external:deposits', currency: 'USDT' },
+      credit: { owner, currency: 'USDT' },
+      amountMinor: 1_500_000n,
+    });
     const opened = await ledger.call(ledgerRpc.openAccount, { owner, currency: 'USDT', allowNegative: false });
     expect(opened.outcome).toBe('exists');
     expect((await ledger.call(ledgerRpc.check, {})).ok).toBe(true);
@@ -25,11 +30,23 @@ describe('ledger QA funding, with DEV_RPCS', () => {
   it('when one id is funded twice, then it answers exists and credits once; without an id every call is a new deposit', async () => {
     const owner = `trader:${newId()}`;
     const id = newId();
-    expect(await ledger.call(ledgerRpc.devFund, { owner, currency: 'USDT', amountMinor: 100n, id })).toEqual({ transferId: id, outcome: 'ok' });
-    expect(await ledger.call(ledgerRpc.devFund, { owner, currency: 'USDT', amountMinor: 100n, id })).toEqual({ transferId: id, outcome: 'exists' });
-    expect(await ledger.call(ledgerRpc.devFund, { owner, currency: 'USDT', amountMinor: 101n, id })).toEqual({ transferId: id, outcome: 'exists_with_different_fields' });
+    expect(await ledger.call(ledgerRpc.devFund, { owner, currency: 'USDT', amountMinor: 100n, id })).toEqual({
+      transferId: id,
+      outcome: 'ok',
+    });
+    expect(await ledger.call(ledgerRpc.devFund, { owner, currency: 'USDT', amountMinor: 100n, id })).toEqual({
+      transferId: id,
+      outcome: 'exists',
+    });
+    expect(await ledger.call(ledgerRpc.devFund, { owner, currency: 'USDT', amountMinor: 101n, id })).toEqual({
+      transferId: id,
+      outcome: 'exists_with_different_fields',
+    });
     expect(await ledger.available(owner)).toBe(100n);
-    const [a, b] = [await ledger.call(ledgerRpc.devFund, { owner, currency: 'USDT', amountMinor: 5n }), await ledger.call(ledgerRpc.devFund, { owner, currency: 'USDT', amountMinor: 5n })];
+    const [a, b] = [
+      await ledger.call(ledgerRpc.devFund, { owner, currency: 'USDT', amountMinor: 5n }),
+      await ledger.call(ledgerRpc.devFund, { owner, currency: 'USDT', amountMinor: 5n }),
+    ];
     expect([a.outcome, b.outcome]).toEqual(['ok', 'ok']);
     expect(a.transferId).not.toBe(b.transferId);
     expect(await ledger.available(owner)).toBe(110n);
@@ -49,7 +66,9 @@ describe('ledger QA funding, with DEV_RPCS', () => {
     expect(answer.ok).toBe(false);
     expect(answer.error?.code).toBe('VALIDATION_ERROR');
     expect(Object.keys(answer.error!.details)).toContain('owner');
-    expect((await ledger.call(ledgerRpc.getBalances, { owner: 'psp:alfred:clearing', currency: 'USDT' })).balances[0]?.postedMinor).toBe(0n);
+    expect((await ledger.call(ledgerRpc.getBalances, { owner: 'psp:alfred:clearing', currency: 'USDT' })).balances[0]?.postedMinor).toBe(
+      0n,
+    );
   });
 });
 

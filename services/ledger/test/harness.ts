@@ -10,7 +10,9 @@ export type TestLedger = Awaited<ReturnType<typeof startTestLedger>>;
  * pass `dbTimeouts` (a generous pool wait): what they check must not depend on the machine's speed.
  * `env` adds to the configuration (DEV_RPCS, for one).
  */
-export async function startTestLedger(opts: { hooks?: ServiceHooks; poolMax?: number; dbTimeouts?: DatabaseOptions['timeouts']; env?: Record<string, string> } = {}) {
+export async function startTestLedger(
+  opts: { hooks?: ServiceHooks; poolMax?: number; dbTimeouts?: DatabaseOptions['timeouts']; env?: Record<string, string> } = {},
+) {
   const { dbTimeouts } = opts;
   const openTestDatabase = (config: LedgerConfig) =>
     dbTimeouts

@@ -26,7 +26,13 @@ describe('ledger holds and transfers', () => {
     })();
     const holds = Promise.all(
       Array.from({ length: 1_000 }, () =>
-        ledger.call(ledgerRpc.placeHold, { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 10_000_000n, metadata: {} }),
+        ledger.call(ledgerRpc.placeHold, {
+          id: newId(),
+          debit: usdt(trader),
+          credit: usdt('psp:alfred:clearing'),
+          amountMinor: 10_000_000n,
+          metadata: {},
+        }),
       ),
     ).finally(() => (sampling = false));
     // Awaited together, so a failing hold also stops the sampler and neither failure goes unhandled.

@@ -52,12 +52,14 @@ describe('ledger http surface', () => {
     expect(viaRpc.accountsChecked).toBe(body.data.accountsChecked);
   });
 
-  it('when balances are corrupted behind the ledger\'s back, then the check names the account and the currency', async () => {
+  it("when balances are corrupted behind the ledger's back, then the check names the account and the currency", async () => {
     const trader = `trader:${newId()}`;
     await ledger.fund(trader, 1_000n);
     await ledger.db.em
       .fork()
-      .execute('update balances set credits_posted = credits_posted + 7 where account_id = (select id from accounts where owner = ?)', [trader]);
+      .execute('update balances set credits_posted = credits_posted + 7 where account_id = (select id from accounts where owner = ?)', [
+        trader,
+      ]);
     const check = await ledger.call(ledgerRpc.check, {});
     expect(check.ok).toBe(false);
     expect(check.mismatches).toEqual(
@@ -68,7 +70,9 @@ describe('ledger http surface', () => {
     );
     await ledger.db.em
       .fork()
-      .execute('update balances set credits_posted = credits_posted - 7 where account_id = (select id from accounts where owner = ?)', [trader]);
+      .execute('update balances set credits_posted = credits_posted - 7 where account_id = (select id from accounts where owner = ?)', [
+        trader,
+      ]);
     expect((await ledger.call(ledgerRpc.check, {})).ok).toBe(true);
   });
 

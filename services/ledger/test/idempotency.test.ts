@@ -21,7 +21,13 @@ describe('ledger idempotency', () => {
 
   it('when one transfer id is sent 50 times in sequence, then one transfer exists and every retry answers exists with the original', async () => {
     const trader = await newTrader(1_000_000n);
-    const req = { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 250_000n, metadata: { withdrawal: 'w-1' } };
+    const req = {
+      id: newId(),
+      debit: usdt(trader),
+      credit: usdt('psp:alfred:clearing'),
+      amountMinor: 250_000n,
+      metadata: { withdrawal: 'w-1' },
+    };
     const results = [];
     for (let i = 0; i < 50; i++) results.push(await ledger.call(ledgerRpc.transfer, req));
     expect(results[0]!.outcome).toBe('ok');
@@ -55,7 +61,13 @@ describe('ledger idempotency', () => {
 
   it('when a transfer names a missing account or mixes currencies, then it is refused with its code and nothing moves', async () => {
     const trader = await newTrader(1_000_000n);
-    const missing = await ledger.call(ledgerRpc.transfer, { id: newId(), debit: usdt(trader), credit: usdt('trader:nobody'), amountMinor: 1n, metadata: {} });
+    const missing = await ledger.call(ledgerRpc.transfer, {
+      id: newId(),
+      debit: usdt(trader),
+      credit: usdt('trader:nobody'),
+      amountMinor: 1n,
+      metadata: {},
+    });
     expect(missing).toEqual({ outcome: 'account_not_found', transfer: null });
     const mixed = await ledger.call(ledgerRpc.transfer, {
       id: newId(),
@@ -65,7 +77,13 @@ describe('ledger idempotency', () => {
       metadata: {},
     });
     expect(mixed).toEqual({ outcome: 'currency_mismatch', transfer: null });
-    const tooMuch = await ledger.call(ledgerRpc.transfer, { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 1_000_001n, metadata: {} });
+    const tooMuch = await ledger.call(ledgerRpc.transfer, {
+      id: newId(),
+      debit: usdt(trader),
+      credit: usdt('psp:alfred:clearing'),
+      amountMinor: 1_000_001n,
+      metadata: {},
+    });
     expect(tooMuch.outcome).toBe('insufficient_funds');
     expect(await ledger.available(trader)).toBe(1_000_000n);
   });
@@ -74,7 +92,9 @@ describe('ledger idempotency', () => {
     const trader = await newTrader(10n);
     const base = { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), metadata: {} };
     const send = (body: unknown) =>
-      ledger.messaging.nc.request(ledger.messaging.wire(ledgerRpc.transfer.subject), JSON.stringify(body), { timeout: 5_000 }).then((m) => m.json<{ ok: boolean; error?: { code: string; details: Record<string, unknown> } }>());
+      ledger.messaging.nc
+        .request(ledger.messaging.wire(ledgerRpc.transfer.subject), JSON.stringify(body), { timeout: 5_000 })
+        .then((m) => m.json<{ ok: boolean; error?: { code: string; details: Record<string, unknown> } }>());
     for (const amountMinor of ['-5', '1.5', '', 'abc', '1e3', '0']) {
       const reply = await send({ ...base, amountMinor });
       expect(reply.ok).toBe(false);
@@ -83,9 +103,9 @@ describe('ledger idempotency', () => {
     }
     const badId = await send({ ...base, id: 'not-a-uuid', amountMinor: '1' });
     expect(Object.keys(badId.error!.details)).toContain('id');
-    await expect(
-      ledger.call(ledgerRpc.transfer, { ...base, id: newId(), credit: usdt(trader), amountMinor: 1n }),
-    ).rejects.toBeInstanceOf(RpcError);
+    await expect(ledger.call(ledgerRpc.transfer, { ...base, id: newId(), credit: usdt(trader), amountMinor: 1n })).rejects.toBeInstanceOf(
+      RpcError,
+    );
     expect(await ledger.available(trader)).toBe(10n);
   });
 });

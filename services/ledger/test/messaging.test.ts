@@ -39,13 +39,21 @@ describe('ledger messaging guarantees', () => {
     await ledger.fund(trader, 1_000n);
     await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
     const holdId = newId();
-    await publishCommand(ledger, ledgerCommands.placeHold, { id: holdId, debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 600n, metadata: {} });
+    await publishCommand(ledger, ledgerCommands.placeHold, {
+      id: holdId,
+      debit: usdt(trader),
+      credit: usdt('psp:alfred:clearing'),
+      amountMinor: 600n,
+      metadata: {},
+    });
 
     await eventually('the redelivery', () => settled.includes('duplicate'));
     expect(settled).toEqual(['retry', 'duplicate']);
     const [balance] = (await ledger.call(ledgerRpc.getBalances, { owner: trader, currency: 'USDT' })).balances;
     expect(balance).toMatchObject({ pendingDebitsMinor: 600n, availableMinor: 400n });
-    const inbox = await ledger.db.em.fork().execute<{ n: string }[]>("select count(*)::text as n from inbox where consumer = 'ledger-commands'");
+    const inbox = await ledger.db.em
+      .fork()
+      .execute<{ n: string }[]>("select count(*)::text as n from inbox where consumer = 'ledger-commands'");
     expect(inbox[0]!.n).toBe('1');
     await ledger.app.relay.flush();
     const placed = await readStream(ledger.messaging, 'EVENTS', ledgerEvents.holdPlaced.subject);
@@ -76,7 +84,10 @@ describe('ledger messaging guarantees', () => {
     const settled: string[] = [];
     ledger = await startTestLedger({ hooks: { consumer: { onSettled: (r) => void settled.push(r) } } });
     const h = natsHeaders();
-    await ledger.messaging.js.publish(ledger.messaging.wire(ledgerCommands.postHold.subject), JSON.stringify({ hello: 'world' }), { msgID: newId(), headers: h });
+    await ledger.messaging.js.publish(ledger.messaging.wire(ledgerCommands.postHold.subject), JSON.stringify({ hello: 'world' }), {
+      msgID: newId(),
+      headers: h,
+    });
     await eventually('the dead letter', () => settled.includes('dead_letter'));
     const dead = await readStream(ledger.messaging, 'DEADLETTER', `dlq.${ledgerCommands.postHold.subject}`);
     expect(dead).toHaveLength(1);
@@ -92,14 +103,33 @@ describe('ledger messaging guarantees', () => {
     await ledger.app.relay.flush();
     await ledger.app.relay.stop();
     const id = newId();
-    expect((await ledger.call(ledgerRpc.transfer, { id, debit: usdt(trader), credit: usdt('external:deposits'), amountMinor: 10n, metadata: {} })).outcome).toBe('ok');
+    expect(
+      (
+        await ledger.call(ledgerRpc.transfer, {
+          id,
+          debit: usdt(trader),
+          credit: usdt('external:deposits'),
+          amountMinor: 10n,
+          metadata: {},
+        })
+      ).outcome,
+    ).toBe('ok');
     const pending = await ledger.db.em.fork().execute<{ id: string }[]>('select id from outbox where sent_at is null');
     expect(pending).toHaveLength(1);
-    expect((await readStream(ledger.messaging, 'EVENTS', ledgerEvents.transferred.subject)).filter((m) => (m.data as { payload: { id: string } }).payload.id === id)).toHaveLength(0);
+    expect(
+      (await readStream(ledger.messaging, 'EVENTS', ledgerEvents.transferred.subject)).filter(
+        (m) => (m.data as { payload: { id: string } }).payload.id === id,
+      ),
+    ).toHaveLength(0);
 
     await ledger.restart();
-    await eventually('the outbox to drain', async () => (await ledger!.db.em.fork().execute('select 1 from outbox where sent_at is null')).length === 0);
-    const events = (await readStream(ledger.messaging, 'EVENTS', ledgerEvents.transferred.subject)).filter((m) => (m.data as { payload: { id: string } }).payload.id === id);
+    await eventually(
+      'the outbox to drain',
+      async () => (await ledger!.db.em.fork().execute('select 1 from outbox where sent_at is null')).length === 0,
+    );
+    const events = (await readStream(ledger.messaging, 'EVENTS', ledgerEvents.transferred.subject)).filter(
+      (m) => (m.data as { payload: { id: string } }).payload.id === id,
+    );
     expect(events).toHaveLength(1);
     expect(events[0]!.id).toBe(pending[0]!.id);
   });
@@ -117,7 +147,10 @@ describe('ledger messaging guarantees', () => {
     });
     const trader = `trader:${newId()}`;
     await ledger.fund(trader, 1_000n);
-    await eventually('the outbox to drain', async () => (await ledger!.db.em.fork().execute('select 1 from outbox where sent_at is null')).length === 0);
+    await eventually(
+      'the outbox to drain',
+      async () => (await ledger!.db.em.fork().execute('select 1 from outbox where sent_at is null')).length === 0,
+    );
     const rows = await ledger.db.em.fork().execute<{ id: string; attempts: number }[]>('select id, attempts from outbox order by seq');
     const opened = await readStream(ledger.messaging, 'EVENTS', ledgerEvents.accountOpened.subject);
     const transferred = await readStream(ledger.messaging, 'EVENTS', ledgerEvents.transferred.subject);
@@ -136,7 +169,9 @@ describe('ledger messaging guarantees', () => {
     const broken = startOutboxRelay({ db: ledger.db, messaging: dead, log, pollMs: 10_000 });
     await expect(broken.flush()).rejects.toThrow(/publishes failed/);
     await broken.stop();
-    const stuck = await ledger.db.em.fork().execute<{ id: string; last_error: string | null }[]>('select id, last_error from outbox where sent_at is null');
+    const stuck = await ledger.db.em
+      .fork()
+      .execute<{ id: string; last_error: string | null }[]>('select id, last_error from outbox where sent_at is null');
     expect(stuck.length).toBeGreaterThan(0);
     expect(stuck.every((r) => r.last_error !== null)).toBe(true);
 

@@ -76,8 +76,7 @@ describe('ledger under a seeded random workload', () => {
       else if (r < 0.35) {
         const from = pick(traders);
         ops.push({ kind: 'transfer', id: newId(), from, to: pick([...traders, 'psp:alfred:clearing'].filter((x) => x !== from)), amount });
-      }
-      else if (r < 0.6) {
+      } else if (r < 0.6) {
         const id = newId();
         holdIds.push(id);
         ops.push({ kind: 'hold', id, from: pick(traders), to: 'psp:alfred:clearing', amount });
@@ -94,7 +93,9 @@ describe('ledger under a seeded random workload', () => {
     const concrete = (op: Op): Concrete => {
       if (op.kind !== 'retry') return op;
       const original = concrete(ops[op.of]!);
-      return original.kind === 'transfer' || original.kind === 'hold' ? { ...original, amount: original.amount + op.amountDelta } : original;
+      return original.kind === 'transfer' || original.kind === 'hold'
+        ? { ...original, amount: original.amount + op.amountDelta }
+        : original;
     };
     const run = (op: Concrete): Promise<TransferResult> => {
       if (op.kind === 'post' || op.kind === 'void') {

@@ -16,7 +16,13 @@ describe('ledger hold resolution', () => {
     const trader = `trader:${newId()}`;
     await ledger.fund(trader, 1_000_000n);
     await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
-    const hold = await ledger.call(ledgerRpc.placeHold, { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 300_000n, metadata: {} });
+    const hold = await ledger.call(ledgerRpc.placeHold, {
+      id: newId(),
+      debit: usdt(trader),
+      credit: usdt('psp:alfred:clearing'),
+      amountMinor: 300_000n,
+      metadata: {},
+    });
     expect(hold.outcome).toBe('ok');
     expect(await ledger.available(trader)).toBe(700_000n);
     return { trader, holdId: hold.transfer!.id };
@@ -68,7 +74,13 @@ describe('ledger hold resolution', () => {
   it('when a hold id is unknown or names a plain transfer, then hold_not_found', async () => {
     const { trader } = await heldTrader();
     expect((await ledger.call(ledgerRpc.postHold, { id: newId(), holdId: newId() })).outcome).toBe('hold_not_found');
-    const plain = await ledger.call(ledgerRpc.transfer, { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 1n, metadata: {} });
+    const plain = await ledger.call(ledgerRpc.transfer, {
+      id: newId(),
+      debit: usdt(trader),
+      credit: usdt('psp:alfred:clearing'),
+      amountMinor: 1n,
+      metadata: {},
+    });
     expect((await ledger.call(ledgerRpc.voidHold, { id: newId(), holdId: plain.transfer!.id })).outcome).toBe('hold_not_found');
   });
 

@@ -49,7 +49,12 @@ async function waitReady(port: number, child: ChildProcess, output: () => string
     () => `the ledger to be ready: ${output()}`,
     async () => {
       if (child.exitCode !== null) throw new Error(`ledger exited early: ${output()}`);
-      return (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)) === 200;
+      return (
+        (await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200
+      );
     },
     { intervalMs: 100 },
   );
@@ -67,7 +72,13 @@ describe('ledger process: SIGTERM under load', () => {
     cleanups.push(() => messaging.cleanup());
     const schema = uniqueName('ledger_sigterm');
     const port = await freePort();
-    const env = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, NATS_NAMESPACE: messaging.namespace, DB_SCHEMA: schema, PORT: String(port) };
+    const env = {
+      DATABASE_URL: databaseUrl,
+      NATS_URL: natsUrl,
+      NATS_NAMESPACE: messaging.namespace,
+      DB_SCHEMA: schema,
+      PORT: String(port),
+    };
     const db: Database = await openLedgerDatabase(readLedgerConfig({ ...env, DB_POOL_MAX: '2' }));
     cleanups.push(async () => {
       await db.em.fork().execute(`drop schema if exists "${schema}" cascade`);
@@ -88,17 +99,30 @@ describe('ledger process: SIGTERM under load', () => {
     });
     await waitReady(port, child, () => output);
 
-    const call = <D extends Parameters<typeof callRpc>[1]>(def: D, req: Parameters<typeof callRpc<D>>[2]) => callRpc(messaging, def, req, { timeoutMs: 15_000 });
+    const call = <D extends Parameters<typeof callRpc>[1]>(def: D, req: Parameters<typeof callRpc<D>>[2]) =>
+      callRpc(messaging, def, req, { timeoutMs: 15_000 });
     await call(ledgerRpc.openAccount, { owner: 'external:deposits', currency: usdt, allowNegative: true });
     await call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: usdt, allowNegative: true });
     await call(ledgerRpc.openAccount, { owner: trader, currency: usdt, allowNegative: false });
-    const funded = await call(ledgerRpc.transfer, { id: newId(), debit: { owner: 'external:deposits', currency: usdt }, credit: { owner: trader, currency: usdt }, amountMinor: 1_000_000_000n, metadata: {} });
+    const funded = await call(ledgerRpc.transfer, {
+      id: newId(),
+      debit: { owner: 'external:deposits', currency: usdt },
+      credit: { owner: trader, currency: usdt },
+      amountMinor: 1_000_000_000n,
+      metadata: {},
+    });
     expect(funded.outcome).toBe('ok');
 
     const outcomes = new Map<string, Outcome>();
     const hold = async (id: string) => {
       try {
-        const r = await call(ledgerRpc.placeHold, { id, debit: { owner: trader, currency: usdt }, credit: { owner: 'psp:alfred:clearing', currency: usdt }, amountMinor: 1n, metadata: {} });
+        const r = await call(ledgerRpc.placeHold, {
+          id,
+          debit: { owner: trader, currency: usdt },
+          credit: { owner: 'psp:alfred:clearing', currency: usdt },
+          amountMinor: 1n,
+          metadata: {},
+        });
         outcomes.set(id, r.outcome === 'ok' ? 'ok' : 'refused');
       } catch {
         outcomes.set(id, 'no_answer');
@@ -126,13 +150,17 @@ describe('ledger process: SIGTERM under load', () => {
     const answeredOk = ids.filter((id) => outcomes.get(id) === 'ok');
     expect(answeredOk.length).toBeGreaterThan(20);
     expect(ids.filter((id) => outcomes.get(id) === 'refused')).toEqual([]);
-    const stored = await db.em.fork().execute<{ id: string; n: number }[]>(`select id, count(*)::int as n from "${schema}".transfers where kind = 'hold' group by id`);
+    const stored = await db.em
+      .fork()
+      .execute<{ id: string; n: number }[]>(`select id, count(*)::int as n from "${schema}".transfers where kind = 'hold' group by id`);
     expect(stored.every((r) => r.n === 1)).toBe(true);
     // Answered ok <=> stored: the drain answers everything it took and takes nothing it cannot answer.
     expect(stored.map((r) => r.id).sort()).toEqual([...answeredOk].sort());
     const [unsent] = await db.em.fork().execute<{ n: number }[]>(`select count(*)::int as n from "${schema}".outbox where sent_at is null`);
     expect(unsent!.n).toBe(0);
-    const published = (await readStream(messaging, 'EVENTS', ledgerEvents.holdPlaced.subject)).map((m) => (m.data as { payload: { id: string } }).payload.id);
+    const published = (await readStream(messaging, 'EVENTS', ledgerEvents.holdPlaced.subject)).map(
+      (m) => (m.data as { payload: { id: string } }).payload.id,
+    );
     expect([...published].sort()).toEqual([...answeredOk].sort());
 
     expect(readiness.seen[0], JSON.stringify(readiness.seen)).toBe(200);

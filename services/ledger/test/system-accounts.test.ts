@@ -13,7 +13,15 @@ describe('ledger system accounts', () => {
   afterAll(async () => ledger?.cleanup());
 
   const accounts = () =>
-    ledger.rows<{ id: string; owner: string; currency: string; allow_negative: boolean; slots: number; balance_slots: number; negative_slots: number }>(
+    ledger.rows<{
+      id: string;
+      owner: string;
+      currency: string;
+      allow_negative: boolean;
+      slots: number;
+      balance_slots: number;
+      negative_slots: number;
+    }>(
       `select a.id::text as id, a.owner, a.currency, a.allow_negative, a.slots,
               count(b.slot)::int as balance_slots, count(b.slot) filter (where b.allow_negative)::int as negative_slots
        from accounts a left join balances b on b.account_id = a.id group by a.id order by a.owner`,
@@ -56,7 +64,9 @@ describe('ledger system accounts', () => {
     expect(await migrate(ledger.db)).toEqual([expect.stringMatching(/^0002/)]);
     expect(await accounts()).toEqual(before);
     expect(await ledger.available(trader)).toBe(700n);
-    expect((await ledger.call(ledgerRpc.getBalances, { owner: 'external:deposits', currency: 'USDT' })).balances[0]?.postedMinor).toBe(-700n);
+    expect((await ledger.call(ledgerRpc.getBalances, { owner: 'external:deposits', currency: 'USDT' })).balances[0]?.postedMinor).toBe(
+      -700n,
+    );
     expect((await ledger.call(ledgerRpc.check, {})).ok).toBe(true);
   });
 });

@@ -30,7 +30,13 @@ export interface NotifierApp extends Service {
 }
 
 export const openNotifierDatabase = (config: NotifierConfig) =>
-  openDatabase({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, entities: [NotificationEntity, DeliveryEntity], poolMax: config.DB_POOL_MAX });
+  openDatabase({
+    url: config.DATABASE_URL,
+    schema: config.DB_SCHEMA,
+    migrations,
+    entities: [NotificationEntity, DeliveryEntity],
+    poolMax: config.DB_POOL_MAX,
+  });
 
 /**
  * The notifier: the status-change consumer records deliveries, one sender loop per channel sends

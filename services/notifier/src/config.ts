@@ -8,7 +8,10 @@ const optional = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === 
 
 export const notifierConfig = baseConfig.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8085),
-  DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('notifier'),
+  DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('notifier'),
   DB_POOL_MAX: positiveInt(10),
   /** `smtp://user:pass@host:port` or `smtps://…`; unset turns the e-mail channel off (deliveries are logged as skipped). */
   SMTP_URL: optional(z.url({ protocol: /^smtps?$/ })),
@@ -17,7 +20,11 @@ export const notifierConfig = baseConfig.extend({
    * The recipient of a trader's e-mails. There is no user directory yet, so the address is made
    * from the trader id; `{traderId}` is replaced by the id, encoded for an address's local part.
    */
-  MAIL_TO_TEMPLATE: z.string().max(200).regex(/^[^\s@]*\{traderId\}[^\s@]*@[^\s@]+\.[^\s@]+$/, 'must be an address containing {traderId}').default('trader+{traderId}@example.test'),
+  MAIL_TO_TEMPLATE: z
+    .string()
+    .max(200)
+    .regex(/^[^\s@]*\{traderId\}[^\s@]*@[^\s@]+\.[^\s@]+$/, 'must be an address containing {traderId}')
+    .default('trader+{traderId}@example.test'),
   /** Status changes older than this are recorded but not sent (see notifications/record.ts). */
   NOTIFY_MAX_EVENT_AGE_SECONDS: positiveInt(24 * 3600),
   /** Per SMTP phase (connect, greeting, each command). */

@@ -158,7 +158,12 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
     await notifier.messaging.jsm.streams.delete(stream);
     const w = change({ to: 'processing' });
     await notifier.publishChange(w);
-    await eventually('a failed attempt', async () => ((await notifier!.deliveries(w.withdrawalId))[0]?.attempts ?? 0) >= 1 && (await notifier!.deliveries(w.withdrawalId))[0]?.last_error !== null);
+    await eventually(
+      'a failed attempt',
+      async () =>
+        ((await notifier!.deliveries(w.withdrawalId))[0]?.attempts ?? 0) >= 1 &&
+        (await notifier!.deliveries(w.withdrawalId))[0]?.last_error !== null,
+    );
     const [waiting] = await notifier.deliveries(w.withdrawalId);
     expect(waiting).toMatchObject({ channel: 'in_app', status: expect.stringMatching(/^(pending|sending)$/) });
     await notifier.messaging.jsm.streams.add(config);
@@ -168,18 +173,31 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
 
   it('when two replicas share the work, then every status change gives exactly one e-mail and one push', async () => {
     const { notifier, sink } = await start();
-    const replica = await buildNotifier({ config: notifier.config, db: notifier.db, messaging: notifier.messaging, log: testLogger('notifier-2') });
+    const replica = await buildNotifier({
+      config: notifier.config,
+      db: notifier.db,
+      messaging: notifier.messaging,
+      log: testLogger('notifier-2'),
+    });
     try {
       const traderId = 'trader-replicas';
       const inbox = notifier.listen(traderId);
-      const changes = Array.from({ length: 10 }, () => change({ traderId, to: 'processing' })).flatMap((w) => [w, { ...w, from: 'processing' as const, to: 'completed' as const }]);
+      const changes = Array.from({ length: 10 }, () => change({ traderId, to: 'processing' })).flatMap((w) => [
+        w,
+        { ...w, from: 'processing' as const, to: 'completed' as const },
+      ]);
       for (const c of changes) await notifier.publishChange(c);
-      await eventually(() => `20 e-mails (got ${sink.messages.length})`, () => sink.messages.length >= 20 && inbox.length >= 20);
+      await eventually(
+        () => `20 e-mails (got ${sink.messages.length})`,
+        () => sink.messages.length >= 20 && inbox.length >= 20,
+      );
       await notifier.quiet(replica);
       expect(sink.messages).toHaveLength(20);
       expect(new Set(sink.messages.map((m) => m.messageId)).size).toBe(20);
       expect(inbox).toHaveLength(20);
-      const statuses = await notifier.rows<{ channel: string; status: string; n: number }>('select channel, status, count(*)::int as n from deliveries group by channel, status order by channel');
+      const statuses = await notifier.rows<{ channel: string; status: string; n: number }>(
+        'select channel, status, count(*)::int as n from deliveries group by channel, status order by channel',
+      );
       expect(statuses).toEqual([
         { channel: 'email', status: 'sent', n: 20 },
         { channel: 'in_app', status: 'sent', n: 20 },

@@ -63,7 +63,8 @@ export async function startTestNotifier(opts: NotifierHooks & { env?: Record<str
     },
     /** Publishes a real `evt.withdrawals.status-changed.v1` envelope, as sessions' outbox relay would. */
     async publishChange(payload: StatusChange, envelope?: Envelope<unknown>, msgID?: string): Promise<Envelope<unknown>> {
-      const env = envelope ?? makeEnvelope(withdrawalEvents.statusChanged, payload, { correlationId: payload.withdrawalId, traceId: newId() });
+      const env =
+        envelope ?? makeEnvelope(withdrawalEvents.statusChanged, payload, { correlationId: payload.withdrawalId, traceId: newId() });
       await messaging.js.publish(messaging.wire(withdrawalEvents.statusChanged.subject), JSON.stringify(env), { msgID: msgID ?? env.id });
       return env;
     },
@@ -84,7 +85,10 @@ export async function startTestNotifier(opts: NotifierHooks & { env?: Record<str
      */
     async quiet(...replicas: NotifierApp[]) {
       await waitUntilQuiet({ databases: [db], messaging });
-      await eventually('every delivery in a final state', async () => (await db.em.fork().execute("select 1 from deliveries where status in ('pending', 'sending')")).length === 0);
+      await eventually(
+        'every delivery in a final state',
+        async () => (await db.em.fork().execute("select 1 from deliveries where status in ('pending', 'sending')")).length === 0,
+      );
       for (const a of [notifier.app, ...replicas]) for (const d of Object.values(a.dispatchers)) await d.flush();
       await messaging.nc.flush();
     },

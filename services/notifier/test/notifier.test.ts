@@ -33,17 +33,36 @@ describe('notifier on withdrawals.status-changed', () => {
 
     await eventually('two e-mails and two pushes', () => mailsTo(sink, processing.withdrawalId).length === 2 && inbox.length === 2);
     expect(inbox.map((m) => m.payload)).toEqual([
-      expect.objectContaining({ kind: 'withdrawal.processing', status: 'processing', withdrawalId: processing.withdrawalId, traderId: processing.traderId, debitedMinor: 20_049_116n }),
-      expect.objectContaining({ kind: 'withdrawal.completed', status: 'completed', fiatAmount: '100.00', fiatCurrency: 'BRL', restoredMinor: null }),
+      expect.objectContaining({
+        kind: 'withdrawal.processing',
+        status: 'processing',
+        withdrawalId: processing.withdrawalId,
+        traderId: processing.traderId,
+        debitedMinor: 20_049_116n,
+      }),
+      expect.objectContaining({
+        kind: 'withdrawal.completed',
+        status: 'completed',
+        fiatAmount: '100.00',
+        fiatCurrency: 'BRL',
+        restoredMinor: null,
+      }),
     ]);
-    expect(inbox[0]).toMatchObject({ type: 'notifications.in-app', correlationId: processing.withdrawalId, causationId: first.id, traceId: first.traceId });
+    expect(inbox[0]).toMatchObject({
+      type: 'notifications.in-app',
+      correlationId: processing.withdrawalId,
+      causationId: first.id,
+      traceId: first.traceId,
+    });
     const [mail1, mail2] = mailsTo(sink, processing.withdrawalId);
     expect(mail1!.to).toEqual([`trader+${processing.traderId}@example.test`]);
     expect(mail1!.subject).toBe('Your withdrawal of 100.00 BRL is on its way to your bank');
     expect(mail1!.text).toContain('20.049116 USDT');
     expect(mail2!.subject).toBe('Your withdrawal of 100.00 BRL is complete');
     expect(mail2!.html).toContain('<strong>100.00 BRL</strong>');
-    await eventually('the log to show every delivery sent', async () => (await notifier.deliveries(processing.withdrawalId)).every((d) => d.status === 'sent'));
+    await eventually('the log to show every delivery sent', async () =>
+      (await notifier.deliveries(processing.withdrawalId)).every((d) => d.status === 'sent'),
+    );
     const log = await notifier.deliveries(processing.withdrawalId);
     expect(log.map((d) => [d.channel, d.status, d.attempts, d.last_error])).toEqual([
       ['in_app', 'sent', 1, null],
@@ -56,12 +75,20 @@ describe('notifier on withdrawals.status-changed', () => {
 
   it('when a withdrawal is rejected, then the notification and the e-mail carry the restored USDT', async () => {
     const { notifier, sink } = await start();
-    const rejected = change({ from: 'processing', to: 'rejected', actor: 'alfred', reason: 'QA_SIMULATED_FAILURE', restoredMinor: 7_500_000n });
+    const rejected = change({
+      from: 'processing',
+      to: 'rejected',
+      actor: 'alfred',
+      reason: 'QA_SIMULATED_FAILURE',
+      restoredMinor: 7_500_000n,
+    });
     const inbox = notifier.listen(rejected.traderId);
     await notifier.publishChange(rejected);
     await eventually('the e-mail and the push', () => mailsTo(sink, rejected.withdrawalId).length === 1 && inbox.length === 1);
     expect(inbox[0]!.payload).toMatchObject({ kind: 'withdrawal.rejected', restoredMinor: 7_500_000n });
-    expect(inbox[0]!.payload.message).toBe('Your withdrawal of 100.00 BRL could not be completed. 7.500000 USDT was returned to your available balance.');
+    expect(inbox[0]!.payload.message).toBe(
+      'Your withdrawal of 100.00 BRL could not be completed. 7.500000 USDT was returned to your available balance.',
+    );
     const [mail] = mailsTo(sink, rejected.withdrawalId);
     expect(mail!.subject).toBe('Your withdrawal of 100.00 BRL could not be completed: 7.500000 USDT returned');
     expect(mail!.text).toMatch(/Returned to your balance:\s+7\.500000 USDT/);
@@ -149,7 +176,10 @@ describe('notifier on withdrawals.status-changed', () => {
     const stale = change({ from: 'processing', to: 'completed' });
     const inbox = notifier.listen(stale.traderId);
     const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
-    const env = { ...makeEnvelope(withdrawalEvents.statusChanged, stale, { correlationId: stale.withdrawalId, traceId: newId() }), occurredAt: hourAgo };
+    const env = {
+      ...makeEnvelope(withdrawalEvents.statusChanged, stale, { correlationId: stale.withdrawalId, traceId: newId() }),
+      occurredAt: hourAgo,
+    };
     await notifier.publishChange(stale, env);
     await eventually('the notification', async () => (await notifier.deliveries(stale.withdrawalId)).length === 2);
     await notifier.app.dispatchers.in_app!.flush();

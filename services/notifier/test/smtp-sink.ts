@@ -44,7 +44,13 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           return callback(err);
         }
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        messages.push(parseMessage(Buffer.concat(chunks).toString('utf8'), from, session.envelope.rcptTo.map((r) => r.address)));
+        messages.push(
+          parseMessage(
+            Buffer.concat(chunks).toString('utf8'),
+            from,
+            session.envelope.rcptTo.map((r) => r.address),
+          ),
+        );
         callback(null);
       });
     },
@@ -96,11 +102,23 @@ function parseMessage(raw: string, from: string, to: string[]): SinkMessage {
     for (const chunk of body.split(`--${boundary}`).slice(1)) {
       if (chunk.startsWith('--')) break;
       const part = splitHead(chunk.replace(/^\r?\n/, ''));
-      parts.push({ type: part.headers['content-type'] ?? '', content: decodeBody(part.body.replace(/\r?\n$/, ''), part.headers['content-transfer-encoding']) });
+      parts.push({
+        type: part.headers['content-type'] ?? '',
+        content: decodeBody(part.body.replace(/\r?\n$/, ''), part.headers['content-transfer-encoding']),
+      });
     }
   } else {
     parts.push({ type: headers['content-type'] ?? 'text/plain', content: decodeBody(body, headers['content-transfer-encoding']) });
   }
   const of = (type: string) => (parts.find((p) => p.type.startsWith(type))?.content ?? '').replace(/\r\n/g, '\n');
-  return { from, to, raw, headers, messageId: headers['message-id'] ?? '', subject: headers.subject ?? '', text: of('text/plain'), html: of('text/html') };
+  return {
+    from,
+    to,
+    raw,
+    headers,
+    messageId: headers['message-id'] ?? '',
+    subject: headers.subject ?? '',
+    text: of('text/plain'),
+    html: of('text/html'),
+  };
 }

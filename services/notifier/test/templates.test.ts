@@ -52,13 +52,23 @@ describe('notification content', () => {
   });
 
   it('when a withdrawal is rejected, then the restored USDT is in the message, the subject, the text and the HTML', () => {
-    const n = notified({ from: 'processing', to: 'rejected', debitedMinor: 5n, restoredMinor: 5n, reason: 'kyt_blocked', fiatAmount: '20000.00', fiatCurrency: 'ARS' });
+    const n = notified({
+      from: 'processing',
+      to: 'rejected',
+      debitedMinor: 5n,
+      restoredMinor: 5n,
+      reason: 'kyt_blocked',
+      fiatAmount: '20000.00',
+      fiatCurrency: 'ARS',
+    });
     expect(n).toMatchObject({ kind: 'withdrawal.rejected', restoredMinor: 5n });
     expect(n.message).toBe('Your withdrawal of 20000.00 ARS could not be completed. 0.000005 USDT was returned to your available balance.');
     const mail = emailOf(n);
     expect(mail.subject).toBe('Your withdrawal of 20000.00 ARS could not be completed: 0.000005 USDT returned');
     expect(mail.text).toContain('Returned to your balance: 0.000005 USDT');
-    expect(mail.html).toContain('<th align="left" style="padding:4px 12px 4px 0;font-weight:normal;color:#555">Returned to your balance</th><td style="padding:4px 0"><strong>0.000005 USDT</strong></td>');
+    expect(mail.html).toContain(
+      '<th align="left" style="padding:4px 12px 4px 0;font-weight:normal;color:#555">Returned to your balance</th><td style="padding:4px 0"><strong>0.000005 USDT</strong></td>',
+    );
     expect(`${n.message}${mail.subject}${mail.text}${mail.html}`).not.toContain('kyt_blocked');
   });
 
@@ -93,7 +103,9 @@ describe('addresses and subjects', () => {
   });
 
   it('when a Message-ID is made, then it is stable per notification and uses the sender domain', () => {
-    expect(messageIdOf(at.notificationId, 'Offramp <notifications@mail.example.test>')).toBe(`<${at.notificationId}.email@mail.example.test>`);
+    expect(messageIdOf(at.notificationId, 'Offramp <notifications@mail.example.test>')).toBe(
+      `<${at.notificationId}.email@mail.example.test>`,
+    );
     expect(messageIdOf(at.notificationId, 'no-reply@example.test')).toBe(`<${at.notificationId}.email@example.test>`);
   });
 

@@ -6,7 +6,10 @@ const positiveInt = z.coerce.number().int().positive();
 export const pspAlfredConfig = baseConfig.extend({
   /** The HTTP port serves Alfred's webhook beside /healthz, /readyz and /metrics. */
   PORT: z.coerce.number().int().min(0).max(65535).default(8081),
-  DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('psp_alfred'),
+  DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('psp_alfred'),
   DB_POOL_MAX: positiveInt.default(10),
   ALFRED_BASE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8090/api/v1/third-party-service/penny'),
   ALFRED_API_KEY: z.string().min(1),
@@ -47,4 +50,5 @@ export const readPspAlfredConfig = (env: Record<string, string | undefined> = pr
 export const pspAlfredDatabaseConfig = pspAlfredConfig.pick({ DATABASE_URL: true, DB_SCHEMA: true, DB_POOL_MAX: true });
 export type PspAlfredDatabaseConfig = z.infer<typeof pspAlfredDatabaseConfig>;
 
-export const readPspAlfredDatabaseConfig = (env: Record<string, string | undefined> = process.env) => loadConfig(pspAlfredDatabaseConfig, env);
+export const readPspAlfredDatabaseConfig = (env: Record<string, string | undefined> = process.env) =>
+  loadConfig(pspAlfredDatabaseConfig, env);

@@ -20,7 +20,9 @@ export function pspAlfredConsumers(deps: OfframpDeps & { reconciler: Reconciler;
       filterSubject: 'cmd.psp-alfred.>',
       handlers: [
         on(pspAlfredCommands.createOfframp, ({ em, envelope, log, cause }) => createOfframp(deps, em, envelope.payload, { log, cause })),
-        on(pspAlfredCommands.reconcileOfframp, ({ em, envelope, log, cause }) => reconcileOfframp(deps, em, envelope.payload.withdrawalId, { log, cause })),
+        on(pspAlfredCommands.reconcileOfframp, ({ em, envelope, log, cause }) =>
+          reconcileOfframp(deps, em, envelope.payload.withdrawalId, { log, cause }),
+        ),
       ],
       backoffMs: offrampBackoffMs,
       maxDeliver: offrampMaxDeliver,

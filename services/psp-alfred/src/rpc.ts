@@ -42,7 +42,9 @@ export function pspAlfredRoutes(deps: Deps): RpcRoute[] {
     rpcRoute(pspAlfredRpc.createFiatAccount, (req, ctx) => fiatAccounts.create(req, ctx.log)),
     rpcRoute(pspAlfredRpc.deleteFiatAccount, (req, ctx) => fiatAccounts.remove(req, ctx.log)),
     rpcRoute(pspAlfredRpc.getDestination, (req) => fiatAccounts.destination(req)),
-    rpcRoute(pspAlfredRpc.syncStatuses, (req, ctx) => reconciler.run({ olderThanSeconds: req.olderThanSeconds ?? 0, traceId: ctx.traceId })),
+    rpcRoute(pspAlfredRpc.syncStatuses, (req, ctx) =>
+      reconciler.run({ olderThanSeconds: req.olderThanSeconds ?? 0, traceId: ctx.traceId }),
+    ),
     rpcRoute(pspAlfredRpc.orderState, (req, ctx) => orderState(req, ctx)),
     rpcRoute(pspAlfredRpc.devSeedKyc, (req) => kyc.seedKyc(req.traderId, req.country)),
     rpcRoute(pspAlfredRpc.devProvisionCustomer, (req, ctx) => kyc.provisionCustomer(req.traderId, ctx)),

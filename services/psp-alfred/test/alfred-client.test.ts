@@ -75,11 +75,15 @@ describe('Alfred client', () => {
     try {
       await t.emu('POST', '/faults', { mode: 'timeout', count: 3, pathPrefix: '/quotes', delayMs: 2_000 });
       for (let i = 0; i < 3; i++) {
-        await expect(client.createQuote({ toCurrency: 'MXN', toAmount: '800.00', chain: 'TRON', customerId: unknownOrder })).rejects.toMatchObject({ reason: 'timeout' });
+        await expect(
+          client.createQuote({ toCurrency: 'MXN', toAmount: '800.00', chain: 'TRON', customerId: unknownOrder }),
+        ).rejects.toMatchObject({ reason: 'timeout' });
       }
       expect(client.breakerState()).toBe('open');
       const before = (await t.partnerCalls('POST', '/quotes')).length;
-      await expect(client.createQuote({ toCurrency: 'MXN', toAmount: '800.00', chain: 'TRON', customerId: unknownOrder })).rejects.toMatchObject({ reason: 'breaker_open' });
+      await expect(
+        client.createQuote({ toCurrency: 'MXN', toAmount: '800.00', chain: 'TRON', customerId: unknownOrder }),
+      ).rejects.toMatchObject({ reason: 'breaker_open' });
       expect(await t.partnerCalls('POST', '/quotes')).toHaveLength(before);
     } finally {
       client.close();
@@ -127,7 +131,10 @@ describe('quote', () => {
 
   it('when the trader is not eligible, then the eligibility refusal and no quote at Alfred', async () => {
     const before = (await t.partnerCalls('POST', '/quotes')).length;
-    expect(await t.call(pspAlfredRpc.quote, { traderId: 'nobody', fiatCurrency: 'MXN', fiatAmount: '800.00' })).toMatchObject({ ok: false, error: { code: 'USER_NOT_VERIFIED' } });
+    expect(await t.call(pspAlfredRpc.quote, { traderId: 'nobody', fiatCurrency: 'MXN', fiatAmount: '800.00' })).toMatchObject({
+      ok: false,
+      error: { code: 'USER_NOT_VERIFIED' },
+    });
     expect(await t.partnerCalls('POST', '/quotes')).toHaveLength(before);
   });
 });

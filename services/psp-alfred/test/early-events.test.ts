@@ -15,7 +15,9 @@ const gates = new Map<string, (transactionId: string) => Promise<void>>();
 
 let t: TestPspAlfred;
 beforeAll(async () => {
-  t = await startTestPspAlfred({ hooks: { offramp: { afterOfframpAnswer: async (withdrawalId, transactionId) => gates.get(withdrawalId)?.(transactionId) } } });
+  t = await startTestPspAlfred({
+    hooks: { offramp: { afterOfframpAnswer: async (withdrawalId, transactionId) => gates.get(withdrawalId)?.(transactionId) } },
+  });
 });
 afterAll(async () => {
   await t?.cleanup();
@@ -25,12 +27,17 @@ type Harness = TestPspAlfred;
 const chain = ['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED'];
 
 const ordersFor = (h: Harness, withdrawalId: string) => [...h.sandbox.state.offramps.values()].filter((o) => o.memo === withdrawalId);
-const eventsOf = async (h: Harness, subject: string, withdrawalId: string) => (await h.outboxEvents(subject)).filter((e) => e.withdrawalId === withdrawalId);
+const eventsOf = async (h: Harness, subject: string, withdrawalId: string) =>
+  (await h.outboxEvents(subject)).filter((e) => e.withdrawalId === withdrawalId);
 const statusEvents = (h: Harness, withdrawalId: string) => eventsOf(h, pspAlfredEvents.offrampStatusChanged.subject, withdrawalId);
 const createdEvents = (h: Harness, withdrawalId: string) => eventsOf(h, pspAlfredEvents.offrampCreated.subject, withdrawalId);
-const discrepancies = async (h: Harness, key: string) => (await h.outboxEvents(pspAlfredEvents.discrepancyFound.subject)).filter((e) => e.key === key);
+const discrepancies = async (h: Harness, key: string) =>
+  (await h.outboxEvents(pspAlfredEvents.discrepancyFound.subject)).filter((e) => e.key === key);
 const kept = (h: Harness, referenceId: string) =>
-  h.rows<{ status: string; outcome: string }>("select status, outcome from partner_events where event_type = 'OFFRAMP' and reference_id = ? order by id", [referenceId]);
+  h.rows<{ status: string; outcome: string }>(
+    "select status, outcome from partner_events where event_type = 'OFFRAMP' and reference_id = ? order by id",
+    [referenceId],
+  );
 
 /** Waits until the sandbox's webhooks for `referenceId` reached psp-alfred and were kept as unknown. */
 async function keptAsUnknown(h: Harness, referenceId: string, count: number) {
@@ -89,7 +96,14 @@ async function waitingOnReference(h: Harness, referenceId: string) {
 async function intentInFlight(h: Harness) {
   const withdrawalId = randomUUID();
   await inTransaction(h.db, async (em) => {
-    await insertIntent(em, { withdrawalId, traderId: 'trader-x', fiatAccountId: 'fa-x', cryptoAmountMinor: 50_000_000n, fiatCurrency: 'MXN', fiatAmount: '800.00' });
+    await insertIntent(em, {
+      withdrawalId,
+      traderId: 'trader-x',
+      fiatAccountId: 'fa-x',
+      cryptoAmountMinor: 50_000_000n,
+      fiatCurrency: 'MXN',
+      fiatAmount: '800.00',
+    });
     await recordAttempt(em, withdrawalId, { memo: withdrawalId });
   });
   return withdrawalId;
@@ -125,7 +139,9 @@ describe('early partner events: kept while the reference is unknown, applied onc
     await release();
     const row = await t.settledOfframp(command.withdrawalId, 30_000);
     expect(row).toMatchObject({ state: 'created', transaction_id: transactionId, alfred_status: 'FAILED' });
-    expect(await statusEvents(t, command.withdrawalId)).toEqual([{ withdrawalId: command.withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' }]);
+    expect(await statusEvents(t, command.withdrawalId)).toEqual([
+      { withdrawalId: command.withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' },
+    ]);
     expect(await createdEvents(t, command.withdrawalId)).toHaveLength(1);
     expect(await kept(t, transactionId)).toEqual([{ status: 'FAILED', outcome: 'applied' }]);
     expect(ordersFor(t, command.withdrawalId)).toHaveLength(1);
@@ -156,9 +172,17 @@ describe('early partner events: kept while the reference is unknown, applied onc
     }
     await release();
     expect(await t.settledOfframp(command.withdrawalId, 30_000)).toMatchObject({ state: 'created', alfred_status: 'FAILED' });
-    const outbox = await t.rows<{ subject: string; envelope: { payload: Record<string, unknown> } }>('select subject, envelope from outbox where envelope->>\'correlationId\' = ? order by seq', [command.withdrawalId]);
-    expect(outbox.map((r) => r.subject).filter((subject) => subject !== pspAlfredEvents.discrepancyFound.subject)).toEqual([pspAlfredEvents.offrampCreated.subject, pspAlfredEvents.offrampStatusChanged.subject]);
-    expect(await statusEvents(t, command.withdrawalId)).toEqual([{ withdrawalId: command.withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'reconciliation' }]);
+    const outbox = await t.rows<{ subject: string; envelope: { payload: Record<string, unknown> } }>(
+      "select subject, envelope from outbox where envelope->>'correlationId' = ? order by seq",
+      [command.withdrawalId],
+    );
+    expect(outbox.map((r) => r.subject).filter((subject) => subject !== pspAlfredEvents.discrepancyFound.subject)).toEqual([
+      pspAlfredEvents.offrampCreated.subject,
+      pspAlfredEvents.offrampStatusChanged.subject,
+    ]);
+    expect(await statusEvents(t, command.withdrawalId)).toEqual([
+      { withdrawalId: command.withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'reconciliation' },
+    ]);
   }, 60_000);
 
   it('when the webhook arrives between Alfred answering POST /offramp and the store of its id, then it is kept and applied by the store, once', async () => {
@@ -172,7 +196,13 @@ describe('early partner events: kept while the reference is unknown, applied onc
       const row = await t.settledOfframp(command.withdrawalId);
       expect(row).toMatchObject({ state: 'created', alfred_status: 'FAILED' });
       expect(await statusEvents(t, command.withdrawalId)).toEqual([
-        { withdrawalId: command.withdrawalId, transactionId: row.transaction_id, status: 'FAILED', failureReason: 'ACCOUNT_CLOSED', source: 'webhook' },
+        {
+          withdrawalId: command.withdrawalId,
+          transactionId: row.transaction_id,
+          status: 'FAILED',
+          failureReason: 'ACCOUNT_CLOSED',
+          source: 'webhook',
+        },
       ]);
       expect(await createdEvents(t, command.withdrawalId)).toHaveLength(1);
       expect(await kept(t, row.transaction_id!)).toEqual([{ status: 'FAILED', outcome: 'applied' }]);
@@ -187,7 +217,9 @@ describe('early partner events: kept while the reference is unknown, applied onc
     const event = { eventType: 'OFFRAMP' as const, referenceId: transactionId, status: 'FAILED', metadata: { failureReason: 'LIMIT' } };
     const ctx = { source: 'webhook' as const, rawBody: null, traceId: randomUUID(), tolerancePct: 2 };
     // A copy arriving while the reference is still unknown is a duplicate delivery, and the event stays kept.
-    expect(await inTransaction(t.db, (em) => ingestPartnerEvent(em, { ...event, status: 'TRADE_COMPLETED' }, ctx))).toBe('unknown_reference');
+    expect(await inTransaction(t.db, (em) => ingestPartnerEvent(em, { ...event, status: 'TRADE_COMPLETED' }, ctx))).toBe(
+      'unknown_reference',
+    );
     expect(await inTransaction(t.db, (em) => ingestPartnerEvent(em, { ...event, status: 'TRADE_COMPLETED' }, ctx))).toBe('duplicate');
 
     const webhook = heldTransaction(t, (em) => ingestPartnerEvent(em, event, ctx));
@@ -233,7 +265,11 @@ describe('order-state rpc', () => {
     expect(ordersFor(t, command.withdrawalId)).toEqual([]);
     expect(await createdEvents(t, command.withdrawalId)).toEqual([]);
     expect(await eventsOf(t, pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toEqual([
-      expect.objectContaining({ withdrawalId: command.withdrawalId, partnerCode: null, message: 'no order was made: fenced off by an operator reject' }),
+      expect.objectContaining({
+        withdrawalId: command.withdrawalId,
+        partnerCode: null,
+        message: 'no order was made: fenced off by an operator reject',
+      }),
     ]);
   });
 
@@ -243,18 +279,29 @@ describe('order-state rpc', () => {
     let envelope;
     try {
       envelope = await t.sendCreateOfframp(command);
-      await eventually('the intent', async () => (await t.rows('select 1 from offramps where withdrawal_id = ?', [command.withdrawalId])).length > 0);
-      const answer = await eventually('the fence', async () => {
-        const r = await expectOk(state(command.withdrawalId, true));
-        // `unknown` while a delivery of the create holds the withdrawal (its quote in flight); asked again once it lets go.
-        return r.state === 'none' && r;
-      }, { timeoutMs: 20_000 });
+      await eventually(
+        'the intent',
+        async () => (await t.rows('select 1 from offramps where withdrawal_id = ?', [command.withdrawalId])).length > 0,
+      );
+      const answer = await eventually(
+        'the fence',
+        async () => {
+          const r = await expectOk(state(command.withdrawalId, true));
+          // `unknown` while a delivery of the create holds the withdrawal (its quote in flight); asked again once it lets go.
+          return r.state === 'none' && r;
+        },
+        { timeoutMs: 20_000 },
+      );
       expect(answer).toMatchObject({ state: 'none' });
     } finally {
       await t.emu('DELETE', '/faults');
     }
     const id = envelope!.id;
-    await eventually('the create handled after recovery', async () => (await t.rows('select 1 from inbox where message_id = ?', [id])).length > 0, { timeoutMs: 20_000 });
+    await eventually(
+      'the create handled after recovery',
+      async () => (await t.rows('select 1 from inbox where message_id = ?', [id])).length > 0,
+      { timeoutMs: 20_000 },
+    );
     expect(await t.settledOfframp(command.withdrawalId)).toMatchObject({ state: 'fenced', transaction_id: null });
     expect(ordersFor(t, command.withdrawalId)).toEqual([]);
     expect(await createdEvents(t, command.withdrawalId)).toEqual([]);
@@ -273,11 +320,30 @@ describe('order-state rpc', () => {
     const open = await createdOrder(t);
     const paid = await createdOrder(t);
     const failed = await createdOrder(t);
-    expect(await expectOk(state(open.withdrawalId))).toEqual({ state: 'live', transactionId: open.transactionId, status: 'CREATED', failureReason: null });
+    expect(await expectOk(state(open.withdrawalId))).toEqual({
+      state: 'live',
+      transactionId: open.transactionId,
+      status: 'CREATED',
+      failureReason: null,
+    });
     await t.emu('POST', `/offramps/${paid.transactionId}/walk`, { outcome: 'success' });
-    expect(await expectOk(state(paid.withdrawalId, true))).toEqual({ state: 'completed', transactionId: paid.transactionId, status: 'FIAT_TRANSFER_COMPLETED', failureReason: null });
-    await t.emu('POST', `/offramps/${failed.transactionId}/walk`, { outcome: 'failure', failureReason: 'BANK_REJECTED', failAfter: 'TRADE_COMPLETED' });
-    expect(await expectOk(state(failed.withdrawalId))).toEqual({ state: 'failed', transactionId: failed.transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED' });
+    expect(await expectOk(state(paid.withdrawalId, true))).toEqual({
+      state: 'completed',
+      transactionId: paid.transactionId,
+      status: 'FIAT_TRANSFER_COMPLETED',
+      failureReason: null,
+    });
+    await t.emu('POST', `/offramps/${failed.transactionId}/walk`, {
+      outcome: 'failure',
+      failureReason: 'BANK_REJECTED',
+      failAfter: 'TRADE_COMPLETED',
+    });
+    expect(await expectOk(state(failed.withdrawalId))).toEqual({
+      state: 'failed',
+      transactionId: failed.transactionId,
+      status: 'FAILED',
+      failureReason: 'BANK_REJECTED',
+    });
   });
 });
 
@@ -291,7 +357,10 @@ describe('reconcile-offramp command', () => {
       { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' },
       { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'reconciliation' },
     ]);
-    const [row] = await t.rows<{ duplicates: number; outcome: string }>('select duplicates, outcome from partner_events where reference_id = ?', [transactionId]);
+    const [row] = await t.rows<{ duplicates: number; outcome: string }>(
+      'select duplicates, outcome from partner_events where reference_id = ?',
+      [transactionId],
+    );
     expect(row).toEqual({ duplicates: 0, outcome: 'applied' });
   });
 
@@ -312,10 +381,16 @@ describe('reconcile-offramp command', () => {
       await t.emu('PUT', '/config', { webhookDelivery: true });
     }
     // What the create path did before: the mirror took Alfred's final status and nothing was published.
-    await t.rows("update offramps set alfred_status = 'FAILED', status_at = now() - interval '1 hour' where withdrawal_id = ?", [withdrawalId]);
+    await t.rows("update offramps set alfred_status = 'FAILED', status_at = now() - interval '1 hour' where withdrawal_id = ?", [
+      withdrawalId,
+    ]);
     const report = await t.app.reconciler.run();
-    expect(report.details).toContainEqual(expect.objectContaining({ withdrawalId, previousStatus: 'FAILED', status: 'FAILED', outcome: 'updated' }));
-    expect(await statusEvents(t, withdrawalId)).toEqual([{ withdrawalId, transactionId, status: 'FAILED', failureReason: 'ACCOUNT_CLOSED', source: 'reconciliation' }]);
+    expect(report.details).toContainEqual(
+      expect.objectContaining({ withdrawalId, previousStatus: 'FAILED', status: 'FAILED', outcome: 'updated' }),
+    );
+    expect(await statusEvents(t, withdrawalId)).toEqual([
+      { withdrawalId, transactionId, status: 'FAILED', failureReason: 'ACCOUNT_CLOSED', source: 'reconciliation' },
+    ]);
     const again = await t.app.reconciler.run({ olderThanSeconds: 0 });
     expect(again.details.map((d) => d.withdrawalId)).not.toContain(withdrawalId);
   });
@@ -344,9 +419,15 @@ describe('a create whose outcome stayed unknown (its command dead-lettered)', ()
   it('when reconcile-offramp comes, then it replays the create, stores the id, publishes the early FAILED once and offramp-created once', async () => {
     const { withdrawalId, transactionId } = await abandonedOrder();
     await reconcile(lone, withdrawalId);
-    expect(await lone.settledOfframp(withdrawalId)).toMatchObject({ state: 'created', transaction_id: transactionId, alfred_status: 'FAILED' });
+    expect(await lone.settledOfframp(withdrawalId)).toMatchObject({
+      state: 'created',
+      transaction_id: transactionId,
+      alfred_status: 'FAILED',
+    });
     expect(await eventsOf(lone, pspAlfredEvents.offrampCreated.subject, withdrawalId)).toHaveLength(1);
-    expect(await statusEvents(lone, withdrawalId)).toEqual([{ withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' }]);
+    expect(await statusEvents(lone, withdrawalId)).toEqual([
+      { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' },
+    ]);
     expect(ordersFor(lone, withdrawalId)).toHaveLength(1);
   }, 60_000);
 
@@ -354,8 +435,13 @@ describe('a create whose outcome stayed unknown (its command dead-lettered)', ()
     const { withdrawalId, transactionId } = await abandonedOrder();
     await lone.rows("update partner_events set received_at = now() - interval '1 minute' where reference_id = ?", [transactionId]);
     expect(await lone.app.reconciler.sweepUnknownReferences()).toEqual({ adopted: [transactionId], reported: [] });
-    expect(await statusEvents(lone, withdrawalId)).toEqual([{ withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' }]);
-    const [row] = await lone.rows<{ state: string; transaction_id: string }>('select state, transaction_id from offramps where withdrawal_id = ?', [withdrawalId]);
+    expect(await statusEvents(lone, withdrawalId)).toEqual([
+      { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' },
+    ]);
+    const [row] = await lone.rows<{ state: string; transaction_id: string }>(
+      'select state, transaction_id from offramps where withdrawal_id = ?',
+      [withdrawalId],
+    );
     expect(row).toEqual({ state: 'requested', transaction_id: transactionId });
     // The next look (reconcile-offramp, or the create's redelivery) finishes the intent from the id alone.
     await reconcile(lone, withdrawalId);
@@ -423,19 +509,36 @@ describe('discrepancies with the partner, each announced once per key', () => {
   it('when a webhook carries a USDT amount other than the one held, then partner_amount_mismatch once', async () => {
     const order = await createdOrder(t, await consistentWithdrawal(t));
     for (const status of ['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED']) {
-      const res = await signedWebhook(t, { referenceId: order.transactionId, eventType: 'OFFRAMP', status, metadata: { fromAmount: '1.000000' } });
+      const res = await signedWebhook(t, {
+        referenceId: order.transactionId,
+        eventType: 'OFFRAMP',
+        status,
+        metadata: { fromAmount: '1.000000' },
+      });
       expect(res.statusCode).toBe(200);
     }
     const found = await discrepancies(t, `partner_amount_mismatch:${order.transactionId}`);
-    expect(found).toEqual([expect.objectContaining({ kind: 'partner_amount_mismatch', facts: expect.objectContaining({ fields: ['usdt_amount'], partnerAmount: '1.000000', seenIn: 'webhook' }) })]);
+    expect(found).toEqual([
+      expect.objectContaining({
+        kind: 'partner_amount_mismatch',
+        facts: expect.objectContaining({ fields: ['usdt_amount'], partnerAmount: '1.000000', seenIn: 'webhook' }),
+      }),
+    ]);
   });
 
   it('when an event of an unknown reference stays unknown past the threshold, then unknown_partner_reference once, with its facts', async () => {
     const referenceId = randomUUID();
-    for (const status of ['TRADE_COMPLETED', 'FAILED']) expect((await signedWebhook(t, { referenceId, eventType: 'OFFRAMP', status, metadata: {} })).statusCode).toBe(200);
+    for (const status of ['TRADE_COMPLETED', 'FAILED'])
+      expect((await signedWebhook(t, { referenceId, eventType: 'OFFRAMP', status, metadata: {} })).statusCode).toBe(200);
     expect((await t.app.reconciler.sweepUnknownReferences()).reported).not.toContain(referenceId);
-    await t.rows("update partner_events set received_at = received_at - make_interval(secs => ?) where reference_id = ?", [t.config.UNKNOWN_REFERENCE_AFTER_SECONDS + 1, referenceId]);
-    const [{ received_at: receivedAt }] = (await t.rows<{ received_at: Date }>('select received_at from partner_events where reference_id = ? order by id limit 1', [referenceId])) as [{ received_at: Date }];
+    await t.rows('update partner_events set received_at = received_at - make_interval(secs => ?) where reference_id = ?', [
+      t.config.UNKNOWN_REFERENCE_AFTER_SECONDS + 1,
+      referenceId,
+    ]);
+    const [{ received_at: receivedAt }] = (await t.rows<{ received_at: Date }>(
+      'select received_at from partner_events where reference_id = ? order by id limit 1',
+      [referenceId],
+    )) as [{ received_at: Date }];
     expect(await t.app.reconciler.sweepUnknownReferences()).toMatchObject({ reported: [referenceId] });
     expect(await t.app.reconciler.sweepUnknownReferences()).toMatchObject({ reported: [] });
     expect(await discrepancies(t, `unknown_partner_reference:${referenceId}`)).toEqual([
@@ -444,7 +547,13 @@ describe('discrepancies with the partner, each announced once per key', () => {
         kind: 'unknown_partner_reference',
         withdrawalId: null,
         transactionId: referenceId,
-        facts: { referenceId, status: 'FAILED', statuses: ['TRADE_COMPLETED', 'FAILED'], receivedAt: new Date(receivedAt).toISOString(), source: 'webhook' },
+        facts: {
+          referenceId,
+          status: 'FAILED',
+          statuses: ['TRADE_COMPLETED', 'FAILED'],
+          receivedAt: new Date(receivedAt).toISOString(),
+          source: 'webhook',
+        },
       },
     ]);
   });
@@ -452,7 +561,10 @@ describe('discrepancies with the partner, each announced once per key', () => {
   it('when reconciliation finds Alfred contradicting the mirror (paid out here, FAILED there), then reconciliation_mismatch once and the status Alfred reports is published', async () => {
     const { withdrawalId, transactionId } = await createdOrder(t);
     // A completion Alfred later contradicts: the mirror takes it, Alfred's own record says FAILED.
-    expect((await signedWebhook(t, { referenceId: transactionId, eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: {} })).statusCode).toBe(200);
+    expect(
+      (await signedWebhook(t, { referenceId: transactionId, eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: {} }))
+        .statusCode,
+    ).toBe(200);
     await t.emu('PUT', '/config', { webhookDelivery: false });
     try {
       await t.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'failure', failureReason: 'BANK_REJECTED' });
@@ -471,7 +583,11 @@ describe('discrepancies with the partner, each announced once per key', () => {
         facts: { mirrorStatus: 'FIAT_TRANSFER_COMPLETED', partnerStatus: 'FAILED', partnerFailureReason: 'BANK_REJECTED', transactionId },
       },
     ]);
-    expect((await statusEvents(t, withdrawalId)).map((e) => `${e.status}/${e.source}`)).toEqual(['FIAT_TRANSFER_COMPLETED/webhook', 'FAILED/reconciliation', 'FAILED/reconciliation']);
+    expect((await statusEvents(t, withdrawalId)).map((e) => `${e.status}/${e.source}`)).toEqual([
+      'FIAT_TRANSFER_COMPLETED/webhook',
+      'FAILED/reconciliation',
+      'FAILED/reconciliation',
+    ]);
     const [row] = await t.rows<{ alfred_status: string }>('select alfred_status from offramps where withdrawal_id = ?', [withdrawalId]);
     expect(row).toEqual({ alfred_status: 'FIAT_TRANSFER_COMPLETED' });
   });
@@ -482,7 +598,10 @@ describe('order-state when Alfred is down', () => {
     const { withdrawalId } = await createdOrder(t);
     await t.emu('POST', '/faults', { mode: 'error', count: 1_000, pathPrefix: '/offramp/' });
     try {
-      expect(await t.call(pspAlfredRpc.orderState, { withdrawalId, fence: true })).toMatchObject({ ok: false, error: { code: 'PSP_UNAVAILABLE', status: 503 } });
+      expect(await t.call(pspAlfredRpc.orderState, { withdrawalId, fence: true })).toMatchObject({
+        ok: false,
+        error: { code: 'PSP_UNAVAILABLE', status: 503 },
+      });
     } finally {
       await t.emu('DELETE', '/faults');
     }

@@ -15,7 +15,12 @@ afterAll(async () => {
 
 const newTrader = () => `trader-${randomUUID()}`;
 const kycRow = async (traderId: string) =>
-  (await t.rows<{ kyc_status: string | null; customer_id: string | null }>('select kyc_status, customer_id from traders where trader_id = ?', [traderId]))[0];
+  (
+    await t.rows<{ kyc_status: string | null; customer_id: string | null }>(
+      'select kyc_status, customer_id from traders where trader_id = ?',
+      [traderId],
+    )
+  )[0];
 
 describe('eligibility', () => {
   it('when the trader has no platform KYC, then USER_NOT_VERIFIED', async () => {
@@ -29,8 +34,14 @@ describe('eligibility', () => {
   it('when the trader is verified for a country without a route, then ALFRED_NOT_AVAILABLE_FOR_COUNTRY', async () => {
     const traderId = newTrader();
     await expectOk(t.call(pspAlfredRpc.devSeedKyc, { traderId, country: 'DE' }));
-    expect(await t.call(pspAlfredRpc.eligibility, { traderId })).toMatchObject({ ok: false, error: { code: 'ALFRED_NOT_AVAILABLE_FOR_COUNTRY' } });
-    expect(await t.call(pspAlfredRpc.devProvisionCustomer, { traderId })).toMatchObject({ ok: false, error: { code: 'ALFRED_NOT_AVAILABLE_FOR_COUNTRY' } });
+    expect(await t.call(pspAlfredRpc.eligibility, { traderId })).toMatchObject({
+      ok: false,
+      error: { code: 'ALFRED_NOT_AVAILABLE_FOR_COUNTRY' },
+    });
+    expect(await t.call(pspAlfredRpc.devProvisionCustomer, { traderId })).toMatchObject({
+      ok: false,
+      error: { code: 'ALFRED_NOT_AVAILABLE_FOR_COUNTRY' },
+    });
     expect(await t.partnerCalls('POST', '/customers/create')).toHaveLength(0);
   });
 
@@ -38,7 +49,10 @@ describe('eligibility', () => {
     const traderId = newTrader();
     const seeded = await expectOk(t.call(pspAlfredRpc.devSeedKyc, { traderId, country: 'MX' }));
     expect(seeded).toMatchObject({ country: 'MX', documentType: 'CURP' });
-    expect(await t.call(pspAlfredRpc.eligibility, { traderId })).toMatchObject({ ok: false, error: { code: 'ALFRED_CUSTOMER_NOT_PROVISIONED' } });
+    expect(await t.call(pspAlfredRpc.eligibility, { traderId })).toMatchObject({
+      ok: false,
+      error: { code: 'ALFRED_CUSTOMER_NOT_PROVISIONED' },
+    });
     expect(await kycRow(traderId)).toEqual({ kyc_status: null, customer_id: null });
   });
 
@@ -61,19 +75,27 @@ describe('eligibility', () => {
 
   it('when Alfred completes the KYC, then eligible with the country and its rails, and the supported options are its available routes', async () => {
     const { traderId, customerId } = await t.readyTrader('MX');
-    expect(await t.call(pspAlfredRpc.eligibility, { traderId })).toEqual({ ok: true, data: { eligible: true, country: 'MX', rails: ['SPEI'] } });
+    expect(await t.call(pspAlfredRpc.eligibility, { traderId })).toEqual({
+      ok: true,
+      data: { eligible: true, country: 'MX', rails: ['SPEI'] },
+    });
     expect(await t.call(pspAlfredRpc.supportedOptions, { traderId })).toEqual({
       ok: true,
       data: { routes: [{ paymentRouteId: 'MX_SPEI', rail: 'SPEI', currency: 'MXN', min: '100.00', max: '200000.00' }] },
     });
-    const statuses = (await t.outboxEvents(pspAlfredEvents.kycStatusChanged.subject)).filter((e) => e.customerId === customerId).map((e) => e.status);
+    const statuses = (await t.outboxEvents(pspAlfredEvents.kycStatusChanged.subject))
+      .filter((e) => e.customerId === customerId)
+      .map((e) => e.status);
     expect(statuses).toEqual(['IN_REVIEW', 'COMPLETED']);
     expect(await kycRow(traderId)).toEqual({ kyc_status: 'COMPLETED', customer_id: customerId });
   });
 
   it('when a US trader is approved, then eligible with BANK_USA listed, but no route is offered while Alfred bug lasts', async () => {
     const { traderId } = await t.readyTrader('US');
-    expect(await t.call(pspAlfredRpc.eligibility, { traderId })).toEqual({ ok: true, data: { eligible: true, country: 'US', rails: ['BANK_USA'] } });
+    expect(await t.call(pspAlfredRpc.eligibility, { traderId })).toEqual({
+      ok: true,
+      data: { eligible: true, country: 'US', rails: ['BANK_USA'] },
+    });
     expect(await t.call(pspAlfredRpc.supportedOptions, { traderId })).toEqual({ ok: true, data: { routes: [] } });
   });
 
@@ -93,7 +115,11 @@ describe('eligibility', () => {
     await expectOk(t.call(pspAlfredRpc.devEmitKycStatus, { traderId, status: 'UPDATE_REQUIRED' }));
     expect(await t.call(pspAlfredRpc.eligibility, { traderId })).toEqual({
       ok: true,
-      data: { eligible: false, reason: 'KYC_UPDATE_REQUIRED', fallback: { fields: ['address', 'zipCode'], documents: ['PROOF_OF_ADDRESS'] } },
+      data: {
+        eligible: false,
+        reason: 'KYC_UPDATE_REQUIRED',
+        fallback: { fields: ['address', 'zipCode'], documents: ['PROOF_OF_ADDRESS'] },
+      },
     });
     expect(await t.call(pspAlfredRpc.supportedOptions, { traderId })).toEqual({ ok: true, data: { routes: [] } });
   });
@@ -107,11 +133,22 @@ describe('eligibility', () => {
   });
 
   it('when the platform KYC is seeded, then the identity has a national id valid for its country', async () => {
-    const validators: Record<string, [string, string]> = { MX: ['MX', 'curp'], BR: ['BR', 'cpf'], DO: ['DO', 'cedula'], CO: ['CO', 'nit'], US: ['US', 'ssn'], CN: ['CN', 'ric'], CL: ['CL', 'run'] };
+    const validators: Record<string, [string, string]> = {
+      MX: ['MX', 'curp'],
+      BR: ['BR', 'cpf'],
+      DO: ['DO', 'cedula'],
+      CO: ['CO', 'nit'],
+      US: ['US', 'ssn'],
+      CN: ['CN', 'ric'],
+      CL: ['CL', 'run'],
+    };
     for (const [country, [c, name]] of Object.entries(validators)) {
       const traderId = newTrader();
       await expectOk(t.call(pspAlfredRpc.devSeedKyc, { traderId, country }));
-      const [row] = await t.rows<{ identity: { documentNumber: string; firstName: string; dateOfBirth: string } }>('select identity from traders where trader_id = ?', [traderId]);
+      const [row] = await t.rows<{ identity: { documentNumber: string; firstName: string; dateOfBirth: string } }>(
+        'select identity from traders where trader_id = ?',
+        [traderId],
+      );
       expect(stdnum[c]![name]!.validate(row!.identity.documentNumber).isValid, country).toBe(true);
       expect(row!.identity.firstName.length).toBeGreaterThan(0);
       expect(row!.identity.dateOfBirth).toMatch(/^\d{4}-\d{2}-\d{2}$/);

@@ -77,13 +77,20 @@ export async function startTestPspAlfred(opts: Options = {}) {
     emu,
     /** Partner-API calls the sandbox saw, e.g. `('POST', '/fiatAccounts')`. */
     async partnerCalls(method: string, pathPrefix: string) {
-      const { requests } = (await emu('GET', `/requests?method=${method}&pathPrefix=${encodeURIComponent(pathPrefix)}`)) as { requests: { path: string; statusCode: number | null }[] };
+      const { requests } = (await emu('GET', `/requests?method=${method}&pathPrefix=${encodeURIComponent(pathPrefix)}`)) as {
+        requests: { path: string; statusCode: number | null }[];
+      };
       return requests;
     },
     rows: <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => service.rows<T>(sql, params),
     /** The payloads of the events of one subject that went through the outbox, oldest first. */
     async outboxEvents(subject: string) {
-      const rows = await queryRows(db.em.fork(), z.object({ envelope: z.object({ payload: z.record(z.string(), z.unknown()) }) }), 'select envelope from outbox where subject = ? order by seq', [subject]);
+      const rows = await queryRows(
+        db.em.fork(),
+        z.object({ envelope: z.object({ payload: z.record(z.string(), z.unknown()) }) }),
+        'select envelope from outbox where subject = ? order by seq',
+        [subject],
+      );
       return rows.map((r) => r.envelope.payload);
     },
     /** A trader verified by the platform, provisioned at Alfred and approved there (webhooks fanned back). */
@@ -91,29 +98,54 @@ export async function startTestPspAlfred(opts: Options = {}) {
       await expectOk(call(pspAlfredRpc.devSeedKyc, { traderId, country }));
       await expectOk(call(pspAlfredRpc.devProvisionCustomer, { traderId }));
       await expectOk(call(pspAlfredRpc.devApproveKyc, { traderId }));
-      const row = await queryRow(db.em.fork(), z.object({ customer_id: z.string() }), 'select customer_id from traders where trader_id = ?', [traderId]);
+      const row = await queryRow(
+        db.em.fork(),
+        z.object({ customer_id: z.string() }),
+        'select customer_id from traders where trader_id = ?',
+        [traderId],
+      );
       return { traderId, customerId: row!.customer_id };
     },
     /** A ready MX trader with a SPEI account, and the create-offramp command of a withdrawal to it. */
     async prepareWithdrawal(cryptoAmountMinor = 50_000_000n) {
       const trader = await this.readyTrader('MX');
       const { fiatAccountId } = await expectOk(
-        call(pspAlfredRpc.createFiatAccount, { traderId: trader.traderId, type: 'SPEI', fields: { accountNumber: validClabe, accountHolderName: 'Maria Hernandez' } }),
+        call(pspAlfredRpc.createFiatAccount, {
+          traderId: trader.traderId,
+          type: 'SPEI',
+          fields: { accountNumber: validClabe, accountHolderName: 'Maria Hernandez' },
+        }),
       );
-      const command = { withdrawalId: randomUUID(), traderId: trader.traderId, fiatAccountId, cryptoAmountMinor, fiatCurrency: 'MXN', fiatAmount: '800.00' };
+      const command = {
+        withdrawalId: randomUUID(),
+        traderId: trader.traderId,
+        fiatAccountId,
+        cryptoAmountMinor,
+        fiatCurrency: 'MXN',
+        fiatAmount: '800.00',
+      };
       return { ...trader, fiatAccountId, command };
     },
     /** The offramp row of a withdrawal once it is no longer `requested`. */
     async settledOfframp(withdrawalId: string, timeoutMs = 15_000) {
-      return eventually(`the offramp of ${withdrawalId}`, async () => {
-        const row = await queryRow(
-          db.em.fork(),
-          z.object({ state: z.string(), transaction_id: z.string().nullable(), alfred_status: z.string().nullable(), attempts: z.number() }),
-          'select state, transaction_id, alfred_status, attempts from offramps where withdrawal_id = ?',
-          [withdrawalId],
-        );
-        return row && row.state !== 'requested' ? row : undefined;
-      }, { timeoutMs });
+      return eventually(
+        `the offramp of ${withdrawalId}`,
+        async () => {
+          const row = await queryRow(
+            db.em.fork(),
+            z.object({
+              state: z.string(),
+              transaction_id: z.string().nullable(),
+              alfred_status: z.string().nullable(),
+              attempts: z.number(),
+            }),
+            'select state, transaction_id, alfred_status, attempts from offramps where withdrawal_id = ?',
+            [withdrawalId],
+          );
+          return row && row.state !== 'requested' ? row : undefined;
+        },
+        { timeoutMs },
+      );
     },
     /** Every message of an event subject that reached JetStream, oldest first. */
     async published(subject: string) {
@@ -132,7 +164,11 @@ export async function startTestPspAlfred(opts: Options = {}) {
     },
     /** How many commands psp-alfred's consumer has handled (its inbox rows). */
     async handledCommands() {
-      const row = await queryRow(db.em.fork(), z.object({ n: z.coerce.number() }), "select count(*) as n from inbox where consumer = 'psp-alfred-commands'");
+      const row = await queryRow(
+        db.em.fork(),
+        z.object({ n: z.coerce.number() }),
+        "select count(*) as n from inbox where consumer = 'psp-alfred-commands'",
+      );
       return row!.n;
     },
     async cleanup() {

@@ -12,7 +12,8 @@ afterAll(async () => {
 });
 
 const ordersFor = (withdrawalId: string) => [...t.sandbox.state.offramps.values()].filter((o) => o.memo === withdrawalId);
-const createdEvents = async (withdrawalId: string) => (await t.outboxEvents(pspAlfredEvents.offrampCreated.subject)).filter((e) => e.withdrawalId === withdrawalId);
+const createdEvents = async (withdrawalId: string) =>
+  (await t.outboxEvents(pspAlfredEvents.offrampCreated.subject)).filter((e) => e.withdrawalId === withdrawalId);
 
 describe('Alfred faults on the offramp path', () => {
   it('when Alfred answers 5xx, then the breaker opens, no order is made, and after recovery exactly one order', async () => {

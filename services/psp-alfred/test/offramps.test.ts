@@ -13,7 +13,8 @@ afterAll(async () => {
 });
 
 const ordersFor = (withdrawalId: string) => [...t.sandbox.state.offramps.values()].filter((o) => o.memo === withdrawalId);
-const eventsFor = async (subject: string, withdrawalId: string) => (await t.outboxEvents(subject)).filter((e) => e.withdrawalId === withdrawalId);
+const eventsFor = async (subject: string, withdrawalId: string) =>
+  (await t.outboxEvents(subject)).filter((e) => e.withdrawalId === withdrawalId);
 const handledCommands = async () =>
   Number((await t.rows<{ n: string }>("select count(*) as n from inbox where consumer = 'psp-alfred-commands'"))[0]!.n);
 
@@ -25,10 +26,24 @@ describe('create-offramp command', () => {
     const orders = ordersFor(command.withdrawalId);
     expect(orders).toHaveLength(1);
     const order = orders[0]!;
-    expect(order).toMatchObject({ customerId, fiatAccountId: command.fiatAccountId, fromCurrency: 'USDT', toCurrency: 'MXN', fromAmount: '50.000000', chain: 'TRON', status: 'CREATED' });
+    expect(order).toMatchObject({
+      customerId,
+      fiatAccountId: command.fiatAccountId,
+      fromCurrency: 'USDT',
+      toCurrency: 'MXN',
+      fromAmount: '50.000000',
+      chain: 'TRON',
+      status: 'CREATED',
+    });
     expect(t.sandbox.state.idempotencyKeys.get(command.withdrawalId)?.transactionId).toBe(order.transactionId);
     expect(row).toMatchObject({ state: 'created', transaction_id: order.transactionId, alfred_status: 'CREATED', attempts: 1 });
-    const created = { withdrawalId: command.withdrawalId, transactionId: order.transactionId, depositAddress: order.depositAddress, chain: 'TRON', cryptoAmountMinor: '50000000' };
+    const created = {
+      withdrawalId: command.withdrawalId,
+      transactionId: order.transactionId,
+      depositAddress: order.depositAddress,
+      chain: 'TRON',
+      cryptoAmountMinor: '50000000',
+    };
     expect(await eventsFor(pspAlfredEvents.offrampCreated.subject, command.withdrawalId)).toEqual([created]);
     const published = await eventually('offrampCreated on JetStream', async () => {
       const all = (await t.published(pspAlfredEvents.offrampCreated.subject)).filter((e) => e.withdrawalId === command.withdrawalId);
@@ -74,7 +89,9 @@ describe('create-offramp command', () => {
     await t.sendCreateOfframp(command);
     expect(await t.settledOfframp(command.withdrawalId)).toMatchObject({ state: 'refused' });
     expect(await t.partnerCalls('POST', '/quotes')).toHaveLength(quotesBefore);
-    expect(await eventsFor(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toEqual([{ withdrawalId: command.withdrawalId, partnerCode: null, message: 'fiat account not found' }]);
+    expect(await eventsFor(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toEqual([
+      { withdrawalId: command.withdrawalId, partnerCode: null, message: 'fiat account not found' },
+    ]);
   });
 });
 
@@ -83,7 +100,9 @@ describe('QA emit-offramp', () => {
     const { command, traderId } = await t.prepareWithdrawal();
     await t.sendCreateOfframp(command);
     const { transaction_id: transactionId } = await t.settledOfframp(command.withdrawalId);
-    const result = await expectOk(t.call(pspAlfredRpc.devEmitOfframp, { traderId, withdrawalId: command.withdrawalId, scenario: 'success' }));
+    const result = await expectOk(
+      t.call(pspAlfredRpc.devEmitOfframp, { traderId, withdrawalId: command.withdrawalId, scenario: 'success' }),
+    );
     expect(result).toMatchObject({ status: 'FIAT_TRANSFER_COMPLETED', settled: 'by_itself' });
     const events = await eventually('four status events', async () => {
       const all = await eventsFor(pspAlfredEvents.offrampStatusChanged.subject, command.withdrawalId);
@@ -98,7 +117,10 @@ describe('QA emit-offramp', () => {
         source: 'webhook',
       })),
     );
-    const [row] = await t.rows<{ alfred_status: string; deposit_tx_hash: string | null }>('select alfred_status, deposit_tx_hash from offramps where withdrawal_id = ?', [command.withdrawalId]);
+    const [row] = await t.rows<{ alfred_status: string; deposit_tx_hash: string | null }>(
+      'select alfred_status, deposit_tx_hash from offramps where withdrawal_id = ?',
+      [command.withdrawalId],
+    );
     expect(row).toMatchObject({ alfred_status: 'FIAT_TRANSFER_COMPLETED', deposit_tx_hash: expect.any(String) });
     expect(await t.call(pspAlfredRpc.devEmitOfframp, { traderId, withdrawalId: command.withdrawalId, scenario: 'failure' })).toMatchObject({
       ok: false,
@@ -120,11 +142,15 @@ describe('QA emit-offramp', () => {
     const { command } = await t.prepareWithdrawal();
     await t.sendCreateOfframp(command);
     await t.settledOfframp(command.withdrawalId);
-    expect(await t.call(pspAlfredRpc.devEmitOfframp, { traderId: 'intruder', withdrawalId: command.withdrawalId, scenario: 'success' })).toMatchObject({
+    expect(
+      await t.call(pspAlfredRpc.devEmitOfframp, { traderId: 'intruder', withdrawalId: command.withdrawalId, scenario: 'success' }),
+    ).toMatchObject({
       ok: false,
       error: { code: 'WITHDRAWAL_NOT_FOUND' },
     });
-    expect(await t.call(pspAlfredRpc.devEmitOfframp, { traderId: 'intruder', withdrawalId: randomUUID(), scenario: 'success' })).toMatchObject({ ok: false, error: { code: 'WITHDRAWAL_NOT_FOUND' } });
+    expect(
+      await t.call(pspAlfredRpc.devEmitOfframp, { traderId: 'intruder', withdrawalId: randomUUID(), scenario: 'success' }),
+    ).toMatchObject({ ok: false, error: { code: 'WITHDRAWAL_NOT_FOUND' } });
     expect(ordersFor(command.withdrawalId)[0]?.status).toBe('CREATED');
   });
 });

@@ -27,10 +27,18 @@ describe("psp-alfred's OpenAPI document", () => {
   it('when a signed event and a bad signature arrive, then the answers are the documented ones', async () => {
     const body = JSON.stringify({ referenceId: `kyc-${Date.now()}`, eventType: 'KYC', status: 'IN_REVIEW', metadata: {} });
     const post = (signature: string) =>
-      t.app.http.app.inject({ method: 'POST', url: '/psp/alfred/webhook', headers: { 'content-type': 'application/json', signature }, payload: body });
+      t.app.http.app.inject({
+        method: 'POST',
+        url: '/psp/alfred/webhook',
+        headers: { 'content-type': 'application/json', signature },
+        payload: body,
+      });
     const ok = await post(signatureHeader(webhookSecret, body, Math.floor(Date.now() / 1000), 'dot'));
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toMatchObject({ success: true, data: { received: true, outcome: expect.stringMatching(/^(applied|duplicate|unknown_reference|stale|ignored)$/) } });
+    expect(ok.json()).toMatchObject({
+      success: true,
+      data: { received: true, outcome: expect.stringMatching(/^(applied|duplicate|unknown_reference|stale|ignored)$/) },
+    });
     const refused = await post(`t=${Math.floor(Date.now() / 1000)},s=${'0'.repeat(64)}`);
     expect(refused.statusCode).toBe(401);
     expect(refused.headers['content-type']).toMatch(/^application\/json/);

@@ -31,8 +31,16 @@ describe('reconciliation', () => {
       expect(await statusEvents(t, withdrawalId)).toEqual([]);
       const report = await t.call(pspAlfredRpc.syncStatuses, {});
       expect(report.failedCount).toBe(0);
-      expect(report.details).toContainEqual({ withdrawalId, transactionId, previousStatus: 'CREATED', status: 'FIAT_TRANSFER_COMPLETED', outcome: 'updated' });
-      expect(await statusEvents(t, withdrawalId)).toEqual([{ withdrawalId, transactionId, status: 'FIAT_TRANSFER_COMPLETED', failureReason: null, source: 'reconciliation' }]);
+      expect(report.details).toContainEqual({
+        withdrawalId,
+        transactionId,
+        previousStatus: 'CREATED',
+        status: 'FIAT_TRANSFER_COMPLETED',
+        outcome: 'updated',
+      });
+      expect(await statusEvents(t, withdrawalId)).toEqual([
+        { withdrawalId, transactionId, status: 'FIAT_TRANSFER_COMPLETED', failureReason: null, source: 'reconciliation' },
+      ]);
       const again = await t.call(pspAlfredRpc.syncStatuses, {});
       expect(again.details.map((d) => d.withdrawalId)).not.toContain(withdrawalId);
     } finally {
@@ -68,7 +76,9 @@ describe('reconciliation', () => {
       );
       const late = await t.app.reconciler.run({ olderThanSeconds: threshold });
       expect(late.details).toContainEqual(expect.objectContaining({ withdrawalId, status: 'FAILED', outcome: 'updated' }));
-      expect(await statusEvents(t, withdrawalId)).toEqual([{ withdrawalId, transactionId, status: 'FAILED', failureReason: 'ACCOUNT_CLOSED', source: 'reconciliation' }]);
+      expect(await statusEvents(t, withdrawalId)).toEqual([
+        { withdrawalId, transactionId, status: 'FAILED', failureReason: 'ACCOUNT_CLOSED', source: 'reconciliation' },
+      ]);
     } finally {
       await t.emu('PUT', '/config', { webhookDelivery: true });
     }
@@ -80,12 +90,19 @@ describe('reconciliation', () => {
       // Even the KYC webhooks were lost: the QA approval read the status from Alfred instead.
       const { withdrawalId, transactionId } = await orderAtAlfred(polled);
       await polled.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'success' });
-      expect(polled.sandbox.state.deliveries.filter((d) => d.body.referenceId === transactionId).map((d) => d.state)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
+      expect(polled.sandbox.state.deliveries.filter((d) => d.body.referenceId === transactionId).map((d) => d.state)).toEqual([
+        'skipped',
+        'skipped',
+        'skipped',
+        'skipped',
+      ]);
       const events = await eventually('a reconciled status', async () => {
         const all = await statusEvents(polled, withdrawalId);
         return all.length > 0 && all;
       });
-      expect(events).toEqual([{ withdrawalId, transactionId, status: 'FIAT_TRANSFER_COMPLETED', failureReason: null, source: 'reconciliation' }]);
+      expect(events).toEqual([
+        { withdrawalId, transactionId, status: 'FIAT_TRANSFER_COMPLETED', failureReason: null, source: 'reconciliation' },
+      ]);
     } finally {
       await polled.cleanup();
     }

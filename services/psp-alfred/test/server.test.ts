@@ -41,20 +41,35 @@ describe('psp-alfred process', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const ready = await eventually('readiness', async () => {
-        const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
-        return res?.status === 200 && res;
-      }, { timeoutMs: 30_000 });
+      const ready = await eventually(
+        'readiness',
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+          return res?.status === 200 && res;
+        },
+        { timeoutMs: 30_000 },
+      );
       expect(await ready.json()).toMatchObject({ data: { status: 'ready' } });
-      const webhook = await fetch(`http://127.0.0.1:${port}/psp/alfred/webhook`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      const webhook = await fetch(`http://127.0.0.1:${port}/psp/alfred/webhook`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(webhook.status).toBe(401);
     } finally {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
     const db = await openDatabase({ url: databaseUrl, schema, migrations: [] });
-    const tables = await queryRows(db.em.fork(), z.object({ table_name: z.string() }), 'select table_name from information_schema.tables where table_schema = ? order by table_name', [schema]);
-    expect(tables.map((r) => r.table_name)).toEqual(expect.arrayContaining(['offramps', 'partner_events', 'traders', 'fiat_accounts', 'outbox', 'inbox']));
+    const tables = await queryRows(
+      db.em.fork(),
+      z.object({ table_name: z.string() }),
+      'select table_name from information_schema.tables where table_schema = ? order by table_name',
+      [schema],
+    );
+    expect(tables.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['offramps', 'partner_events', 'traders', 'fiat_accounts', 'outbox', 'inbox']),
+    );
     await db.em.fork().execute(`drop schema if exists "${schema}" cascade`);
     await db.close();
     const messaging = await connectMessaging({ url: natsUrl, name: 'cleanup', namespace, log: testLogger('cleanup') });
@@ -63,7 +78,10 @@ describe('psp-alfred process', () => {
   });
 
   it('when a required variable is missing, then it exits non-zero at once', async () => {
-    const child = spawn(process.execPath, [serverEntry], { env: { ...process.env, DATABASE_URL: testInfra().databaseUrl, ALFRED_API_KEY: '', ALFRED_WEBHOOK_SECRET: '' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [serverEntry], {
+      env: { ...process.env, DATABASE_URL: testInfra().databaseUrl, ALFRED_API_KEY: '', ALFRED_WEBHOOK_SECRET: '' },
+      stdio: 'ignore',
+    });
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(code).not.toBe(0);
   });

@@ -7,7 +7,8 @@ import { maskNumber, ourFieldName, toAlfredFields } from '../src/fiat-accounts/a
 import { verifySignature } from '../src/webhooks/signature.ts';
 import { isNewerStatus } from '../src/offramps/offramp-status.ts';
 
-const sign = (t: number, body: string, secret = 's3cret', sep = '.') => `t=${t},s=${createHmac('sha256', secret).update(`${t}${sep}${body}`).digest('hex')}`;
+const sign = (t: number, body: string, secret = 's3cret', sep = '.') =>
+  `t=${t},s=${createHmac('sha256', secret).update(`${t}${sep}${body}`).digest('hex')}`;
 
 describe('webhook signature', () => {
   const body = '{"referenceId":"r","eventType":"KYC","status":"COMPLETED"}';
@@ -51,7 +52,13 @@ describe('rail fields', () => {
   });
 
   it('when fields are bad, then every bad field is named without its value', () => {
-    const result = validateFields('BANK_USA', { bankName: 'X', accountNumber: '12', routingNumber: '021000022', accountType: 'BROKERAGE', accountHolderName: 'Emily Smith' });
+    const result = validateFields('BANK_USA', {
+      bankName: 'X',
+      accountNumber: '12',
+      routingNumber: '021000022',
+      accountType: 'BROKERAGE',
+      accountHolderName: 'Emily Smith',
+    });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.fields.sort()).toEqual(['accountNumber', 'accountType', 'bankAddress', 'bankName', 'routingNumber']);
@@ -59,7 +66,14 @@ describe('rail fields', () => {
   });
 
   it('when a NEQUI account is not a mobile number, then accountNumber is refused', () => {
-    const fields = { bankName: 'NEQUI', accountNumber: '1234567890', accountType: 'NEQUI', accountHolderName: 'Camila Gomez', documentType: 'CC', documentNumber: '1020304050' };
+    const fields = {
+      bankName: 'NEQUI',
+      accountNumber: '1234567890',
+      accountType: 'NEQUI',
+      accountHolderName: 'Camila Gomez',
+      documentType: 'CC',
+      documentNumber: '1020304050',
+    };
     expect(validateFields('ACH', fields)).toMatchObject({ ok: false, fields: ['accountNumber'] });
     expect(validateFields('ACH', { ...fields, accountNumber: '3001234567' })).toMatchObject({ ok: true });
   });
@@ -84,7 +98,11 @@ describe('rail fields', () => {
     const parsed = validateFields('COELSA', { accountType: 'ALIAS', accountNumber: 'mi.alias-01', accountHolderName: 'Sofia Perez' });
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(toAlfredFields('COELSA', parsed.fields)).toEqual({ accountType: 'ALIAS', accountNumber: 'mi.alias-01', metadata: { accountHolderName: 'Sofia Perez' } });
+    expect(toAlfredFields('COELSA', parsed.fields)).toEqual({
+      accountType: 'ALIAS',
+      accountNumber: 'mi.alias-01',
+      metadata: { accountHolderName: 'Sofia Perez' },
+    });
   });
 
   it('when Alfred names a bad field by its own path, then the trader is told the field they filled', () => {
@@ -114,6 +132,11 @@ describe('offramp status order', () => {
 
 /** The CBU rule written out, to check the stdnum work-around against. */
 function isCbuByHand(value: string): boolean {
-  const check = (block: string, weights: number[]) => (10 - ([...block].reduce((s, d, i) => s + Number(d) * weights[i % weights.length]!, 0) % 10)) % 10;
-  return /^[0-9]{22}$/.test(value) && String(check(value.slice(0, 7), [7, 1, 3, 9])) === value[7] && String(check(value.slice(8, 21), [3, 9, 7, 1])) === value[21];
+  const check = (block: string, weights: number[]) =>
+    (10 - ([...block].reduce((s, d, i) => s + Number(d) * weights[i % weights.length]!, 0) % 10)) % 10;
+  return (
+    /^[0-9]{22}$/.test(value) &&
+    String(check(value.slice(0, 7), [7, 1, 3, 9])) === value[7] &&
+    String(check(value.slice(8, 21), [3, 9, 7, 1])) === value[21]
+  );
 }

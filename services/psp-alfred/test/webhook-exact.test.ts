@@ -35,7 +35,9 @@ describe('Alfred webhook: exact numbers', () => {
 
   it('when a signed body carries __proto__, then 400 and nothing is stored', async () => {
     const before = await count();
-    const res = await signed(`{"referenceId":"${randomUUID()}","eventType":"OFFRAMP","status":"TRADE_COMPLETED","metadata":{"__proto__":{"x":1}}}`);
+    const res = await signed(
+      `{"referenceId":"${randomUUID()}","eventType":"OFFRAMP","status":"TRADE_COMPLETED","metadata":{"__proto__":{"x":1}}}`,
+    );
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('VALIDATION_ERROR');
     expect(await count()).toBe(before);

@@ -25,22 +25,40 @@ async function post(body: string, signature: string | null) {
   });
 }
 
-const signed = (body: string, at = nowSeconds(), format: 'dot' | 'concat' = 'dot', secret = webhookSecret) => post(body, signatureHeader(secret, body, at, format));
+const signed = (body: string, at = nowSeconds(), format: 'dot' | 'concat' = 'dot', secret = webhookSecret) =>
+  post(body, signatureHeader(secret, body, at, format));
 
 /** An order we know: an offramp row in `created` with Alfred's transaction id. */
 async function knownOrder() {
   const withdrawalId = randomUUID();
   const transactionId = randomUUID();
   await inTransaction(t.db, async (em) => {
-    await insertIntent(em, { withdrawalId, traderId: 'trader-w', fiatAccountId: 'fa-1', cryptoAmountMinor: 50_000_000n, fiatCurrency: 'MXN', fiatAmount: '800.00' });
-    await markCreated(em, withdrawalId, { transactionId, status: 'CREATED', depositAddress: 'TAddress', chain: 'TRON', sentAmountMinor: 50_000_000n });
+    await insertIntent(em, {
+      withdrawalId,
+      traderId: 'trader-w',
+      fiatAccountId: 'fa-1',
+      cryptoAmountMinor: 50_000_000n,
+      fiatCurrency: 'MXN',
+      fiatAmount: '800.00',
+    });
+    await markCreated(em, withdrawalId, {
+      transactionId,
+      status: 'CREATED',
+      depositAddress: 'TAddress',
+      chain: 'TRON',
+      sentAmountMinor: 50_000_000n,
+    });
   });
   return { withdrawalId, transactionId };
 }
 
 const stored = async (referenceId: string) =>
-  t.rows<{ status: string; source: string; outcome: string; duplicates: number; raw_body: string }>('select status, source, outcome, duplicates, raw_body from partner_events where reference_id = ?', [referenceId]);
-const statusEvents = async (transactionId: string) => (await t.outboxEvents(pspAlfredEvents.offrampStatusChanged.subject)).filter((e) => e.transactionId === transactionId);
+  t.rows<{ status: string; source: string; outcome: string; duplicates: number; raw_body: string }>(
+    'select status, source, outcome, duplicates, raw_body from partner_events where reference_id = ?',
+    [referenceId],
+  );
+const statusEvents = async (transactionId: string) =>
+  (await t.outboxEvents(pspAlfredEvents.offrampStatusChanged.subject)).filter((e) => e.transactionId === transactionId);
 
 describe('Alfred webhook', () => {
   it('when the signature is wrong, then 401 with the error envelope and nothing is stored', async () => {
@@ -79,13 +97,25 @@ describe('Alfred webhook', () => {
 
   it('when the same webhook arrives five times, then each is answered 200, stored once and one event is published', async () => {
     const { withdrawalId, transactionId } = await knownOrder();
-    const body = JSON.stringify({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'FAILED', metadata: { failureReason: 'BANK_REJECTED' } });
+    const body = JSON.stringify({
+      referenceId: transactionId,
+      eventType: 'OFFRAMP',
+      status: 'FAILED',
+      metadata: { failureReason: 'BANK_REJECTED' },
+    });
     const answers = await Promise.all(Array.from({ length: 5 }, () => signed(body)));
     expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 200]);
     expect(answers.map((a) => a.json().data.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
-    expect(await stored(transactionId)).toEqual([{ status: 'FAILED', source: 'webhook', outcome: 'applied', duplicates: 4, raw_body: body }]);
-    expect(await statusEvents(transactionId)).toEqual([{ withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' }]);
-    const [row] = await t.rows<{ alfred_status: string; failure_reason: string }>('select alfred_status, failure_reason from offramps where withdrawal_id = ?', [withdrawalId]);
+    expect(await stored(transactionId)).toEqual([
+      { status: 'FAILED', source: 'webhook', outcome: 'applied', duplicates: 4, raw_body: body },
+    ]);
+    expect(await statusEvents(transactionId)).toEqual([
+      { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' },
+    ]);
+    const [row] = await t.rows<{ alfred_status: string; failure_reason: string }>(
+      'select alfred_status, failure_reason from offramps where withdrawal_id = ?',
+      [withdrawalId],
+    );
     expect(row).toEqual({ alfred_status: 'FAILED', failure_reason: 'BANK_REJECTED' });
   });
 
@@ -113,7 +143,12 @@ describe('Alfred webhook', () => {
     try {
       const body = JSON.stringify({ referenceId: randomUUID(), eventType: 'KYC', status: 'COMPLETED', metadata: {} });
       const inject = (format: 'dot' | 'concat') =>
-        other.app.http.app.inject({ method: 'POST', url: '/psp/alfred/webhook', headers: { 'content-type': 'application/json', signature: signatureHeader(webhookSecret, body, nowSeconds(), format) }, payload: body });
+        other.app.http.app.inject({
+          method: 'POST',
+          url: '/psp/alfred/webhook',
+          headers: { 'content-type': 'application/json', signature: signatureHeader(webhookSecret, body, nowSeconds(), format) },
+          payload: body,
+        });
       expect((await inject('dot')).statusCode).toBe(401);
       expect((await inject('concat')).statusCode).toBe(200);
     } finally {
@@ -123,11 +158,22 @@ describe('Alfred webhook', () => {
 
   it('when the sandbox sends a webhook to the webhook port, then it is verified and stored', async () => {
     const { transactionId } = await knownOrder();
-    const body = JSON.stringify({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'ON_CHAIN_DEPOSIT_RECEIVED', metadata: { txHash: 'abc123' } });
-    const res = await fetch(t.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json', signature: signatureHeader(webhookSecret, body, nowSeconds(), 'dot') }, body });
+    const body = JSON.stringify({
+      referenceId: transactionId,
+      eventType: 'OFFRAMP',
+      status: 'ON_CHAIN_DEPOSIT_RECEIVED',
+      metadata: { txHash: 'abc123' },
+    });
+    const res = await fetch(t.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', signature: signatureHeader(webhookSecret, body, nowSeconds(), 'dot') },
+      body,
+    });
     expect(res.status).toBe(200);
     expect(await stored(transactionId)).toMatchObject([{ status: 'ON_CHAIN_DEPOSIT_RECEIVED', outcome: 'applied' }]);
-    const [row] = await t.rows<{ deposit_tx_hash: string }>('select deposit_tx_hash from offramps where transaction_id = ?', [transactionId]);
+    const [row] = await t.rows<{ deposit_tx_hash: string }>('select deposit_tx_hash from offramps where transaction_id = ?', [
+      transactionId,
+    ]);
     expect(row).toEqual({ deposit_tx_hash: 'abc123' });
   });
 });

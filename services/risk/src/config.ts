@@ -3,7 +3,10 @@ import { baseConfig, loadConfig } from '@offramp/kit';
 
 export const riskConfig = baseConfig.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8083),
-  DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('risk'),
+  DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('risk'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
 });
 

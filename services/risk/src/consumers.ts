@@ -12,7 +12,9 @@ export const riskConsumers: ConsumerSpec[] = [
     stream: 'EVENTS',
     filterSubject: withdrawalEvents.debited.subject,
     handlers: [
-      on(withdrawalEvents.debited, ({ em, envelope, log, cause }) => decideWithdrawal(em, { withdrawal: envelope.payload, messageId: envelope.id, cause }, log)),
+      on(withdrawalEvents.debited, ({ em, envelope, log, cause }) =>
+        decideWithdrawal(em, { withdrawal: envelope.payload, messageId: envelope.id, cause }, log),
+      ),
     ],
   },
 ];

@@ -27,13 +27,21 @@ describe('risk pre-checks over rpc', () => {
   it('when the global freeze is on, then session and initiate checks are refused with ALFRED_WITHDRAWALS_FROZEN, and allowed again once it is off', async () => {
     const state = await risk.call(riskRpc.setFreeze, { frozen: true, reason: 'incident 42', operatorId: 'op-1' });
     expect(state.global).toMatchObject({ frozen: true, reason: 'incident 42', by: 'op-1' });
-    expect(await checkSession()).toEqual({ ok: false, error: { code: 'ALFRED_WITHDRAWALS_FROZEN', message: 'Withdrawals are frozen', details: { scope: 'global' } } });
-    expect(await risk.call(riskRpc.checkInitiate, { traderId: 't-1', country: 'BR' })).toMatchObject({ ok: false, error: { code: 'ALFRED_WITHDRAWALS_FROZEN' } });
+    expect(await checkSession()).toEqual({
+      ok: false,
+      error: { code: 'ALFRED_WITHDRAWALS_FROZEN', message: 'Withdrawals are frozen', details: { scope: 'global' } },
+    });
+    expect(await risk.call(riskRpc.checkInitiate, { traderId: 't-1', country: 'BR' })).toMatchObject({
+      ok: false,
+      error: { code: 'ALFRED_WITHDRAWALS_FROZEN' },
+    });
 
     await risk.call(riskRpc.setFreeze, { frozen: false, reason: 'resolved', operatorId: 'op-2' });
     expect(await checkSession()).toEqual({ ok: true, data: { allowed: true } });
     expect(await risk.call(riskRpc.checkInitiate, { traderId: 't-1', country: 'BR' })).toEqual({ ok: true, data: { allowed: true } });
-    const audit = await risk.rows<{ operator_id: string; reason: string; after: { frozen: boolean } }>("select operator_id, reason, after from audit_log where subject = 'freeze' and scope = 'global' order by id");
+    const audit = await risk.rows<{ operator_id: string; reason: string; after: { frozen: boolean } }>(
+      "select operator_id, reason, after from audit_log where subject = 'freeze' and scope = 'global' order by id",
+    );
     expect(audit.map((a) => [a.operator_id, a.reason, a.after.frozen])).toEqual([
       ['op-1', 'incident 42', true],
       ['op-2', 'resolved', false],
@@ -43,7 +51,10 @@ describe('risk pre-checks over rpc', () => {
   it('when one country is frozen, then only that country is refused', async () => {
     await risk.call(riskRpc.setFreeze, { frozen: true, country: 'br', reason: 'PIX outage', operatorId: 'op-1' });
     try {
-      expect(await risk.call(riskRpc.checkInitiate, { traderId: 't-2', country: 'BR' })).toMatchObject({ ok: false, error: { code: 'ALFRED_WITHDRAWALS_FROZEN', details: { scope: 'BR' } } });
+      expect(await risk.call(riskRpc.checkInitiate, { traderId: 't-2', country: 'BR' })).toMatchObject({
+        ok: false,
+        error: { code: 'ALFRED_WITHDRAWALS_FROZEN', details: { scope: 'BR' } },
+      });
       expect(await checkSession({ country: 'BR', paymentRouteId: 'BR_PIX', fiatAmount: '100.00', fiatCurrency: 'BRL' })).toMatchObject({
         ok: false,
         error: { code: 'ALFRED_WITHDRAWALS_FROZEN' },
@@ -67,18 +78,33 @@ describe('risk pre-checks over rpc', () => {
         details: { limit: 'route_min', limitValue: '100.00', currency: 'MXN', requested: '99.99', violations: ['route_min'] },
       },
     });
-    expect(await checkSession({ fiatAmount: '200000.01' })).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', details: { limit: 'route_max', limitValue: '200000.00' } } });
+    expect(await checkSession({ fiatAmount: '200000.01' })).toMatchObject({
+      ok: false,
+      error: { code: 'LIMIT_EXCEEDED', details: { limit: 'route_max', limitValue: '200000.00' } },
+    });
     expect(await checkSession({ fiatAmount: '100' })).toEqual({ ok: true, data: { allowed: true } });
     expect(await checkSession({ fiatAmount: '200000.00' })).toEqual({ ok: true, data: { allowed: true } });
     const clp = { country: 'CL', paymentRouteId: 'CL_ACH_CHL', fiatCurrency: 'CLP' };
-    expect(await checkSession({ ...clp, fiatAmount: '4999' })).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', details: { limit: 'route_min', limitValue: '5000' } } });
+    expect(await checkSession({ ...clp, fiatAmount: '4999' })).toMatchObject({
+      ok: false,
+      error: { code: 'LIMIT_EXCEEDED', details: { limit: 'route_min', limitValue: '5000' } },
+    });
     expect(await checkSession({ ...clp, fiatAmount: '5000' })).toEqual({ ok: true, data: { allowed: true } });
   });
 
   it('when the route is unknown, the currency is not the route currency or the amount too precise, then VALIDATION_ERROR', async () => {
-    expect(await checkSession({ paymentRouteId: 'XX_NOPE' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'paymentRouteId' }] } } });
-    expect(await checkSession({ fiatCurrency: 'USD' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'fiatCurrency' }] } } });
-    expect(await checkSession({ fiatAmount: '100.001' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'fiatAmount' }] } } });
+    expect(await checkSession({ paymentRouteId: 'XX_NOPE' })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'paymentRouteId' }] } },
+    });
+    expect(await checkSession({ fiatCurrency: 'USD' })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'fiatCurrency' }] } },
+    });
+    expect(await checkSession({ fiatAmount: '100.001' })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_ERROR', details: { fields: [{ field: 'fiatAmount' }] } },
+    });
   });
 
   it('when approved and reviewed withdrawals plus this one go over the trader daily amount or count, then LIMIT_EXCEEDED; rejected ones do not count', async () => {
@@ -89,15 +115,25 @@ describe('risk pre-checks over rpc', () => {
       await risk.decideOne(debited({ traderId, debitedMinor: usdt(100) }));
       await risk.decideOne(debited({ traderId, debitedMinor: usdt(100), accountHolderName: 'x', kycName: 'y', fiatAmount: '99.00' }));
       const blocked = debited({ traderId, debitedMinor: usdt(100) });
-      await risk.call(riskRpc.addScreeningEntry, { kind: 'destination', value: blocked.destinationFingerprint, verdict: 'blocked', operatorId: 'op-1' });
+      await risk.call(riskRpc.addScreeningEntry, {
+        kind: 'destination',
+        value: blocked.destinationFingerprint,
+        verdict: 'blocked',
+        operatorId: 'op-1',
+      });
       await risk.decideOne(blocked);
-      const decisions = await risk.rows<{ decision: string }>('select decision from decisions where trader_id = ? order by decided_at', [traderId]);
+      const decisions = await risk.rows<{ decision: string }>('select decision from decisions where trader_id = ? order by decided_at', [
+        traderId,
+      ]);
       expect(decisions.map((d) => d.decision)).toEqual(['approve', 'review', 'reject']);
 
       expect(await checkSession({ traderId, cryptoAmountMinor: usdt(50) })).toEqual({ ok: true, data: { allowed: true } });
       expect(await checkSession({ traderId, cryptoAmountMinor: usdt(50) + 1n })).toMatchObject({
         ok: false,
-        error: { code: 'LIMIT_EXCEEDED', details: { limit: 'trader_daily_amount', limitValue: '250.000000', used: '200.000000', currency: 'USDT' } },
+        error: {
+          code: 'LIMIT_EXCEEDED',
+          details: { limit: 'trader_daily_amount', limitValue: '250.000000', used: '200.000000', currency: 'USDT' },
+        },
       });
       await risk.decideOne(debited({ traderId, debitedMinor: usdt(1) }));
       expect(await checkSession({ traderId, cryptoAmountMinor: usdt(1) })).toMatchObject({
@@ -120,7 +156,10 @@ describe('risk pre-checks over rpc', () => {
       await risk.rows("update velocity_usage set counted_at = now() - interval '10 days' where withdrawal_id = ?", [old.withdrawalId]);
       expect(await checkSession({ traderId, cryptoAmountMinor: usdt(101) })).toMatchObject({
         ok: false,
-        error: { code: 'LIMIT_EXCEEDED', details: { limit: 'trader_monthly_amount', used: '200.000000', violations: ['trader_monthly_amount'] } },
+        error: {
+          code: 'LIMIT_EXCEEDED',
+          details: { limit: 'trader_monthly_amount', used: '200.000000', violations: ['trader_monthly_amount'] },
+        },
       });
       await risk.rows("update velocity_usage set counted_at = now() - interval '31 days' where withdrawal_id = ?", [old.withdrawalId]);
       expect(await checkSession({ traderId, cryptoAmountMinor: usdt(300) })).toEqual({ ok: true, data: { allowed: true } });

@@ -28,7 +28,12 @@ describe('the risk decision', () => {
 
   it('when the destination is blocked, then reject with kyt_blocked and the note in the detail', () => {
     const w = debited();
-    const result = decide(input({ withdrawal: w, screening: [{ kind: 'destination', value: w.destinationFingerprint, verdict: 'blocked', note: 'sanctions hit' }] }));
+    const result = decide(
+      input({
+        withdrawal: w,
+        screening: [{ kind: 'destination', value: w.destinationFingerprint, verdict: 'blocked', note: 'sanctions hit' }],
+      }),
+    );
     expect(result.decision).toBe('reject');
     expect(result.reasons).toEqual([{ code: 'kyt_blocked', detail: 'destination is blocked by the screening list: sanctions hit' }]);
   });
@@ -104,7 +109,10 @@ describe('the risk decision', () => {
 describe('route bounds', () => {
   it('when amounts are compared, then they are compared exactly in minor units of the route currency', () => {
     expect(routeViolation(mxSpei, routeAmountMinor(mxSpei, '200000.00', 'MXN') as bigint)).toBeNull();
-    expect(routeViolation(mxSpei, routeAmountMinor(mxSpei, '200000.01', 'MXN') as bigint)).toMatchObject({ limit: 'route_max', limitValue: '200000.00' });
+    expect(routeViolation(mxSpei, routeAmountMinor(mxSpei, '200000.01', 'MXN') as bigint)).toMatchObject({
+      limit: 'route_max',
+      limitValue: '200000.00',
+    });
     expect(routeViolation(mxSpei, routeAmountMinor(mxSpei, '100', 'MXN') as bigint)).toBeNull();
   });
 

@@ -14,7 +14,8 @@ describe('risk decisions on withdrawals.debited', () => {
     risk = undefined;
   });
 
-  const eventsOf = async (r: TestRisk, withdrawalId: string) => (await r.decidedEvents()).filter((e) => e.payload.withdrawalId === withdrawalId);
+  const eventsOf = async (r: TestRisk, withdrawalId: string) =>
+    (await r.decidedEvents()).filter((e) => e.payload.withdrawalId === withdrawalId);
 
   it('when a clean withdrawal is debited, then approve is recorded, counted for velocity and announced once', async () => {
     risk = await startTestRisk();
@@ -31,20 +32,41 @@ describe('risk decisions on withdrawals.debited', () => {
       payload: { withdrawalId: w.withdrawalId, traderId: w.traderId, decision: 'approve', reasons: [] },
     });
     const decision = await risk.call(riskRpc.getDecision, { withdrawalId: w.withdrawalId });
-    expect(decision.decision).toMatchObject({ decision: 'approve', reasons: [], traderId: w.traderId, country: 'MX', paymentRouteId: 'MX_SPEI', debitedMinor: w.debitedMinor });
-    const usage = await risk.rows<{ amount_minor: string }>('select amount_minor::text from velocity_usage where withdrawal_id = ?', [w.withdrawalId]);
+    expect(decision.decision).toMatchObject({
+      decision: 'approve',
+      reasons: [],
+      traderId: w.traderId,
+      country: 'MX',
+      paymentRouteId: 'MX_SPEI',
+      debitedMinor: w.debitedMinor,
+    });
+    const usage = await risk.rows<{ amount_minor: string }>('select amount_minor::text from velocity_usage where withdrawal_id = ?', [
+      w.withdrawalId,
+    ]);
     expect(usage).toEqual([{ amount_minor: w.debitedMinor.toString() }]);
   });
 
   it('when the destination is on the screening list as blocked, then reject with kyt_blocked, not counted for velocity', async () => {
     risk = await startTestRisk();
     const w = debited();
-    await risk.call(riskRpc.addScreeningEntry, { kind: 'destination', value: w.destinationFingerprint, verdict: 'blocked', note: 'mule account', operatorId: 'op-1' });
+    await risk.call(riskRpc.addScreeningEntry, {
+      kind: 'destination',
+      value: w.destinationFingerprint,
+      verdict: 'blocked',
+      note: 'mule account',
+      operatorId: 'op-1',
+    });
     await risk.decideOne(w);
     const [event] = await eventsOf(risk, w.withdrawalId);
-    expect(event?.payload).toMatchObject({ decision: 'reject', reasons: [{ code: 'kyt_blocked', detail: 'destination is blocked by the screening list: mule account' }] });
+    expect(event?.payload).toMatchObject({
+      decision: 'reject',
+      reasons: [{ code: 'kyt_blocked', detail: 'destination is blocked by the screening list: mule account' }],
+    });
     expect(await risk.rows('select 1 from velocity_usage where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(0);
-    const [row] = await risk.rows<{ decision: string; reasons: unknown }>('select decision, reasons from decisions where withdrawal_id = ?', [w.withdrawalId]);
+    const [row] = await risk.rows<{ decision: string; reasons: unknown }>(
+      'select decision, reasons from decisions where withdrawal_id = ?',
+      [w.withdrawalId],
+    );
     expect(row).toEqual({ decision: 'reject', reasons: event?.payload.reasons });
   });
 
@@ -65,7 +87,10 @@ describe('risk decisions on withdrawals.debited', () => {
     const below = debited({ ...names, debitedMinor: usdt(1_000) - 1n });
     await risk.decideOne(above);
     await risk.decideOne(below);
-    expect((await eventsOf(risk, above.withdrawalId))[0]?.payload).toMatchObject({ decision: 'review', reasons: [{ code: 'travel_rule_name_mismatch' }] });
+    expect((await eventsOf(risk, above.withdrawalId))[0]?.payload).toMatchObject({
+      decision: 'review',
+      reasons: [{ code: 'travel_rule_name_mismatch' }],
+    });
     expect((await eventsOf(risk, below.withdrawalId))[0]?.payload).toMatchObject({ decision: 'approve', reasons: [] });
   });
 
@@ -86,13 +111,22 @@ describe('risk decisions on withdrawals.debited', () => {
     await risk.decideOne(first);
     await risk.decideOne(second);
     expect((await eventsOf(risk, first.withdrawalId))[0]?.payload.decision).toBe('approve');
-    expect((await eventsOf(risk, second.withdrawalId))[0]?.payload).toMatchObject({ decision: 'review', reasons: [{ code: 'daily_count_exceeded' }] });
+    expect((await eventsOf(risk, second.withdrawalId))[0]?.payload).toMatchObject({
+      decision: 'review',
+      reasons: [{ code: 'daily_count_exceeded' }],
+    });
   });
 
   it('when two replicas decide many withdrawals of one trader at once, then exactly the count limit is approved', async () => {
     const settled: string[] = [];
     risk = await startTestRisk({ consumer: { onSettled: (r) => void settled.push(r) } });
-    const replica = await buildRisk({ config: risk.config, db: risk.db, messaging: risk.messaging, log: testLogger('risk-2'), hooks: { consumer: { onSettled: (r) => void settled.push(r) } } });
+    const replica = await buildRisk({
+      config: risk.config,
+      db: risk.db,
+      messaging: risk.messaging,
+      log: testLogger('risk-2'),
+      hooks: { consumer: { onSettled: (r) => void settled.push(r) } },
+    });
     try {
       await risk.call(riskRpc.setThresholds, { operatorId: 'op-1', trader: { dailyCount: 5 } });
       const traderId = `trader-${newId()}`;
@@ -100,7 +134,10 @@ describe('risk decisions on withdrawals.debited', () => {
       await Promise.all(all.map((w) => risk!.publishDebited(w)));
       await eventually('every decision', () => settled.length === all.length);
       expect(settled.every((s) => s === 'handled')).toBe(true);
-      const decisions = await risk.rows<{ decision: string; n: number }>('select decision, count(*)::int as n from decisions where trader_id = ? group by decision order by decision', [traderId]);
+      const decisions = await risk.rows<{ decision: string; n: number }>(
+        'select decision, count(*)::int as n from decisions where trader_id = ? group by decision order by decision',
+        [traderId],
+      );
       expect(decisions).toEqual([
         { decision: 'approve', n: 5 },
         { decision: 'review', n: 7 },
@@ -162,7 +199,16 @@ describe('risk decisions on withdrawals.debited', () => {
     const settled: string[] = [];
     risk = await startTestRisk({ consumer: { onSettled: (r) => void settled.push(r) } });
     const id = newId();
-    const body = { id, type: 'withdrawals.debited', version: 1, occurredAt: new Date().toISOString(), correlationId: id, causationId: null, traceId: id, payload: { withdrawalId: id } };
+    const body = {
+      id,
+      type: 'withdrawals.debited',
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      correlationId: id,
+      causationId: null,
+      traceId: id,
+      payload: { withdrawalId: id },
+    };
     await risk.messaging.js.publish(risk.messaging.wire(withdrawalEvents.debited.subject), JSON.stringify(body), { msgID: id });
     await eventually('the dead letter', () => settled.includes('dead_letter'));
     const dead = await readStream(risk.messaging, 'DEADLETTER', `dlq.${withdrawalEvents.debited.subject}`);

@@ -12,7 +12,14 @@ type Decided = z.output<typeof riskEvents.decided.payload>;
 
 /** A risk service on its own schema and NATS namespace, against the real Postgres and NATS. */
 export async function startTestRisk(hooks?: ServiceHooks) {
-  const risk = await startTestService({ name: 'risk', readConfig: readRiskConfig, env: { DB_POOL_MAX: '5' }, openDatabase: openRiskDatabase, build: buildRisk, hooks });
+  const risk = await startTestService({
+    name: 'risk',
+    readConfig: readRiskConfig,
+    env: { DB_POOL_MAX: '5' },
+    openDatabase: openRiskDatabase,
+    build: buildRisk,
+    hooks,
+  });
   const { messaging } = risk;
 
   /** Publishes a real `evt.withdrawals.debited.v1` envelope, as sessions' outbox relay would. */
@@ -27,7 +34,10 @@ export async function startTestRisk(hooks?: ServiceHooks) {
     /** Publishes a debited event and waits until its decision is recorded and its event published. */
     async decideOne(payload: WithdrawalDebited) {
       const env = await publishDebited(payload);
-      await eventually(`the decision of ${payload.withdrawalId}`, async () => (await risk.rows('select 1 from decisions where withdrawal_id = ?', [payload.withdrawalId])).length === 1);
+      await eventually(
+        `the decision of ${payload.withdrawalId}`,
+        async () => (await risk.rows('select 1 from decisions where withdrawal_id = ?', [payload.withdrawalId])).length === 1,
+      );
       await risk.app.relay.flush();
       return env;
     },

@@ -15,25 +15,56 @@ describe('risk operator rpcs', () => {
     expect(Object.keys(t.routes).sort()).toEqual(paymentRoutes.map((r) => r.id).sort());
     for (const r of paymentRoutes) expect(t.routes[r.id]).toEqual({ currency: r.currency, min: r.min, max: r.max });
     expect(t.travelRuleThresholdMinor).toBe(1_000_000_000n);
-    expect(t.trader).toEqual({ dailyAmountMinor: 20_000_000_000n, monthlyAmountMinor: 100_000_000_000n, dailyCount: 20, monthlyCount: 200 });
+    expect(t.trader).toEqual({
+      dailyAmountMinor: 20_000_000_000n,
+      monthlyAmountMinor: 100_000_000_000n,
+      dailyCount: 20,
+      monthlyCount: 200,
+    });
   });
 
   it('when an operator changes some thresholds, then only those change, the checks use them and the change is audited', async () => {
     const before = await risk.call(riskRpc.getThresholds, {});
-    const result = await risk.call(riskRpc.setThresholds, { operatorId: 'op-7', reason: 'new SPEI cap', routes: { MX_SPEI: { max: '150000' } }, travelRuleThresholdMinor: 500_000_000n });
+    const result = await risk.call(riskRpc.setThresholds, {
+      operatorId: 'op-7',
+      reason: 'new SPEI cap',
+      routes: { MX_SPEI: { max: '150000' } },
+      travelRuleThresholdMinor: 500_000_000n,
+    });
     expect(result.ok).toBe(true);
     const after = await risk.call(riskRpc.getThresholds, {});
     expect(after.routes.MX_SPEI).toEqual({ currency: 'MXN', min: '100.00', max: '150000.00' });
-    expect(after).toEqual({ ...before, routes: { ...before.routes, MX_SPEI: after.routes.MX_SPEI }, travelRuleThresholdMinor: 500_000_000n });
+    expect(after).toEqual({
+      ...before,
+      routes: { ...before.routes, MX_SPEI: after.routes.MX_SPEI },
+      travelRuleThresholdMinor: 500_000_000n,
+    });
     const check = { traderId: `trader-${newId()}`, country: 'MX', paymentRouteId: 'MX_SPEI', fiatCurrency: 'MXN', cryptoAmountMinor: 1n };
-    expect(await risk.call(riskRpc.checkSession, { ...check, fiatAmount: '150000.01' })).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', details: { limit: 'route_max' } } });
-    const audit = await risk.rows<{ operator_id: string; reason: string; before: { routes: { MX_SPEI: { max: string } } }; after: { travelRuleThresholdMinor: string } }>(
-      "select operator_id, reason, before, after from audit_log where subject = 'thresholds' order by id desc limit 1",
+    expect(await risk.call(riskRpc.checkSession, { ...check, fiatAmount: '150000.01' })).toMatchObject({
+      ok: false,
+      error: { code: 'LIMIT_EXCEEDED', details: { limit: 'route_max' } },
+    });
+    const audit = await risk.rows<{
+      operator_id: string;
+      reason: string;
+      before: { routes: { MX_SPEI: { max: string } } };
+      after: { travelRuleThresholdMinor: string };
+    }>("select operator_id, reason, before, after from audit_log where subject = 'thresholds' order by id desc limit 1");
+    expect(audit[0]).toMatchObject({
+      operator_id: 'op-7',
+      reason: 'new SPEI cap',
+      before: { routes: { MX_SPEI: { max: '200000.00' } } },
+      after: { travelRuleThresholdMinor: '500000000' },
+    });
+    const [row] = await risk.rows<{ max_minor: string; updated_by: string }>(
+      "select max_minor::text, updated_by from route_limits where payment_route_id = 'MX_SPEI'",
     );
-    expect(audit[0]).toMatchObject({ operator_id: 'op-7', reason: 'new SPEI cap', before: { routes: { MX_SPEI: { max: '200000.00' } } }, after: { travelRuleThresholdMinor: '500000000' } });
-    const [row] = await risk.rows<{ max_minor: string; updated_by: string }>("select max_minor::text, updated_by from route_limits where payment_route_id = 'MX_SPEI'");
     expect(row).toEqual({ max_minor: '15000000', updated_by: 'op-7' });
-    await risk.call(riskRpc.setThresholds, { operatorId: 'op-7', routes: { MX_SPEI: { max: '200000.00' } }, travelRuleThresholdMinor: 1_000_000_000n });
+    await risk.call(riskRpc.setThresholds, {
+      operatorId: 'op-7',
+      routes: { MX_SPEI: { max: '200000.00' } },
+      travelRuleThresholdMinor: 1_000_000_000n,
+    });
   });
 
   it('when a threshold change is invalid, then VALIDATION_ERROR per field and nothing changes', async () => {
@@ -64,11 +95,19 @@ describe('risk operator rpcs', () => {
 
   it('when screening entries are added, replaced, listed and removed, then the list follows and every change is audited', async () => {
     const value = `clabe:${newId()}`;
-    const added = await risk.call(riskRpc.addScreeningEntry, { kind: 'destination', value, verdict: 'suspicious', note: 'first report', operatorId: 'op-1' });
+    const added = await risk.call(riskRpc.addScreeningEntry, {
+      kind: 'destination',
+      value,
+      verdict: 'suspicious',
+      note: 'first report',
+      operatorId: 'op-1',
+    });
     expect(added.entry).toMatchObject({ kind: 'destination', value, verdict: 'suspicious', note: 'first report', updatedBy: 'op-1' });
     await risk.call(riskRpc.addScreeningEntry, { kind: 'destination', value, verdict: 'blocked', note: 'confirmed', operatorId: 'op-2' });
     const listed = await risk.call(riskRpc.listScreeningEntries, { kind: 'destination' });
-    expect(listed.entries.filter((e) => e.value === value)).toEqual([expect.objectContaining({ verdict: 'blocked', note: 'confirmed', updatedBy: 'op-2' })]);
+    expect(listed.entries.filter((e) => e.value === value)).toEqual([
+      expect.objectContaining({ verdict: 'blocked', note: 'confirmed', updatedBy: 'op-2' }),
+    ]);
     expect(await risk.call(riskRpc.removeScreeningEntry, { kind: 'destination', value, operatorId: 'op-3' })).toEqual({ removed: true });
     expect(await risk.call(riskRpc.removeScreeningEntry, { kind: 'destination', value, operatorId: 'op-3' })).toEqual({ removed: false });
     expect((await risk.call(riskRpc.listScreeningEntries, {})).entries.filter((e) => e.value === value)).toEqual([]);
@@ -84,7 +123,9 @@ describe('risk operator rpcs', () => {
   });
 
   it('when a freeze names something that is not a country code, then VALIDATION_ERROR and nothing is frozen', async () => {
-    await expect(risk.call(riskRpc.setFreeze, { frozen: true, country: 'M1', reason: 'typo', operatorId: 'op-1' })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    await expect(risk.call(riskRpc.setFreeze, { frozen: true, country: 'M1', reason: 'typo', operatorId: 'op-1' })).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+    });
     expect((await risk.call(riskRpc.getFreeze, {})).countries).toEqual({});
   });
 
@@ -105,7 +146,9 @@ describe('risk operator rpcs', () => {
   it('when two operators add the same new screening entry at once, then both succeed, one entry remains and both are audited', async () => {
     const value = `trader-${newId()}`;
     const [a, b] = await Promise.all(
-      (['op-a', 'op-b'] as const).map((operatorId) => risk.call(riskRpc.addScreeningEntry, { kind: 'trader', value, verdict: 'suspicious', operatorId })),
+      (['op-a', 'op-b'] as const).map((operatorId) =>
+        risk.call(riskRpc.addScreeningEntry, { kind: 'trader', value, verdict: 'suspicious', operatorId }),
+      ),
     );
     expect([a?.entry.updatedBy, b?.entry.updatedBy].sort()).toEqual(['op-a', 'op-b']);
     expect((await risk.call(riskRpc.listScreeningEntries, { kind: 'trader' })).entries.filter((e) => e.value === value)).toHaveLength(1);

@@ -71,7 +71,9 @@ export function adminActionRoutes(deps: { services: Services }) {
           examples: { ...(doc.bodyExample !== undefined && { body: doc.bodyExample }), answer: approved },
         }),
         handler: async (request, reply) => {
-          const withdrawal = unwrap(await run(request, { withdrawalId: request.params.id, operatorId: operatorOf(request).id, body: request.body as z.output<S> }));
+          const withdrawal = unwrap(
+            await run(request, { withdrawalId: request.params.id, operatorId: operatorOf(request).id, body: request.body as z.output<S> }),
+          );
           return sendData(request, reply, adminWithdrawalToWire(withdrawal));
         },
       });
@@ -86,7 +88,12 @@ export function adminActionRoutes(deps: { services: Services }) {
         body: adminApproveBody,
         bodyExample: { reason: 'documents checked' },
       },
-      (request, a) => services.call(request, withdrawalOperatorRpc.approve, { withdrawalId: a.withdrawalId, operatorId: a.operatorId, ...(a.body?.reason && { reason: a.body.reason }) }),
+      (request, a) =>
+        services.call(request, withdrawalOperatorRpc.approve, {
+          withdrawalId: a.withdrawalId,
+          operatorId: a.operatorId,
+          ...(a.body?.reason && { reason: a.body.reason }),
+        }),
     );
 
     action(
@@ -95,12 +102,18 @@ export function adminActionRoutes(deps: { services: Services }) {
       {
         operationId: 'adminRejectWithdrawal',
         summary: 'Reject a withdrawal; the held funds are restored',
-        description: 'pending, in_review, approved or processing -> rejected. With an order at Alfred that is not FAILED (or cannot be read): 409 PARTNER_ORDER_LIVE, nothing changes.',
+        description:
+          'pending, in_review, approved or processing -> rejected. With an order at Alfred that is not FAILED (or cannot be read): 409 PARTNER_ORDER_LIVE, nothing changes.',
         body: adminRejectBody,
         bodyExample: { reason: 'Insufficient verification' },
         errors: ['PARTNER_ORDER_LIVE'],
       },
-      (request, a) => services.call(request, withdrawalOperatorRpc.reject, { withdrawalId: a.withdrawalId, operatorId: a.operatorId, reason: a.body.reason }),
+      (request, a) =>
+        services.call(request, withdrawalOperatorRpc.reject, {
+          withdrawalId: a.withdrawalId,
+          operatorId: a.operatorId,
+          reason: a.body.reason,
+        }),
     );
 
     action(
@@ -143,7 +156,8 @@ export function adminActionRoutes(deps: { services: Services }) {
       {
         operationId: 'adminOverrideWithdrawalStatus',
         summary: 'Override the status along a legal transition',
-        description: 'With the same money effects and partner checks as the normal path (to `rejected` as reject, to `completed` as complete).',
+        description:
+          'With the same money effects and partner checks as the normal path (to `rejected` as reject, to `completed` as complete).',
         body: adminStatusBody,
         bodyExample: { status: 'rejected', reason: 'partner lost the order', reference: 'INC-7' },
         errors: ['PARTNER_ORDER_LIVE'],

@@ -21,7 +21,8 @@ export function adminControlRoutes(deps: { services: Services }) {
         schema: operation({
           operationId: 'adminSyncStatuses',
           summary: 'Reconcile every open (processing) order with Alfred now',
-          description: 'Reads each open order at Alfred and applies what changed. No body is needed. `synced: false` rows could not be read.',
+          description:
+            'Reads each open order at Alfred and applies what changed. No body is needed. `synced: false` rows could not be read.',
           tag,
           access: 'admin',
           body: adminSyncBody,
@@ -33,7 +34,15 @@ export function adminControlRoutes(deps: { services: Services }) {
               synced_count: 1,
               failed_count: 0,
               details: [
-                { withdrawal_id: exampleIds.withdrawal, transaction_id: 'tx_01HZX3QF', previous_status: 'CREATED', status: 'FIAT_TRANSFER_COMPLETED', outcome: 'updated', synced: true, error: null },
+                {
+                  withdrawal_id: exampleIds.withdrawal,
+                  transaction_id: 'tx_01HZX3QF',
+                  previous_status: 'CREATED',
+                  status: 'FIAT_TRANSFER_COMPLETED',
+                  outcome: 'updated',
+                  synced: true,
+                  error: null,
+                },
               ],
             },
           },
@@ -44,7 +53,13 @@ export function adminControlRoutes(deps: { services: Services }) {
         // 0 seconds: every open order, not only those the background poller would pick.
         const report = await services.call(request, pspAlfredRpc.syncStatuses, { olderThanSeconds: 0 });
         const { syncedCount, failedCount } = report;
-        return sendData(request, reply, { syncedCount, failedCount, synced_count: syncedCount, failed_count: failedCount, details: report.details.map(syncDetailToWire) });
+        return sendData(request, reply, {
+          syncedCount,
+          failedCount,
+          synced_count: syncedCount,
+          failed_count: failedCount,
+          details: report.details.map(syncDetailToWire),
+        });
       },
     );
 
@@ -69,7 +84,8 @@ export function adminControlRoutes(deps: { services: Services }) {
         schema: operation({
           operationId: 'adminSetFreeze',
           summary: 'Turn the global or a country withdrawal freeze on or off',
-          description: 'Without `country`, the global switch. While frozen, sessions and initiations are refused with 423 ALFRED_WITHDRAWALS_FROZEN.',
+          description:
+            'Without `country`, the global switch. While frozen, sessions and initiations are refused with 423 ALFRED_WITHDRAWALS_FROZEN.',
           tag,
           access: 'admin',
           body: adminFreezeBody,

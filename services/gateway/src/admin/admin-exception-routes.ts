@@ -54,7 +54,8 @@ export function adminExceptionRoutes(deps: { services: Services }) {
         schema: operation({
           operationId: 'adminGetException',
           summary: 'One exception',
-          description: 'Kind, withdrawal, partner reference, facts, exposure, the amount at stake and what is outstanding, the resolutions that still fit and the actions taken.',
+          description:
+            'Kind, withdrawal, partner reference, facts, exposure, the amount at stake and what is outstanding, the resolutions that still fit and the actions taken.',
           tag,
           access: 'admin',
           params: exceptionIdParams,
@@ -63,7 +64,12 @@ export function adminExceptionRoutes(deps: { services: Services }) {
           examples: { answer: exceptionExample },
         }),
       },
-      async (request, reply) => sendData(request, reply, adminExceptionToWire(unwrap(await services.call(request, exceptionsRpc.get, { exceptionId: request.params.id })))),
+      async (request, reply) =>
+        sendData(
+          request,
+          reply,
+          adminExceptionToWire(unwrap(await services.call(request, exceptionsRpc.get, { exceptionId: request.params.id }))),
+        ),
     );
 
     app.post(
@@ -90,14 +96,28 @@ export function adminExceptionRoutes(deps: { services: Services }) {
               resolved_at: '2030-01-01T00:07:00.000Z',
               resolution: 'write_off',
               resolutions: [],
-              actions: [{ resolution: 'write_off', note: 'Alfred will not claw the payout back', operator_id: 'op-1', moved_amount: '20.049116', transfer_id: exampleIds.transfer, at: '2030-01-01T00:07:00.000Z' }],
+              actions: [
+                {
+                  resolution: 'write_off',
+                  note: 'Alfred will not claw the payout back',
+                  operator_id: 'op-1',
+                  moved_amount: '20.049116',
+                  transfer_id: exampleIds.transfer,
+                  at: '2030-01-01T00:07:00.000Z',
+                },
+              ],
             },
           },
         }),
       },
       async (request, reply) => {
         const { resolution, note } = request.body;
-        const resolved = await services.call(request, exceptionsRpc.resolve, { exceptionId: request.params.id, operatorId: operatorOf(request).id, resolution, note });
+        const resolved = await services.call(request, exceptionsRpc.resolve, {
+          exceptionId: request.params.id,
+          operatorId: operatorOf(request).id,
+          resolution,
+          note,
+        });
         return sendData(request, reply, adminExceptionToWire(unwrap(resolved)));
       },
     );

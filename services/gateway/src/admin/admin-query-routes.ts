@@ -32,7 +32,8 @@ export function adminQueryRoutes(deps: { services: Services }) {
         schema: operation({
           operationId: 'adminListWithdrawals',
           summary: 'Every withdrawal, newest first, filtered by status and trader',
-          description: '`stuck=true`: only those that stayed in their status longer than its SLA. Paged: `limit` up to 100 (default 50); empty is `[]`.',
+          description:
+            '`stuck=true`: only those that stayed in their status longer than its SLA. Paged: `limit` up to 100 (default 50); empty is `[]`.',
           tag,
           access: 'admin',
           querystring: adminWithdrawalsQuery,
@@ -74,7 +75,8 @@ export function adminQueryRoutes(deps: { services: Services }) {
         schema: operation({
           operationId: 'adminGetWithdrawal',
           summary: 'One withdrawal in full',
-          description: "Amounts, quote, masked fiat account, risk's decision with its reasons, the PSP transaction, the audit timeline and the exceptions opened about it.",
+          description:
+            "Amounts, quote, masked fiat account, risk's decision with its reasons, the PSP transaction, the audit timeline and the exceptions opened about it.",
           tag,
           access: 'admin',
           params: withdrawalIdParams,

@@ -41,10 +41,18 @@ export function adminWithdrawalToWire(w: WithdrawalView, recorded?: DecisionView
     crypto_currency: 'USDT' as const,
     quote: w.quote ? quoteToWire(w.quote) : null,
     fiat_account: account
-      ? { fiat_account_id: w.fiatAccountId, type: account.type, masked_number: account.maskedNumber, account_holder_name: account.accountHolderName, bank_name: account.bankName }
+      ? {
+          fiat_account_id: w.fiatAccountId,
+          type: account.type,
+          masked_number: account.maskedNumber,
+          account_holder_name: account.accountHolderName,
+          bank_name: account.bankName,
+        }
       : null,
     risk_decision: riskDecisionToWire(w, recorded),
-    psp_transaction: w.pspTransactionId ? { provider: 'alfred' as const, transaction_id: w.pspTransactionId, settlement_reference: w.settlementReference ?? null } : null,
+    psp_transaction: w.pspTransactionId
+      ? { provider: 'alfred' as const, transaction_id: w.pspTransactionId, settlement_reference: w.settlementReference ?? null }
+      : null,
     psp_transaction_id: w.pspTransactionId,
     failure_reason: w.failureReason ?? null,
     settlement_reference: w.settlementReference ?? null,

@@ -14,9 +14,14 @@ export async function traderBalances(services: Services, request: FastifyRequest
   const { balances } = await services.call(request, ledgerRpc.getBalances, { owner: `trader:${traderId}` });
   const rows = balances.map((b) => {
     const decimals = currencyDecimals[b.currency] ?? 0;
-    return { currency: b.currency, available: minorToDecimal(b.availableMinor, decimals), held: minorToDecimal(b.pendingDebitsMinor, decimals) };
+    return {
+      currency: b.currency,
+      available: minorToDecimal(b.availableMinor, decimals),
+      held: minorToDecimal(b.pendingDebitsMinor, decimals),
+    };
   });
-  if (!rows.some((r) => r.currency === 'USDT')) rows.unshift({ currency: 'USDT', available: minorToDecimal(0n, 6), held: minorToDecimal(0n, 6) });
+  if (!rows.some((r) => r.currency === 'USDT'))
+    rows.unshift({ currency: 'USDT', available: minorToDecimal(0n, 6), held: minorToDecimal(0n, 6) });
   return rows;
 }
 
@@ -30,7 +35,8 @@ export function balanceRoutes(deps: { services: Services }) {
         schema: operation({
           operationId: 'listBalances',
           summary: "The trader's balances",
-          description: '`available` may be withdrawn; `held` is reserved by withdrawals in flight. USDT is always listed (zero before the first deposit).',
+          description:
+            '`available` may be withdrawn; `held` is reserved by withdrawals in flight. USDT is always listed (zero before the first deposit).',
           tag: 'balances',
           access: 'trader',
           answer: balancesAnswer,

@@ -59,7 +59,12 @@ export function devRoutes(deps: DevDeps) {
             answer: devTokenAnswer,
             examples: {
               body: { sub: 'qa-1', role: 'trader' },
-              answer: { token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJxYS0xIn0.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 3600, expires_at: '2030-01-01T01:00:00.000Z' },
+              answer: {
+                token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJxYS0xIn0.c2lnbmF0dXJl',
+                token_type: 'Bearer',
+                expires_in: 3600,
+                expires_at: '2030-01-01T01:00:00.000Z',
+              },
             },
           }),
         },
@@ -68,7 +73,12 @@ export function devRoutes(deps: DevDeps) {
           const token = signDevToken(scope, body.sub, body.role);
           const { exp } = scope.jwt.decode<{ exp: number }>(token)!;
           const expiresIn = exp - Math.floor(Date.now() / 1000);
-          return sendData(request, reply, { token, token_type: 'Bearer', expires_in: expiresIn, expires_at: new Date(exp * 1000).toISOString() });
+          return sendData(request, reply, {
+            token,
+            token_type: 'Bearer',
+            expires_in: expiresIn,
+            expires_at: new Date(exp * 1000).toISOString(),
+          });
         },
       );
     }
@@ -84,8 +94,20 @@ function traderActions(services: Services) {
     const kycErrors = ['USER_NOT_VERIFIED', 'ALFRED_CUSTOMER_NOT_PROVISIONED', 'ALFRED_INCORRECT_STATUS_CHANGE'] as const;
     app.post(
       '/seed-kyc',
-      { schema: qa({ operationId: 'qaSeedKyc', summary: 'Platform KYC approved with a generated identity', querystring: devCountryQuery, examples: { answer: { traderId: 'qa-1', country: 'BR', kycName: 'Joao Santos' } } }) },
-      async (request, reply) => sendData(request, reply, unwrap(await services.call(request, pspAlfredRpc.devSeedKyc, { traderId: traderOf(request).id, country: request.query.country }))),
+      {
+        schema: qa({
+          operationId: 'qaSeedKyc',
+          summary: 'Platform KYC approved with a generated identity',
+          querystring: devCountryQuery,
+          examples: { answer: { traderId: 'qa-1', country: 'BR', kycName: 'Joao Santos' } },
+        }),
+      },
+      async (request, reply) =>
+        sendData(
+          request,
+          reply,
+          unwrap(await services.call(request, pspAlfredRpc.devSeedKyc, { traderId: traderOf(request).id, country: request.query.country })),
+        ),
     );
     app.post(
       '/provision-customer',
@@ -97,7 +119,12 @@ function traderActions(services: Services) {
           examples: { answer: { customerId: 'cus_01HZX3', kycStatus: 'IN_REVIEW' } },
         }),
       },
-      async (request, reply) => sendData(request, reply, unwrap(await services.call(request, pspAlfredRpc.devProvisionCustomer, { traderId: traderOf(request).id }))),
+      async (request, reply) =>
+        sendData(
+          request,
+          reply,
+          unwrap(await services.call(request, pspAlfredRpc.devProvisionCustomer, { traderId: traderOf(request).id })),
+        ),
     );
     app.post(
       '/seed-kyc-and-provision',
@@ -107,7 +134,12 @@ function traderActions(services: Services) {
           summary: 'seed-kyc then provision-customer',
           querystring: devCountryQuery,
           errors: [...provisionErrors],
-          examples: { answer: { kyc: { traderId: 'qa-1', country: 'BR', kycName: 'Joao Santos' }, customer: { customerId: 'cus_01HZX3', kycStatus: 'IN_REVIEW' } } },
+          examples: {
+            answer: {
+              kyc: { traderId: 'qa-1', country: 'BR', kycName: 'Joao Santos' },
+              customer: { customerId: 'cus_01HZX3', kycStatus: 'IN_REVIEW' },
+            },
+          },
         }),
       },
       async (request, reply) => {
@@ -119,8 +151,16 @@ function traderActions(services: Services) {
     );
     app.post(
       '/approve-kyc',
-      { schema: qa({ operationId: 'qaApproveKyc', summary: "Drive Alfred's KYC to COMPLETED", errors: [...kycErrors], examples: { answer: { customerId: 'cus_01HZX3', kycStatus: 'COMPLETED' } } }) },
-      async (request, reply) => sendData(request, reply, unwrap(await services.call(request, pspAlfredRpc.devApproveKyc, { traderId: traderOf(request).id }))),
+      {
+        schema: qa({
+          operationId: 'qaApproveKyc',
+          summary: "Drive Alfred's KYC to COMPLETED",
+          errors: [...kycErrors],
+          examples: { answer: { customerId: 'cus_01HZX3', kycStatus: 'COMPLETED' } },
+        }),
+      },
+      async (request, reply) =>
+        sendData(request, reply, unwrap(await services.call(request, pspAlfredRpc.devApproveKyc, { traderId: traderOf(request).id }))),
     );
     app.post(
       '/emit-kyc-status',
@@ -134,7 +174,13 @@ function traderActions(services: Services) {
         }),
       },
       async (request, reply) =>
-        sendData(request, reply, unwrap(await services.call(request, pspAlfredRpc.devEmitKycStatus, { traderId: traderOf(request).id, status: request.body.status }))),
+        sendData(
+          request,
+          reply,
+          unwrap(
+            await services.call(request, pspAlfredRpc.devEmitKycStatus, { traderId: traderOf(request).id, status: request.body.status }),
+          ),
+        ),
     );
     app.post(
       '/emit-offramp',
@@ -142,12 +188,17 @@ function traderActions(services: Services) {
         schema: qa({
           operationId: 'qaEmitOfframp',
           summary: "Walk the session's offramp to success or failure",
-          description: 'Success walks the order through Alfred to FIAT_TRANSFER_COMPLETED; failure to FAILED with `failureReason: QA_SIMULATED_FAILURE`. Each step is a signed webhook.',
+          description:
+            'Success walks the order through Alfred to FIAT_TRANSFER_COMPLETED; failure to FAILED with `failureReason: QA_SIMULATED_FAILURE`. Each step is a signed webhook.',
           body: devEmitOfframpBody,
           errors: ['ALFRED_SESSION_NOT_OWNED', 'SESSION_NOT_FOUND', 'WITHDRAWAL_NOT_FOUND', 'ALFRED_INCORRECT_STATUS_CHANGE'],
           examples: {
             body: { session_id: exampleIds.session, scenario: 'success' },
-            answer: { withdrawalId: exampleIds.withdrawal, steps: ['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED'], status: 'FIAT_TRANSFER_COMPLETED' },
+            answer: {
+              withdrawalId: exampleIds.withdrawal,
+              steps: ['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED'],
+              status: 'FIAT_TRANSFER_COMPLETED',
+            },
           },
         }),
       },
@@ -173,7 +224,13 @@ function traderActions(services: Services) {
           answer: devFundAnswer,
           examples: {
             body: { amount: '1000', currency: 'USDT' },
-            answer: { transfer_id: exampleIds.transfer, amount: '1000.000000', currency: 'USDT', available: '1000.000000', held: '0.000000' },
+            answer: {
+              transfer_id: exampleIds.transfer,
+              amount: '1000.000000',
+              currency: 'USDT',
+              available: '1000.000000',
+              held: '0.000000',
+            },
           },
         }),
       },
@@ -184,7 +241,13 @@ function traderActions(services: Services) {
         const amountMinor = decimalToMinor(body.amount, 6)!;
         const transferId = await fundTrader(services, request, traderId, amountMinor);
         const balance = (await traderBalances(services, request, traderId)).find((b) => b.currency === 'USDT')!;
-        const data = { transfer_id: transferId, amount: usdt(amountMinor), currency: body.currency, available: balance.available, held: balance.held };
+        const data = {
+          transfer_id: transferId,
+          amount: usdt(amountMinor),
+          currency: body.currency,
+          available: balance.available,
+          held: balance.held,
+        };
         return sendData(request, reply, data);
       },
     );

@@ -25,8 +25,24 @@ export const quoteExample = {
 
 const timeline = [
   { kind: 'transition', from: null, to: 'pending', actor: 'trader:qa-1', reason: null, refused_code: null, at },
-  { kind: 'transition', from: 'pending', to: 'approved', actor: 'risk', reason: 'auto-approve', refused_code: null, at: '2030-01-01T00:00:01.000Z' },
-  { kind: 'transition', from: 'approved', to: 'processing', actor: 'system', reason: null, refused_code: null, at: '2030-01-01T00:00:02.000Z' },
+  {
+    kind: 'transition',
+    from: 'pending',
+    to: 'approved',
+    actor: 'risk',
+    reason: 'auto-approve',
+    refused_code: null,
+    at: '2030-01-01T00:00:01.000Z',
+  },
+  {
+    kind: 'transition',
+    from: 'approved',
+    to: 'processing',
+    actor: 'system',
+    reason: null,
+    refused_code: null,
+    at: '2030-01-01T00:00:02.000Z',
+  },
 ];
 
 export const withdrawalExample = {
@@ -55,8 +71,18 @@ export const adminWithdrawalExample = {
   crypto_amount: '20.049116',
   crypto_currency: 'USDT',
   quote: quoteExample,
-  fiat_account: { fiat_account_id: exampleIds.fiatAccount, type: 'PIX', masked_number: '***8909', account_holder_name: 'Joao Santos', bank_name: null },
-  risk_decision: { decision: 'review', reasons: [{ code: 'kyt_suspicious', detail: 'the address is on the watch list' }], decided_at: '2030-01-01T00:00:01.000Z' },
+  fiat_account: {
+    fiat_account_id: exampleIds.fiatAccount,
+    type: 'PIX',
+    masked_number: '***8909',
+    account_holder_name: 'Joao Santos',
+    bank_name: null,
+  },
+  risk_decision: {
+    decision: 'review',
+    reasons: [{ code: 'kyt_suspicious', detail: 'the address is on the watch list' }],
+    decided_at: '2030-01-01T00:00:01.000Z',
+  },
   psp_transaction: null,
   psp_transaction_id: null,
   failure_reason: null,

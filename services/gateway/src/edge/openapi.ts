@@ -112,7 +112,8 @@ const errorDescriptions: Record<number, string> = {
 /** The error envelope of one status: `error.code` is one of `codes`. */
 export function errorEnvelope(status: number, codes: readonly ErrorCode[]) {
   const shape: Record<string, z.ZodType> = {};
-  for (const code of codes) for (const [key, schema] of Object.entries(detailsByCode[code] ?? {})) shape[key] ??= (schema as z.ZodType).optional();
+  for (const code of codes)
+    for (const [key, schema] of Object.entries(detailsByCode[code] ?? {})) shape[key] ??= (schema as z.ZodType).optional();
   const first = codes[0]!;
   return z
     .object({
@@ -126,15 +127,22 @@ export function errorEnvelope(status: number, codes: readonly ErrorCode[]) {
     })
     .meta({
       description: `${errorDescriptions[status] ?? 'Refused'}: ${codes.join(', ')}`,
-      examples: [{ success: false, error: { code: first, message: errorCatalogue[first].message }, trace_id: '0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55' }],
+      examples: [
+        {
+          success: false,
+          error: { code: first, message: errorCatalogue[first].message },
+          trace_id: '0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55',
+        },
+      ],
     });
 }
 
 /** The success envelope around `data`. */
 export function successEnvelope(data: z.ZodType, description: string, example?: unknown) {
-  return z
-    .object({ success: z.literal(true), data, trace_id: z.string() })
-    .meta({ description, ...(example !== undefined && { examples: [{ success: true, data: example, trace_id: '0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55' }] }) });
+  return z.object({ success: z.literal(true), data, trace_id: z.string() }).meta({
+    description,
+    ...(example !== undefined && { examples: [{ success: true, data: example, trace_id: '0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55' }] }),
+  });
 }
 
 /** The error responses of a route, grouped by status. */
@@ -157,9 +165,11 @@ const acceptsNothing = (schema: z.ZodType) => schema.safeParse(undefined).succes
  * through, and the OpenAPI metadata. `body`, `querystring` and `params` keep their zod types, so
  * the handler's `request.body` is the parsed output.
  */
-export function operation<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, P extends z.ZodType | undefined = undefined>(
-  spec: OperationSpec<B, Q, P>,
-) {
+export function operation<
+  B extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  P extends z.ZodType | undefined = undefined,
+>(spec: OperationSpec<B, Q, P>) {
   const status = spec.status ?? 200;
   const inputs = spec.body || spec.querystring || spec.params;
   const errors: ErrorSpec[] = [
@@ -232,7 +242,10 @@ function override(ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown>
  */
 function describeBodies(document: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
   for (const item of Object.values(document.paths ?? {})) {
-    for (const op of Object.values(item ?? {}) as (OpenAPIV3_1.OperationObject & { 'x-body-optional'?: boolean; 'x-body-example'?: unknown })[]) {
+    for (const op of Object.values(item ?? {}) as (OpenAPIV3_1.OperationObject & {
+      'x-body-optional'?: boolean;
+      'x-body-example'?: unknown;
+    })[]) {
       if (typeof op !== 'object' || op === null || !('responses' in op)) continue;
       const body = op.requestBody && 'content' in op.requestBody ? op.requestBody : undefined;
       if (op['x-body-optional'] && body) body.required = false;
@@ -255,9 +268,14 @@ type Transform = ReturnType<typeof createJsonSchemaTransform>;
 function plainRoute(document: Parameters<Transform>[0], transform: Transform) {
   const schema = document.schema as Record<string, unknown> | undefined;
   if (!schema || schema.hide) return { schema: document.schema, url: document.url };
-  const words = `${document.route.method} ${document.url}`.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  const words = `${document.route.method} ${document.url}`
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
   const operationId = words.map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
-  const defaults = transform({ ...document, schema: { response: errorResponses(commonErrors.trader) } as never }).schema as { response: Record<string, unknown> };
+  const defaults = transform({ ...document, schema: { response: errorResponses(commonErrors.trader) } as never }).schema as {
+    response: Record<string, unknown>;
+  };
   const response = (schema.response as Record<string, unknown> | undefined) ?? {};
   return { schema: { operationId, ...schema, response: { ...defaults.response, ...response } } as never, url: document.url };
 }
@@ -265,7 +283,9 @@ function plainRoute(document: Parameters<Transform>[0], transform: Transform) {
 function isZodDeclared(schema: unknown): boolean {
   if (typeof schema !== 'object' || schema === null) return false;
   const { body, querystring, params, response } = schema as Record<string, unknown>;
-  return [body, querystring, params, ...Object.values((response as Record<string, unknown> | undefined) ?? {})].some((s) => s instanceof z.ZodType);
+  return [body, querystring, params, ...Object.values((response as Record<string, unknown> | undefined) ?? {})].some(
+    (s) => s instanceof z.ZodType,
+  );
 }
 
 export interface OpenApiOptions {
@@ -299,8 +319,18 @@ export async function registerOpenApi(app: FastifyInstance, opts: OpenApiOptions
       tags: Object.entries(tags).map(([name, description]) => ({ name, description })),
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The trader is the JWT `sub`; operators carry `role: "admin"`' },
-          devSecret: { type: 'apiKey', in: 'header', name: 'X-Dev-Secret', description: 'The DEV_SECRET of a gateway started with DEV_ENDPOINTS=true' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'The trader is the JWT `sub`; operators carry `role: "admin"`',
+          },
+          devSecret: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Dev-Secret',
+            description: 'The DEV_SECRET of a gateway started with DEV_ENDPOINTS=true',
+          },
         },
       },
     },

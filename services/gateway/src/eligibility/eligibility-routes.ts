@@ -9,7 +9,13 @@ import { unwrap, type Services } from '../edge/services.ts';
 import { quoteToWire } from '../edge/wire.ts';
 
 /** Why a trader may not withdraw through Alfred (403), from psp-alfred's eligibility. */
-export const eligibilityErrors: ErrorCode[] = ['USER_NOT_VERIFIED', 'ALFRED_KYC_PENDING', 'ALFRED_KYC_REJECTED', 'ALFRED_NOT_AVAILABLE_FOR_COUNTRY', 'ALFRED_CUSTOMER_NOT_PROVISIONED'];
+export const eligibilityErrors: ErrorCode[] = [
+  'USER_NOT_VERIFIED',
+  'ALFRED_KYC_PENDING',
+  'ALFRED_KYC_REJECTED',
+  'ALFRED_NOT_AVAILABLE_FOR_COUNTRY',
+  'ALFRED_CUSTOMER_NOT_PROVISIONED',
+];
 
 /** Widget gates and pricing: eligibility, the routes of the trader's country, a quote preview. */
 export function eligibilityRoutes(deps: { services: Services }) {
@@ -22,7 +28,8 @@ export function eligibilityRoutes(deps: { services: Services }) {
         schema: operation({
           operationId: 'getEligibility',
           summary: 'Whether the trader may withdraw through Alfred',
-          description: 'Eligible: the country and its rails. Not eligible because Alfred asks for more KYC: `reason: "KYC_UPDATE_REQUIRED"` with the fields and documents to send. Any other reason is a 403 naming it.',
+          description:
+            'Eligible: the country and its rails. Not eligible because Alfred asks for more KYC: `reason: "KYC_UPDATE_REQUIRED"` with the fields and documents to send. Any other reason is a 403 naming it.',
           tag: 'eligibility',
           access: 'trader',
           answer: eligibilityAnswer,
@@ -30,7 +37,8 @@ export function eligibilityRoutes(deps: { services: Services }) {
           examples: { answer: { eligible: true, country: 'BR', rails: ['PIX'] } },
         }),
       },
-      async (request, reply) => sendData(request, reply, unwrap(await services.call(request, pspAlfredRpc.eligibility, { traderId: traderOf(request).id }))),
+      async (request, reply) =>
+        sendData(request, reply, unwrap(await services.call(request, pspAlfredRpc.eligibility, { traderId: traderOf(request).id }))),
     );
 
     app.get(
@@ -49,7 +57,13 @@ export function eligibilityRoutes(deps: { services: Services }) {
       },
       async (request, reply) => {
         const { routes } = unwrap(await services.call(request, pspAlfredRpc.supportedOptions, { traderId: traderOf(request).id }));
-        const data = routes.map((r) => ({ payment_route_id: r.paymentRouteId, rail: r.rail, currency: r.currency, min: r.min, max: r.max }));
+        const data = routes.map((r) => ({
+          payment_route_id: r.paymentRouteId,
+          rail: r.rail,
+          currency: r.currency,
+          min: r.min,
+          max: r.max,
+        }));
         return sendData(request, reply, data);
       },
     );
@@ -60,7 +74,8 @@ export function eligibilityRoutes(deps: { services: Services }) {
         schema: operation({
           operationId: 'previewQuote',
           summary: 'Indicative quote for a withdrawal',
-          description: 'The USDT that `amount` of the fiat currency costs now, with rate and fees. `amount` is a decimal string (a JSON number is taken exactly, never through floats).',
+          description:
+            'The USDT that `amount` of the fiat currency costs now, with rate and fees. `amount` is a decimal string (a JSON number is taken exactly, never through floats).',
           tag: 'eligibility',
           access: 'trader',
           body: quotePreviewBody,

@@ -59,8 +59,10 @@ export async function openEventStream(
   const log = request.log.child({ traderId });
   // The consumer exists at the server before the client sees 200. Without NATS there is nothing to
   // stream: 503 rather than a request that hangs.
-  const { consumer, history } = await withTimeout(openConsumer(messaging, traderId, lastEventId !== null), settings.subscribeTimeoutMs, (late) =>
-    void late.consumer.delete().catch(() => false),
+  const { consumer, history } = await withTimeout(
+    openConsumer(messaging, traderId, lastEventId !== null),
+    settings.subscribeTimeoutMs,
+    (late) => void late.consumer.delete().catch(() => false),
   ).catch(() => {
     throw new AppError('PSP_UNAVAILABLE', 'Notifications are unavailable, try again later');
   });

@@ -30,18 +30,18 @@ const ticketAnswer = z.object({
 });
 
 const streamQuery = z.object({
-  ticket: z
-    .string()
-    .max(200)
-    .optional()
-    .meta({ description: 'A ticket from `POST /psp/alfred/events/ticket`, instead of the Authorization header (a browser `EventSource` cannot send it). Used up by this request.' }),
+  ticket: z.string().max(200).optional().meta({
+    description:
+      'A ticket from `POST /psp/alfred/events/ticket`, instead of the Authorization header (a browser `EventSource` cannot send it). Used up by this request.',
+  }),
   last_event_id: z.uuid().optional().meta({
-    description: 'Resume after this event (the `id:` of the last event received), as the `Last-Event-ID` header does; the header wins when both are sent.',
+    description:
+      'Resume after this event (the `id:` of the last event received), as the `Last-Event-ID` header does; the header wins when both are sent.',
   }),
 });
 
 const streamDescription =
-  'Server-Sent Events of the trader\'s notifications. Authenticate with the bearer token, or with `?ticket=` from `POST /psp/alfred/events/ticket` (a browser `EventSource`). ' +
+  "Server-Sent Events of the trader's notifications. Authenticate with the bearer token, or with `?ticket=` from `POST /psp/alfred/events/ticket` (a browser `EventSource`). " +
   'Each event: `id` (the notification id), `event` (withdrawal.processing | withdrawal.completed | withdrawal.rejected), `data` JSON {notification_id, withdrawal_id, status, crypto_amount, crypto_currency, fiat_amount, fiat_currency, restored_amount, message, occurred_at}; ' +
   '`: heartbeat` comments in between. Notifications are kept 24 h: reconnecting with the `Last-Event-ID` header (or `?last_event_id=`) delivers every event after that one, in order and once, then the live ones.';
 
@@ -51,7 +51,9 @@ function lastEventIdOf(request: FastifyRequest, query: z.infer<typeof streamQuer
   if (header === undefined) return query.last_event_id ?? null;
   const parsed = z.uuid().safeParse(header);
   if (!parsed.success) {
-    throw new AppError('VALIDATION_ERROR', 'The request is invalid', { details: { fields: [{ field: 'Last-Event-ID', message: 'must be the id of an event of this stream (a uuid)' }] } });
+    throw new AppError('VALIDATION_ERROR', 'The request is invalid', {
+      details: { fields: [{ field: 'Last-Event-ID', message: 'must be the id of an event of this stream (a uuid)' }] },
+    });
   }
   return parsed.data;
 }
@@ -65,7 +67,11 @@ function lastEventIdOf(request: FastifyRequest, query: z.infer<typeof streamQuer
  * request URLs are logged with their query values redacted, and nothing here logs it.
  */
 export function eventRoutes(opts: EventRoutesOptions) {
-  const settings: StreamSettings = { heartbeatMs: opts.heartbeatMs ?? 15_000, subscribeTimeoutMs: 3_000, maxBufferedBytes: opts.maxBufferedBytes ?? 256 * 1024 };
+  const settings: StreamSettings = {
+    heartbeatMs: opts.heartbeatMs ?? 15_000,
+    subscribeTimeoutMs: 3_000,
+    maxBufferedBytes: opts.maxBufferedBytes ?? 256 * 1024,
+  };
   const maxPerTrader = opts.maxStreamsPerTrader ?? 5;
   const tickets = streamTickets({ messaging: opts.messaging, ttlMs: opts.ticketTtlMs ?? 60_000, now: opts.now ?? Date.now });
   return async (scope: FastifyInstance) => {
@@ -80,7 +86,9 @@ export function eventRoutes(opts: EventRoutesOptions) {
       global: false,
       keyGenerator: (request) => (request.trader ? `sub:${request.trader.id}` : `anonymous-ip:${request.ip}`),
       errorResponseBuilder: (_request, context) =>
-        new AppError('RATE_LIMITED', 'Too many stream tickets, slow down', { details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) } }),
+        new AppError('RATE_LIMITED', 'Too many stream tickets, slow down', {
+          details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+        }),
     });
 
     app.post(

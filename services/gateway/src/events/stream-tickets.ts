@@ -71,7 +71,10 @@ export function streamTickets(opts: StreamTicketOptions): StreamTickets {
         return stored.traderId;
       } catch (err) {
         // Someone else deleted it after our read: it was used by a concurrent request.
-        if (err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)) {
+        if (
+          err instanceof JetStreamApiError &&
+          (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+        ) {
           return null;
         }
         throw unavailable();
@@ -83,7 +86,9 @@ export function streamTickets(opts: StreamTicketOptions): StreamTickets {
 function parseStored(text: string): StoredTicket | null {
   try {
     const value = JSON.parse(text) as Partial<StoredTicket>;
-    return typeof value.traderId === 'string' && typeof value.expiresAt === 'number' ? { traderId: value.traderId, expiresAt: value.expiresAt } : null;
+    return typeof value.traderId === 'string' && typeof value.expiresAt === 'number'
+      ? { traderId: value.traderId, expiresAt: value.expiresAt }
+      : null;
   } catch {
     return null;
   }

@@ -46,7 +46,16 @@ export function fiatAccountRoutes(deps: { services: Services }) {
           access: 'trader',
           answer: fiatAccountListAnswer,
           examples: {
-            answer: [{ fiat_account_id: exampleIds.fiatAccount, type: 'PIX', masked_number: '***8909', account_holder_name: 'Joao Santos', bank_name: null, created_at: withdrawalExample.created_at }],
+            answer: [
+              {
+                fiat_account_id: exampleIds.fiatAccount,
+                type: 'PIX',
+                masked_number: '***8909',
+                account_holder_name: 'Joao Santos',
+                bank_name: null,
+                created_at: withdrawalExample.created_at,
+              },
+            ],
           },
         }),
       },
@@ -62,7 +71,8 @@ export function fiatAccountRoutes(deps: { services: Services }) {
         schema: operation({
           operationId: 'getFiatAccountRequirements',
           summary: 'JSON Schema of fiatAccountFields for a rail',
-          description: 'What `fiatAccountFields` of `POST /fiat-accounts` must hold for the rail `type` (PIX: `pixKey`, `documentNumber`, `accountName`).',
+          description:
+            'What `fiatAccountFields` of `POST /fiat-accounts` must hold for the rail `type` (PIX: `pixKey`, `documentNumber`, `accountName`).',
           tag,
           access: 'trader',
           querystring: fiatAccountRequirementsQuery,
@@ -136,7 +146,12 @@ export function fiatAccountRoutes(deps: { services: Services }) {
         }),
       },
       async (request, reply) => {
-        unwrap(await services.call(request, pspAlfredRpc.deleteFiatAccount, { traderId: traderOf(request).id, fiatAccountId: request.params.id }));
+        unwrap(
+          await services.call(request, pspAlfredRpc.deleteFiatAccount, {
+            traderId: traderOf(request).id,
+            fiatAccountId: request.params.id,
+          }),
+        );
         return reply.code(204).send();
       },
     );

@@ -36,7 +36,15 @@ function withdrawalToWire(w: WithdrawalView) {
     psp_transaction_id: w.pspTransactionId,
     created_at: w.createdAt,
     updated_at: w.updatedAt,
-    timeline: w.timeline.map((t) => ({ kind: t.kind ?? (t.refusedCode ? 'refused' : 'transition'), from: t.from, to: t.to, actor: t.actor, reason: t.reason, refused_code: t.refusedCode, at: t.at })),
+    timeline: w.timeline.map((t) => ({
+      kind: t.kind ?? (t.refusedCode ? 'refused' : 'transition'),
+      from: t.from,
+      to: t.to,
+      actor: t.actor,
+      reason: t.reason,
+      refused_code: t.refusedCode,
+      at: t.at,
+    })),
   };
 }
 
@@ -61,7 +69,16 @@ export function sessionRoutes(deps: { services: Services }) {
           answer: sessionAnswer,
           errors: [...eligibilityErrors, 'FIAT_ACCOUNT_NOT_FOUND', 'LIMIT_EXCEEDED', 'ALFRED_WITHDRAWALS_FROZEN'],
           examples: {
-            body: { data: { type: 'withdrawal', amount: '100.00', source_currency_id: 'BRL', payment_route_id: 'BR_PIX', wallet_id: 'MAIN', fiat_account_id: exampleIds.fiatAccount } },
+            body: {
+              data: {
+                type: 'withdrawal',
+                amount: '100.00',
+                source_currency_id: 'BRL',
+                payment_route_id: 'BR_PIX',
+                wallet_id: 'MAIN',
+                fiat_account_id: exampleIds.fiatAccount,
+              },
+            },
             answer: { session_id: exampleIds.session, expires_at: '2030-01-02T00:00:00.000Z', quote: quoteExample },
           },
         }),
@@ -77,7 +94,12 @@ export function sessionRoutes(deps: { services: Services }) {
           fiatAccountId: data.fiat_account_id,
         };
         const session = unwrap(await services.call(request, sessionsRpc.createSession, req));
-        return sendData(request, reply, { session_id: session.sessionId, expires_at: session.expiresAt, quote: quoteToWire(session.quote) }, 201);
+        return sendData(
+          request,
+          reply,
+          { session_id: session.sessionId, expires_at: session.expiresAt, quote: quoteToWire(session.quote) },
+          201,
+        );
       },
     );
 
@@ -125,10 +147,14 @@ export function sessionRoutes(deps: { services: Services }) {
  */
 function outcomeUnknown(err: unknown, sessionId: string): unknown {
   if (!(err instanceof AppError) || err.statusCode < 500) return err;
-  return new AppError(err.code, 'The outcome is unknown: retry with the same session_id, which returns the withdrawal if one was started and never holds twice', {
-    statusCode: err.statusCode,
-    details: { outcome: 'unknown', retry_with: { session_id: sessionId } },
-  });
+  return new AppError(
+    err.code,
+    'The outcome is unknown: retry with the same session_id, which returns the withdrawal if one was started and never holds twice',
+    {
+      statusCode: err.statusCode,
+      details: { outcome: 'unknown', retry_with: { session_id: sessionId } },
+    },
+  );
 }
 
 /** The trader's withdrawals with their status timeline. */

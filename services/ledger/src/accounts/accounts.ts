@@ -8,7 +8,14 @@ export const systemAccountSlots = 16;
 const insertedRow = z.object({ id: z.string() });
 const allowNegativeRow = z.object({ allow_negative: z.boolean() });
 /** Sums of an account's balance slots, as text so no precision is lost before BigInt. */
-const balanceRow = z.object({ owner: z.string(), currency: z.string(), posted: z.string(), dp: z.string(), cp: z.string(), available: z.string() });
+const balanceRow = z.object({
+  owner: z.string(),
+  currency: z.string(),
+  posted: z.string(),
+  dp: z.string(),
+  cp: z.string(),
+  available: z.string(),
+});
 
 /**
  * Opens the account `(owner, currency)`. Only system accounts (`allowNegative`) may go below zero.
@@ -31,7 +38,10 @@ export async function openAccount(em: EntityManager, req: OpenAccountRequest, ca
     await enqueue(em, ledgerEvents.accountOpened, account, { ...cause, correlationId: req.owner });
     return { outcome: 'ok', account };
   }
-  const row = await queryRow(em, allowNegativeRow, 'select allow_negative from accounts where owner = ? and currency = ?', [req.owner, req.currency]);
+  const row = await queryRow(em, allowNegativeRow, 'select allow_negative from accounts where owner = ? and currency = ?', [
+    req.owner,
+    req.currency,
+  ]);
   const account = { owner: req.owner, currency: req.currency, allowNegative: row!.allow_negative };
   return { outcome: account.allowNegative === req.allowNegative ? 'exists' : 'exists_with_different_fields', account };
 }

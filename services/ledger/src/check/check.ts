@@ -48,7 +48,9 @@ const recompute = `
  * each account equals the sum of its transfers, and no account that may not go negative is below zero.
  */
 export async function checkLedger(db: Database): Promise<CheckResult> {
-  const rows = await db.em.fork().transactional((em) => queryRows(em, row, recompute), { isolationLevel: 'repeatable read', readOnly: true });
+  const rows = await db.em
+    .fork()
+    .transactional((em) => queryRows(em, row, recompute), { isolationLevel: 'repeatable read', readOnly: true });
   const mismatches: CheckResult['mismatches'] = [];
   const totals = new Map<string, { posted: bigint; pending: bigint }>();
   for (const r of rows) {

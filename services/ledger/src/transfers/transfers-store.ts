@@ -19,7 +19,13 @@ const transferRow = z.object({
 });
 type TransferRow = z.output<typeof transferRow>;
 const resolutionRow = z.object({ id: z.string(), kind: z.enum(['post', 'void']) });
-const accountRow = z.object({ id: z.string(), owner: z.string(), currency: z.string(), allow_negative: z.boolean(), slots: z.number().int() });
+const accountRow = z.object({
+  id: z.string(),
+  owner: z.string(),
+  currency: z.string(),
+  allow_negative: z.boolean(),
+  slots: z.number().int(),
+});
 const createdRow = z.object({ created_at: z.coerce.date() });
 
 const selectTransfer = `
@@ -31,7 +37,8 @@ const selectTransfer = `
   join accounts c on c.id = t.credit_account_id`;
 
 function toView(row: TransferRow): TransferView {
-  const holdStatus: HoldStatus | null = row.kind !== 'hold' ? null : row.resolution === 'post' ? 'posted' : row.resolution === 'void' ? 'voided' : 'pending';
+  const holdStatus: HoldStatus | null =
+    row.kind !== 'hold' ? null : row.resolution === 'post' ? 'posted' : row.resolution === 'void' ? 'voided' : 'pending';
   return {
     id: row.id,
     kind: row.kind,
@@ -74,7 +81,12 @@ export async function findAccounts(em: EntityManager, refs: AccountRef[]): Promi
     `select id::text as id, owner, currency, allow_negative, slots from accounts where (owner, currency) in (${pairs})`,
     refs.flatMap((r) => [r.owner, r.currency]),
   );
-  return new Map(rows.map((r) => [`${r.owner}/${r.currency}`, { id: r.id, owner: r.owner, currency: r.currency, allowNegative: r.allow_negative, slots: r.slots }]));
+  return new Map(
+    rows.map((r) => [
+      `${r.owner}/${r.currency}`,
+      { id: r.id, owner: r.owner, currency: r.currency, allowNegative: r.allow_negative, slots: r.slots },
+    ]),
+  );
 }
 
 /** Reads accounts through a process-local memo: account rows never change once opened. */
@@ -105,7 +117,15 @@ export function slotOf(account: Account, transferId: string): number {
 /** Inserts a transfer row; null when a row with this id (or a resolution of this hold) already exists. */
 export async function insertTransfer(
   em: EntityManager,
-  t: { id: string; kind: TransferKind; debitId: string; creditId: string; amountMinor: bigint; holdId: string | null; metadata: Record<string, string> },
+  t: {
+    id: string;
+    kind: TransferKind;
+    debitId: string;
+    creditId: string;
+    amountMinor: bigint;
+    holdId: string | null;
+    metadata: Record<string, string>;
+  },
 ): Promise<Date | null> {
   const row = await queryRow(
     em,
@@ -134,7 +154,14 @@ const effects: Record<TransferKind, { debit: string; credit: string }> = {
  * row lock makes it safe under any concurrency); false when it would overdraw, and then the caller
  * must roll back. `slotKey` is the id that picks the slots (a hold and its resolution share it).
  */
-export async function applyToBalances(em: EntityManager, kind: TransferKind, debit: Account, credit: Account, amountMinor: bigint, slotKey: string): Promise<boolean> {
+export async function applyToBalances(
+  em: EntityManager,
+  kind: TransferKind,
+  debit: Account,
+  credit: Account,
+  amountMinor: bigint,
+  slotKey: string,
+): Promise<boolean> {
   const amount = amountMinor.toString();
   const args = Array<string>(kind === 'post' ? 2 : 1).fill(amount);
   const sides = [

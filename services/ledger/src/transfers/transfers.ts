@@ -1,6 +1,21 @@
 import { enqueue, type Cause, type EntityManager } from '@offramp/kit';
-import { ledgerEvents, type LedgerOutcome, type ResolveHoldRequest, type TransferRequest, type TransferResult, type TransferView } from '@offramp/contracts';
-import { accountKey, applyToBalances, findResolution, findTransfer, insertTransfer, type Account, type AccountDirectory } from './transfers-store.ts';
+import {
+  ledgerEvents,
+  type LedgerOutcome,
+  type ResolveHoldRequest,
+  type TransferRequest,
+  type TransferResult,
+  type TransferView,
+} from '@offramp/contracts';
+import {
+  accountKey,
+  applyToBalances,
+  findResolution,
+  findTransfer,
+  insertTransfer,
+  type Account,
+  type AccountDirectory,
+} from './transfers-store.ts';
 import { alreadyResolved, compareResolution, compareTransfer, validateTransfer } from './validate.ts';
 
 /** Aborts the write transaction (or savepoint) with an outcome: nothing it wrote survives. */
@@ -26,7 +41,16 @@ async function writeOrRefuse<T>(em: EntityManager, fn: (tx: EntityManager) => Pr
   }
 }
 
-function viewOf(id: string, kind: TransferView['kind'], debit: Account, credit: Account, amountMinor: bigint, holdId: string | null, metadata: Record<string, string>, createdAt: Date): TransferView {
+function viewOf(
+  id: string,
+  kind: TransferView['kind'],
+  debit: Account,
+  credit: Account,
+  amountMinor: bigint,
+  holdId: string | null,
+  metadata: Record<string, string>,
+  createdAt: Date,
+): TransferView {
   return {
     id,
     kind,
@@ -44,7 +68,13 @@ function viewOf(id: string, kind: TransferView['kind'], debit: Account, credit: 
  * Moves money now (`transfer`) or reserves it (`hold`: pending until posted or voided). Outcomes:
  * ok, exists, exists_with_different_fields, currency_mismatch, account_not_found, insufficient_funds.
  */
-export async function createTransfer(em: EntityManager, accounts: AccountDirectory, kind: 'transfer' | 'hold', req: TransferRequest, cause: Cause): Promise<TransferResult> {
+export async function createTransfer(
+  em: EntityManager,
+  accounts: AccountDirectory,
+  kind: 'transfer' | 'hold',
+  req: TransferRequest,
+  cause: Cause,
+): Promise<TransferResult> {
   const valid = validateTransfer(req);
   if (valid !== 'ok') return { outcome: valid, transfer: null };
   const found = await accounts.find(em, [req.debit, req.credit]);
@@ -56,7 +86,15 @@ export async function createTransfer(em: EntityManager, accounts: AccountDirecto
   }
 
   const result = await writeOrRefuse(em, async (tx) => {
-    const createdAt = await insertTransfer(tx, { id: req.id, kind, debitId: debit.id, creditId: credit.id, amountMinor: req.amountMinor, holdId: null, metadata: req.metadata });
+    const createdAt = await insertTransfer(tx, {
+      id: req.id,
+      kind,
+      debitId: debit.id,
+      creditId: credit.id,
+      amountMinor: req.amountMinor,
+      holdId: null,
+      metadata: req.metadata,
+    });
     if (!createdAt) throw new Refusal('taken');
     if (!(await applyToBalances(tx, kind, debit, credit, req.amountMinor, req.id))) throw new Refusal('insufficient_funds');
     const transfer = viewOf(req.id, kind, debit, credit, req.amountMinor, null, req.metadata, createdAt);
@@ -75,7 +113,13 @@ export async function createTransfer(em: EntityManager, accounts: AccountDirecto
  * id of the resolving transfer and the idempotency key. Outcomes: ok, exists,
  * exists_with_different_fields, hold_not_found, hold_already_posted, hold_already_voided.
  */
-export async function resolveHold(em: EntityManager, accounts: AccountDirectory, kind: 'post' | 'void', req: ResolveHoldRequest, cause: Cause): Promise<TransferResult> {
+export async function resolveHold(
+  em: EntityManager,
+  accounts: AccountDirectory,
+  kind: 'post' | 'void',
+  req: ResolveHoldRequest,
+  cause: Cause,
+): Promise<TransferResult> {
   const hold = await findTransfer(em, req.holdId);
   if (!hold || hold.kind !== 'hold') return { outcome: 'hold_not_found', transfer: null };
   if (hold.holdStatus !== 'pending') return resolvedAlready(em, kind, req);
@@ -85,7 +129,15 @@ export async function resolveHold(em: EntityManager, accounts: AccountDirectory,
 
   const result = await writeOrRefuse(em, async (tx) => {
     // The unique indexes (id, hold_id) let one resolution in; a concurrent one waits, then gets nothing.
-    const createdAt = await insertTransfer(tx, { id: req.id, kind, debitId: debit.id, creditId: credit.id, amountMinor: hold.amountMinor, holdId: hold.id, metadata: hold.metadata });
+    const createdAt = await insertTransfer(tx, {
+      id: req.id,
+      kind,
+      debitId: debit.id,
+      creditId: credit.id,
+      amountMinor: hold.amountMinor,
+      holdId: hold.id,
+      metadata: hold.metadata,
+    });
     if (!createdAt) throw new Refusal('taken');
     await applyToBalances(tx, kind, debit, credit, hold.amountMinor, hold.id);
     const transfer = viewOf(req.id, kind, debit, credit, hold.amountMinor, hold.id, hold.metadata, createdAt);

@@ -20,7 +20,8 @@ export interface ClaimedDelivery {
 }
 
 /** What one attempt ended with: sent, worth retrying, or refused for good. */
-export type DeliveryResult = { outcome: 'sent'; response: string | null } | { outcome: 'retry'; error: string } | { outcome: 'failed'; error: string };
+export type DeliveryResult =
+  { outcome: 'sent'; response: string | null } | { outcome: 'retry'; error: string } | { outcome: 'failed'; error: string };
 
 /** A delivery to record beside its notification; `skipped` says why it will not be sent, if so. */
 export interface NewDelivery {
@@ -36,7 +37,15 @@ export interface NewDelivery {
 export async function insertDelivery(em: EntityManager, d: NewDelivery): Promise<void> {
   await em
     .createQueryBuilder(DeliveryEntity)
-    .insert({ notificationId: d.notificationId, eventId: d.eventId, channel: d.channel, recipient: d.recipient, messageId: d.messageId, status: d.skipped ? 'skipped' : 'pending', lastError: d.skipped })
+    .insert({
+      notificationId: d.notificationId,
+      eventId: d.eventId,
+      channel: d.channel,
+      recipient: d.recipient,
+      messageId: d.messageId,
+      status: d.skipped ? 'skipped' : 'pending',
+      lastError: d.skipped,
+    })
     .onConflict(['eventId', 'channel'])
     .ignore()
     .execute('run');

@@ -13,7 +13,10 @@ export function inAppSender(deps: { messaging: Messaging; timeoutMs: number }): 
   const { messaging } = deps;
   return async (d) => {
     if (!d.notification) return { outcome: 'failed', error: 'the recorded notification does not parse' };
-    const ack = await messaging.js.publish(messaging.wire(d.recipient), JSON.stringify(d.envelope), { msgID: d.notification.notificationId, timeout: deps.timeoutMs });
+    const ack = await messaging.js.publish(messaging.wire(d.recipient), JSON.stringify(d.envelope), {
+      msgID: d.notification.notificationId,
+      timeout: deps.timeoutMs,
+    });
     return { outcome: 'sent', response: `${ack.stream} seq ${ack.seq}${ack.duplicate ? ' (duplicate)' : ''}` };
   };
 }

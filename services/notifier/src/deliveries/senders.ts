@@ -20,7 +20,12 @@ export function startSenders(deps: {
   hooks?: DispatcherHooks | undefined;
 }): Senders {
   const { config, db, log, hooks } = deps;
-  const delivered = new Counter({ name: 'notifications_delivered_total', help: 'Delivery attempts, by channel and outcome', labelNames: ['channel', 'outcome'], registers: [deps.metrics.registry] });
+  const delivered = new Counter({
+    name: 'notifications_delivered_total',
+    help: 'Delivery attempts, by channel and outcome',
+    labelNames: ['channel', 'outcome'],
+    registers: [deps.metrics.registry],
+  });
   const start = (channel: Channel, deliver: Deliver) =>
     startDispatcher({
       db,

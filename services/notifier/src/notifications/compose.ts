@@ -1,4 +1,11 @@
-import { minorToDecimal, notifiedStatus, withdrawalEvents, type InAppNotification, type NotificationKind, type NotifiedStatus } from '@offramp/contracts';
+import {
+  minorToDecimal,
+  notifiedStatus,
+  withdrawalEvents,
+  type InAppNotification,
+  type NotificationKind,
+  type NotifiedStatus,
+} from '@offramp/contracts';
 import type { z } from 'zod';
 
 export type StatusChanged = z.output<typeof withdrawalEvents.statusChanged.payload>;

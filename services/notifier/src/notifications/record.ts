@@ -26,7 +26,14 @@ export async function recordNotification(
   // The dedupe is the insert itself: `on conflict do nothing` on the event id and on (withdrawal, kind).
   const inserted = await em
     .createQueryBuilder(NotificationEntity)
-    .insert({ id: notification.notificationId, eventId: envelope.id, withdrawalId: change.withdrawalId, traderId: change.traderId, kind: notification.kind, notification: wire })
+    .insert({
+      id: notification.notificationId,
+      eventId: envelope.id,
+      withdrawalId: change.withdrawalId,
+      traderId: change.traderId,
+      kind: notification.kind,
+      notification: wire,
+    })
     .onConflict()
     .ignore()
     .execute('run');

@@ -12,7 +12,8 @@ interface Row {
   value: string;
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const headline: Record<InAppNotification['status'], string> = {
   processing: 'Your withdrawal is on its way to your bank',
@@ -61,7 +62,10 @@ export function emailOf(n: InAppNotification): EmailContent {
     '',
   ].join('\n');
   const cells = rows
-    .map((r) => `<tr><th align="left" style="padding:4px 12px 4px 0;font-weight:normal;color:#555">${escapeHtml(r.label)}</th><td style="padding:4px 0"><strong>${escapeHtml(r.value)}</strong></td></tr>`)
+    .map(
+      (r) =>
+        `<tr><th align="left" style="padding:4px 12px 4px 0;font-weight:normal;color:#555">${escapeHtml(r.label)}</th><td style="padding:4px 0"><strong>${escapeHtml(r.value)}</strong></td></tr>`,
+    )
     .join('\n');
   const html = `<!doctype html>
 <html lang="en">

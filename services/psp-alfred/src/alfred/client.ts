@@ -58,12 +58,15 @@ export function createAlfredClient(transport: AlfredTransport) {
   const post = <S extends z.ZodType>(p: string, body: unknown, schema: S, idempotencyKey?: string) =>
     transport.request({ method: 'POST', path: p, body, ...(idempotencyKey ? { idempotencyKey } : {}) }, schema);
   return {
-    createCustomer: (body: { email: string; type: 'INDIVIDUAL' | 'BUSINESS'; country: string }) => post('/customers/create', body, createCustomerResponse),
+    createCustomer: (body: { email: string; type: 'INDIVIDUAL' | 'BUSINESS'; country: string }) =>
+      post('/customers/create', body, createCustomerResponse),
     getCustomer: (customerId: string) => get(`/customers/${path(customerId)}`, customerResponse),
     createKycSubmission: (customerId: string, kycSubmission: KycSubmission) =>
       post(`/customers/${path(customerId)}/kyc`, { kycSubmission }, kycSubmissionResponse),
-    submitKyc: (customerId: string, submissionId: string) => post(`/customers/${path(customerId, 'kyc', submissionId, 'submit')}`, {}, anything),
-    getKycStatus: (customerId: string, submissionId: string) => get(`/customers/${path(customerId, 'kyc', submissionId, 'status')}`, kycStatusResponse),
+    submitKyc: (customerId: string, submissionId: string) =>
+      post(`/customers/${path(customerId, 'kyc', submissionId, 'submit')}`, {}, anything),
+    getKycStatus: (customerId: string, submissionId: string) =>
+      get(`/customers/${path(customerId, 'kyc', submissionId, 'status')}`, kycStatusResponse),
     createQuote: (req: QuoteRequest): Promise<AlfredAnswer<AlfredQuote>> =>
       post(
         '/quotes',

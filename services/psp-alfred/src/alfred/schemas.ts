@@ -7,7 +7,10 @@ import { kycStatus, offrampStatus } from '@offramp/contracts';
  */
 
 /** Amounts come as decimal strings; a JSON number is tolerated and turned into its decimal text. */
-const decimalText = z.union([z.string(), z.number()]).transform((v) => (typeof v === 'number' ? String(v) : v)).pipe(z.string().regex(/^[0-9]+(\.[0-9]+)?$/));
+const decimalText = z
+  .union([z.string(), z.number()])
+  .transform((v) => (typeof v === 'number' ? String(v) : v))
+  .pipe(z.string().regex(/^[0-9]+(\.[0-9]+)?$/));
 const timestamp = z.union([z.string(), z.number()]);
 
 export const alfredErrorBody = z.object({
@@ -20,7 +23,9 @@ export type AlfredErrorBody = z.infer<typeof alfredErrorBody>;
 export const createCustomerResponse = z.object({ customerId: z.string().min(1), createdAt: timestamp.optional() });
 export const customerResponse = z.object({ customerId: z.string().min(1), statusKyc: z.string().nullish() }).loose();
 export const kycSubmissionResponse = z.object({ submissionId: z.string().min(1) }).loose();
-export const kycStatusResponse = z.object({ status: kycStatus, updatedAt: timestamp.optional(), metadata: z.record(z.string(), z.unknown()).nullish() }).loose();
+export const kycStatusResponse = z
+  .object({ status: kycStatus, updatedAt: timestamp.optional(), metadata: z.record(z.string(), z.unknown()).nullish() })
+  .loose();
 
 export const quoteResponse = z
   .object({

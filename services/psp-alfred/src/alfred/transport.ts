@@ -90,7 +90,10 @@ export function createAlfredTransport(opts: TransportOptions): AlfredTransport {
       });
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      throw new AlfredUnavailable(timedOut ? 'timeout' : 'network', `${req.method} ${req.path}: ${timedOut ? 'timed out' : 'network error'}`);
+      throw new AlfredUnavailable(
+        timedOut ? 'timeout' : 'network',
+        `${req.method} ${req.path}: ${timedOut ? 'timed out' : 'network error'}`,
+      );
     }
     let text: string;
     try {
@@ -136,7 +139,10 @@ export function createAlfredTransport(opts: TransportOptions): AlfredTransport {
       }
       const parsed = schema.safeParse(json);
       if (!parsed.success) {
-        opts.log.error({ path: req.path, status: raw.status, issues: parsed.error.issues.map((i) => i.path.join('.')) }, 'alfred answer does not match the contract');
+        opts.log.error(
+          { path: req.path, status: raw.status, issues: parsed.error.issues.map((i) => i.path.join('.')) },
+          'alfred answer does not match the contract',
+        );
         throw new AlfredUnavailable('bad_response', `${req.method} ${req.path}: unexpected answer`, raw.status);
       }
       return { ok: true, status: raw.status, data: parsed.data };

@@ -44,7 +44,14 @@ export function createKycActions(deps: DevDeps) {
       id = generateIdentity(country);
       await inTransaction(db, (em) => savePlatformKyc(em, traderId, id!));
     }
-    return ok({ traderId, country, kycName: `${id.firstName} ${id.lastName}`, dateOfBirth: id.dateOfBirth, documentType: id.documentType, documentNumber: maskNumber(id.documentNumber) });
+    return ok({
+      traderId,
+      country,
+      kycName: `${id.firstName} ${id.lastName}`,
+      dateOfBirth: id.dateOfBirth,
+      documentType: id.documentType,
+      documentNumber: maskNumber(id.documentNumber),
+    });
   }
 
   /** Creates the Alfred customer and submits KYC (pending at Alfred): the traders feature's provisioning. */
@@ -53,12 +60,25 @@ export function createKycActions(deps: DevDeps) {
   }
 
   /** The webhook usually lands within the wait; if not (delivery off), the status is read and applied the same way. */
-  async function settleKyc(ctx: RpcContext, traderId: string, customerId: string, submissionId: string, status: KycStatus): Promise<'by_itself' | 'read_from_alfred'> {
+  async function settleKyc(
+    ctx: RpcContext,
+    traderId: string,
+    customerId: string,
+    submissionId: string,
+    status: KycStatus,
+  ): Promise<'by_itself' | 'read_from_alfred'> {
     if (await waitFor(deps.settleMs, async () => (await trader(traderId))?.kycStatus === status)) return 'by_itself';
     const current = await alfred.getKycStatus(customerId, submissionId);
     if (!current.ok) return 'read_from_alfred';
-    const event = { eventType: 'KYC' as const, referenceId: submissionId, status: current.data.status, metadata: current.data.metadata ?? null };
-    await inTransaction(db, (em) => ingestPartnerEvent(em, event, { source: 'reconciliation', rawBody: null, traceId: ctx.traceId, tolerancePct: deps.fiatTolerancePct }));
+    const event = {
+      eventType: 'KYC' as const,
+      referenceId: submissionId,
+      status: current.data.status,
+      metadata: current.data.metadata ?? null,
+    };
+    await inTransaction(db, (em) =>
+      ingestPartnerEvent(em, event, { source: 'reconciliation', rawBody: null, traceId: ctx.traceId, tolerancePct: deps.fiatTolerancePct }),
+    );
     deps.relay.wake();
     ctx.log.info({ submissionId }, 'kyc webhook did not arrive in time; status read from alfred');
     return 'read_from_alfred';
@@ -81,9 +101,11 @@ export function createKycActions(deps: DevDeps) {
         if (!fresh.ok) return fresh;
         submissionId = fresh.data;
       }
-      const metadata = status === 'UPDATE_REQUIRED' ? updateRequiredMetadata : status === 'FAILED' ? { reason: 'QA_SIMULATED_REJECTION' } : {};
+      const metadata =
+        status === 'UPDATE_REQUIRED' ? updateRequiredMetadata : status === 'FAILED' ? { reason: 'QA_SIMULATED_REJECTION' } : {};
       const driven = await driver.driveWebhook({ referenceId: submissionId, eventType: 'KYC', status, metadata });
-      if (!driven.ok && driven.error.errorCode === 111302) return refuse('ALFRED_INCORRECT_STATUS_CHANGE', `KYC cannot move from ${t.kycStatus ?? 'its status'} to ${status}`);
+      if (!driven.ok && driven.error.errorCode === 111302)
+        return refuse('ALFRED_INCORRECT_STATUS_CHANGE', `KYC cannot move from ${t.kycStatus ?? 'its status'} to ${status}`);
       if (!driven.ok) return unexpectedRefusal(log, 'drive-kyc', driven.status, driven.error);
       const settled = await settleKyc(ctx, traderId, customerId, submissionId, status);
       const now = await trader(traderId);

@@ -48,7 +48,11 @@ function offByMoreThan(reported: string, expected: string, pct: number): boolean
  * and pay close to the fiat amount of the quote the trader accepted (Alfred re-prices at the
  * order, so up to `tolerancePct` is the market moving, beyond it a disagreement).
  */
-export function checkAmounts(offramp: Pick<Offramp, 'cryptoAmountMinor' | 'fiatCurrency' | 'fiatAmount'>, reported: ReportedAmounts, tolerancePct: number): AmountCheck {
+export function checkAmounts(
+  offramp: Pick<Offramp, 'cryptoAmountMinor' | 'fiatCurrency' | 'fiatAmount'>,
+  reported: ReportedAmounts,
+  tolerancePct: number,
+): AmountCheck {
   const fields: ('usdt_amount' | 'fiat_currency' | 'fiat_amount')[] = [];
   if (reported.fromAmount != null) {
     const sent = decimalToMinor(reported.fromAmount, currencyDecimals.USDT!);
@@ -56,7 +60,8 @@ export function checkAmounts(offramp: Pick<Offramp, 'cryptoAmountMinor' | 'fiatC
   }
   const currencyDiffers = reported.toCurrency != null && reported.toCurrency !== offramp.fiatCurrency;
   if (currencyDiffers) fields.push('fiat_currency');
-  else if (reported.toAmount != null && offByMoreThan(reported.toAmount, offramp.fiatAmount, tolerancePct) !== false) fields.push('fiat_amount');
+  else if (reported.toAmount != null && offByMoreThan(reported.toAmount, offramp.fiatAmount, tolerancePct) !== false)
+    fields.push('fiat_amount');
   return fields.length === 0 ? { ok: true } : { ok: false, fields };
 }
 

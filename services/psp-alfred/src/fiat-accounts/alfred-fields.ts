@@ -38,7 +38,12 @@ const fingerprintOf = (rail: Rail, normalizedNumber: string) => createHash('sha2
 
 export function factsOf(rail: Rail, f: ValidFields): AccountFacts {
   const number = accountNumberOf(rail, f);
-  return { maskedNumber: maskNumber(number), holderName: holderOf(rail, f), bankName: f.bankName ?? null, fingerprint: fingerprintOf(rail, number) };
+  return {
+    maskedNumber: maskNumber(number),
+    holderName: holderOf(rail, f),
+    bankName: f.bankName ?? null,
+    fingerprint: fingerprintOf(rail, number),
+  };
 }
 
 /** Alfred's `fiatAccountFields` for a rail: numbers without separators, holder data under `metadata`. */
@@ -56,7 +61,12 @@ export function toAlfredFields(rail: Rail, f: ValidFields): Record<string, unkno
     case 'SPEI':
       return compactObject({ accountType: 'CLABE', accountNumber: accountNumberOf(rail, f), accountName: f.bankName, metadata });
     case 'COELSA':
-      return compactObject({ accountType: f.accountType, accountNumber: f.accountType === 'ALIAS' ? f.accountNumber!.trim() : accountNumberOf(rail, f), accountName: f.bankName, metadata });
+      return compactObject({
+        accountType: f.accountType,
+        accountNumber: f.accountType === 'ALIAS' ? f.accountNumber!.trim() : accountNumberOf(rail, f),
+        accountName: f.bankName,
+        metadata,
+      });
     default:
       return compactObject({
         accountName: f.bankName,

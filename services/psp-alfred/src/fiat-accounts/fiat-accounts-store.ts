@@ -30,7 +30,10 @@ function toStored(a: AccountRow): StoredAccount {
 }
 
 /** Keeps an account Alfred registered; the same id again (a lost answer adopted twice) is a no-op. */
-export async function insertAccount(em: EntityManager, a: { fiatAccountId: string; traderId: string; customerId: string; rail: Rail; facts: AccountFacts }): Promise<void> {
+export async function insertAccount(
+  em: EntityManager,
+  a: { fiatAccountId: string; traderId: string; customerId: string; rail: Rail; facts: AccountFacts },
+): Promise<void> {
   await em.upsert(
     FiatAccountEntity,
     {
@@ -49,7 +52,11 @@ export async function insertAccount(em: EntityManager, a: { fiatAccountId: strin
 
 /** The trader's live accounts, oldest first. */
 export async function listAccounts(em: EntityManager, traderId: string): Promise<StoredAccount[]> {
-  const rows = await em.find(FiatAccountEntity, { traderId, deletedAt: null }, { orderBy: [{ createdAt: 'asc' }, { fiatAccountId: 'asc' }] });
+  const rows = await em.find(
+    FiatAccountEntity,
+    { traderId, deletedAt: null },
+    { orderBy: [{ createdAt: 'asc' }, { fiatAccountId: 'asc' }] },
+  );
   return rows.map(toStored);
 }
 

@@ -13,7 +13,11 @@ const bankUsaMessage = 'BANK_USA unavailable, contact support';
 
 function parseRail(type: string): ServiceResult<Rail> {
   const parsed = rail.safeParse(type);
-  return parsed.success ? ok(parsed.data) : refuse('VALIDATION_ERROR', `Unknown fiat account type: ${type.slice(0, 40)}`, { details: { fields: [{ field: 'type', message: `must be one of ${rail.options.join(', ')}` }] } });
+  return parsed.success
+    ? ok(parsed.data)
+    : refuse('VALIDATION_ERROR', `Unknown fiat account type: ${type.slice(0, 40)}`, {
+        details: { fields: [{ field: 'type', message: `must be one of ${rail.options.join(', ')}` }] },
+      });
 }
 
 /** Fiat accounts per rail: validated here first, registered at Alfred, kept masked. */
@@ -27,7 +31,15 @@ export function createFiatAccounts(deps: { db: Database; alfred: AlfredClient })
   }
 
   /** Maps Alfred's refusal of a registration. BANK_USA's partner bug keeps Alfred's status; it is never retried. */
-  async function refusalOf(log: Logger, r: Rail, traderId: string, customerId: string, facts: AccountFacts, status: number, error: AlfredErrorBody): Promise<ServiceResult<{ fiatAccountId: string }>> {
+  async function refusalOf(
+    log: Logger,
+    r: Rail,
+    traderId: string,
+    customerId: string,
+    facts: AccountFacts,
+    status: number,
+    error: AlfredErrorBody,
+  ): Promise<ServiceResult<{ fiatAccountId: string }>> {
     const code = error.errorCode;
     if (r === 'BANK_USA' && (code === 111485 || code === 110003)) {
       return refuse('ALFRED_BANK_USA_UNAVAILABLE', bankUsaMessage, { status, details: { partnerCode: code } });
@@ -56,7 +68,10 @@ export function createFiatAccounts(deps: { db: Database; alfred: AlfredClient })
    * country), eligibility refusals, FIAT_ACCOUNT_INVALID (before Alfred is called, or Alfred's
    * 111484), FIAT_ACCOUNT_DUPLICATE, ALFRED_BANK_USA_UNAVAILABLE, PSP_UNAVAILABLE.
    */
-  async function create(req: { traderId: string; type: string; fields: Record<string, unknown> }, log: Logger): Promise<ServiceResult<{ fiatAccountId: string }>> {
+  async function create(
+    req: { traderId: string; type: string; fields: Record<string, unknown> },
+    log: Logger,
+  ): Promise<ServiceResult<{ fiatAccountId: string }>> {
     const parsed = parseRail(req.type);
     if (!parsed.ok) return parsed;
     const r = parsed.data;
@@ -64,12 +79,16 @@ export function createFiatAccounts(deps: { db: Database; alfred: AlfredClient })
     if (!gate.ok) return gate;
     const { country, customerId } = gate.data;
     if (!routesOf(country).some((route) => route.rail === r)) {
-      return refuse('VALIDATION_ERROR', `${r} is not a rail of ${country}`, { details: { fields: [{ field: 'type', message: `not offered in ${country}` }] } });
+      return refuse('VALIDATION_ERROR', `${r} is not a rail of ${country}`, {
+        details: { fields: [{ field: 'type', message: `not offered in ${country}` }] },
+      });
     }
     const valid = validateFields(r, req.fields);
-    if (!valid.ok) return refuse('FIAT_ACCOUNT_INVALID', 'Fiat account is invalid', { details: { fields: valid.fields, issues: valid.issues } });
+    if (!valid.ok)
+      return refuse('FIAT_ACCOUNT_INVALID', 'Fiat account is invalid', { details: { fields: valid.fields, issues: valid.issues } });
     const facts = factsOf(r, valid.fields);
-    if (await findAccountByFingerprint(db.em.fork(), req.traderId, facts.fingerprint)) return refuse('FIAT_ACCOUNT_DUPLICATE', 'Fiat account already exists');
+    if (await findAccountByFingerprint(db.em.fork(), req.traderId, facts.fingerprint))
+      return refuse('FIAT_ACCOUNT_DUPLICATE', 'Fiat account already exists');
     return onUserPath(log, async () => {
       const answer = await alfred.createFiatAccount({ customerId, type: r, fiatAccountFields: toAlfredFields(r, valid.fields) });
       if (!answer.ok) return refusalOf(log, r, req.traderId, customerId, facts, answer.status, answer.error);
@@ -102,7 +121,12 @@ export function createFiatAccounts(deps: { db: Database; alfred: AlfredClient })
     const account = await findAccount(em, req.traderId, req.fiatAccountId);
     const trader = account ? await findTrader(em, req.traderId) : null;
     if (!account || !trader?.country) return refuse('FIAT_ACCOUNT_NOT_FOUND', 'Fiat account not found');
-    return ok({ fiatAccount: account.view, country: trader.country, kycName: kycNameOf(trader), destinationFingerprint: account.fingerprint });
+    return ok({
+      fiatAccount: account.view,
+      country: trader.country,
+      kycName: kycNameOf(trader),
+      destinationFingerprint: account.fingerprint,
+    });
   }
 
   return { requirements, create, list, remove, destination };

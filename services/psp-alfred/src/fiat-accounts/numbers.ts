@@ -29,7 +29,8 @@ export function isCbu(value: string): boolean {
   const result = validator('AR', 'cbu').validate(value);
   if (result.isValid) return true;
   if (result.error?.name !== 'InvalidChecksum') return false;
-  const check = (block: string, weights: number[]) => (10 - ([...block].reduce((sum, d, i) => sum + Number(d) * weights[i % weights.length]!, 0) % 10)) % 10;
+  const check = (block: string, weights: number[]) =>
+    (10 - ([...block].reduce((sum, d, i) => sum + Number(d) * weights[i % weights.length]!, 0) % 10)) % 10;
   return String(check(value.slice(0, 7), [7, 1, 3, 9])) === value[7] && String(check(value.slice(8, 21), [3, 9, 7, 1])) === value[21];
 }
 export const isCuit = stdnumCheck('AR', 'cuit');

@@ -19,7 +19,13 @@ const digits = (min: number, max: number) =>
     .refine((v) => new RegExp(`^[0-9]{${min},${max}}$`).test(compact(v)), `must be ${min} to ${max} digits`)
     .meta({ description: `Account number (${min}-${max} digits)` });
 const checked = (check: (v: string) => boolean, message: string, description: string) =>
-  z.string().trim().min(1).max(40).refine((v) => check(compact(v)), message).meta({ description });
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(40)
+    .refine((v) => check(compact(v)), message)
+    .meta({ description });
 
 type DocumentChecks = Record<string, (v: string) => boolean>;
 
@@ -27,11 +33,17 @@ type DocumentChecks = Record<string, (v: string) => boolean>;
 function withDocument<S extends z.ZodObject>(
   base: S,
   checks: DocumentChecks,
-  opts: { infer?: ((number: string) => string | undefined) | undefined; optional?: boolean; also?: (f: ValidFields, ctx: z.RefinementCtx) => void } = {},
+  opts: {
+    infer?: ((number: string) => string | undefined) | undefined;
+    optional?: boolean;
+    also?: (f: ValidFields, ctx: z.RefinementCtx) => void;
+  } = {},
 ) {
   const { infer, optional = false } = opts;
   const types = Object.keys(checks) as [string, ...string[]];
-  const documentType = z.enum(types).meta({ description: `One of ${types.join(', ')}${infer ? '; inferred from the number when absent' : ''}` });
+  const documentType = z
+    .enum(types)
+    .meta({ description: `One of ${types.join(', ')}${infer ? '; inferred from the number when absent' : ''}` });
   return base
     .extend({
       documentType: infer || optional ? documentType.optional() : documentType,
@@ -43,7 +55,8 @@ function withDocument<S extends z.ZodObject>(
       const type = (f.documentType as string | undefined) ?? infer?.(compact(number));
       const check = type === undefined ? undefined : checks[type];
       if (!check) ctx.addIssue({ code: 'custom', path: ['documentType'], message: `must be one of ${types.join(', ')}` });
-      else if (!check(compact(number).toUpperCase())) ctx.addIssue({ code: 'custom', path: ['documentNumber'], message: `must be a valid ${type}` });
+      else if (!check(compact(number).toUpperCase()))
+        ctx.addIssue({ code: 'custom', path: ['documentNumber'], message: `must be a valid ${type}` });
     })
     .superRefine((f, ctx) => opts.also?.(f as ValidFields, ctx));
 }
@@ -108,8 +121,16 @@ const coelsa = withDocument(
     optional: true,
     also: (f, ctx) => {
       const number = compact(f.accountNumber!);
-      const valid = f.accountType === 'ALIAS' ? /^[A-Za-z0-9.-]{6,20}$/.test(f.accountNumber!) : n.isCbu(number) && (f.accountType === 'CBU' || number.startsWith('000'));
-      if (!valid) ctx.addIssue({ code: 'custom', path: ['accountNumber'], message: f.accountType === 'ALIAS' ? 'must be 6-20 letters, digits, dots or dashes' : `must be a valid 22-digit ${f.accountType}` });
+      const valid =
+        f.accountType === 'ALIAS'
+          ? /^[A-Za-z0-9.-]{6,20}$/.test(f.accountNumber!)
+          : n.isCbu(number) && (f.accountType === 'CBU' || number.startsWith('000'));
+      if (!valid)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accountNumber'],
+          message: f.accountType === 'ALIAS' ? 'must be 6-20 letters, digits, dots or dashes' : `must be a valid 22-digit ${f.accountType}`,
+        });
     },
   },
 );
@@ -121,10 +142,17 @@ const achCo = withDocument(
     accountType: z.enum(['AHORRO', 'CORRIENTE', 'NEQUI']).meta({ description: 'NEQUI accounts are the 10-digit mobile number' }),
     accountHolderName: holder,
   }),
-  { CC: (v) => /^[1-9][0-9]{5,9}$/.test(v), CE: (v) => /^[0-9]{6,10}$/.test(v), NIT: n.isNit, PP: (v) => /^[A-Z0-9]{5,20}$/.test(v), TI: (v) => /^[0-9]{10,11}$/.test(v) },
+  {
+    CC: (v) => /^[1-9][0-9]{5,9}$/.test(v),
+    CE: (v) => /^[0-9]{6,10}$/.test(v),
+    NIT: n.isNit,
+    PP: (v) => /^[A-Z0-9]{5,20}$/.test(v),
+    TI: (v) => /^[0-9]{10,11}$/.test(v),
+  },
   {
     also: (f, ctx) => {
-      if (f.accountType === 'NEQUI' && !/^3[0-9]{9}$/.test(compact(f.accountNumber!))) ctx.addIssue({ code: 'custom', path: ['accountNumber'], message: 'must be the 10-digit mobile number of the NEQUI account' });
+      if (f.accountType === 'NEQUI' && !/^3[0-9]{9}$/.test(compact(f.accountNumber!)))
+        ctx.addIssue({ code: 'custom', path: ['accountNumber'], message: 'must be the 10-digit mobile number of the NEQUI account' });
     },
   },
 );
@@ -145,8 +173,18 @@ const bankUsa = z.object({
 });
 
 /** The off-only rails: Alfred's field sets are assumed like ACH (bank, number, type, holder, document). */
-const offOnly = (min: number, max: number, accountTypes: [string, ...string[]], documents: DocumentChecks, infer?: (number: string) => string | undefined) =>
-  withDocument(z.object({ bankName, accountNumber: digits(min, max), accountType: z.enum(accountTypes), accountHolderName: holder }), documents, { infer });
+const offOnly = (
+  min: number,
+  max: number,
+  accountTypes: [string, ...string[]],
+  documents: DocumentChecks,
+  infer?: (number: string) => string | undefined,
+) =>
+  withDocument(
+    z.object({ bankName, accountNumber: digits(min, max), accountType: z.enum(accountTypes), accountHolderName: holder }),
+    documents,
+    { infer },
+  );
 
 const railSchemas = {
   SPEI: spei,
@@ -165,7 +203,10 @@ const railSchemas = {
 export type ValidFields = Record<string, string | undefined>;
 
 /** Validates a rail's fields; the names of the bad fields, or the fields. */
-export function validateFields(rail: Rail, raw: unknown): { ok: true; fields: ValidFields } | { ok: false; fields: string[]; issues: { field: string; message: string }[] } {
+export function validateFields(
+  rail: Rail,
+  raw: unknown,
+): { ok: true; fields: ValidFields } | { ok: false; fields: string[]; issues: { field: string; message: string }[] } {
   const parsed = railSchemas[rail].safeParse(raw);
   if (parsed.success) return { ok: true, fields: parsed.data as ValidFields };
   const issues = parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(fields)', message: i.message }));

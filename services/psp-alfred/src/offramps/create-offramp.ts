@@ -8,7 +8,17 @@ import { findTrader } from '../traders/traders.ts';
 import { reportAmountMismatch } from '../discrepancies/discrepancies.ts';
 import { applyKeptEvents, ingestPartnerEvent, lockReference } from '../webhooks/ingest.ts';
 import { storeTransactionId } from './reference.ts';
-import { findOfframp, forgetRequest, insertIntent, lockWithdrawal, markCreated, markRefused, recordAttempt, type Offramp, type OrderRefusal } from './offramps-store.ts';
+import {
+  findOfframp,
+  forgetRequest,
+  insertIntent,
+  lockWithdrawal,
+  markCreated,
+  markRefused,
+  recordAttempt,
+  type Offramp,
+  type OrderRefusal,
+} from './offramps-store.ts';
 import { isNewerStatus } from './offramp-status.ts';
 
 type Command = z.output<typeof pspAlfredCommands.createOfframp.payload>;
@@ -53,7 +63,12 @@ export class TryLater extends Error {
  * (the withdrawal id). That Alfred answers a replayed key with the first order is our assumption;
  * the sandbox honours it and refuses the key with any other body (111430).
  */
-export async function createOfframp(deps: Deps, em: EntityManager, cmd: Command, ctx: Pick<MessageContext, 'log' | 'cause'>): Promise<void> {
+export async function createOfframp(
+  deps: Deps,
+  em: EntityManager,
+  cmd: Command,
+  ctx: Pick<MessageContext, 'log' | 'cause'>,
+): Promise<void> {
   const log = ctx.log.child({ withdrawalId: cmd.withdrawalId });
   // Two deliveries for one withdrawal (a redelivery racing an operator's re-dispatch, a
   // reconciliation, a fence) take turns.
@@ -74,7 +89,12 @@ export async function createOfframp(deps: Deps, em: EntityManager, cmd: Command,
  * Sessions treats it as a repeat once the withdrawal is rejected.
  */
 export async function publishFenced(em: EntityManager, withdrawalId: string, cause: Cause, log: Logger): Promise<void> {
-  await enqueue(em, pspAlfredEvents.offrampRefused, { withdrawalId, partnerCode: null, message: 'no order was made: fenced off by an operator reject' }, cause);
+  await enqueue(
+    em,
+    pspAlfredEvents.offrampRefused,
+    { withdrawalId, partnerCode: null, message: 'no order was made: fenced off by an operator reject' },
+    cause,
+  );
   log.info('offramp fenced off by an operator reject; refusal published');
 }
 
@@ -110,14 +130,23 @@ export async function settleIntent(deps: Deps, em: EntityManager, intent: Offram
   // Early events applied when the id was stored may already have moved the mirror past the answer.
   const status = isNewerStatus(order.status, current.alfredStatus) ? order.status : (current.alfredStatus ?? order.status);
   await markCreated(em, withdrawalId, { transactionId, status, depositAddress: order.depositAddress, chain, sentAmountMinor });
-  await enqueue(em, pspAlfredEvents.offrampCreated, { withdrawalId, transactionId, depositAddress: order.depositAddress, chain, cryptoAmountMinor: sentAmountMinor }, cause);
+  await enqueue(
+    em,
+    pspAlfredEvents.offrampCreated,
+    { withdrawalId, transactionId, depositAddress: order.depositAddress, chain, cryptoAmountMinor: sentAmountMinor },
+    cause,
+  );
   const ctx = { traceId: cause.traceId, tolerancePct: deps.tolerancePct };
   await applyKeptEvents(em, transactionId, ctx);
   await reportAmountMismatch(em, current, transactionId, order, { ...ctx, seenIn: 'create', cause });
   // An order already past CREATED (it failed or paid out before we heard of it, e.g. the answer
   // was lost and this is the replay) must reach the withdrawal too, not only offramp-created.
   if (order.status !== 'CREATED') {
-    await ingestPartnerEvent(em, { eventType: 'OFFRAMP', referenceId: transactionId, status: order.status, metadata: orderMetadata(order) }, { ...ctx, source: 'reconciliation', rawBody: null });
+    await ingestPartnerEvent(
+      em,
+      { eventType: 'OFFRAMP', referenceId: transactionId, status: order.status, metadata: orderMetadata(order) },
+      { ...ctx, source: 'reconciliation', rawBody: null },
+    );
   }
   log.info({ transactionId, status: order.status }, 'offramp created at alfred');
 }
@@ -132,7 +161,8 @@ async function checkPreconditions(deps: Deps, intent: Offramp): Promise<OrderRef
   const em = deps.db.em.fork();
   const trader = await findTrader(em, intent.traderId);
   if (!trader?.customerId) return { partnerCode: null, message: 'trader has no Alfred customer', status: null };
-  if (!(await findAccount(em, intent.traderId, intent.fiatAccountId))) return { partnerCode: null, message: 'fiat account not found', status: null };
+  if (!(await findAccount(em, intent.traderId, intent.fiatAccountId)))
+    return { partnerCode: null, message: 'fiat account not found', status: null };
   return null;
 }
 
@@ -164,7 +194,12 @@ async function obtainOrder(deps: Deps, intent: Offramp, log: Logger, traceId: st
   const customerId = (await findTrader(deps.db.em.fork(), intent.traderId))?.customerId;
   if (!customerId) return { refusal: { partnerCode: null, message: 'trader has no Alfred customer', status: null } };
   // The USDT side is what was held for the withdrawal; Alfred prices the fiat it pays out.
-  const quote = await deps.alfred.createQuote({ toCurrency: intent.fiatCurrency, fromAmount: minorToDecimal(intent.cryptoAmountMinor, 6), chain: deps.chain, customerId });
+  const quote = await deps.alfred.createQuote({
+    toCurrency: intent.fiatCurrency,
+    fromAmount: minorToDecimal(intent.cryptoAmountMinor, 6),
+    chain: deps.chain,
+    customerId,
+  });
   if (!quote.ok) {
     const refusal = definitive(quote.status, quote.error);
     if (!refusal) throw new TryLater(`quote refused: ${quote.status}`);
@@ -195,7 +230,9 @@ async function send(deps: Deps, withdrawalId: string, request: OfframpRequest, t
   const answer = await deps.alfred.createOfframp(request, withdrawalId);
   if (answer.ok) {
     await deps.hooks?.afterOfframpAnswer?.(withdrawalId, answer.data.transactionId);
-    await inTransaction(deps.db, (tx) => storeTransactionId(tx, withdrawalId, answer.data.transactionId, { traceId, tolerancePct: deps.tolerancePct }));
+    await inTransaction(deps.db, (tx) =>
+      storeTransactionId(tx, withdrawalId, answer.data.transactionId, { traceId, tolerancePct: deps.tolerancePct }),
+    );
     return { order: answer.data };
   }
   if (answer.error.errorCode === quoteUnusable) return 'quote_unusable';

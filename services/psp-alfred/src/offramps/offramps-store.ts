@@ -52,28 +52,30 @@ const row = z.object({
 });
 
 const toOfframp = (p: z.output<typeof row>): Offramp => ({
-    withdrawalId: p.withdrawal_id,
-    traderId: p.trader_id,
-    fiatAccountId: p.fiat_account_id,
-    cryptoAmountMinor: p.crypto_amount_minor,
-    fiatCurrency: p.fiat_currency,
-    fiatAmount: p.fiat_amount,
-    state: p.state,
-    attempts: p.attempts,
-    transactionId: p.transaction_id,
-    alfredStatus: p.alfred_status,
-    depositAddress: p.deposit_address,
-    chain: p.chain,
-    sentAmountMinor: p.sent_amount_minor,
-    lastRequest: p.last_request,
-    refusal: p.refusal,
+  withdrawalId: p.withdrawal_id,
+  traderId: p.trader_id,
+  fiatAccountId: p.fiat_account_id,
+  cryptoAmountMinor: p.crypto_amount_minor,
+  fiatCurrency: p.fiat_currency,
+  fiatAmount: p.fiat_amount,
+  state: p.state,
+  attempts: p.attempts,
+  transactionId: p.transaction_id,
+  alfredStatus: p.alfred_status,
+  depositAddress: p.deposit_address,
+  chain: p.chain,
+  sentAmountMinor: p.sent_amount_minor,
+  lastRequest: p.last_request,
+  refusal: p.refusal,
 });
 
 const columns = `withdrawal_id, trader_id, fiat_account_id, crypto_amount_minor::text, fiat_currency, fiat_amount, state, attempts,
   transaction_id, alfred_status, deposit_address, chain, sent_amount_minor::text, last_request, refusal`;
 
 export async function findOfframp(em: EntityManager, withdrawalId: string, opts: { lock?: boolean } = {}): Promise<Offramp | null> {
-  const found = await queryRow(em, row, `select ${columns} from offramps where withdrawal_id = ?${opts.lock ? ' for update' : ''}`, [withdrawalId]);
+  const found = await queryRow(em, row, `select ${columns} from offramps where withdrawal_id = ?${opts.lock ? ' for update' : ''}`, [
+    withdrawalId,
+  ]);
   return found ? toOfframp(found) : null;
 }
 
@@ -84,7 +86,9 @@ export async function lockWithdrawal(em: EntityManager, withdrawalId: string): P
 
 /** The same lock without waiting: false while a create-offramp is handling the withdrawal. */
 export async function tryLockWithdrawal(em: EntityManager, withdrawalId: string): Promise<boolean> {
-  const taken = await queryRow(em, z.object({ locked: z.boolean() }), 'select pg_try_advisory_xact_lock(hashtext(?)) as locked', [`offramp:${withdrawalId}`]);
+  const taken = await queryRow(em, z.object({ locked: z.boolean() }), 'select pg_try_advisory_xact_lock(hashtext(?)) as locked', [
+    `offramp:${withdrawalId}`,
+  ]);
   return taken?.locked === true;
 }
 
@@ -108,7 +112,15 @@ export async function insertIntent(em: EntityManager, intent: OfframpIntent): Pr
     `insert into offramps (withdrawal_id, trader_id, fiat_account_id, crypto_amount_minor, fiat_currency, fiat_amount, state)
      values (?, ?, ?, ?, ?, ?, case when exists (select 1 from offramp_fences where withdrawal_id = ?) then 'fenced' else 'requested' end)
      on conflict (withdrawal_id) do nothing`,
-    [intent.withdrawalId, intent.traderId, intent.fiatAccountId, intent.cryptoAmountMinor.toString(), intent.fiatCurrency, intent.fiatAmount, intent.withdrawalId],
+    [
+      intent.withdrawalId,
+      intent.traderId,
+      intent.fiatAccountId,
+      intent.cryptoAmountMinor.toString(),
+      intent.fiatCurrency,
+      intent.fiatAmount,
+      intent.withdrawalId,
+    ],
     'run',
   );
   return (await findOfframp(em, intent.withdrawalId))!;
@@ -129,7 +141,11 @@ export async function forgetRequest(em: EntityManager, withdrawalId: string): Pr
 
 /** Alfred's transaction id, kept as soon as it is known so a later delivery can look the order up by it. */
 export async function recordTransactionId(em: EntityManager, withdrawalId: string, transactionId: string): Promise<void> {
-  await em.execute('update offramps set transaction_id = ?, updated_at = now() where withdrawal_id = ? and transaction_id is null', [transactionId, withdrawalId], 'run');
+  await em.execute(
+    'update offramps set transaction_id = ?, updated_at = now() where withdrawal_id = ? and transaction_id is null',
+    [transactionId, withdrawalId],
+    'run',
+  );
 }
 
 export async function markCreated(
@@ -162,11 +178,21 @@ export async function fenceOff(em: EntityManager, withdrawalId: string): Promise
 }
 
 export async function markRefused(em: EntityManager, withdrawalId: string, refusal: OrderRefusal): Promise<void> {
-  await em.execute("update offramps set state = 'refused', refusal = ?, updated_at = now() where withdrawal_id = ?", [JSON.stringify(refusal), withdrawalId], 'run');
+  await em.execute(
+    "update offramps set state = 'refused', refusal = ?, updated_at = now() where withdrawal_id = ?",
+    [JSON.stringify(refusal), withdrawalId],
+    'run',
+  );
 }
 
 /** Moves the mirror to a newer status (the caller decided it is newer). */
-export async function saveStatus(em: EntityManager, withdrawalId: string, status: OfframpStatus, failureReason: string | null, txHash: string | null): Promise<void> {
+export async function saveStatus(
+  em: EntityManager,
+  withdrawalId: string,
+  status: OfframpStatus,
+  failureReason: string | null,
+  txHash: string | null,
+): Promise<void> {
   await em.execute(
     `update offramps set alfred_status = ?, failure_reason = coalesce(?, failure_reason), deposit_tx_hash = coalesce(?, deposit_tx_hash),
        status_at = now(), updated_at = now() where withdrawal_id = ?`,
@@ -186,7 +212,11 @@ export async function markChecked(em: EntityManager, withdrawalId: string): Prom
  */
 const staleRow = row.extend({ final_unpublished: z.boolean() });
 
-export async function listStale(em: EntityManager, olderThanSeconds: number, limit: number): Promise<(Offramp & { finalUnpublished: boolean })[]> {
+export async function listStale(
+  em: EntityManager,
+  olderThanSeconds: number,
+  limit: number,
+): Promise<(Offramp & { finalUnpublished: boolean })[]> {
   const rows = await queryRows(
     em,
     staleRow,
@@ -204,7 +234,12 @@ export async function listStale(em: EntityManager, olderThanSeconds: number, lim
   return rows.map((r) => ({ ...toOfframp(r), finalUnpublished: r.final_unpublished }));
 }
 
-const keptRow = z.object({ reference_id: z.string(), status: z.string(), received_at: z.coerce.date(), source: z.enum(['webhook', 'reconciliation']) });
+const keptRow = z.object({
+  reference_id: z.string(),
+  status: z.string(),
+  received_at: z.coerce.date(),
+  source: z.enum(['webhook', 'reconciliation']),
+});
 
 /**
  * OFFRAMP events still kept for an unknown reference, received at least `olderThanSeconds` ago,

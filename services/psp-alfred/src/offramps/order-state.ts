@@ -28,17 +28,20 @@ const unknown = (transactionId: string | null): OrderState => ({ state: 'unknown
  */
 export function createOrderState(deps: Deps) {
   return async function orderState(req: Request, ctx: RpcContext): Promise<ServiceResult<OrderState>> {
-    const sent = await inTransaction(deps.db, async (em): Promise<{ kind: 'none' | 'busy' | 'unknown' } | { kind: 'order'; offramp: Offramp }> => {
-      if (!(await tryLockWithdrawal(em, req.withdrawalId))) return { kind: 'busy' };
-      const offramp = await findOfframp(em, req.withdrawalId);
-      if (offramp?.state === 'refused' || offramp?.state === 'fenced') return { kind: 'none' };
-      if (!offramp || nothingSent(offramp)) {
-        if (req.fence) await fenceOff(em, req.withdrawalId);
-        return { kind: 'none' };
-      }
-      if (!offramp.transactionId) return { kind: 'unknown' };
-      return { kind: 'order', offramp };
-    });
+    const sent = await inTransaction(
+      deps.db,
+      async (em): Promise<{ kind: 'none' | 'busy' | 'unknown' } | { kind: 'order'; offramp: Offramp }> => {
+        if (!(await tryLockWithdrawal(em, req.withdrawalId))) return { kind: 'busy' };
+        const offramp = await findOfframp(em, req.withdrawalId);
+        if (offramp?.state === 'refused' || offramp?.state === 'fenced') return { kind: 'none' };
+        if (!offramp || nothingSent(offramp)) {
+          if (req.fence) await fenceOff(em, req.withdrawalId);
+          return { kind: 'none' };
+        }
+        if (!offramp.transactionId) return { kind: 'unknown' };
+        return { kind: 'order', offramp };
+      },
+    );
     if (sent.kind === 'none') return ok(none);
     if (sent.kind !== 'order') {
       ctx.log.info({ withdrawalId: req.withdrawalId, kind: sent.kind }, 'order state: an attempt of unknown outcome');
@@ -50,12 +53,17 @@ export function createOrderState(deps: Deps) {
       const answer = await deps.alfred.getOfframp(transactionId);
       const cause = { correlationId: offramp.withdrawalId, causationId: null, traceId: ctx.traceId };
       if (!answer.ok) {
-        if (answer.status === 404 && offramp.state === 'created') await inTransaction(deps.db, (em) => reportStatusMismatch(em, offramp, transactionId, 'NOT_FOUND', cause));
-        ctx.log.warn({ transactionId, status: answer.status, partnerCode: answer.error.errorCode }, 'order state: alfred does not show the order');
+        if (answer.status === 404 && offramp.state === 'created')
+          await inTransaction(deps.db, (em) => reportStatusMismatch(em, offramp, transactionId, 'NOT_FOUND', cause));
+        ctx.log.warn(
+          { transactionId, status: answer.status, partnerCode: answer.error.errorCode },
+          'order state: alfred does not show the order',
+        );
         return ok(unknown(transactionId));
       }
       const order = answer.data;
-      const failureReason = order.status === 'FAILED' ? (typeof order.metadata?.failureReason === 'string' ? order.metadata.failureReason : 'UNKNOWN') : null;
+      const failureReason =
+        order.status === 'FAILED' ? (typeof order.metadata?.failureReason === 'string' ? order.metadata.failureReason : 'UNKNOWN') : null;
       // What this reading shows that disagrees with us is reported like any other reading's.
       await inTransaction(deps.db, async (em) => {
         await lockReference(em, transactionId);

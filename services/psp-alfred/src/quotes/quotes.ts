@@ -48,13 +48,20 @@ function quoteRefusal(log: Logger, status: number, error: AlfredErrorBody): Serv
   switch (error.errorCode) {
     case 111426: {
       const currency = typeof meta.fromCurrency === 'string' ? meta.fromCurrency : 'USDT';
-      const bounds = { ...('minQuantity' in meta ? { min: decimalBound(meta.minQuantity, currency) } : {}), ...('maxQuantity' in meta ? { max: decimalBound(meta.maxQuantity, currency) } : {}) };
-      return refuse('LIMIT_EXCEEDED', 'Amount outside the limits of the payment provider', { details: { partnerCode: error.errorCode, currency, ...bounds } });
+      const bounds = {
+        ...('minQuantity' in meta ? { min: decimalBound(meta.minQuantity, currency) } : {}),
+        ...('maxQuantity' in meta ? { max: decimalBound(meta.maxQuantity, currency) } : {}),
+      };
+      return refuse('LIMIT_EXCEEDED', 'Amount outside the limits of the payment provider', {
+        details: { partnerCode: error.errorCode, currency, ...bounds },
+      });
     }
     case 111306:
     case 111307:
     case 111308:
-      return refuse('VALIDATION_ERROR', 'Currency, payment method or chain not supported by the payment provider', { details: { partnerCode: error.errorCode } });
+      return refuse('VALIDATION_ERROR', 'Currency, payment method or chain not supported by the payment provider', {
+        details: { partnerCode: error.errorCode },
+      });
     case 111406:
       return refuse('ALFRED_KYC_PENDING', 'KYC review at the PSP is pending');
     default:
@@ -65,16 +72,26 @@ function quoteRefusal(log: Logger, status: number, error: AlfredErrorBody): Serv
 /** Quotes USDT -> fiat for a fiat amount the trader asked for. */
 export function createQuotes(deps: { db: Database; alfred: AlfredClient; chain: string }) {
   /** Refusals: eligibility refusals, VALIDATION_ERROR (amount precision), LIMIT_EXCEEDED, PSP_UNAVAILABLE. */
-  async function quote(req: { traderId: string; fiatCurrency: string; fiatAmount: string }, log: Logger): Promise<ServiceResult<QuoteView>> {
+  async function quote(
+    req: { traderId: string; fiatCurrency: string; fiatAmount: string },
+    log: Logger,
+  ): Promise<ServiceResult<QuoteView>> {
     const gate = requireEligible(await findTrader(deps.db.em.fork(), req.traderId));
     if (!gate.ok) return gate;
     const decimals = currencyDecimals[req.fiatCurrency];
     const amountMinor = decimals === undefined ? null : decimalToMinor(req.fiatAmount, decimals);
     if (amountMinor === null || amountMinor <= 0n) {
-      return refuse('VALIDATION_ERROR', 'Invalid fiat amount or currency', { details: { fields: [{ field: 'fiatAmount', message: `must be a positive amount of ${req.fiatCurrency}` }] } });
+      return refuse('VALIDATION_ERROR', 'Invalid fiat amount or currency', {
+        details: { fields: [{ field: 'fiatAmount', message: `must be a positive amount of ${req.fiatCurrency}` }] },
+      });
     }
     return onUserPath(log, async () => {
-      const answer = await deps.alfred.createQuote({ toCurrency: req.fiatCurrency, toAmount: req.fiatAmount, chain: deps.chain, customerId: gate.data.customerId });
+      const answer = await deps.alfred.createQuote({
+        toCurrency: req.fiatCurrency,
+        toAmount: req.fiatAmount,
+        chain: deps.chain,
+        customerId: gate.data.customerId,
+      });
       if (!answer.ok) return quoteRefusal(log, answer.status, answer.error);
       return ok(quoteViewOf(answer.data, req.fiatCurrency));
     });

@@ -31,11 +31,15 @@ export async function reconcileOfframp(
     switch (offramp.state) {
       case 'created': {
         const detail = await deps.reconciler.reconcileOrder(offramp, cause.traceId, em);
-        log.info({ transactionId: detail.transactionId, status: detail.status, outcome: detail.outcome }, 'reconcile-offramp: order read at alfred');
+        log.info(
+          { transactionId: detail.transactionId, status: detail.status, outcome: detail.outcome },
+          'reconcile-offramp: order read at alfred',
+        );
         return;
       }
       case 'requested':
-        if (nothingSent(offramp)) return log.info({ attempts: offramp.attempts }, 'reconcile-offramp: nothing sent yet; the create-offramp command owns it');
+        if (nothingSent(offramp))
+          return log.info({ attempts: offramp.attempts }, 'reconcile-offramp: nothing sent yet; the create-offramp command owns it');
         await settleIntent(deps, em, offramp, cause, log);
         return;
       case 'refused': {

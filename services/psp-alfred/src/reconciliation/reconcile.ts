@@ -61,7 +61,8 @@ export function createReconciler(deps: Deps) {
     const answer = await alfred.getOfframp(transactionId);
     if (!answer.ok) {
       // Alfred does not know an order it gave us: nobody can tell where the money is.
-      if (answer.status === 404 && offramp.state === 'created') await within(opts.em, (em) => reportStatusMismatch(em, offramp, transactionId, 'NOT_FOUND', cause));
+      if (answer.status === 404 && offramp.state === 'created')
+        await within(opts.em, (em) => reportStatusMismatch(em, offramp, transactionId, 'NOT_FOUND', cause));
       return { ...base, status: null, outcome: 'failed', error: `alfred answered ${answer.status} ${answer.error.errorCode}` };
     }
     const order = answer.data;
@@ -75,7 +76,13 @@ export function createReconciler(deps: Deps) {
       await reportAmountMismatch(em, current, transactionId, order, { tolerancePct: deps.tolerancePct, seenIn: 'reconciliation', cause });
       if (!opts.republish && !isNewerStatus(order.status, current.alfredStatus)) return 'unchanged';
       const event = { eventType: 'OFFRAMP' as const, referenceId: transactionId, status: order.status, metadata: orderMetadata(order) };
-      return ingestPartnerEvent(em, event, { source: 'reconciliation', rawBody: null, traceId, tolerancePct: deps.tolerancePct, republish: opts.republish ?? false });
+      return ingestPartnerEvent(em, event, {
+        source: 'reconciliation',
+        rawBody: null,
+        traceId,
+        tolerancePct: deps.tolerancePct,
+        republish: opts.republish ?? false,
+      });
     });
     return { ...base, status: order.status, outcome: outcome === 'applied' ? 'updated' : 'unchanged' };
   }
@@ -91,7 +98,14 @@ export function createReconciler(deps: Deps) {
         details.push(await syncOne(offramp, traceId, { republish: offramp.finalUnpublished }));
       } catch (err) {
         if (!(err instanceof AlfredUnavailable)) throw err;
-        details.push({ withdrawalId: offramp.withdrawalId, transactionId: offramp.transactionId!, previousStatus: offramp.alfredStatus, status: null, outcome: 'failed', error: err.reason });
+        details.push({
+          withdrawalId: offramp.withdrawalId,
+          transactionId: offramp.transactionId!,
+          previousStatus: offramp.alfredStatus,
+          status: null,
+          outcome: 'failed',
+          error: err.reason,
+        });
       }
     }
     if (details.some((d) => d.outcome === 'updated')) deps.relay.wake();
@@ -138,7 +152,13 @@ export function createReconciler(deps: Deps) {
             kind: 'unknown_partner_reference',
             withdrawalId: null,
             transactionId: referenceId,
-            facts: { referenceId, status: last.status, statuses: events.map((e) => e.status), receivedAt: first.receivedAt, source: first.source },
+            facts: {
+              referenceId,
+              status: last.status,
+              statuses: events.map((e) => e.status),
+              receivedAt: first.receivedAt,
+              source: first.source,
+            },
           },
           { correlationId: referenceId, causationId: null, traceId },
         ),
@@ -167,10 +187,17 @@ export function createReconciler(deps: Deps) {
       // Under the withdrawal's lock, as every create and replay of it.
       await lockWithdrawal(em, withdrawalId);
       const intent = await findOfframp(em, withdrawalId);
-      const ours = intent?.state === 'requested' && intent.transactionId === null && intent.lastRequest !== null && intent.fiatAccountId === order.fiatAccountId;
+      const ours =
+        intent?.state === 'requested' &&
+        intent.transactionId === null &&
+        intent.lastRequest !== null &&
+        intent.fiatAccountId === order.fiatAccountId;
       if (!ours) return false;
       await storeTransactionId(em, withdrawalId, referenceId, { traceId, tolerancePct: deps.tolerancePct });
-      log.warn({ withdrawalId, transactionId: referenceId }, 'order of an unknown-outcome create found by its early events; reference adopted');
+      log.warn(
+        { withdrawalId, transactionId: referenceId },
+        'order of an unknown-outcome create found by its early events; reference adopted',
+      );
       return true;
     });
   }

@@ -32,7 +32,10 @@ export const routesOf = (country: string): PaymentRoute[] => paymentRoutes.filte
 export function eligibilityOf(trader: Trader | null): ServiceResult<Eligibility> {
   if (!trader?.identity || !trader.country) return refuse('USER_NOT_VERIFIED', 'Platform KYC is not approved');
   const routes = routesOf(trader.country);
-  if (routes.length === 0) return refuse('ALFRED_NOT_AVAILABLE_FOR_COUNTRY', `Withdrawals are not available for ${trader.country}`, { details: { country: trader.country } });
+  if (routes.length === 0)
+    return refuse('ALFRED_NOT_AVAILABLE_FOR_COUNTRY', `Withdrawals are not available for ${trader.country}`, {
+      details: { country: trader.country },
+    });
   if (!trader.customerId) return refuse('ALFRED_CUSTOMER_NOT_PROVISIONED', 'PSP customer is not provisioned');
   switch (trader.kycStatus) {
     case 'COMPLETED':
@@ -42,7 +45,9 @@ export function eligibilityOf(trader: Trader | null): ServiceResult<Eligibility>
     case 'FAILED':
       return refuse('ALFRED_KYC_REJECTED', 'KYC was rejected by the PSP');
     default:
-      return refuse('ALFRED_KYC_PENDING', 'KYC review at the PSP is pending', { details: { kycStatus: trader.kycStatus ?? 'NOT_STARTED' } });
+      return refuse('ALFRED_KYC_PENDING', 'KYC review at the PSP is pending', {
+        details: { kycStatus: trader.kycStatus ?? 'NOT_STARTED' },
+      });
   }
 }
 

@@ -47,8 +47,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
     const email = `t-${createHash('sha256').update(t.traderId).digest('hex').slice(0, 24)}@${deps.emailDomain}`;
     const created = await alfred.createCustomer({ email, type: 'INDIVIDUAL', country: t.country });
     // 111407: created by an earlier call whose answer was lost; Alfred names the customer.
-    const customerId = created.ok ? created.data.customerId : created.error.errorCode === 111407 ? created.error.errorMetadata?.customerId : undefined;
-    if (typeof customerId !== 'string') return created.ok ? refuse('INTERNAL', 'Internal error') : unexpectedRefusal(log, 'create-customer', created.status, created.error);
+    const customerId = created.ok
+      ? created.data.customerId
+      : created.error.errorCode === 111407
+        ? created.error.errorMetadata?.customerId
+        : undefined;
+    if (typeof customerId !== 'string')
+      return created.ok ? refuse('INTERNAL', 'Internal error') : unexpectedRefusal(log, 'create-customer', created.status, created.error);
     await inTransaction(db, (em) => saveCustomer(em, t.traderId, email, customerId));
     return ok(customerId);
   }
@@ -76,7 +81,8 @@ export function createProvisioning(deps: ProvisioningDeps) {
   async function provisionCustomer(traderId: string, log: Logger): Promise<ServiceResult<Provisioned>> {
     const t = await findTrader(db.em.fork(), traderId);
     if (!t?.identity || !t.country) return refuse('USER_NOT_VERIFIED', 'Platform KYC is not approved');
-    if (routesOf(t.country).length === 0) return refuse('ALFRED_NOT_AVAILABLE_FOR_COUNTRY', `Withdrawals are not available for ${t.country}`);
+    if (routesOf(t.country).length === 0)
+      return refuse('ALFRED_NOT_AVAILABLE_FOR_COUNTRY', `Withdrawals are not available for ${t.country}`);
     const verified = { ...t, identity: t.identity, country: t.country };
     return onUserPath(log, async () => {
       const customer = await ensureCustomer(log, verified);

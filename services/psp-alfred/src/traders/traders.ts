@@ -119,7 +119,12 @@ export async function markKycSubmitted(em: EntityManager, traderId: string, subm
   );
 }
 
-export async function saveKycStatus(em: EntityManager, traderId: string, status: KycStatus, metadata: Record<string, unknown> | null): Promise<void> {
+export async function saveKycStatus(
+  em: EntityManager,
+  traderId: string,
+  status: KycStatus,
+  metadata: Record<string, unknown> | null,
+): Promise<void> {
   await update(em, traderId, (t, now) => {
     t.kycStatus = status;
     t.kycMetadata = metadata;

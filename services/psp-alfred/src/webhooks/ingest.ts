@@ -84,7 +84,11 @@ const keptRow = z.object({ id: z.string(), status: z.string(), source: z.enum(['
  * unknown; each is published once and its row marked applied. The caller holds `lockReference`
  * and has just made the reference known. Returns how many were applied.
  */
-export async function applyKeptEvents(em: EntityManager, referenceId: string, ctx: Pick<IngestContext, 'traceId' | 'tolerancePct'>): Promise<number> {
+export async function applyKeptEvents(
+  em: EntityManager,
+  referenceId: string,
+  ctx: Pick<IngestContext, 'traceId' | 'tolerancePct'>,
+): Promise<number> {
   const kept = await queryRows(
     em,
     keptRow,
@@ -128,9 +132,14 @@ async function applyOfframp(em: EntityManager, event: WebhookBody, ctx: IngestCo
   if (!offramp) return 'unknown_reference';
   const failureReason = status.data === 'FAILED' ? (optionalText.parse(event.metadata?.failureReason) ?? 'UNKNOWN') : null;
   const txHash = optionalText.parse(event.metadata?.txHash ?? event.metadata?.transactionHash);
-  if (isNewerStatus(status.data, offramp.alfredStatus)) await saveStatus(em, offramp.withdrawalId, status.data, failureReason, txHash ?? null);
+  if (isNewerStatus(status.data, offramp.alfredStatus))
+    await saveStatus(em, offramp.withdrawalId, status.data, failureReason, txHash ?? null);
   const cause = { correlationId: offramp.withdrawalId, causationId: null, traceId: ctx.traceId };
-  const amounts = { fromAmount: optionalText.parse(event.metadata?.fromAmount), toAmount: optionalText.parse(event.metadata?.toAmount), toCurrency: optionalText.parse(event.metadata?.toCurrency) };
+  const amounts = {
+    fromAmount: optionalText.parse(event.metadata?.fromAmount),
+    toAmount: optionalText.parse(event.metadata?.toAmount),
+    toCurrency: optionalText.parse(event.metadata?.toCurrency),
+  };
   if (amounts.fromAmount || amounts.toAmount || amounts.toCurrency) {
     await reportAmountMismatch(em, offramp, event.referenceId, amounts, { tolerancePct: ctx.tolerancePct, seenIn: ctx.source, cause });
   }

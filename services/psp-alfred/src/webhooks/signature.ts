@@ -29,7 +29,9 @@ export function verifySignature(opts: {
   const t = match[1]!;
   const given = match[2]!;
   if (Math.abs(opts.nowMs / 1000 - Number(t)) > opts.toleranceSeconds) return 'stale';
-  const expected = createHmac('sha256', opts.secret).update(signedString(t, opts.rawBody, opts.format)).digest();
+  const expected = createHmac('sha256', opts.secret)
+    .update(signedString(t, opts.rawBody, opts.format))
+    .digest();
   const actual = Buffer.from(given, 'hex');
   return actual.length === expected.length && timingSafeEqual(actual, expected) ? 'valid' : 'mismatch';
 }

@@ -11,7 +11,12 @@ import { webhookBody } from '../alfred/schemas.ts';
  */
 
 const traceId = '0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55';
-const envelopeOf = (code: 'VALIDATION_ERROR' | 'UNAUTHORIZED' | 'INTERNAL' | 'PSP_UNAVAILABLE', description: string, message: string, details?: z.ZodType) =>
+const envelopeOf = (
+  code: 'VALIDATION_ERROR' | 'UNAUTHORIZED' | 'INTERNAL' | 'PSP_UNAVAILABLE',
+  description: string,
+  message: string,
+  details?: z.ZodType,
+) =>
   z
     .object({
       success: z.literal(false),
@@ -36,17 +41,36 @@ const webhookRouteSchema = {
     signature: z
       .string()
       .regex(/^t=[0-9]{1,12},s=[0-9a-fA-F]{64}$/)
-      .meta({ description: 'HMAC-SHA256 of the signed string, with its timestamp', examples: ['t=1900000000,s=5f0c6a8e1b7d4c2a9e3f6b1d8c4a7e2f0b9d3c6a1e8f4b7d2c5a9e0f3b6d1c8a'] }),
+      .meta({
+        description: 'HMAC-SHA256 of the signed string, with its timestamp',
+        examples: ['t=1900000000,s=5f0c6a8e1b7d4c2a9e3f6b1d8c4a7e2f0b9d3c6a1e8f4b7d2c5a9e0f3b6d1c8a'],
+      }),
   }),
-  body: webhookBody.meta({ examples: [{ referenceId: 'tx_01HZX3QF', eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: { fiatAmount: '100.00' } }] }),
+  body: webhookBody.meta({
+    examples: [{ referenceId: 'tx_01HZX3QF', eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: { fiatAmount: '100.00' } }],
+  }),
   response: {
-    200: z
-      .object({ success: z.literal(true), data: z.object({ received: z.literal(true), outcome }), trace_id: z.string() })
-      .meta({ description: 'Stored (or a duplicate of one stored)', examples: [{ success: true, data: { received: true, outcome: 'applied' }, trace_id: traceId }] }),
-    400: envelopeOf('VALIDATION_ERROR', 'The body is not JSON or not an event: `details.fields` names the fields', 'Webhook body is malformed', z.object({ fields: z.array(z.string()) })),
-    401: envelopeOf('UNAUTHORIZED', 'The signature is missing, malformed, wrong or outside the time window: nothing stored', 'Invalid webhook signature'),
+    200: z.object({ success: z.literal(true), data: z.object({ received: z.literal(true), outcome }), trace_id: z.string() }).meta({
+      description: 'Stored (or a duplicate of one stored)',
+      examples: [{ success: true, data: { received: true, outcome: 'applied' }, trace_id: traceId }],
+    }),
+    400: envelopeOf(
+      'VALIDATION_ERROR',
+      'The body is not JSON or not an event: `details.fields` names the fields',
+      'Webhook body is malformed',
+      z.object({ fields: z.array(z.string()) }),
+    ),
+    401: envelopeOf(
+      'UNAUTHORIZED',
+      'The signature is missing, malformed, wrong or outside the time window: nothing stored',
+      'Invalid webhook signature',
+    ),
     500: envelopeOf('INTERNAL', 'Internal error (a bug; logged with the trace id)', 'Internal error'),
-    503: envelopeOf('PSP_UNAVAILABLE', 'The database is unavailable: nothing stored, Alfred retries', 'The service is unavailable, try again later'),
+    503: envelopeOf(
+      'PSP_UNAVAILABLE',
+      'The database is unavailable: nothing stored, Alfred retries',
+      'The service is unavailable, try again later',
+    ),
   },
 };
 
@@ -58,7 +82,10 @@ export const webhookRouteOptions: RouteShorthandOptions = {
 };
 
 /** OpenAPI 3.1 at /docs/json. Register before the webhook route. */
-export async function registerPspAlfredOpenApi(app: FastifyInstance, servers = [{ url: '/', description: 'The psp-alfred that serves this document (:8081 under `npm start`)' }]): Promise<void> {
+export async function registerPspAlfredOpenApi(
+  app: FastifyInstance,
+  servers = [{ url: '/', description: 'The psp-alfred that serves this document (:8081 under `npm start`)' }],
+): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',

@@ -44,7 +44,10 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
       });
       if (check !== 'valid') {
         request.log.warn({ check }, 'webhook refused: signature');
-        throw new AppError('UNAUTHORIZED', check === 'stale' ? 'Webhook signature is outside the allowed time window' : 'Invalid webhook signature');
+        throw new AppError(
+          'UNAUTHORIZED',
+          check === 'stale' ? 'Webhook signature is outside the allowed time window' : 'Invalid webhook signature',
+        );
       }
       const text = rawBody.toString('utf8');
       let json: unknown;
@@ -52,15 +55,21 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
         // Not JSON, prototype poisoning, or a number that would be rounded (never rounded: refused).
         json = parseExactJson(text);
       } catch (err) {
-        const fields = ((err as AppError).details as { fields?: { field: string }[] } | undefined)?.fields?.map((f) => f.field) ?? ['(body)'];
+        const fields = ((err as AppError).details as { fields?: { field: string }[] } | undefined)?.fields?.map((f) => f.field) ?? [
+          '(body)',
+        ];
         throw new AppError('VALIDATION_ERROR', `Webhook body is malformed: ${(err as Error).message}`, { details: { fields } });
       }
       const parsed = webhookBody.safeParse(json);
       if (!parsed.success) {
-        throw new AppError('VALIDATION_ERROR', 'Webhook body is malformed', { details: { fields: parsed.error.issues.map((i) => i.path.join('.') || '(body)') } });
+        throw new AppError('VALIDATION_ERROR', 'Webhook body is malformed', {
+          details: { fields: parsed.error.issues.map((i) => i.path.join('.') || '(body)') },
+        });
       }
       const event = parsed.data;
-      const outcome = await inTransaction(deps.db, (em) => ingestPartnerEvent(em, event, { source: 'webhook', rawBody: text, traceId: request.id, tolerancePct: deps.fiatTolerancePct }));
+      const outcome = await inTransaction(deps.db, (em) =>
+        ingestPartnerEvent(em, event, { source: 'webhook', rawBody: text, traceId: request.id, tolerancePct: deps.fiatTolerancePct }),
+      );
       deps.relay.wake();
       const signedAt = Number(/t=([0-9]+)/.exec(String(header))?.[1]);
       if (Number.isFinite(signedAt)) deps.lag?.observe(Math.max(0, now() / 1000 - signedAt));

@@ -35,13 +35,20 @@ export async function checkSession(em: EntityManager, req: SessionCheck): Promis
   if (frozen) return frozen;
   const thresholds = await loadThresholds(em);
   const route = thresholds.routes.get(req.paymentRouteId);
-  if (!route) return refuse('VALIDATION_ERROR', `Unknown payment route ${req.paymentRouteId}`, { details: { fields: [{ field: 'paymentRouteId', message: 'unknown payment route' }] } });
+  if (!route)
+    return refuse('VALIDATION_ERROR', `Unknown payment route ${req.paymentRouteId}`, {
+      details: { fields: [{ field: 'paymentRouteId', message: 'unknown payment route' }] },
+    });
   const amount = routeAmountMinor(route, req.fiatAmount, req.fiatCurrency);
   if (amount === 'currency_mismatch') {
-    return refuse('VALIDATION_ERROR', `${req.paymentRouteId} pays out in ${route.currency}`, { details: { fields: [{ field: 'fiatCurrency', message: `must be ${route.currency}` }] } });
+    return refuse('VALIDATION_ERROR', `${req.paymentRouteId} pays out in ${route.currency}`, {
+      details: { fields: [{ field: 'fiatCurrency', message: `must be ${route.currency}` }] },
+    });
   }
   if (amount === 'invalid_amount') {
-    return refuse('VALIDATION_ERROR', `Invalid amount for ${route.currency}`, { details: { fields: [{ field: 'fiatAmount', message: `not a valid ${route.currency} amount` }] } });
+    return refuse('VALIDATION_ERROR', `Invalid amount for ${route.currency}`, {
+      details: { fields: [{ field: 'fiatAmount', message: `not a valid ${route.currency} amount` }] },
+    });
   }
   const bound = routeViolation(route, amount);
   if (bound) return limitExceeded(bound, [bound]);

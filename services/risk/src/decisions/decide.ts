@@ -64,8 +64,13 @@ function travelRuleFindings({ withdrawal, travelRuleThresholdMinor }: DecisionIn
 }
 
 function limitFindings({ withdrawal, route, limits, usage }: DecisionInput): Finding[] {
-  const velocity: Finding[] = velocityViolations(limits, usage, withdrawal.debitedMinor).map((v) => ({ outcome: 'review', code: v.code, detail: v.detail }));
-  if (route === null) return [{ outcome: 'review', code: 'route_unknown', detail: `payment route ${withdrawal.paymentRouteId} has no limits` }, ...velocity];
+  const velocity: Finding[] = velocityViolations(limits, usage, withdrawal.debitedMinor).map((v) => ({
+    outcome: 'review',
+    code: v.code,
+    detail: v.detail,
+  }));
+  if (route === null)
+    return [{ outcome: 'review', code: 'route_unknown', detail: `payment route ${withdrawal.paymentRouteId} has no limits` }, ...velocity];
   const amount = routeAmountMinor(route, withdrawal.fiatAmount, withdrawal.fiatCurrency);
   if (typeof amount === 'string') {
     const detail = `${withdrawal.fiatAmount} ${withdrawal.fiatCurrency} cannot be compared with the ${route.paymentRouteId} bounds in ${route.currency}`;

@@ -9,7 +9,10 @@ const recordedReasons = z.array(riskReason);
 
 function toView(row: DecisionRecord): DecisionView {
   const reasons = recordedReasons.safeParse(row.reasons);
-  if (!reasons.success) throw new Error(`the reasons recorded for withdrawal ${row.withdrawalId} do not have the expected shape: ${reasons.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!reasons.success)
+    throw new Error(
+      `the reasons recorded for withdrawal ${row.withdrawalId} do not have the expected shape: ${reasons.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return {
     withdrawalId: row.withdrawalId,
     traderId: row.traderId,

@@ -27,14 +27,27 @@ export async function decideWithdrawal(em: EntityManager, debit: Debit, log: Log
   await lockUntilCommit(em, `risk:trader:${w.traderId}`);
   const existing = await findDecision(em, w.withdrawalId);
   if (existing) {
-    await enqueue(em, riskEvents.decided, { withdrawalId: w.withdrawalId, traderId: existing.traderId, decision: existing.decision, reasons: existing.reasons }, debit.cause);
-    log.info({ withdrawalId: w.withdrawalId, decision: existing.decision }, 'withdrawal already decided; the recorded decision is announced again');
+    await enqueue(
+      em,
+      riskEvents.decided,
+      { withdrawalId: w.withdrawalId, traderId: existing.traderId, decision: existing.decision, reasons: existing.reasons },
+      debit.cause,
+    );
+    log.info(
+      { withdrawalId: w.withdrawalId, decision: existing.decision },
+      'withdrawal already decided; the recorded decision is announced again',
+    );
     return;
   }
   const result = decide(await decisionInput(em, w));
   await insertDecision(em, w, result, debit.messageId);
   if (result.decision !== 'reject') await countUsage(em, w.withdrawalId, w.traderId, w.debitedMinor);
-  await enqueue(em, riskEvents.decided, { withdrawalId: w.withdrawalId, traderId: w.traderId, decision: result.decision, reasons: result.reasons }, debit.cause);
+  await enqueue(
+    em,
+    riskEvents.decided,
+    { withdrawalId: w.withdrawalId, traderId: w.traderId, decision: result.decision, reasons: result.reasons },
+    debit.cause,
+  );
   log.info({ withdrawalId: w.withdrawalId, decision: result.decision, reasons: result.reasons.map((r) => r.code) }, 'withdrawal decided');
 }
 

@@ -19,7 +19,9 @@ export async function readFreeze(em: EntityManager): Promise<FreezeState> {
 }
 
 export function freezeFlags(state: FreezeState): FreezeFlags {
-  const countries = Object.entries(state.countries).filter(([, s]) => s.frozen).map(([c]) => c);
+  const countries = Object.entries(state.countries)
+    .filter(([, s]) => s.frozen)
+    .map(([c]) => c);
   return { global: state.global.frozen, countries: new Set(countries) };
 }
 
@@ -40,6 +42,13 @@ export async function setFreeze(em: EntityManager, change: FreezeChange): Promis
   const values = { frozen: change.frozen, reason: change.reason, operatorId: change.operatorId, changedAt: new Date() };
   const after = existing ? em.assign(existing, values) : em.create(FreezeSwitch, { scope, ...values });
   await em.flush();
-  await appendAudit(em, { subject: 'freeze', scope, operatorId: change.operatorId, reason: change.reason, before, after: switchView(after) });
+  await appendAudit(em, {
+    subject: 'freeze',
+    scope,
+    operatorId: change.operatorId,
+    reason: change.reason,
+    before,
+    after: switchView(after),
+  });
   return readFreeze(em);
 }

@@ -25,7 +25,8 @@ export interface Usage {
   monthlyCount: number;
 }
 
-export type LimitName = 'route_min' | 'route_max' | 'trader_daily_amount' | 'trader_monthly_amount' | 'trader_daily_count' | 'trader_monthly_count';
+export type LimitName =
+  'route_min' | 'route_max' | 'trader_daily_amount' | 'trader_monthly_amount' | 'trader_daily_count' | 'trader_monthly_count';
 
 export interface LimitViolation {
   limit: LimitName;
@@ -42,7 +43,11 @@ const usdtDecimals = 6;
 const usdt = (minor: bigint) => `${minorToDecimal(minor, usdtDecimals)} USDT`;
 
 /** The fiat amount in the route's minor units; `currency_mismatch` or `invalid_amount` when it cannot be compared exactly. */
-export function routeAmountMinor(route: RouteBounds, fiatAmount: string, fiatCurrency: string): bigint | 'currency_mismatch' | 'invalid_amount' {
+export function routeAmountMinor(
+  route: RouteBounds,
+  fiatAmount: string,
+  fiatCurrency: string,
+): bigint | 'currency_mismatch' | 'invalid_amount' {
   if (fiatCurrency !== route.currency) return 'currency_mismatch';
   const decimals = currencyDecimals[route.currency];
   if (decimals === undefined) return 'invalid_amount';

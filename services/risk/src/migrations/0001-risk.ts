@@ -85,7 +85,9 @@ export class RiskInitial extends Migration {
     )`);
     this.addSql(`create function audit_log_append_only() returns trigger language plpgsql as $$
       begin raise exception 'audit_log is append-only'; end $$`);
-    this.addSql('create trigger audit_log_append_only before update or delete on audit_log for each row execute function audit_log_append_only()');
+    this.addSql(
+      'create trigger audit_log_append_only before update or delete on audit_log for each row execute function audit_log_append_only()',
+    );
     this.seedThresholds();
   }
 

@@ -5,7 +5,10 @@ export const ScreeningEntryRow = defineEntity({
   name: 'ScreeningEntryRow',
   tableName: 'screening_entries',
   properties: {
-    kind: p.enum(['trader', 'destination'] as const).columnType('text').primary(),
+    kind: p
+      .enum(['trader', 'destination'] as const)
+      .columnType('text')
+      .primary(),
     value: p.text().primary(),
     verdict: p.enum(['blocked', 'suspicious'] as const).columnType('text'),
     note: p.text(),

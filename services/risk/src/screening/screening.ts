@@ -6,7 +6,14 @@ import { ScreeningEntryRow } from './screening-entity.ts';
 type Kind = ScreeningEntry['kind'];
 
 function toEntry(row: ScreeningEntryRow): ScreeningEntry {
-  return { kind: row.kind, value: row.value, verdict: row.verdict, note: row.note, updatedBy: row.updatedBy, updatedAt: row.updatedAt.toISOString() };
+  return {
+    kind: row.kind,
+    value: row.value,
+    verdict: row.verdict,
+    note: row.note,
+    updatedBy: row.updatedBy,
+    updatedAt: row.updatedAt.toISOString(),
+  };
 }
 
 /** Adds an entry or replaces the verdict and note of the same kind and value; audited. */
@@ -17,10 +24,24 @@ export async function upsertEntry(
   const existing = await em.findOne(ScreeningEntryRow, { kind: req.kind, value: req.value }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   const before = existing ? toEntry(existing) : null;
   // An upsert, so two operators adding the same new entry at once both succeed (the later one wins).
-  const row = await em.upsert(ScreeningEntryRow, { kind: req.kind, value: req.value, verdict: req.verdict, note: req.note ?? '', updatedBy: req.operatorId, updatedAt: new Date() });
+  const row = await em.upsert(ScreeningEntryRow, {
+    kind: req.kind,
+    value: req.value,
+    verdict: req.verdict,
+    note: req.note ?? '',
+    updatedBy: req.operatorId,
+    updatedAt: new Date(),
+  });
   await em.flush();
   const entry = toEntry(row);
-  await appendAudit(em, { subject: 'screening', scope: `${req.kind}:${req.value}`, operatorId: req.operatorId, reason: null, before, after: entry });
+  await appendAudit(em, {
+    subject: 'screening',
+    scope: `${req.kind}:${req.value}`,
+    operatorId: req.operatorId,
+    reason: null,
+    before,
+    after: entry,
+  });
   return entry;
 }
 
@@ -32,7 +53,14 @@ export async function removeEntry(em: EntityManager, req: { kind: Kind; value: s
   const before = toEntry(existing);
   em.remove(existing);
   await em.flush();
-  await appendAudit(em, { subject: 'screening', scope: `${req.kind}:${req.value}`, operatorId: req.operatorId, reason: null, before, after: null });
+  await appendAudit(em, {
+    subject: 'screening',
+    scope: `${req.kind}:${req.value}`,
+    operatorId: req.operatorId,
+    reason: null,
+    before,
+    after: null,
+  });
   return true;
 }
 

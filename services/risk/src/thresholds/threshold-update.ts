@@ -8,7 +8,8 @@ import { LimitRow, RouteLimit } from './threshold-entity.ts';
 
 export type ThresholdChange = z.output<typeof setThresholdsRequest>;
 
-export type UpdateOutcome = { outcome: 'ok'; thresholds: Thresholds } | { outcome: 'invalid'; message: string; details: Record<string, string> };
+export type UpdateOutcome =
+  { outcome: 'ok'; thresholds: Thresholds } | { outcome: 'invalid'; message: string; details: Record<string, string> };
 
 /** Applies a partial change to the thresholds; outcomes: ok (the new thresholds) or invalid (why, per field). */
 export function mergeThresholds(current: Thresholds, change: ThresholdChange): UpdateOutcome {
@@ -55,7 +56,12 @@ export async function updateThresholds(em: EntityManager, change: ThresholdChang
   for (const [id, route] of next.routes) {
     const was = current.routes.get(id);
     if (was && was.minMinor === route.minMinor && was.maxMinor === route.maxMinor) continue;
-    em.assign(await em.findOneOrFail(RouteLimit, { paymentRouteId: id }), { minMinor: route.minMinor, maxMinor: route.maxMinor, updatedBy: change.operatorId, updatedAt: now });
+    em.assign(await em.findOneOrFail(RouteLimit, { paymentRouteId: id }), {
+      minMinor: route.minMinor,
+      maxMinor: route.maxMinor,
+      updatedBy: change.operatorId,
+      updatedAt: now,
+    });
   }
   const values: [string, bigint, bigint][] = [
     [limitNames.dailyAmountMinor, current.trader.dailyAmountMinor, next.trader.dailyAmountMinor],
@@ -70,6 +76,13 @@ export async function updateThresholds(em: EntityManager, change: ThresholdChang
   }
   await em.flush();
   const encode = (t: Thresholds) => z.encode(riskThresholds, thresholdsView(t));
-  await appendAudit(em, { subject: 'thresholds', scope: 'thresholds', operatorId: change.operatorId, reason: change.reason ?? null, before: encode(current), after: encode(next) });
+  await appendAudit(em, {
+    subject: 'thresholds',
+    scope: 'thresholds',
+    operatorId: change.operatorId,
+    reason: change.reason ?? null,
+    before: encode(current),
+    after: encode(next),
+  });
   return { outcome: 'ok', thresholds: next };
 }

@@ -31,7 +31,12 @@ export async function loadThresholds(em: EntityManager, opts: { forUpdate?: bool
     return row.value;
   };
   return {
-    routes: new Map(routeRows.map((r) => [r.paymentRouteId, { paymentRouteId: r.paymentRouteId, currency: r.currency, minMinor: r.minMinor, maxMinor: r.maxMinor }])),
+    routes: new Map(
+      routeRows.map((r) => [
+        r.paymentRouteId,
+        { paymentRouteId: r.paymentRouteId, currency: r.currency, minMinor: r.minMinor, maxMinor: r.maxMinor },
+      ]),
+    ),
     trader: {
       dailyAmountMinor: limit(limitNames.dailyAmountMinor),
       monthlyAmountMinor: limit(limitNames.monthlyAmountMinor),

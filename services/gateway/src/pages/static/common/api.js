@@ -32,7 +32,11 @@ export async function call(conn, req) {
   if (req.body !== undefined) headers['content-type'] = 'application/json';
   let res;
   try {
-    res = await fetch(urlOf(conn, req.path), { method: req.method, headers, body: req.body === undefined ? undefined : JSON.stringify(req.body) });
+    res = await fetch(urlOf(conn, req.path), {
+      method: req.method,
+      headers,
+      body: req.body === undefined ? undefined : JSON.stringify(req.body),
+    });
   } catch (err) {
     return { ok: false, status: 0, data: null, error: { code: 'NETWORK_ERROR', message: String(err) }, traceId: null };
   }
@@ -42,9 +46,16 @@ export async function call(conn, req) {
   try {
     body = await res.json();
   } catch {
-    return { ok: false, status: res.status, data: null, error: { code: 'BAD_ANSWER', message: `HTTP ${res.status} without a JSON body` }, traceId };
+    return {
+      ok: false,
+      status: res.status,
+      data: null,
+      error: { code: 'BAD_ANSWER', message: `HTTP ${res.status} without a JSON body` },
+      traceId,
+    };
   }
-  if (body && body.success === true) return { ok: true, status: res.status, data: body.data, error: null, traceId: body.trace_id ?? traceId };
+  if (body && body.success === true)
+    return { ok: true, status: res.status, data: body.data, error: null, traceId: body.trace_id ?? traceId };
   const error = body && body.error ? body.error : { code: 'BAD_ANSWER', message: `HTTP ${res.status}` };
   return { ok: false, status: res.status, data: null, error, traceId: (body && body.trace_id) ?? traceId };
 }

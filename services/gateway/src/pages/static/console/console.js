@@ -25,7 +25,12 @@ const ctx = {
   say,
   /** An action's refusal, said in the alert region. */
   refused(what, answer) {
-    const hint = answer.status === 401 ? ' Save a valid operator token first.' : answer.status === 403 ? ' The token is not an operator (admin) token.' : '';
+    const hint =
+      answer.status === 401
+        ? ' Save a valid operator token first.'
+        : answer.status === 403
+          ? ' The token is not an operator (admin) token.'
+          : '';
     say.error(`${what} failed: ${describeError(answer)}.${hint}`);
   },
 };
@@ -85,7 +90,13 @@ async function mintToken(input) {
   const devSecret = /** @type {HTMLInputElement} */ (byId('dev-secret')).value;
   if (!operatorId || !devSecret) return say.error('Minting needs an operator id and the dev secret.');
   settings.save({ ...settings.load(), operatorId, devSecret });
-  const answer = await api({ method: 'POST', path: '/psp/alfred/__dev/token', body: { sub: operatorId, role: 'admin' }, dev: true, auth: false });
+  const answer = await api({
+    method: 'POST',
+    path: '/psp/alfred/__dev/token',
+    body: { sub: operatorId, role: 'admin' },
+    dev: true,
+    auth: false,
+  });
   if (!answer.ok) {
     const hint = answer.status === 404 ? ' The QA endpoints are off here, or the dev secret is wrong.' : '';
     return say.error(`Minting a dev token failed: ${describeError(answer)}.${hint}`);

@@ -32,7 +32,11 @@ function riskSection(decision) {
   const heading = el('h3', {}, 'Risk decision');
   if (!decision) return el('div', {}, heading, el('p', { class: 'muted' }, 'No risk decision yet.'));
   const reasons = /** @type {any[]} */ (decision.reasons ?? []);
-  const list = el('ul', { id: 'risk-reasons', 'aria-label': 'Risk reasons' }, ...reasons.map((r) => el('li', {}, el('code', {}, String(r.code)), `: ${r.detail}`)));
+  const list = el(
+    'ul',
+    { id: 'risk-reasons', 'aria-label': 'Risk reasons' },
+    ...reasons.map((r) => el('li', {}, el('code', {}, String(r.code)), `: ${r.detail}`)),
+  );
   if (reasons.length === 0) list.append(el('li', {}, 'No reason given.'));
   const summary = el('p', {}, 'Decision: ', el('strong', {}, String(decision.decision)), ` at ${formatTime(decision.decided_at)}.`);
   return el('div', {}, heading, summary, list);
@@ -80,5 +84,13 @@ export function renderDetail(w) {
     ['Created', formatTime(w.created_at)],
     ['Updated', formatTime(w.updated_at)],
   ]);
-  return el('div', {}, facts, exceptionsSection(w.exceptions), riskSection(w.risk_decision), el('h3', {}, 'Timeline'), timelineTable(w.timeline ?? []));
+  return el(
+    'div',
+    {},
+    facts,
+    exceptionsSection(w.exceptions),
+    riskSection(w.risk_decision),
+    el('h3', {}, 'Timeline'),
+    timelineTable(w.timeline ?? []),
+  );
 }

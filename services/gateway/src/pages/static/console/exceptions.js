@@ -12,7 +12,10 @@ import { busy, byId, definitions, el, formatTime, latestOnly, table } from '../c
 
 /** What each resolution does, in the words the buttons and the hint use. */
 const resolutionText = {
-  recover_from_trader: { label: 'Recover from trader', hint: 'debits the trader what they received twice, up to their available balance; the rest stays open' },
+  recover_from_trader: {
+    label: 'Recover from trader',
+    hint: 'debits the trader what they received twice, up to their available balance; the rest stays open',
+  },
   refund_trader: { label: 'Refund trader', hint: 'credits the trader what they paid for a payout that never arrived' },
   write_off: { label: 'Write off', hint: 'books what is outstanding to the loss account loss:partner-divergence' },
   dismiss: { label: 'Dismiss', hint: 'closes it with the note, no money moves' },
@@ -40,7 +43,11 @@ export function exceptionBadge(status) {
  * @param {string} id
  */
 export function exceptionButton(id) {
-  return el('button', { type: 'button', class: 'secondary', 'data-open-exception': id, 'aria-label': `Open exception ${id}` }, 'Open exception');
+  return el(
+    'button',
+    { type: 'button', class: 'secondary', 'data-open-exception': id, 'aria-label': `Open exception ${id}` },
+    'Open exception',
+  );
 }
 
 /**
@@ -54,7 +61,11 @@ export function createExceptionViews(ctx) {
   /** @param {any} e */
   const withdrawalCell = (e) =>
     e.withdrawal_id
-      ? el('button', { type: 'button', class: 'secondary', 'data-open': e.withdrawal_id, 'aria-label': `Open withdrawal ${e.withdrawal_id}` }, 'Withdrawal')
+      ? el(
+          'button',
+          { type: 'button', class: 'secondary', 'data-open': e.withdrawal_id, 'aria-label': `Open withdrawal ${e.withdrawal_id}` },
+          'Withdrawal',
+        )
       : '—';
 
   async function refresh() {
@@ -114,7 +125,14 @@ export function createExceptionViews(ctx) {
     const actions = table(
       'Operator actions, oldest first',
       ['At', 'Resolution', 'Operator', 'Moved', 'Ledger transfer', 'Note'],
-      /** @type {any[]} */ (e.actions).map((a) => [formatTime(a.at), labelOf(a.resolution), a.operator_id, `${a.moved_amount} ${e.currency}`, a.transfer_id ? el('code', {}, a.transfer_id) : '—', a.note]),
+      /** @type {any[]} */ (e.actions).map((a) => [
+        formatTime(a.at),
+        labelOf(a.resolution),
+        a.operator_id,
+        `${a.moved_amount} ${e.currency}`,
+        a.transfer_id ? el('code', {}, a.transfer_id) : '—',
+        a.note,
+      ]),
       'No action yet.',
     );
     byId('exception-body').replaceChildren(summary, el('h3', {}, 'Facts'), facts, el('h3', {}, 'Actions'), actions);
@@ -127,10 +145,18 @@ export function createExceptionViews(ctx) {
     const form = /** @type {HTMLFormElement} */ (byId('resolve-form'));
     const resolutions = /** @type {string[]} */ (e.resolutions ?? []);
     form.hidden = resolutions.length === 0;
-    const hints = resolutions.map((r) => el('li', {}, el('strong', {}, labelOf(r)), `: ${/** @type {Record<string, {hint: string}>} */ (resolutionText)[r]?.hint ?? ''}`));
+    const hints = resolutions.map((r) =>
+      el('li', {}, el('strong', {}, labelOf(r)), `: ${/** @type {Record<string, {hint: string}>} */ (resolutionText)[r]?.hint ?? ''}`),
+    );
     byId('resolve-hints').replaceChildren(...hints);
     byId('resolve-buttons').replaceChildren(
-      ...resolutions.map((r) => el('button', { type: 'submit', name: 'resolution', value: r, class: r === 'dismiss' ? 'secondary' : r === 'write_off' ? 'danger' : undefined }, labelOf(r))),
+      ...resolutions.map((r) =>
+        el(
+          'button',
+          { type: 'submit', name: 'resolution', value: r, class: r === 'dismiss' ? 'secondary' : r === 'write_off' ? 'danger' : undefined },
+          labelOf(r),
+        ),
+      ),
     );
   }
 
@@ -139,13 +165,19 @@ export function createExceptionViews(ctx) {
     const id = state.selected;
     if (!id) return;
     await busy(button, async () => {
-      const answer = await ctx.api({ method: 'POST', path: `/api/admin/exceptions/${encodeURIComponent(id)}/resolve`, body: { resolution, note } });
+      const answer = await ctx.api({
+        method: 'POST',
+        path: `/api/admin/exceptions/${encodeURIComponent(id)}/resolve`,
+        body: { resolution, note },
+      });
       if (!answer.ok) return ctx.refused(`${labelOf(resolution)} of exception ${id}`, answer);
       /** @type {HTMLFormElement} */ (byId('resolve-form')).reset();
       showDetail(answer.data, false);
       const last = answer.data.actions.at(-1);
       const moved = last ? ` Moved ${last.moved_amount} ${answer.data.currency}.` : '';
-      ctx.say.info(`${labelOf(resolution)} of exception ${id} done: it is ${answer.data.status}, ${answer.data.outstanding_amount} ${answer.data.currency} outstanding.${moved}`);
+      ctx.say.info(
+        `${labelOf(resolution)} of exception ${id} done: it is ${answer.data.status}, ${answer.data.outstanding_amount} ${answer.data.currency} outstanding.${moved}`,
+      );
       await refresh();
     });
   }

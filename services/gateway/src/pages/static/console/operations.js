@@ -79,7 +79,10 @@ export function createSyncPanel(ctx, afterSync) {
       ]);
       const summary = `Synced ${syncedCount}, failed ${failedCount}.`;
       const columns = ['Withdrawal', 'Alfred transaction', 'Alfred status', 'Outcome', 'Error'];
-      byId('sync-result').replaceChildren(el('p', {}, summary), table('Withdrawals checked at Alfred', columns, rows, 'No withdrawal was processing.'));
+      byId('sync-result').replaceChildren(
+        el('p', {}, summary),
+        table('Withdrawals checked at Alfred', columns, rows, 'No withdrawal was processing.'),
+      );
       ctx.say.info(`Sync finished. ${summary}`);
       await afterSync();
     }),

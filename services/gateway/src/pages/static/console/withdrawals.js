@@ -23,7 +23,11 @@ export function createWithdrawalViews(ctx) {
 
   /** @param {any} w */
   const openButton = (w) =>
-    el('button', { type: 'button', class: 'secondary', 'data-open': w.withdrawal_id, 'aria-label': `Open withdrawal ${w.withdrawal_id}` }, 'Open');
+    el(
+      'button',
+      { type: 'button', class: 'secondary', 'data-open': w.withdrawal_id, 'aria-label': `Open withdrawal ${w.withdrawal_id}` },
+      'Open',
+    );
 
   /** @param {any[]} rows @param {string} caption @param {string} empty */
   function withdrawalTable(rows, caption, empty) {
@@ -127,7 +131,12 @@ export function createWithdrawalViews(ctx) {
     filters.addEventListener('submit', (event) => {
       event.preventDefault();
       const data = new FormData(filters);
-      Object.assign(state, { page: 1, status: String(data.get('status') ?? ''), userId: String(data.get('user_id') ?? '').trim(), limit: Number(data.get('limit') ?? 20) });
+      Object.assign(state, {
+        page: 1,
+        status: String(data.get('status') ?? ''),
+        userId: String(data.get('user_id') ?? '').trim(),
+        limit: Number(data.get('limit') ?? 20),
+      });
       busy(filters.querySelector('button'), refreshList);
     });
     byId('prev-page').addEventListener('click', () => ((state.page = Math.max(1, state.page - 1)), refreshList()));
@@ -154,7 +163,9 @@ export function createWithdrawalViews(ctx) {
       if (!reference) return ctx.say.error('Completing needs the partner reference.');
       act('Completion', 'complete', { reference }, formOf('complete-form').querySelector('button[type=submit]'));
     });
-    byId('process-button').addEventListener('click', (e) => act('Re-dispatch', 'process', undefined, /** @type {HTMLButtonElement} */ (e.currentTarget)));
+    byId('process-button').addEventListener('click', (e) =>
+      act('Re-dispatch', 'process', undefined, /** @type {HTMLButtonElement} */ (e.currentTarget)),
+    );
   }
 
   async function refresh() {

@@ -12,9 +12,16 @@ import { markInvalid, readSchemaForm, renderSchemaForm } from './schema-form.js'
 
 /** The payment routes of API.md, until `/supported-options` answers the trader's own. */
 const defaultRoutes = [
-  ['BR_PIX', 'PIX', 'BRL'], ['MX_SPEI', 'SPEI', 'MXN'], ['AR_COELSA', 'COELSA', 'ARS'], ['CO_ACH', 'ACH', 'COP'],
-  ['DO_ACH_DOM', 'ACH_DOM', 'DOP'], ['US_BANK_USA', 'BANK_USA', 'USD'], ['CN_BANK_CN', 'BANK_CN', 'CNY'],
-  ['CL_ACH_CHL', 'ACH_CHL', 'CLP'], ['BO_ACH_BOL', 'ACH_BOL', 'BOB'], ['PE_B89', 'B89', 'PEN'],
+  ['BR_PIX', 'PIX', 'BRL'],
+  ['MX_SPEI', 'SPEI', 'MXN'],
+  ['AR_COELSA', 'COELSA', 'ARS'],
+  ['CO_ACH', 'ACH', 'COP'],
+  ['DO_ACH_DOM', 'ACH_DOM', 'DOP'],
+  ['US_BANK_USA', 'BANK_USA', 'USD'],
+  ['CN_BANK_CN', 'BANK_CN', 'CNY'],
+  ['CL_ACH_CHL', 'ACH_CHL', 'CLP'],
+  ['BO_ACH_BOL', 'ACH_BOL', 'BOB'],
+  ['PE_B89', 'B89', 'PEN'],
 ].map(([id, rail, currency]) => ({ payment_route_id: id, rail, currency, min: null, max: null }));
 
 const select = (/** @type {string} */ id) => /** @type {HTMLSelectElement} */ (byId(id));
@@ -32,14 +39,20 @@ export function createFlow(pg, live) {
     const routeSelect = select('route');
     const previous = routeSelect.value;
     routeSelect.replaceChildren(
-      ...state.routes.map((r) => el('option', { value: r.payment_route_id }, r.min ? `${r.payment_route_id} (${r.currency} ${r.min} to ${r.max})` : `${r.payment_route_id} (${r.currency})`)),
+      ...state.routes.map((r) =>
+        el(
+          'option',
+          { value: r.payment_route_id },
+          r.min ? `${r.payment_route_id} (${r.currency} ${r.min} to ${r.max})` : `${r.payment_route_id} (${r.currency})`,
+        ),
+      ),
     );
     if (state.routes.some((r) => r.payment_route_id === previous)) routeSelect.value = previous;
     const rails = [...new Set([...state.routes.map((r) => r.rail), ...defaultRoutes.map((r) => r.rail)])];
     const railSelect = select('rail');
     const rail = railSelect.value;
     railSelect.replaceChildren(...rails.map((r) => el('option', { value: r }, r)));
-    railSelect.value = rails.includes(rail) ? rail : rails[0] ?? 'PIX';
+    railSelect.value = rails.includes(rail) ? rail : (rails[0] ?? 'PIX');
   }
 
   /** @param {{ payment_route_id: string, rail: string, currency: string, min: any, max: any }[]} options */
@@ -66,7 +79,10 @@ export function createFlow(pg, live) {
     const type = select('rail').value;
     const container = byId('account-fields');
     const asked = ++state.requirementsAsked;
-    const answer = await pg.run('account', `Loading the ${type} requirements`, { method: 'GET', path: `/psp/alfred/fiat-accounts/requirements?type=${encodeURIComponent(type)}` });
+    const answer = await pg.run('account', `Loading the ${type} requirements`, {
+      method: 'GET',
+      path: `/psp/alfred/fiat-accounts/requirements?type=${encodeURIComponent(type)}`,
+    });
     // Only the latest request renders: an older answer arriving late must not replace the form.
     if (asked !== state.requirementsAsked) return;
     if (!answer?.ok) {
@@ -78,7 +94,10 @@ export function createFlow(pg, live) {
     const holder = state.kycName ? { accountName: state.kycName, accountHolderName: state.kycName } : {};
     renderSchemaForm(container, answer.data, 'fiat', holder);
     container.setAttribute('data-rail', type);
-    pg.report('account', `The ${type} form is ready: ${Object.keys(answer.data.properties ?? {}).length} fields from the rail's requirements.`);
+    pg.report(
+      'account',
+      `The ${type} form is ready: ${Object.keys(answer.data.properties ?? {}).length} fields from the rail's requirements.`,
+    );
   }
 
   async function refreshAccounts() {
@@ -91,7 +110,9 @@ export function createFlow(pg, live) {
     byId('accounts').replaceChildren(table('Your fiat accounts', ['Id', 'Rail', 'Number', 'Holder'], rows, 'No fiat account yet.'));
     const accountSelect = select('fiat-account');
     const previous = accountSelect.value;
-    accountSelect.replaceChildren(...accounts.map((a) => el('option', { value: a.fiat_account_id }, `${a.type} ${a.masked_number} (${a.account_holder_name})`)));
+    accountSelect.replaceChildren(
+      ...accounts.map((a) => el('option', { value: a.fiat_account_id }, `${a.type} ${a.masked_number} (${a.account_holder_name})`)),
+    );
     if (accounts.some((a) => a.fiat_account_id === previous)) accountSelect.value = previous;
     pg.say.info(`${accounts.length} fiat account(s).`);
   }
@@ -128,7 +149,11 @@ export function createFlow(pg, live) {
     const fees = (quote.fees ?? []).map((/** @type {any} */ f) => `${f.type} ${f.amount} ${f.currency}`).join(', ') || 'none';
     byId('session-result').replaceChildren(
       el('p', {}, 'Session ', el('code', { id: 'session-id' }, sessionId), ` expires ${new Date(expiresAt).toLocaleString()}.`),
-      el('p', {}, `Quote: ${quote.fiat_amount} ${quote.fiat_currency} for ${quote.crypto_amount} USDT at rate ${quote.rate}; fees ${fees}.`),
+      el(
+        'p',
+        {},
+        `Quote: ${quote.fiat_amount} ${quote.fiat_currency} for ${quote.crypto_amount} USDT at rate ${quote.rate}; fees ${fees}.`,
+      ),
     );
     pg.showCurl('session', { method: 'POST', path: '/psp/alfred/initiate-withdrawal', body: { session_id: sessionId } });
     pg.report('session', `Session ${sessionId} created: ${quote.crypto_amount} USDT for ${quote.fiat_amount} ${quote.fiat_currency}.`);
@@ -136,10 +161,22 @@ export function createFlow(pg, live) {
 
   async function initiate() {
     if (!state.sessionId) return pg.report('session', 'Create a session first.', true);
-    const answer = await pg.run('session', 'Initiating the withdrawal', { method: 'POST', path: '/psp/alfred/initiate-withdrawal', body: { session_id: state.sessionId } });
+    const answer = await pg.run('session', 'Initiating the withdrawal', {
+      method: 'POST',
+      path: '/psp/alfred/initiate-withdrawal',
+      body: { session_id: state.sessionId },
+    });
     if (!answer?.ok) return;
     const { withdrawal_id: withdrawalId, status, debited } = answer.data;
-    byId('session-result').append(el('p', {}, 'Withdrawal ', el('code', { id: 'withdrawal-id' }, withdrawalId), ` ${status}: ${debited.amount} ${debited.currency} held.`));
+    byId('session-result').append(
+      el(
+        'p',
+        {},
+        'Withdrawal ',
+        el('code', { id: 'withdrawal-id' }, withdrawalId),
+        ` ${status}: ${debited.amount} ${debited.currency} held.`,
+      ),
+    );
     pg.report('session', `Withdrawal ${withdrawalId} is ${status}; ${debited.amount} ${debited.currency} held.`);
     live.track(withdrawalId);
     await live.refreshBalance();
@@ -148,7 +185,12 @@ export function createFlow(pg, live) {
   async function emitOfframp() {
     const sessionId = input('offramp-session').value.trim();
     const scenario = /** @type {HTMLInputElement | null} */ (document.querySelector('input[name=scenario]:checked'))?.value ?? 'success';
-    const answer = await pg.run('offramp', `Emitting offramp ${scenario}`, { method: 'POST', path: '/psp/alfred/__dev/emit-offramp', body: { session_id: sessionId, scenario }, dev: true });
+    const answer = await pg.run('offramp', `Emitting offramp ${scenario}`, {
+      method: 'POST',
+      path: '/psp/alfred/__dev/emit-offramp',
+      body: { session_id: sessionId, scenario },
+      dev: true,
+    });
     if (answer?.ok) pg.report('offramp', `Offramp ${scenario} emitted at Alfred; the webhook walks the withdrawal on.`);
   }
 
@@ -171,8 +213,26 @@ export function createFlow(pg, live) {
     initiateButton.addEventListener('click', () => busy(initiateButton, initiate));
     const emitButton = /** @type {HTMLButtonElement} */ (byId('emit-offramp'));
     emitButton.addEventListener('click', () => busy(emitButton, emitOfframp));
-    pg.showCurl('offramp', { method: 'POST', path: '/psp/alfred/__dev/emit-offramp', body: { session_id: '<session id>', scenario: 'success' }, dev: true });
-    pg.showCurl('session', { method: 'POST', path: '/psp/alfred/session', body: { data: { type: 'withdrawal', amount: '100', source_currency_id: 'BRL', payment_route_id: 'BR_PIX', wallet_id: 'MAIN', fiat_account_id: '<fiat account id>' } } });
+    pg.showCurl('offramp', {
+      method: 'POST',
+      path: '/psp/alfred/__dev/emit-offramp',
+      body: { session_id: '<session id>', scenario: 'success' },
+      dev: true,
+    });
+    pg.showCurl('session', {
+      method: 'POST',
+      path: '/psp/alfred/session',
+      body: {
+        data: {
+          type: 'withdrawal',
+          amount: '100',
+          source_currency_id: 'BRL',
+          payment_route_id: 'BR_PIX',
+          wallet_id: 'MAIN',
+          fiat_account_id: '<fiat account id>',
+        },
+      },
+    });
   }
 
   /** @param {string} name the KYC name the seed generated: the default account holder */

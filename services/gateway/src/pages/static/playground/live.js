@@ -59,7 +59,11 @@ export function createLivePanel(pg) {
     ]);
     byId('withdrawal').replaceChildren(
       el('p', {}, 'Withdrawal ', el('code', {}, w.withdrawal_id), ' is ', status, '.'),
-      el('p', {}, `${w.crypto_amount} USDT → ${w.fiat_amount} ${w.fiat_currency} on ${w.payment_route_id}; PSP transaction ${w.psp_transaction_id ?? 'not yet'}.`),
+      el(
+        'p',
+        {},
+        `${w.crypto_amount} USDT → ${w.fiat_amount} ${w.fiat_currency} on ${w.payment_route_id}; PSP transaction ${w.psp_transaction_id ?? 'not yet'}.`,
+      ),
       table('Status timeline, oldest first', ['At', 'Status', 'Actor', 'Reason'], timeline),
     );
   }

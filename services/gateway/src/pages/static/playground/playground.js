@@ -47,7 +47,13 @@ async function mintToken() {
   if (!input('trader-id').value.trim()) input('trader-id').value = newTraderId();
   saveSettings();
   const sub = pg.settings.load().traderId;
-  const answer = await pg.run('mint-token', 'Minting a dev token', { method: 'POST', path: '/psp/alfred/__dev/token', body: { sub }, dev: true, auth: false });
+  const answer = await pg.run('mint-token', 'Minting a dev token', {
+    method: 'POST',
+    path: '/psp/alfred/__dev/token',
+    body: { sub },
+    dev: true,
+    auth: false,
+  });
   if (!answer?.ok) return;
   input('token').value = answer.data.token;
   saveSettings();
@@ -92,7 +98,11 @@ async function loadSupportedOptions() {
 
 async function seedKyc() {
   const country = /** @type {HTMLSelectElement} */ (byId('country')).value;
-  const answer = await pg.run('seed-kyc', `Seeding KYC (${country}) and provisioning`, { method: 'POST', path: `/psp/alfred/__dev/seed-kyc-and-provision?country=${country}`, dev: true });
+  const answer = await pg.run('seed-kyc', `Seeding KYC (${country}) and provisioning`, {
+    method: 'POST',
+    path: `/psp/alfred/__dev/seed-kyc-and-provision?country=${country}`,
+    dev: true,
+  });
   if (!answer?.ok) return;
   const kycName = String(answer.data?.kyc?.kycName ?? '');
   flow.selectCountry(country);
@@ -110,13 +120,23 @@ async function approveKyc() {
 
 async function emitKycStatus() {
   const status = /** @type {HTMLSelectElement} */ (byId('kyc-status')).value;
-  const answer = await pg.run('kyc', `Emitting KYC status ${status}`, { method: 'POST', path: '/psp/alfred/__dev/emit-kyc-status', body: { status }, dev: true });
+  const answer = await pg.run('kyc', `Emitting KYC status ${status}`, {
+    method: 'POST',
+    path: '/psp/alfred/__dev/emit-kyc-status',
+    body: { status },
+    dev: true,
+  });
   if (answer?.ok) pg.report('kyc', `KYC status ${status} sent through the webhook path.`);
 }
 
 async function fund() {
   const amount = input('fund-amount').value.trim();
-  const answer = await pg.run('fund', `Funding ${amount} USDT`, { method: 'POST', path: '/psp/alfred/__dev/fund', body: { amount, currency: 'USDT' }, dev: true });
+  const answer = await pg.run('fund', `Funding ${amount} USDT`, {
+    method: 'POST',
+    path: '/psp/alfred/__dev/fund',
+    body: { amount, currency: 'USDT' },
+    dev: true,
+  });
   if (!answer?.ok) return;
   pg.report('fund', `Funded ${answer.data.amount} USDT: ${answer.data.available} available.`);
   await live.refreshBalance();
@@ -157,7 +177,13 @@ function wire() {
     flow.selectCountry(/** @type {HTMLSelectElement} */ (byId('country')).value);
     if (pg.conn().token) flow.loadRequirements();
   });
-  pg.showCurl('mint-token', { method: 'POST', path: '/psp/alfred/__dev/token', body: { sub: stored.traderId || '<trader id>' }, dev: true, auth: false });
+  pg.showCurl('mint-token', {
+    method: 'POST',
+    path: '/psp/alfred/__dev/token',
+    body: { sub: stored.traderId || '<trader id>' },
+    dev: true,
+    auth: false,
+  });
   pg.showCurl('seed-kyc', { method: 'POST', path: '/psp/alfred/__dev/seed-kyc-and-provision?country=BR', dev: true });
   pg.showCurl('kyc', { method: 'POST', path: '/psp/alfred/__dev/approve-kyc', dev: true });
   pg.showCurl('fund', { method: 'POST', path: '/psp/alfred/__dev/fund', body: { amount: '1000', currency: 'USDT' }, dev: true });

@@ -32,16 +32,32 @@ const idFor = (prefix, name) => `${prefix}-${name}`.replace(/[^A-Za-z0-9_-]/g, '
 function control(prefix, name, schema, required, value) {
   const id = idFor(prefix, name);
   const hintId = `${id}-hint`;
-  const hint = el('span', { class: 'hint', id: hintId }, `${required ? 'Required' : 'Optional'}${schema.description ? `. ${schema.description}` : ''}`);
+  const hint = el(
+    'span',
+    { class: 'hint', id: hintId },
+    `${required ? 'Required' : 'Optional'}${schema.description ? `. ${schema.description}` : ''}`,
+  );
   const common = { id, name, 'data-field': name, 'aria-describedby': hintId, required: required || undefined };
   const type = typeOf(schema);
   if (type === 'enum') {
     const options = (schema.enum ?? []).map((v) => el('option', { value: String(v) }, String(v)));
-    const blank = required ? el('option', { value: '', disabled: true, selected: true }, 'Choose…') : el('option', { value: '' }, '(not set)');
+    const blank = required
+      ? el('option', { value: '', disabled: true, selected: true }, 'Choose…')
+      : el('option', { value: '' }, '(not set)');
     return el('div', {}, el('label', { for: id }, name), hint, el('select', { ...common, 'data-kind': 'string' }, blank, ...options));
   }
   if (type === 'boolean') {
-    return el('div', {}, el('label', { class: 'inline', for: id }, el('input', { ...common, type: 'checkbox', 'data-kind': 'boolean', required: undefined }), name), hint);
+    return el(
+      'div',
+      {},
+      el(
+        'label',
+        { class: 'inline', for: id },
+        el('input', { ...common, type: 'checkbox', 'data-kind': 'boolean', required: undefined }),
+        name,
+      ),
+      hint,
+    );
   }
   if (type === 'object') {
     return el('fieldset', { 'data-object': name }, el('legend', {}, name), hint, ...fieldsOf(`${id}`, schema, {}));
