@@ -7,7 +7,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import type { Messaging } from './nats.ts';
 import { startOutboxRelay, type OutboxRelay } from './outbox.ts';
 import { readinessOf } from './readiness.ts';
-import { serveRpcs, type RpcRoute } from './rpc.ts';
+import { serveRpcs, type RpcRoute, type RpcServer } from './rpc.ts';
 
 /** Hooks tests use to crash a service at a chosen point or to watch it settle messages. */
 export interface ServiceHooks {
@@ -89,43 +89,55 @@ export async function startService<C>(
   const { db, messaging, log, hooks = {} } = deps;
   const metrics = createMetrics(name);
   const relay = startOutboxRelay({ db, messaging, log, metrics, ...hooks.relay });
-  const parts = await define({ metrics, relay });
-  const rpc = parts.rpcs?.length ? serveRpcs({ messaging, log, metrics, queue: name }, parts.rpcs) : null;
+  let parts: ServiceParts = {};
+  let rpc: RpcServer | null = null;
   const consumers: Consumer[] = [];
-  for (const spec of parts.consumers ?? []) {
-    consumers.push(
-      await startConsumer({
-        db,
-        messaging,
-        log,
-        metrics,
-        ...spec,
-        ...hooks.consumer,
-        afterCommit: async (envelope) => {
-          relay.wake();
-          parts.afterConsume?.();
-          await hooks.consumer?.afterCommit?.(envelope);
-        },
-      }),
-    );
-  }
-  const http = createHttpServer({
-    log,
-    metrics,
-    readiness: { ...readinessOf({ db, messaging }), ...parts.readiness },
-    ...(parts.bodyLimit ? { bodyLimit: parts.bodyLimit } : {}),
-  });
-  await parts.http?.(http.app);
+  let http: HttpServer | null = null;
 
+  // Stops whatever has started, in the order that lets work in flight finish and be published.
   const close = async () => {
-    http.setDraining();
+    http?.setDraining();
     await rpc?.drain();
     for (const c of consumers) await c.stop();
     for (const l of parts.loops ?? []) await l.stop();
     await relay.stop();
     await parts.release?.();
-    await http.app.close();
+    await http?.app.close();
   };
+
+  try {
+    parts = await define({ metrics, relay });
+    rpc = parts.rpcs?.length ? serveRpcs({ messaging, log, metrics, queue: name }, parts.rpcs) : null;
+    for (const spec of parts.consumers ?? []) {
+      consumers.push(
+        await startConsumer({
+          db,
+          messaging,
+          log,
+          metrics,
+          ...spec,
+          ...hooks.consumer,
+          afterCommit: async (envelope) => {
+            relay.wake();
+            parts.afterConsume?.();
+            await hooks.consumer?.afterCommit?.(envelope);
+          },
+        }),
+      );
+    }
+    http = createHttpServer({
+      log,
+      metrics,
+      readiness: { ...readinessOf({ db, messaging }), ...parts.readiness },
+      ...(parts.bodyLimit ? { bodyLimit: parts.bodyLimit } : {}),
+    });
+    await parts.http?.(http.app);
+  } catch (err) {
+    // A start that failed halfway must not leave an rpc server, consumers or timers running.
+    await close().catch((closeErr: unknown) => log.error({ err: closeErr }, `${name}: cleanup after a failed start failed`));
+    throw err;
+  }
+  const started = http;
   let closing: Promise<void> | undefined;
-  return { http, relay, metrics, close: () => (closing ??= close()) };
+  return { http: started, relay, metrics, close: () => (closing ??= close()) };
 }

@@ -146,3 +146,27 @@ describe('startService', () => {
     await svc.app.close();
   });
 });
+
+describe('startService, when a part fails to start', () => {
+  it('then what had started is stopped (no rpc left answering) and the error is thrown', async () => {
+    const svc = await startTestService({
+      name: 'kit-service-fail',
+      readConfig: (env) => loadConfig(testConfig, env),
+      openDatabase: (c: TestConfig) => openDatabase({ url: c.DATABASE_URL, schema: c.DB_SCHEMA, migrations: [], poolMax: 2 }),
+      build: (deps: ServiceDeps<TestConfig>) => startService('kit-service-fail', deps, () => ({})),
+    });
+    try {
+      const failing = startService('kit-service-fail', { config: svc.config, db: svc.db, messaging: svc.messaging, log: svc.log }, () => ({
+        rpcs: [rpcRoute(hold, async () => ({ held: true as const }))],
+        http: () => {
+          throw new Error('route registration failed');
+        },
+      }));
+      await expect(failing).rejects.toThrow('route registration failed');
+      // The failed start's rpc server was drained: only a live one would answer.
+      await expect(svc.call(hold, {})).rejects.toMatchObject({ code: 'NO_RESPONDERS' });
+    } finally {
+      await svc.cleanup();
+    }
+  });
+});
