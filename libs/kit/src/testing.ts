@@ -4,8 +4,9 @@ import { connectMessaging, deleteStreams, provisionStreams, type Messaging } fro
 import { createLogger, type Logger } from './logger.ts';
 import { migrate, type Database } from './database.ts';
 import { callRpc } from './rpc.ts';
+import { queryRow, queryRows } from './sql.ts';
 import { streams, type RpcDef } from '@offramp/contracts';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** Test helpers: where the infrastructure is, and names no other test uses. */
 export function testInfra(): { databaseUrl: string; natsUrl: string } {
@@ -58,8 +59,8 @@ export interface Backlog {
 export async function backlogOf(opts: { databases: Database[]; messaging: Messaging }): Promise<Backlog> {
   const outbox: Backlog['outbox'] = {};
   for (const db of opts.databases) {
-    const [row] = await db.em.fork().execute<{ n: string }[]>('select count(*)::text as n from outbox where sent_at is null');
-    outbox[db.config.get('schema') ?? 'public'] = Number(row?.n ?? 0);
+    const row = await queryRow(db.em.fork(), z.object({ n: z.number() }), 'select count(*)::int as n from outbox where sent_at is null');
+    outbox[db.config.get('schema') ?? 'public'] = row?.n ?? 0;
   }
   const consumers: Backlog['consumers'] = {};
   const { jsm } = opts.messaging;
@@ -143,8 +144,12 @@ export async function startTestService<C extends { DB_SCHEMA: string }, A extend
     },
     /** Answers an rpc of the namespace, as another service would ask it. */
     call: <D extends RpcDef>(def: D, req: z.output<D['request']>) => callRpc(messaging, def, req, { timeoutMs: 30_000 }),
-    /** Rows of a query against the service's schema. */
-    rows: <T>(query: string, params: unknown[] = []) => db.em.fork().execute<T[]>(query, params),
+    /** Rows of a query against the service's schema, parsed with the given row schema. */
+    rows: <S extends z.ZodType>(row: S, query: string, params: unknown[] = []) => queryRows(db.em.fork(), row, query, params),
+    /** Runs a statement that returns no rows (an update a test ages data with, a delete that must be refused). */
+    run: async (statement: string, params: unknown[] = []) => {
+      await db.em.fork().execute(statement, params, 'run');
+    },
     /** Closes the app, as a process stop would (its rpcs then get no responders). */
     async stop() {
       await app?.close();

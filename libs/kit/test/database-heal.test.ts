@@ -11,6 +11,7 @@ import {
   Migration,
   on,
   openDatabase,
+  queryRows,
   readinessOf,
   RpcError,
   rpcRoute,
@@ -54,7 +55,7 @@ describe('the database heals itself', () => {
     await db.em.fork().execute(`create schema if not exists "${schema}"`);
     return db;
   };
-  const selectOne = (db: Database) => db.em.fork().execute<{ one: number }[]>('select 1 as one');
+  const selectOne = (db: Database) => queryRows(db.em.fork(), z.object({ one: z.number() }), 'select 1 as one');
 
   beforeAll(async () => {
     pg = await startOwnPostgres({ database: 'heal' });
@@ -91,7 +92,9 @@ describe('the database heals itself', () => {
     expect(await selectOne(db)).toEqual([{ one: 1 }]);
     // And the whole pool is usable again: 8 concurrent transactions on 4 connections.
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => db.em.fork().transactional((em) => em.execute<{ i: number }[]>('select ?::int as i', [i]))),
+      Array.from({ length: 8 }, (_, i) =>
+        db.em.fork().transactional((em) => queryRows(em, z.object({ i: z.number() }), 'select ?::int as i', [i])),
+      ),
     );
     expect(results.map((r) => r[0]!.i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     // Closing waits for every checked-out connection: with a leaked one it never returned (a

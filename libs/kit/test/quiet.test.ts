@@ -8,6 +8,7 @@ import {
   newId,
   on,
   openDatabase,
+  queryRow,
   startConsumer,
   startOutboxRelay,
   type Consumer,
@@ -59,7 +60,11 @@ describe('waitUntilQuiet', () => {
     relay.wake();
     await waitUntilQuiet({ databases: [db], messaging });
 
-    const [handled] = await db.em.fork().execute<{ n: string }[]>("select count(*)::text as n from inbox where consumer = 'quiet-chain'");
+    const handled = await queryRow(
+      db.em.fork(),
+      z.object({ n: z.string() }),
+      "select count(*)::text as n from inbox where consumer = 'quiet-chain'",
+    );
     expect(Number(handled!.n)).toBe(6);
     const backlog = await backlogOf({ databases: [db], messaging });
     expect(backlog.outbox[schema]).toBe(0);

@@ -138,7 +138,7 @@ describe('startService', () => {
     await closing;
     // The loop wrote `bye` on stop and woke nobody: only the relay's last drain, after the loops, published it.
     expect((await published(bye.subject)).map((m) => m.data)).toEqual([expect.objectContaining({ payload: { from: 'loop' } })]);
-    const [unsent] = await svc.rows<{ n: number }>('select count(*)::int as n from outbox where sent_at is null');
+    const [unsent] = await svc.rows(z.object({ n: z.number() }), 'select count(*)::int as n from outbox where sent_at is null');
     expect(unsent).toEqual({ n: 0 });
 
     // Closed is closed: closing again is the same close, already done.

@@ -10,6 +10,7 @@ import {
   inTransaction,
   migrate,
   openDatabase,
+  queryRow,
   sendData,
   rpcRoute,
   serveRpcs,
@@ -60,9 +61,12 @@ describe('trace id', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ success: true, data: { echoed: 'hi' }, trace_id: 'trace-xyz-1' });
 
-    const [row] = await db.em
-      .fork()
-      .execute<{ envelope: { traceId: string; id: string } }[]>('select envelope from outbox where id = ?', [res.json().data.messageId]);
+    const row = await queryRow(
+      db.em.fork(),
+      z.object({ envelope: z.object({ traceId: z.string(), id: z.string() }) }),
+      'select envelope from outbox where id = ?',
+      [res.json().data.messageId],
+    );
     expect(row!.envelope.traceId).toBe('trace-xyz-1');
     const traced = lines.filter((l) => l.traceId === 'trace-xyz-1').map((l) => l.msg);
     expect(traced).toEqual(expect.arrayContaining(['incoming request', 'echoing', 'request completed']));

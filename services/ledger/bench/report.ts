@@ -1,5 +1,6 @@
 import os from 'node:os';
-import type { Database, Messaging } from '@offramp/kit';
+import { queryRow, type Database, type Messaging } from '@offramp/kit';
+import { z } from 'zod';
 import type { CheckResult } from '@offramp/contracts';
 import type { BenchOptions } from './bench-options.ts';
 import type { OutboxState } from './throwaway-ledger.ts';
@@ -36,7 +37,7 @@ export interface BenchReport {
 }
 
 export async function describeMachine(db: Database, messaging: Messaging): Promise<Machine> {
-  const [row] = await db.em.fork().execute<{ server_version: string }[]>('show server_version');
+  const row = await queryRow(db.em.fork(), z.object({ server_version: z.string() }), 'show server_version');
   return {
     cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
     cores: os.availableParallelism(),

@@ -7,11 +7,12 @@ import {
   migrate,
   newId,
   provisionStreams,
+  queryRow,
   type Database,
   type Messaging,
 } from '@offramp/kit';
 import { ledgerRpc, type AccountRef, type RpcDef } from '@offramp/contracts';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { buildLedger, openLedgerDatabase, type LedgerApp } from '../src/app.ts';
 import { readLedgerConfig } from '../src/config.ts';
 
@@ -146,11 +147,11 @@ export interface OutboxState {
 
 /** How many of the ledger's events the outbox relay has published to JetStream so far. */
 export async function readOutbox(db: Database): Promise<OutboxState> {
-  const [row] = await db.em
-    .fork()
-    .execute<{ published: string; unsent: string }[]>(
-      'select count(*) filter (where sent_at is not null) as published, count(*) filter (where sent_at is null) as unsent from outbox',
-    );
+  const row = await queryRow(
+    db.em.fork(),
+    z.object({ published: z.string(), unsent: z.string() }),
+    'select count(*) filter (where sent_at is not null) as published, count(*) filter (where sent_at is null) as unsent from outbox',
+  );
   return { published: Number(row?.published ?? 0), unsent: Number(row?.unsent ?? 0) };
 }
 

@@ -3,7 +3,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import { connectMessaging, makeEnvelope, newId, startOutboxRelay } from '@offramp/kit';
 import { eventually, readStream, testInfra, testLogger } from '@offramp/kit/testing';
 import { ledgerCommands, ledgerEvents, ledgerRpc, type MessageDef } from '@offramp/contracts';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { startTestLedger, type TestLedger } from './harness.ts';
 
 const usdt = (owner: string) => ({ owner, currency: 'USDT' });
@@ -51,9 +51,10 @@ describe('ledger messaging guarantees', () => {
     expect(settled).toEqual(['retry', 'duplicate']);
     const [balance] = (await ledger.call(ledgerRpc.getBalances, { owner: trader, currency: 'USDT' })).balances;
     expect(balance).toMatchObject({ pendingDebitsMinor: 600n, availableMinor: 400n });
-    const inbox = await ledger.db.em
-      .fork()
-      .execute<{ n: string }[]>("select count(*)::text as n from inbox where consumer = 'ledger-commands'");
+    const inbox = await ledger.rows(
+      z.object({ n: z.string() }),
+      "select count(*)::text as n from inbox where consumer = 'ledger-commands'",
+    );
     expect(inbox[0]!.n).toBe('1');
     await ledger.app.relay.flush();
     const placed = await readStream(ledger.messaging, 'EVENTS', ledgerEvents.holdPlaced.subject);
@@ -92,7 +93,7 @@ describe('ledger messaging guarantees', () => {
     const dead = await readStream(ledger.messaging, 'DEADLETTER', `dlq.${ledgerCommands.postHold.subject}`);
     expect(dead).toHaveLength(1);
     expect(dead[0]!.data).toEqual({ hello: 'world' });
-    const transfers = await ledger.db.em.fork().execute<{ n: string }[]>('select count(*)::text as n from transfers');
+    const transfers = await ledger.rows(z.object({ n: z.string() }), 'select count(*)::text as n from transfers');
     expect(transfers[0]!.n).toBe('0');
   });
 
@@ -114,7 +115,7 @@ describe('ledger messaging guarantees', () => {
         })
       ).outcome,
     ).toBe('ok');
-    const pending = await ledger.db.em.fork().execute<{ id: string }[]>('select id from outbox where sent_at is null');
+    const pending = await ledger.rows(z.object({ id: z.string() }), 'select id from outbox where sent_at is null');
     expect(pending).toHaveLength(1);
     expect(
       (await readStream(ledger.messaging, 'EVENTS', ledgerEvents.transferred.subject)).filter(
@@ -151,7 +152,7 @@ describe('ledger messaging guarantees', () => {
       'the outbox to drain',
       async () => (await ledger!.db.em.fork().execute('select 1 from outbox where sent_at is null')).length === 0,
     );
-    const rows = await ledger.db.em.fork().execute<{ id: string; attempts: number }[]>('select id, attempts from outbox order by seq');
+    const rows = await ledger.rows(z.object({ id: z.string(), attempts: z.number() }), 'select id, attempts from outbox order by seq');
     const opened = await readStream(ledger.messaging, 'EVENTS', ledgerEvents.accountOpened.subject);
     const transferred = await readStream(ledger.messaging, 'EVENTS', ledgerEvents.transferred.subject);
     const published = [...opened, ...transferred].map((m) => m.id).sort();
@@ -169,9 +170,10 @@ describe('ledger messaging guarantees', () => {
     const broken = startOutboxRelay({ db: ledger.db, messaging: dead, log, pollMs: 10_000 });
     await expect(broken.flush()).rejects.toThrow(/publishes failed/);
     await broken.stop();
-    const stuck = await ledger.db.em
-      .fork()
-      .execute<{ id: string; last_error: string | null }[]>('select id, last_error from outbox where sent_at is null');
+    const stuck = await ledger.rows(
+      z.object({ id: z.string(), last_error: z.string().nullable() }),
+      'select id, last_error from outbox where sent_at is null',
+    );
     expect(stuck.length).toBeGreaterThan(0);
     expect(stuck.every((r) => r.last_error !== null)).toBe(true);
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
 import { eventually, readStream } from '@offramp/kit/testing';
 import { ledgerEvents, ledgerRpc, type TransferResult } from '@offramp/contracts';
+import { z } from 'zod';
 import { startTestLedger, type TestLedger } from './harness.ts';
 
 const usdt = (owner: string) => ({ owner, currency: 'USDT' });
@@ -41,7 +42,7 @@ describe('ledger graceful shutdown', () => {
     const answered = settled.filter((s): s is { id: string; answer: { ok: boolean; result: TransferResult } } => 'answer' in s);
     expect(answered.length).toBeGreaterThan(0);
     expect(answered.every((a) => a.answer.ok && a.answer.result.outcome === 'ok')).toBe(true);
-    const stored = await ledger.db.em.fork().execute<{ id: string }[]>("select id from transfers where kind = 'hold'");
+    const stored = await ledger.rows(z.object({ id: z.string() }), "select id from transfers where kind = 'hold'");
     // Nothing was half done: what is stored was answered, and what was answered is stored.
     expect(stored.map((r) => r.id).sort()).toEqual(answered.map((a) => a.id).sort());
     const unsent = await ledger.db.em.fork().execute('select 1 from outbox where sent_at is null');

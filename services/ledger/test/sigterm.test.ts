@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { callRpc, newId, type Database, type Messaging } from '@offramp/kit';
+import { callRpc, newId, queryRows, type Database, type Messaging } from '@offramp/kit';
+import { z } from 'zod';
 import { eventually, readStream, testInfra, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { ledgerEvents, ledgerRpc } from '@offramp/contracts';
 import { openLedgerDatabase } from '../src/app.ts';
@@ -150,13 +151,19 @@ describe('ledger process: SIGTERM under load', () => {
     const answeredOk = ids.filter((id) => outcomes.get(id) === 'ok');
     expect(answeredOk.length).toBeGreaterThan(20);
     expect(ids.filter((id) => outcomes.get(id) === 'refused')).toEqual([]);
-    const stored = await db.em
-      .fork()
-      .execute<{ id: string; n: number }[]>(`select id, count(*)::int as n from "${schema}".transfers where kind = 'hold' group by id`);
+    const stored = await queryRows(
+      db.em.fork(),
+      z.object({ id: z.string(), n: z.number() }),
+      `select id, count(*)::int as n from "${schema}".transfers where kind = 'hold' group by id`,
+    );
     expect(stored.every((r) => r.n === 1)).toBe(true);
     // Answered ok <=> stored: the drain answers everything it took and takes nothing it cannot answer.
     expect(stored.map((r) => r.id).sort()).toEqual([...answeredOk].sort());
-    const [unsent] = await db.em.fork().execute<{ n: number }[]>(`select count(*)::int as n from "${schema}".outbox where sent_at is null`);
+    const [unsent] = await queryRows(
+      db.em.fork(),
+      z.object({ n: z.number() }),
+      `select count(*)::int as n from "${schema}".outbox where sent_at is null`,
+    );
     expect(unsent!.n).toBe(0);
     const published = (await readStream(messaging, 'EVENTS', ledgerEvents.holdPlaced.subject)).map(
       (m) => (m.data as { payload: { id: string } }).payload.id,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '@offramp/kit';
 import { ledgerRpc } from '@offramp/contracts';
+import { z } from 'zod';
 import { startTestLedger, type TestLedger } from './harness.ts';
 
 const systemOwners = ['external:deposits', 'loss:partner-divergence', 'psp:alfred:clearing'];
@@ -13,15 +14,16 @@ describe('ledger system accounts', () => {
   afterAll(async () => ledger?.cleanup());
 
   const accounts = () =>
-    ledger.rows<{
-      id: string;
-      owner: string;
-      currency: string;
-      allow_negative: boolean;
-      slots: number;
-      balance_slots: number;
-      negative_slots: number;
-    }>(
+    ledger.rows(
+      z.object({
+        id: z.string(),
+        owner: z.string(),
+        currency: z.string(),
+        allow_negative: z.boolean(),
+        slots: z.number(),
+        balance_slots: z.number(),
+        negative_slots: z.number(),
+      }),
       `select a.id::text as id, a.owner, a.currency, a.allow_negative, a.slots,
               count(b.slot)::int as balance_slots, count(b.slot) filter (where b.allow_negative)::int as negative_slots
        from accounts a left join balances b on b.account_id = a.id group by a.id order by a.owner`,

@@ -1,26 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inAppEnvelope, inAppSubject, streams } from '@offramp/contracts';
 import type { Messaging } from '@offramp/kit';
 import { eventually, testLogger } from '@offramp/kit/testing';
+import { z } from 'zod';
 import { buildNotifier } from '../src/app.ts';
-import { change, startTestNotifier, type TestNotifier } from './harness.ts';
-import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
+import { change, notifierPerTest } from './harness.ts';
 
 describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
-  let notifier: TestNotifier | undefined;
-  let sink: SmtpSink | undefined;
-  afterEach(async () => {
-    await notifier?.cleanup();
-    await sink?.close();
-    notifier = undefined;
-    sink = undefined;
-  });
-
-  async function start(opts: Parameters<typeof startTestNotifier>[0] = {}) {
-    sink = await startSmtpSink();
-    notifier = await startTestNotifier({ ...opts, env: { SMTP_URL: sink.url, ...opts.env } });
-    return { notifier, sink };
-  }
+  const notifiers = notifierPerTest();
+  const start = notifiers.withSmtp;
 
   it('when the SMTP server answers 451 twice, then the e-mail is retried and sent once on the third attempt', async () => {
     const { notifier, sink } = await start();
@@ -87,12 +75,12 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
   });
 
   it('when SMTP_URL is not set, then e-mails are logged as skipped and the in-app notification is sent', async () => {
-    notifier = await startTestNotifier();
+    const notifier = await notifiers.withoutSmtp();
     const w = change({ to: 'processing' });
     const inbox = notifier.listen(w.traderId);
     await notifier.publishChange(w);
     await eventually('the push', () => inbox.length === 1);
-    await eventually('the log', async () => (await notifier!.deliveries(w.withdrawalId))[0]?.status === 'sent');
+    await eventually('the log', async () => (await notifier.deliveries(w.withdrawalId))[0]?.status === 'sent');
     expect(notifier.app.dispatchers.email).toBeUndefined();
     expect((await notifier.deliveries(w.withdrawalId)).map((d) => [d.channel, d.status, d.last_error])).toEqual([
       ['in_app', 'sent', null],
@@ -115,15 +103,16 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
   }
 
   it('when an in-app notification is sent, then it is stored in the NOTIFICATIONS stream (for SSE resumption) with the notification id as msgID, and logged sent with its sequence', async () => {
-    notifier = await startTestNotifier();
+    const notifier = await notifiers.withoutSmtp();
     const w = change({ to: 'processing' });
     const inbox = notifier.listen(w.traderId);
     await notifier.publishChange(w);
     await eventually('the push', () => inbox.length === 1);
-    await eventually('the log', async () => (await notifier!.deliveries(w.withdrawalId))[0]?.status === 'sent');
+    await eventually('the log', async () => (await notifier.deliveries(w.withdrawalId))[0]?.status === 'sent');
     const notificationId = inbox[0]!.payload.notificationId;
     expect(await kept(notifier.messaging, w.traderId)).toEqual([{ seq: expect.any(Number), msgId: notificationId, notificationId }]);
-    const [response] = await notifier.rows<{ response: string | null }>(
+    const [response] = await notifier.rows(
+      z.object({ response: z.string().nullable() }),
       `select d.response from deliveries d join notifications n on n.id = d.notification_id where n.withdrawal_id = ? and d.channel = 'in_app'`,
       [w.withdrawalId],
     );
@@ -132,7 +121,7 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
 
   it('when the in-app sender crashes after the stream stored the notification and before recording it, then it is published again after the lease with the same msgID and the stream keeps it once', async () => {
     let crashes = 1;
-    notifier = await startTestNotifier({
+    const notifier = await notifiers.withoutSmtp({
       env: { DELIVERY_LEASE_MS: '700' },
       dispatch: {
         afterSend: (d) => {
@@ -144,7 +133,7 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
     const inbox = notifier.listen(w.traderId);
     await notifier.publishChange(w);
     await eventually('the publish again after the lease', () => inbox.length === 2);
-    await eventually('the log', async () => (await notifier!.deliveries(w.withdrawalId))[0]?.status === 'sent');
+    await eventually('the log', async () => (await notifier.deliveries(w.withdrawalId))[0]?.status === 'sent');
     expect(inbox[1]!.payload.notificationId).toBe(inbox[0]!.payload.notificationId);
     const [inApp] = await notifier.deliveries(w.withdrawalId);
     expect(inApp).toMatchObject({ channel: 'in_app', status: 'sent', attempts: 2 });
@@ -152,7 +141,7 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
   });
 
   it('when the NOTIFICATIONS stream is missing, then the in-app delivery is retried, and sent once the stream exists again', async () => {
-    notifier = await startTestNotifier({ env: { DELIVERY_RETRY_BASE_MS: '50' } });
+    const notifier = await notifiers.withoutSmtp({ env: { DELIVERY_RETRY_BASE_MS: '50' } });
     const stream = notifier.messaging.streamName(streams.notifications.name);
     const config = (await notifier.messaging.jsm.streams.info(stream)).config;
     await notifier.messaging.jsm.streams.delete(stream);
@@ -161,13 +150,13 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
     await eventually(
       'a failed attempt',
       async () =>
-        ((await notifier!.deliveries(w.withdrawalId))[0]?.attempts ?? 0) >= 1 &&
-        (await notifier!.deliveries(w.withdrawalId))[0]?.last_error !== null,
+        ((await notifier.deliveries(w.withdrawalId))[0]?.attempts ?? 0) >= 1 &&
+        (await notifier.deliveries(w.withdrawalId))[0]?.last_error !== null,
     );
     const [waiting] = await notifier.deliveries(w.withdrawalId);
     expect(waiting).toMatchObject({ channel: 'in_app', status: expect.stringMatching(/^(pending|sending)$/) });
     await notifier.messaging.jsm.streams.add(config);
-    await eventually('the delivery', async () => (await notifier!.deliveries(w.withdrawalId))[0]?.status === 'sent');
+    await eventually('the delivery', async () => (await notifier.deliveries(w.withdrawalId))[0]?.status === 'sent');
     expect(await kept(notifier.messaging, w.traderId)).toHaveLength(1);
   });
 
@@ -195,7 +184,8 @@ describe('notifier deliveries (SMTP failures, crashes, replicas, HTTP)', () => {
       expect(sink.messages).toHaveLength(20);
       expect(new Set(sink.messages.map((m) => m.messageId)).size).toBe(20);
       expect(inbox).toHaveLength(20);
-      const statuses = await notifier.rows<{ channel: string; status: string; n: number }>(
+      const statuses = await notifier.rows(
+        z.object({ channel: z.string(), status: z.string(), n: z.number() }),
         'select channel, status, count(*)::int as n from deliveries group by channel, status order by channel',
       );
       expect(statuses).toEqual([

@@ -1,9 +1,11 @@
+import { afterEach } from 'vitest';
 import { makeEnvelope, newId } from '@offramp/kit';
 import { eventually, startTestService, waitUntilQuiet } from '@offramp/kit/testing';
 import { inAppEnvelope, inAppSubject, withdrawalEvents, type Envelope } from '@offramp/contracts';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { buildNotifier, openNotifierDatabase, type NotifierApp, type NotifierHooks } from '../src/app.ts';
 import { readNotifierConfig } from '../src/config.ts';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 
 export type StatusChange = z.output<typeof withdrawalEvents.statusChanged.payload>;
 export type InApp = z.output<typeof inAppEnvelope>;
@@ -27,18 +29,21 @@ export function change(overrides: Partial<StatusChange> = {}): StatusChange {
   };
 }
 
-export interface DeliveryRow {
-  channel: string;
-  status: string;
-  attempts: number;
-  recipient: string;
-  last_error: string | null;
-  message_id: string | null;
-  event_id: string;
-}
+/** A row of the delivery log, as the tests read it. */
+const deliveryRow = z.object({
+  channel: z.string(),
+  status: z.string(),
+  attempts: z.number(),
+  recipient: z.string(),
+  last_error: z.string().nullable(),
+  message_id: z.string().nullable(),
+  event_id: z.string(),
+});
+
+type Options = NotifierHooks & { env?: Record<string, string> };
 
 /** A notifier on its own schema and NATS namespace, against the real Postgres and NATS. */
-export async function startTestNotifier(opts: NotifierHooks & { env?: Record<string, string> } = {}) {
+export async function startTestNotifier(opts: Options = {}) {
   const { env, ...hooks } = opts;
   const notifier = await startTestService({
     name: 'notifier',
@@ -55,7 +60,8 @@ export async function startTestNotifier(opts: NotifierHooks & { env?: Record<str
   return Object.assign(notifier, {
     /** The delivery log of a withdrawal, in channel order. */
     deliveries(withdrawalId: string) {
-      return notifier.rows<DeliveryRow>(
+      return notifier.rows(
+        deliveryRow,
         `select d.channel, d.status, d.attempts, d.recipient, d.last_error, d.message_id, d.event_id
          from deliveries d join notifications n on n.id = d.notification_id where n.withdrawal_id = ? order by d.id`,
         [withdrawalId],
@@ -87,7 +93,7 @@ export async function startTestNotifier(opts: NotifierHooks & { env?: Record<str
       await waitUntilQuiet({ databases: [db], messaging });
       await eventually(
         'every delivery in a final state',
-        async () => (await db.em.fork().execute("select 1 from deliveries where status in ('pending', 'sending')")).length === 0,
+        async () => (await notifier.rows(z.unknown(), "select 1 from deliveries where status in ('pending', 'sending')")).length === 0,
       );
       for (const a of [notifier.app, ...replicas]) for (const d of Object.values(a.dispatchers)) await d.flush();
       await messaging.nc.flush();
@@ -97,4 +103,30 @@ export async function startTestNotifier(opts: NotifierHooks & { env?: Record<str
       await cleanup();
     },
   });
+}
+
+/**
+ * The notifiers of a describe block's tests, each one stopped after its test (with its SMTP sink):
+ * `withSmtp` sends e-mail to a sink of its own, `withoutSmtp` has the e-mail channel off.
+ */
+export function notifierPerTest() {
+  let notifier: TestNotifier | undefined;
+  let sink: SmtpSink | undefined;
+  afterEach(async () => {
+    await notifier?.cleanup();
+    await sink?.close();
+    notifier = undefined;
+    sink = undefined;
+  });
+  return {
+    async withSmtp(opts: Options = {}) {
+      sink = await startSmtpSink();
+      notifier = await startTestNotifier({ ...opts, env: { SMTP_URL: sink.url, ...opts.env } });
+      return { notifier, sink };
+    },
+    async withoutSmtp(opts: Options = {}) {
+      notifier = await startTestNotifier(opts);
+      return notifier;
+    },
+  };
 }

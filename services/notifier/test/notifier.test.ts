@@ -1,25 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeEnvelope, newId } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
 import { withdrawalEvents } from '@offramp/contracts';
-import { change, startTestNotifier, type TestNotifier } from './harness.ts';
-import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
+import { z } from 'zod';
+import { change, notifierPerTest } from './harness.ts';
+import type { SmtpSink } from './smtp-sink.ts';
 
 describe('notifier on withdrawals.status-changed', () => {
-  let notifier: TestNotifier | undefined;
-  let sink: SmtpSink | undefined;
-  afterEach(async () => {
-    await notifier?.cleanup();
-    await sink?.close();
-    notifier = undefined;
-    sink = undefined;
-  });
-
-  async function start(opts: Parameters<typeof startTestNotifier>[0] = {}) {
-    sink = await startSmtpSink();
-    notifier = await startTestNotifier({ ...opts, env: { SMTP_URL: sink.url, ...opts.env } });
-    return { notifier, sink };
-  }
+  const start = notifierPerTest().withSmtp;
 
   const mailsTo = (s: SmtpSink, withdrawalId: string) => s.messages.filter((m) => m.headers['x-offramp-withdrawal-id'] === withdrawalId);
 
@@ -108,7 +96,7 @@ describe('notifier on withdrawals.status-changed', () => {
     await notifier.app.dispatchers.email!.flush();
     await notifier.quiet();
     expect(mailsTo(sink, completed.withdrawalId)).toHaveLength(1);
-    expect(await notifier.rows('select 1 from notifications where event_id = ?', [env.id])).toHaveLength(1);
+    expect(await notifier.rows(z.unknown(), 'select 1 from notifications where event_id = ?', [env.id])).toHaveLength(1);
     expect((await notifier.deliveries(completed.withdrawalId)).map((d) => [d.channel, d.event_id])).toEqual([
       ['in_app', env.id],
       ['email', env.id],
@@ -151,7 +139,9 @@ describe('notifier on withdrawals.status-changed', () => {
     await eventually('the e-mail', () => mailsTo(sink, completed.withdrawalId).length === 1);
     await notifier.quiet();
     expect(mailsTo(sink, completed.withdrawalId)).toHaveLength(1);
-    expect(await notifier.rows('select 1 from notifications where withdrawal_id = ?', [completed.withdrawalId])).toHaveLength(1);
+    expect(await notifier.rows(z.unknown(), 'select 1 from notifications where withdrawal_id = ?', [completed.withdrawalId])).toHaveLength(
+      1,
+    );
   });
 
   it('when a withdrawal enters pending, approved or in_review, then nothing is recorded or sent', async () => {
@@ -165,8 +155,8 @@ describe('notifier on withdrawals.status-changed', () => {
     await eventually('three events', () => settled.length === 3);
     await notifier.quiet();
     expect(settled).toEqual(['handled', 'handled', 'handled']);
-    expect(await notifier.rows('select 1 from notifications')).toHaveLength(0);
-    expect(await notifier.rows('select 1 from deliveries')).toHaveLength(0);
+    expect(await notifier.rows(z.unknown(), 'select 1 from notifications')).toHaveLength(0);
+    expect(await notifier.rows(z.unknown(), 'select 1 from deliveries')).toHaveLength(0);
     expect(inbox).toHaveLength(0);
     expect(sink.messages).toHaveLength(0);
   });

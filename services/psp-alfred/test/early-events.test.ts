@@ -8,6 +8,7 @@ import { checkAmounts } from '../src/discrepancies/discrepancies.ts';
 import { storeTransactionId } from '../src/offramps/reference.ts';
 import { insertIntent, recordAttempt } from '../src/offramps/offramps-store.ts';
 import { ingestPartnerEvent } from '../src/webhooks/ingest.ts';
+import { z } from 'zod';
 import { expectOk, startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
 
 /** Per-withdrawal gates run between Alfred's answer to POST /offramp and the store of its transaction id. */
@@ -34,7 +35,8 @@ const createdEvents = (h: Harness, withdrawalId: string) => eventsOf(h, pspAlfre
 const discrepancies = async (h: Harness, key: string) =>
   (await h.outboxEvents(pspAlfredEvents.discrepancyFound.subject)).filter((e) => e.key === key);
 const kept = (h: Harness, referenceId: string) =>
-  h.rows<{ status: string; outcome: string }>(
+  h.rows(
+    z.object({ status: z.string(), outcome: z.string() }),
     "select status, outcome from partner_events where event_type = 'OFFRAMP' and reference_id = ? order by id",
     [referenceId],
   );
@@ -84,7 +86,8 @@ function heldTransaction<T>(h: Harness, work: (em: EntityManager) => Promise<T>)
 /** Waits until some backend waits for the reference's advisory lock (the other side is parked on it). */
 async function waitingOnReference(h: Harness, referenceId: string) {
   await eventually(`a transaction waiting on the lock of ${referenceId}`, async () => {
-    const [row] = await h.rows<{ n: number }>(
+    const [row] = await h.rows(
+      z.object({ n: z.number() }),
       "select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and objid::bigint = (hashtext('offramp-ref:' || ?)::bigint & 4294967295)",
       [referenceId],
     );
@@ -172,7 +175,8 @@ describe('early partner events: kept while the reference is unknown, applied onc
     }
     await release();
     expect(await t.settledOfframp(command.withdrawalId, 30_000)).toMatchObject({ state: 'created', alfred_status: 'FAILED' });
-    const outbox = await t.rows<{ subject: string; envelope: { payload: Record<string, unknown> } }>(
+    const outbox = await t.rows(
+      z.object({ subject: z.string(), envelope: z.object({ payload: z.record(z.string(), z.unknown()) }) }),
       "select subject, envelope from outbox where envelope->>'correlationId' = ? order by seq",
       [command.withdrawalId],
     );
@@ -281,7 +285,7 @@ describe('order-state rpc', () => {
       envelope = await t.sendCreateOfframp(command);
       await eventually(
         'the intent',
-        async () => (await t.rows('select 1 from offramps where withdrawal_id = ?', [command.withdrawalId])).length > 0,
+        async () => (await t.rows(z.unknown(), 'select 1 from offramps where withdrawal_id = ?', [command.withdrawalId])).length > 0,
       );
       const answer = await eventually(
         'the fence',
@@ -299,7 +303,7 @@ describe('order-state rpc', () => {
     const id = envelope!.id;
     await eventually(
       'the create handled after recovery',
-      async () => (await t.rows('select 1 from inbox where message_id = ?', [id])).length > 0,
+      async () => (await t.rows(z.unknown(), 'select 1 from inbox where message_id = ?', [id])).length > 0,
       { timeoutMs: 20_000 },
     );
     expect(await t.settledOfframp(command.withdrawalId)).toMatchObject({ state: 'fenced', transaction_id: null });
@@ -357,7 +361,8 @@ describe('reconcile-offramp command', () => {
       { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' },
       { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'reconciliation' },
     ]);
-    const [row] = await t.rows<{ duplicates: number; outcome: string }>(
+    const [row] = await t.rows(
+      z.object({ duplicates: z.number(), outcome: z.string() }),
       'select duplicates, outcome from partner_events where reference_id = ?',
       [transactionId],
     );
@@ -369,7 +374,7 @@ describe('reconcile-offramp command', () => {
     await reconcile(t, withdrawalId);
     expect(await statusEvents(t, withdrawalId)).toEqual([]);
     expect(await createdEvents(t, withdrawalId)).toEqual([]);
-    expect(await t.rows('select 1 from offramps where withdrawal_id = ?', [withdrawalId])).toEqual([]);
+    expect(await t.rows(z.unknown(), 'select 1 from offramps where withdrawal_id = ?', [withdrawalId])).toEqual([]);
   });
 
   it('when the mirror holds a final status that was never published, then the periodic reconciler publishes it', async () => {
@@ -381,7 +386,7 @@ describe('reconcile-offramp command', () => {
       await t.emu('PUT', '/config', { webhookDelivery: true });
     }
     // What the create path did before: the mirror took Alfred's final status and nothing was published.
-    await t.rows("update offramps set alfred_status = 'FAILED', status_at = now() - interval '1 hour' where withdrawal_id = ?", [
+    await t.run("update offramps set alfred_status = 'FAILED', status_at = now() - interval '1 hour' where withdrawal_id = ?", [
       withdrawalId,
     ]);
     const report = await t.app.reconciler.run();
@@ -433,12 +438,13 @@ describe('a create whose outcome stayed unknown (its command dead-lettered)', ()
 
   it('when the reconciler sweeps the kept event, then it finds the order by its reference, adopts it, and the early FAILED is published once', async () => {
     const { withdrawalId, transactionId } = await abandonedOrder();
-    await lone.rows("update partner_events set received_at = now() - interval '1 minute' where reference_id = ?", [transactionId]);
+    await lone.run("update partner_events set received_at = now() - interval '1 minute' where reference_id = ?", [transactionId]);
     expect(await lone.app.reconciler.sweepUnknownReferences()).toEqual({ adopted: [transactionId], reported: [] });
     expect(await statusEvents(lone, withdrawalId)).toEqual([
       { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' },
     ]);
-    const [row] = await lone.rows<{ state: string; transaction_id: string }>(
+    const [row] = await lone.rows(
+      z.object({ state: z.string(), transaction_id: z.string() }),
       'select state, transaction_id from offramps where withdrawal_id = ?',
       [withdrawalId],
     );
@@ -531,14 +537,16 @@ describe('discrepancies with the partner, each announced once per key', () => {
     for (const status of ['TRADE_COMPLETED', 'FAILED'])
       expect((await signedWebhook(t, { referenceId, eventType: 'OFFRAMP', status, metadata: {} })).statusCode).toBe(200);
     expect((await t.app.reconciler.sweepUnknownReferences()).reported).not.toContain(referenceId);
-    await t.rows('update partner_events set received_at = received_at - make_interval(secs => ?) where reference_id = ?', [
+    await t.run('update partner_events set received_at = received_at - make_interval(secs => ?) where reference_id = ?', [
       t.config.UNKNOWN_REFERENCE_AFTER_SECONDS + 1,
       referenceId,
     ]);
-    const [{ received_at: receivedAt }] = (await t.rows<{ received_at: Date }>(
+    const [first] = await t.rows(
+      z.object({ received_at: z.string() }),
       'select received_at from partner_events where reference_id = ? order by id limit 1',
       [referenceId],
-    )) as [{ received_at: Date }];
+    );
+    const receivedAt = first!.received_at;
     expect(await t.app.reconciler.sweepUnknownReferences()).toMatchObject({ reported: [referenceId] });
     expect(await t.app.reconciler.sweepUnknownReferences()).toMatchObject({ reported: [] });
     expect(await discrepancies(t, `unknown_partner_reference:${referenceId}`)).toEqual([
@@ -588,7 +596,9 @@ describe('discrepancies with the partner, each announced once per key', () => {
       'FAILED/reconciliation',
       'FAILED/reconciliation',
     ]);
-    const [row] = await t.rows<{ alfred_status: string }>('select alfred_status from offramps where withdrawal_id = ?', [withdrawalId]);
+    const [row] = await t.rows(z.object({ alfred_status: z.string() }), 'select alfred_status from offramps where withdrawal_id = ?', [
+      withdrawalId,
+    ]);
     expect(row).toEqual({ alfred_status: 'FIAT_TRANSFER_COMPLETED' });
   });
 });
@@ -605,6 +615,6 @@ describe('order-state when Alfred is down', () => {
     } finally {
       await t.emu('DELETE', '/faults');
     }
-    expect(await t.rows('select 1 from offramp_fences where withdrawal_id = ?', [withdrawalId])).toEqual([]);
+    expect(await t.rows(z.unknown(), 'select 1 from offramp_fences where withdrawal_id = ?', [withdrawalId])).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { stdnum } from 'stdnum';
 import { pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
 import { eventually } from '@offramp/kit/testing';
+import { z } from 'zod';
 import { expectOk, startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
@@ -16,7 +17,8 @@ afterAll(async () => {
 const newTrader = () => `trader-${randomUUID()}`;
 const kycRow = async (traderId: string) =>
   (
-    await t.rows<{ kyc_status: string | null; customer_id: string | null }>(
+    await t.rows(
+      z.object({ kyc_status: z.string().nullable(), customer_id: z.string().nullable() }),
       'select kyc_status, customer_id from traders where trader_id = ?',
       [traderId],
     )
@@ -145,7 +147,8 @@ describe('eligibility', () => {
     for (const [country, [c, name]] of Object.entries(validators)) {
       const traderId = newTrader();
       await expectOk(t.call(pspAlfredRpc.devSeedKyc, { traderId, country }));
-      const [row] = await t.rows<{ identity: { documentNumber: string; firstName: string; dateOfBirth: string } }>(
+      const [row] = await t.rows(
+        z.object({ identity: z.object({ documentNumber: z.string(), firstName: z.string(), dateOfBirth: z.string() }) }),
         'select identity from traders where trader_id = ?',
         [traderId],
       );

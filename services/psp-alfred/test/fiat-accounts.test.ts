@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { pspAlfredRpc } from '@offramp/contracts';
+import { z } from 'zod';
 import { badClabe, expectOk, startTestPspAlfred, validClabe, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
@@ -63,7 +64,7 @@ describe('fiat accounts', () => {
       },
     ]);
     expect(JSON.stringify(accounts)).not.toContain(validClabe);
-    const stored = await t.rows('select * from fiat_accounts where fiat_account_id = ?', [fiatAccountId]);
+    const stored = await t.rows(z.unknown(), 'select * from fiat_accounts where fiat_account_id = ?', [fiatAccountId]);
     expect(JSON.stringify(stored)).not.toContain(validClabe);
   });
 
@@ -215,7 +216,8 @@ describe('fiat accounts', () => {
   it('when a withdrawal asks for its destination, then the masked account, the country, the KYC name and the fingerprint', async () => {
     const { traderId } = await t.readyTrader('MX');
     const { fiatAccountId } = await expectOk(t.call(pspAlfredRpc.createFiatAccount, { traderId, type: 'SPEI', fields: spei() }));
-    const [trader] = await t.rows<{ identity: { firstName: string; lastName: string } }>(
+    const [trader] = await t.rows(
+      z.object({ identity: z.object({ firstName: z.string(), lastName: z.string() }) }),
       'select identity from traders where trader_id = ?',
       [traderId],
     );

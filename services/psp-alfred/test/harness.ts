@@ -82,7 +82,8 @@ export async function startTestPspAlfred(opts: Options = {}) {
       };
       return requests;
     },
-    rows: <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => service.rows<T>(sql, params),
+    rows: service.rows,
+    run: service.run,
     /** The payloads of the events of one subject that went through the outbox, oldest first. */
     async outboxEvents(subject: string) {
       const rows = await queryRows(

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
 import { eventually } from '@offramp/kit/testing';
+import { z } from 'zod';
 import { startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
@@ -29,7 +30,9 @@ describe('Alfred faults on the offramp path', () => {
     });
     expect(await t.partnerCalls('POST', '/quotes')).toHaveLength(callsWhileOpen);
     expect(ordersFor(command.withdrawalId)).toEqual([]);
-    const [waiting] = await t.rows<{ state: string }>('select state from offramps where withdrawal_id = ?', [command.withdrawalId]);
+    const [waiting] = await t.rows(z.object({ state: z.string() }), 'select state from offramps where withdrawal_id = ?', [
+      command.withdrawalId,
+    ]);
     expect(waiting).toEqual({ state: 'requested' });
 
     await t.emu('DELETE', '/faults');

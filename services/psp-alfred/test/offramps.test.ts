@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
 import { eventually } from '@offramp/kit/testing';
+import { z } from 'zod';
 import { expectOk, startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
@@ -15,8 +16,6 @@ afterAll(async () => {
 const ordersFor = (withdrawalId: string) => [...t.sandbox.state.offramps.values()].filter((o) => o.memo === withdrawalId);
 const eventsFor = async (subject: string, withdrawalId: string) =>
   (await t.outboxEvents(subject)).filter((e) => e.withdrawalId === withdrawalId);
-const handledCommands = async () =>
-  Number((await t.rows<{ n: string }>("select count(*) as n from inbox where consumer = 'psp-alfred-commands'"))[0]!.n);
 
 describe('create-offramp command', () => {
   it('when the command arrives, then one order is created at Alfred and offrampCreated carries the deposit instruction', async () => {
@@ -54,14 +53,16 @@ describe('create-offramp command', () => {
 
   it('when the command is delivered twice, then still one order and one offrampCreated', async () => {
     const { command } = await t.prepareWithdrawal();
-    const before = await handledCommands();
+    const before = await t.handledCommands();
     await t.sendCreateOfframp(command);
     await t.sendCreateOfframp(command);
-    await eventually('both commands handled', async () => (await handledCommands()) === before + 2);
+    await eventually('both commands handled', async () => (await t.handledCommands()) === before + 2);
     expect(ordersFor(command.withdrawalId)).toHaveLength(1);
     expect(await eventsFor(pspAlfredEvents.offrampCreated.subject, command.withdrawalId)).toHaveLength(1);
     expect(await t.partnerCalls('POST', '/offramp').then((calls) => calls.length)).toBeGreaterThan(0);
-    const [row] = await t.rows<{ attempts: number }>('select attempts from offramps where withdrawal_id = ?', [command.withdrawalId]);
+    const [row] = await t.rows(z.object({ attempts: z.number() }), 'select attempts from offramps where withdrawal_id = ?', [
+      command.withdrawalId,
+    ]);
     expect(row).toEqual({ attempts: 1 });
   });
 
@@ -75,9 +76,9 @@ describe('create-offramp command', () => {
       { withdrawalId: command.withdrawalId, partnerCode: 111426, message: expect.any(String) },
     ]);
     // A refused withdrawal stays refused: the command again changes nothing.
-    const handled = await handledCommands();
+    const handled = await t.handledCommands();
     await t.sendCreateOfframp(command);
-    await eventually('the second command', async () => (await handledCommands()) === handled + 1);
+    await eventually('the second command', async () => (await t.handledCommands()) === handled + 1);
     expect(await eventsFor(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toHaveLength(1);
     expect(ordersFor(command.withdrawalId)).toEqual([]);
   });
@@ -117,7 +118,8 @@ describe('QA emit-offramp', () => {
         source: 'webhook',
       })),
     );
-    const [row] = await t.rows<{ alfred_status: string; deposit_tx_hash: string | null }>(
+    const [row] = await t.rows(
+      z.object({ alfred_status: z.string(), deposit_tx_hash: z.string().nullable() }),
       'select alfred_status, deposit_tx_hash from offramps where withdrawal_id = ?',
       [command.withdrawalId],
     );

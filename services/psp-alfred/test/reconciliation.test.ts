@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
 import { eventually } from '@offramp/kit/testing';
+import { z } from 'zod';
 import { startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
@@ -54,7 +55,9 @@ describe('reconciliation', () => {
       payload: { referenceId: transactionId, eventType: 'OFFRAMP', status: 'FIAT_TRANSFER_COMPLETED', metadata: {} },
     });
     await eventually('the late webhook', async () => {
-      const [row] = await t.rows<{ duplicates: number }>('select duplicates from partner_events where reference_id = ?', [transactionId]);
+      const [row] = await t.rows(z.object({ duplicates: z.number() }), 'select duplicates from partner_events where reference_id = ?', [
+        transactionId,
+      ]);
       return row && row.duplicates === 1;
     });
     expect(await statusEvents(t, withdrawalId)).toHaveLength(1);
@@ -70,7 +73,7 @@ describe('reconciliation', () => {
       const threshold = 600;
       const early = await t.app.reconciler.run({ olderThanSeconds: threshold });
       expect(early.details.map((d) => d.withdrawalId)).not.toContain(withdrawalId);
-      await t.rows(
+      await t.run(
         'update offramps set status_at = status_at - make_interval(secs => ?), checked_at = checked_at - make_interval(secs => ?) where withdrawal_id = ?',
         [threshold + 1, threshold + 1, withdrawalId],
       );

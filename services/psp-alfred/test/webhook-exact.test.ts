@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { signatureHeader } from '@offramp/alfred-sandbox';
+import { z } from 'zod';
 import { startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
@@ -20,7 +21,7 @@ const signed = (body: string) =>
     payload: body,
   });
 
-const count = async () => Number((await t.rows<{ n: string }>('select count(*) as n from partner_events'))[0]!.n);
+const count = async () => Number((await t.rows(z.object({ n: z.string() }), 'select count(*) as n from partner_events'))[0]!.n);
 
 describe('Alfred webhook: exact numbers', () => {
   it('when a signed body holds 2^53 + 1, then 400 VALIDATION_ERROR names the field and nothing is stored', async () => {

@@ -4,6 +4,7 @@ import { signatureHeader } from '@offramp/alfred-sandbox';
 import { pspAlfredEvents } from '@offramp/contracts';
 import { inTransaction } from '@offramp/kit';
 import { insertIntent, markCreated } from '../src/offramps/offramps-store.ts';
+import { z } from 'zod';
 import { startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
@@ -53,7 +54,8 @@ async function knownOrder() {
 }
 
 const stored = async (referenceId: string) =>
-  t.rows<{ status: string; source: string; outcome: string; duplicates: number; raw_body: string }>(
+  t.rows(
+    z.object({ status: z.string(), source: z.string(), outcome: z.string(), duplicates: z.number(), raw_body: z.string() }),
     'select status, source, outcome, duplicates, raw_body from partner_events where reference_id = ?',
     [referenceId],
   );
@@ -84,7 +86,7 @@ describe('Alfred webhook', () => {
   });
 
   it('when the body is malformed but signed, then 400 and nothing is stored', async () => {
-    const count = async () => Number((await t.rows<{ n: string }>('select count(*) as n from partner_events'))[0]!.n);
+    const count = async () => Number((await t.rows(z.object({ n: z.string() }), 'select count(*) as n from partner_events'))[0]!.n);
     const before = await count();
     const res = await signed('{"referenceId": 12');
     expect(res.statusCode).toBe(400);
@@ -112,7 +114,8 @@ describe('Alfred webhook', () => {
     expect(await statusEvents(transactionId)).toEqual([
       { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' },
     ]);
-    const [row] = await t.rows<{ alfred_status: string; failure_reason: string }>(
+    const [row] = await t.rows(
+      z.object({ alfred_status: z.string(), failure_reason: z.string() }),
       'select alfred_status, failure_reason from offramps where withdrawal_id = ?',
       [withdrawalId],
     );
@@ -126,7 +129,9 @@ describe('Alfred webhook', () => {
       expect(res.statusCode).toBe(200);
     }
     expect((await statusEvents(transactionId)).map((e) => e.status)).toEqual(['FIAT_TRANSFER_COMPLETED', 'TRADE_COMPLETED', 'FAILED']);
-    const [row] = await t.rows<{ alfred_status: string }>('select alfred_status from offramps where withdrawal_id = ?', [withdrawalId]);
+    const [row] = await t.rows(z.object({ alfred_status: z.string() }), 'select alfred_status from offramps where withdrawal_id = ?', [
+      withdrawalId,
+    ]);
     expect(row).toEqual({ alfred_status: 'FIAT_TRANSFER_COMPLETED' });
   });
 
@@ -171,7 +176,7 @@ describe('Alfred webhook', () => {
     });
     expect(res.status).toBe(200);
     expect(await stored(transactionId)).toMatchObject([{ status: 'ON_CHAIN_DEPOSIT_RECEIVED', outcome: 'applied' }]);
-    const [row] = await t.rows<{ deposit_tx_hash: string }>('select deposit_tx_hash from offramps where transaction_id = ?', [
+    const [row] = await t.rows(z.object({ deposit_tx_hash: z.string() }), 'select deposit_tx_hash from offramps where transaction_id = ?', [
       transactionId,
     ]);
     expect(row).toEqual({ deposit_tx_hash: 'abc123' });

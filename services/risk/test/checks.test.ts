@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
 import { riskRpc } from '@offramp/contracts';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { debited, startTestRisk, type TestRisk } from './harness.ts';
 
 const usdt = (units: number) => BigInt(units) * 1_000_000n;
@@ -39,7 +39,8 @@ describe('risk pre-checks over rpc', () => {
     await risk.call(riskRpc.setFreeze, { frozen: false, reason: 'resolved', operatorId: 'op-2' });
     expect(await checkSession()).toEqual({ ok: true, data: { allowed: true } });
     expect(await risk.call(riskRpc.checkInitiate, { traderId: 't-1', country: 'BR' })).toEqual({ ok: true, data: { allowed: true } });
-    const audit = await risk.rows<{ operator_id: string; reason: string; after: { frozen: boolean } }>(
+    const audit = await risk.rows(
+      z.object({ operator_id: z.string(), reason: z.string(), after: z.object({ frozen: z.boolean() }) }),
       "select operator_id, reason, after from audit_log where subject = 'freeze' and scope = 'global' order by id",
     );
     expect(audit.map((a) => [a.operator_id, a.reason, a.after.frozen])).toEqual([
@@ -122,9 +123,11 @@ describe('risk pre-checks over rpc', () => {
         operatorId: 'op-1',
       });
       await risk.decideOne(blocked);
-      const decisions = await risk.rows<{ decision: string }>('select decision from decisions where trader_id = ? order by decided_at', [
-        traderId,
-      ]);
+      const decisions = await risk.rows(
+        z.object({ decision: z.string() }),
+        'select decision from decisions where trader_id = ? order by decided_at',
+        [traderId],
+      );
       expect(decisions.map((d) => d.decision)).toEqual(['approve', 'review', 'reject']);
 
       expect(await checkSession({ traderId, cryptoAmountMinor: usdt(50) })).toEqual({ ok: true, data: { allowed: true } });
@@ -153,7 +156,7 @@ describe('risk pre-checks over rpc', () => {
       const old = debited({ traderId, debitedMinor: usdt(200) });
       await risk.decideOne(old);
       // Ages the usage: the windows are rolling and measured by the database clock.
-      await risk.rows("update velocity_usage set counted_at = now() - interval '10 days' where withdrawal_id = ?", [old.withdrawalId]);
+      await risk.run("update velocity_usage set counted_at = now() - interval '10 days' where withdrawal_id = ?", [old.withdrawalId]);
       expect(await checkSession({ traderId, cryptoAmountMinor: usdt(101) })).toMatchObject({
         ok: false,
         error: {
@@ -161,7 +164,7 @@ describe('risk pre-checks over rpc', () => {
           details: { limit: 'trader_monthly_amount', used: '200.000000', violations: ['trader_monthly_amount'] },
         },
       });
-      await risk.rows("update velocity_usage set counted_at = now() - interval '31 days' where withdrawal_id = ?", [old.withdrawalId]);
+      await risk.run("update velocity_usage set counted_at = now() - interval '31 days' where withdrawal_id = ?", [old.withdrawalId]);
       expect(await checkSession({ traderId, cryptoAmountMinor: usdt(300) })).toEqual({ ok: true, data: { allowed: true } });
     } finally {
       await risk.call(riskRpc.setThresholds, { operatorId: 'op-1', trader: { monthlyAmountMinor: usdt(100_000), monthlyCount: 200 } });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
 import { eventually, readStream, testLogger } from '@offramp/kit/testing';
 import { riskRpc, withdrawalEvents } from '@offramp/contracts';
+import { z } from 'zod';
 import { buildRisk } from '../src/app.ts';
 import { debited, startTestRisk, type TestRisk } from './harness.ts';
 
@@ -40,9 +41,11 @@ describe('risk decisions on withdrawals.debited', () => {
       paymentRouteId: 'MX_SPEI',
       debitedMinor: w.debitedMinor,
     });
-    const usage = await risk.rows<{ amount_minor: string }>('select amount_minor::text from velocity_usage where withdrawal_id = ?', [
-      w.withdrawalId,
-    ]);
+    const usage = await risk.rows(
+      z.object({ amount_minor: z.string() }),
+      'select amount_minor::text from velocity_usage where withdrawal_id = ?',
+      [w.withdrawalId],
+    );
     expect(usage).toEqual([{ amount_minor: w.debitedMinor.toString() }]);
   });
 
@@ -62,8 +65,9 @@ describe('risk decisions on withdrawals.debited', () => {
       decision: 'reject',
       reasons: [{ code: 'kyt_blocked', detail: 'destination is blocked by the screening list: mule account' }],
     });
-    expect(await risk.rows('select 1 from velocity_usage where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(0);
-    const [row] = await risk.rows<{ decision: string; reasons: unknown }>(
+    expect(await risk.rows(z.unknown(), 'select 1 from velocity_usage where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(0);
+    const [row] = await risk.rows(
+      z.object({ decision: z.string(), reasons: z.unknown() }),
       'select decision, reasons from decisions where withdrawal_id = ?',
       [w.withdrawalId],
     );
@@ -77,7 +81,7 @@ describe('risk decisions on withdrawals.debited', () => {
     await risk.decideOne(w);
     const [event] = await eventsOf(risk, w.withdrawalId);
     expect(event?.payload).toMatchObject({ decision: 'review', reasons: [{ code: 'kyt_suspicious' }] });
-    expect(await risk.rows('select 1 from velocity_usage where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(1);
+    expect(await risk.rows(z.unknown(), 'select 1 from velocity_usage where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(1);
   });
 
   it('when the holder name does not match the KYC name, then review at or above the Travel Rule threshold and approve below it', async () => {
@@ -134,7 +138,8 @@ describe('risk decisions on withdrawals.debited', () => {
       await Promise.all(all.map((w) => risk!.publishDebited(w)));
       await eventually('every decision', () => settled.length === all.length);
       expect(settled.every((s) => s === 'handled')).toBe(true);
-      const decisions = await risk.rows<{ decision: string; n: number }>(
+      const decisions = await risk.rows(
+        z.object({ decision: z.string(), n: z.number() }),
         'select decision, count(*)::int as n from decisions where trader_id = ? group by decision order by decision',
         [traderId],
       );
@@ -157,8 +162,8 @@ describe('risk decisions on withdrawals.debited', () => {
     expect(settled).toEqual(['handled', 'duplicate']);
     await risk.app.relay.flush();
     expect(await eventsOf(risk, w.withdrawalId)).toHaveLength(1);
-    expect(await risk.rows('select 1 from decisions where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(1);
-    expect(await risk.rows('select 1 from velocity_usage where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(1);
+    expect(await risk.rows(z.unknown(), 'select 1 from decisions where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(1);
+    expect(await risk.rows(z.unknown(), 'select 1 from velocity_usage where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(1);
   });
 
   it('when JetStream redelivers after a crash between commit and ack, then one decision and one event', async () => {
@@ -179,7 +184,7 @@ describe('risk decisions on withdrawals.debited', () => {
     expect(settled).toEqual(['retry', 'duplicate']);
     await risk.app.relay.flush();
     expect(await eventsOf(risk, w.withdrawalId)).toHaveLength(1);
-    expect(await risk.rows('select 1 from decisions where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(1);
+    expect(await risk.rows(z.unknown(), 'select 1 from decisions where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(1);
   });
 
   it('when a new envelope arrives for a withdrawal already decided, then the recorded decision is announced again unchanged', async () => {
@@ -192,7 +197,7 @@ describe('risk decisions on withdrawals.debited', () => {
     const events = await eventsOf(risk, w.withdrawalId);
     expect(events.map((e) => e.payload)).toEqual([events[0]!.payload, events[0]!.payload]);
     expect(events[1]).toMatchObject({ causationId: again.id, payload: { decision: 'approve' } });
-    expect(await risk.rows('select 1 from velocity_usage where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(1);
+    expect(await risk.rows(z.unknown(), 'select 1 from velocity_usage where withdrawal_id = ?', [w.withdrawalId])).toHaveLength(1);
   });
 
   it('when the message is not a valid debited event, then it is dead-lettered with the reason and nothing is decided', async () => {
@@ -213,7 +218,7 @@ describe('risk decisions on withdrawals.debited', () => {
     await eventually('the dead letter', () => settled.includes('dead_letter'));
     const dead = await readStream(risk.messaging, 'DEADLETTER', `dlq.${withdrawalEvents.debited.subject}`);
     expect(dead.map((d) => d.data)).toEqual([body]);
-    expect(await risk.rows('select 1 from decisions')).toHaveLength(0);
+    expect(await risk.rows(z.unknown(), 'select 1 from decisions')).toHaveLength(0);
     expect(await risk.decidedEvents()).toHaveLength(0);
   });
 });

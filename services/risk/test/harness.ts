@@ -1,7 +1,7 @@
 import { makeEnvelope, newId, type ServiceHooks } from '@offramp/kit';
 import { eventually, readStream, startTestService } from '@offramp/kit/testing';
 import { riskEvents, withdrawalEvents, type Envelope, type WithdrawalDebited } from '@offramp/contracts';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { buildRisk, openRiskDatabase } from '../src/app.ts';
 import { readRiskConfig } from '../src/config.ts';
 
@@ -36,7 +36,7 @@ export async function startTestRisk(hooks?: ServiceHooks) {
       const env = await publishDebited(payload);
       await eventually(
         `the decision of ${payload.withdrawalId}`,
-        async () => (await risk.rows('select 1 from decisions where withdrawal_id = ?', [payload.withdrawalId])).length === 1,
+        async () => (await risk.rows(z.unknown(), 'select 1 from decisions where withdrawal_id = ?', [payload.withdrawalId])).length === 1,
       );
       await risk.app.relay.flush();
       return env;

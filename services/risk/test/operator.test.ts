@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
 import { paymentRoutes, riskRpc } from '@offramp/contracts';
+import { z } from 'zod';
 import { startTestRisk, type TestRisk } from './harness.ts';
 
 describe('risk operator rpcs', () => {
@@ -44,19 +45,23 @@ describe('risk operator rpcs', () => {
       ok: false,
       error: { code: 'LIMIT_EXCEEDED', details: { limit: 'route_max' } },
     });
-    const audit = await risk.rows<{
-      operator_id: string;
-      reason: string;
-      before: { routes: { MX_SPEI: { max: string } } };
-      after: { travelRuleThresholdMinor: string };
-    }>("select operator_id, reason, before, after from audit_log where subject = 'thresholds' order by id desc limit 1");
+    const audit = await risk.rows(
+      z.object({
+        operator_id: z.string(),
+        reason: z.string(),
+        before: z.object({ routes: z.object({ MX_SPEI: z.object({ max: z.string() }) }) }),
+        after: z.object({ travelRuleThresholdMinor: z.string() }),
+      }),
+      "select operator_id, reason, before, after from audit_log where subject = 'thresholds' order by id desc limit 1",
+    );
     expect(audit[0]).toMatchObject({
       operator_id: 'op-7',
       reason: 'new SPEI cap',
       before: { routes: { MX_SPEI: { max: '200000.00' } } },
       after: { travelRuleThresholdMinor: '500000000' },
     });
-    const [row] = await risk.rows<{ max_minor: string; updated_by: string }>(
+    const [row] = await risk.rows(
+      z.object({ max_minor: z.string(), updated_by: z.string() }),
       "select max_minor::text, updated_by from route_limits where payment_route_id = 'MX_SPEI'",
     );
     expect(row).toEqual({ max_minor: '15000000', updated_by: 'op-7' });
@@ -69,7 +74,7 @@ describe('risk operator rpcs', () => {
 
   it('when a threshold change is invalid, then VALIDATION_ERROR per field and nothing changes', async () => {
     const before = await risk.call(riskRpc.getThresholds, {});
-    const audits = (await risk.rows("select 1 from audit_log where subject = 'thresholds'")).length;
+    const audits = (await risk.rows(z.unknown(), "select 1 from audit_log where subject = 'thresholds'")).length;
     const result = await risk.call(riskRpc.setThresholds, {
       operatorId: 'op-7',
       routes: { XX_NOPE: { max: '1' }, BR_PIX: { min: '60000' }, CL_ACH_CHL: { max: '10.5' } },
@@ -90,7 +95,7 @@ describe('risk operator rpcs', () => {
       },
     });
     expect(await risk.call(riskRpc.getThresholds, {})).toEqual(before);
-    expect(await risk.rows("select 1 from audit_log where subject = 'thresholds'")).toHaveLength(audits);
+    expect(await risk.rows(z.unknown(), "select 1 from audit_log where subject = 'thresholds'")).toHaveLength(audits);
   });
 
   it('when screening entries are added, replaced, listed and removed, then the list follows and every change is audited', async () => {
@@ -111,7 +116,12 @@ describe('risk operator rpcs', () => {
     expect(await risk.call(riskRpc.removeScreeningEntry, { kind: 'destination', value, operatorId: 'op-3' })).toEqual({ removed: true });
     expect(await risk.call(riskRpc.removeScreeningEntry, { kind: 'destination', value, operatorId: 'op-3' })).toEqual({ removed: false });
     expect((await risk.call(riskRpc.listScreeningEntries, {})).entries.filter((e) => e.value === value)).toEqual([]);
-    const audit = await risk.rows<{ operator_id: string; before: { verdict: string } | null; after: { verdict: string } | null }>(
+    const audit = await risk.rows(
+      z.object({
+        operator_id: z.string(),
+        before: z.object({ verdict: z.string() }).nullable(),
+        after: z.object({ verdict: z.string() }).nullable(),
+      }),
       "select operator_id, before, after from audit_log where subject = 'screening' and scope = ? order by id",
       [`destination:${value}`],
     );
@@ -135,7 +145,7 @@ describe('risk operator rpcs', () => {
 
   it('when a recorded decision has reasons of the wrong shape, then reading it fails instead of passing them on', async () => {
     const withdrawalId = newId();
-    await risk.rows(
+    await risk.run(
       `insert into decisions (withdrawal_id, trader_id, country, payment_route_id, debited_minor, decision, reasons, message_id)
        values (?, 'trader-x', 'MX', 'MX_SPEI', 1, 'approve', '[{"code":"Not A Code"}]'::jsonb, ?)`,
       [withdrawalId, newId()],
@@ -152,11 +162,13 @@ describe('risk operator rpcs', () => {
     );
     expect([a?.entry.updatedBy, b?.entry.updatedBy].sort()).toEqual(['op-a', 'op-b']);
     expect((await risk.call(riskRpc.listScreeningEntries, { kind: 'trader' })).entries.filter((e) => e.value === value)).toHaveLength(1);
-    expect(await risk.rows("select 1 from audit_log where subject = 'screening' and scope = ?", [`trader:${value}`])).toHaveLength(2);
+    expect(
+      await risk.rows(z.unknown(), "select 1 from audit_log where subject = 'screening' and scope = ?", [`trader:${value}`]),
+    ).toHaveLength(2);
   });
 
   it('when the audit log is tampered with, then the database refuses', async () => {
     await risk.call(riskRpc.setFreeze, { frozen: false, reason: 'noop', operatorId: 'op-1' });
-    await expect(risk.rows('delete from audit_log')).rejects.toThrow(/append-only/);
+    await expect(risk.run('delete from audit_log')).rejects.toThrow(/append-only/);
   });
 });

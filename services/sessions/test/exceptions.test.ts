@@ -5,6 +5,7 @@ import { exceptionsRpc, ledgerRpc, sessionsRpc, type ExceptionExposure, type Exc
 import { createCall } from '../src/call.ts';
 import { openException, type OpenException } from '../src/exceptions/exceptions.ts';
 import { actionTransferId, resolveException, type ResolveDeps } from '../src/exceptions/resolve.ts';
+import { z } from 'zod';
 import { startTestStack, type TestStack } from './harness.ts';
 
 const clearing = { owner: 'psp:alfred:clearing', currency: 'USDT' } as const;
@@ -81,7 +82,8 @@ describe('the exception queue', () => {
       resolvedAt: null,
       actions: [],
     });
-    const events = await stack.rows<{ envelope: { payload: { exceptionId: string } } }>(
+    const events = await stack.rows(
+      z.object({ envelope: z.object({ payload: z.object({ exceptionId: z.string() }) }) }),
       "select envelope from outbox where subject = 'evt.exceptions.opened.v1'",
     );
     expect(events.filter((e) => e.envelope.payload.exceptionId === exceptionId)).toHaveLength(1);

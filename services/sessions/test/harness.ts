@@ -54,7 +54,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
   });
   const risk = await playRisk(messaging, testLogger('risk-player'));
   const psp = await playPspAlfred(messaging, testLogger('psp-player'), opts.scenario ?? 'success');
-  const { call, db, config, rows } = sessions;
+  const { call, db, config, rows, run } = sessions;
 
   const stack = {
     config,
@@ -64,6 +64,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
     psp,
     call,
     rows,
+    run,
     get app() {
       return sessions.app;
     },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
 import { ledgerRpc, withdrawalEvents } from '@offramp/contracts';
+import { z } from 'zod';
 import { startTestStack, until, type TestStack } from './harness.ts';
 
 const tenUsdt = 10_000_000n;
@@ -14,7 +15,7 @@ describe('initiating a withdrawal', () => {
 
   const holdOf = async (withdrawalId: string) => (await stack.call(ledgerRpc.getTransfer, { id: withdrawalId })).transfer;
   const withdrawalsOf = (traderId: string) =>
-    stack.rows<{ id: string; status: string }>('select id, status from withdrawals where trader_id = ?', [traderId]);
+    stack.rows(z.object({ id: z.string(), status: z.string() }), 'select id, status from withdrawals where trader_id = ?', [traderId]);
 
   it('when the owner initiates, then the hold is placed, the withdrawal is pending with its audit row and debited is published', async () => {
     const traderId = await stack.trader(25_000_000n);
@@ -32,7 +33,9 @@ describe('initiating a withdrawal', () => {
       credit: { owner: 'psp:alfred:clearing' },
     });
     expect(await stack.balance(traderId)).toMatchObject({ availableMinor: 15_000_000n, pendingDebitsMinor: tenUsdt });
-    expect(await stack.rows('select status from sessions where id = ?', [session.sessionId])).toEqual([{ status: 'consumed' }]);
+    expect(await stack.rows(z.object({ status: z.string() }), 'select status from sessions where id = ?', [session.sessionId])).toEqual([
+      { status: 'consumed' },
+    ]);
     const w = await stack.withdrawal(withdrawalId);
     expect(w).toMatchObject({
       traderId,
@@ -67,9 +70,11 @@ describe('initiating a withdrawal', () => {
     const r = await stack.initiate(attacker, session.sessionId);
     expect(r).toMatchObject({ ok: false, error: { code: 'ALFRED_SESSION_NOT_OWNED' } });
     for (const t of [victim, attacker]) expect(await stack.balance(t)).toMatchObject({ availableMinor: tenUsdt, pendingDebitsMinor: 0n });
-    const [row] = await stack.rows<{ status: string; withdrawal_id: string }>('select status, withdrawal_id from sessions where id = ?', [
-      session.sessionId,
-    ]);
+    const [row] = await stack.rows(
+      z.object({ status: z.string(), withdrawal_id: z.string() }),
+      'select status, withdrawal_id from sessions where id = ?',
+      [session.sessionId],
+    );
     expect(row!.status).toBe('open');
     expect(await holdOf(row!.withdrawal_id)).toBeNull();
     expect(await withdrawalsOf(attacker)).toEqual([]);
@@ -82,7 +87,7 @@ describe('initiating a withdrawal', () => {
     const traderId = await stack.trader(tenUsdt);
     expect(await stack.initiate(traderId, newId())).toMatchObject({ ok: false, error: { code: 'SESSION_NOT_FOUND' } });
     const session = await stack.session(traderId);
-    await stack.rows("update sessions set expires_at = now() - interval '1 second' where id = ?", [session.sessionId]);
+    await stack.run("update sessions set expires_at = now() - interval '1 second' where id = ?", [session.sessionId]);
     expect(await stack.initiate(traderId, session.sessionId)).toMatchObject({ ok: false, error: { code: 'SESSION_EXPIRED' } });
     expect(await stack.balance(traderId)).toMatchObject({ availableMinor: tenUsdt, pendingDebitsMinor: 0n });
     expect(await withdrawalsOf(traderId)).toEqual([]);
@@ -110,7 +115,9 @@ describe('initiating a withdrawal', () => {
     expect(await stack.initiate(traderId, session.sessionId)).toMatchObject({ ok: false, error: { code: 'INSUFFICIENT_FUNDS' } });
     expect(await stack.balance(traderId)).toMatchObject({ availableMinor: tenUsdt - 1n, pendingDebitsMinor: 0n });
     expect(await withdrawalsOf(traderId)).toEqual([]);
-    expect(await stack.rows('select status from sessions where id = ?', [session.sessionId])).toEqual([{ status: 'open' }]);
+    expect(await stack.rows(z.object({ status: z.string() }), 'select status from sessions where id = ?', [session.sessionId])).toEqual([
+      { status: 'open' },
+    ]);
 
     await stack.fund(traderId, 1n);
     expect(await stack.initiate(traderId, session.sessionId)).toMatchObject({ ok: true, data: { status: 'pending' } });
@@ -141,7 +148,11 @@ describe('initiating a withdrawal', () => {
     expect(await withdrawalsOf(traderId)).toHaveLength(2);
     expect(await stack.balance(traderId)).toMatchObject({ availableMinor: tenUsdt, pendingDebitsMinor: 2n * tenUsdt });
     const [id] = [...ids];
-    const timeline = await stack.rows('select to_status from withdrawal_timeline where withdrawal_id = ?', [id]);
+    const timeline = await stack.rows(
+      z.object({ to_status: z.string() }),
+      'select to_status from withdrawal_timeline where withdrawal_id = ?',
+      [id],
+    );
     expect(timeline).toEqual([{ to_status: 'pending' }]);
     await stack.app.relay.flush();
     const debited = await stack.published<{ withdrawalId: string }>(withdrawalEvents.debited.subject);

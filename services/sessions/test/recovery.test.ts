@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcError } from '@offramp/kit';
 import { ledgerRpc, pspAlfredCommands, pspAlfredEvents, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import { z } from 'zod';
 import { debit, funded, startTestStack, until, type TestStack } from './harness.ts';
 import { publishEvent } from './players.ts';
 
@@ -24,15 +25,17 @@ describe('recovery by the sweeper', () => {
     const session = await stack.session(traderId);
     crashAfterHold.add(session.sessionId);
     await expect(stack.initiate(traderId, session.sessionId)).rejects.toThrow(RpcError);
-    const [row] = await stack.rows<{ status: string; withdrawal_id: string }>('select status, withdrawal_id from sessions where id = ?', [
-      session.sessionId,
-    ]);
+    const [row] = await stack.rows(
+      z.object({ status: z.string(), withdrawal_id: z.string() }),
+      'select status, withdrawal_id from sessions where id = ?',
+      [session.sessionId],
+    );
     expect(row!.status).toBe('initiating');
     expect((await stack.call(ledgerRpc.getTransfer, { id: row!.withdrawal_id })).transfer).toMatchObject({
       holdStatus: 'pending',
       amountMinor: debit,
     });
-    expect(await stack.rows('select id from withdrawals where id = ?', [row!.withdrawal_id])).toEqual([]);
+    expect(await stack.rows(z.object({ id: z.string() }), 'select id from withdrawals where id = ?', [row!.withdrawal_id])).toEqual([]);
     return { sessionId: session.sessionId, withdrawalId: row!.withdrawal_id };
   }
 
@@ -54,12 +57,14 @@ describe('recovery by the sweeper', () => {
   it('when a crashed initiation has expired, then the sweeper gives it up, voids the hold and the session answers SESSION_EXPIRED', async () => {
     const traderId = await stack.trader(funded);
     const { sessionId, withdrawalId } = await crashedInitiation(traderId);
-    await stack.rows("update sessions set expires_at = now() - interval '1 second' where id = ?", [sessionId]);
+    await stack.run("update sessions set expires_at = now() - interval '1 second' where id = ?", [sessionId]);
     expect((await stack.holdResolved(withdrawalId)).holdStatus).toBe('voided');
-    expect(await stack.rows('select status from sessions where id = ?', [sessionId])).toEqual([{ status: 'abandoned' }]);
+    expect(await stack.rows(z.object({ status: z.string() }), 'select status from sessions where id = ?', [sessionId])).toEqual([
+      { status: 'abandoned' },
+    ]);
     expect(await stack.balance(traderId)).toMatchObject({ postedMinor: funded, availableMinor: funded, pendingDebitsMinor: 0n });
     expect(await stack.initiate(traderId, sessionId)).toMatchObject({ ok: false, error: { code: 'SESSION_EXPIRED' } });
-    expect(await stack.rows('select id from withdrawals where id = ?', [withdrawalId])).toEqual([]);
+    expect(await stack.rows(z.object({ id: z.string() }), 'select id from withdrawals where id = ?', [withdrawalId])).toEqual([]);
   });
 
   it('when an approved withdrawal gets no offramp, then createOfframp is re-sent and the withdrawal completes once', async () => {
@@ -94,7 +99,8 @@ describe('recovery by the sweeper', () => {
     const { withdrawalId } = await stack.processing();
     const sent = async () =>
       (
-        await stack.rows<{ n: number }>(
+        await stack.rows(
+          z.object({ n: z.number() }),
           "select count(*)::int as n from outbox where subject = ? and envelope->'payload'->>'withdrawalId' = ?",
           [pspAlfredCommands.reconcileOfframp.subject, withdrawalId],
         )
@@ -103,18 +109,18 @@ describe('recovery by the sweeper', () => {
     expect(await sent()).toBe(0);
 
     // Its status has not moved for longer than the threshold (60 s by default).
-    await stack.rows("update withdrawals set status_changed_at = now() - interval '2 minutes' where id = ?", [withdrawalId]);
+    await stack.run("update withdrawals set status_changed_at = now() - interval '2 minutes' where id = ?", [withdrawalId]);
     await until('the reconcile command', () => stack.psp.reconciles.includes(withdrawalId));
     await stack.app.sweeper.runOnce();
     await stack.app.sweeper.runOnce();
     expect(await sent()).toBe(1);
 
     // A period later it is asked again; once terminal, never.
-    await stack.rows("update withdrawals set reconcile_requested_at = now() - interval '2 minutes' where id = ?", [withdrawalId]);
+    await stack.run("update withdrawals set reconcile_requested_at = now() - interval '2 minutes' where id = ?", [withdrawalId]);
     await until('the second reconcile command', () => stack.psp.reconciles.filter((id) => id === withdrawalId).length === 2);
     await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
     await stack.reaches(withdrawalId, 'completed');
-    await stack.rows(
+    await stack.run(
       "update withdrawals set status_changed_at = now() - interval '2 minutes', reconcile_requested_at = now() - interval '2 minutes' where id = ?",
       [withdrawalId],
     );
@@ -126,7 +132,7 @@ describe('recovery by the sweeper', () => {
   it('when a withdrawal stays in its status past the SLA, then it is flagged, counted in /metrics and listed for operators until it moves', async () => {
     const { withdrawalId } = await stack.withdraw({ decision: 'review' });
     await stack.reaches(withdrawalId, 'in_review');
-    await stack.rows("update withdrawals set status_changed_at = now() - interval '25 hours' where id = ?", [withdrawalId]);
+    await stack.run("update withdrawals set status_changed_at = now() - interval '25 hours' where id = ?", [withdrawalId]);
     await until('the flag', async () => (await stack.withdrawal(withdrawalId)).stuckSince !== null);
     const metrics = await stack.app.http.app.inject({ url: '/metrics' });
     expect(metrics.body).toMatch(/withdrawals_stuck\{[^}]*status="in_review"[^}]*\} 1/);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerRpc, sessionsRpc } from '@offramp/contracts';
+import { z } from 'zod';
 import { debit, funded, startTestStack, until, type TestStack } from './harness.ts';
 
 describe('a restart with withdrawals in flight', () => {
@@ -30,10 +31,9 @@ describe('a restart with withdrawals in flight', () => {
 
     await s.restart();
     const byTrader = new Map(
-      (await s.rows<{ trader_id: string; withdrawal_id: string }>('select trader_id, withdrawal_id from sessions')).map((r) => [
-        r.trader_id,
-        r.withdrawal_id,
-      ]),
+      (await s.rows(z.object({ trader_id: z.string(), withdrawal_id: z.string() }), 'select trader_id, withdrawal_id from sessions')).map(
+        (r) => [r.trader_id, r.withdrawal_id],
+      ),
     );
     const terminal = async () => {
       const { withdrawals } = await s.call(sessionsRpc.listWithdrawals, { page: 1, limit: 100 });
@@ -57,7 +57,9 @@ describe('a restart with withdrawals in flight', () => {
       });
     }
     expect(new Set(s.psp.createOfframps.map((c) => c.withdrawalId)).size).toBe(50);
-    expect(await s.rows("select count(*)::int as n from sessions where status = 'consumed'")).toEqual([{ n: 50 }]);
+    expect(await s.rows(z.object({ n: z.number() }), "select count(*)::int as n from sessions where status = 'consumed'")).toEqual([
+      { n: 50 },
+    ]);
     expect(await s.call(ledgerRpc.check, {})).toMatchObject({ ok: true, mismatches: [] });
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEnvelope, newId } from '@offramp/kit';
 import { ledgerRpc, pspAlfredEvents, withdrawalEvents, withdrawalOperatorRpc } from '@offramp/contracts';
 import { derivedId } from '../src/app.ts';
+import { z } from 'zod';
 import { debit, funded, startTestStack, until, type TestStack } from './harness.ts';
 import { publishEnvelope, publishEvent } from './players.ts';
 
@@ -285,7 +286,9 @@ describe('the withdrawal saga', () => {
     await stack.reaches(withdrawalId, 'completed');
     await stack.holdResolved(withdrawalId);
     await stack.quiet();
-    expect(await stack.rows('select count(*)::int as n from inbox where message_id = ?', [completed.id])).toEqual([{ n: 1 }]);
+    expect(
+      await stack.rows(z.object({ n: z.number() }), 'select count(*)::int as n from inbox where message_id = ?', [completed.id]),
+    ).toEqual([{ n: 1 }]);
     const w = await stack.withdrawal(withdrawalId);
     expect(w.timeline.filter((e) => e.to === 'completed')).toHaveLength(1);
     expect(w.timeline.filter((e) => e.kind === 'refused')).toEqual([]);

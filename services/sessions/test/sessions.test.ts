@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
 import { sessionsRpc } from '@offramp/contracts';
+import { z } from 'zod';
 import { startTestStack, type TestStack } from './harness.ts';
 import { fiatAccountId, quoteMinor } from './players.ts';
 
@@ -23,7 +24,8 @@ describe('withdrawal sessions', () => {
     fiatAccountId: fiatAccountId(traderId),
     ...over,
   });
-  const sessionsOf = (traderId: string) => stack.rows<{ id: string }>('select id from sessions where trader_id = ?', [traderId]);
+  const sessionsOf = (traderId: string) =>
+    stack.rows(z.object({ id: z.string() }), 'select id from sessions where trader_id = ?', [traderId]);
 
   it('when a trader opens a session, then it keeps the quote, expires in 24 h and has a withdrawal id and the destination', async () => {
     const traderId = await stack.trader(0n);
@@ -35,13 +37,17 @@ describe('withdrawal sessions', () => {
     const ttlMs = new Date(r.data.expiresAt).getTime() - before;
     expect(ttlMs).toBeGreaterThan(24 * 3600_000 - 60_000);
     expect(ttlMs).toBeLessThanOrEqual(24 * 3600_000 + 1_000);
-    const [row] = await stack.rows<{
-      status: string;
-      withdrawal_id: string;
-      crypto_amount_minor: string;
-      destination: Record<string, unknown>;
-      country: string;
-    }>('select status, withdrawal_id, crypto_amount_minor::text, destination, country from sessions where id = ?', [r.data.sessionId]);
+    const [row] = await stack.rows(
+      z.object({
+        status: z.string(),
+        withdrawal_id: z.string(),
+        crypto_amount_minor: z.string(),
+        destination: z.record(z.string(), z.unknown()),
+        country: z.string(),
+      }),
+      'select status, withdrawal_id, crypto_amount_minor::text, destination, country from sessions where id = ?',
+      [r.data.sessionId],
+    );
     expect(row).toMatchObject({ status: 'open', crypto_amount_minor: '10000000', country: 'BR' });
     expect(row!.withdrawal_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
     expect(row!.destination).toMatchObject({

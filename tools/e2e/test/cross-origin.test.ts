@@ -1,6 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { queryRows } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
+import { z } from 'zod';
 import { launchChromium, trackedPage } from './browser/chromium.ts';
 import type { Widget } from './cross-origin/widget.ts';
 import { startWidgetServer } from './cross-origin/static-server.ts';
@@ -88,9 +90,12 @@ describe('the widget from another origin in a browser (CORS, typed client, event
 
   /** The notification ids the notifier stored for a withdrawal, in order: what its stream events must carry. */
   async function notificationIds(withdrawalId: string): Promise<string[]> {
-    const rows = await notifier!.db.em
-      .fork()
-      .execute<{ id: string }[]>('select id from notifications where withdrawal_id = ? order by id', [withdrawalId]);
+    const rows = await queryRows(
+      notifier!.db.em.fork(),
+      z.object({ id: z.string() }),
+      'select id from notifications where withdrawal_id = ? order by id',
+      [withdrawalId],
+    );
     return rows.map((r) => r.id);
   }
 

@@ -1,7 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpSink, type SmtpSink } from '@offramp/notifier/testing';
+import { queryRows } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
+import { z } from 'zod';
 import { startNotifier, startSystem, tokenFor, type System } from './system.ts';
 import { assertConforms } from './conformance.ts';
 import { addAccount, countries, emitOfframp, newTrader, onboard, waitForStatus, withdraw } from './flows.ts';
@@ -153,12 +155,12 @@ describe('notifications end to end (sessions -> notifier -> NATS -> gateway SSE,
     expect(rejections).toHaveLength(1);
     expect(rejections[0]!.text).toMatch(new RegExp(`Returned to your balance:\\s+${debited.replace('.', '\\.')} USDT`));
     expect(mailsOf(withdrawalId)).toHaveLength(2);
-    const log = await notifier.db.em
-      .fork()
-      .execute<{ kind: string; channel: string; status: string; attempts: number }[]>(
-        'select n.kind, d.channel, d.status, d.attempts from deliveries d join notifications n on n.id = d.notification_id where n.withdrawal_id = ? order by d.id',
-        [withdrawalId],
-      );
+    const log = await queryRows(
+      notifier.db.em.fork(),
+      z.object({ kind: z.string(), channel: z.string(), status: z.string(), attempts: z.number() }),
+      'select n.kind, d.channel, d.status, d.attempts from deliveries d join notifications n on n.id = d.notification_id where n.withdrawal_id = ? order by d.id',
+      [withdrawalId],
+    );
     expect(log).toEqual([
       { kind: 'withdrawal.processing', channel: 'in_app', status: 'sent', attempts: 1 },
       { kind: 'withdrawal.processing', channel: 'email', status: 'sent', attempts: 1 },

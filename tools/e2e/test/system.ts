@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { callRpc, migrate, type Database, type Messaging } from '@offramp/kit';
+import { callRpc, migrate, queryRow, type Database, type Messaging } from '@offramp/kit';
 import { eventually, testInfra, testLogger, testMessaging, uniqueName, waitUntilQuiet } from '@offramp/kit/testing';
 import { ledgerRpc, riskRpc, type RpcDef } from '@offramp/contracts';
 import { basePath, buildSandbox, signatureHeader } from '@offramp/alfred-sandbox';
@@ -11,7 +11,7 @@ import { buildGateway, readGatewayConfig } from '@offramp/gateway';
 import { createGatewayClient, type GatewayClient } from '@offramp/client';
 import { openApiChecker } from '@offramp/kit/testing-openapi';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { assertConforms } from './conformance.ts';
 
 export const jwtSecret = 'e2e-jwt-secret-that-is-long-enough-0123456789';
@@ -220,9 +220,12 @@ export async function startSystem(
     },
     /** Marks the trader's Alfred customer bridged or not at the sandbox (decides the BANK_USA failure path). */
     async markBridged(trader: string, bridged: boolean) {
-      const [row] = await pspDb.em
-        .fork()
-        .execute<{ customer_id: string }[]>('select customer_id from traders where trader_id = ?', [trader]);
+      const row = await queryRow(
+        pspDb.em.fork(),
+        z.object({ customer_id: z.string() }),
+        'select customer_id from traders where trader_id = ?',
+        [trader],
+      );
       const res = await sandbox.app.inject({ method: 'PUT', url: `/__emu/customers/${row!.customer_id}`, payload: { bridged } });
       if (res.statusCode !== 200) throw new Error(`could not mark ${trader} bridged: ${res.body}`);
     },
