@@ -45,8 +45,8 @@ export interface OwnPostgres {
 const user = 'postgres';
 const password = 'postgres';
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; released before Postgres binds it). */
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (the OS picks it; released before the server under test binds it). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { connectMessaging, deleteStreams, provisionStreams, type Messaging } from './nats.ts';
@@ -5,6 +6,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { migrate, type Database } from './database.ts';
 import { callRpc } from './rpc.ts';
 import { queryRow, queryRows } from './sql.ts';
+import { freePort } from './testing-postgres.ts';
 import { streams, type RpcDef } from '@offramp/contracts';
 import { z } from 'zod';
 
@@ -187,4 +189,49 @@ export async function readStream(messaging: Messaging, stream: string, subject: 
   // Not left to expire (5 minutes): its pending count would read as backlog to waitUntilQuiet.
   await consumer.delete().catch(() => undefined);
   return out;
+}
+
+export { freePort };
+
+/**
+ * A service's `server.ts` run as its own Node process, as production runs it: on a free port of
+ * 127.0.0.1 with the given environment, its output kept for the failure messages.
+ */
+export async function spawnServer(entry: string, env: Record<string, string>) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let output = '';
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    port,
+    url,
+    child,
+    /** The exit code, once the process has ended. */
+    exited,
+    output: () => output,
+    running,
+    /** Waits until /readyz answers 200 and answers that response; fails at once, with the output, if the process ends first. */
+    ready: () =>
+      eventually(
+        () => `${entry} to be ready: ${output}`,
+        async () => {
+          if (!running()) throw new Error(`${entry} exited early: ${output}`);
+          const res = await fetch(`${url}/readyz`).catch(() => null);
+          return res?.status === 200 && res;
+        },
+        { intervalMs: 100 },
+      ),
+    /** Kills it if it still runs and waits for its end: a test's cleanup. */
+    async kill() {
+      if (running()) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

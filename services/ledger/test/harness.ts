@@ -5,6 +5,9 @@ import { buildLedger, migrations, openLedgerDatabase, readLedgerConfig, type Led
 
 export type TestLedger = Awaited<ReturnType<typeof startTestLedger>>;
 
+/** A USDT account of `owner`, as requests name it. */
+export const usdt = (owner: string) => ({ owner, currency: 'USDT' });
+
 /**
  * A ledger on its own schema and NATS namespace, against the real Postgres and NATS. Load tests
  * pass `dbTimeouts` (a generous pool wait): what they check must not depend on the machine's speed.
@@ -42,6 +45,13 @@ export async function startTestLedger(
         });
         if (r.outcome !== 'ok') throw new Error(`funding failed: ${r.outcome}`);
       }
+    },
+    /** A new trader funded with `amountMinor` USDT, and the clearing account its holds credit. */
+    async trader(amountMinor: bigint) {
+      const trader = `trader:${newId()}`;
+      await this.fund(trader, amountMinor);
+      await call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
+      return trader;
     },
     async available(owner: string, currency = 'USDT') {
       const { balances } = await call(ledgerRpc.getBalances, { owner, currency });

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
 import { ledgerRpc } from '@offramp/contracts';
-import { startTestLedger, type TestLedger } from './harness.ts';
-
-const usdt = (owner: string) => ({ owner, currency: 'USDT' });
+import { startTestLedger, usdt, type TestLedger } from './harness.ts';
 
 describe('ledger holds and transfers', () => {
   let ledger: TestLedger;
@@ -13,9 +11,7 @@ describe('ledger holds and transfers', () => {
   afterAll(async () => ledger?.cleanup());
 
   it('when 1,000 holds race on an account funded for exactly 100, then 100 are ok, 900 insufficient and available never goes negative', async () => {
-    const trader = `trader:${newId()}`;
-    await ledger.fund(trader, 100n * 10_000_000n);
-    await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
+    const trader = await ledger.trader(100n * 10_000_000n);
     let sampling = true;
     let lowest: bigint | null = null;
     const sampler = (async () => {

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, RpcError } from '@offramp/kit';
 import { ledgerRpc } from '@offramp/contracts';
-import { startTestLedger, type TestLedger } from './harness.ts';
-
-const usdt = (owner: string) => ({ owner, currency: 'USDT' });
+import { startTestLedger, usdt, type TestLedger } from './harness.ts';
 
 describe('ledger idempotency', () => {
   let ledger: TestLedger;
@@ -12,15 +10,8 @@ describe('ledger idempotency', () => {
   });
   afterAll(async () => ledger?.cleanup());
 
-  async function newTrader(amountMinor: bigint) {
-    const trader = `trader:${newId()}`;
-    await ledger.fund(trader, amountMinor);
-    await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
-    return trader;
-  }
-
   it('when one transfer id is sent 50 times in sequence, then one transfer exists and every retry answers exists with the original', async () => {
-    const trader = await newTrader(1_000_000n);
+    const trader = await ledger.trader(1_000_000n);
     const req = {
       id: newId(),
       debit: usdt(trader),
@@ -37,7 +28,7 @@ describe('ledger idempotency', () => {
   });
 
   it('when one hold id is sent 50 times concurrently, then exactly one hold is placed and 49 answer exists', async () => {
-    const trader = await newTrader(1_000_000n);
+    const trader = await ledger.trader(1_000_000n);
     const req = { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 400_000n, metadata: {} };
     const results = await Promise.all(Array.from({ length: 50 }, () => ledger.call(ledgerRpc.placeHold, req)));
     expect(results.filter((r) => r.outcome === 'ok')).toHaveLength(1);
@@ -48,7 +39,7 @@ describe('ledger idempotency', () => {
   });
 
   it('when a retry carries another amount, then it answers exists_with_different_fields and nothing moves', async () => {
-    const trader = await newTrader(1_000_000n);
+    const trader = await ledger.trader(1_000_000n);
     const req = { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 100_000n, metadata: {} };
     expect((await ledger.call(ledgerRpc.transfer, req)).outcome).toBe('ok');
     const retry = await ledger.call(ledgerRpc.transfer, { ...req, amountMinor: 100_001n });
@@ -60,7 +51,7 @@ describe('ledger idempotency', () => {
   });
 
   it('when a transfer names a missing account or mixes currencies, then it is refused with its code and nothing moves', async () => {
-    const trader = await newTrader(1_000_000n);
+    const trader = await ledger.trader(1_000_000n);
     const missing = await ledger.call(ledgerRpc.transfer, {
       id: newId(),
       debit: usdt(trader),
@@ -89,7 +80,7 @@ describe('ledger idempotency', () => {
   });
 
   it('when a request is malformed (negative or fractional amount, bad id, self-transfer), then the rpc answers VALIDATION_ERROR naming the field', async () => {
-    const trader = await newTrader(10n);
+    const trader = await ledger.trader(10n);
     const base = { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), metadata: {} };
     const send = (body: unknown) =>
       ledger.messaging.nc

@@ -4,9 +4,7 @@ import { connectMessaging, makeEnvelope, newId, startOutboxRelay } from '@offram
 import { eventually, readStream, testInfra, testLogger } from '@offramp/kit/testing';
 import { ledgerCommands, ledgerEvents, ledgerRpc, type MessageDef } from '@offramp/contracts';
 import { z } from 'zod';
-import { startTestLedger, type TestLedger } from './harness.ts';
-
-const usdt = (owner: string) => ({ owner, currency: 'USDT' });
+import { startTestLedger, usdt, type TestLedger } from './harness.ts';
 
 async function publishCommand<S extends z.ZodType>(ledger: TestLedger, def: MessageDef<S>, payload: z.output<S>) {
   const envelope = makeEnvelope(def, payload, { correlationId: 'w-test', traceId: newId() });
@@ -35,9 +33,7 @@ describe('ledger messaging guarantees', () => {
         },
       },
     });
-    const trader = `trader:${newId()}`;
-    await ledger.fund(trader, 1_000n);
-    await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
+    const trader = await ledger.trader(1_000n);
     const holdId = newId();
     await publishCommand(ledger, ledgerCommands.placeHold, {
       id: holdId,
@@ -64,9 +60,7 @@ describe('ledger messaging guarantees', () => {
   it('when the same command arrives in two envelopes and a post command cannot apply, then one hold and one command-refused event', async () => {
     const settled: string[] = [];
     ledger = await startTestLedger({ hooks: { consumer: { onSettled: (r) => void settled.push(r) } } });
-    const trader = `trader:${newId()}`;
-    await ledger.fund(trader, 1_000n);
-    await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
+    const trader = await ledger.trader(1_000n);
     const hold = { id: newId(), debit: usdt(trader), credit: usdt('psp:alfred:clearing'), amountMinor: 700n, metadata: {} };
     await publishCommand(ledger, ledgerCommands.placeHold, hold);
     await publishCommand(ledger, ledgerCommands.placeHold, hold);

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@offramp/kit';
 import { ledgerRpc } from '@offramp/contracts';
-import { startTestLedger, type TestLedger } from './harness.ts';
-
-const usdt = (owner: string) => ({ owner, currency: 'USDT' });
+import { startTestLedger, usdt, type TestLedger } from './harness.ts';
 
 describe('ledger hold resolution', () => {
   let ledger: TestLedger;
@@ -13,9 +11,7 @@ describe('ledger hold resolution', () => {
   afterAll(async () => ledger?.cleanup());
 
   async function heldTrader() {
-    const trader = `trader:${newId()}`;
-    await ledger.fund(trader, 1_000_000n);
-    await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
+    const trader = await ledger.trader(1_000_000n);
     const hold = await ledger.call(ledgerRpc.placeHold, {
       id: newId(),
       debit: usdt(trader),

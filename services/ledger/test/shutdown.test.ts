@@ -3,9 +3,7 @@ import { newId } from '@offramp/kit';
 import { eventually, readStream } from '@offramp/kit/testing';
 import { ledgerEvents, ledgerRpc, type TransferResult } from '@offramp/contracts';
 import { z } from 'zod';
-import { startTestLedger, type TestLedger } from './harness.ts';
-
-const usdt = (owner: string) => ({ owner, currency: 'USDT' });
+import { startTestLedger, usdt, type TestLedger } from './harness.ts';
 
 describe('ledger graceful shutdown', () => {
   let ledger: TestLedger;
@@ -15,9 +13,7 @@ describe('ledger graceful shutdown', () => {
   afterAll(async () => ledger?.cleanup());
 
   it('when the ledger closes under load, then every request it took is answered, each answered hold is stored once and its event is published', async () => {
-    const trader = `trader:${newId()}`;
-    await ledger.fund(trader, 1_000_000n);
-    await ledger.call(ledgerRpc.openAccount, { owner: 'psp:alfred:clearing', currency: 'USDT', allowNegative: true });
+    const trader = await ledger.trader(1_000_000n);
     const ids = Array.from({ length: 300 }, () => newId());
     let answers = 0;
     const calls = ids.map((id) =>

@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callRpc, newId, queryRows, type Database, type Messaging } from '@offramp/kit';
-import { z } from 'zod';
-import { eventually, readStream, testInfra, testMessaging, uniqueName } from '@offramp/kit/testing';
+import { eventually, readStream, spawnServer, testInfra, testMessaging, uniqueName } from '@offramp/kit/testing';
 import { ledgerEvents, ledgerRpc } from '@offramp/contracts';
+import { z } from 'zod';
 import { openLedgerDatabase } from '../src/app.ts';
 import { readLedgerConfig } from '../src/config.ts';
 
@@ -18,22 +16,14 @@ const serverPath = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 const trader = `trader:${newId()}`;
 const usdt = 'USDT';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 type Outcome = 'ok' | 'refused' | 'no_answer';
 
 /** Polls /readyz until the process is gone, recording what it saw in order. */
-function watchReadiness(port: number, gone: () => boolean) {
+function watchReadiness(url: string, gone: () => boolean) {
   const seen: (number | 'down')[] = [];
   const done = (async () => {
     while (!gone()) {
-      const status = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5_000) }).then(
+      const status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) }).then(
         (r) => r.status,
         () => 'down' as const,
       );
@@ -43,22 +33,6 @@ function watchReadiness(port: number, gone: () => boolean) {
     }
   })();
   return { seen, done };
-}
-
-async function waitReady(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  await eventually(
-    () => `the ledger to be ready: ${output()}`,
-    async () => {
-      if (child.exitCode !== null) throw new Error(`ledger exited early: ${output()}`);
-      return (
-        (await fetch(`http://127.0.0.1:${port}/readyz`).then(
-          (r) => r.status,
-          () => 0,
-        )) === 200
-      );
-    },
-    { intervalMs: 100 },
-  );
 }
 
 describe('ledger process: SIGTERM under load', () => {
@@ -72,13 +46,11 @@ describe('ledger process: SIGTERM under load', () => {
     const messaging: Messaging & { cleanup(): Promise<void> } = await testMessaging('ledger-sigterm');
     cleanups.push(() => messaging.cleanup());
     const schema = uniqueName('ledger_sigterm');
-    const port = await freePort();
     const env = {
       DATABASE_URL: databaseUrl,
       NATS_URL: natsUrl,
       NATS_NAMESPACE: messaging.namespace,
       DB_SCHEMA: schema,
-      PORT: String(port),
     };
     const db: Database = await openLedgerDatabase(readLedgerConfig({ ...env, DB_POOL_MAX: '2' }));
     cleanups.push(async () => {
@@ -86,19 +58,9 @@ describe('ledger process: SIGTERM under load', () => {
       await db.close();
     });
 
-    let output = '';
-    const child = spawn(process.execPath, [serverPath], {
-      env: { ...process.env, ...env, HOST: '127.0.0.1', MIGRATE_ON_START: 'true', LOG_LEVEL: 'warn', DB_POOL_MAX: '10' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    });
-    await waitReady(port, child, () => output);
+    const ledger = await spawnServer(serverPath, { ...env, MIGRATE_ON_START: 'true', LOG_LEVEL: 'warn', DB_POOL_MAX: '10' });
+    cleanups.push(() => ledger.kill());
+    await ledger.ready();
 
     const call = <D extends Parameters<typeof callRpc>[1]>(def: D, req: Parameters<typeof callRpc<D>>[2]) =>
       callRpc(messaging, def, req, { timeoutMs: 15_000 });
@@ -131,20 +93,20 @@ describe('ledger process: SIGTERM under load', () => {
     };
     const ids = Array.from({ length: 600 }, () => newId());
     // Under load the ready check waits for a pooled connection: polls can be slow, never refused.
-    const readiness = watchReadiness(port, () => child.exitCode !== null || child.signalCode !== null);
+    const readiness = watchReadiness(ledger.url, () => !ledger.running());
     await eventually('the first readiness answer', () => readiness.seen.length > 0, { intervalMs: 1 });
 
     // Wave one is in flight when the signal lands; wave two keeps arriving while the process drains.
     const first = ids.slice(0, 400).map(hold);
     await eventually('20 holds answered', () => outcomes.size >= 20, { intervalMs: 1 });
-    child.kill('SIGTERM');
+    ledger.child.kill('SIGTERM');
     const second: Promise<void>[] = [];
     for (const id of ids.slice(400)) {
       second.push(hold(id));
       // Load pacing, not synchronisation: spreads wave two over the drain instead of one burst.
       if (second.length % 20 === 0) await new Promise((r) => setTimeout(r, 1));
     }
-    expect(await exited, output).toBe(0);
+    expect(await ledger.exited, ledger.output()).toBe(0);
     await Promise.all([...first, ...second]);
     await readiness.done;
 

@@ -4,11 +4,11 @@ import { signatureHeader } from '@offramp/alfred-sandbox';
 import { minorToDecimal, pspAlfredCommands, pspAlfredEvents, pspAlfredRpc } from '@offramp/contracts';
 import { inTransaction, type EntityManager } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
+import { z } from 'zod';
 import { checkAmounts } from '../src/discrepancies/discrepancies.ts';
 import { storeTransactionId } from '../src/offramps/reference.ts';
-import { insertIntent, recordAttempt } from '../src/offramps/offramps-store.ts';
+import { recordAttempt } from '../src/offramps/offramps-store.ts';
 import { ingestPartnerEvent } from '../src/webhooks/ingest.ts';
-import { z } from 'zod';
 import { expectOk, startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
 
 /** Per-withdrawal gates run between Alfred's answer to POST /offramp and the store of its transaction id. */
@@ -27,11 +27,8 @@ afterAll(async () => {
 type Harness = TestPspAlfred;
 const chain = ['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED'];
 
-const ordersFor = (h: Harness, withdrawalId: string) => [...h.sandbox.state.offramps.values()].filter((o) => o.memo === withdrawalId);
-const eventsOf = async (h: Harness, subject: string, withdrawalId: string) =>
-  (await h.outboxEvents(subject)).filter((e) => e.withdrawalId === withdrawalId);
-const statusEvents = (h: Harness, withdrawalId: string) => eventsOf(h, pspAlfredEvents.offrampStatusChanged.subject, withdrawalId);
-const createdEvents = (h: Harness, withdrawalId: string) => eventsOf(h, pspAlfredEvents.offrampCreated.subject, withdrawalId);
+const statusEvents = (h: Harness, withdrawalId: string) => h.outboxEvents(pspAlfredEvents.offrampStatusChanged.subject, withdrawalId);
+const createdEvents = (h: Harness, withdrawalId: string) => h.outboxEvents(pspAlfredEvents.offrampCreated.subject, withdrawalId);
 const discrepancies = async (h: Harness, key: string) =>
   (await h.outboxEvents(pspAlfredEvents.discrepancyFound.subject)).filter((e) => e.key === key);
 const kept = (h: Harness, referenceId: string) =>
@@ -54,7 +51,7 @@ async function orderWithLostAnswer(h: Harness) {
   const { command } = await h.prepareWithdrawal();
   await h.emu('POST', '/faults', { mode: 'timeout', count: 1_000, pathPrefix: '/offramp', afterEffect: true, delayMs: 3_000 });
   await h.sendCreateOfframp(command);
-  const order = await eventually('the order at Alfred', async () => ordersFor(h, command.withdrawalId)[0]);
+  const order = await eventually('the order at Alfred', async () => h.ordersFor(command.withdrawalId)[0]);
   return { command, transactionId: order.transactionId, release: () => h.emu('DELETE', '/faults') };
 }
 
@@ -96,21 +93,7 @@ async function waitingOnReference(h: Harness, referenceId: string) {
 }
 
 /** An intent that sent its POST /offramp and has not heard back (no transaction id). */
-async function intentInFlight(h: Harness) {
-  const withdrawalId = randomUUID();
-  await inTransaction(h.db, async (em) => {
-    await insertIntent(em, {
-      withdrawalId,
-      traderId: 'trader-x',
-      fiatAccountId: 'fa-x',
-      cryptoAmountMinor: 50_000_000n,
-      fiatCurrency: 'MXN',
-      fiatAmount: '800.00',
-    });
-    await recordAttempt(em, withdrawalId, { memo: withdrawalId });
-  });
-  return withdrawalId;
-}
+const intentInFlight = (h: Harness) => h.storedIntent((em, withdrawalId) => recordAttempt(em, withdrawalId, { memo: withdrawalId }));
 
 /** A withdrawal whose command asks for exactly what Alfred quotes now (no amount discrepancy). */
 async function consistentWithdrawal(h: Harness) {
@@ -147,7 +130,7 @@ describe('early partner events: kept while the reference is unknown, applied onc
     ]);
     expect(await createdEvents(t, command.withdrawalId)).toHaveLength(1);
     expect(await kept(t, transactionId)).toEqual([{ status: 'FAILED', outcome: 'applied' }]);
-    expect(ordersFor(t, command.withdrawalId)).toHaveLength(1);
+    expect(t.ordersFor(command.withdrawalId)).toHaveLength(1);
   }, 60_000);
 
   it('when the answer is lost and Alfred completes the order before its id is stored, then every step is published once, in the order of the chain', async () => {
@@ -162,7 +145,7 @@ describe('early partner events: kept while the reference is unknown, applied onc
     expect(events.map((e) => e.status)).toEqual(chain);
     expect(await createdEvents(t, command.withdrawalId)).toHaveLength(1);
     expect((await kept(t, transactionId)).map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied', 'applied']);
-    expect(ordersFor(t, command.withdrawalId)).toHaveLength(1);
+    expect(t.ordersFor(command.withdrawalId)).toHaveLength(1);
   }, 60_000);
 
   it('when the answer is lost, the order fails at Alfred and its webhook is lost too, then the replay answered FAILED publishes it after offramp-created', async () => {
@@ -266,9 +249,9 @@ describe('order-state rpc', () => {
     await t.sendCreateOfframp(command);
     expect(await t.settledOfframp(command.withdrawalId)).toMatchObject({ state: 'fenced', attempts: 0, transaction_id: null });
     expect(await t.partnerCalls('POST', '/quotes')).toHaveLength(quotesBefore);
-    expect(ordersFor(t, command.withdrawalId)).toEqual([]);
+    expect(t.ordersFor(command.withdrawalId)).toEqual([]);
     expect(await createdEvents(t, command.withdrawalId)).toEqual([]);
-    expect(await eventsOf(t, pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toEqual([
+    expect(await t.outboxEvents(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toEqual([
       expect.objectContaining({
         withdrawalId: command.withdrawalId,
         partnerCode: null,
@@ -307,7 +290,7 @@ describe('order-state rpc', () => {
       { timeoutMs: 20_000 },
     );
     expect(await t.settledOfframp(command.withdrawalId)).toMatchObject({ state: 'fenced', transaction_id: null });
-    expect(ordersFor(t, command.withdrawalId)).toEqual([]);
+    expect(t.ordersFor(command.withdrawalId)).toEqual([]);
     expect(await createdEvents(t, command.withdrawalId)).toEqual([]);
   }, 40_000);
 
@@ -415,7 +398,7 @@ describe('a create whose outcome stayed unknown (its command dead-lettered)', ()
     const { command } = await lone.prepareWithdrawal();
     await lone.emu('POST', '/faults', { mode: 'timeout', count: 1, pathPrefix: '/offramp', afterEffect: true, delayMs: 3_000 });
     await lone.sendCreateOfframp(command);
-    const order = await eventually('the order at Alfred', async () => ordersFor(lone, command.withdrawalId)[0]);
+    const order = await eventually('the order at Alfred', async () => lone.ordersFor(command.withdrawalId)[0]);
     await lone.emu('POST', `/offramps/${order.transactionId}/walk`, { outcome: 'failure', failureReason: 'BANK_REJECTED' });
     await keptAsUnknown(lone, order.transactionId, 1);
     return { withdrawalId: command.withdrawalId, transactionId: order.transactionId };
@@ -429,11 +412,11 @@ describe('a create whose outcome stayed unknown (its command dead-lettered)', ()
       transaction_id: transactionId,
       alfred_status: 'FAILED',
     });
-    expect(await eventsOf(lone, pspAlfredEvents.offrampCreated.subject, withdrawalId)).toHaveLength(1);
+    expect(await lone.outboxEvents(pspAlfredEvents.offrampCreated.subject, withdrawalId)).toHaveLength(1);
     expect(await statusEvents(lone, withdrawalId)).toEqual([
       { withdrawalId, transactionId, status: 'FAILED', failureReason: 'BANK_REJECTED', source: 'webhook' },
     ]);
-    expect(ordersFor(lone, withdrawalId)).toHaveLength(1);
+    expect(lone.ordersFor(withdrawalId)).toHaveLength(1);
   }, 60_000);
 
   it('when the reconciler sweeps the kept event, then it finds the order by its reference, adopts it, and the early FAILED is published once', async () => {
@@ -453,7 +436,7 @@ describe('a create whose outcome stayed unknown (its command dead-lettered)', ()
     await reconcile(lone, withdrawalId);
     expect(await lone.settledOfframp(withdrawalId)).toMatchObject({ state: 'created', alfred_status: 'FAILED' });
     expect(await statusEvents(lone, withdrawalId)).toHaveLength(1);
-    expect(ordersFor(lone, withdrawalId)).toHaveLength(1);
+    expect(lone.ordersFor(withdrawalId)).toHaveLength(1);
   }, 60_000);
 });
 
@@ -491,10 +474,10 @@ describe('discrepancies with the partner, each announced once per key', () => {
         facts: expect.objectContaining({
           fields: ['fiat_amount'],
           heldAmount: minorToDecimal(prepared.command.cryptoAmountMinor, 6),
-          partnerAmount: ordersFor(t, order.withdrawalId)[0]!.fromAmount,
+          partnerAmount: t.ordersFor(order.withdrawalId)[0]!.fromAmount,
           quotedFiatAmount: prepared.command.fiatAmount,
           quotedFiatCurrency: 'MXN',
-          partnerFiatAmount: ordersFor(t, order.withdrawalId)[0]!.toAmount,
+          partnerFiatAmount: t.ordersFor(order.withdrawalId)[0]!.toAmount,
           partnerFiatCurrency: 'MXN',
           seenIn: 'create',
         }),

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { makeEnvelope, newId, queryRow, queryRows } from '@offramp/kit';
+import { inTransaction, makeEnvelope, newId, queryRow, queryRows, type EntityManager } from '@offramp/kit';
 import { eventually, readStream, startTestService, testLogger } from '@offramp/kit/testing';
 import { pspAlfredCommands, pspAlfredRpc, type MessageDef } from '@offramp/contracts';
 import { basePath, buildSandbox, type SettingsPatch } from '@offramp/alfred-sandbox';
 import { z } from 'zod';
 import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig, type PspAlfredHooks } from '../src/app.ts';
+import { insertIntent } from '../src/offramps/offramps-store.ts';
 
 export const webhookSecret = 'test-webhook-secret';
 const credentials = { key: 'test-key', secret: 'test-secret' };
@@ -84,15 +85,39 @@ export async function startTestPspAlfred(opts: Options = {}) {
     },
     rows: service.rows,
     run: service.run,
-    /** The payloads of the events of one subject that went through the outbox, oldest first. */
-    async outboxEvents(subject: string) {
+    /** The payloads of the events of one subject that went through the outbox (of one withdrawal if given), oldest first. */
+    async outboxEvents(subject: string, withdrawalId?: string) {
       const rows = await queryRows(
         db.em.fork(),
         z.object({ envelope: z.object({ payload: z.record(z.string(), z.unknown()) }) }),
         'select envelope from outbox where subject = ? order by seq',
         [subject],
       );
-      return rows.map((r) => r.envelope.payload);
+      const payloads = rows.map((r) => r.envelope.payload);
+      return withdrawalId === undefined ? payloads : payloads.filter((p) => p.withdrawalId === withdrawalId);
+    },
+    /** The orders the sandbox holds for a withdrawal (its id is the order's memo). */
+    ordersFor(withdrawalId: string) {
+      return [...sandbox.state.offramps.values()].filter((o) => o.memo === withdrawalId);
+    },
+    /**
+     * An offramp intent of a new withdrawal stored directly, as create-offramp stores it but with no
+     * command nor call to Alfred; `then` takes it further in the same transaction. Answers its withdrawal id.
+     */
+    async storedIntent(then: (em: EntityManager, withdrawalId: string) => Promise<unknown>) {
+      const withdrawalId = randomUUID();
+      await inTransaction(db, async (em) => {
+        await insertIntent(em, {
+          withdrawalId,
+          traderId: 'trader-x',
+          fiatAccountId: 'fa-x',
+          cryptoAmountMinor: 50_000_000n,
+          fiatCurrency: 'MXN',
+          fiatAmount: '800.00',
+        });
+        await then(em, withdrawalId);
+      });
+      return withdrawalId;
     },
     /** A trader verified by the platform, provisioned at Alfred and approved there (webhooks fanned back). */
     async readyTrader(country: string, traderId = `trader-${randomUUID()}`) {

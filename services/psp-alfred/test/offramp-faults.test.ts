@@ -12,9 +12,7 @@ afterAll(async () => {
   await t.cleanup();
 });
 
-const ordersFor = (withdrawalId: string) => [...t.sandbox.state.offramps.values()].filter((o) => o.memo === withdrawalId);
-const createdEvents = async (withdrawalId: string) =>
-  (await t.outboxEvents(pspAlfredEvents.offrampCreated.subject)).filter((e) => e.withdrawalId === withdrawalId);
+const createdEvents = (withdrawalId: string) => t.outboxEvents(pspAlfredEvents.offrampCreated.subject, withdrawalId);
 
 describe('Alfred faults on the offramp path', () => {
   it('when Alfred answers 5xx, then the breaker opens, no order is made, and after recovery exactly one order', async () => {
@@ -29,7 +27,7 @@ describe('Alfred faults on the offramp path', () => {
       error: { code: 'PSP_UNAVAILABLE', status: 503 },
     });
     expect(await t.partnerCalls('POST', '/quotes')).toHaveLength(callsWhileOpen);
-    expect(ordersFor(command.withdrawalId)).toEqual([]);
+    expect(t.ordersFor(command.withdrawalId)).toEqual([]);
     const [waiting] = await t.rows(z.object({ state: z.string() }), 'select state from offramps where withdrawal_id = ?', [
       command.withdrawalId,
     ]);
@@ -39,7 +37,7 @@ describe('Alfred faults on the offramp path', () => {
     const row = await t.settledOfframp(command.withdrawalId, 20_000);
     expect(row).toMatchObject({ state: 'created' });
     expect(t.app.alfred.breakerState()).toBe('closed');
-    expect(ordersFor(command.withdrawalId)).toHaveLength(1);
+    expect(t.ordersFor(command.withdrawalId)).toHaveLength(1);
     expect(await createdEvents(command.withdrawalId)).toHaveLength(1);
   });
 
@@ -49,7 +47,7 @@ describe('Alfred faults on the offramp path', () => {
     const postsBefore = (await t.partnerCalls('POST', '/offramp')).length;
     await t.sendCreateOfframp(command);
     const row = await t.settledOfframp(command.withdrawalId, 20_000);
-    const orders = ordersFor(command.withdrawalId);
+    const orders = t.ordersFor(command.withdrawalId);
     expect(orders).toHaveLength(1);
     expect(row).toMatchObject({ state: 'created', transaction_id: orders[0]!.transactionId, attempts: 1 });
     // The first POST timed out; the second replayed the very same request with the same key.
@@ -63,7 +61,7 @@ describe('Alfred faults on the offramp path', () => {
     await t.sendCreateOfframp(command);
     const row = await t.settledOfframp(command.withdrawalId, 20_000);
     expect(row).toMatchObject({ state: 'created' });
-    expect(ordersFor(command.withdrawalId)).toHaveLength(1);
+    expect(t.ordersFor(command.withdrawalId)).toHaveLength(1);
     expect(await createdEvents(command.withdrawalId)).toHaveLength(1);
   });
 });

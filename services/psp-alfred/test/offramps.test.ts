@@ -13,16 +13,12 @@ afterAll(async () => {
   await t.cleanup();
 });
 
-const ordersFor = (withdrawalId: string) => [...t.sandbox.state.offramps.values()].filter((o) => o.memo === withdrawalId);
-const eventsFor = async (subject: string, withdrawalId: string) =>
-  (await t.outboxEvents(subject)).filter((e) => e.withdrawalId === withdrawalId);
-
 describe('create-offramp command', () => {
   it('when the command arrives, then one order is created at Alfred and offrampCreated carries the deposit instruction', async () => {
     const { command, customerId } = await t.prepareWithdrawal();
     await t.sendCreateOfframp(command);
     const row = await t.settledOfframp(command.withdrawalId);
-    const orders = ordersFor(command.withdrawalId);
+    const orders = t.ordersFor(command.withdrawalId);
     expect(orders).toHaveLength(1);
     const order = orders[0]!;
     expect(order).toMatchObject({
@@ -43,7 +39,7 @@ describe('create-offramp command', () => {
       chain: 'TRON',
       cryptoAmountMinor: '50000000',
     };
-    expect(await eventsFor(pspAlfredEvents.offrampCreated.subject, command.withdrawalId)).toEqual([created]);
+    expect(await t.outboxEvents(pspAlfredEvents.offrampCreated.subject, command.withdrawalId)).toEqual([created]);
     const published = await eventually('offrampCreated on JetStream', async () => {
       const all = (await t.published(pspAlfredEvents.offrampCreated.subject)).filter((e) => e.withdrawalId === command.withdrawalId);
       return all.length > 0 && all;
@@ -57,8 +53,8 @@ describe('create-offramp command', () => {
     await t.sendCreateOfframp(command);
     await t.sendCreateOfframp(command);
     await eventually('both commands handled', async () => (await t.handledCommands()) === before + 2);
-    expect(ordersFor(command.withdrawalId)).toHaveLength(1);
-    expect(await eventsFor(pspAlfredEvents.offrampCreated.subject, command.withdrawalId)).toHaveLength(1);
+    expect(t.ordersFor(command.withdrawalId)).toHaveLength(1);
+    expect(await t.outboxEvents(pspAlfredEvents.offrampCreated.subject, command.withdrawalId)).toHaveLength(1);
     expect(await t.partnerCalls('POST', '/offramp').then((calls) => calls.length)).toBeGreaterThan(0);
     const [row] = await t.rows(z.object({ attempts: z.number() }), 'select attempts from offramps where withdrawal_id = ?', [
       command.withdrawalId,
@@ -71,16 +67,16 @@ describe('create-offramp command', () => {
     await t.sendCreateOfframp(command);
     const row = await t.settledOfframp(command.withdrawalId);
     expect(row).toMatchObject({ state: 'refused', transaction_id: null });
-    expect(ordersFor(command.withdrawalId)).toEqual([]);
-    expect(await eventsFor(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toEqual([
+    expect(t.ordersFor(command.withdrawalId)).toEqual([]);
+    expect(await t.outboxEvents(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toEqual([
       { withdrawalId: command.withdrawalId, partnerCode: 111426, message: expect.any(String) },
     ]);
     // A refused withdrawal stays refused: the command again changes nothing.
     const handled = await t.handledCommands();
     await t.sendCreateOfframp(command);
     await eventually('the second command', async () => (await t.handledCommands()) === handled + 1);
-    expect(await eventsFor(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toHaveLength(1);
-    expect(ordersFor(command.withdrawalId)).toEqual([]);
+    expect(await t.outboxEvents(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toHaveLength(1);
+    expect(t.ordersFor(command.withdrawalId)).toEqual([]);
   });
 
   it('when the fiat account was deleted before the command, then offrampRefused without calling Alfred', async () => {
@@ -90,7 +86,7 @@ describe('create-offramp command', () => {
     await t.sendCreateOfframp(command);
     expect(await t.settledOfframp(command.withdrawalId)).toMatchObject({ state: 'refused' });
     expect(await t.partnerCalls('POST', '/quotes')).toHaveLength(quotesBefore);
-    expect(await eventsFor(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toEqual([
+    expect(await t.outboxEvents(pspAlfredEvents.offrampRefused.subject, command.withdrawalId)).toEqual([
       { withdrawalId: command.withdrawalId, partnerCode: null, message: 'fiat account not found' },
     ]);
   });
@@ -106,7 +102,7 @@ describe('QA emit-offramp', () => {
     );
     expect(result).toMatchObject({ status: 'FIAT_TRANSFER_COMPLETED', settled: 'by_itself' });
     const events = await eventually('four status events', async () => {
-      const all = await eventsFor(pspAlfredEvents.offrampStatusChanged.subject, command.withdrawalId);
+      const all = await t.outboxEvents(pspAlfredEvents.offrampStatusChanged.subject, command.withdrawalId);
       return all.length === 4 && all;
     });
     expect(events).toEqual(
@@ -135,7 +131,7 @@ describe('QA emit-offramp', () => {
     await t.sendCreateOfframp(command);
     const { transaction_id: transactionId } = await t.settledOfframp(command.withdrawalId);
     await expectOk(t.call(pspAlfredRpc.devEmitOfframp, { traderId, withdrawalId: command.withdrawalId, scenario: 'failure' }));
-    expect(await eventsFor(pspAlfredEvents.offrampStatusChanged.subject, command.withdrawalId)).toEqual([
+    expect(await t.outboxEvents(pspAlfredEvents.offrampStatusChanged.subject, command.withdrawalId)).toEqual([
       { withdrawalId: command.withdrawalId, transactionId, status: 'FAILED', failureReason: 'QA_SIMULATED_FAILURE', source: 'webhook' },
     ]);
   });
@@ -153,6 +149,6 @@ describe('QA emit-offramp', () => {
     expect(
       await t.call(pspAlfredRpc.devEmitOfframp, { traderId: 'intruder', withdrawalId: randomUUID(), scenario: 'success' }),
     ).toMatchObject({ ok: false, error: { code: 'WITHDRAWAL_NOT_FOUND' } });
-    expect(ordersFor(command.withdrawalId)[0]?.status).toBe('CREATED');
+    expect(t.ordersFor(command.withdrawalId)[0]?.status).toBe('CREATED');
   });
 });

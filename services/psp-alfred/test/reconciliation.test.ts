@@ -12,8 +12,8 @@ afterAll(async () => {
   await t.cleanup();
 });
 
-const statusEvents = async (harness: TestPspAlfred, withdrawalId: string) =>
-  (await harness.outboxEvents(pspAlfredEvents.offrampStatusChanged.subject)).filter((e) => e.withdrawalId === withdrawalId);
+const statusEvents = (harness: TestPspAlfred, withdrawalId: string) =>
+  harness.outboxEvents(pspAlfredEvents.offrampStatusChanged.subject, withdrawalId);
 
 /** An order at Alfred for a fresh withdrawal, with its transaction id. */
 async function orderAtAlfred(harness: TestPspAlfred) {

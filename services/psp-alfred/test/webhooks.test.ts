@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { signatureHeader } from '@offramp/alfred-sandbox';
 import { pspAlfredEvents } from '@offramp/contracts';
-import { inTransaction } from '@offramp/kit';
-import { insertIntent, markCreated } from '../src/offramps/offramps-store.ts';
 import { z } from 'zod';
+import { markCreated } from '../src/offramps/offramps-store.ts';
 import { startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
@@ -31,25 +30,16 @@ const signed = (body: string, at = nowSeconds(), format: 'dot' | 'concat' = 'dot
 
 /** An order we know: an offramp row in `created` with Alfred's transaction id. */
 async function knownOrder() {
-  const withdrawalId = randomUUID();
   const transactionId = randomUUID();
-  await inTransaction(t.db, async (em) => {
-    await insertIntent(em, {
-      withdrawalId,
-      traderId: 'trader-w',
-      fiatAccountId: 'fa-1',
-      cryptoAmountMinor: 50_000_000n,
-      fiatCurrency: 'MXN',
-      fiatAmount: '800.00',
-    });
-    await markCreated(em, withdrawalId, {
+  const withdrawalId = await t.storedIntent((em, withdrawalId) =>
+    markCreated(em, withdrawalId, {
       transactionId,
       status: 'CREATED',
       depositAddress: 'TAddress',
       chain: 'TRON',
       sentAmountMinor: 50_000_000n,
-    });
-  });
+    }),
+  );
   return { withdrawalId, transactionId };
 }
 

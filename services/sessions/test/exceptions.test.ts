@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTransaction, newId } from '@offramp/kit';
 import { testLogger, testMessaging } from '@offramp/kit/testing';
 import { exceptionsRpc, ledgerRpc, sessionsRpc, type ExceptionExposure, type ExceptionView } from '@offramp/contracts';
+import { z } from 'zod';
 import { createCall } from '../src/call.ts';
 import { openException, type OpenException } from '../src/exceptions/exceptions.ts';
 import { actionTransferId, resolveException, type ResolveDeps } from '../src/exceptions/resolve.ts';
-import { z } from 'zod';
 import { startTestStack, type TestStack } from './harness.ts';
 
 const clearing = { owner: 'psp:alfred:clearing', currency: 'USDT' } as const;

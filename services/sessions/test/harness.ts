@@ -127,18 +127,22 @@ export async function startTestStack(opts: { env?: Record<string, string>; hooks
       if (!r.ok) throw new Error(`initiate refused: ${r.error.code}`);
       return { traderId, sessionId, withdrawalId: r.data.withdrawalId };
     },
-    /** A withdrawal in `processing`: approved, its order at Alfred reported by the test. */
-    async processing() {
-      const w = await stack.withdraw({ scenario: 'manual' });
-      await stack.reaches(w.withdrawalId, 'approved');
-      const transactionId = psp.transactionOf(w.withdrawalId);
+    /** Reports the withdrawal's order created at Alfred for its debit, as psp-alfred would; answers the order's id. */
+    async offrampCreated(withdrawalId: string, transactionId = psp.transactionOf(withdrawalId)) {
       await publishEvent(messaging, pspAlfredEvents.offrampCreated, {
-        withdrawalId: w.withdrawalId,
+        withdrawalId,
         transactionId,
         depositAddress: '0xd',
         chain: 'TRON',
         cryptoAmountMinor: debit,
       });
+      return transactionId;
+    },
+    /** A withdrawal in `processing`: approved, its order at Alfred reported by the test. */
+    async processing() {
+      const w = await stack.withdraw({ scenario: 'manual' });
+      await stack.reaches(w.withdrawalId, 'approved');
+      const transactionId = await stack.offrampCreated(w.withdrawalId);
       await stack.reaches(w.withdrawalId, 'processing');
       return { ...w, transactionId };
     },

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcError } from '@offramp/kit';
-import { ledgerRpc, pspAlfredCommands, pspAlfredEvents, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import { ledgerRpc, pspAlfredCommands, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
 import { z } from 'zod';
 import { debit, funded, startTestStack, until, type TestStack } from './harness.ts';
-import { publishEvent } from './players.ts';
 
 describe('recovery by the sweeper', () => {
   let stack: TestStack;
@@ -71,14 +70,7 @@ describe('recovery by the sweeper', () => {
     const { traderId, withdrawalId } = await stack.withdraw({ scenario: 'manual' });
     await until('a re-sent createOfframp', () => stack.psp.createOfframps.filter((c) => c.withdrawalId === withdrawalId).length >= 2);
     expect((await stack.withdrawal(withdrawalId)).timeline.some((e) => e.kind === 'note' && e.reason?.includes('re-sent'))).toBe(true);
-    const transactionId = stack.psp.transactionOf(withdrawalId);
-    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, {
-      withdrawalId,
-      transactionId,
-      depositAddress: '0xd',
-      chain: 'TRON',
-      cryptoAmountMinor: debit,
-    });
+    await stack.offrampCreated(withdrawalId);
     await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
     await stack.reaches(withdrawalId, 'completed');
     expect((await stack.holdResolved(withdrawalId)).holdStatus).toBe('posted');

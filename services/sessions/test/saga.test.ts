@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEnvelope, newId } from '@offramp/kit';
 import { ledgerRpc, pspAlfredEvents, withdrawalEvents, withdrawalOperatorRpc } from '@offramp/contracts';
-import { derivedId } from '../src/app.ts';
 import { z } from 'zod';
+import { derivedId } from '../src/app.ts';
 import { debit, funded, startTestStack, until, type TestStack } from './harness.ts';
 import { publishEnvelope, publishEvent } from './players.ts';
 
@@ -224,13 +224,7 @@ describe('the withdrawal saga', () => {
   it('when an order is created for a withdrawal risk rejected, then it stays rejected, an exception without exposure is opened and psp-alfred is asked to reconcile the order', async () => {
     const { traderId, withdrawalId } = await stack.withdraw({ decision: 'reject' });
     await stack.reaches(withdrawalId, 'rejected');
-    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, {
-      withdrawalId,
-      transactionId: 'tx-orphan',
-      depositAddress: '0xd',
-      chain: 'TRON',
-      cryptoAmountMinor: debit,
-    });
+    await stack.offrampCreated(withdrawalId, 'tx-orphan');
     await until('the exception', async () => (await stack.exceptionsOf(withdrawalId)).length === 1);
     expect(await stack.exceptionsOf(withdrawalId)).toMatchObject([
       { kind: 'partner_outcome_after_terminal', exposure: 'none', amountMinor: 0n, partnerReference: 'tx-orphan' },
@@ -267,14 +261,7 @@ describe('the withdrawal saga', () => {
   it('when the same webhook event arrives 5 times, then one settlement and one completed transition', async () => {
     const { traderId, withdrawalId } = await stack.withdraw({ scenario: 'manual' });
     await until('createOfframp', () => stack.psp.createOfframps.some((c) => c.withdrawalId === withdrawalId));
-    const transactionId = stack.psp.transactionOf(withdrawalId);
-    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, {
-      withdrawalId,
-      transactionId,
-      depositAddress: '0xd',
-      chain: 'TRON',
-      cryptoAmountMinor: debit,
-    });
+    const transactionId = await stack.offrampCreated(withdrawalId);
     const completed = makeEnvelope(
       pspAlfredEvents.offrampStatusChanged,
       { withdrawalId, transactionId, status: 'FIAT_TRANSFER_COMPLETED', failureReason: null, source: 'webhook' },
@@ -299,16 +286,9 @@ describe('the withdrawal saga', () => {
     const { traderId, withdrawalId } = await stack.withdraw({ scenario: 'manual' });
     await until('createOfframp', () => stack.psp.createOfframps.some((c) => c.withdrawalId === withdrawalId));
     await stack.reaches(withdrawalId, 'approved');
-    const transactionId = stack.psp.transactionOf(withdrawalId);
     await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_COMPLETED');
     await stack.psp.emit(withdrawalId, 'FIAT_TRANSFER_INITIATED');
-    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, {
-      withdrawalId,
-      transactionId,
-      depositAddress: '0xd',
-      chain: 'TRON',
-      cryptoAmountMinor: debit,
-    });
+    await stack.offrampCreated(withdrawalId);
     await stack.psp.emit(withdrawalId, 'TRADE_COMPLETED');
     await until('the last note', async () =>
       (await stack.withdrawal(withdrawalId)).timeline.some((e) => e.reason?.includes('TRADE_COMPLETED')),
@@ -328,14 +308,7 @@ describe('the withdrawal saga', () => {
     const { traderId, withdrawalId } = await stack.withdraw({ scenario: 'manual' });
     await stack.reaches(withdrawalId, 'approved');
     await stack.psp.emit(withdrawalId, 'FAILED', 'BANK_REJECTED');
-    const transactionId = stack.psp.transactionOf(withdrawalId);
-    await publishEvent(stack.messaging, pspAlfredEvents.offrampCreated, {
-      withdrawalId,
-      transactionId,
-      depositAddress: '0xd',
-      chain: 'TRON',
-      cryptoAmountMinor: debit,
-    });
+    await stack.offrampCreated(withdrawalId);
     await stack.reaches(withdrawalId, 'rejected');
     await expectRestored(traderId, withdrawalId);
     await stack.quiet();
