@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import { exceptionsRpc, ok, refuse, riskRpc, sessionsRpc, type ExceptionView, type RpcDef } from '@offramp/contracts';
-import { newId, rpcRoute, serveRpcs, type Messaging } from '@offramp/kit';
-import { testLogger } from '@offramp/kit/testing';
-import { cannedWithdrawal, withdrawalId } from './fake-services.ts';
+import type { Messaging } from '@offramp/kit';
+import { cannedWithdrawal, startFakeResponders, withdrawalId } from './fake-services.ts';
 import { startTestGateway, tokenFor, type TestGateway } from './harness.ts';
 
 const admin = tokenFor('op-1', { role: 'admin' });
@@ -46,8 +44,6 @@ type Handler = (req: any) => unknown;
 
 /** Real NATS responders for the exception rpcs, recording what they got. */
 function startExceptionFakes(messaging: Messaging) {
-  const received: { subject: string; req: Record<string, unknown> }[] = [];
-  const overrides = new Map<string, Handler>();
   const defaults: [RpcDef, Handler][] = [
     [exceptionsRpc.list, () => ({ exceptions: [exceptionView()], total: 3 })],
     [exceptionsRpc.get, () => ok(exceptionView())],
@@ -58,21 +54,7 @@ function startExceptionFakes(messaging: Messaging) {
     ],
     [riskRpc.getDecision, () => ({ decision: null })],
   ];
-  const server = serveRpcs(
-    { messaging, log: testLogger('exception-fakes'), queue: `ex-fake-${newId()}` },
-    defaults.map(([def, fallback]) =>
-      rpcRoute(def, async (req) => {
-        received.push({ subject: def.subject, req: req as Record<string, unknown> });
-        return (overrides.get(def.subject) ?? fallback)(req) as never;
-      }),
-    ),
-  );
-  return {
-    received,
-    answer: <D extends RpcDef>(def: D, fn: (req: z.output<D['request']>) => z.output<D['response']>) => void overrides.set(def.subject, fn),
-    reset: () => ((received.length = 0), overrides.clear()),
-    stop: () => server.drain(),
-  };
+  return startFakeResponders(messaging, 'exception-fakes', defaults, ({ subject, req }) => ({ subject, req }));
 }
 
 describe('gateway exception queue routes (/api/admin/exceptions)', () => {

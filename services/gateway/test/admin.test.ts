@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import {
   ok,
   pspAlfredRpc,
@@ -10,9 +9,8 @@ import {
   type RpcDef,
   type WithdrawalView,
 } from '@offramp/contracts';
-import { newId, rpcRoute, serveRpcs, type Messaging } from '@offramp/kit';
-import { testLogger } from '@offramp/kit/testing';
-import { cannedQuote, cannedWithdrawal, withdrawalId } from './fake-services.ts';
+import { newId, type Messaging } from '@offramp/kit';
+import { cannedQuote, cannedWithdrawal, startFakeResponders, withdrawalId } from './fake-services.ts';
 import { claims, jwtSecret, signJwt, startTestGateway, tokenFor, type TestGateway } from './harness.ts';
 
 const admin = tokenFor('op-1', { role: 'admin' });
@@ -68,8 +66,6 @@ type Handler = (req: any) => unknown;
 
 /** Real NATS responders for the rpcs only operators use (sessions operator actions, risk, psp-alfred sync), recording what they got. */
 function startOperatorFakes(messaging: Messaging) {
-  const received: { subject: string; req: Record<string, unknown> }[] = [];
-  const overrides = new Map<string, Handler>();
   const defaults: [RpcDef, Handler][] = [
     ...Object.values(withdrawalOperatorRpc).map((def): [RpcDef, Handler] => [def, () => ok(operatorView('approved'))]),
     [
@@ -91,19 +87,7 @@ function startOperatorFakes(messaging: Messaging) {
     [riskRpc.setFreeze, () => freeze],
     [pspAlfredRpc.syncStatuses, () => ({ syncedCount: 0, failedCount: 0, details: [] })],
   ];
-  const routes = defaults.map(([def, fallback]) =>
-    rpcRoute(def, async (req) => {
-      received.push({ subject: def.subject, req: req as Record<string, unknown> });
-      return (overrides.get(def.subject) ?? fallback)(req) as never;
-    }),
-  );
-  const server = serveRpcs({ messaging, log: testLogger('operator-fakes'), queue: `op-fake-${newId()}` }, routes);
-  return {
-    received,
-    answer: <D extends RpcDef>(def: D, fn: (req: z.output<D['request']>) => z.output<D['response']>) => void overrides.set(def.subject, fn),
-    reset: () => ((received.length = 0), overrides.clear()),
-    stop: () => server.drain(),
-  };
+  return startFakeResponders(messaging, 'operator-fakes', defaults, ({ subject, req }) => ({ subject, req }));
 }
 
 describe('gateway operator routes (/api/admin)', () => {

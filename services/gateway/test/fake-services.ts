@@ -10,7 +10,7 @@ export interface Received {
   traceId: string;
 }
 
-type Handler = (req: never, ctx: RpcContext) => Promise<unknown>;
+type Handler = (req: never, ctx: RpcContext) => unknown;
 
 export const sessionId = '01970000-0000-7000-8000-000000000001';
 export const withdrawalId = '01970000-0000-7000-8000-00000000000a';
@@ -97,8 +97,9 @@ function defaults(): [RpcDef, Handler][] {
   ];
 }
 
-export interface FakeServices {
-  received: Received[];
+export interface FakeResponders<E extends { subject: string }> {
+  /** What they received, in order, as `record` wrote it down. */
+  received: E[];
   /** Subjects received, in order. */
   subjects(): string[];
   /** Replaces one rpc's answer until `reset`. */
@@ -110,21 +111,28 @@ export interface FakeServices {
   stop(): Promise<void>;
 }
 
+export type FakeServices = FakeResponders<Received>;
+
 /**
- * Small real NATS responders standing in for psp-alfred and sessions (built in parallel by others):
- * they answer through the kit's rpc server, so requests are parsed by the real contracts, and they
- * record what they received.
+ * Small real NATS responders standing in for the services the gateway calls: they answer through
+ * the kit's rpc server, so requests are parsed by the real contracts, each rpc with its default
+ * answer unless a test replaced it, and they record what they received (`record` says how).
  */
-export function startFakeServices(messaging: Messaging): FakeServices {
-  const received: Received[] = [];
+export function startFakeResponders<E extends { subject: string }>(
+  messaging: Messaging,
+  name: string,
+  answers: [RpcDef, Handler][],
+  record: (received: Received) => E,
+): FakeResponders<E> {
+  const received: E[] = [];
   const overrides = new Map<string, Handler>();
-  const routes = defaults().map(([def, fallback]) =>
+  const routes = answers.map(([def, fallback]) =>
     rpcRoute(def, async (req, ctx) => {
-      received.push({ subject: def.subject, req: req as Record<string, unknown>, traceId: ctx.traceId });
-      return (overrides.get(def.subject) ?? fallback)(req as never, ctx) as never;
+      received.push(record({ subject: def.subject, req: req as Record<string, unknown>, traceId: ctx.traceId }));
+      return (await (overrides.get(def.subject) ?? fallback)(req as never, ctx)) as never;
     }),
   );
-  const server: RpcServer = serveRpcs({ messaging, log: testLogger('fake-services'), queue: `fake-${newId()}` }, routes);
+  const server: RpcServer = serveRpcs({ messaging, log: testLogger(name), queue: `${name}-${newId()}` }, routes);
   return {
     received,
     subjects: () => received.map((r) => r.subject),
@@ -135,4 +143,9 @@ export function startFakeServices(messaging: Messaging): FakeServices {
     },
     stop: () => server.drain(),
   };
+}
+
+/** Stand-ins for psp-alfred and sessions, recording each request with its trace id. */
+export function startFakeServices(messaging: Messaging): FakeServices {
+  return startFakeResponders(messaging, 'fake-services', defaults(), (r) => r);
 }
