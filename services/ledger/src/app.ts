@@ -4,7 +4,6 @@ import { migrations } from './migrations/index.ts';
 import { ledgerRoutes } from './rpc.ts';
 import { ledgerConsumers } from './consumers.ts';
 import { checkLedger } from './check/check.ts';
-import { createAccountDirectory } from './transfers/transfers-store.ts';
 
 export { migrations };
 export { checkLedger };
@@ -20,11 +19,9 @@ export const openLedgerDatabase = (config: LedgerConfig) =>
 export function buildLedger(deps: LedgerDeps): Promise<LedgerApp> {
   const { config, db, log } = deps;
   if (config.DEV_RPCS) log.warn('serving the QA rpcs (DEV_RPCS=true): never in production');
-  // One memo of opened accounts for the rpcs and the consumer: account rows never change.
-  const accounts = createAccountDirectory();
   return startService('ledger', deps, ({ relay }) => ({
-    rpcs: ledgerRoutes({ config, db, relay, accounts }),
-    consumers: ledgerConsumers(accounts),
+    rpcs: ledgerRoutes({ config, db, relay }),
+    consumers: ledgerConsumers(),
     http: (app) => {
       app.get('/ledger/check', async (request, reply) => sendData(request, reply, await checkLedger(db)));
     },

@@ -1,31 +1,25 @@
 import { enqueue, on, type ConsumerSpec, type MessageContext } from '@offramp/kit';
-import { ledgerCommands, ledgerEvents, type TransferResult } from '@offramp/contracts';
-import { createTransfer, resolveHold } from './transfers/transfers.ts';
-import type { AccountDirectory } from './transfers/transfers-store.ts';
+import { ledgerCommands, ledgerEvents } from '@offramp/contracts';
+import { applyOperation, type LedgerOperation } from './transfers/transfers.ts';
 
 /**
- * Commands from other services' outboxes. The effect, the inbox row and the resulting events
- * commit together; a command that cannot take effect emits `command-refused` for its sender.
+ * Commands from other services' outboxes. The effect (one `ledger_apply` statement), the inbox row
+ * and the resulting events commit together; a command that cannot take effect emits
+ * `command-refused` for its sender.
  */
-export function ledgerConsumers(accounts: AccountDirectory): ConsumerSpec[] {
-  const refuseUnlessDone = async ({ em, envelope, cause }: MessageContext, transferId: string, result: TransferResult) => {
+export function ledgerConsumers(): ConsumerSpec[] {
+  const apply = async (ctx: MessageContext, op: LedgerOperation) => {
+    const result = await applyOperation(ctx.em, op);
     if (result.outcome === 'ok' || result.outcome === 'exists') return;
-    const refused = { commandId: envelope.id, commandType: envelope.type, transferId, outcome: result.outcome };
-    await enqueue(em, ledgerEvents.commandRefused, refused, cause);
+    const { envelope, cause } = ctx;
+    const refused = { commandId: envelope.id, commandType: envelope.type, transferId: op.request.id, outcome: result.outcome };
+    await enqueue(ctx.em, ledgerEvents.commandRefused, refused, cause);
   };
   const handlers = [
-    on(ledgerCommands.transfer, async (ctx) =>
-      refuseUnlessDone(ctx, ctx.envelope.payload.id, await createTransfer(ctx.em, accounts, 'transfer', ctx.envelope.payload, ctx.cause)),
-    ),
-    on(ledgerCommands.placeHold, async (ctx) =>
-      refuseUnlessDone(ctx, ctx.envelope.payload.id, await createTransfer(ctx.em, accounts, 'hold', ctx.envelope.payload, ctx.cause)),
-    ),
-    on(ledgerCommands.postHold, async (ctx) =>
-      refuseUnlessDone(ctx, ctx.envelope.payload.id, await resolveHold(ctx.em, accounts, 'post', ctx.envelope.payload, ctx.cause)),
-    ),
-    on(ledgerCommands.voidHold, async (ctx) =>
-      refuseUnlessDone(ctx, ctx.envelope.payload.id, await resolveHold(ctx.em, accounts, 'void', ctx.envelope.payload, ctx.cause)),
-    ),
+    on(ledgerCommands.transfer, (ctx) => apply(ctx, { kind: 'transfer', request: ctx.envelope.payload, cause: ctx.cause })),
+    on(ledgerCommands.placeHold, (ctx) => apply(ctx, { kind: 'hold', request: ctx.envelope.payload, cause: ctx.cause })),
+    on(ledgerCommands.postHold, (ctx) => apply(ctx, { kind: 'post', request: ctx.envelope.payload, cause: ctx.cause })),
+    on(ledgerCommands.voidHold, (ctx) => apply(ctx, { kind: 'void', request: ctx.envelope.payload, cause: ctx.cause })),
   ];
   return [{ name: 'ledger-commands', stream: 'COMMANDS', filterSubject: 'cmd.ledger.>', handlers }];
 }

@@ -1,8 +1,7 @@
 import { newId, type Cause, type EntityManager } from '@offramp/kit';
 import type { DevFundRequest, DevFundResult, LedgerOutcome } from '@offramp/contracts';
 import { openAccount } from '../accounts/accounts.ts';
-import { createTransfer } from '../transfers/transfers.ts';
-import { createAccountDirectory } from '../transfers/transfers-store.ts';
+import { applyOperation } from '../transfers/transfers.ts';
 
 /** Undoes the opening of the account when the deposit does not take effect. */
 class NotFunded extends Error {
@@ -29,9 +28,7 @@ export async function devFund(em: EntityManager, req: DevFundRequest, cause: Cau
     // A savepoint when the caller's transaction is open, so only these writes are undone.
     return await em.transactional(async (tx) => {
       await openAccount(tx, { ...trader, allowNegative: false }, cause);
-      // A directory of this call only: the service's shared one must never remember an account
-      // opened in a transaction that may still roll back.
-      const result = await createTransfer(tx, createAccountDirectory(), 'transfer', transfer, cause);
+      const result = await applyOperation(tx, { kind: 'transfer', request: transfer, cause });
       if (result.outcome !== 'ok' && result.outcome !== 'exists') throw new NotFunded(result.outcome);
       return { transferId: id, outcome: result.outcome };
     });

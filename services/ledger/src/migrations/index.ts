@@ -1,8 +1,10 @@
 import { LedgerInitial } from './0001-ledger.ts';
 import { LedgerSystemAccounts } from './0002-system-accounts.ts';
+import { LedgerApplyBatch } from './0003-apply-batch.ts';
 
 /** The ledger's migrations, in order. */
 export const migrations = [
   { name: '0001_ledger', class: LedgerInitial },
   { name: '0002_system_accounts', class: LedgerSystemAccounts },
+  { name: '0003_apply_batch', class: LedgerApplyBatch },
 ];

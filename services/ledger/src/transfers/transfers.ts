@@ -1,158 +1,100 @@
-import { enqueue, type Cause, type EntityManager } from '@offramp/kit';
+import { newId, type Cause, type EntityManager } from '@offramp/kit';
 import {
   ledgerEvents,
   type LedgerOutcome,
+  type MessageDef,
   type ResolveHoldRequest,
   type TransferRequest,
   type TransferResult,
   type TransferView,
 } from '@offramp/contracts';
-import {
-  accountKey,
-  applyToBalances,
-  findResolution,
-  findTransfer,
-  insertTransfer,
-  type Account,
-  type AccountDirectory,
-} from './transfers-store.ts';
-import { alreadyResolved, compareResolution, compareTransfer, validateTransfer } from './validate.ts';
-
-/** Aborts the write transaction (or savepoint) with an outcome: nothing it wrote survives. */
-class Refusal extends Error {
-  readonly outcome: LedgerOutcome | 'taken';
-  constructor(outcome: LedgerOutcome | 'taken') {
-    super(outcome);
-    this.outcome = outcome;
-  }
-}
 
 /**
- * Runs the writes of one ledger operation in a transaction of their own, or in a savepoint when
- * the caller is already in one (the command consumer's inbox transaction), so a refusal undoes
- * exactly those writes.
+ * One ledger operation as a request asks it:
+ * - `transfer` moves money now, `hold` reserves it (pending until posted or voided). Outcomes: ok,
+ *   exists, exists_with_different_fields, currency_mismatch, account_not_found, insufficient_funds.
+ * - `post` (money leaves) or `void` (money returns) resolves a pending hold, all of it, once;
+ *   `request.id` is the id of the resolving transfer and the idempotency key. Outcomes: ok, exists,
+ *   exists_with_different_fields, hold_not_found, hold_already_posted, hold_already_voided.
+ * `cause` is what the event of an applied operation is caused by.
  */
-async function writeOrRefuse<T>(em: EntityManager, fn: (tx: EntityManager) => Promise<T>): Promise<T | Refusal> {
-  try {
-    return await em.transactional(fn);
-  } catch (err) {
-    if (err instanceof Refusal) return err;
-    throw err;
-  }
-}
+export type LedgerOperation = Movement | Resolution;
+type Movement = { kind: 'transfer' | 'hold'; request: TransferRequest; cause: Cause };
+type Resolution = { kind: 'post' | 'void'; request: ResolveHoldRequest; cause: Cause };
+const isResolution = (op: LedgerOperation): op is Resolution => op.kind === 'post' || op.kind === 'void';
 
-function viewOf(
-  id: string,
-  kind: TransferView['kind'],
-  debit: Account,
-  credit: Account,
-  amountMinor: bigint,
-  holdId: string | null,
-  metadata: Record<string, string>,
-  createdAt: Date,
-): TransferView {
+/** The event each kind of operation emits when it applies, as `ledger_apply` takes them (built once). */
+const eventsByKind = (() => {
+  const describe = (def: MessageDef) => ({ subject: def.subject, type: def.type, version: def.version });
+  return JSON.stringify({
+    transfer: describe(ledgerEvents.transferred),
+    hold: describe(ledgerEvents.holdPlaced),
+    post: describe(ledgerEvents.holdPosted),
+    void: describe(ledgerEvents.holdVoided),
+  });
+})();
+
+/** An operation as `ledger_apply` reads it, with the envelope header of the event it emits if it applies. */
+function wireOperation(op: LedgerOperation) {
+  const event = {
+    eventId: newId(),
+    correlationId: op.cause.correlationId,
+    causationId: op.cause.causationId ?? null,
+    traceId: op.cause.traceId,
+  };
+  if (isResolution(op)) return { kind: op.kind, id: op.request.id, holdId: op.request.holdId, ...event };
+  const r = op.request;
   return {
-    id,
-    kind,
-    debit: { owner: debit.owner, currency: debit.currency },
-    credit: { owner: credit.owner, currency: credit.currency },
-    amountMinor,
-    holdId,
-    holdStatus: kind === 'hold' ? 'pending' : null,
-    metadata,
-    createdAt: createdAt.toISOString(),
+    kind: op.kind,
+    id: r.id,
+    debitOwner: r.debit.owner,
+    debitCurrency: r.debit.currency,
+    creditOwner: r.credit.owner,
+    creditCurrency: r.credit.currency,
+    amount: r.amountMinor.toString(),
+    metadata: r.metadata,
+    ...event,
   };
 }
 
-/**
- * Moves money now (`transfer`) or reserves it (`hold`: pending until posted or voided). Outcomes:
- * ok, exists, exists_with_different_fields, currency_mismatch, account_not_found, insufficient_funds.
- */
-export async function createTransfer(
-  em: EntityManager,
-  accounts: AccountDirectory,
-  kind: 'transfer' | 'hold',
-  req: TransferRequest,
-  cause: Cause,
-): Promise<TransferResult> {
-  const valid = validateTransfer(req);
-  if (valid !== 'ok') return { outcome: valid, transfer: null };
-  const found = await accounts.find(em, [req.debit, req.credit]);
-  const debit = found.get(accountKey(req.debit));
-  const credit = found.get(accountKey(req.credit));
-  if (!debit || !credit) {
-    // A retry of a transfer whose accounts exist never lands here, so this is not a known id.
-    return { outcome: 'account_not_found', transfer: null };
-  }
+/** A transfer as `ledger_apply` answers it: the wire form of a TransferView (jsonb, parsed by the driver). */
+type WireTransfer = Omit<TransferView, 'amountMinor'> & { amountMinor: string };
+interface AppliedRow {
+  idx: number;
+  outcome: LedgerOutcome;
+  transfer: WireTransfer | null;
+}
 
-  const result = await writeOrRefuse(em, async (tx) => {
-    const createdAt = await insertTransfer(tx, {
-      id: req.id,
-      kind,
-      debitId: debit.id,
-      creditId: credit.id,
-      amountMinor: req.amountMinor,
-      holdId: null,
-      metadata: req.metadata,
-    });
-    if (!createdAt) throw new Refusal('taken');
-    if (!(await applyToBalances(tx, kind, debit, credit, req.amountMinor, req.id))) throw new Refusal('insufficient_funds');
-    const transfer = viewOf(req.id, kind, debit, credit, req.amountMinor, null, req.metadata, createdAt);
-    await enqueue(tx, kind === 'hold' ? ledgerEvents.holdPlaced : ledgerEvents.transferred, transfer, cause);
-    return transfer;
-  });
-  if (!(result instanceof Refusal)) return { outcome: 'ok', transfer: result };
-  if (result.outcome !== 'taken') return { outcome: result.outcome, transfer: null };
-  // The id is taken: a retry (or a concurrent twin) of this request, or a different transfer.
-  const existing = (await findTransfer(em, req.id))!;
-  return { outcome: compareTransfer(existing, kind, req), transfer: existing };
+/** Pure check on a request before anything else: `ok` or `currency_mismatch`. */
+export function validateOperation(op: LedgerOperation): 'ok' | 'currency_mismatch' {
+  if (isResolution(op)) return 'ok';
+  return op.request.debit.currency === op.request.credit.currency ? 'ok' : 'currency_mismatch';
 }
 
 /**
- * Posts (money leaves) or voids (money returns) a pending hold, all of it, once. `req.id` is the
- * id of the resolving transfer and the idempotency key. Outcomes: ok, exists,
- * exists_with_different_fields, hold_not_found, hold_already_posted, hold_already_voided.
+ * Applies operations in order, in one statement (`ledger_apply`, migration 0003) on `em`: in the
+ * caller's transaction when it has one (the command consumer's inbox transaction), else as a
+ * transaction of its own. Each gets its own outcome, exactly as if applied one at a time in this
+ * order; a refusal never undoes the others; each applied operation's event is in the outbox when
+ * the statement's transaction commits. Throws when the statement fails: then nothing of the batch
+ * was applied (SQLSTATE 40001 or 23505: a rare race with a concurrent batch, retry the batch).
  */
-export async function resolveHold(
-  em: EntityManager,
-  accounts: AccountDirectory,
-  kind: 'post' | 'void',
-  req: ResolveHoldRequest,
-  cause: Cause,
-): Promise<TransferResult> {
-  const hold = await findTransfer(em, req.holdId);
-  if (!hold || hold.kind !== 'hold') return { outcome: 'hold_not_found', transfer: null };
-  if (hold.holdStatus !== 'pending') return resolvedAlready(em, kind, req);
-  const found = await accounts.find(em, [hold.debit, hold.credit]);
-  const debit = found.get(accountKey(hold.debit))!;
-  const credit = found.get(accountKey(hold.credit))!;
-
-  const result = await writeOrRefuse(em, async (tx) => {
-    // The unique indexes (id, hold_id) let one resolution in; a concurrent one waits, then gets nothing.
-    const createdAt = await insertTransfer(tx, {
-      id: req.id,
-      kind,
-      debitId: debit.id,
-      creditId: credit.id,
-      amountMinor: hold.amountMinor,
-      holdId: hold.id,
-      metadata: hold.metadata,
-    });
-    if (!createdAt) throw new Refusal('taken');
-    await applyToBalances(tx, kind, debit, credit, hold.amountMinor, hold.id);
-    const transfer = viewOf(req.id, kind, debit, credit, hold.amountMinor, hold.id, hold.metadata, createdAt);
-    await enqueue(tx, kind === 'post' ? ledgerEvents.holdPosted : ledgerEvents.holdVoided, transfer, cause);
-    return transfer;
-  });
-  if (!(result instanceof Refusal)) return { outcome: 'ok', transfer: result };
-  return resolvedAlready(em, kind, req);
+export async function applyOperations(em: EntityManager, ops: readonly LedgerOperation[]): Promise<TransferResult[]> {
+  if (ops.length === 0) return [];
+  const rows = await em.execute<AppliedRow[]>('select idx, outcome, transfer from ledger_apply(?::jsonb, ?::jsonb) order by idx', [
+    JSON.stringify(ops.map(wireOperation)),
+    eventsByKind,
+  ]);
+  if (rows.length !== ops.length) throw new Error(`ledger_apply answered ${rows.length} rows for ${ops.length} operations`);
+  return rows.map((row) => ({
+    outcome: row.outcome,
+    transfer: row.transfer ? { ...row.transfer, amountMinor: BigInt(row.transfer.amountMinor) } : null,
+  }));
 }
 
-/** The answer when the hold is resolved or our id is taken: our own earlier answer (a retry), or who won. */
-async function resolvedAlready(em: EntityManager, kind: 'post' | 'void', req: ResolveHoldRequest): Promise<TransferResult> {
-  const mine = await findTransfer(em, req.id);
-  if (mine) return { outcome: compareResolution(mine, kind, req), transfer: mine };
-  const resolution = await findResolution(em, req.holdId);
-  if (!resolution) throw new Error(`hold ${req.holdId} refused a resolution but has none`);
-  return { outcome: alreadyResolved(resolution.kind), transfer: await findTransfer(em, resolution.id) };
+/** One operation, on its own, in the caller's transaction (or one of its own). */
+export async function applyOperation(em: EntityManager, op: LedgerOperation): Promise<TransferResult> {
+  if (validateOperation(op) === 'currency_mismatch') return { outcome: 'currency_mismatch', transfer: null };
+  const [result] = await applyOperations(em, [op]);
+  return result!;
 }
