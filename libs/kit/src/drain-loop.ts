@@ -12,7 +12,13 @@ export interface DrainLoop {
 export interface DrainLoopOptions {
   /** Does the work that is due; returns how much it did. */
   drain: () => Promise<number>;
+  /** The pause between two timed drains (after one that found work, when `idlePollMs` is set). */
   pollMs: number;
+  /**
+   * When set, each timed drain that found nothing doubles the pause, up to this: an idle loop
+   * polls rarely, and the first drain that finds work (or a `wake()`) brings it back to `pollMs`.
+   */
+  idlePollMs?: number;
   /** The pause after a failed drain (default: `pollMs`). */
   errorDelayMs?: number;
   /** Runs after each successful timed drain (for gauges). */
@@ -20,12 +26,19 @@ export interface DrainLoopOptions {
   onError: (err: unknown, when: 'tick' | 'final') => void;
 }
 
-/** One drain at a time; work committed during a drain is picked up right after it. */
+/**
+ * One drain at a time, and exactly one timer: a tick in progress schedules the next one when it
+ * ends; a `wake()` during a tick only asks it to go again at once. (A wake that also armed a timer
+ * of its own while a tick was still in its gauge would start a second chain of ticks for good, and
+ * every such wake under load another: an idle process then polled tens of times a second.)
+ */
 export function startDrainLoop(opts: DrainLoopOptions): DrainLoop {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
   let running: Promise<number> | null = null;
   let again = false;
+  let pause = opts.pollMs;
 
   async function flush(): Promise<number> {
     while (running) await running.catch(() => 0);
@@ -36,31 +49,42 @@ export function startDrainLoop(opts: DrainLoopOptions): DrainLoop {
     return current;
   }
 
+  function schedule(ms: number): void {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void tick(), ms);
+  }
+
   async function tick(): Promise<void> {
     timer = undefined;
-    if (stopped) return;
+    if (stopped || ticking) return;
+    ticking = true;
     again = false;
-    let delay = opts.pollMs;
+    let delay: number;
     try {
-      await flush();
+      const done = await flush();
       await opts.afterTick?.();
+      pause = done > 0 || opts.idlePollMs === undefined ? opts.pollMs : Math.min(pause * 2, opts.idlePollMs);
+      delay = pause;
     } catch (err) {
       opts.onError(err, 'tick');
       delay = opts.errorDelayMs ?? opts.pollMs;
+    } finally {
+      ticking = false;
     }
-    if (!stopped) timer = setTimeout(tick, again ? 0 : delay);
+    schedule(again ? 0 : delay);
   }
 
-  timer = setTimeout(tick, 0);
+  schedule(0);
   return {
     wake() {
       if (stopped) return;
-      if (running) {
+      pause = opts.pollMs;
+      if (ticking) {
         again = true;
         return;
       }
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(tick, 0);
+      schedule(0);
     },
     flush,
     async stop(stopOpts = {}) {
