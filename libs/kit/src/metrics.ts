@@ -5,9 +5,25 @@ export function createMetrics(service: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  // Counted when /metrics is scraped (an idle process counts nothing); a failed count keeps the last figure.
+  let countBacklog: (() => Promise<number>) | undefined;
+  const outboxBacklog = new Gauge({
+    name: 'outbox_backlog',
+    help: 'Outbox rows not yet published, counted on scrape',
+    registers: [registry],
+    async collect() {
+      if (!countBacklog) return;
+      const n = await countBacklog().catch(() => null);
+      if (n !== null) this.set(n);
+    },
+  });
   return {
     registry,
-    outboxBacklog: new Gauge({ name: 'outbox_backlog', help: 'Outbox rows not yet published', registers: [registry] }),
+    outboxBacklog,
+    /** The outbox relay says how to count its backlog; the gauge counts on each scrape. */
+    sampleOutboxBacklog(count: () => Promise<number>): void {
+      countBacklog = count;
+    },
     outboxPublished: new Counter({ name: 'outbox_published_total', help: 'Outbox rows published', registers: [registry] }),
     outboxPublishFailures: new Counter({ name: 'outbox_publish_failures_total', help: 'Failed outbox publishes', registers: [registry] }),
     messagesHandled: new Counter({

@@ -4,6 +4,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import { z } from 'zod';
 import type { Envelope, MessageDef } from '@offramp/contracts';
 import { newId } from './ids.ts';
+import { queryRows } from './sql.ts';
 import { startDrainLoop } from './drain-loop.ts';
 import type { Logger } from './logger.ts';
 import type { Messaging } from './nats.ts';
@@ -77,40 +78,73 @@ export interface OutboxRelay {
   wake(): void;
   /** Publishes what is pending once; returns how many rows were published. Tests call it directly. */
   flush(): Promise<number>;
+  /** Deletes rows sent longer ago than the retention (what the cleanup timer does); returns how many. Tests call it directly. */
+  cleanup(): Promise<number>;
   stop(): Promise<void>;
 }
 
-interface RelayOptions {
+export interface RelayOptions {
   db: MikroORM;
   messaging: Messaging;
   log: Logger;
   metrics?: Metrics;
+  /** Rows fetched, published and marked sent together; 256 by default. */
   batchSize?: number;
+  /** The poll after a drain that found rows; 250 ms by default. A commit's `wake()` does not wait for it. */
   pollMs?: number;
+  /** Each poll that finds nothing doubles the pause up to this; 2 s by default (an idle relay polls rarely). */
+  idlePollMs?: number;
+  /** How long sent rows are kept before the cleanup deletes them; 1 hour by default. */
+  retentionMs?: number;
+  /** How often the cleanup runs; 1 minute by default. */
+  cleanupEveryMs?: number;
+  /** Rows deleted per statement of the cleanup; 1,000 by default (short statements, short locks). */
+  cleanupBatch?: number;
   /** Fault injection for tests: runs after the publishes were acked, before the rows are marked sent. */
   afterPublish?: () => Promise<void> | void;
 }
 
-interface OutboxRow {
-  id: string;
-  subject: string;
-  envelope: Envelope<unknown>;
-}
+/**
+ * An unsent row as the relay publishes it: the envelope as the database keeps it (jsonb rendered as
+ * text: the relay neither parses nor re-serialises it), and the two fields its headers carry.
+ */
+const outboxRow = z.object({
+  id: z.string(),
+  subject: z.string(),
+  body: z.string(),
+  trace_id: z.string(),
+  correlation_id: z.string(),
+});
+type OutboxRow = z.output<typeof outboxRow>;
+
+/** Each cleanup run deletes at most this many batches, then leaves the rest to the next run. */
+const cleanupBatchesPerRun = 20;
 
 /**
  * Publishes outbox rows in order with `Nats-Msg-Id` = row id and marks them sent. A crash between
  * publish and mark re-publishes the row, which JetStream's duplicate window drops.
+ *
+ * A batch is one transaction: up to `batchSize` rows claimed (`for update skip locked`, so replicas
+ * share the work), all published at once (the acks awaited together, not one after another), the
+ * published ones marked sent in one statement. Sent rows are deleted once older than the retention,
+ * a small batch at a time, on a timer of their own. The `outbox_backlog` gauge is counted when
+ * /metrics is scraped, never on the relay's timer.
  */
 export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
   const { db, messaging, log } = opts;
-  const batchSize = opts.batchSize ?? 200;
+  const batchSize = opts.batchSize ?? 256;
   const pollMs = opts.pollMs ?? 250;
+  const retentionSeconds = (opts.retentionMs ?? 3_600_000) / 1000;
+  const cleanupBatch = opts.cleanupBatch ?? 1_000;
 
   /** One batch in one transaction; failures are recorded on their rows, then reported by throwing. */
   async function publishBatch(): Promise<number> {
     const { sent, failed } = await db.em.fork().transactional(async (em) => {
-      const rows = await em.execute<OutboxRow[]>(
-        'select id, subject, envelope from outbox where sent_at is null order by seq limit ? for update skip locked',
+      const rows = await queryRows(
+        em,
+        outboxRow,
+        `select id, subject, envelope::text as body, envelope->>'traceId' as trace_id, envelope->>'correlationId' as correlation_id
+         from outbox where sent_at is null order by seq limit ? for update skip locked`,
         [batchSize],
       );
       if (rows.length === 0) return { sent: 0, failed: 0 };
@@ -153,31 +187,68 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
     }
   }
 
+  /** Deletes sent rows past the retention, oldest first, a batch per statement. */
+  async function cleanup(): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < cleanupBatchesPerRun; i++) {
+      const res = await db.em.fork().execute<{ affectedRows: number }>(
+        `delete from outbox where seq in (
+             select seq from outbox where sent_at < now() - make_interval(secs => ?) order by seq limit ?)`,
+        [retentionSeconds, cleanupBatch],
+        'run',
+      );
+      total += res.affectedRows;
+      if (res.affectedRows < cleanupBatch) break;
+    }
+    return total;
+  }
+
   const loop = startDrainLoop({
     drain,
     pollMs,
+    idlePollMs: Math.max(pollMs, opts.idlePollMs ?? 2_000),
     errorDelayMs: Math.min(pollMs * 8, 5_000),
-    afterTick: async () => {
-      if (!opts.metrics) return;
-      const [row] = await db.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox where sent_at is null');
-      opts.metrics.outboxBacklog.set(Number(row?.n ?? 0));
-    },
     onError: (err, when) =>
       when === 'tick'
         ? log.warn({ err }, 'outbox relay: publish failed, will retry')
         : log.warn({ err }, 'outbox relay: final drain failed; rows stay for the next start'),
   });
+
+  let cleaning: Promise<unknown> | null = null;
+  const cleanupTimer = setInterval(() => {
+    if (cleaning) return;
+    cleaning = cleanup()
+      .catch((err: unknown) => log.warn({ err }, 'outbox relay: cleanup of sent rows failed; next run retries'))
+      .finally(() => (cleaning = null));
+  }, opts.cleanupEveryMs ?? 60_000);
+  cleanupTimer.unref();
+
+  opts.metrics?.sampleOutboxBacklog(async () => {
+    const [row] = await queryRows(
+      db.em.fork(),
+      z.object({ n: z.number() }),
+      // Bounded: a scrape must stay cheap however far behind the relay is.
+      'select count(*)::int as n from (select 1 from outbox where sent_at is null limit 1000000) unsent',
+    );
+    return row?.n ?? 0;
+  });
+
   return {
     wake: loop.wake,
     flush: loop.flush,
+    cleanup,
     /** Stops polling after one last drain; rows it cannot publish now stay for the next start. */
-    stop: () => loop.stop({ finalDrain: true }),
+    async stop() {
+      clearInterval(cleanupTimer);
+      await loop.stop({ finalDrain: true });
+      await cleaning;
+    },
   };
 }
 
 async function publishRow(messaging: Messaging, row: OutboxRow): Promise<void> {
   const h = natsHeaders();
-  h.set('trace-id', row.envelope.traceId);
-  h.set('correlation-id', row.envelope.correlationId);
-  await messaging.js.publish(messaging.wire(row.subject), JSON.stringify(row.envelope), { msgID: row.id, headers: h });
+  h.set('trace-id', row.trace_id);
+  h.set('correlation-id', row.correlation_id);
+  await messaging.js.publish(messaging.wire(row.subject), row.body, { msgID: row.id, headers: h });
 }
