@@ -48,6 +48,10 @@ export function databaseTimeoutsFromEnv(env: Record<string, string | undefined> 
 
 const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** Connections the pool keeps however idle it is, and how long one beyond them may stay idle. */
+const poolMin = 2;
+const poolIdleTimeoutMs = 30_000;
+
 /** Connects with `search_path` set to the service schema, so raw SQL stays unqualified. */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (!schemaPattern.test(opts.schema)) throw new Error(`invalid schema name: ${opts.schema}`);
@@ -68,7 +72,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     entities: opts.entities ?? [],
     discovery: { warnWhenNoEntities: false },
     extensions: [Migrator],
-    pool: { min: 0, max: opts.poolMax ?? 10 },
+    // Kept open however idle: the relay's and the loops' polls reuse them instead of connecting
+    // anew (with a minimum of 0 a backend was started every few seconds once a burst had grown the
+    // pool); connections beyond the minimum close after a quiet half minute.
+    pool: { min: Math.min(poolMin, opts.poolMax ?? 10), max: opts.poolMax ?? 10, idleTimeoutMillis: poolIdleTimeoutMs },
     allowGlobalContext: false,
     debug: false,
     migrations: {
