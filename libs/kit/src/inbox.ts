@@ -72,11 +72,29 @@ export interface ConsumerOptions {
   lagSampleMs?: number;
   /** Called after each message is settled, with what happened to it. */
   onSettled?: (result: 'handled' | 'duplicate' | 'retry' | 'dead_letter') => void;
+  /**
+   * Messages handled at once, each in its own inbox transaction; 8 by default, never more than the
+   * database pool's connections (a message in hand beyond them would only wait for one, its ack
+   * clock running). Order between messages is not kept: what must not interleave (two messages
+   * about one withdrawal) is serialised by the handler's own lock on it, as redeliveries already
+   * require. 1 handles them one after another.
+   */
+  concurrency?: number;
 }
 
 export interface Consumer {
-  /** Stops pulling, lets the message in hand finish, then returns. */
+  /** Stops pulling, lets every message in hand finish, then returns. */
   stop(): Promise<void>;
+}
+
+/** The consumer's default concurrency (`ConsumerOptions.concurrency`). */
+export const defaultConsumerConcurrency = 8;
+
+/** The consumer's concurrency: as asked (8 by default), at least 1, at most the pool's connections. */
+export function consumerConcurrency(db: MikroORM, asked: number | undefined): number {
+  const poolMax = db.config.get('pool')?.max;
+  const wanted = Math.max(1, Math.floor(asked ?? defaultConsumerConcurrency));
+  return poolMax && poolMax > 0 ? Math.min(wanted, poolMax) : wanted;
 }
 
 /**
@@ -90,6 +108,9 @@ export interface Consumer {
  * `maxDeliver` of them (or at once for a message that cannot be parsed) the message is poison and
  * goes to `dlq.<subject>` with the reason. The server therefore redelivers without limit, and the
  * counting is this process's (a restart starts it again, so it never dead-letters early).
+ *
+ * Up to `concurrency` messages are in hand at once, each settled (acked, nak'd, dead-lettered) on
+ * its own as soon as its transaction ends; `stop()` stops pulling and waits for all of them.
  */
 export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
   const { messaging, log } = opts;
@@ -113,9 +134,12 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
   if (existing) await messaging.jsm.consumers.update(stream, opts.name, config);
   else await messaging.jsm.consumers.add(stream, config);
 
-  const bySubject = new Map(opts.handlers.map((h) => [h.def.subject, h]));
+  // Each subject's envelope schema built once: building it per message (and zod compiling it on
+  // its first parse) cost about 30 times the parse itself.
+  const bySubject = new Map(opts.handlers.map((h) => [h.def.subject, { entry: h, schema: envelopeOf(h.def) }]));
+  const concurrency = consumerConcurrency(opts.db, opts.concurrency);
   const consumer = await messaging.js.consumers.get(stream, opts.name);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: 64 });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: Math.max(64, concurrency * 2) });
   const settle = (result: 'handled' | 'duplicate' | 'retry' | 'dead_letter') => {
     opts.metrics?.messagesHandled.inc({ consumer: opts.name, result });
     opts.onSettled?.(result);
@@ -139,22 +163,23 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
 
   async function handleOne(msg: JsMsg): Promise<void> {
     const subject = messaging.logical(msg.subject);
-    const entry = bySubject.get(subject);
-    if (!entry) return deadLetter(msg, `no handler for ${subject}`);
+    const handler = bySubject.get(subject);
+    if (!handler) return deadLetter(msg, `no handler for ${subject}`);
+    const { entry, schema } = handler;
     let raw: unknown;
     try {
       raw = msg.json();
     } catch {
       return deadLetter(msg, 'body is not JSON');
     }
-    const parsed = envelopeOf(entry.def).safeParse(raw);
+    const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const header = envelopeHeader.safeParse(raw);
       const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
       return deadLetter(msg, `invalid ${header.success ? 'payload' : 'envelope'}: ${issues}`);
     }
     const envelope = parsed.data as Envelope<unknown>;
-    const child = log.child({ traceId: envelope.traceId, messageId: envelope.id, subject });
+    const child = lazyChild(log, { traceId: envelope.traceId, messageId: envelope.id, subject });
     try {
       const fresh = await opts.db.em.fork().transactional(async (em) => {
         const res = await em.execute<{ affectedRows: number }>(
@@ -186,16 +211,25 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
     }
   }
 
+  async function settleOne(msg: JsMsg): Promise<void> {
+    try {
+      await handleOne(msg);
+    } catch (err) {
+      // Only the dead-letter publish can land here; leave the message to be redelivered.
+      log.error({ err, subject: msg.subject }, 'consumer could not settle a message');
+    }
+  }
+
   const stopSampling = sampleLag(opts, stream);
+  const inHand = new Set<Promise<void>>();
   const loop = (async () => {
     for await (const msg of messages) {
-      try {
-        await handleOne(msg);
-      } catch (err) {
-        // Only the dead-letter publish can land here; leave the message to be redelivered.
-        log.error({ err, subject: msg.subject }, 'consumer could not settle a message');
-      }
+      const handling: Promise<void> = settleOne(msg).finally(() => inHand.delete(handling));
+      inHand.add(handling);
+      // A free slot before the next message is taken from the iterator.
+      if (inHand.size >= concurrency) await Promise.race(inHand);
     }
+    await Promise.all(inHand);
   })();
 
   return {
@@ -205,6 +239,33 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
       await loop;
     },
   };
+}
+
+const levels = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+const noop = () => {};
+
+/**
+ * A child logger with the message's bindings, made on its first use: most messages log nothing,
+ * and pino's child (bindings serialised, redaction set up) costs several microseconds each.
+ */
+function lazyChild(log: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const real = () => (child ??= log.child(bindings));
+  return new Proxy(log, {
+    get(_target, prop) {
+      // A call at a level that is off makes no child at all.
+      if (!child && typeof prop === 'string' && levels.has(prop) && !log.isLevelEnabled(prop)) return noop;
+      const target = real();
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+    set(_target, prop, value) {
+      return Reflect.set(real(), prop, value);
+    },
+    has(_target, prop) {
+      return Reflect.has(real(), prop);
+    },
+  });
 }
 
 /** Samples the consumer's `num_pending` on a timer: one cheap info call, never in the message path. */

@@ -5,14 +5,24 @@ import { startConsumer, type Consumer, type ConsumerOptions, type HandlerEntry }
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { Messaging } from './nats.ts';
-import { startOutboxRelay, type OutboxRelay } from './outbox.ts';
+import { startOutboxRelay, type OutboxRelay, type RelayOptions } from './outbox.ts';
 import { readinessOf } from './readiness.ts';
 import { serveRpcs, type RpcRoute, type RpcServer } from './rpc.ts';
 
 /** Hooks tests use to crash a service at a chosen point or to watch it settle messages. */
 export interface ServiceHooks {
-  consumer?: Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'backoffMs' | 'maxDeliver'>;
-  relay?: { pollMs?: number; afterPublish?: () => Promise<void> | void };
+  consumer?: Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'backoffMs' | 'maxDeliver' | 'concurrency'>;
+  relay?: Pick<RelayOptions, 'pollMs' | 'idlePollMs' | 'afterPublish' | 'retentionMs' | 'cleanupEveryMs' | 'cleanupBatch'>;
+}
+
+/**
+ * The `CONSUMER_CONCURRENCY` of a service's config, when it has one: how many messages each of its
+ * consumers handles at once unless the consumer's spec says otherwise.
+ */
+export function configuredConcurrency(config: unknown): number | undefined {
+  if (typeof config !== 'object' || config === null || !('CONSUMER_CONCURRENCY' in config)) return undefined;
+  const value = config.CONSUMER_CONCURRENCY;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 /** What a service process hands its app: the connections it opened, and the test hooks. */
@@ -35,6 +45,11 @@ export interface ConsumerSpec {
   backoffMs?: number[];
   maxDeliver?: number;
   ackWaitMs?: number;
+  /**
+   * Messages handled at once (see `ConsumerOptions.concurrency`); by default the service's
+   * `CONSUMER_CONCURRENCY` setting when its config has one, else the kit's 8.
+   */
+  concurrency?: number;
 }
 
 /** Something running on its own timer (a sweeper, a dispatcher, a reconciler). */
@@ -116,6 +131,7 @@ export async function startService<C>(
           log,
           metrics,
           ...spec,
+          concurrency: spec.concurrency ?? configuredConcurrency(deps.config),
           ...hooks.consumer,
           afterCommit: async (envelope) => {
             relay.wake();

@@ -1,0 +1,242 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { deadLetterSubject, defineMessage, eventSubject, streams } from '@offramp/contracts';
+import {
+  makeEnvelope,
+  migrate,
+  newId,
+  on,
+  openDatabase,
+  startConsumer,
+  type ConsumerOptions,
+  type Database,
+  type Messaging,
+} from '../src/index.ts';
+import { eventually, testInfra, testLogger, testMessaging, uniqueName } from '../src/testing.ts';
+
+const job = defineMessage(eventSubject('consumer-test', 'job'), z.object({ n: z.number().int() }));
+
+type Result = Parameters<NonNullable<ConsumerOptions['onSettled']>>[0];
+
+/** A gate per message number: its handler waits on it until the test opens it. */
+class Gates {
+  readonly #gates = new Map<number, PromiseWithResolvers<undefined>>();
+  #get(n: number) {
+    let gate = this.#gates.get(n);
+    if (!gate) this.#gates.set(n, (gate = Promise.withResolvers<undefined>()));
+    return gate;
+  }
+  wait(n: number): Promise<undefined> {
+    return this.#get(n).promise;
+  }
+  open(n: number): void {
+    this.#get(n).resolve(undefined);
+  }
+}
+
+/** How many handlers run at this moment, and the most there ever were. */
+class InFlight {
+  now = 0;
+  max = 0;
+  readonly started: number[] = [];
+  async around(n: number, work: () => Promise<void>): Promise<void> {
+    this.started.push(n);
+    this.max = Math.max(this.max, ++this.now);
+    try {
+      await work();
+    } finally {
+      this.now--;
+    }
+  }
+}
+
+describe('startConsumer with concurrency', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups.length = 0;
+  });
+
+  async function setup(poolMax: number): Promise<{ db: Database; messaging: Messaging }> {
+    const messaging = await testMessaging('consumer');
+    cleanups.push(() => messaging.cleanup());
+    const schema = uniqueName('consumer');
+    const db = await openDatabase({ url: testInfra().databaseUrl, schema, migrations: [], poolMax });
+    await migrate(db);
+    cleanups.push(async () => {
+      await db.em.fork().execute(`drop schema if exists "${schema}" cascade`);
+      await db.close();
+    });
+    return { db, messaging };
+  }
+
+  const publish = (messaging: Messaging, n: number, envelope = makeEnvelope(job, { n }, { correlationId: `job-${n}`, traceId: newId() })) =>
+    messaging.js.publish(messaging.wire(job.subject), JSON.stringify(envelope), { msgID: newId() });
+
+  it('when more messages wait than its concurrency, then that many handlers run at once, never more, each in its own inbox transaction, and every message is handled once', async () => {
+    const { db, messaging } = await setup(6);
+    const concurrency = 3;
+    const gates = new Gates();
+    const flight = new InFlight();
+    const settled: Result[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-overlap',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency,
+      onSettled: (r) => void settled.push(r),
+      handlers: [
+        on(job, ({ em, envelope }) =>
+          flight.around(envelope.payload.n, async () => {
+            // The transaction is the handler's own: what it sees of its inbox row is its message.
+            const [row] = await em.execute<{ n: string }[]>('select count(*)::text as n from inbox where message_id = ?', [envelope.id]);
+            expect(row).toEqual({ n: '1' });
+            await gates.wait(envelope.payload.n);
+          }),
+        ),
+      ],
+    });
+    cleanups.push(() => consumer.stop());
+
+    const total = 8;
+    for (let n = 0; n < total; n++) await publish(messaging, n);
+    await eventually(`${concurrency} handlers in hand`, () => flight.now === concurrency);
+    // Each message let go makes room for exactly one more.
+    const first = [...flight.started];
+    gates.open(first[0]!);
+    await eventually('a fourth handler started', () => flight.started.length === concurrency + 1);
+    expect(flight.now).toBe(concurrency);
+    for (let n = 0; n < total; n++) gates.open(n);
+    await eventually('every message settled', () => settled.length === total);
+
+    expect(settled).toEqual(Array.from({ length: total }, () => 'handled'));
+    expect(flight.max).toBe(concurrency);
+    expect([...flight.started].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, n) => n));
+    const [inbox] = await db.em
+      .fork()
+      .execute<{ n: string }[]>("select count(*)::text as n from inbox where consumer = 'consumer-overlap'");
+    expect(inbox).toEqual({ n: String(total) });
+  });
+
+  it('when it asks for more than the pool has connections, then no more messages are in hand than connections', async () => {
+    const { db, messaging } = await setup(2);
+    const gates = new Gates();
+    const flight = new InFlight();
+    const settled: Result[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-pool-bound',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency: 16,
+      onSettled: (r) => void settled.push(r),
+      handlers: [on(job, ({ envelope }) => flight.around(envelope.payload.n, () => gates.wait(envelope.payload.n)))],
+    });
+    cleanups.push(() => consumer.stop());
+    for (let n = 0; n < 5; n++) await publish(messaging, n);
+    await eventually('two handlers in hand', () => flight.now === 2);
+    gates.open(flight.started[0]!);
+    await eventually('a third started', () => flight.started.length === 3);
+    for (let n = 0; n < 5; n++) gates.open(n);
+    await eventually('every message settled', () => settled.length === 5);
+    expect(flight.max).toBe(2);
+  });
+
+  it('when messages fail while others are in hand, then a failure is redelivered and handled, a poison message is dead-lettered after maxDeliver, an unparsable one at once, and a repeated envelope is a duplicate', async () => {
+    const { db, messaging } = await setup(6);
+    const settled: Result[] = [];
+    const handled: number[] = [];
+    const attempts = new Map<number, number>();
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-failures',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency: 4,
+      maxDeliver: 3,
+      backoffMs: [20],
+      onSettled: (r) => void settled.push(r),
+      handlers: [
+        on(job, async ({ em, envelope }) => {
+          const n = envelope.payload.n;
+          const attempt = (attempts.get(n) ?? 0) + 1;
+          attempts.set(n, attempt);
+          await em.execute('select 1');
+          // n = 1 fails once; n = 666 always.
+          if ((n === 1 && attempt === 1) || n === 666) throw new Error(`job ${n} failed (attempt ${attempt})`);
+          handled.push(n);
+        }),
+      ],
+    });
+    cleanups.push(() => consumer.stop());
+
+    const twice = makeEnvelope(job, { n: 2 }, { correlationId: 'job-2', traceId: newId() });
+    await publish(messaging, 0);
+    await publish(messaging, 1);
+    await publish(messaging, 2, twice);
+    await publish(messaging, 666);
+    await messaging.js.publish(messaging.wire(job.subject), 'not json', { msgID: newId() });
+    await eventually('the handled messages', () => handled.length === 3);
+    await eventually('two dead letters', () => settled.filter((r) => r === 'dead_letter').length === 2);
+    // The same envelope again (another publish, so another stream message): its inbox row is there.
+    await publish(messaging, 2, twice);
+    await eventually('the duplicate', () => settled.includes('duplicate'));
+
+    expect(handled.sort((a, b) => a - b)).toEqual([0, 1, 2]);
+    expect(attempts.get(1)).toBe(2);
+    expect(attempts.get(666)).toBe(3);
+    expect(settled.filter((r) => r === 'retry')).toHaveLength(1 + 2);
+    expect(settled.filter((r) => r === 'handled')).toHaveLength(3);
+    // The dead-letter stream of this namespace holds exactly these two, each with its reason.
+    const dlq = messaging.streamName(streams.deadLetters.name);
+    expect((await messaging.jsm.streams.info(dlq)).state.messages).toBe(2);
+    const dead = await Promise.all([1, 2].map((seq) => messaging.jsm.streams.getMessage(dlq, { seq })));
+    expect(dead.every((m) => m?.subject === messaging.wire(deadLetterSubject(job.subject)))).toBe(true);
+    expect(dead.map((m) => m?.header.get('dlq-reason')).sort()).toEqual([
+      expect.stringMatching(/^body is not JSON$/),
+      expect.stringMatching(/^failed 3 times: Error: job 666 failed \(attempt 3\)$/),
+    ]);
+  });
+
+  it('when it is stopped with messages in hand, then stop returns only after every one of them committed and was acked', async () => {
+    const { db, messaging } = await setup(6);
+    const concurrency = 3;
+    const gates = new Gates();
+    const flight = new InFlight();
+    const events: string[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-stop',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency,
+      onSettled: (r) => void events.push(r),
+      handlers: [on(job, ({ envelope }) => flight.around(envelope.payload.n, () => gates.wait(envelope.payload.n)))],
+    });
+    for (let n = 0; n < concurrency; n++) await publish(messaging, n);
+    await eventually(`${concurrency} handlers in hand`, () => flight.now === concurrency);
+
+    const stopping = consumer.stop().then(() => void events.push('stopped'));
+    // Two round trips to the server: time enough for the pull to close, none for the handlers.
+    await messaging.nc.flush();
+    await messaging.nc.flush();
+    expect(events).toEqual([]);
+    for (let n = 0; n < concurrency; n++) gates.open(n);
+    await stopping;
+
+    expect(events).toEqual(['handled', 'handled', 'handled', 'stopped']);
+    const info = await messaging.jsm.consumers.info(messaging.streamName(streams.events.name), 'consumer-stop');
+    expect(info.num_ack_pending).toBe(0);
+    const [inbox] = await db.em.fork().execute<{ n: string }[]>("select count(*)::text as n from inbox where consumer = 'consumer-stop'");
+    expect(inbox).toEqual({ n: String(concurrency) });
+  });
+});
