@@ -3,7 +3,7 @@ import type { PspAlfredConfig, PspAlfredDatabaseConfig } from './config.ts';
 import { migrations } from './migrations/index.ts';
 import { entities } from './entities.ts';
 import { alfredTransportFromConfig, createAlfredClient, type AlfredClient } from './alfred/client.ts';
-import { pspAlfredConsumers } from './consumers.ts';
+import { offrampConcurrency, pspAlfredConsumers } from './consumers.ts';
 import { createKycActions } from './dev/kyc-actions.ts';
 import { createOfframpActions } from './dev/offramp-actions.ts';
 import { createSandboxDriver } from './dev/sandbox-driver.ts';
@@ -96,7 +96,12 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
         offramps: createOfframpActions({ ...dev, reconciler: reconciling }),
         orderState: createOrderState({ db, alfred, tolerancePct }),
       }),
-      consumers: pspAlfredConsumers({ ...offramps, reconciler: reconciling, alfredTimeoutMs: config.ALFRED_TIMEOUT_MS }),
+      consumers: pspAlfredConsumers({
+        ...offramps,
+        reconciler: reconciling,
+        alfredTimeoutMs: config.ALFRED_TIMEOUT_MS,
+        concurrency: offrampConcurrency(config.CONSUMER_CONCURRENCY, config.DB_POOL_MAX),
+      }),
       loops: [reconciling],
       http: async (app) => {
         await registerPspAlfredOpenApi(app);

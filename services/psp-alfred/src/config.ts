@@ -10,7 +10,14 @@ export const pspAlfredConfig = baseConfig.extend({
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/)
     .default('psp_alfred'),
-  DB_POOL_MAX: positiveInt.default(10),
+  /** Each offramp command in hand may hold two connections at once (see CONSUMER_CONCURRENCY): 32 leaves half for the rest. */
+  DB_POOL_MAX: positiveInt.default(32),
+  /**
+   * Offramp commands handled at once. Each spends most of its time in two calls to Alfred, so one
+   * at a time left Alfred's latency to add up; at most half the pool is used for them, as each
+   * holds its inbox transaction and may open a short one of its own beside it.
+   */
+  CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   ALFRED_BASE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8090/api/v1/third-party-service/penny'),
   ALFRED_API_KEY: z.string().min(1),
   ALFRED_API_SECRET: z.string().min(1),

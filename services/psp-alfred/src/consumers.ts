@@ -11,8 +11,25 @@ import type { Reconciler } from './reconciliation/reconcile.ts';
 const offrampBackoffMs = [1_000, 5_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000];
 const offrampMaxDeliver = 40;
 
-/** psp-alfred's one consumer: the commands sessions sends it; the work is the offramps and reconciliation features'. */
-export function pspAlfredConsumers(deps: OfframpDeps & { reconciler: Reconciler; alfredTimeoutMs: number }): ConsumerSpec[] {
+/**
+ * How many offramp commands are handled at once: as configured, but at most half the pool. A
+ * command holds its inbox transaction (and the withdrawal's lock) through its calls to Alfred and
+ * opens short transactions of its own beside it (the intent, the attempt, the transaction id): with
+ * every connection held by a command waiting for a second one, none would ever get it.
+ */
+export const offrampConcurrency = (configured: number, poolMax: number) => Math.max(1, Math.min(configured, Math.floor(poolMax / 2)));
+
+/**
+ * psp-alfred's one consumer: the commands sessions sends it; the work is the offramps and
+ * reconciliation features'. Several are handled at once (`concurrency`); two about one withdrawal
+ * never interleave: both handlers first take the withdrawal's advisory lock
+ * (`offramp:<withdrawalId>`, `lockWithdrawal`) in the inbox transaction, so the second waits for the
+ * first to commit and then finds its outcome; an order's transaction id is locked
+ * (`lockReference`) before its row, as the webhook path does.
+ */
+export function pspAlfredConsumers(
+  deps: OfframpDeps & { reconciler: Reconciler; alfredTimeoutMs: number; concurrency: number },
+): ConsumerSpec[] {
   return [
     {
       name: 'psp-alfred-commands',
@@ -28,6 +45,7 @@ export function pspAlfredConsumers(deps: OfframpDeps & { reconciler: Reconciler;
       maxDeliver: offrampMaxDeliver,
       // One delivery may wait on several Alfred calls, each up to ALFRED_TIMEOUT_MS.
       ackWaitMs: Math.max(30_000, deps.alfredTimeoutMs * 8),
+      concurrency: deps.concurrency,
     },
   ];
 }

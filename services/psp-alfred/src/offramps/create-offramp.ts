@@ -71,7 +71,9 @@ export async function createOfframp(
 ): Promise<void> {
   const log = ctx.log.child({ withdrawalId: cmd.withdrawalId });
   // Two deliveries for one withdrawal (a redelivery racing an operator's re-dispatch, a
-  // reconciliation, a fence) take turns.
+  // reconciliation, a fence, or simply two commands the consumer has in hand at once: it handles
+  // several) take turns on this advisory lock, held to the inbox transaction's end: the second
+  // finds the first's intent and outcome. Commands about different withdrawals run side by side.
   await lockWithdrawal(em, cmd.withdrawalId);
   const intent = await inTransaction(deps.db, (tx) => insertIntent(tx, cmd));
   if (intent.state === 'fenced') return publishFenced(em, cmd.withdrawalId, ctx.cause, log);
