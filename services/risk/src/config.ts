@@ -8,6 +8,8 @@ export const riskConfig = baseConfig.extend({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/)
     .default('risk'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /** Messages each of the service's consumers handles at once (each in its own inbox transaction; at most DB_POOL_MAX). */
+  CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
 });
 
 export type RiskConfig = z.infer<typeof riskConfig>;

@@ -10,6 +10,8 @@ export const sessionsConfig = baseConfig.extend({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/)
     .default('sessions'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /** Messages each of the service's consumers handles at once (each in its own inbox transaction; at most DB_POOL_MAX). */
+  CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /** How long a session (intent + quote) may be initiated. */
   SESSION_TTL_SECONDS: z.coerce
     .number()
