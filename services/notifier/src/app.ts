@@ -1,12 +1,12 @@
 import { openDatabase, startService, type Service, type ServiceDeps, type ServiceHooks } from '@offramp/kit';
 import type { NotifierConfig } from './config.ts';
 import { notifierConsumers } from './consumers.ts';
-import { DeliveryEntity } from './deliveries/delivery-entity.ts';
+import { DeliveryEntity } from './deliveries/deliveries-entity.ts';
 import type { DispatcherHooks } from './deliveries/dispatcher.ts';
 import { createMailTransport } from './deliveries/email.ts';
 import { startSenders, type Senders } from './deliveries/senders.ts';
 import { migrations } from './migrations/0001-notifier.ts';
-import { NotificationEntity } from './notifications/notification-entity.ts';
+import { NotificationEntity } from './notifications/notifications-entity.ts';
 
 export { migrations };
 export { readNotifierConfig, notifierConfig, type NotifierConfig } from './config.ts';

@@ -27,7 +27,7 @@ export const notifierConfig = baseConfig.extend({
     .max(200)
     .regex(/^[^\s@]*\{traderId\}[^\s@]*@[^\s@]+\.[^\s@]+$/, 'must be an address containing {traderId}')
     .default('trader+{traderId}@example.test'),
-  /** Status changes older than this are recorded but not sent (see notifications/record.ts). */
+  /** Status changes older than this are recorded but not sent (see notifications/notifications.ts). */
   NOTIFY_MAX_EVENT_AGE_SECONDS: positiveInt(24 * 3600),
   /** Per SMTP phase (connect, greeting, each command). */
   SMTP_TIMEOUT_MS: positiveInt(10_000),

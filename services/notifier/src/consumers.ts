@@ -1,6 +1,6 @@
 import { on, type ConsumerSpec } from '@offramp/kit';
 import { withdrawalEvents } from '@offramp/contracts';
-import { recordNotification, type RecordConfig } from './notifications/record.ts';
+import { recordNotification, type RecordConfig } from './notifications/notifications.ts';
 
 /** The durable consumer of `withdrawals.status-changed` on the EVENTS stream; also the inbox key. */
 export const withdrawalsConsumerName = 'notifier-withdrawals';

@@ -2,12 +2,12 @@ import { openDatabase, startService, type Service, type ServiceDeps } from '@off
 import type { RiskConfig } from './config.ts';
 import { riskConsumers } from './consumers.ts';
 import { AuditEntry } from './audit/audit-entity.ts';
-import { DecisionRecord } from './decisions/decision-entity.ts';
+import { DecisionRecord } from './decisions/decisions-entity.ts';
 import { FreezeSwitch } from './freeze/freeze-entity.ts';
 import { migrations } from './migrations/0001-risk.ts';
 import { riskRoutes } from './rpc.ts';
 import { ScreeningEntryRow } from './screening/screening-entity.ts';
-import { LimitRow, RouteLimit } from './thresholds/threshold-entity.ts';
+import { LimitRow, RouteLimit } from './thresholds/thresholds-entity.ts';
 
 export { migrations };
 export { readRiskConfig, riskConfig, type RiskConfig } from './config.ts';

@@ -1,7 +1,7 @@
 import { inTransaction, rpcRoute, type Database, type RpcRoute } from '@offramp/kit';
 import { ok, refuse, riskRpc } from '@offramp/contracts';
 import { checkInitiate, checkSession } from './checks/checks.ts';
-import { findDecision } from './decisions/decision-store.ts';
+import { findDecision } from './decisions/decisions-store.ts';
 import { readFreeze, setFreeze } from './freeze/freeze.ts';
 import { listEntries, removeEntry, upsertEntry } from './screening/screening.ts';
 import { updateThresholds } from './thresholds/threshold-update.ts';

@@ -1,5 +1,5 @@
 import { inTransaction, startDrainLoop, type Database, type Logger } from '@offramp/kit';
-import { claimDue, recordOutcome, type Channel, type ClaimedDelivery, type DeliveryResult } from './delivery-store.ts';
+import { claimDue, recordOutcome, type Channel, type ClaimedDelivery, type DeliveryResult } from './deliveries-store.ts';
 
 /** Sends one delivery. Expected failures are returned; a throw counts as a retryable failure. */
 export type Deliver = (delivery: ClaimedDelivery) => Promise<DeliveryResult>;

@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer';
 import type { NotifierConfig } from '../config.ts';
 import { emailOf } from '../notifications/templates.ts';
-import type { DeliveryResult } from './delivery-store.ts';
+import type { DeliveryResult } from './deliveries-store.ts';
 import type { Deliver } from './dispatcher.ts';
 
 export type MailTransport = ReturnType<typeof nodemailer.createTransport>;

@@ -1,7 +1,7 @@
 import { Counter } from 'prom-client';
 import type { Database, Logger, Messaging, Metrics } from '@offramp/kit';
 import type { NotifierConfig } from '../config.ts';
-import type { Channel } from './delivery-store.ts';
+import type { Channel } from './deliveries-store.ts';
 import { startDispatcher, type Deliver, type Dispatcher, type DispatcherHooks } from './dispatcher.ts';
 import { emailSender, type MailTransport } from './email.ts';
 import { inAppSender } from './in-app.ts';

@@ -3,7 +3,7 @@ import { ok, refuse, type ServiceResult } from '@offramp/contracts';
 import { freezeFlags, readFreeze } from '../freeze/freeze.ts';
 import { frozenScope } from '../freeze/frozen-scope.ts';
 import { routeAmountMinor, routeViolation, velocityViolations, type LimitViolation } from '../limits/limits.ts';
-import { usageOf } from '../limits/usage-store.ts';
+import { usageOf } from '../limits/limits-store.ts';
 import { loadThresholds } from '../thresholds/thresholds.ts';
 
 type Allowed = ServiceResult<{ allowed: true }>;

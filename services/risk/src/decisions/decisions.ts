@@ -1,12 +1,12 @@
 import { enqueue, type Cause, type EntityManager, type Logger } from '@offramp/kit';
 import { riskEvents, type WithdrawalDebited } from '@offramp/contracts';
 import { freezeFlags, readFreeze } from '../freeze/freeze.ts';
-import { countUsage, usageOf } from '../limits/usage-store.ts';
+import { countUsage, usageOf } from '../limits/limits-store.ts';
 import { lockUntilCommit } from '../locks.ts';
 import { entriesFor } from '../screening/screening.ts';
 import { loadThresholds } from '../thresholds/thresholds.ts';
 import { decide, type DecisionInput } from './decide.ts';
-import { findDecision, insertDecision } from './decision-store.ts';
+import { findDecision, insertDecision } from './decisions-store.ts';
 
 /** Where a debited withdrawal came from: its message (recorded with the decision) and the cause of what it sends. */
 export interface Debit {

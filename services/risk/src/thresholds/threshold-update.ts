@@ -4,7 +4,7 @@ import { currencyDecimals, decimalToMinor, riskThresholds, type setThresholdsReq
 import type { RouteBounds } from '../limits/limits.ts';
 import { appendAudit } from '../audit/audit.ts';
 import { limitNames, loadThresholds, thresholdsView, type Thresholds } from './thresholds.ts';
-import { LimitRow, RouteLimit } from './threshold-entity.ts';
+import { LimitRow, RouteLimit } from './thresholds-entity.ts';
 
 export type ThresholdChange = z.output<typeof setThresholdsRequest>;
 

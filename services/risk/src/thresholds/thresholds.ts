@@ -1,7 +1,7 @@
 import { LockMode, type EntityManager } from '@offramp/kit';
 import { currencyDecimals, minorToDecimal, type RiskThresholds } from '@offramp/contracts';
 import type { RouteBounds, TraderLimits } from '../limits/limits.ts';
-import { LimitRow, RouteLimit } from './threshold-entity.ts';
+import { LimitRow, RouteLimit } from './thresholds-entity.ts';
 
 /** The thresholds as the rules use them: exact minor units, read from the database. */
 export interface Thresholds {

@@ -1,10 +1,10 @@
 import { inAppMessage, inAppSubject, type Envelope } from '@offramp/contracts';
 import { makeEnvelope, newId, type Cause, type EntityManager, type Logger } from '@offramp/kit';
 import type { NotifierConfig } from '../config.ts';
-import { insertDelivery } from '../deliveries/delivery-store.ts';
+import { insertDelivery } from '../deliveries/deliveries-store.ts';
 import { notificationOf, type StatusChanged } from './compose.ts';
 import { messageIdOf, recipientOf } from './recipient.ts';
-import { NotificationEntity } from './notification-entity.ts';
+import { NotificationEntity } from './notifications-entity.ts';
 
 /** What recording reads of the configuration. */
 export type RecordConfig = Pick<NotifierConfig, 'SMTP_URL' | 'MAIL_FROM' | 'MAIL_TO_TEMPLATE' | 'NOTIFY_MAX_EVENT_AGE_SECONDS'>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { queryRows, sql, type EntityManager } from '@offramp/kit';
 import { inAppEnvelope, type InAppNotification } from '@offramp/contracts';
-import { DeliveryEntity } from './delivery-entity.ts';
+import { DeliveryEntity } from './deliveries-entity.ts';
 
 export type Channel = DeliveryEntity['channel'];
 

@@ -2,7 +2,7 @@ import { defineEntity, p } from '@offramp/kit';
 
 /**
  * A recorded decision, table `decisions` (migration 0001): one per withdrawal. `reasons` is jsonb
- * and typed unknown here on purpose: whoever reads it parses it (`decision-store.ts`).
+ * and typed unknown here on purpose: whoever reads it parses it (`decisions-store.ts`).
  */
 export const DecisionRecord = defineEntity({
   name: 'DecisionRecord',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { EntityManager } from '@offramp/kit';
 import { riskReason, type DecisionView, type WithdrawalDebited } from '@offramp/contracts';
 import type { Decision } from './decide.ts';
-import { DecisionRecord } from './decision-entity.ts';
+import { DecisionRecord } from './decisions-entity.ts';
 
 /** The jsonb `reasons` of a recorded decision, checked on every read. */
 const recordedReasons = z.array(riskReason);

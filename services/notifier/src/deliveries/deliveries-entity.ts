@@ -3,7 +3,7 @@ import { defineEntity, p } from '@offramp/kit';
 /**
  * The delivery log and the senders' work queue: one row per notification and channel, table
  * `deliveries` (migration 0001), mapped as it is. The claim of due rows (`skip locked`, with a
- * lease) stays one raw statement in `delivery-store.ts`.
+ * lease) stays one raw statement in `deliveries-store.ts`.
  */
 export const DeliveryEntity = defineEntity({
   name: 'Delivery',
