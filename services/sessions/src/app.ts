@@ -4,7 +4,7 @@ import { createCall } from './call.ts';
 import { sessionsConsumers } from './consumers.ts';
 import { exceptionsOpenGauge } from './exceptions/exception-metrics.ts';
 import { migrations } from './migrations/0001-sessions.ts';
-import { SessionEntity } from './sessions/session-entity.ts';
+import { SessionEntity } from './sessions/sessions-entity.ts';
 import { createSessionsMetrics, transitionObserver } from './metrics.ts';
 import { sessionsRoutes } from './rpc.ts';
 import type { InitiateDeps } from './sessions/initiate.ts';

@@ -2,7 +2,7 @@ import { rpcRoute, type Database, type RpcRoute } from '@offramp/kit';
 import { exceptionsRpc, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
 import { getException, listExceptions } from './exceptions/queries.ts';
 import { resolveException, type ResolveDeps } from './exceptions/resolve.ts';
-import { createSession, type CreateSessionDeps } from './sessions/create-session.ts';
+import { createSession, type CreateSessionDeps } from './sessions/sessions.ts';
 import { initiateWithdrawal, type InitiateDeps } from './sessions/initiate.ts';
 import { checkSessionOwner } from './sessions/session-owner.ts';
 import type { OperatorActions } from './withdrawals/operator.ts';

@@ -1,7 +1,7 @@
 import { Gauge } from 'prom-client';
 import { exceptionKinds } from '@offramp/contracts';
 import type { Database, Logger, Metrics } from '@offramp/kit';
-import { countOpen } from './exception-store.ts';
+import { countOpen } from './exceptions-store.ts';
 
 /**
  * `exceptions_open{kind}`, read from the table on each scrape: the table is the truth and several

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { enqueue, newId, queryRow, type Cause, type EntityManager } from '@offramp/kit';
 import { exceptionEvents, withdrawalStatus, type ExceptionExposure, type ExceptionKind } from '@offramp/contracts';
-import { appendTimeline } from '../withdrawals/withdrawal-store.ts';
-import { insertException, toExceptionView } from './exception-store.ts';
+import { appendTimeline } from '../withdrawals/withdrawals-store.ts';
+import { insertException, toExceptionView } from './exceptions-store.ts';
 
-export { exceptionLinksOf } from './exception-store.ts';
+export { exceptionLinksOf } from './exceptions-store.ts';
 
 const statusRow = z.object({ status: withdrawalStatus });
 

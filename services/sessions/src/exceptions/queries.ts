@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Database } from '@offramp/kit';
 import { ok, refuse, type exceptionsRpc, type ExceptionView, type ServiceResult } from '@offramp/contracts';
-import { actionsOf, exceptionViewOf, listExceptionRows, toExceptionView } from './exception-store.ts';
+import { actionsOf, exceptionViewOf, listExceptionRows, toExceptionView } from './exceptions-store.ts';
 
 type Req<K extends keyof typeof exceptionsRpc> = z.output<(typeof exceptionsRpc)[K]['request']>;
 

@@ -17,7 +17,7 @@ import {
 } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { noteOnWithdrawal } from './exceptions.ts';
-import { exceptionViewOf, insertAction, lockException, nextActionSeq, updateException, type ExceptionRow } from './exception-store.ts';
+import { exceptionViewOf, insertAction, lockException, nextActionSeq, updateException, type ExceptionRow } from './exceptions-store.ts';
 import { amountToMove, planResolution, settle } from './resolution.ts';
 
 type ResolveRequest = z.output<(typeof exceptionsRpc)['resolve']['request']>;

@@ -11,8 +11,8 @@ import {
 import { ledgerRpc, ok, refuse, riskRpc, withdrawalStatus, type initiateResult, type ServiceResult } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { sendDebited, sendStatusChanged, sendVoidHold } from '../withdrawals/messages.ts';
-import { appendTimeline, toWithdrawal, withdrawalCore } from '../withdrawals/withdrawal-store.ts';
-import { findSession, markInitiating, reopenSession, setSessionStatus, type Session } from './session-store.ts';
+import { appendTimeline, toWithdrawal, withdrawalCore } from '../withdrawals/withdrawals-store.ts';
+import { findSession, markInitiating, reopenSession, setSessionStatus, type Session } from './sessions-store.ts';
 
 type InitiateResult = z.output<typeof initiateResult>;
 

@@ -1,6 +1,6 @@
 import type { Database } from '@offramp/kit';
 import { ok, refuse, type ServiceResult } from '@offramp/contracts';
-import { findSession } from './session-store.ts';
+import { findSession } from './sessions-store.ts';
 
 /** The gateway's requireSession: ok with the withdrawal id once initiated; SESSION_NOT_FOUND or ALFRED_SESSION_NOT_OWNED. */
 export async function checkSessionOwner(

@@ -2,10 +2,10 @@ import { inTransaction, newId, type Logger } from '@offramp/kit';
 import type { SessionsConfig } from '../config.ts';
 import type { SessionsMetrics } from '../metrics.ts';
 import { finishInitiation, type InitiateDeps } from '../sessions/initiate.ts';
-import { claimStaleInitiations, findSession, setSessionStatus, type Session } from '../sessions/session-store.ts';
+import { claimStaleInitiations, findSession, setSessionStatus, type Session } from '../sessions/sessions-store.ts';
 import { sendCreateOfframp, sendDebited, sendReconcile, sendVoidHold } from '../withdrawals/messages.ts';
 import { addNote } from '../withdrawals/transition.ts';
-import { claimDueForReconcile, countStuck, flagStuck, lockStale, toWithdrawal } from '../withdrawals/withdrawal-store.ts';
+import { claimDueForReconcile, countStuck, flagStuck, lockStale, toWithdrawal } from '../withdrawals/withdrawals-store.ts';
 
 export type SweeperSettings = Pick<
   SessionsConfig,

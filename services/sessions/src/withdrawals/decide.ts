@@ -1,6 +1,6 @@
 import type { ExceptionExposure, ExceptionKind, LedgerOutcome, OfframpStatus, RiskDecision, WithdrawalStatus } from '@offramp/contracts';
 import { effectsOf, isLegal, type Effect } from './state-machine.ts';
-import type { TimelineInput, Withdrawal } from './withdrawal-store.ts';
+import type { TimelineInput, Withdrawal } from './withdrawals-store.ts';
 import type { OpenException } from '../exceptions/exceptions.ts';
 
 /**
@@ -82,7 +82,8 @@ export interface Step {
 /** An exception to open (idempotent by `key`): what the exceptions module's `openException` takes. */
 export type ExceptionDraft = OpenException;
 
-export interface Refusal {
+/** A transition `decide` refuses: recorded on the timeline, nothing moves. */
+export interface TransitionRefusal {
   code: 'ALFRED_INCORRECT_STATUS_CHANGE' | 'PARTNER_ORDER_LIVE';
   from: WithdrawalStatus;
   to: WithdrawalStatus;
@@ -103,7 +104,7 @@ interface Recorded {
  */
 export type Decision =
   | ({ outcome: 'apply'; steps: Step[]; patch: Patch } & Recorded)
-  | ({ outcome: 'refuse'; refusal: Refusal } & Recorded)
+  | ({ outcome: 'refuse'; refusal: TransitionRefusal } & Recorded)
   | { outcome: 'duplicate'; why: string }
   | { outcome: 'ask_partner' };
 
@@ -159,7 +160,7 @@ const note = (status: WithdrawalStatus, actor: string, reason: string): Timeline
 
 export function refuse(
   w: Decided,
-  code: Refusal['code'],
+  code: TransitionRefusal['code'],
   to: WithdrawalStatus,
   who: { actor: string; reason: string | null },
   extra: Partial<Recorded> & { message?: string } = {},

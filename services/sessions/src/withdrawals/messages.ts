@@ -1,7 +1,7 @@
 import { v5 } from 'uuid';
 import { enqueue, type Cause, type EntityManager } from '@offramp/kit';
 import { ledgerCommands, pspAlfredCommands, withdrawalEvents, type WithdrawalStatus } from '@offramp/contracts';
-import type { Withdrawal } from './withdrawal-store.ts';
+import type { Withdrawal } from './withdrawals-store.ts';
 
 /** The messages a withdrawal causes, each written to the outbox in the caller's transaction. */
 

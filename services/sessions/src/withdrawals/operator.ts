@@ -4,7 +4,7 @@ import { ok, pspAlfredRpc, refuse, type ServiceResult, type WithdrawalView, type
 import type { Call } from '../call.ts';
 import type { PartnerOrder, WithdrawalEvent } from './decide.ts';
 import { applyEvent, type TransitionDeps, type TransitionOutcome } from './transition.ts';
-import { viewOf } from './withdrawal-store.ts';
+import { viewOf } from './withdrawals-store.ts';
 
 type Req<K extends keyof typeof withdrawalOperatorRpc> = z.output<(typeof withdrawalOperatorRpc)[K]['request']>;
 

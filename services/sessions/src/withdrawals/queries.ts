@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Database } from '@offramp/kit';
 import { ok, refuse, type ServiceResult, type sessionsRpc, type WithdrawalView } from '@offramp/contracts';
-import { listWithdrawalRows, timelinesOf, toView, viewOf } from './withdrawal-store.ts';
+import { listWithdrawalRows, timelinesOf, toView, viewOf } from './withdrawals-store.ts';
 import { exceptionLinksOf } from '../exceptions/exceptions.ts';
 
 type Req<K extends keyof typeof sessionsRpc> = z.output<(typeof sessionsRpc)[K]['request']>;

@@ -4,7 +4,7 @@ import { ledgerCommands, type ledgerEvents, type pspAlfredEvents } from '@offram
 import { openException } from '../exceptions/exceptions.ts';
 import type { WithdrawalEvent } from './decide.ts';
 import { applyEvent, type TransitionDeps } from './transition.ts';
-import { findWithdrawalRow } from './withdrawal-store.ts';
+import { findWithdrawalRow } from './withdrawals-store.ts';
 
 /**
  * The saga's reactions to what risk, psp-alfred and the ledger report. Each runs in the inbox

@@ -3,9 +3,9 @@ import { queryRow, type Cause, type EntityManager } from '@offramp/kit';
 import { ledgerRpc, type WithdrawalStatus } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { openException } from '../exceptions/exceptions.ts';
-import { decide, type Decision, type Patch, type Refusal, type Step, type WithdrawalEvent } from './decide.ts';
+import { decide, type Decision, type Patch, type TransitionRefusal, type Step, type WithdrawalEvent } from './decide.ts';
 import { derivedId, sendCreateOfframp, sendReconcile, sendStatusChanged } from './messages.ts';
-import { appendTimeline, lockWithdrawal, toWithdrawal, type Withdrawal } from './withdrawal-store.ts';
+import { appendTimeline, lockWithdrawal, toWithdrawal, type Withdrawal } from './withdrawals-store.ts';
 
 /** How long the withdrawal stayed in the status it leaves (float8; a string only if the driver ever gives one). */
 const leftRow = z.object({ seconds: z.union([z.number(), z.string()]) });
@@ -22,7 +22,7 @@ export interface TransitionDeps {
 export type TransitionOutcome =
   | { outcome: 'ok'; from: WithdrawalStatus; status: WithdrawalStatus }
   | { outcome: 'duplicate'; status: WithdrawalStatus; why: string }
-  | { outcome: 'refused'; refusal: Refusal }
+  | { outcome: 'refused'; refusal: TransitionRefusal }
   | { outcome: 'ask_partner' }
   | { outcome: 'not_found' };
 

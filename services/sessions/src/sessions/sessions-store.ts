@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { LockMode, queryRows, sql, type EntityManager } from '@offramp/kit';
 import { fiatAccountView, quoteView, type QuoteView } from '@offramp/contracts';
-import { SessionEntity } from './session-entity.ts';
+import { SessionEntity } from './sessions-entity.ts';
 
 /**
- * Sessions are CRUD data: read and written through their entity (`session-entity.ts`). The one raw
+ * Sessions are CRUD data: read and written through their entity (`sessions-entity.ts`). The one raw
  * statement is the sweeper's `skip locked` claim, whose rows are parsed with zod. Every function
  * runs in the caller's transaction.
  */

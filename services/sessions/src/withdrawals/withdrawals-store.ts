@@ -8,7 +8,7 @@ import {
   type WithdrawalStatus,
   type WithdrawalView,
 } from '@offramp/contracts';
-import { destination, type Destination } from '../sessions/session-store.ts';
+import { destination, type Destination } from '../sessions/sessions-store.ts';
 
 /**
  * SQL over withdrawals and their timeline: raw, because each guard is one visible statement (row

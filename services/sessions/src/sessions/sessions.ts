@@ -15,11 +15,12 @@ import {
   type sessionView,
 } from '@offramp/contracts';
 import type { Call } from '../call.ts';
-import { insertSession, type Destination } from './session-store.ts';
+import { insertSession, type Destination } from './sessions-store.ts';
 
 type CreateSessionRequest = z.output<typeof createSessionRequest>;
 type SessionView = z.output<typeof sessionView>;
-type Refusal = ReturnType<typeof refuse>;
+/** Why a session is not created (an invalid request, an ineligible trader, psp-alfred not answering), as the rpc answers it. */
+type SessionRefusal = ReturnType<typeof refuse>;
 
 export interface CreateSessionDeps {
   db: Database;
@@ -27,11 +28,11 @@ export interface CreateSessionDeps {
   ttlSeconds: number;
 }
 
-const invalid = (field: string, message: string): Refusal =>
+const invalid = (field: string, message: string): SessionRefusal =>
   refuse('VALIDATION_ERROR', message, { details: { fields: [{ field, message }] } });
 
 /** The route and the amount in minor units, or VALIDATION_ERROR naming the field. */
-export function validateSessionRequest(req: CreateSessionRequest): { route: PaymentRoute; amountMinor: bigint } | Refusal {
+export function validateSessionRequest(req: CreateSessionRequest): { route: PaymentRoute; amountMinor: bigint } | SessionRefusal {
   if (!principalId.safeParse(req.traderId).success) return invalid('traderId', 'is not a valid trader id');
   const route = routeById(req.paymentRouteId);
   if (!route || !route.available) return invalid('paymentRouteId', 'is not an available payment route');
@@ -43,7 +44,7 @@ export function validateSessionRequest(req: CreateSessionRequest): { route: Paym
 }
 
 /** psp-alfred not answering is PSP_UNAVAILABLE for the caller, not an internal error. */
-async function fromPsp<T>(call: () => Promise<T>): Promise<T | Refusal> {
+async function fromPsp<T>(call: () => Promise<T>): Promise<T | SessionRefusal> {
   try {
     return await call();
   } catch (err) {
@@ -53,7 +54,7 @@ async function fromPsp<T>(call: () => Promise<T>): Promise<T | Refusal> {
   }
 }
 
-const isRefusal = (v: unknown): v is Refusal => typeof v === 'object' && v !== null && (v as { ok?: unknown }).ok === false;
+const isRefusal = (v: unknown): v is SessionRefusal => typeof v === 'object' && v !== null && (v as { ok?: unknown }).ok === false;
 
 /** Eligibility for the route's country and rail, then the destination account on that rail. */
 async function destinationFor(
@@ -61,7 +62,7 @@ async function destinationFor(
   req: CreateSessionRequest,
   route: PaymentRoute,
   traceId: string,
-): Promise<Destination | Refusal> {
+): Promise<Destination | SessionRefusal> {
   const eligibility = await fromPsp(() => deps.call(pspAlfredRpc.eligibility, { traderId: req.traderId }, traceId));
   if (isRefusal(eligibility)) return eligibility;
   if (!eligibility.ok) return eligibility;
