@@ -1,8 +1,8 @@
 import { pspAlfredCommands } from '@offramp/contracts';
 import { on, type ConsumerSpec } from '@offramp/kit';
-import { createOfframp, type OfframpDeps } from './offramps/create-offramp.ts';
+import { createOfframp, type OfframpDeps } from './offramps/offramps.ts';
 import { reconcileOfframp } from './reconciliation/reconcile-offramp.ts';
-import type { Reconciler } from './reconciliation/reconcile.ts';
+import type { Reconciler } from './reconciliation/reconciliation.ts';
 
 /**
  * A command that cannot reach Alfred waits in `approved` and is redelivered with a growing delay,

@@ -2,7 +2,7 @@ import { ok, paymentRoutes, pspAlfredRpc } from '@offramp/contracts';
 import { rpcRoute, type Database, type RpcRoute } from '@offramp/kit';
 import type { FiatAccounts } from './fiat-accounts/fiat-accounts.ts';
 import type { createQuotes } from './quotes/quotes.ts';
-import type { Reconciler } from './reconciliation/reconcile.ts';
+import type { Reconciler } from './reconciliation/reconciliation.ts';
 import type { createKycActions } from './dev/kyc-actions.ts';
 import type { createOfframpActions } from './dev/offramp-actions.ts';
 import type { createOrderState } from './offramps/order-state.ts';

@@ -3,7 +3,7 @@ import type { RpcContext } from '@offramp/kit';
 import { onUserPath, unexpectedRefusal } from '../alfred/user-path.ts';
 import { findOfframp } from '../offramps/offramps-store.ts';
 import { terminalStatuses } from '../offramps/offramp-status.ts';
-import type { Reconciler } from '../reconciliation/reconcile.ts';
+import type { Reconciler } from '../reconciliation/reconciliation.ts';
 import type { DevDeps } from './kyc-actions.ts';
 import { waitFor } from './wait.ts';
 

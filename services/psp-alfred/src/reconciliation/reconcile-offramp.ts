@@ -1,9 +1,9 @@
 import { pspAlfredEvents } from '@offramp/contracts';
 import { enqueue, type EntityManager, type MessageContext } from '@offramp/kit';
 import { AlfredUnavailable } from '../alfred/client.ts';
-import { publishFenced, settleIntent, TryLater, type OfframpDeps } from '../offramps/create-offramp.ts';
+import { publishFenced, settleIntent, TryLater, type OfframpDeps } from '../offramps/offramps.ts';
 import { findOfframp, lockWithdrawal, nothingSent } from '../offramps/offramps-store.ts';
-import type { Reconciler } from './reconcile.ts';
+import type { Reconciler } from './reconciliation.ts';
 
 /**
  * `cmd.psp-alfred.reconcile-offramp.v1` (sessions' sweeper, for a withdrawal that waits too long):

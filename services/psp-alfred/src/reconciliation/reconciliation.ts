@@ -2,7 +2,7 @@ import { inTransaction, newId, type Database, type EntityManager, type Logger, t
 import type { OfframpStatus } from '@offramp/contracts';
 import { AlfredUnavailable, type AlfredClient } from '../alfred/client.ts';
 import { reportAmountMismatch, reportDiscrepancy, reportStatusMismatch } from '../discrepancies/discrepancies.ts';
-import { orderMetadata } from '../offramps/create-offramp.ts';
+import { orderMetadata } from '../offramps/offramps.ts';
 import { storeTransactionId } from '../offramps/reference.ts';
 import { findOfframp, listKeptUnknown, listStale, lockWithdrawal, markChecked, type Offramp } from '../offramps/offramps-store.ts';
 import { isNewerStatus } from '../offramps/offramp-status.ts';
