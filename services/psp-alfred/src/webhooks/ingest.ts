@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { kycStatus, offrampStatus, pspAlfredEvents } from '@offramp/contracts';
+import { kycStatus, offrampStatus, pspAlfredEvents, type OfframpStatus } from '@offramp/contracts';
 import { enqueue, queryRow, queryRows, type EntityManager } from '@offramp/kit';
 import { webhookBody, type WebhookBody } from '../alfred/schemas.ts';
-import { reportAmountMismatch } from '../discrepancies/discrepancies.ts';
+import { reportAmountMismatch, type ReportedAmounts } from '../discrepancies/discrepancies.ts';
 import { findOfframpByTransaction, saveStatus } from '../offramps/offramps-store.ts';
 import { isNewerStatus, statusRank } from '../offramps/offramp-status.ts';
 import { findTraderBySubmission, saveKycStatus } from '../traders/traders.ts';
@@ -35,6 +35,19 @@ const optionalText = z.string().min(1).max(500).nullish().catch(null);
  */
 export async function lockReference(em: EntityManager, referenceId: string): Promise<void> {
   await em.execute("select pg_advisory_xact_lock(hashtext('offramp-ref:' || ?))", [referenceId]);
+}
+
+/**
+ * `lockReference` for several references in one statement, in the order of their lock keys, so
+ * that two transactions locking overlapping sets always wait for each other in the same order
+ * (never a deadlock). Take them before any row lock of their offramps, as `lockReference`.
+ */
+export async function lockReferences(em: EntityManager, referenceIds: readonly string[]): Promise<void> {
+  await em.execute(
+    `select count(pg_advisory_xact_lock(h)) from (
+       select distinct hashtext('offramp-ref:' || r) as h from jsonb_array_elements_text(?::jsonb) as r order by h) keys`,
+    [JSON.stringify(referenceIds)],
+  );
 }
 
 /**
@@ -124,23 +137,44 @@ async function apply(em: EntityManager, event: WebhookBody, ctx: IngestContext):
   }
 }
 
-async function applyOfframp(em: EntityManager, event: WebhookBody, ctx: IngestContext): Promise<IngestOutcome> {
+/** What an OFFRAMP event says of its order: the status, and the failure reason, deposit hash and amounts it may carry. */
+export interface OfframpReport {
+  status: OfframpStatus;
+  failureReason: string | null;
+  txHash: string | null;
+  amounts: ReportedAmounts;
+}
+
+/** Reads an OFFRAMP event; null when its status is not one of the chain's (the event is then ignored). */
+export function readOfframpReport(event: WebhookBody): OfframpReport | null {
   const status = offrampStatus.safeParse(event.status);
-  if (!status.success) return 'ignored';
+  if (!status.success) return null;
+  const metadata = event.metadata;
+  return {
+    status: status.data,
+    failureReason: status.data === 'FAILED' ? (optionalText.parse(metadata?.failureReason) ?? 'UNKNOWN') : null,
+    txHash: optionalText.parse(metadata?.txHash ?? metadata?.transactionHash) ?? null,
+    amounts: {
+      fromAmount: optionalText.parse(metadata?.fromAmount),
+      toAmount: optionalText.parse(metadata?.toAmount),
+      toCurrency: optionalText.parse(metadata?.toCurrency),
+    },
+  };
+}
+
+/** Whether an event carries any amount to check against the order. */
+export const carriesAmounts = (amounts: ReportedAmounts) => Boolean(amounts.fromAmount || amounts.toAmount || amounts.toCurrency);
+
+async function applyOfframp(em: EntityManager, event: WebhookBody, ctx: IngestContext): Promise<IngestOutcome> {
+  const report = readOfframpReport(event);
+  if (!report) return 'ignored';
   const offramp = await findOfframpByTransaction(em, event.referenceId);
   // Kept, not spent: the store of the transaction id (or reconciliation) applies it later.
   if (!offramp) return 'unknown_reference';
-  const failureReason = status.data === 'FAILED' ? (optionalText.parse(event.metadata?.failureReason) ?? 'UNKNOWN') : null;
-  const txHash = optionalText.parse(event.metadata?.txHash ?? event.metadata?.transactionHash);
-  if (isNewerStatus(status.data, offramp.alfredStatus))
-    await saveStatus(em, offramp.withdrawalId, status.data, failureReason, txHash ?? null);
+  const { status, failureReason, txHash, amounts } = report;
+  if (isNewerStatus(status, offramp.alfredStatus)) await saveStatus(em, offramp.withdrawalId, status, failureReason, txHash);
   const cause = { correlationId: offramp.withdrawalId, causationId: null, traceId: ctx.traceId };
-  const amounts = {
-    fromAmount: optionalText.parse(event.metadata?.fromAmount),
-    toAmount: optionalText.parse(event.metadata?.toAmount),
-    toCurrency: optionalText.parse(event.metadata?.toCurrency),
-  };
-  if (amounts.fromAmount || amounts.toAmount || amounts.toCurrency) {
+  if (carriesAmounts(amounts)) {
     await reportAmountMismatch(em, offramp, event.referenceId, amounts, { tolerancePct: ctx.tolerancePct, seenIn: ctx.source, cause });
   }
   // Every distinct status goes out, even one arriving after a terminal one: the withdrawal's state
@@ -148,7 +182,7 @@ async function applyOfframp(em: EntityManager, event: WebhookBody, ctx: IngestCo
   await enqueue(
     em,
     pspAlfredEvents.offrampStatusChanged,
-    { withdrawalId: offramp.withdrawalId, transactionId: event.referenceId, status: status.data, failureReason, source: ctx.source },
+    { withdrawalId: offramp.withdrawalId, transactionId: event.referenceId, status, failureReason, source: ctx.source },
     cause,
   );
   return 'applied';
