@@ -7,6 +7,7 @@ import {
   newId,
   on,
   openDatabase,
+  queryRow,
   startConsumer,
   type ConsumerOptions,
   type Database,
@@ -17,6 +18,9 @@ import { eventually, testInfra, testLogger, testMessaging, uniqueName } from '..
 const job = defineMessage(eventSubject('consumer-test', 'job'), z.object({ n: z.number().int() }));
 
 type Result = Parameters<NonNullable<ConsumerOptions['onSettled']>>[0];
+
+/** A count(*)::text row. */
+const count = z.object({ n: z.string() });
 
 /** A gate per message number: its handler waits on it until the test opens it. */
 class Gates {
@@ -92,7 +96,7 @@ describe('startConsumer with concurrency', () => {
         on(job, ({ em, envelope }) =>
           flight.around(envelope.payload.n, async () => {
             // The transaction is the handler's own: what it sees of its inbox row is its message.
-            const [row] = await em.execute<{ n: string }[]>('select count(*)::text as n from inbox where message_id = ?', [envelope.id]);
+            const row = await queryRow(em, count, 'select count(*)::text as n from inbox where message_id = ?', [envelope.id]);
             expect(row).toEqual({ n: '1' });
             await gates.wait(envelope.payload.n);
           }),
@@ -115,9 +119,7 @@ describe('startConsumer with concurrency', () => {
     expect(settled).toEqual(Array.from({ length: total }, () => 'handled'));
     expect(flight.max).toBe(concurrency);
     expect([...flight.started].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, n) => n));
-    const [inbox] = await db.em
-      .fork()
-      .execute<{ n: string }[]>("select count(*)::text as n from inbox where consumer = 'consumer-overlap'");
+    const inbox = await queryRow(db.em.fork(), count, "select count(*)::text as n from inbox where consumer = 'consumer-overlap'");
     expect(inbox).toEqual({ n: String(total) });
   });
 
@@ -236,7 +238,7 @@ describe('startConsumer with concurrency', () => {
     expect(events).toEqual(['handled', 'handled', 'handled', 'stopped']);
     const info = await messaging.jsm.consumers.info(messaging.streamName(streams.events.name), 'consumer-stop');
     expect(info.num_ack_pending).toBe(0);
-    const [inbox] = await db.em.fork().execute<{ n: string }[]>("select count(*)::text as n from inbox where consumer = 'consumer-stop'");
+    const inbox = await queryRow(db.em.fork(), count, "select count(*)::text as n from inbox where consumer = 'consumer-stop'");
     expect(inbox).toEqual({ n: String(concurrency) });
   });
 });
