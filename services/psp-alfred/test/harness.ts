@@ -5,7 +5,7 @@ import { pspAlfredCommands, pspAlfredRpc, type MessageDef } from '@offramp/contr
 import { basePath, buildSandbox, type SettingsPatch } from '@offramp/alfred-sandbox';
 import { z } from 'zod';
 import { buildPspAlfred, openPspAlfredDatabase, readPspAlfredConfig, type PspAlfredHooks } from '../src/app.ts';
-import { insertIntent } from '../src/offramps/offramps-store.ts';
+import { insertIntent, markCreated } from '../src/offramps/offramps-store.ts';
 
 export const webhookSecret = 'test-webhook-secret';
 const credentials = { key: 'test-key', secret: 'test-secret' };
@@ -118,6 +118,19 @@ export async function startTestPspAlfred(opts: Options = {}) {
         await then(em, withdrawalId);
       });
       return withdrawalId;
+    },
+    /** An order we know, stored directly: an offramp row in `created` with Alfred's transaction id (a new one unless given). */
+    async knownOrder(transactionId: string = randomUUID()) {
+      const withdrawalId = await this.storedIntent((em, withdrawalId) =>
+        markCreated(em, withdrawalId, {
+          transactionId,
+          status: 'CREATED',
+          depositAddress: 'TAddress',
+          chain: 'TRON',
+          sentAmountMinor: 50_000_000n,
+        }),
+      );
+      return { withdrawalId, transactionId };
     },
     /** A trader verified by the platform, provisioned at Alfred and approved there (webhooks fanned back). */
     async readyTrader(country: string, traderId = `trader-${randomUUID()}`) {

@@ -6,7 +6,6 @@ import { inTransaction } from '@offramp/kit';
 import { testLogger } from '@offramp/kit/testing';
 import { z } from 'zod';
 import type { WebhookBody } from '../src/alfred/schemas.ts';
-import { insertIntent, markCreated } from '../src/offramps/offramps-store.ts';
 import { ingestPartnerEvent, type IngestOutcome } from '../src/webhooks/ingest.ts';
 import { createWebhookIntake, ingestOfframpWebhooks, type WebhookItem } from '../src/webhooks/intake.ts';
 import { startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
@@ -20,29 +19,6 @@ afterAll(async () => {
 });
 
 const tolerancePct = 2;
-
-/** An intent with Alfred's transaction id stored (`created`, status CREATED): what a create-offramp leaves. */
-async function knownOrder(transactionId: string = randomUUID()) {
-  const withdrawalId = randomUUID();
-  await inTransaction(t.db, async (em) => {
-    await insertIntent(em, {
-      withdrawalId,
-      traderId: 'trader-batch',
-      fiatAccountId: 'fa-batch',
-      cryptoAmountMinor: 50_000_000n,
-      fiatCurrency: 'MXN',
-      fiatAmount: '800.00',
-    });
-    await markCreated(em, withdrawalId, {
-      transactionId,
-      status: 'CREATED',
-      depositAddress: 'TAddress',
-      chain: 'TRON',
-      sentAmountMinor: 50_000_000n,
-    });
-  });
-  return { withdrawalId, transactionId };
-}
 
 const one = (event: WebhookBody) =>
   inTransaction(t.db, (em) =>
@@ -60,7 +36,7 @@ async function world() {
   const names: Record<string, string> = { u1: randomUUID(), u2: randomUUID(), k1: randomUUID() };
   const withdrawals: Record<string, string> = {};
   for (const name of ['o1', 'o2', 'o3']) {
-    const order = await knownOrder();
+    const order = await t.knownOrder();
     names[name] = order.transactionId;
     withdrawals[name] = order.withdrawalId;
   }
@@ -69,7 +45,7 @@ async function world() {
   const failed = { eventType: 'OFFRAMP' as const, referenceId: names.k1!, status: 'FAILED', metadata: { failureReason: 'LIMIT' } };
   expect(await one(failed)).toBe('unknown_reference');
   // The order made known directly, its kept event left kept: a later copy applies it (being early never spends the key).
-  withdrawals.k1 = (await knownOrder(names.k1)).withdrawalId;
+  withdrawals.k1 = (await t.knownOrder(names.k1)).withdrawalId;
   const events = (script: [string, string, Record<string, unknown> | null][]): WebhookBody[] =>
     script.map(([name, status, metadata]) => ({ eventType: 'OFFRAMP', referenceId: names[name]!, status, metadata }));
   /** A world's rows with its ids replaced by the placeholders, so two worlds compare equal. */
@@ -173,7 +149,7 @@ describe('OFFRAMP webhooks stored as a batch', () => {
   });
 
   it('when many copies of several statuses arrive at once over HTTP, then each status is stored and published once and every copy is counted', async () => {
-    const orders = [await knownOrder(), await knownOrder()];
+    const orders = [await t.knownOrder(), await t.knownOrder()];
     const statuses = ['ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED', 'FIAT_TRANSFER_COMPLETED'];
     const bodies = orders.flatMap((o) =>
       statuses.map((status) => JSON.stringify({ referenceId: o.transactionId, eventType: 'OFFRAMP', status, metadata: {} })),
@@ -217,7 +193,7 @@ describe('OFFRAMP webhooks stored as a batch', () => {
   });
 
   it('when one webhook of a batch cannot be stored, then the others are stored one by one and only that one fails', async () => {
-    const orders = [await knownOrder(), await knownOrder(), await knownOrder()];
+    const orders = [await t.knownOrder(), await t.knownOrder(), await t.knownOrder()];
     const intake = createWebhookIntake({ db: t.db, log: testLogger('intake'), tolerancePct, committed: () => t.app.relay.wake() });
     // A NUL character is valid JSON but no Postgres jsonb or text can hold it.
     const unstorable: WebhookBody = {

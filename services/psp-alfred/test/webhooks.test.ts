@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { signatureHeader } from '@offramp/alfred-sandbox';
 import { pspAlfredEvents } from '@offramp/contracts';
 import { z } from 'zod';
-import { markCreated } from '../src/offramps/offramps-store.ts';
 import { startTestPspAlfred, webhookSecret, type TestPspAlfred } from './harness.ts';
 
 let t: TestPspAlfred;
@@ -28,21 +27,6 @@ async function post(body: string, signature: string | null) {
 const signed = (body: string, at = nowSeconds(), format: 'dot' | 'concat' = 'dot', secret = webhookSecret) =>
   post(body, signatureHeader(secret, body, at, format));
 
-/** An order we know: an offramp row in `created` with Alfred's transaction id. */
-async function knownOrder() {
-  const transactionId = randomUUID();
-  const withdrawalId = await t.storedIntent((em, withdrawalId) =>
-    markCreated(em, withdrawalId, {
-      transactionId,
-      status: 'CREATED',
-      depositAddress: 'TAddress',
-      chain: 'TRON',
-      sentAmountMinor: 50_000_000n,
-    }),
-  );
-  return { withdrawalId, transactionId };
-}
-
 const stored = async (referenceId: string) =>
   t.rows(
     z.object({ status: z.string(), source: z.string(), outcome: z.string(), duplicates: z.number(), raw_body: z.string() }),
@@ -54,7 +38,7 @@ const statusEvents = async (transactionId: string) =>
 
 describe('Alfred webhook', () => {
   it('when the signature is wrong, then 401 with the error envelope and nothing is stored', async () => {
-    const { transactionId } = await knownOrder();
+    const { transactionId } = await t.knownOrder();
     const body = JSON.stringify({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'ON_CHAIN_DEPOSIT_RECEIVED', metadata: {} });
     const res = await signed(body, nowSeconds(), 'dot', 'not-the-secret');
     expect(res.statusCode).toBe(401);
@@ -66,7 +50,7 @@ describe('Alfred webhook', () => {
   });
 
   it('when the signature is older than five minutes, then 401 and nothing is stored', async () => {
-    const { transactionId } = await knownOrder();
+    const { transactionId } = await t.knownOrder();
     const body = JSON.stringify({ referenceId: transactionId, eventType: 'OFFRAMP', status: 'TRADE_COMPLETED', metadata: {} });
     const res = await signed(body, nowSeconds() - 301);
     expect(res.statusCode).toBe(401);
@@ -88,7 +72,7 @@ describe('Alfred webhook', () => {
   });
 
   it('when the same webhook arrives five times, then each is answered 200, stored once and one event is published', async () => {
-    const { withdrawalId, transactionId } = await knownOrder();
+    const { withdrawalId, transactionId } = await t.knownOrder();
     const body = JSON.stringify({
       referenceId: transactionId,
       eventType: 'OFFRAMP',
@@ -113,7 +97,7 @@ describe('Alfred webhook', () => {
   });
 
   it('when statuses arrive out of order, then each is published once and the mirror never goes back', async () => {
-    const { withdrawalId, transactionId } = await knownOrder();
+    const { withdrawalId, transactionId } = await t.knownOrder();
     for (const status of ['FIAT_TRANSFER_COMPLETED', 'TRADE_COMPLETED', 'FAILED']) {
       const res = await signed(JSON.stringify({ referenceId: transactionId, eventType: 'OFFRAMP', status, metadata: null }));
       expect(res.statusCode).toBe(200);
@@ -152,7 +136,7 @@ describe('Alfred webhook', () => {
   });
 
   it('when the sandbox sends a webhook to the webhook port, then it is verified and stored', async () => {
-    const { transactionId } = await knownOrder();
+    const { transactionId } = await t.knownOrder();
     const body = JSON.stringify({
       referenceId: transactionId,
       eventType: 'OFFRAMP',
