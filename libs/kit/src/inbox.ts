@@ -75,11 +75,19 @@ export interface ConsumerOptions {
   /**
    * Messages handled at once, each in its own inbox transaction; 8 by default, never more than the
    * database pool's connections (a message in hand beyond them would only wait for one, its ack
-   * clock running). Order between messages is not kept: what must not interleave (two messages
-   * about one withdrawal) is serialised by the handler's own lock on it, as redeliveries already
-   * require. 1 handles them one after another.
+   * clock running). Messages of one `orderKey` are still handled one after another in stream order;
+   * 1 handles every message one after another.
    */
   concurrency?: number;
+  /**
+   * Messages with the same key are handled in the order the stream delivered them, one after
+   * another; messages with different keys side by side. By default the envelope's correlation id:
+   * everything about one withdrawal (its correlation) keeps its order. A handler's own lock (a
+   * withdrawal row's) keeps two messages from interleaving but not their order, and a status
+   * timeline must read in the order events happened. A redelivered message (nak'd, then sent
+   * again) comes after what followed it, as it always did.
+   */
+  orderKey?: (envelope: Envelope<unknown>) => string;
 }
 
 export interface Consumer {
@@ -110,7 +118,8 @@ export function consumerConcurrency(db: MikroORM, asked: number | undefined): nu
  * counting is this process's (a restart starts it again, so it never dead-letters early).
  *
  * Up to `concurrency` messages are in hand at once, each settled (acked, nak'd, dead-lettered) on
- * its own as soon as its transaction ends; `stop()` stops pulling and waits for all of them.
+ * its own as soon as its transaction ends; those of one `orderKey` (one correlation: one
+ * withdrawal) one after another, in stream order. `stop()` stops pulling and waits for all of them.
  */
 export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
   const { messaging, log } = opts;
@@ -138,6 +147,8 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
   // its first parse) cost about 30 times the parse itself.
   const bySubject = new Map(opts.handlers.map((h) => [h.def.subject, { entry: h, schema: envelopeOf(h.def) }]));
   const concurrency = consumerConcurrency(opts.db, opts.concurrency);
+  const orderKey = opts.orderKey ?? ((envelope: Envelope<unknown>) => envelope.correlationId);
+  const inOrder = new KeyedTurns();
   const consumer = await messaging.js.consumers.get(stream, opts.name);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: Math.max(64, concurrency * 2) });
   const settle = (result: 'handled' | 'duplicate' | 'retry' | 'dead_letter') => {
@@ -179,6 +190,18 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
       return deadLetter(msg, `invalid ${header.success ? 'payload' : 'envelope'}: ${issues}`);
     }
     const envelope = parsed.data as Envelope<unknown>;
+    // Taken in stream order (nothing above awaits): the message waits for the one before it with
+    // the same key to be settled, holding no connection meanwhile.
+    const turn = inOrder.take(orderKey(envelope));
+    try {
+      await turn.ready;
+      await handleParsed(msg, subject, entry, envelope);
+    } finally {
+      turn.done();
+    }
+  }
+
+  async function handleParsed(msg: JsMsg, subject: string, entry: HandlerEntry, envelope: Envelope<unknown>): Promise<void> {
     const child = lazyChild(log, { traceId: envelope.traceId, messageId: envelope.id, subject });
     try {
       const fresh = await opts.db.em.fork().transactional(async (em) => {
@@ -281,6 +304,27 @@ function sampleLag(opts: ConsumerOptions, stream: string): () => void {
   const timer = setInterval(() => void sample(), opts.lagSampleMs ?? 5_000);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * Turns per key: `take(key)` is ready once every earlier taker of the same key is `done`; takers
+ * of different keys never wait for each other. Only keys with a message in hand are kept.
+ */
+class KeyedTurns {
+  readonly #last = new Map<string, Promise<void>>();
+  take(key: string): { ready: Promise<void>; done: () => void } {
+    const before = this.#last.get(key);
+    const mine = Promise.withResolvers<undefined>();
+    const tail = mine.promise.then(() => undefined);
+    this.#last.set(key, tail);
+    return {
+      ready: before ?? Promise.resolve(),
+      done: () => {
+        mine.resolve(undefined);
+        if (this.#last.get(key) === tail) this.#last.delete(key);
+      },
+    };
+  }
 }
 
 /**

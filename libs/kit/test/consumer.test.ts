@@ -123,6 +123,48 @@ describe('startConsumer with concurrency', () => {
     expect(inbox).toEqual({ n: String(total) });
   });
 
+  it('when several messages share a correlation, then they are handled one after another in stream order while other correlations go side by side', async () => {
+    const { db, messaging } = await setup(6);
+    const gates = new Gates();
+    const flight = new InFlight();
+    const settled: Result[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-order',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency: 4,
+      onSettled: (r) => void settled.push(r),
+      handlers: [on(job, ({ envelope }) => flight.around(envelope.payload.n, () => gates.wait(envelope.payload.n)))],
+    });
+    cleanups.push(() => consumer.stop());
+    const about = (n: number, correlationId: string) => makeEnvelope(job, { n }, { correlationId, traceId: newId() });
+    // 1, 2, 3 are about one withdrawal; 10 and 20 about two others.
+    for (const [n, correlation] of [
+      [1, 'withdrawal-a'],
+      [10, 'withdrawal-b'],
+      [2, 'withdrawal-a'],
+      [20, 'withdrawal-c'],
+      [3, 'withdrawal-a'],
+    ] as const)
+      await publish(messaging, n, about(n, correlation));
+
+    await eventually('1, 10 and 20 in hand', () => [1, 10, 20].every((n) => flight.started.includes(n)));
+    // Release the others first: 2 still waits for 1, however long.
+    gates.open(10);
+    gates.open(20);
+    gates.open(3);
+    gates.open(2);
+    await eventually('10 and 20 settled', () => settled.length === 2);
+    expect(flight.started.filter((n) => n < 10)).toEqual([1]);
+    gates.open(1);
+    await eventually('every message settled', () => settled.length === 5);
+    expect(flight.started.filter((n) => n < 10)).toEqual([1, 2, 3]);
+    expect(flight.max).toBe(3);
+  });
+
   it('when it asks for more than the pool has connections, then no more messages are in hand than connections', async () => {
     const { db, messaging } = await setup(2);
     const gates = new Gates();
