@@ -180,6 +180,14 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
   }
 }
 
+/** How long each withdrawal took from initiate's answer to `processing` (risk's decision and the order at Alfred). */
+const toProcessingMs: number[] = [];
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
+};
+
 /** One trader: onboarded (BR, PIX), funded, then `count` complete withdrawals one after another. */
 async function trader(call: Call, i: number, count: number): Promise<void> {
   const sub = `idle-bench-${process.pid}-${i}`;
@@ -217,8 +225,11 @@ async function trader(call: Call, i: number, count: number): Promise<void> {
     );
     const initiated = await expectOk('initiate', call('POST', '/initiate-withdrawal', { token, body: { session_id: session.session_id } }));
     const id = String(initiated.withdrawal_id);
+    const initiatedAt = performance.now();
     const status = async () => String((await call('GET', `/withdrawals/${id}`, { token })).data.status);
     await until(`withdrawal ${id} processing`, async () => (await status()) === 'processing');
+    // Seen by a poll every 100 ms: up to that much late.
+    toProcessingMs.push(performance.now() - initiatedAt);
     await expectOk(
       'emit-offramp',
       call('POST', '/__dev/emit-offramp', { token, body: { session_id: session.session_id, scenario: 'success' } }),
@@ -319,7 +330,13 @@ try {
     `${JSON.stringify({
       bench: 'idle-cpu',
       machine: { cpus: cpus.length, model: cpus[0]?.model ?? 'unknown' },
-      load: { withdrawals, traders: settings.IDLE_TRADERS, seconds: round(loadSeconds), per_second: round(withdrawals / loadSeconds) },
+      load: {
+        withdrawals,
+        traders: settings.IDLE_TRADERS,
+        seconds: round(loadSeconds),
+        per_second: round(withdrawals / loadSeconds),
+        initiate_to_processing_ms: { p50: percentile(toProcessingMs, 50), p99: percentile(toProcessingMs, 99) },
+      },
       fresh,
       after_load: {
         windows: windows.map((w) => ({ total_cores: w.total_cores, by_process: w.by_process })),
