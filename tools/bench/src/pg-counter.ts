@@ -1,0 +1,121 @@
+import net from 'node:net';
+
+/** What a process sent to Postgres through the counting proxy. */
+export interface StatementCounts {
+  /** Messages that make Postgres run something and answer: simple queries (Q) and executes (E). */
+  roundTrips: number;
+  /** Statements in them (a simple query may hold several separated by semicolons). */
+  statements: number;
+  /** Of those: begin, commit, rollback, savepoint, release. */
+  transactionControl: number;
+}
+
+const sslRequest = 80877103;
+const cancelRequest = 80877102;
+const gssRequest = 80877104;
+const control = /^\s*(begin|start\s+transaction|commit|end|rollback|savepoint|release)\b/i;
+
+/** Statements in a simple query's text: semicolons outside quotes and comments split it. */
+function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"') {
+      // A doubled quote is an escaped one; E'' strings escape with backslashes as well.
+      const backslashes = c === "'" && i > 0 && (sql[i - 1] === 'E' || sql[i - 1] === 'e');
+      i++;
+      while (i < sql.length) {
+        if (backslashes && sql[i] === '\\') i += 2;
+        else if (sql[i] === c && sql[i + 1] === c) i += 2;
+        else if (sql[i] === c) break;
+        else i++;
+      }
+    } else if (c === '-' && sql[i + 1] === '-') {
+      while (i < sql.length && sql[i] !== '\n') i++;
+    } else if (c === ';') {
+      out.push(sql.slice(start, i));
+      start = i + 1;
+    }
+    i++;
+  }
+  out.push(sql.slice(start));
+  return out.filter((s) => s.trim().length > 0);
+}
+
+/**
+ * A TCP proxy in front of Postgres that reads the frontend protocol of every connection and counts
+ * what is sent: how the benchmark learns statements per webhook without pg_stat_statements.
+ * Counting can be reset; the bytes go through unchanged.
+ */
+export async function startPgCounter(target: { host: string; port: number }): Promise<{
+  port: number;
+  counts(): StatementCounts;
+  reset(): void;
+  close(): Promise<void>;
+}> {
+  let counts: StatementCounts = { roundTrips: 0, statements: 0, transactionControl: 0 };
+  const sockets = new Set<net.Socket>();
+  const count = (sql: string, roundTrip: boolean) => {
+    if (roundTrip) counts.roundTrips++;
+    for (const statement of splitStatements(sql)) {
+      counts.statements++;
+      if (control.test(statement)) counts.transactionControl++;
+    }
+  };
+
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, target.host);
+    sockets.add(client);
+    sockets.add(upstream);
+    const forget = () => {
+      sockets.delete(client);
+      sockets.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', forget).on('close', forget);
+    upstream.on('error', forget).on('close', forget);
+    upstream.pipe(client);
+    let buffer: Buffer = Buffer.alloc(0);
+    let startup = true;
+    let lastParse = '';
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+      for (;;) {
+        if (startup) {
+          if (buffer.length < 8) break;
+          const length = buffer.readInt32BE(0);
+          if (buffer.length < length) break;
+          const code = buffer.readInt32BE(4);
+          if (code !== sslRequest && code !== cancelRequest && code !== gssRequest) startup = false;
+          buffer = buffer.subarray(length);
+          continue;
+        }
+        if (buffer.length < 5) break;
+        const type = String.fromCharCode(buffer[0]!);
+        const length = buffer.readInt32BE(1);
+        if (buffer.length < 1 + length) break;
+        const body = buffer.subarray(5, 1 + length);
+        if (type === 'Q') count(body.toString('utf8', 0, body.indexOf(0)), true);
+        else if (type === 'P') {
+          const nameEnd = body.indexOf(0);
+          lastParse = body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1));
+        } else if (type === 'E') count(lastParse, true);
+        buffer = buffer.subarray(1 + length);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    counts: () => ({ ...counts }),
+    reset: () => void (counts = { roundTrips: 0, statements: 0, transactionControl: 0 }),
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
