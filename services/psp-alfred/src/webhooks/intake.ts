@@ -94,6 +94,8 @@ export async function ingestOfframpWebhooks(
   }));
   // One statement after the locks (so it sees whatever their previous holders committed): the
   // claims, the keys already taken (the insert's own rows are not in its snapshot), the orders.
+  // Rows are found through `= any(array(...))`: the planner then uses the indexes whatever it
+  // guesses of the batch's size (a join on the input alone scanned all of offramps).
   const [read] = await queryRows(
     em,
     batchRead,
@@ -107,11 +109,12 @@ export async function ingestOfframpWebhooks(
        returning id, reference_id, status),
      taken as (
        select p.id, p.reference_id, p.status, p.outcome from partner_events p
-       join input i on p.event_type = 'OFFRAMP' and p.reference_id = i.reference_id and p.status = i.status
+       join input i on p.reference_id = i.reference_id and p.status = i.status
+       where p.event_type = 'OFFRAMP' and p.reference_id = any(array(select reference_id from input))
        order by p.id for update of p),
      known as (
        select withdrawal_id, transaction_id, alfred_status, crypto_amount_minor, fiat_currency, fiat_amount from offramps
-       where transaction_id in (select reference_id from input) order by withdrawal_id for update)
+       where transaction_id = any(array(select reference_id from input)) order by withdrawal_id for update)
      select
        (select coalesce(jsonb_agg(jsonb_build_object('id', id::text, 'reference_id', reference_id, 'status', status)), '[]') from claimed) as claimed,
        (select coalesce(jsonb_agg(jsonb_build_object('id', id::text, 'reference_id', reference_id, 'status', status, 'outcome', outcome)), '[]')
@@ -213,16 +216,18 @@ export async function ingestOfframpWebhooks(
     .map((r) => ({ id: r.id, outcome: r.newOutcome, duplicates: r.duplicates }));
   const outbox = envelopes.map((e) => ({ id: e.id, subject: pspAlfredEvents.offrampStatusChanged.subject, envelope: e }));
   await em.execute(
-    `with moved as (
+    `with moves as (select * from jsonb_to_recordset(?::jsonb) as m(withdrawal_id uuid, status text, failure_reason text, tx_hash text)),
+     counts as (select * from jsonb_to_recordset(?::jsonb) as e(id bigint, outcome text, duplicates int)),
+     moved as (
        update offramps o set alfred_status = m.status, failure_reason = coalesce(m.failure_reason, o.failure_reason),
          deposit_tx_hash = coalesce(m.tx_hash, o.deposit_tx_hash), status_at = now(), updated_at = now()
-       from jsonb_to_recordset(?::jsonb) as m(withdrawal_id uuid, status text, failure_reason text, tx_hash text)
-       where o.withdrawal_id = m.withdrawal_id
+       from moves m
+       where o.withdrawal_id = m.withdrawal_id and o.withdrawal_id = any(array(select withdrawal_id from moves))
        returning 1),
      counted as (
        update partner_events p set outcome = coalesce(e.outcome, p.outcome), duplicates = p.duplicates + e.duplicates
-       from jsonb_to_recordset(?::jsonb) as e(id bigint, outcome text, duplicates int)
-       where p.id = e.id
+       from counts e
+       where p.id = e.id and p.id = any(array(select id from counts))
        returning 1),
      published as (
        insert into outbox (id, subject, envelope)
