@@ -18,6 +18,19 @@ export {
 } from './database.ts';
 export { isInfrastructureError } from './infrastructure.ts';
 export { queryRows, queryRow } from './sql.ts';
+export {
+  hashChainMigration,
+  verifyChain,
+  describeVerdict,
+  entryHash,
+  canonicalEntry,
+  genesisHash,
+  utcText,
+  type HashChain,
+  type ChainVerdict,
+  type ChainBreak,
+  type ChainProblem,
+} from './hash-chain.ts';
 /** MikroORM's entity definition (no decorators, so type stripping keeps working), lock modes and the `sql` tag for raw fragments (the database's `now()` in an update), for services' CRUD entities. */
 export { defineEntity, p, LockMode, sql, type InferEntity } from '@mikro-orm/core';
 export { enqueue, causeOf, makeEnvelope, startOutboxRelay, type Cause, type OutboxRelay } from './outbox.ts';

@@ -1,4 +1,5 @@
 import { Migration } from '@offramp/kit';
+import { AuditHashChain } from './0002-audit-chain.ts';
 import { currencyDecimals, decimalToMinor, paymentRoutes } from '@offramp/contracts';
 
 /** Default trader velocity limits (USDT minor units, 6 decimals) and the Travel Rule threshold (1,000 USDT). */
@@ -107,4 +108,7 @@ export class RiskInitial extends Migration {
   }
 }
 
-export const migrations = [{ name: '0001_risk', class: RiskInitial }];
+export const migrations = [
+  { name: '0001_risk', class: RiskInitial },
+  { name: '0002_audit_hash_chain', class: AuditHashChain },
+];

@@ -1,6 +1,7 @@
 import { Migration } from '@offramp/kit';
 import { SessionsExceptions } from './0002-exceptions.ts';
 import { WithdrawalReconcile } from './0003-reconcile.ts';
+import { TimelineHashChain } from './0004-audit-chain.ts';
 
 export class SessionsInitial extends Migration {
   override up(): void {
@@ -81,4 +82,5 @@ export const migrations = [
   { name: '0001_sessions', class: SessionsInitial },
   { name: '0002_exceptions', class: SessionsExceptions },
   { name: '0003_withdrawal_reconcile', class: WithdrawalReconcile },
+  { name: '0004_timeline_hash_chain', class: TimelineHashChain },
 ];
