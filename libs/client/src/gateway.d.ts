@@ -630,6 +630,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/reports/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The daily reconciliation report: a UTC day's settled withdrawals, the ledger against Alfred
+         * @description `date` is a UTC day. A withdrawal is *settled* on the day it reached `completed` (its hold posted) or `rejected` (voided). Each is compared with its order as Alfred reports it now: the ledger's posted (or voided) USDT against the order's amount, the quoted fiat amount against Alfred's, and the status. Groups: `matched`; `missing_at_partner` (completed, but Alfred has no such order); `missing_in_ledger` (settled without the post or void in the ledger, or an order psp-alfred made or saw move that day that Alfred reports paid out while the ledger holds no post for its withdrawal: Alfred lists orders only per customer, so these come from psp-alfred's own orders); `amount_mismatch`; `status_mismatch` (completed while Alfred's order is not `FIAT_TRANSFER_COMPLETED`, or rejected while it is not `FAILED`). Totals per group and currency: for USDT the ledger against Alfred; for each fiat currency the quoted amounts against Alfred's. CSV (RFC 4180, a download) with `?format=csv` or `Accept: text/csv`: one row per line, a blank row, then the totals. 503 PSP_UNAVAILABLE when Alfred cannot be asked.
+         */
+        get: operations["adminReconciliationReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/psp/alfred/events/ticket": {
         parameters: {
             query?: never;
@@ -12684,6 +12704,429 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminReconciliationReport: {
+        parameters: {
+            query: {
+                date: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The daily reconciliation report: a UTC day's settled withdrawals, the ledger against Alfred */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "date": "2026-11-29",
+                     *         "timezone": "UTC",
+                     *         "generated_at": "2026-11-30T06:00:00.000Z",
+                     *         "groups": {
+                     *           "matched": [
+                     *             {
+                     *               "group": "matched",
+                     *               "withdrawal_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55",
+                     *               "trader_id": "trader-42",
+                     *               "status": "completed",
+                     *               "settled_at": "2026-11-29T14:03:12.000Z",
+                     *               "psp_transaction_id": "b1d2c3e4-0000-4000-8000-000000000001",
+                     *               "ledger_movement": "posted",
+                     *               "ledger_amount": "50.000000",
+                     *               "ledger_currency": "USDT",
+                     *               "fiat_amount": "875.50",
+                     *               "fiat_currency": "MXN",
+                     *               "partner_status": "FIAT_TRANSFER_COMPLETED",
+                     *               "partner_amount": "50",
+                     *               "partner_currency": "USDT",
+                     *               "partner_fiat_amount": "875.50",
+                     *               "partner_fiat_currency": "MXN",
+                     *               "reason": "posted; Alfred reports FIAT_TRANSFER_COMPLETED"
+                     *             }
+                     *           ],
+                     *           "missing_at_partner": [],
+                     *           "missing_in_ledger": [],
+                     *           "amount_mismatch": [],
+                     *           "status_mismatch": []
+                     *         },
+                     *         "totals": [
+                     *           {
+                     *             "group": "matched",
+                     *             "currency": "USDT",
+                     *             "count": 1,
+                     *             "ledger_amount": "50.000000",
+                     *             "partner_amount": "50.000000"
+                     *           },
+                     *           {
+                     *             "group": "matched",
+                     *             "currency": "MXN",
+                     *             "count": 1,
+                     *             "ledger_amount": "875.50",
+                     *             "partner_amount": "875.50"
+                     *           }
+                     *         ]
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            date: string;
+                            /** @enum {string} */
+                            timezone: "UTC";
+                            /** Format: date-time */
+                            generated_at: string;
+                            groups: {
+                                matched: {
+                                    /** @enum {string} */
+                                    group: "matched" | "missing_at_partner" | "missing_in_ledger" | "amount_mismatch" | "status_mismatch";
+                                    /** Format: uuid */
+                                    withdrawal_id: string;
+                                    trader_id: string;
+                                    /** @enum {string} */
+                                    status: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    settled_at: string | null;
+                                    psp_transaction_id: string | null;
+                                    ledger_movement: ("posted" | "voided") | null;
+                                    ledger_amount: string | null;
+                                    /** @enum {string} */
+                                    ledger_currency: "USDT";
+                                    fiat_amount: string;
+                                    fiat_currency: string;
+                                    partner_status: ("CREATED" | "ON_CHAIN_DEPOSIT_RECEIVED" | "TRADE_COMPLETED" | "FIAT_TRANSFER_INITIATED" | "FIAT_TRANSFER_COMPLETED" | "FAILED") | null;
+                                    partner_amount: string | null;
+                                    partner_currency: string | null;
+                                    partner_fiat_amount: string | null;
+                                    partner_fiat_currency: string | null;
+                                    reason: string;
+                                }[];
+                                missing_at_partner: {
+                                    /** @enum {string} */
+                                    group: "matched" | "missing_at_partner" | "missing_in_ledger" | "amount_mismatch" | "status_mismatch";
+                                    /** Format: uuid */
+                                    withdrawal_id: string;
+                                    trader_id: string;
+                                    /** @enum {string} */
+                                    status: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    settled_at: string | null;
+                                    psp_transaction_id: string | null;
+                                    ledger_movement: ("posted" | "voided") | null;
+                                    ledger_amount: string | null;
+                                    /** @enum {string} */
+                                    ledger_currency: "USDT";
+                                    fiat_amount: string;
+                                    fiat_currency: string;
+                                    partner_status: ("CREATED" | "ON_CHAIN_DEPOSIT_RECEIVED" | "TRADE_COMPLETED" | "FIAT_TRANSFER_INITIATED" | "FIAT_TRANSFER_COMPLETED" | "FAILED") | null;
+                                    partner_amount: string | null;
+                                    partner_currency: string | null;
+                                    partner_fiat_amount: string | null;
+                                    partner_fiat_currency: string | null;
+                                    reason: string;
+                                }[];
+                                missing_in_ledger: {
+                                    /** @enum {string} */
+                                    group: "matched" | "missing_at_partner" | "missing_in_ledger" | "amount_mismatch" | "status_mismatch";
+                                    /** Format: uuid */
+                                    withdrawal_id: string;
+                                    trader_id: string;
+                                    /** @enum {string} */
+                                    status: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    settled_at: string | null;
+                                    psp_transaction_id: string | null;
+                                    ledger_movement: ("posted" | "voided") | null;
+                                    ledger_amount: string | null;
+                                    /** @enum {string} */
+                                    ledger_currency: "USDT";
+                                    fiat_amount: string;
+                                    fiat_currency: string;
+                                    partner_status: ("CREATED" | "ON_CHAIN_DEPOSIT_RECEIVED" | "TRADE_COMPLETED" | "FIAT_TRANSFER_INITIATED" | "FIAT_TRANSFER_COMPLETED" | "FAILED") | null;
+                                    partner_amount: string | null;
+                                    partner_currency: string | null;
+                                    partner_fiat_amount: string | null;
+                                    partner_fiat_currency: string | null;
+                                    reason: string;
+                                }[];
+                                amount_mismatch: {
+                                    /** @enum {string} */
+                                    group: "matched" | "missing_at_partner" | "missing_in_ledger" | "amount_mismatch" | "status_mismatch";
+                                    /** Format: uuid */
+                                    withdrawal_id: string;
+                                    trader_id: string;
+                                    /** @enum {string} */
+                                    status: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    settled_at: string | null;
+                                    psp_transaction_id: string | null;
+                                    ledger_movement: ("posted" | "voided") | null;
+                                    ledger_amount: string | null;
+                                    /** @enum {string} */
+                                    ledger_currency: "USDT";
+                                    fiat_amount: string;
+                                    fiat_currency: string;
+                                    partner_status: ("CREATED" | "ON_CHAIN_DEPOSIT_RECEIVED" | "TRADE_COMPLETED" | "FIAT_TRANSFER_INITIATED" | "FIAT_TRANSFER_COMPLETED" | "FAILED") | null;
+                                    partner_amount: string | null;
+                                    partner_currency: string | null;
+                                    partner_fiat_amount: string | null;
+                                    partner_fiat_currency: string | null;
+                                    reason: string;
+                                }[];
+                                status_mismatch: {
+                                    /** @enum {string} */
+                                    group: "matched" | "missing_at_partner" | "missing_in_ledger" | "amount_mismatch" | "status_mismatch";
+                                    /** Format: uuid */
+                                    withdrawal_id: string;
+                                    trader_id: string;
+                                    /** @enum {string} */
+                                    status: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    settled_at: string | null;
+                                    psp_transaction_id: string | null;
+                                    ledger_movement: ("posted" | "voided") | null;
+                                    ledger_amount: string | null;
+                                    /** @enum {string} */
+                                    ledger_currency: "USDT";
+                                    fiat_amount: string;
+                                    fiat_currency: string;
+                                    partner_status: ("CREATED" | "ON_CHAIN_DEPOSIT_RECEIVED" | "TRADE_COMPLETED" | "FIAT_TRANSFER_INITIATED" | "FIAT_TRANSFER_COMPLETED" | "FAILED") | null;
+                                    partner_amount: string | null;
+                                    partner_currency: string | null;
+                                    partner_fiat_amount: string | null;
+                                    partner_fiat_currency: string | null;
+                                    reason: string;
+                                }[];
+                            };
+                            totals: {
+                                /** @enum {string} */
+                                group: "matched" | "missing_at_partner" | "missing_in_ledger" | "amount_mismatch" | "status_mismatch";
+                                currency: string;
+                                count: number;
+                                ledger_amount: string;
+                                partner_amount: string;
+                            }[];
+                        };
+                        trace_id: string;
+                    };
+                    /**
+                     * @example group,withdrawal_id,trader_id,status,settled_at,psp_transaction_id,ledger_movement,ledger_amount,ledger_currency,fiat_amount,fiat_currency,partner_status,partner_amount,partner_currency,partner_fiat_amount,partner_fiat_currency,reason
+                     *     matched,0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55,trader-42,completed,2026-11-29T14:03:12.000Z,b1d2c3e4-0000-4000-8000-000000000001,posted,50.000000,USDT,875.50,MXN,FIAT_TRANSFER_COMPLETED,50,USDT,875.50,MXN,posted; Alfred reports FIAT_TRANSFER_COMPLETED
+                     *
+                     *     total_group,currency,count,ledger_amount,partner_amount
+                     *     matched,USDT,1,50.000000,50.000000
+                     *     matched,MXN,1,875.50,875.50
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

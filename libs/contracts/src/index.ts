@@ -21,3 +21,4 @@ export * from './psp-alfred.ts';
 export * from './http.ts';
 export * from './notifications.ts';
 export * from './exceptions.ts';
+export * from './reports.ts';

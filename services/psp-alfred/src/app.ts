@@ -14,6 +14,7 @@ import { createOrderState } from './offramps/order-state.ts';
 import { createQuotes } from './quotes/quotes.ts';
 import { createReconciler, type Reconciler } from './reconciliation/reconciliation.ts';
 import { pspAlfredRoutes } from './rpc.ts';
+import { createPartnerOrders } from './reports/partner-orders.ts';
 import { createProvisioning } from './traders/provisioning.ts';
 import { registerPspAlfredOpenApi } from './webhooks/webhook-openapi.ts';
 import { registerWebhookRoute } from './webhooks/webhook-route.ts';
@@ -95,6 +96,7 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
         kyc: createKycActions(dev),
         offramps: createOfframpActions({ ...dev, reconciler: reconciling }),
         orderState: createOrderState({ db, alfred, tolerancePct }),
+        partnerOrders: createPartnerOrders({ db, alfred }),
       }),
       consumers: pspAlfredConsumers({
         ...offramps,

@@ -1,4 +1,4 @@
-import { ok, paymentRoutes, pspAlfredRpc } from '@offramp/contracts';
+import { ok, paymentRoutes, pspAlfredRpc, reportsRpc } from '@offramp/contracts';
 import { rpcRoute, type Database, type RpcRoute } from '@offramp/kit';
 import type { FiatAccounts } from './fiat-accounts/fiat-accounts.ts';
 import type { createQuotes } from './quotes/quotes.ts';
@@ -6,6 +6,7 @@ import type { Reconciler } from './reconciliation/reconciliation.ts';
 import type { createKycActions } from './dev/kyc-actions.ts';
 import type { createOfframpActions } from './dev/offramp-actions.ts';
 import type { createOrderState } from './offramps/order-state.ts';
+import type { createPartnerOrders } from './reports/partner-orders.ts';
 import { eligibilityOf } from './traders/eligibility.ts';
 import { findTrader } from './traders/traders.ts';
 
@@ -17,6 +18,7 @@ interface Deps {
   kyc: ReturnType<typeof createKycActions>;
   offramps: ReturnType<typeof createOfframpActions>;
   orderState: ReturnType<typeof createOrderState>;
+  partnerOrders: ReturnType<typeof createPartnerOrders>;
 }
 
 /**
@@ -24,7 +26,7 @@ interface Deps {
  * and the dev secret); here they are ordinary rpcs acting on the given trader.
  */
 export function pspAlfredRoutes(deps: Deps): RpcRoute[] {
-  const { db, fiatAccounts, quotes, reconciler, kyc, offramps, orderState } = deps;
+  const { db, fiatAccounts, quotes, reconciler, kyc, offramps, orderState, partnerOrders } = deps;
   const eligibility = async (traderId: string) => eligibilityOf(await findTrader(db.em.fork(), traderId));
   return [
     rpcRoute(pspAlfredRpc.eligibility, (req) => eligibility(req.traderId)),
@@ -46,6 +48,7 @@ export function pspAlfredRoutes(deps: Deps): RpcRoute[] {
       reconciler.run({ olderThanSeconds: req.olderThanSeconds ?? 0, traceId: ctx.traceId }),
     ),
     rpcRoute(pspAlfredRpc.orderState, (req, ctx) => orderState(req, ctx)),
+    rpcRoute(reportsRpc.partnerOrders, (req, ctx) => partnerOrders(req, ctx)),
     rpcRoute(pspAlfredRpc.devSeedKyc, (req) => kyc.seedKyc(req.traderId, req.country)),
     rpcRoute(pspAlfredRpc.devProvisionCustomer, (req, ctx) => kyc.provisionCustomer(req.traderId, ctx)),
     rpcRoute(pspAlfredRpc.devApproveKyc, (req, ctx) => kyc.driveKyc(req.traderId, 'COMPLETED', ctx)),

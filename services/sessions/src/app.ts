@@ -53,6 +53,7 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
         initiate,
         operator: operatorActions({ db, relay, call, observe }),
         resolve: { db, call, relay, log },
+        reports: { db, call },
       }),
       consumers: sessionsConsumers({ call, observe }),
       loops: [sweeper],

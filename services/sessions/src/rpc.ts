@@ -1,5 +1,6 @@
 import { rpcRoute, type Database, type RpcRoute } from '@offramp/kit';
-import { exceptionsRpc, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import { exceptionsRpc, reportsRpc, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import type { Call } from './call.ts';
 import { getException, listExceptions } from './exceptions/queries.ts';
 import { resolveException, type ResolveDeps } from './exceptions/resolve.ts';
 import { createSession, type CreateSessionDeps } from './sessions/sessions.ts';
@@ -7,6 +8,7 @@ import { initiateWithdrawal, type InitiateDeps } from './sessions/initiate.ts';
 import { checkSessionOwner } from './sessions/session-owner.ts';
 import type { OperatorActions } from './withdrawals/operator.ts';
 import { getWithdrawal, listWithdrawals } from './withdrawals/queries.ts';
+import { ledgerWithdrawals } from './reports/ledger-withdrawals.ts';
 
 export interface SessionsRpcDeps {
   db: Database;
@@ -14,6 +16,8 @@ export interface SessionsRpcDeps {
   initiate: InitiateDeps;
   operator: OperatorActions;
   resolve: ResolveDeps;
+  /** The reconciliation report's reads of the ledger. */
+  reports: { db: Database; call: Call };
 }
 
 /** The sessions service's rpcs: the widget's (through the gateway), the operators' and the exception queue's. */
@@ -33,5 +37,6 @@ export function sessionsRoutes(deps: SessionsRpcDeps): RpcRoute[] {
     rpcRoute(exceptionsRpc.list, (req) => listExceptions(db, req)),
     rpcRoute(exceptionsRpc.get, (req) => getException(db, req)),
     rpcRoute(exceptionsRpc.resolve, (req, ctx) => resolveException(deps.resolve, req, ctx.traceId)),
+    rpcRoute(reportsRpc.ledgerWithdrawals, (req, ctx) => ledgerWithdrawals(deps.reports, req, ctx.traceId)),
   ];
 }

@@ -6,6 +6,7 @@ import { adminActionRoutes } from './admin-action-routes.ts';
 import { adminControlRoutes } from './admin-control-routes.ts';
 import { adminExceptionRoutes } from './admin-exception-routes.ts';
 import { adminQueryRoutes } from './admin-query-routes.ts';
+import { adminReportRoutes } from './admin-report-routes.ts';
 import { requireAdmin } from './require-admin.ts';
 
 /**
@@ -23,5 +24,6 @@ export function adminScope(services: Services) {
     await app.register(adminActionRoutes({ services }));
     await app.register(adminControlRoutes({ services }));
     await app.register(adminExceptionRoutes({ services }));
+    await app.register(adminReportRoutes({ services }));
   };
 }

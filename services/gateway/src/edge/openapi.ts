@@ -34,6 +34,8 @@ export interface OperationSpec<B extends z.ZodType | undefined, Q extends z.ZodT
   /** Refusals of this route besides those every route of its access has. */
   errors?: ErrorSpec[];
   examples?: { body?: unknown; answer?: unknown };
+  /** The 200 answer may also be CSV (`text/csv`), with this description and example. */
+  csv?: { description: string; example: string };
 }
 
 export const tags = {
@@ -196,6 +198,7 @@ export function operation<
     security: securityOf[spec.access],
     ...(optionalBody && { 'x-body-optional': true }),
     ...(spec.body && spec.examples?.body !== undefined && { 'x-body-example': spec.examples.body }),
+    ...(spec.csv && { 'x-csv': spec.csv }),
     // Absent inputs are left out: Fastify warns about a present key without a schema.
     ...(body && { body }),
     ...(spec.querystring && { querystring: spec.querystring }),
@@ -238,21 +241,28 @@ function override(ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown>
 
 /**
  * What the route declarations say about request bodies beyond their schema: `x-body-optional`
- * (Fastify's swagger marks every body required) and `x-body-example` (the example of the body).
+ * (Fastify's swagger marks every body required) and `x-body-example` (the example of the body);
+ * and `x-csv`: the 200 answer may also be `text/csv`.
  */
 function describeBodies(document: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
   for (const item of Object.values(document.paths ?? {})) {
     for (const op of Object.values(item ?? {}) as (OpenAPIV3_1.OperationObject & {
       'x-body-optional'?: boolean;
       'x-body-example'?: unknown;
+      'x-csv'?: { description: string; example: string };
     })[]) {
       if (typeof op !== 'object' || op === null || !('responses' in op)) continue;
       const body = op.requestBody && 'content' in op.requestBody ? op.requestBody : undefined;
       if (op['x-body-optional'] && body) body.required = false;
       const media = body?.content['application/json'];
       if (op['x-body-example'] !== undefined && media) media.example = op['x-body-example'];
+      const csv = op['x-csv'];
+      const ok = op.responses?.['200'];
+      if (csv && ok && 'content' in ok && ok.content)
+        ok.content['text/csv'] = { schema: { type: 'string', description: csv.description }, example: csv.example };
       delete op['x-body-optional'];
       delete op['x-body-example'];
+      delete op['x-csv'];
     }
   }
   return document;

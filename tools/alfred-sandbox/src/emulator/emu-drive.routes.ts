@@ -17,6 +17,11 @@ const walkSchema = z.strictObject({
   failAfter: z.enum(offrampStatuses).optional(),
 });
 
+const decimal = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'must be a decimal string');
+const amountsSchema = z
+  .strictObject({ fromAmount: decimal.optional(), toAmount: decimal.optional() })
+  .refine((a) => a.fromAmount !== undefined || a.toAmount !== undefined, 'fromAmount or toAmount');
+
 /** Emulator-only: drive customers, KYC and offramps the way Alfred's back office would. */
 export function emulatorDriveRoutes(app: FastifyInstance, ctx: SandboxContext): void {
   app.put('/__emu/customers/:customerId', async (request) => {
@@ -42,6 +47,22 @@ export function emulatorDriveRoutes(app: FastifyInstance, ctx: SandboxContext): 
     const offramp = valueOrThrow(getOfframp(ctx, transactionId));
     const walked = valueOrThrow(walkOfframp(ctx, offramp, walk));
     return { offramp: offrampView(walked.offramp), steps: walked.steps };
+  });
+
+  // Divergences for reconciliation tests: Alfred's books changed behind our back.
+  app.patch('/__emu/offramps/:transactionId', async (request) => {
+    const { transactionId } = parseOrRefuse(z.object({ transactionId: id }), request.params);
+    const amounts = parseOrRefuse(amountsSchema, request.body);
+    const offramp = valueOrThrow(getOfframp(ctx, transactionId));
+    Object.assign(offramp, amounts, { updatedAt: ctx.now().toISOString() });
+    return { offramp: offrampView(offramp) };
+  });
+
+  app.delete('/__emu/offramps/:transactionId', async (request, reply) => {
+    const { transactionId } = parseOrRefuse(z.object({ transactionId: id }), request.params);
+    valueOrThrow(getOfframp(ctx, transactionId));
+    ctx.state.offramps.delete(transactionId);
+    return reply.code(204).send();
   });
 
   app.get('/__emu/offramps', async () => ({
