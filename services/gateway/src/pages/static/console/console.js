@@ -3,6 +3,7 @@ import { call, claimsOf, describeError } from '../common/api.js';
 import { announcer, busy, byId, formatTime, storedSettings } from '../common/dom.js';
 import { createExceptionViews } from './exceptions.js';
 import { createFreezePanel, createSyncPanel } from './operations.js';
+import { createReportsPanel } from './reports.js';
 import { createWithdrawalViews } from './withdrawals.js';
 
 /**
@@ -40,6 +41,8 @@ const freeze = createFreezePanel(ctx);
 // The sync panel wires its own form; nothing else calls it.
 createSyncPanel(ctx, () => withdrawals.refresh());
 const exceptions = createExceptionViews(ctx);
+// The reports panel loads on demand (a day is chosen first).
+createReportsPanel(ctx, () => settings.load());
 
 function showIdentity() {
   const { token } = settings.load();
