@@ -18,7 +18,9 @@ import { setUpTrader, withdraw, type Trader, type WithdrawalTiming } from './wid
  * withdrawals by `--traders` traders at once, each one after another (the maximum rate); new
  * withdrawals arriving at half that rate for `--half-seconds` (p99/p50 when the system is not
  * saturated); then `--idle-seconds` of idle, each process's CPU per 10 s, the last window compared
- * with the fresh stack's. Stops the stack (SIGINT, as Ctrl-C) and prints one JSON line.
+ * with the fresh stack's. Stops the stack (SIGINT, as Ctrl-C) and prints one JSON line. The
+ * maximum-rate phase starts no withdrawal after `--max-phase-seconds` (55): with it the whole run
+ * stays under 3 minutes however slow the stack (`maxRate.cutShort` then says so).
  */
 
 const { values: args } = parseArgs({
@@ -28,6 +30,8 @@ const { values: args } = parseArgs({
     'half-seconds': { type: 'string', default: '15' },
     'idle-seconds': { type: 'string', default: '60' },
     'baseline-seconds': { type: 'string', default: '10' },
+    /** The maximum-rate phase starts no withdrawal after this long, so that the run stays under 3 minutes however slow the stack. */
+    'max-phase-seconds': { type: 'string', default: '55' },
     /** Keeps the throwaway data directory (Postgres, NATS, the stack's log) for a look afterwards. */
     'keep-data': { type: 'boolean', default: false },
   },
@@ -37,6 +41,7 @@ const traderCount = Number(args.traders);
 const halfSeconds = Number(args['half-seconds']);
 const idleSeconds = Number(args['idle-seconds']);
 const baselineSeconds = Number(args['baseline-seconds']);
+const maxPhaseSeconds = Number(args['max-phase-seconds']);
 /** What each withdrawal asks: 1,000 MXN by SPEI (about 55 USDT). */
 const fiatAmount = '1000.00';
 /** Risk's default velocity limit: 20 withdrawals a trader a day. */
@@ -66,8 +71,14 @@ async function runPhase(
   what: string,
   stack: RunningStack,
   traders: Trader[],
-  plan: { count: number; concurrency?: number; ratePerSecond?: number },
-): Promise<{ timings: WithdrawalTiming[]; failures: string[]; seconds: number; cpu: { before: CpuSample; after: CpuSample } }> {
+  plan: { count: number; concurrency?: number; ratePerSecond?: number; budgetSeconds?: number },
+): Promise<{
+  timings: WithdrawalTiming[];
+  failures: string[];
+  seconds: number;
+  cutShort: boolean;
+  cpu: { before: CpuSample; after: CpuSample };
+}> {
   const timings: WithdrawalTiming[] = [];
   const failures: string[] = [];
   const one = async (traderIndex: number) => {
@@ -94,14 +105,18 @@ async function runPhase(
   } else {
     // One worker per trader, each making its withdrawals one after another.
     let next = 0;
+    const deadline = started + (plan.budgetSeconds ?? Infinity) * 1_000;
     await Promise.all(
       Array.from({ length: plan.concurrency! }, async (_, worker) => {
-        while (next++ < plan.count) await one(worker);
+        while (next < plan.count && performance.now() < deadline) {
+          next++;
+          await one(worker);
+        }
       }),
     );
   }
   const seconds = (performance.now() - started) / 1_000;
-  return { timings, failures, seconds, cpu: { before, after: stack.cpu() } };
+  return { timings, failures, seconds, cutShort: timings.length + failures.length < plan.count, cpu: { before, after: stack.cpu() } };
 }
 
 function summarise(phase: Awaited<ReturnType<typeof runPhase>>) {
@@ -111,6 +126,8 @@ function summarise(phase: Awaited<ReturnType<typeof runPhase>>) {
   return {
     completed: phase.timings.length,
     failed: phase.failures.length,
+    /** The phase ran out of its time budget before starting them all. */
+    cutShort: phase.cutShort,
     failures: phase.failures.slice(0, 5),
     seconds: measure(phase.seconds, 1),
     withdrawalsPerSecond: measure(phase.timings.length / phase.seconds, 2),
@@ -134,7 +151,7 @@ async function main() {
   const closers: (() => void)[] = [];
   try {
     progress(`stack ready in ${stack.startSeconds} s; the fresh stack idle for ${baselineSeconds} s`);
-    await delay(3_000);
+    await delay(2_000);
     const fresh = await idleCores(stack, baselineSeconds);
 
     progress(`setting up ${traderCount} traders (KYC at Alfred, funds, a SPEI account, the event stream)`);
@@ -146,7 +163,11 @@ async function main() {
     closers.push(...traders.map((t) => t.closeStream));
     const setupSeconds = measure((performance.now() - setupStarted) / 1_000, 1);
 
-    const max = await runPhase('maximum rate', stack, traders, { count: withdrawalCount, concurrency: traderCount });
+    const max = await runPhase('maximum rate', stack, traders, {
+      count: withdrawalCount,
+      concurrency: traderCount,
+      budgetSeconds: maxPhaseSeconds,
+    });
     const maxSummary = summarise(max);
     const loadCores = withServices(coresBetween(max.cpu.before, max.cpu.after, max.seconds));
     const cpuSeconds = Object.fromEntries(
