@@ -85,21 +85,33 @@ export function hashChainMigration(chain: HashChain, immutableTrigger: string): 
     `alter table ${table} enable trigger ${immutableTrigger}`,
     `alter table ${table} alter column chain_seq set not null, alter column prev_hash set not null, alter column hash set not null`,
     `create unique index ${table}_chain_seq on ${table} (chain_seq)`,
-    // The head row's lock is the chain's: appends take turns here until their transaction ends.
-    `create function ${table}_chain() returns trigger language plpgsql as $$
+    hashChainTrigger(chain),
+    `create trigger ${table}_chain before insert on ${table} for each row execute function ${table}_chain()`,
+  ];
+}
+
+/**
+ * The trigger function that chains a new row: the head row's lock is the chain's, so appends take
+ * turns there until their transaction ends. `lockFirst` (plpgsql over `new`) runs before it: the
+ * row locks the insert will need anyway (a foreign key's `for key share` on the parent) are taken
+ * while the head is not yet held, so a transaction holding the parent `for update` and waiting for
+ * the head can never deadlock with one holding the head and waiting for the parent.
+ */
+export function hashChainTrigger(chain: HashChain, lockFirst = ''): string {
+  const { table, head } = chain;
+  return `create or replace function ${table}_chain() returns trigger language plpgsql as $$
       declare
         last_seq bigint;
         last_hash text;
       begin
+        ${lockFirst}
         select seq, hash into last_seq, last_hash from ${head} for update;
         new.chain_seq := last_seq + 1;
         new.prev_hash := last_hash;
         new.hash := ${table}_entry_hash(new);
         update ${head} set seq = new.chain_seq, hash = new.hash;
         return new;
-      end $$`,
-    `create trigger ${table}_chain before insert on ${table} for each row execute function ${table}_chain()`,
-  ];
+      end $$`;
 }
 
 export type ChainProblem =

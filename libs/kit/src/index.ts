@@ -20,6 +20,7 @@ export { isInfrastructureError } from './infrastructure.ts';
 export { queryRows, queryRow } from './sql.ts';
 export {
   hashChainMigration,
+  hashChainTrigger,
   verifyChain,
   describeVerdict,
   entryHash,

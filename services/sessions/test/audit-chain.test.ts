@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyChain } from '@offramp/kit';
-import { testInfra } from '@offramp/kit/testing';
+import { queryRows, verifyChain } from '@offramp/kit';
+import { eventually, testInfra } from '@offramp/kit/testing';
 import { withdrawalOperatorRpc } from '@offramp/contracts';
 import { z } from 'zod';
 import { timelineChain } from '../src/audit/timeline-chain.ts';
+import { noteOnWithdrawal } from '../src/exceptions/exceptions.ts';
+import { appendTimeline } from '../src/withdrawals/withdrawals-store.ts';
 import { startTestStack, type TestStack } from './harness.ts';
 
 const cli = new URL('../../../tools/stack/src/audit-verify-cli.ts', import.meta.url).pathname;
@@ -79,6 +81,32 @@ describe('the withdrawal timeline as a hash chain', () => {
     const run = await auditVerify(stack.config.DB_SCHEMA);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`sessions.withdrawal_timeline: chain intact, ${rows.length} entries checked`);
+  });
+
+  it('when a transition holds its withdrawal and a note on it from another transaction waits, then both append in turn without a deadlock', async () => {
+    const [w] = await stack.rows(z.object({ id: z.string() }), "select id::text as id from withdrawals where status = 'approved' limit 1");
+    const before = (await stack.rows(chainRow, chainRows)).length;
+    let noted: Promise<void> | undefined;
+    await stack.db.em.fork().transactional(async (em) => {
+      await em.execute('select 1 from withdrawals where id = ? for update', [w!.id]);
+      const [holder] = await queryRows(em, z.object({ pid: z.number() }), 'select pg_backend_pid() as pid');
+      // An exception noted on the withdrawal by a transaction that does not hold it: it waits for this one.
+      noted = stack.db.em.fork().transactional((other) => noteOnWithdrawal(other, w!.id, 'system', 'exception noted meanwhile'));
+      await eventually('the note to wait for the withdrawal', async () => {
+        const waiting = await queryRows(
+          stack.db.em.fork(),
+          z.object({ n: z.string() }),
+          'select count(*)::text as n from pg_stat_activity where ? = any(pg_blocking_pids(pid))',
+          [holder!.pid],
+        );
+        return waiting[0]?.n === '1';
+      });
+      await appendTimeline(em, w!.id, { kind: 'note', from: 'approved', to: 'approved', actor: 'system', reason: 'the holder appends' });
+    });
+    await noted;
+    const after = await stack.rows(chainRow, chainRows);
+    expect(after.slice(before).map((r) => r.reason)).toEqual(['the holder appends', 'exception noted meanwhile']);
+    expect(await verify()).toMatchObject({ ok: true, entriesChecked: after.length });
   });
 
   it('when a timeline row reason is edited in SQL, then verify fails naming that row as edited (the CLI exits 1); restored, it passes again', async () => {
