@@ -6,6 +6,9 @@ import { derivedId } from '../withdrawals/messages.ts';
 
 type Request = z.output<typeof reportsRpc.ledgerWithdrawals.request>;
 
+/** How many withdrawals' transfers are read from the ledger at once. */
+const parallel = 16;
+
 const row = z.object({
   id: z.string(),
   trader_id: z.string(),
@@ -48,14 +51,13 @@ export async function ledgerWithdrawals(
       ? { transferId: transfer.id, amountMinor: transfer.amountMinor, currency: transfer.debit.currency, at: transfer.createdAt }
       : null;
   };
-  const withdrawals: LedgerWithdrawal[] = [];
-  for (const r of rows) {
+  const read = async (r: z.output<typeof row>): Promise<LedgerWithdrawal> => {
     const [hold, posted, voided] = await Promise.all([
       movement(r.id),
       movement(derivedId(r.id, 'post-hold')),
       movement(derivedId(r.id, 'void-hold')),
     ]);
-    withdrawals.push({
+    return {
       withdrawalId: r.id,
       traderId: r.trader_id,
       status: r.status,
@@ -67,7 +69,10 @@ export async function ledgerWithdrawals(
       hold,
       posted,
       voided,
-    });
-  }
+    };
+  };
+  // A few withdrawals at a time (three ledger reads each), in the day's order.
+  const withdrawals: LedgerWithdrawal[] = [];
+  for (let i = 0; i < rows.length; i += parallel) withdrawals.push(...(await Promise.all(rows.slice(i, i + parallel).map(read))));
   return ok({ withdrawals });
 }
