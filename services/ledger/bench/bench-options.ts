@@ -10,14 +10,23 @@ export interface BenchOptions {
   transferSeconds: number;
   poolMax: number;
   timeoutMs: number;
+  /** Seconds of the one-client case (the latency of a lone hold); 0 skips it. */
+  latencySeconds: number;
+  /** Seconds of each SQL-ceiling case (the same work straight at Postgres); 0 skips them. */
+  ceilingSeconds: number;
+  /** Database sessions of the SQL ceiling: by default as many as the service's batches in flight (LEDGER_BATCH_IN_FLIGHT, 2). */
+  ceilingConnections: number;
+  /** The group commit's settings the environment gives the in-process ledger (LEDGER_BATCH_MAX, LEDGER_BATCH_IN_FLIGHT). */
+  ledgerEnv: Record<string, string>;
   /** The in-process ledger's pino level; warnings and errors show up in the output by default. */
   logLevel: string;
 }
 
 const usage = `usage: npm run bench:ledger -- [--clients 32] [--accounts 1000] [--seconds 10]
-  [--warmup 2] [--transfer-seconds 3] [--pool 20] [--timeout-ms 10000]
+  [--warmup 2] [--transfer-seconds 3] [--latency-seconds 3] [--ceiling-seconds 5] [--ceiling-connections 2]
+  [--pool 20] [--timeout-ms 10000]
 env: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), NATS_URL (default nats://127.0.0.1:4222),
-  LOG_LEVEL (default warn)`;
+  LOG_LEVEL (default warn), LEDGER_BATCH_MAX and LEDGER_BATCH_IN_FLIGHT (the ledger's group commit, default 256 and 2)`;
 
 export class OptionsError extends Error {}
 
@@ -56,6 +65,9 @@ export function readBenchOptions(argv: string[], env: Record<string, string | un
         seconds: { type: 'string' },
         warmup: { type: 'string' },
         'transfer-seconds': { type: 'string' },
+        'latency-seconds': { type: 'string' },
+        'ceiling-seconds': { type: 'string' },
+        'ceiling-connections': { type: 'string' },
         pool: { type: 'string' },
         'timeout-ms': { type: 'string' },
         help: { type: 'boolean' },
@@ -69,6 +81,9 @@ export function readBenchOptions(argv: string[], env: Record<string, string | un
   const natsUrl = env.NATS_URL || 'nats://127.0.0.1:4222';
   requireLoopback('DATABASE_URL', databaseUrl);
   requireLoopback('NATS_URL', natsUrl);
+  const ledgerEnv = Object.fromEntries(
+    (['LEDGER_BATCH_MAX', 'LEDGER_BATCH_IN_FLIGHT'] as const).flatMap((k) => (env[k] ? [[k, env[k]] as const] : [])),
+  );
   return {
     databaseUrl,
     natsUrl,
@@ -79,6 +94,12 @@ export function readBenchOptions(argv: string[], env: Record<string, string | un
     transferSeconds: boundedNumber('transfer-seconds', values['transfer-seconds'], 3, 0, 600),
     poolMax: Math.floor(boundedNumber('pool', values.pool, 20, 1, 500)),
     timeoutMs: Math.floor(boundedNumber('timeout-ms', values['timeout-ms'], 10_000, 100, 120_000)),
+    latencySeconds: boundedNumber('latency-seconds', values['latency-seconds'], 3, 0, 600),
+    ceilingSeconds: boundedNumber('ceiling-seconds', values['ceiling-seconds'], 5, 0, 600),
+    ceilingConnections: Math.floor(
+      boundedNumber('ceiling-connections', values['ceiling-connections'], Number(ledgerEnv.LEDGER_BATCH_IN_FLIGHT ?? 2), 1, 64),
+    ),
+    ledgerEnv,
     logLevel: env.LOG_LEVEL || 'warn',
   };
 }

@@ -1,6 +1,8 @@
+import os from 'node:os';
 import { ledgerRpc, type AccountRef } from '@offramp/contracts';
 import { OptionsError, readBenchOptions, type BenchOptions } from './bench-options.ts';
-import { describeMachine, formatReport, summarizeCheck, type BenchReport, type CaseReport } from './report.ts';
+import { describeMachine, formatReport, summarize, summarizeCheck, type BenchReport, type CaseReport } from './report.ts';
+import { openSqlCeiling, type CeilingCase, type SqlCeiling } from './sql-ceiling.ts';
 import {
   drainOutbox,
   fundingSource,
@@ -11,11 +13,15 @@ import {
   usdt,
   type ThrowawayLedger,
 } from './throwaway-ledger.ts';
-import { holdPair, immediateTransfer, runCase, type CaseSpec } from './workloads.ts';
+import { holdPair, immediateTransfer, runCase, singleHold, type CaseSpec } from './workloads.ts';
 
 /*
  * Ledger throughput and latency over the real path: clients call the ledger's rpcs over NATS, the
- * ledger (in this process) writes to Postgres. Usage and flags: see bench-options.ts.
+ * ledger (in this process) writes to Postgres. Right after the many-accounts and the hot-account
+ * case, the SQL ceiling of each: the same hold-and-post work driven straight at Postgres
+ * (sql-ceiling.ts), which says how much of the database's rate the service reaches. The last line
+ * of the output is the whole report as JSON, its headline figures first (`summary`). Usage and
+ * flags: see bench-options.ts.
  */
 
 const amountMinor = 1_000_000n;
@@ -66,7 +72,8 @@ async function openAccounts(ledger: ThrowawayLedger, a: Accounts, concurrency: n
 /**
  * The cases in the order they run. Every hold also credits a clearing account: in "many accounts"
  * all holds share `psp:alfred:clearing`, as in production; "own clearing" gives each trader its own
- * to show what sharing that system account costs. `--transfer-seconds 0` skips transfers.
+ * to show what sharing that system account costs. `--transfer-seconds 0` skips transfers. "one
+ * client" places holds one at a time: the latency of a lone request (`--latency-seconds 0` skips it).
  */
 function caseSpecs(ledger: ThrowawayLedger, o: BenchOptions, a: Accounts): CaseSpec[] {
   const base = { clients: o.clients, warmupSeconds: o.warmupSeconds, seconds: o.seconds };
@@ -90,6 +97,16 @@ function caseSpecs(ledger: ThrowawayLedger, o: BenchOptions, a: Accounts): CaseS
       operation: immediateTransfer(ledger.call, () => pickTwo(a.traders), amountMinor),
     });
   }
+  if (o.latencySeconds > 0) {
+    specs.push({
+      name: 'one client',
+      clients: 1,
+      accounts: n,
+      warmupSeconds: Math.min(1, o.warmupSeconds),
+      seconds: o.latencySeconds,
+      operation: singleHold(ledger.call, sharedClearing, amountMinor),
+    });
+  }
   return specs;
 }
 
@@ -97,11 +114,14 @@ function caseSpecs(ledger: ThrowawayLedger, o: BenchOptions, a: Accounts): CaseS
 function runBudgetMs(o: BenchOptions): number {
   const perCase = o.warmupSeconds + o.seconds + o.timeoutMs / 1_000;
   const transfers = o.warmupSeconds + o.transferSeconds + o.timeoutMs / 1_000;
-  return (120 + o.accounts / 25 + 3 * perCase + transfers + outboxDrainMs / 1_000) * 1_000;
+  const latency = o.latencySeconds > 0 ? 1 + o.latencySeconds + o.timeoutMs / 1_000 : 0;
+  const ceiling = o.ceilingSeconds > 0 ? 30 + 2 * (o.warmupSeconds + o.ceilingSeconds + o.timeoutMs / 1_000) : 0;
+  return (120 + o.accounts / 25 + 3 * perCase + transfers + latency + ceiling + outboxDrainMs / 1_000) * 1_000;
 }
 
 async function runBench(ledger: ThrowawayLedger, o: BenchOptions, signal: AbortSignal): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
+  const loadAverageAtStart = os.loadavg();
   const machine = await describeMachine(ledger.db, ledger.serverMessaging);
   const setupStarted = performance.now();
   const accounts = benchAccounts(o.accounts);
@@ -109,12 +129,34 @@ async function runBench(ledger: ThrowawayLedger, o: BenchOptions, signal: AbortS
   await openAccounts(ledger, accounts, o.clients, signal);
   const setupSeconds = Math.round((performance.now() - setupStarted) / 100) / 10;
 
+  // The SQL ceiling's cases run right after the service's case of the same name, under the same load.
+  const sqlCeiling: SqlCeiling | null =
+    o.ceilingSeconds > 0
+      ? await openSqlCeiling(
+          {
+            databaseUrl: o.databaseUrl,
+            accounts: o.accounts,
+            connections: o.ceilingConnections,
+            inFlight: o.clients,
+            warmupSeconds: o.warmupSeconds,
+            seconds: o.ceilingSeconds,
+          },
+          progress,
+        )
+      : null;
   const cases: CaseReport[] = [];
-  for (const spec of caseSpecs(ledger, o, accounts)) {
-    if (signal.aborted) break;
-    progress(`case "${spec.name}": ${spec.clients} clients, ${spec.warmupSeconds} s warm-up + ${spec.seconds} s`);
-    const result = await runCase(spec, signal);
-    cases.push({ ...result, outboxUnsent: (await readOutbox(ledger.db)).unsent });
+  const ceiling: CeilingCase[] = [];
+  try {
+    for (const spec of caseSpecs(ledger, o, accounts)) {
+      if (signal.aborted) break;
+      progress(`case "${spec.name}": ${spec.clients} clients, ${spec.warmupSeconds} s warm-up + ${spec.seconds} s`);
+      const result = await runCase(spec, signal);
+      cases.push({ ...result, outboxUnsent: (await readOutbox(ledger.db)).unsent });
+      if (sqlCeiling && (spec.name === 'many accounts' || spec.name === 'hot account') && !signal.aborted)
+        ceiling.push(await sqlCeiling.run(spec.name, signal));
+    }
+  } finally {
+    await sqlCeiling?.close();
   }
   progress('waiting for the outbox relay, then checking the ledger');
   const outbox = await drainOutbox(ledger, outboxDrainMs);
@@ -122,8 +164,27 @@ async function runBench(ledger: ThrowawayLedger, o: BenchOptions, signal: AbortS
   for (const m of check.mismatches.slice(0, 10)) progress(`mismatch ${m.kind} ${m.owner ?? ''} ${m.detail}`);
   const { databaseUrl: _db, natsUrl: _nats, ...options } = o;
   const interrupted = signal.aborted;
-  const ok = check.ok && outbox.unsent === 0 && !interrupted && cases.every((c) => c.unexpected === 0 && c.operations > 0);
-  return { bench: 'ledger', startedAt, machine, options, setupSeconds, cases, outbox, check: summarizeCheck(check), interrupted, ok };
+  const ok =
+    check.ok &&
+    outbox.unsent === 0 &&
+    !interrupted &&
+    cases.every((c) => c.unexpected === 0 && c.operations > 0) &&
+    ceiling.every((c) => c.pairs > 0);
+  const summary = summarize({ machine, cases, ceiling, loadAverageAtStart, loadAverageAtEnd: os.loadavg() });
+  return {
+    summary,
+    bench: 'ledger',
+    startedAt,
+    machine,
+    options,
+    setupSeconds,
+    cases,
+    ceiling,
+    outbox,
+    check: summarizeCheck(check),
+    interrupted,
+    ok,
+  };
 }
 
 async function main(): Promise<number> {

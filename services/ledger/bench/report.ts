@@ -5,6 +5,7 @@ import type { CheckResult } from '@offramp/contracts';
 import type { BenchOptions } from './bench-options.ts';
 import type { OutboxState } from './throwaway-ledger.ts';
 import type { CaseResult } from './workloads.ts';
+import type { CeilingCase } from './sql-ceiling.ts';
 
 /** A case's figures plus the events its writes left unpublished when it ended. */
 export type CaseReport = CaseResult & { outboxUnsent: number };
@@ -21,13 +22,65 @@ export interface Machine {
   loadAverageAtStart: number;
 }
 
+/** The headline figures of a run, first in its JSON line. Null where the case did not run. */
+export interface Summary {
+  /** Hold + post pairs completed per second through the service. */
+  pairsPerSecond: { manyAccounts: number | null; hotAccount: number | null };
+  pairLatencyMs: { manyAccounts: { p50: number; p99: number } | null; hotAccount: { p50: number; p99: number } | null };
+  transfersPerSecond: number | null;
+  /** A lone client's hold, one at a time. */
+  oneClientHoldMs: { p50: number; p99: number } | null;
+  /** The same pairs straight at Postgres (sql-ceiling.ts), and the service's share of that rate. */
+  sqlCeilingPairsPerSecond: { manyAccounts: number | null; hotAccount: number | null };
+  ratioToCeiling: { manyAccounts: number | null; hotAccount: number | null };
+  cpus: number;
+  cpuModel: string;
+  /** os.loadavg() (1, 5 and 15 minutes) when the run started and when it ended. */
+  loadAverage: { start: number[]; end: number[] };
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+export function summarize(r: {
+  machine: Machine;
+  cases: CaseResult[];
+  ceiling: CeilingCase[];
+  loadAverageAtStart: number[];
+  loadAverageAtEnd: number[];
+}): Summary {
+  const rate = (name: string) => r.cases.find((c) => c.name === name)?.opsPerSecond ?? null;
+  const latency = (name: string, series: string) => {
+    const l = r.cases.find((c) => c.name === name)?.latencies[series];
+    return l ? { p50: l.p50Ms, p99: l.p99Ms } : null;
+  };
+  const ceiling = (name: string) => r.ceiling.find((c) => c.name === name)?.pairsPerSecond ?? null;
+  const ratio = (name: string) => {
+    const [service, sql] = [rate(name), ceiling(name)];
+    return service !== null && sql ? round2(service / sql) : null;
+  };
+  return {
+    pairsPerSecond: { manyAccounts: rate('many accounts'), hotAccount: rate('hot account') },
+    pairLatencyMs: { manyAccounts: latency('many accounts', 'pair'), hotAccount: latency('hot account', 'pair') },
+    transfersPerSecond: rate('transfers'),
+    oneClientHoldMs: latency('one client', 'placeHold'),
+    sqlCeilingPairsPerSecond: { manyAccounts: ceiling('many accounts'), hotAccount: ceiling('hot account') },
+    ratioToCeiling: { manyAccounts: ratio('many accounts'), hotAccount: ratio('hot account') },
+    cpus: r.machine.cores,
+    cpuModel: r.machine.cpuModel,
+    loadAverage: { start: r.loadAverageAtStart.map(round2), end: r.loadAverageAtEnd.map(round2) },
+  };
+}
+
 export interface BenchReport {
+  summary: Summary;
   bench: 'ledger';
   startedAt: string;
   machine: Machine;
   options: Omit<BenchOptions, 'databaseUrl' | 'natsUrl'>;
   setupSeconds: number;
   cases: CaseReport[];
+  /** The SQL ceiling's cases: the same pairs straight at Postgres. */
+  ceiling: CeilingCase[];
   /** Events after the relay was given time to catch up; any left unsent fail the run. */
   outbox: OutboxState;
   check: { ok: boolean; accountsChecked: number; mismatches: number };
@@ -108,6 +161,13 @@ export function formatReport(r: BenchReport): string {
         .join(', ')}`,
   );
   const load = r.cases.map(cpuLine);
+  const ceiling = r.ceiling.map(
+    (c) =>
+      `  ${c.name}: ${measure(c.pairsPerSecond, 1)} pairs/s (${c.connections} connections, batches of ${c.batch} holds then their posts; ` +
+      `statement p50 ${measure(c.statement.p50Ms, 1)} ms, p99 ${measure(c.statement.p99Ms, 1)} ms)`,
+  );
+  const ratio = (x: number | null) => (x === null ? 'n/a' : measure(x, 2));
+  const sum = r.summary;
   return [
     `Ledger benchmark, ${r.startedAt}`,
     `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; node ${m.node}; PostgreSQL ${m.postgres}; nats-server ${m.natsServer}; load average at start ${m.loadAverageAtStart}`,
@@ -120,6 +180,14 @@ export function formatReport(r: BenchReport): string {
     ...outcomes,
     `cpu of ${m.cores} cores (the bench process holds the ledger and its clients; the machine adds Postgres, nats-server and anything else):`,
     ...load,
+    ...(ceiling.length > 0
+      ? [
+          'SQL ceiling (the same hold + post pairs straight at Postgres through ledger_apply, no NATS, no service, as many pairs in flight as clients):',
+          ...ceiling,
+          `  service / ceiling: many accounts ${ratio(sum.ratioToCeiling.manyAccounts)}, hot account ${ratio(sum.ratioToCeiling.hotAccount)}`,
+        ]
+      : []),
+    `load average (1, 5, 15 min): ${sum.loadAverage.start.join(' ')} at start, ${sum.loadAverage.end.join(' ')} at end`,
     `events: ${r.outbox.published} published to JetStream, ${r.outbox.unsent} unsent after the relay caught up`,
     `ledger check: ${r.check.ok ? 'consistent' : `INCONSISTENT (${r.check.mismatches} mismatches)`}, ${r.check.accountsChecked} accounts`,
     `result: ${resultLine(r)}`,

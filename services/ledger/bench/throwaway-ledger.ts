@@ -61,6 +61,8 @@ export async function startThrowawayLedger(opts: {
   poolMax: number;
   timeoutMs: number;
   logLevel: string;
+  /** More of the ledger's configuration (the group commit's settings). */
+  ledgerEnv: Record<string, string>;
 }): Promise<ThrowawayLedger> {
   const suffix = randomBytes(5).toString('hex');
   const schema = `ledger_bench_${suffix}`;
@@ -72,6 +74,7 @@ export async function startThrowawayLedger(opts: {
     DB_SCHEMA: schema,
     DB_POOL_MAX: String(opts.poolMax),
     LOG_LEVEL: opts.logLevel,
+    ...opts.ledgerEnv,
   });
   const log = createLogger({ name: 'ledger-bench', level: config.LOG_LEVEL });
   const teardowns: Teardown[] = [];

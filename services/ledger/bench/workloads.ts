@@ -86,8 +86,18 @@ export function immediateTransfer(call: CallLedger, pickPair: () => [AccountRef,
   };
 }
 
+/** One hold, left pending: the latency of a lone request. */
+export function singleHold(call: CallLedger, pickPair: () => [AccountRef, AccountRef], amountMinor: bigint): CaseSpec['operation'] {
+  return async (rec, window) => {
+    const [debit, credit] = pickPair();
+    await timedCall(rec, window, 'placeHold', () =>
+      call(ledgerRpc.placeHold, { id: newId(), debit, credit, amountMinor, metadata: { reason: 'bench' } }),
+    );
+  };
+}
+
 /** The series whose count is the number of completed operations of a case. */
-const operationSeries = (latencies: Record<string, LatencySummary>) => latencies.pair ?? latencies.transfer;
+const operationSeries = (latencies: Record<string, LatencySummary>) => latencies.pair ?? latencies.transfer ?? latencies.placeHold;
 
 /**
  * Runs `spec.clients` loops of `spec.operation` until the window ends (or `signal` aborts), then
