@@ -1,12 +1,13 @@
-import { newId, type Cause, type EntityManager } from '@offramp/kit';
+import { z } from 'zod';
+import { newId, queryRows, type Cause, type EntityManager } from '@offramp/kit';
 import {
   ledgerEvents,
-  type LedgerOutcome,
+  ledgerOutcome,
+  transferView,
   type MessageDef,
   type ResolveHoldRequest,
   type TransferRequest,
   type TransferResult,
-  type TransferView,
 } from '@offramp/contracts';
 
 /**
@@ -57,13 +58,8 @@ function wireOperation(op: LedgerOperation) {
   };
 }
 
-/** A transfer as `ledger_apply` answers it: the wire form of a TransferView (jsonb, parsed by the driver). */
-type WireTransfer = Omit<TransferView, 'amountMinor'> & { amountMinor: string };
-interface AppliedRow {
-  idx: number;
-  outcome: LedgerOutcome;
-  transfer: WireTransfer | null;
-}
+/** One answer of `ledger_apply`: the transfer in the wire form of a TransferView (jsonb), decoded by the contract's schema. */
+const appliedRow = z.object({ idx: z.number().int(), outcome: ledgerOutcome, transfer: transferView.nullable() });
 
 /** Pure check on a request before anything else: `ok` or `currency_mismatch`. */
 export function validateOperation(op: LedgerOperation): 'ok' | 'currency_mismatch' {
@@ -72,7 +68,7 @@ export function validateOperation(op: LedgerOperation): 'ok' | 'currency_mismatc
 }
 
 /**
- * Applies operations in order, in one statement (`ledger_apply`, migration 0003) on `em`: in the
+ * Applies operations in order, in one statement (`ledger_apply`, migrations 0003 and 0004) on `em`: in the
  * caller's transaction when it has one (the command consumer's inbox transaction), else as a
  * transaction of its own. Each gets its own outcome, exactly as if applied one at a time in this
  * order; a refusal never undoes the others; each applied operation's event is in the outbox when
@@ -81,15 +77,12 @@ export function validateOperation(op: LedgerOperation): 'ok' | 'currency_mismatc
  */
 export async function applyOperations(em: EntityManager, ops: readonly LedgerOperation[]): Promise<TransferResult[]> {
   if (ops.length === 0) return [];
-  const rows = await em.execute<AppliedRow[]>('select idx, outcome, transfer from ledger_apply(?::jsonb, ?::jsonb) order by idx', [
+  const rows = await queryRows(em, appliedRow, 'select idx, outcome, transfer from ledger_apply(?::jsonb, ?::jsonb) order by idx', [
     JSON.stringify(ops.map(wireOperation)),
     eventsByKind,
   ]);
   if (rows.length !== ops.length) throw new Error(`ledger_apply answered ${rows.length} rows for ${ops.length} operations`);
-  return rows.map((row) => ({
-    outcome: row.outcome,
-    transfer: row.transfer ? { ...row.transfer, amountMinor: BigInt(row.transfer.amountMinor) } : null,
-  }));
+  return rows.map((row) => ({ outcome: row.outcome, transfer: row.transfer }));
 }
 
 /** One operation, on its own, in the caller's transaction (or one of its own). */
