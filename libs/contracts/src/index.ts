@@ -22,3 +22,5 @@ export * from './http.ts';
 export * from './notifications.ts';
 export * from './exceptions.ts';
 export * from './reports.ts';
+export * from './approvals.ts';
+export * from './payout-failures.ts';
