@@ -343,7 +343,7 @@ export interface paths {
         put?: never;
         /**
          * Walk the session's offramp to success or failure
-         * @description Success walks the order through Alfred to FIAT_TRANSFER_COMPLETED; failure to FAILED with `failureReason: QA_SIMULATED_FAILURE`. Each step is a signed webhook.
+         * @description Success walks the order through Alfred to FIAT_TRANSFER_COMPLETED; failure to FAILED with `failureReason` `failure_reason` (default QA_SIMULATED_FAILURE; e.g. ACCOUNT_CLOSED, INVALID_ACCOUNT, HOLDER_NAME_MISMATCH, COMPLIANCE_REJECTED, LIMIT_EXCEEDED, BANK_UNAVAILABLE, DEPOSIT_NOT_RECEIVED). Each step is a signed webhook.
          */
         post: operations["qaEmitOfframp"];
         delete?: never;
@@ -679,7 +679,7 @@ export interface paths {
         };
         /**
          * The trader's notifications as Server-Sent Events
-         * @description Server-Sent Events of the trader's notifications. Authenticate with the bearer token, or with `?ticket=` from `POST /psp/alfred/events/ticket` (a browser `EventSource`). Each event: `id` (the notification id), `event` (withdrawal.processing | withdrawal.completed | withdrawal.rejected), `data` JSON {notification_id, withdrawal_id, status, crypto_amount, crypto_currency, fiat_amount, fiat_currency, restored_amount, message, occurred_at}; `: heartbeat` comments in between. Notifications are kept 24 h: reconnecting with the `Last-Event-ID` header (or `?last_event_id=`) delivers every event after that one, in order and once, then the live ones.
+         * @description Server-Sent Events of the trader's notifications. Authenticate with the bearer token, or with `?ticket=` from `POST /psp/alfred/events/ticket` (a browser `EventSource`). Each event: `id` (the notification id), `event` (withdrawal.processing | withdrawal.completed | withdrawal.rejected), `data` JSON {notification_id, withdrawal_id, status, crypto_amount, crypto_currency, fiat_amount, fiat_currency, restored_amount, message, failure ({class, message} of a payout Alfred failed, else null), occurred_at}; `: heartbeat` comments in between. Notifications are kept 24 h: reconnecting with the `Last-Event-ID` header (or `?last_event_id=`) delivers every event after that one, in order and once, then the live ones.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -3572,6 +3572,7 @@ export interface operations {
                      *             "crypto_amount": "20.049116",
                      *             "crypto_currency": "USDT",
                      *             "psp_transaction_id": "tx_01HZX3QF",
+                     *             "failure": null,
                      *             "created_at": "2030-01-01T00:00:00.000Z",
                      *             "updated_at": "2030-01-01T00:00:02.000Z",
                      *             "timeline": [
@@ -3629,6 +3630,11 @@ export interface operations {
                                 /** @enum {string} */
                                 crypto_currency: "USDT";
                                 psp_transaction_id: string | null;
+                                failure: {
+                                    /** @enum {string} */
+                                    class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                    message: string;
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -3856,6 +3862,7 @@ export interface operations {
                      *         "crypto_amount": "20.049116",
                      *         "crypto_currency": "USDT",
                      *         "psp_transaction_id": "tx_01HZX3QF",
+                     *         "failure": null,
                      *         "created_at": "2030-01-01T00:00:00.000Z",
                      *         "updated_at": "2030-01-01T00:00:02.000Z",
                      *         "timeline": [
@@ -3907,6 +3914,11 @@ export interface operations {
                             /** @enum {string} */
                             crypto_currency: "USDT";
                             psp_transaction_id: string | null;
+                            failure: {
+                                /** @enum {string} */
+                                class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                message: string;
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -6032,6 +6044,7 @@ export interface operations {
                     session_id: string;
                     /** @enum {string} */
                     scenario: "success" | "failure";
+                    failure_reason?: string;
                 };
             };
         };
@@ -6794,6 +6807,7 @@ export interface operations {
                      *             "psp_transaction": null,
                      *             "psp_transaction_id": null,
                      *             "failure_reason": null,
+                     *             "failure": null,
                      *             "settlement_reference": null,
                      *             "stuck_since": null,
                      *             "approved_by": null,
@@ -6889,6 +6903,12 @@ export interface operations {
                                 } | null;
                                 psp_transaction_id: string | null;
                                 failure_reason: string | null;
+                                failure: {
+                                    /** @enum {string} */
+                                    class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                    message: string;
+                                    raw_reason: string | null;
+                                } | null;
                                 settlement_reference: string | null;
                                 stuck_since: string | null;
                                 approved_by: string | null;
@@ -7198,6 +7218,7 @@ export interface operations {
                      *             "psp_transaction": null,
                      *             "psp_transaction_id": null,
                      *             "failure_reason": null,
+                     *             "failure": null,
                      *             "settlement_reference": null,
                      *             "stuck_since": null,
                      *             "approved_by": null,
@@ -7293,6 +7314,12 @@ export interface operations {
                                 } | null;
                                 psp_transaction_id: string | null;
                                 failure_reason: string | null;
+                                failure: {
+                                    /** @enum {string} */
+                                    class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                    message: string;
+                                    raw_reason: string | null;
+                                } | null;
                                 settlement_reference: string | null;
                                 stuck_since: string | null;
                                 approved_by: string | null;
@@ -7599,6 +7626,7 @@ export interface operations {
                      *         "psp_transaction": null,
                      *         "psp_transaction_id": null,
                      *         "failure_reason": null,
+                     *         "failure": null,
                      *         "settlement_reference": null,
                      *         "stuck_since": null,
                      *         "approved_by": null,
@@ -7688,6 +7716,12 @@ export interface operations {
                             } | null;
                             psp_transaction_id: string | null;
                             failure_reason: string | null;
+                            failure: {
+                                /** @enum {string} */
+                                class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                message: string;
+                                raw_reason: string | null;
+                            } | null;
                             settlement_reference: string | null;
                             stuck_since: string | null;
                             approved_by: string | null;
@@ -8063,6 +8097,7 @@ export interface operations {
                      *         "psp_transaction": null,
                      *         "psp_transaction_id": null,
                      *         "failure_reason": null,
+                     *         "failure": null,
                      *         "settlement_reference": null,
                      *         "stuck_since": null,
                      *         "approved_by": "operator:op-1",
@@ -8152,6 +8187,12 @@ export interface operations {
                             } | null;
                             psp_transaction_id: string | null;
                             failure_reason: string | null;
+                            failure: {
+                                /** @enum {string} */
+                                class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                message: string;
+                                raw_reason: string | null;
+                            } | null;
                             settlement_reference: string | null;
                             stuck_since: string | null;
                             approved_by: string | null;
@@ -8623,6 +8664,7 @@ export interface operations {
                      *         "psp_transaction": null,
                      *         "psp_transaction_id": null,
                      *         "failure_reason": null,
+                     *         "failure": null,
                      *         "settlement_reference": null,
                      *         "stuck_since": null,
                      *         "approved_by": "operator:op-1",
@@ -8712,6 +8754,12 @@ export interface operations {
                             } | null;
                             psp_transaction_id: string | null;
                             failure_reason: string | null;
+                            failure: {
+                                /** @enum {string} */
+                                class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                message: string;
+                                raw_reason: string | null;
+                            } | null;
                             settlement_reference: string | null;
                             stuck_since: string | null;
                             approved_by: string | null;
@@ -9176,6 +9224,7 @@ export interface operations {
                      *         "psp_transaction": null,
                      *         "psp_transaction_id": null,
                      *         "failure_reason": null,
+                     *         "failure": null,
                      *         "settlement_reference": null,
                      *         "stuck_since": null,
                      *         "approved_by": "operator:op-1",
@@ -9265,6 +9314,12 @@ export interface operations {
                             } | null;
                             psp_transaction_id: string | null;
                             failure_reason: string | null;
+                            failure: {
+                                /** @enum {string} */
+                                class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                message: string;
+                                raw_reason: string | null;
+                            } | null;
                             settlement_reference: string | null;
                             stuck_since: string | null;
                             approved_by: string | null;
@@ -9740,6 +9795,7 @@ export interface operations {
                      *         "psp_transaction": null,
                      *         "psp_transaction_id": null,
                      *         "failure_reason": null,
+                     *         "failure": null,
                      *         "settlement_reference": null,
                      *         "stuck_since": null,
                      *         "approved_by": "operator:op-1",
@@ -9829,6 +9885,12 @@ export interface operations {
                             } | null;
                             psp_transaction_id: string | null;
                             failure_reason: string | null;
+                            failure: {
+                                /** @enum {string} */
+                                class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                message: string;
+                                raw_reason: string | null;
+                            } | null;
                             settlement_reference: string | null;
                             stuck_since: string | null;
                             approved_by: string | null;
@@ -10306,6 +10368,7 @@ export interface operations {
                      *         "psp_transaction": null,
                      *         "psp_transaction_id": null,
                      *         "failure_reason": null,
+                     *         "failure": null,
                      *         "settlement_reference": null,
                      *         "stuck_since": null,
                      *         "approved_by": "operator:op-1",
@@ -10395,6 +10458,12 @@ export interface operations {
                             } | null;
                             psp_transaction_id: string | null;
                             failure_reason: string | null;
+                            failure: {
+                                /** @enum {string} */
+                                class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                message: string;
+                                raw_reason: string | null;
+                            } | null;
                             settlement_reference: string | null;
                             stuck_since: string | null;
                             approved_by: string | null;

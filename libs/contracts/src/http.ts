@@ -3,6 +3,7 @@ import { currencyDecimals, decimalToMinor } from './money.ts';
 import { eligibility } from './psp-alfred.ts';
 import { paymentRouteId, paymentRoutes, rail, routeById } from './routes.ts';
 import { exceptionKind, exceptionExposure, exceptionResolution, exceptionStatus } from './exceptions.ts';
+import { payoutFailureView } from './payout-failures.ts';
 import { decimalAmount, withdrawalStatus } from './withdrawals.ts';
 
 /*
@@ -101,7 +102,15 @@ export const devEmitKycStatusBody = z.strictObject({ status: z.enum(['COMPLETED'
 export const devFundBody = z
   .strictObject({ amount: amountInput, currency: z.literal('USDT') })
   .superRefine((b, ctx) => checkPrecision(ctx, ['amount'], b.amount, b.currency));
-export const devEmitOfframpBody = z.strictObject({ session_id: uuidInput, scenario: z.enum(['success', 'failure']) });
+export const devEmitOfframpBody = z.strictObject({
+  session_id: uuidInput,
+  scenario: z.enum(['success', 'failure']),
+  /** For a failure: Alfred's `failureReason` (default QA_SIMULATED_FAILURE), e.g. ACCOUNT_CLOSED or BANK_UNAVAILABLE. */
+  failure_reason: z
+    .string()
+    .regex(/^[A-Za-z0-9_ .-]{1,200}$/, 'must be 1-200 letters, digits, spaces or _.-')
+    .optional(),
+});
 export const devTokenBody = z.strictObject({
   sub: z.string().regex(/^[A-Za-z0-9_.@-]{1,200}$/, 'must be 1-200 letters, digits or _.@-'),
   role: z.enum(['trader', 'admin']).optional(),
@@ -171,6 +180,8 @@ export const withdrawalAnswer = z.object({
   crypto_amount: decimal,
   crypto_currency: z.literal('USDT'),
   psp_transaction_id: z.string().nullable(),
+  /** When the partner failed the payout: its class and the trader's message (Accept-Language, else the trader's country); null otherwise. */
+  failure: payoutFailureView.nullable(),
   created_at: timestamp,
   updated_at: timestamp,
   timeline: z.array(timelineAnswer),
@@ -277,6 +288,8 @@ export const adminWithdrawalAnswer = z.object({
     .nullable(),
   psp_transaction_id: z.string().nullable(),
   failure_reason: z.string().nullable(),
+  /** When the partner failed the payout: the class, the trader's message and Alfred's raw reason; null otherwise. */
+  failure: payoutFailureView.extend({ raw_reason: z.string().nullable() }).nullable(),
   settlement_reference: z.string().nullable(),
   stuck_since: timestamp.nullable(),
   approved_by: z.string().nullable(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { envelopeHeader, type MessageDef } from './envelope.ts';
 import { currencyCode, minorUnits, positiveMinorUnits } from './money.ts';
+import { payoutFailureView } from './payout-failures.ts';
 import { decimalAmount, principalId } from './withdrawals.ts';
 
 /*
@@ -32,6 +33,8 @@ export const inAppNotification = z.object({
   restoredMinor: minorUnits.nullable(),
   /** One sentence for the trader, in plain words. */
   message: z.string().min(1).max(500),
+  /** When the partner failed the payout: its class and the trader's message in the trader's language. */
+  failure: payoutFailureView.nullable().optional(),
   /** When the withdrawal changed status. */
   occurredAt: z.iso.datetime({ offset: true }),
 });
@@ -73,6 +76,8 @@ export const notificationEventData = z.object({
   /** The USDT returned to the available balance; null unless rejected. */
   restored_amount: z.string().nullable(),
   message: z.string(),
+  /** When the partner failed the payout: the failure's class and what it means for the trader, in the trader's language; null otherwise. */
+  failure: payoutFailureView.nullable(),
   occurred_at: z.iso.datetime({ offset: true }),
 });
 export type NotificationEventData = z.infer<typeof notificationEventData>;

@@ -139,7 +139,11 @@ export const pspAlfredRpc = {
   ),
   devEmitOfframp: defineRpc(
     rpcSubject('psp-alfred', 'dev-emit-offramp'),
-    trader.extend({ withdrawalId: z.uuid(), scenario: z.enum(['success', 'failure']) }),
+    trader.extend({
+      withdrawalId: z.uuid(),
+      scenario: z.enum(['success', 'failure']),
+      failureReason: z.string().min(1).max(200).optional(),
+    }),
     serviceResult(z.record(z.string(), z.unknown())),
   ),
 };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineMessage, defineRpc } from './envelope.ts';
 import { currencyCode, minorUnits, positiveMinorUnits } from './money.ts';
+import { payoutFailureClass } from './payout-failures.ts';
 import { serviceResult } from './result.ts';
 import { eventSubject, rpcSubject } from './subjects.ts';
 
@@ -73,6 +74,8 @@ export const withdrawalView = z.object({
     .optional(),
   riskDecision: withdrawalRiskDecision.nullable().optional(),
   failureReason: z.string().nullable().optional(),
+  /** The class of Alfred's failure reason when the partner failed the payout (`classifyFailure`). */
+  failureClass: payoutFailureClass.nullable().optional(),
   settlementReference: z.string().nullable().optional(),
   /** Set by the sweeper when the withdrawal has stayed in its status longer than its SLA. */
   stuckSince: z.iso.datetime({ offset: true }).nullable().optional(),
@@ -163,6 +166,10 @@ export const withdrawalEvents = {
       fiatCurrency: currencyCode,
       /** On rejection: the USDT returned to the trader's available balance. */
       restoredMinor: minorUnits.nullable(),
+      /** When the partner failed the payout: the class of its reason (the trader's message is chosen from it). */
+      failureClass: payoutFailureClass.nullable().optional(),
+      /** The trader's country, for the language of the trader's message. */
+      country: z.string().length(2).optional(),
     }),
   ),
 };

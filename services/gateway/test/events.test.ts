@@ -132,6 +132,7 @@ describe('GET /psp/alfred/events (SSE)', () => {
       status: 'rejected',
       restoredMinor: 20_049_116n,
       message: 'returned',
+      failure: { class: 'account_closed', message: 'Tu cuenta bancaria está cerrada.' },
     });
     await eventually('alice to get her notification', () => alice.events.length === 1);
     expect(alice.events[0]).toEqual({ id: rejected.notificationId, event: 'withdrawal.rejected', data: expect.any(String) });
@@ -145,6 +146,7 @@ describe('GET /psp/alfred/events (SSE)', () => {
       fiat_currency: 'BRL',
       restored_amount: '20.049116',
       message: 'returned',
+      failure: { class: 'account_closed', message: 'Tu cuenta bancaria está cerrada.' },
       occurred_at: '2030-01-01T00:00:00.000Z',
     });
     // A later notification of bob's own: had alice's reached his stream, it would have come first.

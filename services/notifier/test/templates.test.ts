@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inAppSubject, type InAppNotification } from '@offramp/contracts';
+import { failureMessage, inAppSubject, type InAppNotification } from '@offramp/contracts';
 import { emailOf } from '../src/notifications/templates.ts';
 import { notificationOf } from '../src/notifications/compose.ts';
 import { messageIdOf, recipientOf } from '../src/notifications/recipient.ts';
@@ -116,5 +116,26 @@ describe('addresses and subjects', () => {
     expect(retryAt(now, 3, opts)?.getTime()).toBe(now.getTime() + 4_000);
     expect(retryAt(now, 11, opts)?.getTime()).toBe(now.getTime() + 300_000);
     expect(retryAt(now, 12, opts)).toBeNull();
+  });
+});
+
+describe('payout failure in the notification', () => {
+  it('when the partner failed the payout, then the notification and its e-mail carry the class and the message in the country language', () => {
+    const br = notified({ to: 'rejected', failureClass: 'account_closed', country: 'BR' });
+    expect(br.failure).toEqual({ class: 'account_closed', message: failureMessage('account_closed', 'pt') });
+    const mail = emailOf(br);
+    expect(mail.text).toContain(failureMessage('account_closed', 'pt'));
+    expect(mail.html).toContain('Sua conta bancária está encerrada.');
+    const mx = notified({ to: 'rejected', failureClass: 'bank_unavailable', country: 'MX' });
+    expect(mx.failure).toEqual({ class: 'bank_unavailable', message: failureMessage('bank_unavailable', 'es') });
+    const us = notified({ to: 'rejected', failureClass: 'unknown', country: 'US' });
+    expect(us.failure?.message).toBe(failureMessage('unknown', 'en'));
+  });
+
+  it('when a withdrawal is rejected without a partner failure, or is not rejected, then there is no failure', () => {
+    expect(notified({ to: 'rejected' }).failure).toBeNull();
+    expect(notified({ to: 'rejected', failureClass: null, country: 'BR' }).failure).toBeNull();
+    expect(notified({ to: 'completed', failureClass: 'account_closed', country: 'BR' }).failure).toBeNull();
+    expect(emailOf(notified({ to: 'rejected' })).html).not.toContain('encerrada');
   });
 });

@@ -718,3 +718,31 @@ describe('decide: the saga rules as one pure function', () => {
     });
   });
 });
+
+describe('decide: payout failure classes', () => {
+  it('when Alfred fails the payout, then the patch keeps the raw reason and its class', () => {
+    const failed = (reason: string | null): WithdrawalEvent => ({
+      kind: 'offramp_status',
+      transactionId: 'tx-1',
+      status: 'FAILED',
+      failureReason: reason,
+      source: 'webhook',
+    });
+    expect(decide(withdrawal('processing'), failed('ACCOUNT_CLOSED'))).toMatchObject({
+      outcome: 'apply',
+      patch: { failureReason: 'ACCOUNT_CLOSED', failureClass: 'account_closed' },
+    });
+    expect(decide(withdrawal('approved'), failed('Bank Unresponsive'))).toMatchObject({
+      outcome: 'apply',
+      patch: { failureReason: 'Bank Unresponsive', failureClass: 'bank_unavailable' },
+    });
+    expect(decide(withdrawal('processing'), failed(null))).toMatchObject({ patch: { failureReason: 'FAILED', failureClass: 'unknown' } });
+  });
+
+  it('when a withdrawal is rejected for another cause (refusal, operator), then it has no failure class', () => {
+    const refused = decide(withdrawal('approved'), { kind: 'offramp_refused', partnerCode: 111426, message: 'out of range' });
+    expect(refused.outcome === 'apply' && refused.patch.failureClass).toBeFalsy();
+    const byOperator = decide(withdrawal('in_review'), reject(null));
+    expect(byOperator.outcome === 'apply' && byOperator.patch.failureClass).toBeFalsy();
+  });
+});

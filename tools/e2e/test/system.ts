@@ -174,9 +174,9 @@ export async function startSystem(
     async http(
       method: 'GET' | 'POST' | 'PUT' | 'DELETE',
       url: string,
-      opts: { trader?: string; body?: unknown; dev?: boolean; token?: string } = {},
+      opts: { trader?: string; body?: unknown; dev?: boolean; token?: string; headers?: Record<string, string> } = {},
     ) {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...opts.headers };
       if (opts.trader || opts.token) headers.authorization = `Bearer ${opts.token ?? tokenFor(opts.trader!)}`;
       if (opts.dev) headers['x-dev-secret'] = devSecret;
       const res = await gateway.http.app.inject({

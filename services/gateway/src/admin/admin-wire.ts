@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import type { DecisionView, offrampSyncDetail, TimelineEntry, WithdrawalView } from '@offramp/contracts';
+import {
+  failureMessage,
+  messageLanguage,
+  type DecisionView,
+  type offrampSyncDetail,
+  type TimelineEntry,
+  type WithdrawalView,
+} from '@offramp/contracts';
 import { quoteToWire, usdt } from '../edge/wire.ts';
 
 type SyncDetail = z.output<typeof offrampSyncDetail>;
@@ -55,6 +62,14 @@ export function adminWithdrawalToWire(w: WithdrawalView, recorded?: DecisionView
       : null,
     psp_transaction_id: w.pspTransactionId,
     failure_reason: w.failureReason ?? null,
+    // The class, the message the trader is shown (in the trader's country's language) and Alfred's raw reason.
+    failure: w.failureClass
+      ? {
+          class: w.failureClass,
+          message: failureMessage(w.failureClass, messageLanguage(null, w.country)),
+          raw_reason: w.failureReason ?? null,
+        }
+      : null,
     settlement_reference: w.settlementReference ?? null,
     stuck_since: w.stuckSince ?? null,
     ...approvalOf(w),

@@ -189,7 +189,7 @@ function traderActions(services: Services) {
           operationId: 'qaEmitOfframp',
           summary: "Walk the session's offramp to success or failure",
           description:
-            'Success walks the order through Alfred to FIAT_TRANSFER_COMPLETED; failure to FAILED with `failureReason: QA_SIMULATED_FAILURE`. Each step is a signed webhook.',
+            'Success walks the order through Alfred to FIAT_TRANSFER_COMPLETED; failure to FAILED with `failureReason` `failure_reason` (default QA_SIMULATED_FAILURE; e.g. ACCOUNT_CLOSED, INVALID_ACCOUNT, HOLDER_NAME_MISMATCH, COMPLIANCE_REJECTED, LIMIT_EXCEEDED, BANK_UNAVAILABLE, DEPOSIT_NOT_RECEIVED). Each step is a signed webhook.',
           body: devEmitOfframpBody,
           errors: ['ALFRED_SESSION_NOT_OWNED', 'SESSION_NOT_FOUND', 'WITHDRAWAL_NOT_FOUND', 'ALFRED_INCORRECT_STATUS_CHANGE'],
           examples: {
@@ -207,7 +207,7 @@ function traderActions(services: Services) {
         const traderId = traderOf(request).id;
         const { withdrawalId } = await requireSession(services, request, body.session_id, traderId);
         if (!withdrawalId) throw new AppError('WITHDRAWAL_NOT_FOUND', 'The session has not started a withdrawal yet');
-        const req = { traderId, withdrawalId, scenario: body.scenario };
+        const req = { traderId, withdrawalId, scenario: body.scenario, failureReason: body.failure_reason };
         return sendData(request, reply, unwrap(await services.call(request, pspAlfredRpc.devEmitOfframp, req)));
       },
     );

@@ -12,6 +12,7 @@ export function eventDataOf(n: InAppNotification): NotificationEventData {
     fiat_currency: n.fiatCurrency,
     restored_amount: n.restoredMinor === null ? null : minorToDecimal(n.restoredMinor, 6),
     message: n.message,
+    failure: n.failure ?? null,
     occurred_at: n.occurredAt,
   };
 }

@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
   createSessionBody,
+  failureMessage,
   initiateAnswer,
   initiateWithdrawalBody,
+  messageLanguage,
   sessionAnswer,
   sessionsRpc,
   withdrawalAnswer,
@@ -23,7 +25,13 @@ import { eligibilityErrors } from '../eligibility/eligibility-routes.ts';
 
 const tag = 'withdrawals';
 
-function withdrawalToWire(w: WithdrawalView) {
+/** The trader's view of a payout failure: its class and message, in the Accept-Language's language else the country's. */
+export function failureToWire(w: WithdrawalView, acceptLanguage: string | undefined) {
+  if (!w.failureClass) return null;
+  return { class: w.failureClass, message: failureMessage(w.failureClass, messageLanguage(acceptLanguage, w.country)) };
+}
+
+function withdrawalToWire(w: WithdrawalView, acceptLanguage?: string) {
   return {
     withdrawal_id: w.withdrawalId,
     status: w.status,
@@ -34,6 +42,7 @@ function withdrawalToWire(w: WithdrawalView) {
     crypto_amount: usdt(w.debitedMinor),
     crypto_currency: 'USDT' as const,
     psp_transaction_id: w.pspTransactionId,
+    failure: failureToWire(w, acceptLanguage),
     created_at: w.createdAt,
     updated_at: w.updatedAt,
     timeline: w.timeline.map((t) => ({
@@ -182,7 +191,12 @@ export function withdrawalRoutes(deps: { services: Services }) {
         const { withdrawals, total } = await services.call(request, sessionsRpc.listWithdrawals, { traderId, page, limit });
         // The service filters by trader; the edge does not show a row that says otherwise.
         const own = withdrawals.filter((w) => w.traderId === traderId);
-        return sendData(request, reply, { withdrawals: own.map(withdrawalToWire), total, page, limit });
+        return sendData(request, reply, {
+          withdrawals: own.map((w) => withdrawalToWire(w, request.headers['accept-language'])),
+          total,
+          page,
+          limit,
+        });
       },
     );
 
@@ -206,7 +220,7 @@ export function withdrawalRoutes(deps: { services: Services }) {
         const traderId = traderOf(request).id;
         const withdrawal = unwrap(await services.call(request, sessionsRpc.getWithdrawal, { traderId, withdrawalId: id }));
         if (withdrawal.traderId !== traderId) throw new AppError('WITHDRAWAL_NOT_FOUND');
-        return sendData(request, reply, withdrawalToWire(withdrawal));
+        return sendData(request, reply, withdrawalToWire(withdrawal, request.headers['accept-language']));
       },
     );
   };

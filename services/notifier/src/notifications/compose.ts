@@ -1,4 +1,6 @@
 import {
+  failureMessage,
+  messageLanguage,
   minorToDecimal,
   notifiedStatus,
   withdrawalEvents,
@@ -41,8 +43,18 @@ export function notificationOf(change: StatusChanged, at: { notificationId: stri
     fiatCurrency: change.fiatCurrency,
     restoredMinor,
     message: messageOf(base),
+    failure: failureOf(change),
     occurredAt: at.occurredAt,
   };
+}
+
+/**
+ * A payout the partner failed: its class and the trader's message in the trader's country's
+ * language (the notifier has no Accept-Language); null for anything else.
+ */
+export function failureOf(change: StatusChanged): InAppNotification['failure'] {
+  if (change.to !== 'rejected' || !change.failureClass) return null;
+  return { class: change.failureClass, message: failureMessage(change.failureClass, messageLanguage(null, change.country)) };
 }
 
 /**

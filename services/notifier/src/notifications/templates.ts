@@ -56,6 +56,7 @@ export function emailOf(n: InAppNotification): EmailContent {
     '',
     n.message,
     '',
+    ...(n.failure ? [n.failure.message, ''] : []),
     ...rows.map((r) => `${`${r.label}:`.padEnd(width + 2)}${r.value}`),
     '',
     footer,
@@ -73,7 +74,7 @@ export function emailOf(n: InAppNotification): EmailContent {
 <body style="font-family:Arial,Helvetica,sans-serif;color:#222;max-width:560px;margin:0 auto;padding:16px">
 <h1 style="font-size:20px">${escapeHtml(headline[n.status])}</h1>
 <p>${escapeHtml(n.message)}</p>
-<table role="presentation" style="border-collapse:collapse">
+${n.failure ? `<p>${escapeHtml(n.failure.message)}</p>\n` : ''}<table role="presentation" style="border-collapse:collapse">
 ${cells}
 </table>
 <p style="font-size:12px;color:#777">${escapeHtml(footer)}</p>

@@ -28,7 +28,7 @@ export function createOfframpActions(deps: DevDeps & { reconciler: Reconciler })
    * order at Alfred yet, or already final), PSP_UNAVAILABLE.
    */
   async function emitOfframp(
-    req: { traderId: string; withdrawalId: string; scenario: 'success' | 'failure' },
+    req: { traderId: string; withdrawalId: string; scenario: 'success' | 'failure'; failureReason?: string | undefined },
     ctx: RpcContext,
   ): Promise<ServiceResult<Record<string, unknown>>> {
     const offramp = await findOfframp(deps.db.em.fork(), req.withdrawalId);
@@ -43,7 +43,7 @@ export function createOfframpActions(deps: DevDeps & { reconciler: Reconciler })
         return refuse('ALFRED_INCORRECT_STATUS_CHANGE', `The order is already ${order.data.status}`);
       const steps = stepsFrom(order.data.status, req.scenario);
       for (const status of steps) {
-        const metadata = status === 'FAILED' ? { failureReason: 'QA_SIMULATED_FAILURE' } : {};
+        const metadata = status === 'FAILED' ? { failureReason: req.failureReason ?? 'QA_SIMULATED_FAILURE' } : {};
         const driven = await deps.driver.driveWebhook({ referenceId: transactionId, eventType: 'OFFRAMP', status, metadata });
         if (!driven.ok && driven.error.errorCode === 111302)
           return refuse('ALFRED_INCORRECT_STATUS_CHANGE', `The order cannot move to ${status}`);

@@ -3,6 +3,7 @@ import { SessionsExceptions } from './0002-exceptions.ts';
 import { WithdrawalReconcile } from './0003-reconcile.ts';
 import { TimelineHashChain } from './0004-audit-chain.ts';
 import { TimelineChainLockOrder } from './0005-audit-chain-lock-order.ts';
+import { PayoutFailures } from './0007-payout-failures.ts';
 
 export class SessionsInitial extends Migration {
   override up(): void {
@@ -85,4 +86,5 @@ export const migrations = [
   { name: '0003_withdrawal_reconcile', class: WithdrawalReconcile },
   { name: '0004_timeline_hash_chain', class: TimelineHashChain },
   { name: '0005_timeline_chain_lock_order', class: TimelineChainLockOrder },
+  { name: '0007_payout_failures', class: PayoutFailures },
 ];

@@ -1,4 +1,13 @@
-import type { ExceptionExposure, ExceptionKind, LedgerOutcome, OfframpStatus, RiskDecision, WithdrawalStatus } from '@offramp/contracts';
+import {
+  classifyFailure,
+  type ExceptionExposure,
+  type ExceptionKind,
+  type LedgerOutcome,
+  type OfframpStatus,
+  type PayoutFailureClass,
+  type RiskDecision,
+  type WithdrawalStatus,
+} from '@offramp/contracts';
 import { effectsOf, isLegal, type Effect } from './state-machine.ts';
 import type { TimelineInput, Withdrawal } from './withdrawals-store.ts';
 import type { OpenException } from '../exceptions/exceptions.ts';
@@ -68,6 +77,8 @@ export type WithdrawalEvent =
 export interface Patch {
   pspTransactionId?: string;
   failureReason?: string;
+  /** The class of Alfred's failure reason, when the partner failed the payout. */
+  failureClass?: PayoutFailureClass;
   riskDecision?: { decision: RiskDecision; reasons: { code: string; detail: string }[] };
   settlementReference?: string;
 }
@@ -251,6 +262,11 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
     });
   }
   const patch: Patch = { pspTransactionId: tx };
+  const failed: Patch = {
+    ...patch,
+    failureReason: reason,
+    failureClass: classifyFailure(e.kind === 'offramp_status' ? e.failureReason : null),
+  };
   // An intermediate status is a note at the status the withdrawal has once the event applied.
   const reported =
     e.kind === 'offramp_status'
@@ -264,11 +280,11 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
         const who = { actor: 'alfred', reason: e.kind === 'offramp_created' ? reason : `offramp ${tx} reported ${e.status}` };
         return move(w, ['processing'], who, patch, { timeline: reported ? [reported] : [] });
       }
-      return move(w, ['processing', to], alfred, outcome === 'failed' ? { ...patch, failureReason: reason } : patch);
+      return move(w, ['processing', to], alfred, outcome === 'failed' ? failed : patch);
     }
     case 'processing': {
       if (outcome === 'completed') return move(w, ['completed'], alfred, patch);
-      if (outcome === 'failed') return move(w, ['rejected'], alfred, { ...patch, failureReason: reason });
+      if (outcome === 'failed') return move(w, ['rejected'], alfred, failed);
       if (w.pspTransactionId === null) return move(w, [], alfred, patch, { timeline: [reported ?? note('processing', 'alfred', reason)] });
       return reported
         ? move(w, [], alfred, {}, { timeline: [reported] })

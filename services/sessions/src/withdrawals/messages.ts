@@ -1,6 +1,6 @@
 import { v5 } from 'uuid';
 import { enqueue, type Cause, type EntityManager } from '@offramp/kit';
-import { ledgerCommands, pspAlfredCommands, withdrawalEvents, type WithdrawalStatus } from '@offramp/contracts';
+import { ledgerCommands, pspAlfredCommands, withdrawalEvents, type PayoutFailureClass, type WithdrawalStatus } from '@offramp/contracts';
 import type { Withdrawal } from './withdrawals-store.ts';
 
 /** The messages a withdrawal causes, each written to the outbox in the caller's transaction. */
@@ -36,7 +36,13 @@ export async function sendDebited(em: EntityManager, w: Withdrawal, cause: Cause
 export async function sendStatusChanged(
   em: EntityManager,
   w: Withdrawal,
-  change: { from: WithdrawalStatus | null; to: WithdrawalStatus; actor: string; reason: string | null },
+  change: {
+    from: WithdrawalStatus | null;
+    to: WithdrawalStatus;
+    actor: string;
+    reason: string | null;
+    failureClass?: PayoutFailureClass | null;
+  },
   cause: Cause,
 ): Promise<void> {
   await enqueue(
@@ -50,6 +56,8 @@ export async function sendStatusChanged(
       fiatAmount: w.fiatAmount,
       fiatCurrency: w.fiatCurrency,
       restoredMinor: change.to === 'rejected' ? w.debitedMinor : null,
+      failureClass: change.failureClass ?? null,
+      country: w.country,
     },
     cause,
   );

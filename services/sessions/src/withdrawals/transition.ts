@@ -56,7 +56,7 @@ async function carryOut(em: EntityManager, deps: TransitionDeps, w: Withdrawal, 
   const refused = await resolveHold(deps.call, w, d, cause.traceId);
   if (refused) return carryOut(em, deps, w, decide(w, refused), cause);
   if (Object.keys(d.patch).length > 0) await applyPatch(em, w.id, d.patch);
-  for (const step of d.steps) await takeStep(em, deps, w, step, cause);
+  for (const step of d.steps) await takeStep(em, deps, w, step, d.patch, cause);
   await record(em, w, d, cause);
   return { outcome: 'ok', from: w.status, status: d.steps.at(-1)?.to ?? w.status };
 }
@@ -86,7 +86,7 @@ async function resolveHold(
   };
 }
 
-async function takeStep(em: EntityManager, deps: TransitionDeps, w: Withdrawal, step: Step, cause: Cause): Promise<void> {
+async function takeStep(em: EntityManager, deps: TransitionDeps, w: Withdrawal, step: Step, patch: Patch, cause: Cause): Promise<void> {
   // The old row's status_changed_at is read in the same statement to time the status being left.
   const left = await queryRow(
     em,
@@ -99,7 +99,8 @@ async function takeStep(em: EntityManager, deps: TransitionDeps, w: Withdrawal, 
   );
   if (!left) throw new Error(`withdrawal ${w.id} is not ${step.from} under its own lock`);
   deps.observe?.({ from: step.from, to: step.to, secondsInState: Number(left.seconds) });
-  await sendStatusChanged(em, w, { from: step.from, to: step.to, actor: step.actor, reason: step.reason }, cause);
+  const failureClass = step.to === 'rejected' ? (patch.failureClass ?? null) : null;
+  await sendStatusChanged(em, w, { from: step.from, to: step.to, actor: step.actor, reason: step.reason, failureClass }, cause);
 }
 
 /** The timeline entries, the messages through the outbox and the exceptions of a decision. */
@@ -122,6 +123,7 @@ async function applyPatch(em: EntityManager, id: string, p: Patch): Promise<void
     `update withdrawals set
        psp_transaction_id = coalesce(?, psp_transaction_id),
        failure_reason = coalesce(?, failure_reason),
+       failure_class = coalesce(?, failure_class),
        risk_decision = coalesce(?::jsonb, risk_decision),
        settlement_reference = coalesce(?, settlement_reference),
        updated_at = now()
@@ -129,6 +131,7 @@ async function applyPatch(em: EntityManager, id: string, p: Patch): Promise<void
     [
       p.pspTransactionId ?? null,
       p.failureReason ?? null,
+      p.failureClass ?? null,
       p.riskDecision ? JSON.stringify({ ...p.riskDecision, at: new Date().toISOString() }) : null,
       p.settlementReference ?? null,
       id,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { queryRow, queryRows, type EntityManager } from '@offramp/kit';
 import {
+  payoutFailureClass,
   quoteView,
   withdrawalRiskDecision,
   withdrawalStatus,
@@ -33,6 +34,7 @@ const withdrawalRow = z.object({
   risk_decision: withdrawalRiskDecision.nullable(),
   psp_transaction_id: z.string().nullable(),
   failure_reason: z.string().nullable(),
+  failure_class: payoutFailureClass.nullable(),
   settlement_reference: z.string().nullable(),
   stuck_since: z.coerce.date().nullable(),
   created_at: z.coerce.date(),
@@ -107,7 +109,7 @@ export function toWithdrawal(row: z.output<typeof withdrawalCore>): Withdrawal {
 }
 
 const columns = `id, session_id, trader_id, status, payment_route_id, country, fiat_account_id, fiat_amount, fiat_currency,
-  debited_minor::text as debited_minor, quote, destination, risk_decision, psp_transaction_id, failure_reason,
+  debited_minor::text as debited_minor, quote, destination, risk_decision, psp_transaction_id, failure_reason, failure_class,
   settlement_reference, stuck_since, created_at, updated_at`;
 
 /** Reads a withdrawal and locks it until the transaction ends: transitions of one withdrawal serialize here. */
@@ -206,6 +208,7 @@ export function toView(row: WithdrawalRow, timeline: TimelineEntry[]): Withdrawa
     },
     riskDecision: row.risk_decision,
     failureReason: row.failure_reason,
+    failureClass: row.failure_class,
     settlementReference: row.settlement_reference,
     stuckSince: row.stuck_since ? row.stuck_since.toISOString() : null,
   };

@@ -1,0 +1,167 @@
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSmtpSink, type SmtpSink } from '@offramp/notifier/testing';
+import { eventually } from '@offramp/kit/testing';
+import { failureMessage, messageLanguages, type PayoutFailureClass } from '@offramp/contracts';
+import { startNotifier, startSystem, tokenFor, type System } from './system.ts';
+import {
+  addAccount,
+  adminWithdrawal,
+  countries,
+  newTrader,
+  onboard,
+  settledBalance,
+  waitForStatus,
+  withdraw,
+  type CountryCase,
+} from './flows.ts';
+
+const operatorToken = tokenFor('operator-payout-failures', { role: 'admin' });
+
+/** One reason per class, as Alfred (the sandbox) sends it; the unknown one is none the table knows. */
+const reasons: [PayoutFailureClass, string][] = [
+  ['account_closed', 'ACCOUNT_CLOSED'],
+  ['invalid_account', 'INVALID_ACCOUNT'],
+  ['holder_name_mismatch', 'HOLDER_NAME_MISMATCH'],
+  ['compliance_rejected', 'COMPLIANCE_REJECTED'],
+  ['limit_exceeded', 'LIMIT_EXCEEDED'],
+  ['bank_unavailable', 'Bank Unresponsive'],
+  ['deposit_not_received', 'DEPOSIT_NOT_RECEIVED'],
+  ['unknown', 'SOMETHING_ALFRED_NEVER_DOCUMENTED'],
+];
+
+interface FailureAnswer {
+  status: string;
+  failure: { class: string; message: string } | null;
+}
+
+/** Alfred fails the order with `reason` through the QA endpoint (its failure_reason reaches the sandbox's FAILED webhook). */
+async function failWith(sys: System, trader: string, sessionId: string, reason: string) {
+  const r = await sys.http('POST', '/psp/alfred/__dev/emit-offramp', {
+    trader,
+    dev: true,
+    body: { session_id: sessionId, scenario: 'failure', failure_reason: reason },
+  });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+}
+
+/** The trader's withdrawal as the gateway answers it with this Accept-Language (none: the country decides). */
+async function traderView(sys: System, trader: string, withdrawalId: string, acceptLanguage?: string): Promise<FailureAnswer> {
+  const r = await sys.http('GET', `/psp/alfred/withdrawals/${withdrawalId}`, {
+    trader,
+    ...(acceptLanguage ? { headers: { 'accept-language': acceptLanguage } } : {}),
+  });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body!.data as FailureAnswer;
+}
+
+/** A funded trader of the country with one account, a withdrawal processing at Alfred. */
+async function processingWithdrawal(sys: System, c: CountryCase) {
+  const trader = newTrader();
+  const holder = await onboard(sys, trader, c.country, '1000');
+  const accountId = await addAccount(sys, trader, c, holder);
+  const w = await withdraw(sys, trader, c, accountId);
+  await waitForStatus(sys, trader, w.withdrawalId, 'processing');
+  return { trader, accountId, ...w };
+}
+
+/** A trader's live SSE stream: the data of each event as it arrives. */
+function openStream(baseUrl: string, trader: string) {
+  const events: { event: string; data: Record<string, unknown> }[] = [];
+  let buffer = '';
+  const req = httpRequest(`${baseUrl}/psp/alfred/events`, { headers: { authorization: `Bearer ${tokenFor(trader)}` } });
+  const ready = new Promise<void>((resolve, reject) => {
+    req.once('error', reject);
+    req.once('response', (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
+          const lines = buffer.slice(0, i).split('\n');
+          buffer = buffer.slice(i + 2);
+          const field = (name: string) => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+          const event = field('event');
+          const data = field('data');
+          if (event && data) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
+        }
+        if (buffer.includes(': connected') || events.length > 0 || chunk.includes(': connected')) resolve();
+      });
+    });
+    req.end();
+  });
+  return { ready, events, close: () => void req.destroy() };
+}
+
+describe('payout failure taxonomy over the real system (sandbox -> psp-alfred -> sessions -> gateway, notifier)', () => {
+  let sys: System;
+  let sink: SmtpSink;
+  let notifier: Awaited<ReturnType<typeof startNotifier>>;
+  let baseUrl: string;
+  beforeAll(async () => {
+    sys = await startSystem();
+    sink = await startSmtpSink();
+    notifier = await startNotifier(sys.messaging, { SMTP_URL: sink.url });
+    baseUrl = await sys.gateway.http.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await notifier?.close();
+    await sys?.cleanup();
+    await sink?.close();
+  });
+
+  it('when Alfred fails a payout with each reason, then the withdrawal answers its class and the message in en, es and pt, the operator sees the raw reason, and the USDT is back to the cent', async () => {
+    const c = countries.MX;
+    await Promise.all(
+      reasons.map(async ([failureClass, reason]) => {
+        const { trader, sessionId, withdrawalId } = await processingWithdrawal(sys, c);
+        await failWith(sys, trader, sessionId, reason);
+        const rejected = await waitForStatus(sys, trader, withdrawalId, 'rejected');
+        expect(rejected.timeline.at(-1)).toMatchObject({ to: 'rejected', actor: 'alfred', reason });
+        // No Accept-Language: the trader's country (MX) speaks Spanish.
+        expect((await traderView(sys, trader, withdrawalId)).failure).toEqual({
+          class: failureClass,
+          message: failureMessage(failureClass, 'es'),
+        });
+        for (const lang of messageLanguages) {
+          const header = { en: 'en-US,en;q=0.9', es: 'es-419', pt: 'fr;q=0.9, pt-BR;q=0.8' }[lang];
+          expect((await traderView(sys, trader, withdrawalId, header)).failure, `${reason} in ${lang}`).toEqual({
+            class: failureClass,
+            message: failureMessage(failureClass, lang),
+          });
+        }
+        const operator = await adminWithdrawal<{ failure_reason: string; failure: unknown }>(sys, operatorToken, withdrawalId);
+        expect(operator.failure).toEqual({ class: failureClass, message: failureMessage(failureClass, 'es'), raw_reason: reason });
+        expect(operator.failure_reason).toBe(reason);
+        // The hold was voided in full: the trader's balance is what it was funded with.
+        expect(await settledBalance(sys, trader)).toEqual({ available: '1000.000000', held: '0.000000' });
+      }),
+    );
+  });
+
+  it('when a payout fails, then the stream event and the e-mail carry the class and the message in the country language; the processing event carries none', async () => {
+    const c = countries.BR;
+    const trader = newTrader();
+    const holder = await onboard(sys, trader, c.country, '1000');
+    const accountId = await addAccount(sys, trader, c, holder);
+    const stream = openStream(baseUrl, trader);
+    await stream.ready;
+    const { sessionId, withdrawalId, debited } = await withdraw(sys, trader, c, accountId);
+    await waitForStatus(sys, trader, withdrawalId, 'processing');
+    await failWith(sys, trader, sessionId, 'LIMIT_EXCEEDED');
+    await waitForStatus(sys, trader, withdrawalId, 'rejected');
+
+    await eventually('the rejection on the stream', () => stream.events.some((e) => e.event === 'withdrawal.rejected'));
+    const expected = { class: 'limit_exceeded', message: failureMessage('limit_exceeded', 'pt') };
+    expect(stream.events.find((e) => e.event === 'withdrawal.rejected')!.data).toMatchObject({
+      withdrawal_id: withdrawalId,
+      restored_amount: debited,
+      failure: expected,
+    });
+    expect(stream.events.find((e) => e.event === 'withdrawal.processing')!.data.failure).toBeNull();
+    const mailOf = () =>
+      sink.messages.find((m) => m.headers['x-offramp-withdrawal-id'] === withdrawalId && m.subject.includes('could not be completed'));
+    await eventually('the rejection e-mail', () => mailOf() !== undefined);
+    expect(mailOf()!.text).toContain(expected.message);
+    stream.close();
+  });
+});
