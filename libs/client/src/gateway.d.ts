@@ -2915,7 +2915,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Refused by a business rule: LIMIT_EXCEEDED */
+            /** @description Refused by a business rule: FIAT_ACCOUNT_ERRORED, LIMIT_EXCEEDED */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2925,8 +2925,8 @@ export interface operations {
                      * @example {
                      *       "success": false,
                      *       "error": {
-                     *         "code": "LIMIT_EXCEEDED",
-                     *         "message": "Limit exceeded"
+                     *         "code": "FIAT_ACCOUNT_ERRORED",
+                     *         "message": "The fiat account cannot receive payouts; register another one"
                      *       },
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
                      *     }
@@ -2936,7 +2936,7 @@ export interface operations {
                         success: false;
                         error: {
                             /** @enum {string} */
-                            code: "LIMIT_EXCEEDED";
+                            code: "FIAT_ACCOUNT_ERRORED" | "LIMIT_EXCEEDED";
                             message: string;
                             details?: {
                                 limit?: string;

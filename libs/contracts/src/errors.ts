@@ -31,6 +31,8 @@ export const errorCatalogue = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported media type' },
   FIAT_ACCOUNT_INVALID: { status: 422, message: 'Fiat account is invalid' },
   LIMIT_EXCEEDED: { status: 422, message: 'Limit exceeded' },
+  // A payout to the fiat account failed for a reason about the account itself (closed, invalid, another holder): register another.
+  FIAT_ACCOUNT_ERRORED: { status: 422, message: 'The fiat account cannot receive payouts; register another one' },
   // Alfred answers 409 (bridged customer) or 422 (non-bridged); the edge keeps Alfred's status.
   ALFRED_BANK_USA_UNAVAILABLE: { status: 422, message: 'BANK_USA unavailable, contact support' },
   ALFRED_WITHDRAWALS_FROZEN: { status: 423, message: 'Withdrawals are frozen' },

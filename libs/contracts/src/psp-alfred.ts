@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineMessage, defineRpc } from './envelope.ts';
 import { positiveMinorUnits } from './money.ts';
+import { payoutFailureClass } from './payout-failures.ts';
 import { serviceResult } from './result.ts';
 import { rail } from './routes.ts';
 import { commandSubject, eventSubject, rpcSubject } from './subjects.ts';
@@ -166,6 +167,21 @@ export const pspAlfredCommands = {
    * already holds it (a final status the withdrawal never took is published again).
    */
   reconcileOfframp: defineMessage(commandSubject('psp-alfred', 'reconcile-offramp'), z.object({ withdrawalId: z.uuid() })),
+  /**
+   * Sessions, when Alfred failed a payout for a reason about the account itself (an account-level
+   * class of the taxonomy): the fiat account is marked errored, and a new session with it is refused
+   * with FIAT_ACCOUNT_ERRORED until the trader registers another. Idempotent: the first marking stays.
+   */
+  markFiatAccountErrored: defineMessage(
+    commandSubject('psp-alfred', 'mark-fiat-account-errored'),
+    z.object({
+      traderId: z.string(),
+      fiatAccountId: z.string(),
+      withdrawalId: z.uuid(),
+      failureClass: payoutFailureClass,
+      failureReason: z.string().nullable(),
+    }),
+  ),
 };
 
 export const pspAlfredEvents = {

@@ -1,5 +1,6 @@
 import { pspAlfredCommands } from '@offramp/contracts';
 import { on, type ConsumerSpec } from '@offramp/kit';
+import { markErrored } from './fiat-accounts/fiat-accounts-store.ts';
 import { createOfframp, type OfframpDeps } from './offramps/offramps.ts';
 import { reconcileOfframp } from './reconciliation/reconcile-offramp.ts';
 import type { Reconciler } from './reconciliation/reconciliation.ts';
@@ -40,6 +41,11 @@ export function pspAlfredConsumers(
         on(pspAlfredCommands.reconcileOfframp, ({ em, envelope, log, cause }) =>
           reconcileOfframp(deps, em, envelope.payload.withdrawalId, { log, cause }),
         ),
+        on(pspAlfredCommands.markFiatAccountErrored, async ({ em, envelope, log }) => {
+          const marked = await markErrored(em, envelope.payload);
+          const { fiatAccountId, failureClass, withdrawalId } = envelope.payload;
+          log.info({ fiatAccountId, failureClass, withdrawalId, marked: marked > 0 }, 'fiat account marked errored');
+        }),
       ],
       backoffMs: offrampBackoffMs,
       maxDeliver: offrampMaxDeliver,

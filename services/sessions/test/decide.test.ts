@@ -739,6 +739,26 @@ describe('decide: payout failure classes', () => {
     expect(decide(withdrawal('processing'), failed(null))).toMatchObject({ patch: { failureReason: 'FAILED', failureClass: 'unknown' } });
   });
 
+  it('when the failure is about the account, then the decision asks for the account to be marked errored; other classes do not', () => {
+    const failed = (reason: string): WithdrawalEvent => ({
+      kind: 'offramp_status',
+      transactionId: 'tx-1',
+      status: 'FAILED',
+      failureReason: reason,
+      source: 'webhook',
+    });
+    for (const reason of ['ACCOUNT_CLOSED', 'INVALID_ACCOUNT', 'HOLDER_NAME_MISMATCH'])
+      for (const from of ['approved', 'processing'] as const)
+        expect(decide(withdrawal(from), failed(reason)), `${reason} from ${from}`).toMatchObject({
+          outcome: 'apply',
+          effects: ['void_hold', 'mark_fiat_account_errored'],
+        });
+    for (const reason of ['COMPLIANCE_REJECTED', 'LIMIT_EXCEEDED', 'DEPOSIT_NOT_RECEIVED', 'WHATEVER'])
+      expect(decide(withdrawal('processing'), failed(reason)), reason).toMatchObject({ outcome: 'apply', effects: ['void_hold'] });
+    // A late FAILED of an already rejected withdrawal marks nothing again.
+    expect(decide(withdrawal('rejected'), failed('ACCOUNT_CLOSED'))).toEqual({ outcome: 'duplicate', why: 'already rejected' });
+  });
+
   it('when a withdrawal is rejected for another cause (refusal, operator), then it has no failure class', () => {
     const refused = decide(withdrawal('approved'), { kind: 'offramp_refused', partnerCode: 111426, message: 'out of range' });
     expect(refused.outcome === 'apply' && refused.patch.failureClass).toBeFalsy();

@@ -2,14 +2,18 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpSink, type SmtpSink } from '@offramp/notifier/testing';
 import { eventually } from '@offramp/kit/testing';
-import { failureMessage, messageLanguages, type PayoutFailureClass } from '@offramp/contracts';
+import { failureAction, failureMessage, messageLanguages, type PayoutFailureClass } from '@offramp/contracts';
 import { startNotifier, startSystem, tokenFor, type System } from './system.ts';
 import {
   addAccount,
   adminWithdrawal,
+  balance,
+  clabe,
   countries,
+  minusUsdt,
   newTrader,
   onboard,
+  openSession,
   settledBalance,
   waitForStatus,
   withdraw,
@@ -134,6 +138,41 @@ describe('payout failure taxonomy over the real system (sandbox -> psp-alfred ->
         expect(operator.failure_reason).toBe(reason);
         // The hold was voided in full: the trader's balance is what it was funded with.
         expect(await settledBalance(sys, trader)).toEqual({ available: '1000.000000', held: '0.000000' });
+      }),
+    );
+  });
+
+  it('when Alfred fails a payout for a reason about the account, then the account is errored and a new session with it is FIAT_ACCOUNT_ERRORED until the trader registers another; other reasons leave it usable', async () => {
+    const c = countries.MX;
+    await Promise.all(
+      reasons.map(async ([failureClass, reason], i) => {
+        const { trader, sessionId, withdrawalId, accountId } = await processingWithdrawal(sys, c);
+        await failWith(sys, trader, sessionId, reason);
+        await waitForStatus(sys, trader, withdrawalId, 'rejected');
+        if (failureAction(failureClass) !== 'fiat_account_errored') {
+          const again = await openSession(sys, trader, c, accountId);
+          expect(again.status, `${reason}: ${JSON.stringify(again.body)}`).toBe(201);
+          return;
+        }
+        const refused = await eventually(`${reason}: the account errored`, async () => {
+          const r = await openSession(sys, trader, c, accountId);
+          return r.status === 201 ? undefined : r;
+        });
+        expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+        expect(refused.body).toMatchObject({ error: { code: 'FIAT_ACCOUNT_ERRORED', details: { failureClass } } });
+        // Still refused: the marking stays.
+        expect((await openSession(sys, trader, c, accountId)).status).toBe(422);
+        // Another account of the trader's (another CLABE) is registered and works.
+        const replacement = {
+          ...c,
+          fields: (h: string) => ({ accountNumber: clabe(`0020100712345${String(6000 + i)}`), accountHolderName: h }),
+        };
+        const holder = (await adminWithdrawal<{ fiat_account: { account_holder_name: string } }>(sys, operatorToken, withdrawalId))
+          .fiat_account.account_holder_name;
+        const newAccountId = await addAccount(sys, trader, replacement, holder);
+        const fresh = await withdraw(sys, trader, replacement, newAccountId);
+        await waitForStatus(sys, trader, fresh.withdrawalId, 'processing');
+        expect(await balance(sys, trader)).toEqual({ available: minusUsdt('1000.000000', fresh.debited), held: fresh.debited });
       }),
     );
   });

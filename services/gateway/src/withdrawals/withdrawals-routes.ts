@@ -76,7 +76,7 @@ export function sessionRoutes(deps: { services: Services }) {
           status: 201,
           body: createSessionBody,
           answer: sessionAnswer,
-          errors: [...eligibilityErrors, 'FIAT_ACCOUNT_NOT_FOUND', 'LIMIT_EXCEEDED', 'ALFRED_WITHDRAWALS_FROZEN'],
+          errors: [...eligibilityErrors, 'FIAT_ACCOUNT_NOT_FOUND', 'FIAT_ACCOUNT_ERRORED', 'LIMIT_EXCEEDED', 'ALFRED_WITHDRAWALS_FROZEN'],
           examples: {
             body: {
               data: {

@@ -19,5 +19,10 @@ export const FiatAccountEntity = defineEntity({
     fingerprint: p.text(),
     createdAt: p.datetime().defaultRaw('now()'),
     deletedAt: p.datetime().nullable(),
+    /** Migration 0003: a payout failed for a reason about the account; new sessions with it are refused. */
+    erroredAt: p.datetime().nullable(),
+    errorClass: p.text().nullable(),
+    errorReason: p.text().nullable(),
+    errorWithdrawalId: p.uuid().nullable(),
   },
 });

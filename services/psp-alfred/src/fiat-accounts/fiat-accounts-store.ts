@@ -8,6 +8,9 @@ export interface StoredAccount {
   traderId: string;
   customerId: string;
   fingerprint: string;
+  /** When a payout failed for a reason about the account itself (null: usable), and that reason's class. */
+  erroredAt: Date | null;
+  errorClass: string | null;
 }
 
 type AccountRow = InferEntity<typeof FiatAccountEntity>;
@@ -26,6 +29,8 @@ function toStored(a: AccountRow): StoredAccount {
     traderId: a.traderId,
     customerId: a.customerId,
     fingerprint: a.fingerprint,
+    erroredAt: a.erroredAt ?? null,
+    errorClass: a.errorClass ?? null,
   };
 }
 
@@ -74,4 +79,19 @@ export async function findAccountByFingerprint(em: EntityManager, traderId: stri
 /** Soft delete, once: an account already deleted keeps its first `deleted_at`. */
 export async function markDeleted(em: EntityManager, fiatAccountId: string): Promise<void> {
   await em.nativeUpdate(FiatAccountEntity, { fiatAccountId, deletedAt: null }, { deletedAt: sql<Date>`now()` });
+}
+
+/**
+ * Marks the account errored after a payout failed for a reason about the account; the first
+ * marking stays (a repeated command, or a second failure, changes nothing). A deleted account too.
+ */
+export async function markErrored(
+  em: EntityManager,
+  m: { traderId: string; fiatAccountId: string; failureClass: string; failureReason: string | null; withdrawalId: string },
+): Promise<number> {
+  return em.nativeUpdate(
+    FiatAccountEntity,
+    { fiatAccountId: m.fiatAccountId, traderId: m.traderId, erroredAt: null },
+    { erroredAt: sql<Date>`now()`, errorClass: m.failureClass, errorReason: m.failureReason, errorWithdrawalId: m.withdrawalId },
+  );
 }

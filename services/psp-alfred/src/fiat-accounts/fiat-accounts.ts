@@ -115,12 +115,16 @@ export function createFiatAccounts(deps: { db: Database; alfred: AlfredClient })
     });
   }
 
-  /** What a withdrawal needs of its destination. Refusals: FIAT_ACCOUNT_NOT_FOUND. */
+  /** What a withdrawal needs of its destination. Refusals: FIAT_ACCOUNT_NOT_FOUND, FIAT_ACCOUNT_ERRORED. */
   async function destination(req: { traderId: string; fiatAccountId: string }) {
     const em = db.em.fork();
     const account = await findAccount(em, req.traderId, req.fiatAccountId);
     const trader = account ? await findTrader(em, req.traderId) : null;
     if (!account || !trader?.country) return refuse('FIAT_ACCOUNT_NOT_FOUND', 'Fiat account not found');
+    if (account.erroredAt)
+      return refuse('FIAT_ACCOUNT_ERRORED', 'A payout to this fiat account failed for a reason about the account; register another one', {
+        details: { failureClass: account.errorClass, erroredAt: account.erroredAt.toISOString() },
+      });
     return ok({
       fiatAccount: account.view,
       country: trader.country,

@@ -1,5 +1,6 @@
 import {
   classifyFailure,
+  failureAction,
   type ExceptionExposure,
   type ExceptionKind,
   type LedgerOutcome,
@@ -262,11 +263,11 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
     });
   }
   const patch: Patch = { pspTransactionId: tx };
-  const failed: Patch = {
-    ...patch,
-    failureReason: reason,
-    failureClass: classifyFailure(e.kind === 'offramp_status' ? e.failureReason : null),
-  };
+  const failureClass = classifyFailure(e.kind === 'offramp_status' ? e.failureReason : null);
+  const failed: Patch = { ...patch, failureReason: reason, failureClass };
+  // A failure about the account itself: psp-alfred marks the account errored (the decision says so, the saga sends it).
+  const failedExtra: Partial<Recorded> =
+    failureAction(failureClass) === 'fiat_account_errored' ? { effects: ['mark_fiat_account_errored'] } : {};
   // An intermediate status is a note at the status the withdrawal has once the event applied.
   const reported =
     e.kind === 'offramp_status'
@@ -280,11 +281,11 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
         const who = { actor: 'alfred', reason: e.kind === 'offramp_created' ? reason : `offramp ${tx} reported ${e.status}` };
         return move(w, ['processing'], who, patch, { timeline: reported ? [reported] : [] });
       }
-      return move(w, ['processing', to], alfred, outcome === 'failed' ? failed : patch);
+      return outcome === 'failed' ? move(w, ['processing', to], alfred, failed, failedExtra) : move(w, ['processing', to], alfred, patch);
     }
     case 'processing': {
       if (outcome === 'completed') return move(w, ['completed'], alfred, patch);
-      if (outcome === 'failed') return move(w, ['rejected'], alfred, failed);
+      if (outcome === 'failed') return move(w, ['rejected'], alfred, failed, failedExtra);
       if (w.pspTransactionId === null) return move(w, [], alfred, patch, { timeline: [reported ?? note('processing', 'alfred', reason)] });
       return reported
         ? move(w, [], alfred, {}, { timeline: [reported] })

@@ -98,3 +98,24 @@ export async function sendVoidHold(em: EntityManager, withdrawalId: string, caus
 export async function sendReconcile(em: EntityManager, withdrawalId: string, cause: Cause): Promise<void> {
   await enqueue(em, pspAlfredCommands.reconcileOfframp, { withdrawalId }, cause);
 }
+
+/** Asks psp-alfred to mark the withdrawal's fiat account errored: Alfred failed its payout for a reason about the account. */
+export async function sendFiatAccountErrored(
+  em: EntityManager,
+  w: Withdrawal,
+  failure: { failureClass?: PayoutFailureClass; failureReason?: string },
+  cause: Cause,
+): Promise<void> {
+  await enqueue(
+    em,
+    pspAlfredCommands.markFiatAccountErrored,
+    {
+      traderId: w.traderId,
+      fiatAccountId: w.fiatAccountId,
+      withdrawalId: w.id,
+      failureClass: failure.failureClass ?? 'unknown',
+      failureReason: failure.failureReason ?? null,
+    },
+    cause,
+  );
+}

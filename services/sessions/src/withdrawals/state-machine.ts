@@ -26,8 +26,12 @@ export function isLegal(from: WithdrawalStatus, to: WithdrawalStatus): boolean {
   return edges[from].includes(to);
 }
 
-/** What entering a status causes: the offramp is asked for, or the hold is posted or voided. */
-export type Effect = 'create_offramp' | 'post_hold' | 'void_hold' | 'reconcile';
+/**
+ * What entering a status causes: the offramp is asked for, or the hold is posted or voided; and
+ * what a decision may add: psp-alfred asked to reconcile the order, or to mark the fiat account
+ * errored (a payout failed for a reason about the account).
+ */
+export type Effect = 'create_offramp' | 'post_hold' | 'void_hold' | 'reconcile' | 'mark_fiat_account_errored';
 
 export function effectsOf(to: WithdrawalStatus): Effect[] {
   if (to === 'approved') return ['create_offramp'];

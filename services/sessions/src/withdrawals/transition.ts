@@ -4,7 +4,7 @@ import { ledgerRpc, type WithdrawalStatus } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { openException } from '../exceptions/exceptions.ts';
 import { decide, type Decision, type Patch, type TransitionRefusal, type Step, type WithdrawalEvent } from './decide.ts';
-import { derivedId, sendCreateOfframp, sendReconcile, sendStatusChanged } from './messages.ts';
+import { derivedId, sendCreateOfframp, sendFiatAccountErrored, sendReconcile, sendStatusChanged } from './messages.ts';
 import { appendTimeline, lockWithdrawal, toWithdrawal, type Withdrawal } from './withdrawals-store.ts';
 
 /** How long the withdrawal stayed in the status it leaves (float8; a string only if the driver ever gives one). */
@@ -114,6 +114,7 @@ async function record(
   for (const effect of d.effects) {
     if (effect === 'create_offramp') await sendCreateOfframp(em, w, cause);
     else if (effect === 'reconcile') await sendReconcile(em, w.id, cause);
+    else if (effect === 'mark_fiat_account_errored' && d.outcome === 'apply') await sendFiatAccountErrored(em, w, d.patch, cause);
   }
   for (const draft of d.exceptions) await openException(em, draft, cause);
 }
