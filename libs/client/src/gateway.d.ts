@@ -570,6 +570,125 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Four-eyes requests, newest first
+         * @description Filtered by `status` (`pending` for the queue). A pending request past its expiry (FOUR_EYES_TTL_MINUTES) is listed as `expired`. Paged: `limit` up to 100 (default 50); empty is `[]`.
+         */
+        get: operations["adminListApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/approvals/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a four-eyes request: the action runs once
+         * @description A second operator confirms: the stored action runs once, as this operator, with the requester named on its audit entry. The answer is the request after it: `confirmed` with `result.outcome: done`, or `failed` with the refusal (`result.code`, e.g. ALFRED_INCORRECT_STATUS_CHANGE: nothing moved). A service that did not answer: 503, the request stays pending. The requester: 403 FOUR_EYES_REQUIRED; already decided (or confirmed by a concurrent call): 409 APPROVAL_NOT_PENDING; expired: 410 APPROVAL_EXPIRED.
+         */
+        post: operations["adminConfirmApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/approvals/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline a four-eyes request: nothing runs
+         * @description A second operator declines (optional `note`): nothing runs. The requester: 403 FOUR_EYES_REQUIRED; already decided: 409 APPROVAL_NOT_PENDING; expired: 410 APPROVAL_EXPIRED.
+         */
+        post: operations["adminDeclineApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/risk/thresholds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Risk's thresholds: route bounds, trader velocity limits, the travel-rule amount */
+        get: operations["adminGetRiskThresholds"];
+        /**
+         * Change risk thresholds (partial)
+         * @description Only the fields given change; USDT amounts in minor units. An unknown route, a bad precision or min > max: 400 VALIDATION_ERROR (when confirmed under four-eyes: the request fails with that code).
+         */
+        put: operations["adminSetRiskThresholds"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/risk/screening": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The KYT screening list (traders and destination fingerprints) */
+        get: operations["adminListScreening"];
+        put?: never;
+        /** Add a screening entry, or replace the verdict and note of the same kind and value */
+        post: operations["adminAddScreening"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/risk/screening/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove the screening entry of that kind and value
+         * @description `removed: false` when there was none.
+         */
+        post: operations["adminRemoveScreening"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/exceptions": {
         parameters: {
             query?: never;
@@ -8226,6 +8345,64 @@ export interface operations {
                     };
                 };
             };
+            /** @description Four-eyes (FOUR_EYES=true, the default): when the withdrawal holds more than FOUR_EYES_ABOVE_USDT, the action is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            approval: {
+                                /** Format: uuid */
+                                approval_id: string;
+                                /** @enum {string} */
+                                action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                                target: string;
+                                withdrawal_id: string | null;
+                                request: {
+                                    reason?: string;
+                                    /** @enum {string} */
+                                    status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    reference?: string;
+                                    notes?: string;
+                                    confirmed_out_of_band?: boolean;
+                                    frozen?: boolean;
+                                    country?: string;
+                                    /** @enum {string} */
+                                    kind?: "trader" | "destination";
+                                    value?: string;
+                                    /** @enum {string} */
+                                    verdict?: "blocked" | "suspicious";
+                                    note?: string;
+                                    change?: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                /** @enum {string} */
+                                status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                                requested_by: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                /** Format: date-time */
+                                expires_at: string;
+                                decided_by: string | null;
+                                decided_at: string | null;
+                                note: string | null;
+                                result: {
+                                    /** @enum {string} */
+                                    outcome: "done" | "refused";
+                                    code: string | null;
+                                    message: string | null;
+                                } | null;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
             400: {
                 headers: {
@@ -8788,6 +8965,64 @@ export interface operations {
                                 /** @enum {string} */
                                 status: "open" | "resolved";
                             }[];
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Four-eyes (FOUR_EYES=true, the default): for a withdrawal past in_review (approved or processing), the action is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            approval: {
+                                /** Format: uuid */
+                                approval_id: string;
+                                /** @enum {string} */
+                                action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                                target: string;
+                                withdrawal_id: string | null;
+                                request: {
+                                    reason?: string;
+                                    /** @enum {string} */
+                                    status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    reference?: string;
+                                    notes?: string;
+                                    confirmed_out_of_band?: boolean;
+                                    frozen?: boolean;
+                                    country?: string;
+                                    /** @enum {string} */
+                                    kind?: "trader" | "destination";
+                                    value?: string;
+                                    /** @enum {string} */
+                                    verdict?: "blocked" | "suspicious";
+                                    note?: string;
+                                    change?: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                /** @enum {string} */
+                                status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                                requested_by: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                /** Format: date-time */
+                                expires_at: string;
+                                decided_by: string | null;
+                                decided_at: string | null;
+                                note: string | null;
+                                result: {
+                                    /** @enum {string} */
+                                    outcome: "done" | "refused";
+                                    code: string | null;
+                                    message: string | null;
+                                } | null;
+                            };
                         };
                         trace_id: string;
                     };
@@ -9924,6 +10159,64 @@ export interface operations {
                     };
                 };
             };
+            /** @description Four-eyes (FOUR_EYES=true, the default): with `confirmed_out_of_band: true`, the action is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            approval: {
+                                /** Format: uuid */
+                                approval_id: string;
+                                /** @enum {string} */
+                                action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                                target: string;
+                                withdrawal_id: string | null;
+                                request: {
+                                    reason?: string;
+                                    /** @enum {string} */
+                                    status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    reference?: string;
+                                    notes?: string;
+                                    confirmed_out_of_band?: boolean;
+                                    frozen?: boolean;
+                                    country?: string;
+                                    /** @enum {string} */
+                                    kind?: "trader" | "destination";
+                                    value?: string;
+                                    /** @enum {string} */
+                                    verdict?: "blocked" | "suspicious";
+                                    note?: string;
+                                    change?: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                /** @enum {string} */
+                                status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                                requested_by: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                /** Format: date-time */
+                                expires_at: string;
+                                decided_by: string | null;
+                                decided_at: string | null;
+                                note: string | null;
+                                result: {
+                                    /** @enum {string} */
+                                    outcome: "done" | "refused";
+                                    code: string | null;
+                                    message: string | null;
+                                } | null;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
             /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
             400: {
                 headers: {
@@ -10492,6 +10785,64 @@ export interface operations {
                                 /** @enum {string} */
                                 status: "open" | "resolved";
                             }[];
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Four-eyes (FOUR_EYES=true, the default): always, the action is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            approval: {
+                                /** Format: uuid */
+                                approval_id: string;
+                                /** @enum {string} */
+                                action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                                target: string;
+                                withdrawal_id: string | null;
+                                request: {
+                                    reason?: string;
+                                    /** @enum {string} */
+                                    status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    reference?: string;
+                                    notes?: string;
+                                    confirmed_out_of_band?: boolean;
+                                    frozen?: boolean;
+                                    country?: string;
+                                    /** @enum {string} */
+                                    kind?: "trader" | "destination";
+                                    value?: string;
+                                    /** @enum {string} */
+                                    verdict?: "blocked" | "suspicious";
+                                    note?: string;
+                                    change?: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                /** @enum {string} */
+                                status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                                requested_by: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                /** Format: date-time */
+                                expires_at: string;
+                                decided_by: string | null;
+                                decided_at: string | null;
+                                note: string | null;
+                                result: {
+                                    /** @enum {string} */
+                                    outcome: "done" | "refused";
+                                    code: string | null;
+                                    message: string | null;
+                                } | null;
+                            };
                         };
                         trace_id: string;
                     };
@@ -11484,6 +11835,3021 @@ export interface operations {
                                     by: string | null;
                                     at: string | null;
                                 };
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Four-eyes (FOUR_EYES=true, the default): lifting a freeze (`frozen: false`) is stored as a pending approval; the switch stays on until a second operator confirms it (POST /api/admin/approvals/{id}/confirm). Turning a freeze on is never delayed */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            approval: {
+                                /** Format: uuid */
+                                approval_id: string;
+                                /** @enum {string} */
+                                action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                                target: string;
+                                withdrawal_id: string | null;
+                                request: {
+                                    reason?: string;
+                                    /** @enum {string} */
+                                    status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    reference?: string;
+                                    notes?: string;
+                                    confirmed_out_of_band?: boolean;
+                                    frozen?: boolean;
+                                    country?: string;
+                                    /** @enum {string} */
+                                    kind?: "trader" | "destination";
+                                    value?: string;
+                                    /** @enum {string} */
+                                    verdict?: "blocked" | "suspicious";
+                                    note?: string;
+                                    change?: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                /** @enum {string} */
+                                status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                                requested_by: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                /** Format: date-time */
+                                expires_at: string;
+                                decided_by: string | null;
+                                decided_at: string | null;
+                                note: string | null;
+                                result: {
+                                    /** @enum {string} */
+                                    outcome: "done" | "refused";
+                                    code: string | null;
+                                    message: string | null;
+                                } | null;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is larger than the gateway accepts: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Payload too large"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminListApprovals: {
+        parameters: {
+            query?: {
+                status?: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Four-eyes requests, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "approvals": [
+                     *           {
+                     *             "approval_id": "0197a3c2-0000-7000-8000-0000000000a1",
+                     *             "action": "withdrawal_override",
+                     *             "target": "0197a3c2-0000-7000-8000-00000000000a",
+                     *             "withdrawal_id": "0197a3c2-0000-7000-8000-00000000000a",
+                     *             "request": {
+                     *               "status": "rejected",
+                     *               "reason": "partner lost the order",
+                     *               "reference": "INC-7"
+                     *             },
+                     *             "status": "pending",
+                     *             "requested_by": "op-1",
+                     *             "requested_at": "2030-01-01T00:05:00.000Z",
+                     *             "expires_at": "2030-01-01T01:05:00.000Z",
+                     *             "decided_by": null,
+                     *             "decided_at": null,
+                     *             "note": null,
+                     *             "result": null
+                     *           }
+                     *         ],
+                     *         "total": 1,
+                     *         "page": 1,
+                     *         "limit": 50
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            approvals: {
+                                /** Format: uuid */
+                                approval_id: string;
+                                /** @enum {string} */
+                                action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                                target: string;
+                                withdrawal_id: string | null;
+                                request: {
+                                    reason?: string;
+                                    /** @enum {string} */
+                                    status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    reference?: string;
+                                    notes?: string;
+                                    confirmed_out_of_band?: boolean;
+                                    frozen?: boolean;
+                                    country?: string;
+                                    /** @enum {string} */
+                                    kind?: "trader" | "destination";
+                                    value?: string;
+                                    /** @enum {string} */
+                                    verdict?: "blocked" | "suspicious";
+                                    note?: string;
+                                    change?: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                /** @enum {string} */
+                                status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                                requested_by: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                /** Format: date-time */
+                                expires_at: string;
+                                decided_by: string | null;
+                                decided_at: string | null;
+                                note: string | null;
+                                result: {
+                                    /** @enum {string} */
+                                    outcome: "done" | "refused";
+                                    code: string | null;
+                                    message: string | null;
+                                } | null;
+                            }[];
+                            total: number;
+                            page: number;
+                            limit: number;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminConfirmApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "checked the bank statement"
+                 *     }
+                 */
+                "application/json": {
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Confirm a four-eyes request: the action runs once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "approval_id": "0197a3c2-0000-7000-8000-0000000000a1",
+                     *         "action": "withdrawal_override",
+                     *         "target": "0197a3c2-0000-7000-8000-00000000000a",
+                     *         "withdrawal_id": "0197a3c2-0000-7000-8000-00000000000a",
+                     *         "request": {
+                     *           "status": "rejected",
+                     *           "reason": "partner lost the order",
+                     *           "reference": "INC-7"
+                     *         },
+                     *         "status": "confirmed",
+                     *         "requested_by": "op-1",
+                     *         "requested_at": "2030-01-01T00:05:00.000Z",
+                     *         "expires_at": "2030-01-01T01:05:00.000Z",
+                     *         "decided_by": "op-2",
+                     *         "decided_at": "2030-01-01T00:06:00.000Z",
+                     *         "note": null,
+                     *         "result": {
+                     *           "outcome": "done",
+                     *           "code": null,
+                     *           "message": null
+                     *         }
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            approval_id: string;
+                            /** @enum {string} */
+                            action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                            target: string;
+                            withdrawal_id: string | null;
+                            request: {
+                                reason?: string;
+                                /** @enum {string} */
+                                status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                reference?: string;
+                                notes?: string;
+                                confirmed_out_of_band?: boolean;
+                                frozen?: boolean;
+                                country?: string;
+                                /** @enum {string} */
+                                kind?: "trader" | "destination";
+                                value?: string;
+                                /** @enum {string} */
+                                verdict?: "blocked" | "suspicious";
+                                note?: string;
+                                change?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            /** @enum {string} */
+                            status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                            requested_by: string;
+                            /** Format: date-time */
+                            requested_at: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                            decided_by: string | null;
+                            decided_at: string | null;
+                            note: string | null;
+                            result: {
+                                /** @enum {string} */
+                                outcome: "done" | "refused";
+                                code: string | null;
+                                message: string | null;
+                            } | null;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN, FOUR_EYES_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN" | "FOUR_EYES_REQUIRED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: APPROVAL_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "APPROVAL_NOT_FOUND",
+                     *         "message": "Approval not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "APPROVAL_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: APPROVAL_NOT_PENDING */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "APPROVAL_NOT_PENDING",
+                     *         "message": "The approval is no longer pending"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "APPROVAL_NOT_PENDING";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Gone: APPROVAL_EXPIRED */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "APPROVAL_EXPIRED",
+                     *         "message": "The approval request has expired"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "APPROVAL_EXPIRED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is larger than the gateway accepts: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Payload too large"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminDeclineApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "the partner says it paid"
+                 *     }
+                 */
+                "application/json": {
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Decline a four-eyes request: nothing runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "approval_id": "0197a3c2-0000-7000-8000-0000000000a1",
+                     *         "action": "withdrawal_override",
+                     *         "target": "0197a3c2-0000-7000-8000-00000000000a",
+                     *         "withdrawal_id": "0197a3c2-0000-7000-8000-00000000000a",
+                     *         "request": {
+                     *           "status": "rejected",
+                     *           "reason": "partner lost the order",
+                     *           "reference": "INC-7"
+                     *         },
+                     *         "status": "declined",
+                     *         "requested_by": "op-1",
+                     *         "requested_at": "2030-01-01T00:05:00.000Z",
+                     *         "expires_at": "2030-01-01T01:05:00.000Z",
+                     *         "decided_by": "op-2",
+                     *         "decided_at": "2030-01-01T00:06:00.000Z",
+                     *         "note": null,
+                     *         "result": null
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            approval_id: string;
+                            /** @enum {string} */
+                            action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                            target: string;
+                            withdrawal_id: string | null;
+                            request: {
+                                reason?: string;
+                                /** @enum {string} */
+                                status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                reference?: string;
+                                notes?: string;
+                                confirmed_out_of_band?: boolean;
+                                frozen?: boolean;
+                                country?: string;
+                                /** @enum {string} */
+                                kind?: "trader" | "destination";
+                                value?: string;
+                                /** @enum {string} */
+                                verdict?: "blocked" | "suspicious";
+                                note?: string;
+                                change?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            /** @enum {string} */
+                            status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                            requested_by: string;
+                            /** Format: date-time */
+                            requested_at: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                            decided_by: string | null;
+                            decided_at: string | null;
+                            note: string | null;
+                            result: {
+                                /** @enum {string} */
+                                outcome: "done" | "refused";
+                                code: string | null;
+                                message: string | null;
+                            } | null;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN, FOUR_EYES_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN" | "FOUR_EYES_REQUIRED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: APPROVAL_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "APPROVAL_NOT_FOUND",
+                     *         "message": "Approval not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "APPROVAL_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: APPROVAL_NOT_PENDING */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "APPROVAL_NOT_PENDING",
+                     *         "message": "The approval is no longer pending"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "APPROVAL_NOT_PENDING";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Gone: APPROVAL_EXPIRED */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "APPROVAL_EXPIRED",
+                     *         "message": "The approval request has expired"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "APPROVAL_EXPIRED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is larger than the gateway accepts: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Payload too large"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminGetRiskThresholds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Risk's thresholds: route bounds, trader velocity limits, the travel-rule amount */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "routes": {
+                     *           "BR_PIX": {
+                     *             "currency": "BRL",
+                     *             "min": "10",
+                     *             "max": "50000"
+                     *           }
+                     *         },
+                     *         "trader": {
+                     *           "daily_amount_minor": "10000000000",
+                     *           "monthly_amount_minor": "100000000000",
+                     *           "daily_count": 20,
+                     *           "monthly_count": 200
+                     *         },
+                     *         "travel_rule_threshold_minor": "1000000000"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            routes: {
+                                [key: string]: {
+                                    currency: string;
+                                    min: string;
+                                    max: string;
+                                };
+                            };
+                            trader: {
+                                daily_amount_minor: string;
+                                monthly_amount_minor: string;
+                                daily_count: number;
+                                monthly_count: number;
+                            };
+                            travel_rule_threshold_minor: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminSetRiskThresholds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "raise BR_PIX max",
+                 *       "routes": {
+                 *         "BR_PIX": {
+                 *           "max": "60000"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    reason: string;
+                    routes?: {
+                        [key: string]: {
+                            min?: string;
+                            max?: string;
+                        };
+                    };
+                    trader?: {
+                        daily_amount_minor?: string;
+                        monthly_amount_minor?: string;
+                        daily_count?: number;
+                        monthly_count?: number;
+                    };
+                    travel_rule_threshold_minor?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Change risk thresholds (partial) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "routes": {
+                     *           "BR_PIX": {
+                     *             "currency": "BRL",
+                     *             "min": "10",
+                     *             "max": "50000"
+                     *           }
+                     *         },
+                     *         "trader": {
+                     *           "daily_amount_minor": "10000000000",
+                     *           "monthly_amount_minor": "100000000000",
+                     *           "daily_count": 20,
+                     *           "monthly_count": 200
+                     *         },
+                     *         "travel_rule_threshold_minor": "1000000000"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            routes: {
+                                [key: string]: {
+                                    currency: string;
+                                    min: string;
+                                    max: string;
+                                };
+                            };
+                            trader: {
+                                daily_amount_minor: string;
+                                monthly_amount_minor: string;
+                                daily_count: number;
+                                monthly_count: number;
+                            };
+                            travel_rule_threshold_minor: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Four-eyes (FOUR_EYES=true, the default): a threshold change is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            approval: {
+                                /** Format: uuid */
+                                approval_id: string;
+                                /** @enum {string} */
+                                action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                                target: string;
+                                withdrawal_id: string | null;
+                                request: {
+                                    reason?: string;
+                                    /** @enum {string} */
+                                    status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    reference?: string;
+                                    notes?: string;
+                                    confirmed_out_of_band?: boolean;
+                                    frozen?: boolean;
+                                    country?: string;
+                                    /** @enum {string} */
+                                    kind?: "trader" | "destination";
+                                    value?: string;
+                                    /** @enum {string} */
+                                    verdict?: "blocked" | "suspicious";
+                                    note?: string;
+                                    change?: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                /** @enum {string} */
+                                status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                                requested_by: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                /** Format: date-time */
+                                expires_at: string;
+                                decided_by: string | null;
+                                decided_at: string | null;
+                                note: string | null;
+                                result: {
+                                    /** @enum {string} */
+                                    outcome: "done" | "refused";
+                                    code: string | null;
+                                    message: string | null;
+                                } | null;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is larger than the gateway accepts: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Payload too large"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminListScreening: {
+        parameters: {
+            query?: {
+                kind?: "trader" | "destination";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The KYT screening list (traders and destination fingerprints) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "entries": [
+                     *           {
+                     *             "kind": "trader",
+                     *             "value": "trader-42",
+                     *             "verdict": "suspicious",
+                     *             "note": "chargeback pattern [four-eyes: requested by operator:op-1, confirmed by operator:op-2]",
+                     *             "updated_by": "operator:op-2",
+                     *             "updated_at": "2030-01-01T00:06:00.000Z"
+                     *           }
+                     *         ]
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            entries: {
+                                /** @enum {string} */
+                                kind: "trader" | "destination";
+                                value: string;
+                                /** @enum {string} */
+                                verdict: "blocked" | "suspicious";
+                                note: string;
+                                updated_by: string;
+                                /** Format: date-time */
+                                updated_at: string;
+                            }[];
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminAddScreening: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "trader",
+                 *       "value": "trader-42",
+                 *       "verdict": "suspicious",
+                 *       "note": "chargeback pattern"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    kind: "trader" | "destination";
+                    value: string;
+                    /** @enum {string} */
+                    verdict: "blocked" | "suspicious";
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Add a screening entry, or replace the verdict and note of the same kind and value */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "entry": {
+                     *           "kind": "trader",
+                     *           "value": "trader-42",
+                     *           "verdict": "suspicious",
+                     *           "note": "chargeback pattern [four-eyes: requested by operator:op-1, confirmed by operator:op-2]",
+                     *           "updated_by": "operator:op-2",
+                     *           "updated_at": "2030-01-01T00:06:00.000Z"
+                     *         }
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            entry: {
+                                /** @enum {string} */
+                                kind: "trader" | "destination";
+                                value: string;
+                                /** @enum {string} */
+                                verdict: "blocked" | "suspicious";
+                                note: string;
+                                updated_by: string;
+                                /** Format: date-time */
+                                updated_at: string;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Four-eyes (FOUR_EYES=true, the default): a screening change is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            approval: {
+                                /** Format: uuid */
+                                approval_id: string;
+                                /** @enum {string} */
+                                action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                                target: string;
+                                withdrawal_id: string | null;
+                                request: {
+                                    reason?: string;
+                                    /** @enum {string} */
+                                    status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    reference?: string;
+                                    notes?: string;
+                                    confirmed_out_of_band?: boolean;
+                                    frozen?: boolean;
+                                    country?: string;
+                                    /** @enum {string} */
+                                    kind?: "trader" | "destination";
+                                    value?: string;
+                                    /** @enum {string} */
+                                    verdict?: "blocked" | "suspicious";
+                                    note?: string;
+                                    change?: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                /** @enum {string} */
+                                status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                                requested_by: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                /** Format: date-time */
+                                expires_at: string;
+                                decided_by: string | null;
+                                decided_at: string | null;
+                                note: string | null;
+                                result: {
+                                    /** @enum {string} */
+                                    outcome: "done" | "refused";
+                                    code: string | null;
+                                    message: string | null;
+                                } | null;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is larger than the gateway accepts: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Payload too large"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminRemoveScreening: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "trader",
+                 *       "value": "trader-42"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    kind: "trader" | "destination";
+                    value: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Remove the screening entry of that kind and value */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "removed": true
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            removed: boolean;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Four-eyes (FOUR_EYES=true, the default): a screening change is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            approval: {
+                                /** Format: uuid */
+                                approval_id: string;
+                                /** @enum {string} */
+                                action: "withdrawal_approve" | "withdrawal_reject" | "withdrawal_complete" | "withdrawal_override" | "freeze_set" | "thresholds_set" | "screening_add" | "screening_remove";
+                                target: string;
+                                withdrawal_id: string | null;
+                                request: {
+                                    reason?: string;
+                                    /** @enum {string} */
+                                    status?: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    reference?: string;
+                                    notes?: string;
+                                    confirmed_out_of_band?: boolean;
+                                    frozen?: boolean;
+                                    country?: string;
+                                    /** @enum {string} */
+                                    kind?: "trader" | "destination";
+                                    value?: string;
+                                    /** @enum {string} */
+                                    verdict?: "blocked" | "suspicious";
+                                    note?: string;
+                                    change?: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                /** @enum {string} */
+                                status: "pending" | "executing" | "confirmed" | "declined" | "expired" | "failed";
+                                requested_by: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                /** Format: date-time */
+                                expires_at: string;
+                                decided_by: string | null;
+                                decided_at: string | null;
+                                note: string | null;
+                                result: {
+                                    /** @enum {string} */
+                                    outcome: "done" | "refused";
+                                    code: string | null;
+                                    message: string | null;
+                                } | null;
                             };
                         };
                         trace_id: string;

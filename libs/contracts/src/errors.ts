@@ -14,6 +14,11 @@ export const errorCatalogue = {
   FIAT_ACCOUNT_NOT_FOUND: { status: 404, message: 'Fiat account not found' },
   WITHDRAWAL_NOT_FOUND: { status: 404, message: 'Withdrawal not found' },
   EXCEPTION_NOT_FOUND: { status: 404, message: 'Exception not found' },
+  APPROVAL_NOT_FOUND: { status: 404, message: 'Approval not found' },
+  // Four-eyes: the operator who requested an action cannot also confirm (or decline) it.
+  FOUR_EYES_REQUIRED: { status: 403, message: 'A different operator must confirm this request' },
+  APPROVAL_NOT_PENDING: { status: 409, message: 'The approval is no longer pending' },
+  APPROVAL_EXPIRED: { status: 410, message: 'The approval request has expired' },
   SESSION_EXPIRED: { status: 410, message: 'Session expired' },
   INSUFFICIENT_FUNDS: { status: 409, message: 'Insufficient funds' },
   FIAT_ACCOUNT_DUPLICATE: { status: 409, message: 'Fiat account already exists' },

@@ -65,6 +65,21 @@ export const gatewayConfig = baseConfig
     CORS_ORIGINS: corsOrigins,
     RPC_TIMEOUT_MS: positiveInt(5_000),
     BODY_LIMIT_BYTES: positiveInt(16 * 1024),
+    /**
+     * Four-eyes on money-moving operator actions (on unless `false`): an override, an out-of-band
+     * complete, a reject past `in_review`, lifting a freeze, a threshold or screening change, and
+     * approving a withdrawal above FOUR_EYES_ABOVE_USDT answer 202 with a pending approval that a
+     * second operator confirms. `false`: every action runs at once (200), one operator alone.
+     */
+    FOUR_EYES: z
+      .enum(['true', 'false', '1', '0'])
+      .default('true')
+      .transform((v) => v === 'true' || v === '1'),
+    /** Approving an `in_review` withdrawal of more USDT than this needs a second operator. */
+    FOUR_EYES_ABOVE_USDT: z
+      .string()
+      .regex(/^(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$/, 'must be a USDT amount (at most 6 decimals)')
+      .default('1000'),
   })
   .superRefine((c, ctx) => {
     if (!c.JWT_SECRET && !c.JWT_PUBLIC_KEY) {

@@ -67,6 +67,6 @@ function protectedScope(config: GatewayConfig, services: Services) {
       const canSignTokens = algorithmOf(config) === 'HS256';
       await app.register(devRoutes({ services, secret: config.DEV_SECRET, canSignTokens }), { prefix: '/psp/alfred/__dev' });
     }
-    await app.register(adminScope(services), { prefix: '/api/admin' });
+    await app.register(adminScope(services, config), { prefix: '/api/admin' });
   };
 }

@@ -74,6 +74,8 @@ export async function startTestGateway(
     RATE_LIMIT_MAX: '1000',
     RATE_LIMIT_ANON_MAX: '1000',
     RPC_TIMEOUT_MS: '2000',
+    // The single-operator answers; the four-eyes e2e test (tools/e2e) turns four-eyes on.
+    FOUR_EYES: 'false',
     ...opts.env,
   });
   const app = await buildGateway({ config, messaging, log: opts.log ?? testLogger('gateway') });

@@ -89,8 +89,13 @@ describe('the gateway OpenAPI document', () => {
       expect(op.summary, where).toBeTruthy();
       expect(op.security, where).toBeDefined();
       const statuses = Object.keys(op.responses ?? {});
-      const success = statuses.filter((s) => s.startsWith('2'));
+      // Besides its one answer, an action under four-eyes may answer 202 with the pending approval.
+      const success = statuses.filter((s) => s.startsWith('2') && s !== '202');
       expect(success, where).toHaveLength(1);
+      if (statuses.includes('202')) {
+        const pending = jsonSchemaOf(op.responses!['202'])?.properties as Record<string, Schema> | undefined;
+        expect(Object.keys((pending?.data?.properties as object | undefined) ?? {}), `${where} 202`).toEqual(['approval']);
+      }
       expect(
         statuses.some((s) => s.startsWith('4')),
         where,
@@ -118,7 +123,10 @@ describe('the gateway OpenAPI document', () => {
       }
       const trader = op.path.startsWith('/psp/alfred/') && !op.path.includes('/__dev/');
       if (trader) expect(errorCodesOf(op.responses!['401']), op.operationId).toEqual(['UNAUTHORIZED']);
-      if (op.path.startsWith('/api/admin/')) expect(errorCodesOf(op.responses!['403']), op.operationId).toEqual(['FORBIDDEN']);
+      // A four-eyes decision by the operator who made the request is 403 FOUR_EYES_REQUIRED.
+      const decision = /^\/api\/admin\/approvals\/\{id\}\/(confirm|decline)$/.test(op.path);
+      if (op.path.startsWith('/api/admin/'))
+        expect(errorCodesOf(op.responses!['403']), op.operationId).toEqual(decision ? ['FORBIDDEN', 'FOUR_EYES_REQUIRED'] : ['FORBIDDEN']);
     }
     const codesOf = (id: string) => Object.values(ops.find((op) => op.operationId === id)!.responses!).flatMap(errorCodesOf);
     expect(codesOf('initiateWithdrawal')).toEqual(
@@ -139,6 +147,7 @@ describe('the gateway OpenAPI document', () => {
   it('when page and limit are read, then they are integers with their maxima and defaults', () => {
     const paged = ops.filter((op) => (op.parameters as OpenAPIV3_1.ParameterObject[] | undefined)?.some((p) => p.name === 'limit'));
     expect(paged.map((op) => op.operationId).sort()).toEqual([
+      'adminListApprovals',
       'adminListExceptions',
       'adminListPendingWithdrawals',
       'adminListWithdrawals',

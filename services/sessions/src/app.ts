@@ -1,4 +1,5 @@
 import { openDatabase, startService, type Service, type ServiceDeps, type ServiceHooks } from '@offramp/kit';
+import { approvals } from './approvals/approvals.ts';
 import type { SessionsConfig } from './config.ts';
 import { createCall } from './call.ts';
 import { sessionsConsumers } from './consumers.ts';
@@ -46,13 +47,15 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
     const observe = transitionObserver(own);
     const initiate: InitiateDeps = { db, call, relay, log, ...(hooks.afterHold ? { afterHold: hooks.afterHold } : {}) };
     sweeper = startSweeper({ initiate, log, metrics: own, settings: config });
+    const operator = operatorActions({ db, relay, call, observe });
     return {
       rpcs: sessionsRoutes({
         db,
         create: { db, call, ttlSeconds: config.SESSION_TTL_SECONDS },
         initiate,
-        operator: operatorActions({ db, relay, call, observe }),
+        operator,
         resolve: { db, call, relay, log },
+        approvals: approvals({ db, call, operator, ttlMinutes: config.FOUR_EYES_TTL_MINUTES }),
         reports: { db, call },
       }),
       consumers: sessionsConsumers({ call, observe }),

@@ -36,6 +36,13 @@ export const sessionsConfig = baseConfig.extend({
   WITHDRAWAL_SLA_MS: ms(3_600_000),
   /** Time in in_review (waiting for an operator) after which it is flagged stuck. */
   REVIEW_SLA_MS: ms(24 * 3_600_000),
+  /** Four-eyes: how long an operator's request waits for a second operator before it expires. */
+  FOUR_EYES_TTL_MINUTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 60)
+    .default(60),
 });
 
 export type SessionsConfig = z.infer<typeof sessionsConfig>;

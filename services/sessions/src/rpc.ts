@@ -1,5 +1,6 @@
 import { rpcRoute, type Database, type RpcRoute } from '@offramp/kit';
-import { exceptionsRpc, reportsRpc, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import { approvalsRpc, exceptionsRpc, reportsRpc, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import type { Approvals } from './approvals/approvals.ts';
 import type { Call } from './call.ts';
 import { getException, listExceptions } from './exceptions/queries.ts';
 import { resolveException, type ResolveDeps } from './exceptions/resolve.ts';
@@ -16,6 +17,7 @@ export interface SessionsRpcDeps {
   initiate: InitiateDeps;
   operator: OperatorActions;
   resolve: ResolveDeps;
+  approvals: Approvals;
   /** The reconciliation report's reads of the ledger. */
   reports: { db: Database; call: Call };
 }
@@ -37,6 +39,10 @@ export function sessionsRoutes(deps: SessionsRpcDeps): RpcRoute[] {
     rpcRoute(exceptionsRpc.list, (req) => listExceptions(db, req)),
     rpcRoute(exceptionsRpc.get, (req) => getException(db, req)),
     rpcRoute(exceptionsRpc.resolve, (req, ctx) => resolveException(deps.resolve, req, ctx.traceId)),
+    rpcRoute(approvalsRpc.request, (req) => deps.approvals.request(req)),
+    rpcRoute(approvalsRpc.list, (req) => deps.approvals.list(req)),
+    rpcRoute(approvalsRpc.confirm, (req, ctx) => deps.approvals.confirm(req, ctx.traceId)),
+    rpcRoute(approvalsRpc.decline, (req) => deps.approvals.decline(req)),
     rpcRoute(reportsRpc.ledgerWithdrawals, (req, ctx) => ledgerWithdrawals(deps.reports, req, ctx.traceId)),
   ];
 }

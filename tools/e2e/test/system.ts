@@ -125,6 +125,8 @@ export async function startSystem(
     DEV_SECRET: devSecret,
     RATE_LIMIT_MAX: '10000',
     RPC_TIMEOUT_MS: '10000',
+    // The single-operator contract (every action at once, 200); four-eyes.test.ts turns it on.
+    FOUR_EYES: 'false',
     ...opts.env,
   });
   const gateway = await buildGateway({ config: gatewayConfig, messaging, log: log('gateway') });

@@ -10,6 +10,7 @@ import {
   adminWithdrawalAnswer,
   withdrawalIdParams,
   withdrawalOperatorRpc,
+  type ApprovalAction,
   type ErrorCode,
   type ServiceResult,
   type WithdrawalView,
@@ -20,6 +21,8 @@ import { operation } from '../edge/openapi.ts';
 import { unwrap, type Services } from '../edge/services.ts';
 import { operatorOf } from './require-admin.ts';
 import { adminWithdrawalToWire } from './admin-wire.ts';
+import { adminPendingApprovalAnswer } from './admin-approval-wire.ts';
+import { approveNeedsFourEyes, rejectNeedsFourEyes, requestApproval, type FourEyes } from './four-eyes.ts';
 
 /** The request of an operator action: the withdrawal, the operator (JWT sub) and the parsed body. */
 interface Action<B> {
@@ -36,6 +39,10 @@ interface ActionDoc<S extends z.ZodType> {
   bodyExample?: unknown;
   /** Refusals besides WITHDRAWAL_NOT_FOUND and ALFRED_INCORRECT_STATUS_CHANGE. */
   errors?: ErrorCode[];
+  /** When four-eyes applies: the action stored as a pending approval (202), or null to run it now. */
+  gate?: (request: FastifyRequest, a: Action<z.output<S>>) => Promise<ApprovalAction | null>;
+  /** When the 202 is answered (OpenAPI). */
+  gated?: string;
 }
 
 const approved = { ...adminWithdrawalExample, status: 'approved', approved_by: 'operator:op-1', approved_at: '2030-01-01T00:02:00.000Z' };
@@ -45,8 +52,8 @@ const approved = { ...adminWithdrawalExample, status: 'approved', approved_by: '
  * JWT. The answer is the withdrawal after the action; an illegal transition is the service's 409
  * ALFRED_INCORRECT_STATUS_CHANGE (audited there as a refused entry), an unknown id 404.
  */
-export function adminActionRoutes(deps: { services: Services }) {
-  const { services } = deps;
+export function adminActionRoutes(deps: { services: Services; fourEyes: FourEyes }) {
+  const { services, fourEyes } = deps;
   return async (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<ZodTypeProvider>();
     const action = <S extends z.ZodType>(
@@ -69,11 +76,18 @@ export function adminActionRoutes(deps: { services: Services }) {
           answer: adminWithdrawalAnswer,
           errors: ['WITHDRAWAL_NOT_FOUND', 'ALFRED_INCORRECT_STATUS_CHANGE', ...(doc.errors ?? [])],
           examples: { ...(doc.bodyExample !== undefined && { body: doc.bodyExample }), answer: approved },
+          ...(doc.gated && {
+            pending: {
+              answer: adminPendingApprovalAnswer,
+              description: `Four-eyes (FOUR_EYES=true, the default): ${doc.gated}, the action is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm)`,
+            },
+          }),
         }),
         handler: async (request, reply) => {
-          const withdrawal = unwrap(
-            await run(request, { withdrawalId: request.params.id, operatorId: operatorOf(request).id, body: request.body as z.output<S> }),
-          );
+          const a = { withdrawalId: request.params.id, operatorId: operatorOf(request).id, body: request.body as z.output<S> };
+          const gated = doc.gate && (await doc.gate(request, a));
+          if (gated) return requestApproval(services, request, reply, gated);
+          const withdrawal = unwrap(await run(request, a));
           return sendData(request, reply, adminWithdrawalToWire(withdrawal));
         },
       });
@@ -87,6 +101,11 @@ export function adminActionRoutes(deps: { services: Services }) {
         description: 'in_review -> approved; the pipeline continues. No body is needed; an optional `reason` goes to the audit timeline.',
         body: adminApproveBody,
         bodyExample: { reason: 'documents checked' },
+        gated: 'when the withdrawal holds more than FOUR_EYES_ABOVE_USDT',
+        gate: async (request, a) =>
+          (await approveNeedsFourEyes(fourEyes, services, request, a.withdrawalId))
+            ? { action: 'withdrawal_approve', withdrawalId: a.withdrawalId, ...(a.body?.reason && { reason: a.body.reason }) }
+            : null,
       },
       (request, a) =>
         services.call(request, withdrawalOperatorRpc.approve, {
@@ -107,6 +126,11 @@ export function adminActionRoutes(deps: { services: Services }) {
         body: adminRejectBody,
         bodyExample: { reason: 'Insufficient verification' },
         errors: ['PARTNER_ORDER_LIVE'],
+        gated: 'for a withdrawal past in_review (approved or processing)',
+        gate: async (request, a) =>
+          (await rejectNeedsFourEyes(fourEyes, services, request, a.withdrawalId))
+            ? { action: 'withdrawal_reject', withdrawalId: a.withdrawalId, reason: a.body.reason }
+            : null,
       },
       (request, a) =>
         services.call(request, withdrawalOperatorRpc.reject, {
@@ -139,6 +163,17 @@ export function adminActionRoutes(deps: { services: Services }) {
         body: adminCompleteBody,
         bodyExample: { reference: 'E2E-REF-1', notes: 'bank statement checked', confirmed_out_of_band: true },
         errors: ['PARTNER_ORDER_LIVE'],
+        gated: 'with `confirmed_out_of_band: true`',
+        gate: async (_request, a) =>
+          fourEyes.enabled && a.body.confirmed_out_of_band === true
+            ? {
+                action: 'withdrawal_complete',
+                withdrawalId: a.withdrawalId,
+                reference: a.body.reference,
+                ...(a.body.notes && { notes: a.body.notes }),
+                confirmedOutOfBand: true,
+              }
+            : null,
       },
       (request, a) =>
         services.call(request, withdrawalOperatorRpc.complete, {
@@ -161,6 +196,18 @@ export function adminActionRoutes(deps: { services: Services }) {
         body: adminStatusBody,
         bodyExample: { status: 'rejected', reason: 'partner lost the order', reference: 'INC-7' },
         errors: ['PARTNER_ORDER_LIVE'],
+        gated: 'always',
+        gate: async (_request, a) =>
+          fourEyes.enabled
+            ? {
+                action: 'withdrawal_override',
+                withdrawalId: a.withdrawalId,
+                status: a.body.status,
+                reason: a.body.reason,
+                ...(a.body.reference && { reference: a.body.reference }),
+                ...(a.body.confirmed_out_of_band !== undefined && { confirmedOutOfBand: a.body.confirmed_out_of_band }),
+              }
+            : null,
       },
       (request, a) =>
         services.call(request, withdrawalOperatorRpc.overrideStatus, {

@@ -7,12 +7,14 @@ import { operation } from '../edge/openapi.ts';
 import type { Services } from '../edge/services.ts';
 import { syncDetailToWire } from './admin-wire.ts';
 import { operatorOf } from './require-admin.ts';
+import { adminPendingApprovalAnswer } from './admin-approval-wire.ts';
+import { requestApproval, type FourEyes } from './four-eyes.ts';
 
 const tag = 'admin';
 
 /** System-wide operator controls: reconciliation with Alfred now, and the withdrawal freeze switch. */
-export function adminControlRoutes(deps: { services: Services }) {
-  const { services } = deps;
+export function adminControlRoutes(deps: { services: Services; fourEyes: FourEyes }) {
+  const { services, fourEyes } = deps;
   return async (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<ZodTypeProvider>();
     app.post(
@@ -91,10 +93,17 @@ export function adminControlRoutes(deps: { services: Services }) {
           body: adminFreezeBody,
           answer: adminFreezeAnswer,
           examples: { body: { frozen: true, country: 'CO', reason: 'bank holiday incident' }, answer: freezeExample },
+          pending: {
+            answer: adminPendingApprovalAnswer,
+            description:
+              'Four-eyes (FOUR_EYES=true, the default): lifting a freeze (`frozen: false`) is stored as a pending approval; the switch stays on until a second operator confirms it (POST /api/admin/approvals/{id}/confirm). Turning a freeze on is never delayed',
+          },
         }),
       },
       async (request, reply) => {
         const { frozen, country, reason } = request.body;
+        if (fourEyes.enabled && !frozen)
+          return requestApproval(services, request, reply, { action: 'freeze_set', frozen, reason, ...(country && { country }) });
         // Risk keeps the operator as given; the prefix matches the actor of the withdrawal timelines.
         const operatorId = `operator:${operatorOf(request).id}`;
         const state = await services.call(request, riskRpc.setFreeze, { frozen, reason, operatorId, ...(country && { country }) });

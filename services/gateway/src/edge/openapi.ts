@@ -36,6 +36,8 @@ export interface OperationSpec<B extends z.ZodType | undefined, Q extends z.ZodT
   examples?: { body?: unknown; answer?: unknown };
   /** The 200 answer may also be CSV (`text/csv`), with this description and example. */
   csv?: { description: string; example: string };
+  /** Four-eyes: the action may instead answer 202 with this `data` (the pending approval). */
+  pending?: { answer: z.ZodType; description: string; example?: unknown };
 }
 
 export const tags = {
@@ -203,7 +205,11 @@ export function operation<
     ...(body && { body }),
     ...(spec.querystring && { querystring: spec.querystring }),
     ...(spec.params && { params: spec.params }),
-    response: { [status]: success, ...errorResponses(errors) } as Record<number, z.ZodType>,
+    response: {
+      [status]: success,
+      ...(spec.pending && { 202: successEnvelope(spec.pending.answer, spec.pending.description, spec.pending.example) }),
+      ...errorResponses(errors),
+    } as Record<number, z.ZodType>,
   } as {
     operationId: string;
     summary: string;

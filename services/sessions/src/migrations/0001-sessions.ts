@@ -3,6 +3,7 @@ import { SessionsExceptions } from './0002-exceptions.ts';
 import { WithdrawalReconcile } from './0003-reconcile.ts';
 import { TimelineHashChain } from './0004-audit-chain.ts';
 import { TimelineChainLockOrder } from './0005-audit-chain-lock-order.ts';
+import { Approvals } from './0006-approvals.ts';
 import { PayoutFailures } from './0007-payout-failures.ts';
 
 export class SessionsInitial extends Migration {
@@ -86,5 +87,6 @@ export const migrations = [
   { name: '0003_withdrawal_reconcile', class: WithdrawalReconcile },
   { name: '0004_timeline_hash_chain', class: TimelineHashChain },
   { name: '0005_timeline_chain_lock_order', class: TimelineChainLockOrder },
+  { name: '0006_approvals', class: Approvals },
   { name: '0007_payout_failures', class: PayoutFailures },
 ];
