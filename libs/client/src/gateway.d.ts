@@ -6931,6 +6931,11 @@ export interface operations {
                      *             "stuck_since": null,
                      *             "approved_by": null,
                      *             "approved_at": null,
+                     *             "allowed_actions": [
+                     *               "approve",
+                     *               "reject",
+                     *               "override"
+                     *             ],
                      *             "created_at": "2030-01-01T00:00:00.000Z",
                      *             "updated_at": "2030-01-01T00:00:01.000Z",
                      *             "timeline": [
@@ -7032,6 +7037,7 @@ export interface operations {
                                 stuck_since: string | null;
                                 approved_by: string | null;
                                 approved_at: string | null;
+                                allowed_actions: ("approve" | "reject" | "process" | "complete" | "override")[];
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -7342,6 +7348,11 @@ export interface operations {
                      *             "stuck_since": null,
                      *             "approved_by": null,
                      *             "approved_at": null,
+                     *             "allowed_actions": [
+                     *               "approve",
+                     *               "reject",
+                     *               "override"
+                     *             ],
                      *             "created_at": "2030-01-01T00:00:00.000Z",
                      *             "updated_at": "2030-01-01T00:00:01.000Z",
                      *             "timeline": [
@@ -7443,6 +7454,7 @@ export interface operations {
                                 stuck_since: string | null;
                                 approved_by: string | null;
                                 approved_at: string | null;
+                                allowed_actions: ("approve" | "reject" | "process" | "complete" | "override")[];
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -7750,6 +7762,11 @@ export interface operations {
                      *         "stuck_since": null,
                      *         "approved_by": null,
                      *         "approved_at": null,
+                     *         "allowed_actions": [
+                     *           "approve",
+                     *           "reject",
+                     *           "override"
+                     *         ],
                      *         "created_at": "2030-01-01T00:00:00.000Z",
                      *         "updated_at": "2030-01-01T00:00:01.000Z",
                      *         "timeline": [
@@ -7845,6 +7862,7 @@ export interface operations {
                             stuck_since: string | null;
                             approved_by: string | null;
                             approved_at: string | null;
+                            allowed_actions: ("approve" | "reject" | "process" | "complete" | "override")[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8221,6 +8239,11 @@ export interface operations {
                      *         "stuck_since": null,
                      *         "approved_by": "operator:op-1",
                      *         "approved_at": "2030-01-01T00:02:00.000Z",
+                     *         "allowed_actions": [
+                     *           "reject",
+                     *           "process",
+                     *           "override"
+                     *         ],
                      *         "created_at": "2030-01-01T00:00:00.000Z",
                      *         "updated_at": "2030-01-01T00:00:01.000Z",
                      *         "timeline": [
@@ -8316,6 +8339,7 @@ export interface operations {
                             stuck_since: string | null;
                             approved_by: string | null;
                             approved_at: string | null;
+                            allowed_actions: ("approve" | "reject" | "process" | "complete" | "override")[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8846,6 +8870,11 @@ export interface operations {
                      *         "stuck_since": null,
                      *         "approved_by": "operator:op-1",
                      *         "approved_at": "2030-01-01T00:02:00.000Z",
+                     *         "allowed_actions": [
+                     *           "reject",
+                     *           "process",
+                     *           "override"
+                     *         ],
                      *         "created_at": "2030-01-01T00:00:00.000Z",
                      *         "updated_at": "2030-01-01T00:00:01.000Z",
                      *         "timeline": [
@@ -8941,6 +8970,7 @@ export interface operations {
                             stuck_since: string | null;
                             approved_by: string | null;
                             approved_at: string | null;
+                            allowed_actions: ("approve" | "reject" | "process" | "complete" | "override")[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -9464,6 +9494,11 @@ export interface operations {
                      *         "stuck_since": null,
                      *         "approved_by": "operator:op-1",
                      *         "approved_at": "2030-01-01T00:02:00.000Z",
+                     *         "allowed_actions": [
+                     *           "reject",
+                     *           "process",
+                     *           "override"
+                     *         ],
                      *         "created_at": "2030-01-01T00:00:00.000Z",
                      *         "updated_at": "2030-01-01T00:00:01.000Z",
                      *         "timeline": [
@@ -9559,6 +9594,7 @@ export interface operations {
                             stuck_since: string | null;
                             approved_by: string | null;
                             approved_at: string | null;
+                            allowed_actions: ("approve" | "reject" | "process" | "complete" | "override")[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -10035,6 +10071,11 @@ export interface operations {
                      *         "stuck_since": null,
                      *         "approved_by": "operator:op-1",
                      *         "approved_at": "2030-01-01T00:02:00.000Z",
+                     *         "allowed_actions": [
+                     *           "reject",
+                     *           "process",
+                     *           "override"
+                     *         ],
                      *         "created_at": "2030-01-01T00:00:00.000Z",
                      *         "updated_at": "2030-01-01T00:00:01.000Z",
                      *         "timeline": [
@@ -10130,6 +10171,7 @@ export interface operations {
                             stuck_since: string | null;
                             approved_by: string | null;
                             approved_at: string | null;
+                            allowed_actions: ("approve" | "reject" | "process" | "complete" | "override")[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -10666,6 +10708,11 @@ export interface operations {
                      *         "stuck_since": null,
                      *         "approved_by": "operator:op-1",
                      *         "approved_at": "2030-01-01T00:02:00.000Z",
+                     *         "allowed_actions": [
+                     *           "reject",
+                     *           "process",
+                     *           "override"
+                     *         ],
                      *         "created_at": "2030-01-01T00:00:00.000Z",
                      *         "updated_at": "2030-01-01T00:00:01.000Z",
                      *         "timeline": [
@@ -10761,6 +10808,7 @@ export interface operations {
                             stuck_since: string | null;
                             approved_by: string | null;
                             approved_at: string | null;
+                            allowed_actions: ("approve" | "reject" | "process" | "complete" | "override")[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */

@@ -294,6 +294,8 @@ export const adminWithdrawalAnswer = z.object({
   stuck_since: timestamp.nullable(),
   approved_by: z.string().nullable(),
   approved_at: timestamp.nullable(),
+  /** The operator actions legal in the current status (the state machine's edges): what a console enables. */
+  allowed_actions: z.array(z.enum(['approve', 'reject', 'process', 'complete', 'override'])),
   created_at: timestamp,
   updated_at: timestamp,
   timeline: z.array(timelineAnswer),

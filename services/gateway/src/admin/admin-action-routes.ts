@@ -45,7 +45,13 @@ interface ActionDoc<S extends z.ZodType> {
   gated?: string;
 }
 
-const approved = { ...adminWithdrawalExample, status: 'approved', approved_by: 'operator:op-1', approved_at: '2030-01-01T00:02:00.000Z' };
+const approved = {
+  ...adminWithdrawalExample,
+  status: 'approved',
+  approved_by: 'operator:op-1',
+  approved_at: '2030-01-01T00:02:00.000Z',
+  allowed_actions: ['reject', 'process', 'override'],
+};
 
 /**
  * Operator actions on one withdrawal, each through its sessions rpc with the operator id from the

@@ -30,6 +30,22 @@ function approvalOf(w: WithdrawalView) {
   return { approved_by: approval?.actor ?? null, approved_at: approval?.at ?? null };
 }
 
+type OperatorAction = 'approve' | 'reject' | 'process' | 'complete' | 'override';
+
+/**
+ * The operator actions legal in each status, as the state machine of sessions has them
+ * (services/sessions/src/withdrawals/state-machine.ts): approve from in_review, re-dispatch an
+ * approved one, complete a processing one, reject and override wherever an edge leaves the status.
+ */
+const allowedActions: Record<WithdrawalView['status'], OperatorAction[]> = {
+  pending: ['reject', 'override'],
+  in_review: ['approve', 'reject', 'override'],
+  approved: ['reject', 'process', 'override'],
+  processing: ['reject', 'complete', 'override'],
+  completed: [],
+  rejected: [],
+};
+
 /**
  * A withdrawal as operators see it (snake_case): amounts, quote, masked fiat account, risk
  * decision, PSP transaction and the full audit timeline. `recorded` is risk's own decision record.
@@ -73,6 +89,7 @@ export function adminWithdrawalToWire(w: WithdrawalView, recorded?: DecisionView
     settlement_reference: w.settlementReference ?? null,
     stuck_since: w.stuckSince ?? null,
     ...approvalOf(w),
+    allowed_actions: allowedActions[w.status],
     created_at: w.createdAt,
     updated_at: w.updatedAt,
     timeline: w.timeline.map(timelineToWire),

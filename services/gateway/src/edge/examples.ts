@@ -92,6 +92,7 @@ export const adminWithdrawalExample = {
   stuck_since: null,
   approved_by: null,
   approved_at: null,
+  allowed_actions: ['approve', 'reject', 'override'],
   created_at: at,
   updated_at: '2030-01-01T00:00:01.000Z',
   timeline: [timeline[0], { ...timeline[1], to: 'in_review', reason: 'kyt_suspicious' }],

@@ -87,11 +87,15 @@ export function statusBadge(status) {
   return el('span', { class: `badge badge-${status.replace(/[^a-z_]/g, '')}` }, status);
 }
 
-/** @param {string | null | undefined} iso */
+/**
+ * A time with its timezone, always UTC (`2030-01-01 00:02:00 UTC`): operators in different zones
+ * read the same text, and the audit, the reports and the API are UTC.
+ * @param {string | null | undefined} iso
+ */
 export function formatTime(iso) {
   if (!iso) return '—';
   const at = new Date(iso);
-  return Number.isNaN(at.getTime()) ? iso : at.toLocaleString();
+  return Number.isNaN(at.getTime()) ? iso : `${at.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 /**

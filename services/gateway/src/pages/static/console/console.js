@@ -1,6 +1,7 @@
 // @ts-check
 import { call, claimsOf, describeError } from '../common/api.js';
 import { announcer, busy, byId, formatTime, storedSettings } from '../common/dom.js';
+import { createApprovalsPanel } from './approvals.js';
 import { createExceptionViews } from './exceptions.js';
 import { createFreezePanel, createSyncPanel } from './operations.js';
 import { createReportsPanel } from './reports.js';
@@ -36,8 +37,18 @@ const ctx = {
   },
 };
 
-const withdrawals = createWithdrawalViews(ctx);
-const freeze = createFreezePanel(ctx);
+/** The operator of the saved token (display and four-eyes buttons only; the API decides). */
+const me = () => {
+  const sub = claimsOf(settings.load().token)?.sub;
+  return typeof sub === 'string' ? sub : null;
+};
+/** @type {{ refresh(): Promise<void> }} */
+let approvals = { refresh: async () => {} };
+const withdrawals = createWithdrawalViews(ctx, () => approvals.refresh());
+const freeze = createFreezePanel(ctx, () => approvals.refresh());
+approvals = createApprovalsPanel(ctx, me, async () => {
+  await Promise.all([withdrawals.refresh(), freeze.refresh()]);
+});
 // The sync panel wires its own form; nothing else calls it.
 createSyncPanel(ctx, () => withdrawals.refresh());
 const exceptions = createExceptionViews(ctx);
@@ -57,7 +68,7 @@ function showIdentity() {
 }
 
 async function loadEverything() {
-  await Promise.all([withdrawals.refresh(), freeze.refresh(), exceptions.refresh()]);
+  await Promise.all([withdrawals.refresh(), freeze.refresh(), exceptions.refresh(), approvals.refresh()]);
 }
 
 function wireToken() {

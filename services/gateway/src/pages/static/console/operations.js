@@ -16,10 +16,31 @@ function freezeRows(data) {
   return [['All countries (global)', data.global], ...countryRows];
 }
 
-/** @param {ConsoleContext} ctx */
-export function createFreezePanel(ctx) {
+/**
+ * @param {ConsoleContext} ctx
+ * @param {() => Promise<void>} [onPending] after a change was sent for a second operator's approval (202)
+ */
+export function createFreezePanel(ctx, onPending = async () => {}) {
   const scope = /** @type {HTMLSelectElement} */ (byId('freeze-scope'));
   scope.replaceChildren(el('option', { value: '' }, 'All countries (global)'), ...countries.map((c) => el('option', { value: c }, c)));
+  /** @type {any} */
+  let current = null;
+
+  /** The control shows the chosen scope's current state, and its radio starts there. */
+  function showCurrent() {
+    const target = byId('freeze-current');
+    if (!current) return (target.textContent = 'Current state unknown (not loaded).');
+    const country = scope.value;
+    const entry = country ? current.countries?.[country] : current.global;
+    const frozen = Boolean(entry?.frozen);
+    const name = country || 'All countries (global)';
+    const globalNote = country && current.global?.frozen ? ' (the global freeze is on: every country is frozen)' : '';
+    target.textContent = `Currently: ${name} ${frozen ? 'frozen' : 'open'}${entry?.by ? `, set by ${entry.by} at ${formatTime(entry.at)}` : ''}${globalNote}.`;
+    target.setAttribute('data-current', frozen ? 'frozen' : 'open');
+    const radio = /** @type {HTMLInputElement | null} */ (document.querySelector(`#freeze-form input[name=frozen][value="${frozen}"]`));
+    if (radio) radio.checked = true;
+  }
+  scope.addEventListener('change', showCurrent);
 
   async function refresh() {
     const answer = await ctx.api({ method: 'GET', path: '/api/admin/withdrawals/freeze' });
@@ -28,6 +49,8 @@ export function createFreezePanel(ctx) {
       target.replaceChildren(el('p', {}, 'The freeze state could not be loaded.'));
       return ctx.refused('Loading the freeze state', answer);
     }
+    current = answer.data;
+    showCurrent();
     const rows = freezeRows(answer.data).map(([name, entry]) => [
       name,
       el('span', { class: `badge ${entry.frozen ? 'badge-frozen' : 'badge-open'}`, 'data-freeze': name }, entry.frozen ? 'frozen' : 'open'),
@@ -50,6 +73,13 @@ export function createFreezePanel(ctx) {
     busy(form.querySelector('button[type=submit]'), async () => {
       const answer = await ctx.api({ method: 'PUT', path: '/api/admin/withdrawals/freeze', body });
       if (!answer.ok) return ctx.refused('Changing the freeze', answer);
+      if (answer.status === 202) {
+        ctx.say.info(
+          `Opening withdrawals ${country ? `in ${country}` : 'everywhere'} waits for a second operator (request ${answer.data.approval.approval_id}): still frozen.`,
+        );
+        await onPending();
+        return;
+      }
       ctx.say.info(`Withdrawals ${country ? `in ${country}` : 'everywhere'} are now ${frozen ? 'frozen' : 'open'}.`);
       await refresh();
     });

@@ -17,8 +17,9 @@ const amountOf = (w) => `${w.crypto_amount} USDT → ${w.fiat_amount} ${w.fiat_c
 /**
  * The review queue, the filtered and paged list, and the detail view with its actions.
  * @param {ConsoleContext} ctx
+ * @param {() => Promise<void>} [onPending] after an action was sent for a second operator's approval (202)
  */
-export function createWithdrawalViews(ctx) {
+export function createWithdrawalViews(ctx, onPending = async () => {}) {
   const state = { page: 1, limit: 20, status: '', userId: '', total: 0, selected: /** @type {string | null} */ (null) };
 
   /** @param {any} w */
@@ -99,13 +100,36 @@ export function createWithdrawalViews(ctx) {
     section.hidden = false;
     byId('detail-heading').textContent = `Withdrawal ${w.withdrawal_id}`;
     byId('detail-body').replaceChildren(renderDetail(w));
+    enableActions(w.allowed_actions ?? []);
     if (focus) byId('detail-heading').focus();
+  }
+
+  /**
+   * Only the actions legal in the withdrawal's status (the answer's `allowed_actions`) are enabled.
+   * @param {string[]} allowed
+   */
+  function enableActions(allowed) {
+    /** @type {[string, string][]} */
+    const controls = [
+      ['approve-form', 'approve'],
+      ['reject-form', 'reject'],
+      ['complete-form', 'complete'],
+    ];
+    for (const [form, action] of controls)
+      for (const control of /** @type {HTMLFormElement} */ (byId(form)).querySelectorAll('input, button[type=submit]'))
+        /** @type {HTMLInputElement | HTMLButtonElement} */ (control).disabled = !allowed.includes(action);
+    /** @type {HTMLButtonElement} */ (byId('process-button')).disabled = !allowed.includes('process');
+    byId('actions-hint').textContent =
+      allowed.length === 0
+        ? 'No operator action is legal in this status.'
+        : `Legal in this status: ${allowed.filter((a) => a !== 'override').join(', ')}. Actions that move money may wait for a second operator.`;
   }
 
   /**
    * One operator action on the selected withdrawal; on success the detail shows the answer (or is
    * loaded again) and the queue and list refresh.
-   * @param {string} label @param {string} action @param {Record<string, string> | undefined} body @param {HTMLButtonElement | null} button
+   * Under four-eyes the gateway may answer 202 with a pending request instead: nothing changed yet.
+   * @param {string} label @param {string} action @param {Record<string, unknown> | undefined} body @param {HTMLButtonElement | null} button
    */
   async function act(label, action, body, button) {
     const id = state.selected;
@@ -113,6 +137,13 @@ export function createWithdrawalViews(ctx) {
     await busy(button, async () => {
       const answer = await ctx.api({ method: 'POST', path: `/api/admin/withdrawals/${encodeURIComponent(id)}/${action}`, body });
       if (!answer.ok) return ctx.refused(`${label} of withdrawal ${id}`, answer);
+      if (answer.status === 202) {
+        ctx.say.info(
+          `${label} of withdrawal ${id} waits for a second operator (request ${answer.data.approval.approval_id}): nothing changed yet.`,
+        );
+        await onPending();
+        return;
+      }
       showDetail(answer.data, false);
       for (const form of ['approve-form', 'reject-form', 'complete-form']) /** @type {HTMLFormElement} */ (byId(form)).reset();
       ctx.say.info(`${label} of withdrawal ${id} done: it is now ${answer.data.status}.`);
@@ -159,9 +190,16 @@ export function createWithdrawalViews(ctx) {
     });
     formOf('complete-form').addEventListener('submit', (event) => {
       event.preventDefault();
-      const reference = String(new FormData(formOf('complete-form')).get('reference') ?? '').trim();
+      const data = new FormData(formOf('complete-form'));
+      const reference = String(data.get('reference') ?? '').trim();
       if (!reference) return ctx.say.error('Completing needs the partner reference.');
-      act('Completion', 'complete', { reference }, formOf('complete-form').querySelector('button[type=submit]'));
+      const vouched = data.get('confirmed_out_of_band') === 'true';
+      act(
+        'Completion',
+        'complete',
+        { reference, ...(vouched ? { confirmed_out_of_band: true } : {}) },
+        formOf('complete-form').querySelector('button[type=submit]'),
+      );
     });
     byId('process-button').addEventListener('click', (e) =>
       act('Re-dispatch', 'process', undefined, /** @type {HTMLButtonElement} */ (e.currentTarget)),

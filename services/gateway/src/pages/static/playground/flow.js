@@ -1,6 +1,6 @@
 // @ts-check
 import { call, describeError } from '../common/api.js';
-import { busy, byId, el, table } from '../common/dom.js';
+import { busy, byId, el, formatTime, table } from '../common/dom.js';
 import { markInvalid, readSchemaForm, renderSchemaForm } from './schema-form.js';
 
 /**
@@ -148,7 +148,7 @@ export function createFlow(pg, live) {
     input('offramp-session').value = sessionId;
     const fees = (quote.fees ?? []).map((/** @type {any} */ f) => `${f.type} ${f.amount} ${f.currency}`).join(', ') || 'none';
     byId('session-result').replaceChildren(
-      el('p', {}, 'Session ', el('code', { id: 'session-id' }, sessionId), ` expires ${new Date(expiresAt).toLocaleString()}.`),
+      el('p', {}, 'Session ', el('code', { id: 'session-id' }, sessionId), ` expires ${formatTime(expiresAt)}.`),
       el(
         'p',
         {},

@@ -114,7 +114,7 @@ export function createLivePanel(pg) {
       data = null;
     }
     const text = data?.message ?? message.data;
-    const at = data?.occurred_at ? formatTime(data.occurred_at) : new Date().toLocaleString();
+    const at = data?.occurred_at ? formatTime(data.occurred_at) : formatTime(new Date().toISOString());
     const item = el('li', { 'data-event': message.event }, el('time', {}, at), ' ', el('strong', {}, message.event), ` ${text}`);
     byId('events').append(item);
     item.scrollIntoView({ block: 'nearest' });

@@ -68,7 +68,12 @@ export function createPlayground(say) {
     }
     say.info(`${label}…`);
     const answer = await call(c, req);
-    if (!answer.ok) report(key, `${label} failed: ${describeError(answer)}`, true);
+    // A QA endpoint answers exactly as an absent route (404) without the right X-Dev-Secret.
+    const devHint =
+      req.dev && answer.status === 404
+        ? ' The dev secret is wrong (QA endpoints answer 404 without the right X-Dev-Secret), or the QA endpoints are off here.'
+        : '';
+    if (!answer.ok) report(key, `${label} failed: ${describeError(answer)}${devHint ? `.${devHint}` : ''}`, true);
     return answer;
   };
   return { settings, say, conn, showCurl, run, report };
