@@ -288,3 +288,31 @@ describe('four-eyes on money-moving operator actions (FOUR_EYES=true over the wh
     expect(audit[0]!.reason).toContain(`requested by operator:${anna}`);
   });
 });
+
+describe('without four-eyes (FOUR_EYES=false): one operator acts at once', () => {
+  let sys: System;
+  beforeAll(async () => {
+    sys = await startSystem({ env: { FOUR_EYES: 'false' } });
+  });
+  afterAll(async () => sys?.cleanup());
+  const admin = (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => adminRequest(sys, tokens[anna]!, method, path, body);
+
+  it('when an operator changes a threshold, adds and removes a screening entry and lifts a freeze, then each applies at once (200), audited with the operator, and no request is stored', async () => {
+    const before = await admin('GET', '/risk/thresholds');
+    const dailyCount = (before.body!.data.trader.daily_count as number) + 3;
+    const set = await admin('PUT', '/risk/thresholds', { reason: 'one operator', trader: { daily_count: dailyCount } });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body!.data.trader.daily_count).toBe(dailyCount);
+    const value = newTrader();
+    const add = await admin('POST', '/risk/screening', { kind: 'trader', value, verdict: 'suspicious' });
+    expect(add.status, JSON.stringify(add.body)).toBe(200);
+    expect(add.body!.data.entry).toMatchObject({ kind: 'trader', value, verdict: 'suspicious', updated_by: `operator:${anna}` });
+    const removed = await admin('POST', '/risk/screening/remove', { kind: 'trader', value });
+    expect(removed.body!.data).toEqual({ removed: true });
+    await admin('PUT', '/withdrawals/freeze', { frozen: true, country: 'BO', reason: 'incident' });
+    const lifted = await admin('PUT', '/withdrawals/freeze', { frozen: false, country: 'BO', reason: 'over' });
+    expect(lifted.status).toBe(200);
+    expect(lifted.body!.data.countries.BO).toMatchObject({ frozen: false, by: `operator:${anna}` });
+    expect((await admin('GET', '/approvals')).body!.data).toMatchObject({ approvals: [], total: 0 });
+  });
+});
