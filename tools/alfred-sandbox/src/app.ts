@@ -73,7 +73,8 @@ export function buildSandbox(options: SandboxOptions = {}): Sandbox {
     webhooks.cancelAll();
     holds.releaseAll();
     clearState(state, settings);
-    store.save();
+    // The reset route's answer waits for the write (onSend); a reset outside a request is written shortly.
+    store.saveSoon();
   };
 
   // An emulator must never hold its own close hostage to a client's idle keep-alive connection.
@@ -84,7 +85,7 @@ export function buildSandbox(options: SandboxOptions = {}): Sandbox {
   // Health probes change nothing, so they never pay for the comparison.
   app.addHook('onSend', async (request) => {
     const path = pathOf(request);
-    if (isPartnerPath(path) || path.startsWith('/__emu')) store.save();
+    if (isPartnerPath(path) || path.startsWith('/__emu')) await store.save();
   });
   registerFaults(app, { state, holds });
   registerAuth(app, { apiKey: options.apiKey ?? 'sandbox-key', apiSecret: options.apiSecret ?? 'sandbox-secret' });
@@ -108,7 +109,7 @@ export function buildSandbox(options: SandboxOptions = {}): Sandbox {
 
   let closing: Promise<void> | undefined;
   const close = async () => {
-    store.close();
+    await store.close();
     webhooks.cancelAll();
     holds.releaseAll();
     await app.close();

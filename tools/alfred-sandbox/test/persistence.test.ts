@@ -109,6 +109,18 @@ describe('sandbox state kept in a file', () => {
     expect(requests.map((r: { method: string }) => r.method)).toEqual(['GET', 'GET', 'GET', 'POST', 'POST']);
   });
 
+  it('when many clients are answered at once, then every answer is on disk when it leaves (the writes are shared, never skipped)', async () => {
+    const stateFile = path.join(dir, 'concurrent', 'state.json');
+    const sandbox = sandboxOn(stateFile);
+    const onDisk = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const { transactionId } = await customerWithOrder(sandbox);
+        return (await fs.readFile(stateFile, 'utf8')).includes(transactionId);
+      }),
+    );
+    expect(onDisk).toEqual(Array.from({ length: 20 }, () => true));
+  });
+
   it('when the sandbox dies with webhooks undelivered, then the one rebuilt from its file delivers them, in order', async () => {
     const stateFile = path.join(dir, 'webhooks', 'state.json');
     const first = sandboxOn(stateFile, { settings: { webhookRetryBaseDelayMs: 60_000 } });

@@ -106,12 +106,16 @@ export function loadState(file: string, state: SandboxState, startPatch: Setting
 }
 
 export interface StateStore {
-  /** Writes the state when it differs from what was last written; runs before every answer leaves. */
-  save(): void;
+  /**
+   * Resolves once what the state says now is on disk; runs before every answer leaves. Answers that
+   * wait together share one write (group commit): while a write is in flight, every save that comes
+   * waits for the next one, which covers them all.
+   */
+  save(): Promise<void>;
   /** A save shortly, for changes made outside a request (webhook attempts). */
   saveSoon(): void;
   /** A last save, then none: closing cancels pending deliveries, which must stay pending on disk. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** How long background changes (webhook attempts) may wait to be written; a lost one is only re-sent. */
@@ -120,32 +124,48 @@ const saveSoonMs = 100;
 /**
  * Keeps the state in `file`, rewritten whole on each change: written to a temporary file, flushed,
  * then renamed over the old one, so a crash at any moment leaves either the old or the new state.
- * The sandbox's state is small and its traffic a developer's, which makes this the simplest thing
- * that is safe. Without a file it keeps nothing, as tests that build the sandbox in-process expect.
+ * One write at a time, and the saves that arrive during it share the next: the cost of a flush is
+ * paid per write, not per answer, so many clients do not queue behind one disk. Without a file it
+ * keeps nothing, as tests that build the sandbox in-process expect.
  */
 export function createStateStore(file: string | undefined, state: SandboxState, log: Logger): StateStore {
-  if (file === undefined) return { save: () => undefined, saveSoon: () => undefined, close: () => undefined };
+  if (file === undefined) return { save: () => Promise.resolve(), saveSoon: () => undefined, close: () => Promise.resolve() };
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   let written = '';
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  /** The write in progress, and the one queued after it (shared by every save that came meanwhile). */
+  let writing: Promise<void> | null = null;
+  let next: Promise<void> | null = null;
 
-  const save = () => {
-    if (closed) return;
+  // The snapshot is taken when the write starts, so it holds every change made before it.
+  const write = async () => {
     const text = snapshotOf(state);
     if (text === written) return;
-    fs.writeFileSync(temporary, text, { flush: true });
-    fs.renameSync(temporary, file);
+    await fs.promises.writeFile(temporary, text, { flush: true });
+    await fs.promises.rename(temporary, file);
     written = text;
+  };
+  const save = (): Promise<void> => {
+    if (closed) return Promise.resolve();
+    if (!writing) {
+      writing = write().finally(() => {
+        writing = null;
+      });
+      return writing;
+    }
+    next ??= writing
+      .catch(() => undefined)
+      .then(() => {
+        next = null;
+        return save();
+      });
+    return next;
   };
   const saveLogged = () => {
     timer = undefined;
-    try {
-      save();
-    } catch (err) {
-      log.error({ err, file }, 'could not write the sandbox state');
-    }
+    save().catch((err: unknown) => log.error({ err, file }, 'could not write the sandbox state'));
   };
 
   return {
@@ -153,9 +173,14 @@ export function createStateStore(file: string | undefined, state: SandboxState, 
     saveSoon() {
       if (!closed && timer === undefined) timer = setTimeout(saveLogged, saveSoonMs).unref();
     },
-    close() {
+    async close() {
       clearTimeout(timer);
-      saveLogged();
+      timer = undefined;
+      try {
+        await save();
+      } catch (err) {
+        log.error({ err, file }, 'could not write the sandbox state');
+      }
       closed = true;
     },
   };
