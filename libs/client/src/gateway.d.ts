@@ -9000,7 +9000,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Four-eyes (FOUR_EYES=true, the default): for a withdrawal past in_review (approved or processing), the action is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
+            /** @description Four-eyes (FOUR_EYES=true, the default): for a withdrawal past in_review (approved or processing) whose order at Alfred is not live or paid (those are refused at once: 409 PARTNER_ORDER_LIVE), the action is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -10838,7 +10838,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Four-eyes (FOUR_EYES=true, the default): always, the action is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
+            /** @description Four-eyes (FOUR_EYES=true, the default): always, except an override to rejected while the order at Alfred is live or paid (refused at once: 409 PARTNER_ORDER_LIVE), the action is stored as a pending approval; nothing changes until a second operator confirms it (POST /api/admin/approvals/{id}/confirm) */
             202: {
                 headers: {
                     [name: string]: unknown;

@@ -122,9 +122,35 @@ describe('four-eyes on money-moving operator actions (FOUR_EYES=true over the wh
     expect((await sys.ledgerCheck()).ok).toBe(true);
   });
 
-  it('when a reject past in_review and an out-of-band complete are requested, then both wait; a declined request runs nothing and cannot be confirmed afterwards', async () => {
+  it("when a withdrawal's order is live at Alfred, then a reject or an override to rejected is refused at once with 409 PARTNER_ORDER_LIVE (nothing parked for a second operator, nothing moves)", async () => {
     const { trader, withdrawalId } = await processingWithdrawal();
     const held = await balance(sys, trader);
+    const pendingBefore = (await pendingOf(ben)).length;
+    const reject = await as(anna)('POST', `/withdrawals/${withdrawalId}/reject`, { reason: 'customer asked to cancel' });
+    expect(reject.status, JSON.stringify(reject.body)).toBe(409);
+    expect(reject.body!.error.code).toBe('PARTNER_ORDER_LIVE');
+    const override = await as(anna)('PUT', `/withdrawals/${withdrawalId}/status`, {
+      status: 'rejected',
+      reason: 'customer asked to cancel',
+    });
+    expect(override.status, JSON.stringify(override.body)).toBe(409);
+    expect(override.body!.error.code).toBe('PARTNER_ORDER_LIVE');
+    expect((await pendingOf(ben)).length).toBe(pendingBefore);
+    expect((await details(withdrawalId)).status).toBe('processing');
+    expect(await balance(sys, trader)).toEqual(held);
+  });
+
+  it('when a reject past in_review (the order failed at Alfred, not yet reported) and an out-of-band complete are requested, then both wait; a declined request runs nothing and cannot be confirmed afterwards', async () => {
+    const { trader, withdrawalId } = await processingWithdrawal();
+    const held = await balance(sys, trader);
+    const { psp_transaction_id: transactionId } = await adminWithdrawal<{ psp_transaction_id: string }>(sys, tokens[anna]!, withdrawalId);
+    // Alfred fails the order but its webhook is held back: the order is no longer live, and psp-alfred has not heard yet.
+    await sys.emu('PUT', '/config', { webhookDelivery: false });
+    try {
+      await sys.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'failure', failureReason: 'BANK_REJECTED' });
+    } finally {
+      await sys.emu('PUT', '/config', { webhookDelivery: true });
+    }
     const reject = await as(anna)('POST', `/withdrawals/${withdrawalId}/reject`, { reason: 'suspected fraud' });
     expect(reject.status, JSON.stringify(reject.body)).toBe(202);
     expect(reject.body!.data.approval).toMatchObject({ action: 'withdrawal_reject', status: 'pending' });

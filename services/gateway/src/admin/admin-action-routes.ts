@@ -22,7 +22,7 @@ import { unwrap, type Services } from '../edge/services.ts';
 import { operatorOf } from './require-admin.ts';
 import { adminWithdrawalToWire } from './admin-wire.ts';
 import { adminPendingApprovalAnswer } from './admin-approval-wire.ts';
-import { approveNeedsFourEyes, rejectNeedsFourEyes, requestApproval, type FourEyes } from './four-eyes.ts';
+import { approveNeedsFourEyes, overrideNeedsFourEyes, rejectNeedsFourEyes, requestApproval, type FourEyes } from './four-eyes.ts';
 
 /** The request of an operator action: the withdrawal, the operator (JWT sub) and the parsed body. */
 interface Action<B> {
@@ -132,7 +132,8 @@ export function adminActionRoutes(deps: { services: Services; fourEyes: FourEyes
         body: adminRejectBody,
         bodyExample: { reason: 'Insufficient verification' },
         errors: ['PARTNER_ORDER_LIVE'],
-        gated: 'for a withdrawal past in_review (approved or processing)',
+        gated:
+          'for a withdrawal past in_review (approved or processing) whose order at Alfred is not live or paid (those are refused at once: 409 PARTNER_ORDER_LIVE)',
         gate: async (request, a) =>
           (await rejectNeedsFourEyes(fourEyes, services, request, a.withdrawalId))
             ? { action: 'withdrawal_reject', withdrawalId: a.withdrawalId, reason: a.body.reason }
@@ -202,9 +203,9 @@ export function adminActionRoutes(deps: { services: Services; fourEyes: FourEyes
         body: adminStatusBody,
         bodyExample: { status: 'rejected', reason: 'partner lost the order', reference: 'INC-7' },
         errors: ['PARTNER_ORDER_LIVE'],
-        gated: 'always',
-        gate: async (_request, a) =>
-          fourEyes.enabled
+        gated: 'always, except an override to rejected while the order at Alfred is live or paid (refused at once: 409 PARTNER_ORDER_LIVE)',
+        gate: async (request, a) =>
+          (await overrideNeedsFourEyes(fourEyes, services, request, a.withdrawalId, a.body.status))
             ? {
                 action: 'withdrawal_override',
                 withdrawalId: a.withdrawalId,
