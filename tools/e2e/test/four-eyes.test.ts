@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { riskRpc } from '@offramp/contracts';
+import { queryRows } from '@offramp/kit';
 import { startSystem, tokenFor, type System } from './system.ts';
 import {
   addAccount,
@@ -23,6 +25,8 @@ const tokens: Record<string, string> = {
   [ben]: tokenFor(ben, { role: 'admin' }),
   [carl]: tokenFor(carl, { role: 'admin' }),
 };
+
+const auditRow = z.object({ operator_id: z.string(), reason: z.string() });
 
 type Entry = { kind: string; from: string | null; to: string; actor: string; reason: string | null };
 type Approval = {
@@ -267,11 +271,11 @@ describe('four-eyes on money-moving operator actions (FOUR_EYES=true over the wh
     expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
     const off = await as(ben)('GET', '/withdrawals/freeze');
     expect(off.body!.data.countries.AR ?? { frozen: false }).toMatchObject({ frozen: false });
-    const audit = await sys.databases.risk.em
-      .fork()
-      .execute<{ operator_id: string; reason: string }[]>(
-        `select operator_id, reason from audit_log where subject = 'freeze' and scope = 'AR' order by chain_seq desc limit 1`,
-      );
+    const audit = await queryRows(
+      sys.databases.risk.em.fork(),
+      auditRow,
+      `select operator_id, reason from audit_log where subject = 'freeze' and scope = 'AR' order by chain_seq desc limit 1`,
+    );
     expect(audit[0]).toMatchObject({ operator_id: `operator:${ben}` });
     expect(audit[0]!.reason).toContain(`requested by operator:${anna}`);
   });
@@ -305,11 +309,11 @@ describe('four-eyes on money-moving operator actions (FOUR_EYES=true over the wh
     expect(entry).toMatchObject({ updated_by: `operator:${carl}` });
     expect(entry!.note).toContain(`requested by operator:${anna}`);
 
-    const audit = await sys.databases.risk.em
-      .fork()
-      .execute<{ operator_id: string; reason: string }[]>(
-        `select operator_id, reason from audit_log where subject = 'thresholds' order by chain_seq desc limit 1`,
-      );
+    const audit = await queryRows(
+      sys.databases.risk.em.fork(),
+      auditRow,
+      `select operator_id, reason from audit_log where subject = 'thresholds' order by chain_seq desc limit 1`,
+    );
     expect(audit[0]).toMatchObject({ operator_id: `operator:${ben}` });
     expect(audit[0]!.reason).toContain(`requested by operator:${anna}`);
   });
