@@ -159,6 +159,11 @@ export const pspAlfredCommands = {
       cryptoAmountMinor: positiveMinorUnits,
       fiatCurrency: z.string(),
       fiatAmount: decimalAmount,
+      /**
+       * 1 for the withdrawal's first order; n > 1 asks for a new order after the previous one FAILED
+       * (a bank_unavailable re-dispatch); absent: 1. psp-alfred makes one order per (withdrawal, dispatch).
+       */
+      dispatch: z.number().int().min(1).max(100).optional(),
     }),
   ),
   /**

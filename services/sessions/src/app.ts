@@ -58,7 +58,7 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
         approvals: approvals({ db, call, operator, ttlMinutes: config.FOUR_EYES_TTL_MINUTES }),
         reports: { db, call },
       }),
-      consumers: sessionsConsumers({ call, observe }),
+      consumers: sessionsConsumers({ call, observe, redispatchMax: config.PAYOUT_REDISPATCH_MAX }),
       loops: [sweeper],
     };
   });

@@ -43,6 +43,8 @@ export const sessionsConfig = baseConfig.extend({
     .positive()
     .max(7 * 24 * 60)
     .default(60),
+  /** How many new partner orders a payout Alfred FAILED as bank_unavailable gets (each after the previous one FAILED); 0: none. */
+  PAYOUT_REDISPATCH_MAX: z.coerce.number().int().min(0).max(10).default(2),
 });
 
 export type SessionsConfig = z.infer<typeof sessionsConfig>;

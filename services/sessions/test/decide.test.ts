@@ -766,3 +766,85 @@ describe('decide: payout failure classes', () => {
     expect(byOperator.outcome === 'apply' && byOperator.patch.failureClass).toBeFalsy();
   });
 });
+
+describe('decide: bank_unavailable re-dispatch', () => {
+  const bankDown = (tx = 'tx-1'): WithdrawalEvent => ({
+    kind: 'offramp_status',
+    transactionId: tx,
+    status: 'FAILED',
+    failureReason: 'BANK_UNAVAILABLE',
+    source: 'webhook',
+  });
+  const policy = { redispatchMax: 2 };
+
+  it('when the bank is unavailable and re-dispatches are left, then no refund: the FAILED order is set aside and a new one asked for', () => {
+    const d = decide(withdrawal('processing'), bankDown(), policy);
+    expect(d).toMatchObject({
+      outcome: 'apply',
+      steps: [],
+      patch: { redispatch: { failedTransactionId: 'tx-1', dispatch: 2 } },
+      effects: ['redispatch_offramp'],
+      timeline: [{ kind: 'note', from: 'processing', to: 'processing', actor: 'alfred' }],
+    });
+    expect(d.outcome === 'apply' && d.patch.failureClass).toBeFalsy();
+    const second = decide(
+      { ...withdrawal('processing'), pspTransactionId: 'tx-2', payoutRedispatches: 1, failedPspTransactionIds: ['tx-1'] },
+      bankDown('tx-2'),
+      policy,
+    );
+    expect(second).toMatchObject({
+      outcome: 'apply',
+      patch: { redispatch: { failedTransactionId: 'tx-2', dispatch: 3 } },
+      effects: ['redispatch_offramp'],
+    });
+    // FAILED before offramp-created: approved -> processing, still no refund.
+    expect(decide(withdrawal('approved'), bankDown(), policy)).toMatchObject({
+      outcome: 'apply',
+      steps: [{ from: 'approved', to: 'processing' }],
+      effects: ['redispatch_offramp'],
+    });
+  });
+
+  it('when the re-dispatches are spent (or none are configured), then the withdrawal is rejected and refunded as bank_unavailable', () => {
+    const spent = {
+      ...withdrawal('processing'),
+      pspTransactionId: 'tx-3',
+      payoutRedispatches: 2,
+      failedPspTransactionIds: ['tx-1', 'tx-2'],
+    };
+    expect(decide(spent, bankDown('tx-3'), policy)).toMatchObject({
+      outcome: 'apply',
+      steps: [{ to: 'rejected' }],
+      patch: { failureClass: 'bank_unavailable' },
+      effects: ['void_hold'],
+    });
+    expect(decide(withdrawal('processing'), bankDown())).toMatchObject({ outcome: 'apply', steps: [{ to: 'rejected' }] });
+  });
+
+  it('when a class other than bank_unavailable fails, then it is never re-dispatched', () => {
+    for (const reason of ['ACCOUNT_CLOSED', 'LIMIT_EXCEEDED', 'UNKNOWN'])
+      expect(decide(withdrawal('processing'), { ...bankDown(), failureReason: reason } as WithdrawalEvent, policy), reason).toMatchObject({
+        steps: [{ to: 'rejected' }],
+      });
+  });
+
+  it('when the new order comes, then it becomes the reference; a late event of a replaced order is a repeat', () => {
+    const waiting = { ...withdrawal('processing'), pspTransactionId: null, payoutRedispatches: 1, failedPspTransactionIds: ['tx-1'] };
+    expect(decide(waiting, { kind: 'offramp_created', transactionId: 'tx-2' }, policy)).toMatchObject({
+      outcome: 'apply',
+      steps: [],
+      patch: { pspTransactionId: 'tx-2' },
+    });
+    expect(decide(waiting, bankDown('tx-1'), policy)).toEqual({ outcome: 'duplicate', why: 'order tx-1 failed and was re-dispatched' });
+    const paid = { ...waiting, pspTransactionId: 'tx-2' };
+    expect(decide(paid, status('FIAT_TRANSFER_COMPLETED', 'tx-2'), policy)).toMatchObject({
+      steps: [{ to: 'completed' }],
+      effects: ['post_hold'],
+    });
+    // Alfred refusing the new order: no order is left, so the hold is released.
+    expect(decide(waiting, { kind: 'offramp_refused', partnerCode: 111426, message: 'out of range' }, policy)).toMatchObject({
+      steps: [{ from: 'processing', to: 'rejected' }],
+      effects: ['void_hold'],
+    });
+  });
+});

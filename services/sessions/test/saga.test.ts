@@ -49,7 +49,15 @@ describe('the withdrawal saga', () => {
       'Alfred status FIAT_TRANSFER_INITIATED (webhook)',
     ]);
     expect(stack.psp.createOfframps.filter((c) => c.withdrawalId === withdrawalId)).toEqual([
-      { withdrawalId, traderId, fiatAccountId: `fa-${traderId}`, cryptoAmountMinor: debit, fiatCurrency: 'BRL', fiatAmount: '50.00' },
+      {
+        withdrawalId,
+        traderId,
+        fiatAccountId: `fa-${traderId}`,
+        cryptoAmountMinor: debit,
+        fiatCurrency: 'BRL',
+        fiatAmount: '50.00',
+        dispatch: 1,
+      },
     ]);
     await stack.app.relay.flush();
     const changes = await stack.published<{ withdrawalId: string; to: string; restoredMinor: string | null }>(

@@ -21,6 +21,8 @@ export interface Offramp {
   fiatCurrency: string;
   fiatAmount: string;
   state: 'requested' | 'created' | 'refused' | 'fenced';
+  /** 1 for the first order; n > 1 a new order after the previous one FAILED (a re-dispatch). */
+  dispatch: number;
   attempts: number;
   transactionId: string | null;
   alfredStatus: OfframpStatus | null;
@@ -41,6 +43,7 @@ const row = z.object({
   fiat_currency: z.string(),
   fiat_amount: z.string(),
   state: z.enum(['requested', 'created', 'refused', 'fenced']),
+  dispatch: z.number(),
   attempts: z.number(),
   transaction_id: z.string().nullable(),
   alfred_status: offrampStatus.nullable(),
@@ -59,6 +62,7 @@ const toOfframp = (p: z.output<typeof row>): Offramp => ({
   fiatCurrency: p.fiat_currency,
   fiatAmount: p.fiat_amount,
   state: p.state,
+  dispatch: p.dispatch,
   attempts: p.attempts,
   transactionId: p.transaction_id,
   alfredStatus: p.alfred_status,
@@ -69,7 +73,7 @@ const toOfframp = (p: z.output<typeof row>): Offramp => ({
   refusal: p.refusal,
 });
 
-const columns = `withdrawal_id, trader_id, fiat_account_id, crypto_amount_minor::text, fiat_currency, fiat_amount, state, attempts,
+const columns = `withdrawal_id, trader_id, fiat_account_id, crypto_amount_minor::text, fiat_currency, fiat_amount, state, dispatch, attempts,
   transaction_id, alfred_status, deposit_address, chain, sent_amount_minor::text, last_request, refusal`;
 
 export async function findOfframp(em: EntityManager, withdrawalId: string, opts: { lock?: boolean } = {}): Promise<Offramp | null> {
@@ -124,6 +128,37 @@ export async function insertIntent(em: EntityManager, intent: OfframpIntent): Pr
     'run',
   );
   return (await findOfframp(em, intent.withdrawalId))!;
+}
+
+/**
+ * A re-dispatch (dispatch n > 1) of a withdrawal whose current order is an earlier dispatch:
+ * `started` when that order FAILED (final at Alfred): it is kept in offramp_previous_orders and the
+ * row becomes a fresh intent of dispatch n; `not_final` while it is not FAILED (never two orders
+ * live at once); `done` when the row already is at dispatch n or later. The caller holds the lock.
+ */
+export async function startRedispatch(
+  em: EntityManager,
+  withdrawalId: string,
+  dispatch: number,
+): Promise<'started' | 'not_final' | 'done'> {
+  const current = await findOfframp(em, withdrawalId, { lock: true });
+  if (!current || current.dispatch >= dispatch) return 'done';
+  if (current.state !== 'created' || current.alfredStatus !== 'FAILED' || !current.transactionId) return 'not_final';
+  await em.execute(
+    `insert into offramp_previous_orders (withdrawal_id, dispatch, transaction_id, alfred_status, failure_reason, sent_amount_minor)
+     select withdrawal_id, dispatch, transaction_id, alfred_status, failure_reason, sent_amount_minor from offramps where withdrawal_id = ?`,
+    [withdrawalId],
+    'run',
+  );
+  await em.execute(
+    `update offramps set dispatch = ?, state = 'requested', attempts = 0, last_attempt_at = null, transaction_id = null, alfred_status = null,
+       failure_reason = null, deposit_address = null, chain = null, sent_amount_minor = null, deposit_tx_hash = null, last_request = null,
+       refusal = null, status_at = null, checked_at = null, updated_at = now()
+     where withdrawal_id = ?`,
+    [dispatch, withdrawalId],
+    'run',
+  );
+  return 'started';
 }
 
 /** Notes that a POST /offramp is about to leave, with its exact body, before it leaves. */

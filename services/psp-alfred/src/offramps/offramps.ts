@@ -16,6 +16,7 @@ import {
   markCreated,
   markRefused,
   recordAttempt,
+  startRedispatch,
   type Offramp,
   type OrderRefusal,
 } from './offramps-store.ts';
@@ -75,7 +76,18 @@ export async function createOfframp(
   // several) take turns on this advisory lock, held to the inbox transaction's end: the second
   // finds the first's intent and outcome. Commands about different withdrawals run side by side.
   await lockWithdrawal(em, cmd.withdrawalId);
+  const dispatch = cmd.dispatch ?? 1;
+  if (dispatch > 1) {
+    // A new order only once the previous one is final (FAILED); until then the command comes back.
+    const started = await inTransaction(deps.db, (tx) => startRedispatch(tx, cmd.withdrawalId, dispatch));
+    if (started === 'not_final') throw new TryLater(`re-dispatch ${dispatch}: the previous order is not FAILED (yet)`);
+    if (started === 'started') log.info({ dispatch }, 'previous order FAILED; re-dispatching a new order');
+  }
   const intent = await inTransaction(deps.db, (tx) => insertIntent(tx, cmd));
+  if (intent.dispatch !== dispatch) {
+    log.info({ dispatch, current: intent.dispatch }, 'command of another dispatch than the current order; nothing new');
+    return;
+  }
   if (intent.state === 'fenced') return publishFenced(em, cmd.withdrawalId, ctx.cause, log);
   if (intent.state !== 'requested') {
     log.info({ state: intent.state }, 'offramp already settled for this withdrawal; nothing new');
@@ -188,7 +200,7 @@ async function obtainOrder(deps: Deps, intent: Offramp, log: Logger, traceId: st
   }
   if (intent.lastRequest) {
     log.warn({ attempts: intent.attempts }, 'earlier offramp attempt has an unknown outcome; replaying it with the same idempotency key');
-    const replayed = await send(deps, intent.withdrawalId, intent.lastRequest as unknown as OfframpRequest, traceId);
+    const replayed = await send(deps, intent, intent.lastRequest as unknown as OfframpRequest, traceId);
     if (replayed !== 'quote_unusable') return replayed;
     // The quote is no longer usable, so no order was made with it under this key: start afresh.
     await inTransaction(deps.db, (tx) => forgetRequest(tx, intent.withdrawalId));
@@ -218,7 +230,7 @@ async function obtainOrder(deps: Deps, intent: Offramp, log: Logger, traceId: st
     memo: intent.withdrawalId,
   };
   await inTransaction(deps.db, (tx) => recordAttempt(tx, intent.withdrawalId, { ...request }));
-  const sent = await send(deps, intent.withdrawalId, request, traceId);
+  const sent = await send(deps, intent, request, traceId);
   if (sent !== 'quote_unusable') return sent;
   await inTransaction(deps.db, (tx) => forgetRequest(tx, intent.withdrawalId));
   throw new TryLater('the fresh quote was refused as unusable; a later delivery quotes again');
@@ -228,8 +240,10 @@ async function obtainOrder(deps: Deps, intent: Offramp, log: Logger, traceId: st
  * One POST /offramp, never retried here; keeps the transaction id as soon as it is known, which
  * applies the events Alfred sent for it before we knew it.
  */
-async function send(deps: Deps, withdrawalId: string, request: OfframpRequest, traceId: string): Promise<Sent> {
-  const answer = await deps.alfred.createOfframp(request, withdrawalId);
+async function send(deps: Deps, intent: Offramp, request: OfframpRequest, traceId: string): Promise<Sent> {
+  const withdrawalId = intent.withdrawalId;
+  // Each dispatch is its own order: the first keeps the withdrawal id as its key, a re-dispatch adds its number.
+  const answer = await deps.alfred.createOfframp(request, intent.dispatch > 1 ? `${withdrawalId}:${intent.dispatch}` : withdrawalId);
   if (answer.ok) {
     await deps.hooks?.afterOfframpAnswer?.(withdrawalId, answer.data.transactionId);
     await inTransaction(deps.db, (tx) =>

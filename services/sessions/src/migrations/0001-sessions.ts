@@ -5,6 +5,7 @@ import { TimelineHashChain } from './0004-audit-chain.ts';
 import { TimelineChainLockOrder } from './0005-audit-chain-lock-order.ts';
 import { Approvals } from './0006-approvals.ts';
 import { PayoutFailures } from './0007-payout-failures.ts';
+import { PayoutRedispatch } from './0008-payout-redispatch.ts';
 
 export class SessionsInitial extends Migration {
   override up(): void {
@@ -89,4 +90,5 @@ export const migrations = [
   { name: '0005_timeline_chain_lock_order', class: TimelineChainLockOrder },
   { name: '0006_approvals', class: Approvals },
   { name: '0007_payout_failures', class: PayoutFailures },
+  { name: '0008_payout_redispatch', class: PayoutRedispatch },
 ];

@@ -23,7 +23,14 @@ import type { OpenException } from '../exceptions/exceptions.ts';
 export type Decided = Pick<
   Withdrawal,
   'id' | 'traderId' | 'status' | 'debitedMinor' | 'fiatAmount' | 'fiatCurrency' | 'pspTransactionId' | 'hasRiskDecision'
->;
+> &
+  Partial<Pick<Withdrawal, 'payoutRedispatches' | 'failedPspTransactionIds'>>;
+
+/** The decider's configuration: how many times a `bank_unavailable` failure is re-dispatched (PAYOUT_REDISPATCH_MAX). */
+export interface DecidePolicy {
+  redispatchMax: number;
+}
+export const noRedispatch: DecidePolicy = { redispatchMax: 0 };
 
 /** The order at Alfred as psp-alfred reports it now (`pspAlfredRpc.orderState`). */
 export interface PartnerOrder {
@@ -82,6 +89,8 @@ export interface Patch {
   failureClass?: PayoutFailureClass;
   riskDecision?: { decision: RiskDecision; reasons: { code: string; detail: string }[] };
   settlementReference?: string;
+  /** A bank_unavailable re-dispatch: the FAILED order's reference is set aside and a new order (dispatch n) asked for. */
+  redispatch?: { failedTransactionId: string; dispatch: number };
 }
 
 export interface Step {
@@ -120,13 +129,13 @@ export type Decision =
   | { outcome: 'duplicate'; why: string }
   | { outcome: 'ask_partner' };
 
-export function decide(w: Decided, e: WithdrawalEvent): Decision {
+export function decide(w: Decided, e: WithdrawalEvent, policy: DecidePolicy = noRedispatch): Decision {
   switch (e.kind) {
     case 'risk_decided':
       return onRiskDecided(w, e);
     case 'offramp_created':
     case 'offramp_status':
-      return onPartnerOrder(w, e);
+      return onPartnerOrder(w, e, policy);
     case 'offramp_refused':
       return onOfframpRefused(w, e);
     case 'ledger_refused':
@@ -237,7 +246,7 @@ function outcomeOf(e: OrderEvent): 'exists' | 'completed' | 'failed' {
   return e.status === 'FIAT_TRANSFER_COMPLETED' ? 'completed' : 'failed';
 }
 
-function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
+function onPartnerOrder(w: Decided, e: OrderEvent, policy: DecidePolicy): Decision {
   const tx = e.transactionId;
   const outcome = outcomeOf(e);
   const partnerStatus = e.kind === 'offramp_created' ? 'CREATED' : e.status;
@@ -251,7 +260,9 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
         : `Alfred status ${e.status} (${e.source})`;
   const alfred = { actor: 'alfred', reason };
 
-  // psp-alfred makes one order per withdrawal: another reference, or an order for a withdrawal never approved, is a divergence.
+  // An order that FAILED and was replaced by a re-dispatch: its late events are repeats.
+  if (w.failedPspTransactionIds?.includes(tx)) return { outcome: 'duplicate', why: `order ${tx} failed and was re-dispatched` };
+  // psp-alfred makes one order per withdrawal at a time: another reference, or an order for a withdrawal never approved, is a divergence.
   const foreign = w.pspTransactionId !== null && w.pspTransactionId !== tx;
   if (foreign || w.status === 'pending' || w.status === 'in_review') {
     const key = `reconciliation_mismatch:${w.id}:order:${tx}`;
@@ -281,11 +292,14 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
         const who = { actor: 'alfred', reason: e.kind === 'offramp_created' ? reason : `offramp ${tx} reported ${e.status}` };
         return move(w, ['processing'], who, patch, { timeline: reported ? [reported] : [] });
       }
-      return outcome === 'failed' ? move(w, ['processing', to], alfred, failed, failedExtra) : move(w, ['processing', to], alfred, patch);
+      if (outcome === 'failed')
+        return redispatch(w, tx, reason, failureClass, policy) ?? move(w, ['processing', to], alfred, failed, failedExtra);
+      return move(w, ['processing', to], alfred, patch);
     }
     case 'processing': {
       if (outcome === 'completed') return move(w, ['completed'], alfred, patch);
-      if (outcome === 'failed') return move(w, ['rejected'], alfred, failed, failedExtra);
+      if (outcome === 'failed')
+        return redispatch(w, tx, reason, failureClass, policy) ?? move(w, ['rejected'], alfred, failed, failedExtra);
       if (w.pspTransactionId === null) return move(w, [], alfred, patch, { timeline: [reported ?? note('processing', 'alfred', reason)] });
       return reported
         ? move(w, [], alfred, {}, { timeline: [reported] })
@@ -334,9 +348,30 @@ function onPartnerOrder(w: Decided, e: OrderEvent): Decision {
   return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', to, alfred);
 }
 
+/**
+ * `bank_unavailable` while re-dispatches are left: no refund; the FAILED order (final at Alfred) is
+ * set aside and a new order asked for, the hold kept. Null when the failure ends the withdrawal.
+ */
+function redispatch(w: Decided, tx: string, reason: string, failureClass: PayoutFailureClass, policy: DecidePolicy): Decision | null {
+  const done = w.payoutRedispatches ?? 0;
+  if (failureAction(failureClass) !== 'redispatch' || done >= policy.redispatchMax) return null;
+  const why = `Alfred FAILED order ${tx} (${reason}): re-dispatch ${done + 1} of ${policy.redispatchMax}, a new order`;
+  const path: WithdrawalStatus[] = w.status === 'approved' ? ['processing'] : [];
+  return move(
+    w,
+    path,
+    { actor: 'alfred', reason: why },
+    { redispatch: { failedTransactionId: tx, dispatch: done + 2 } },
+    { effects: ['redispatch_offramp'], timeline: [note('processing', 'alfred', why)] },
+  );
+}
+
 function onOfframpRefused(w: Decided, e: Extract<WithdrawalEvent, { kind: 'offramp_refused' }>): Decision {
   const reason = `offramp refused${e.partnerCode === null ? '' : ` (${e.partnerCode})`}: ${e.message}`.slice(0, 500);
   if (w.status === 'rejected') return { outcome: 'duplicate', why: 'already rejected' };
+  // A re-dispatch Alfred refused: the earlier order FAILED and no other exists, so the hold is released.
+  if (w.status === 'processing' && w.pspTransactionId === null && (w.payoutRedispatches ?? 0) > 0)
+    return move(w, ['rejected'], { actor: 'alfred', reason }, { failureReason: reason });
   // No order was made, so nothing at the partner disagrees; from another status it is a stale answer.
   if (w.status !== 'approved') return refuse(w, 'ALFRED_INCORRECT_STATUS_CHANGE', 'rejected', { actor: 'alfred', reason });
   return move(w, ['rejected'], { actor: 'alfred', reason }, { failureReason: reason });

@@ -63,8 +63,16 @@ export async function sendStatusChanged(
   );
 }
 
-/** Asks psp-alfred for the offramp; it is idempotent by withdrawal id, so a re-send is safe. */
-export async function sendCreateOfframp(em: EntityManager, w: Withdrawal, cause: Cause): Promise<void> {
+/**
+ * Asks psp-alfred for the offramp; it is idempotent by withdrawal id and dispatch, so a re-send is
+ * safe. Dispatch n > 1 is the (n-1)th re-dispatch after a bank_unavailable FAILED: a new order.
+ */
+export async function sendCreateOfframp(
+  em: EntityManager,
+  w: Withdrawal,
+  cause: Cause,
+  dispatch = 1 + w.payoutRedispatches,
+): Promise<void> {
   await enqueue(
     em,
     pspAlfredCommands.createOfframp,
@@ -75,6 +83,7 @@ export async function sendCreateOfframp(em: EntityManager, w: Withdrawal, cause:
       cryptoAmountMinor: w.debitedMinor,
       fiatCurrency: w.fiatCurrency,
       fiatAmount: w.fiatAmount,
+      dispatch,
     },
     cause,
   );

@@ -29,9 +29,9 @@ export function isLegal(from: WithdrawalStatus, to: WithdrawalStatus): boolean {
 /**
  * What entering a status causes: the offramp is asked for, or the hold is posted or voided; and
  * what a decision may add: psp-alfred asked to reconcile the order, or to mark the fiat account
- * errored (a payout failed for a reason about the account).
+ * errored (a payout failed for a reason about the account), or a new order after a FAILED one (re-dispatch).
  */
-export type Effect = 'create_offramp' | 'post_hold' | 'void_hold' | 'reconcile' | 'mark_fiat_account_errored';
+export type Effect = 'create_offramp' | 'post_hold' | 'void_hold' | 'reconcile' | 'mark_fiat_account_errored' | 'redispatch_offramp';
 
 export function effectsOf(to: WithdrawalStatus): Effect[] {
   if (to === 'approved') return ['create_offramp'];

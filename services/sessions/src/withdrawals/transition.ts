@@ -3,7 +3,7 @@ import { queryRow, type Cause, type EntityManager } from '@offramp/kit';
 import { ledgerRpc, type WithdrawalStatus } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { openException } from '../exceptions/exceptions.ts';
-import { decide, type Decision, type Patch, type TransitionRefusal, type Step, type WithdrawalEvent } from './decide.ts';
+import { decide, type DecidePolicy, type Decision, type Patch, type TransitionRefusal, type Step, type WithdrawalEvent } from './decide.ts';
 import { derivedId, sendCreateOfframp, sendFiatAccountErrored, sendReconcile, sendStatusChanged } from './messages.ts';
 import { appendTimeline, lockWithdrawal, toWithdrawal, type Withdrawal } from './withdrawals-store.ts';
 
@@ -17,6 +17,8 @@ export interface TransitionDeps {
   call: Call;
   /** Told of each step taken (metrics); called inside the transaction, so a rolled-back step may be counted. */
   observe?: TransitionObserver;
+  /** PAYOUT_REDISPATCH_MAX: how many new orders a bank_unavailable failure gets (none when absent). */
+  redispatchMax?: number;
 }
 
 export type TransitionOutcome =
@@ -43,8 +45,10 @@ export async function applyEvent(
   const row = await lockWithdrawal(em, withdrawalId);
   if (!row) return { outcome: 'not_found' };
   const w = toWithdrawal(row);
-  return carryOut(em, deps, w, decide(w, event), cause);
+  return carryOut(em, deps, w, decide(w, event, policyOf(deps)), cause);
 }
+
+const policyOf = (deps: TransitionDeps): DecidePolicy => ({ redispatchMax: deps.redispatchMax ?? 0 });
 
 async function carryOut(em: EntityManager, deps: TransitionDeps, w: Withdrawal, d: Decision, cause: Cause): Promise<TransitionOutcome> {
   if (d.outcome === 'ask_partner') return d;
@@ -54,7 +58,7 @@ async function carryOut(em: EntityManager, deps: TransitionDeps, w: Withdrawal, 
     return { outcome: 'refused', refusal: d.refusal };
   }
   const refused = await resolveHold(deps.call, w, d, cause.traceId);
-  if (refused) return carryOut(em, deps, w, decide(w, refused), cause);
+  if (refused) return carryOut(em, deps, w, decide(w, refused, policyOf(deps)), cause);
   if (Object.keys(d.patch).length > 0) await applyPatch(em, w.id, d.patch);
   for (const step of d.steps) await takeStep(em, deps, w, step, d.patch, cause);
   await record(em, w, d, cause);
@@ -115,11 +119,21 @@ async function record(
     if (effect === 'create_offramp') await sendCreateOfframp(em, w, cause);
     else if (effect === 'reconcile') await sendReconcile(em, w.id, cause);
     else if (effect === 'mark_fiat_account_errored' && d.outcome === 'apply') await sendFiatAccountErrored(em, w, d.patch, cause);
+    else if (effect === 'redispatch_offramp' && d.outcome === 'apply' && d.patch.redispatch)
+      await sendCreateOfframp(em, w, cause, d.patch.redispatch.dispatch);
   }
   for (const draft of d.exceptions) await openException(em, draft, cause);
 }
 
 async function applyPatch(em: EntityManager, id: string, p: Patch): Promise<void> {
+  // A re-dispatch sets the FAILED order aside: the next order's reference takes its place when it comes.
+  if (p.redispatch)
+    await em.execute(
+      `update withdrawals set payout_redispatches = payout_redispatches + 1, psp_transaction_id = null,
+         failed_psp_transaction_ids = array_append(failed_psp_transaction_ids, ?), updated_at = now() where id = ?`,
+      [p.redispatch.failedTransactionId, id],
+      'run',
+    );
   await em.execute(
     `update withdrawals set
        psp_transaction_id = coalesce(?, psp_transaction_id),

@@ -35,6 +35,8 @@ const withdrawalRow = z.object({
   psp_transaction_id: z.string().nullable(),
   failure_reason: z.string().nullable(),
   failure_class: payoutFailureClass.nullable(),
+  payout_redispatches: z.number(),
+  failed_psp_transaction_ids: z.array(z.string()),
   settlement_reference: z.string().nullable(),
   stuck_since: z.coerce.date().nullable(),
   created_at: z.coerce.date(),
@@ -43,22 +45,25 @@ const withdrawalRow = z.object({
 export type WithdrawalRow = z.output<typeof withdrawalRow>;
 
 /** What `toWithdrawal` needs of a row (an insert returns no more). */
-export const withdrawalCore = withdrawalRow.pick({
-  id: true,
-  session_id: true,
-  trader_id: true,
-  status: true,
-  payment_route_id: true,
-  country: true,
-  fiat_account_id: true,
-  fiat_amount: true,
-  fiat_currency: true,
-  debited_minor: true,
-  quote: true,
-  destination: true,
-  risk_decision: true,
-  psp_transaction_id: true,
-});
+export const withdrawalCore = withdrawalRow
+  .pick({
+    id: true,
+    session_id: true,
+    trader_id: true,
+    status: true,
+    payment_route_id: true,
+    country: true,
+    fiat_account_id: true,
+    fiat_amount: true,
+    fiat_currency: true,
+    debited_minor: true,
+    quote: true,
+    destination: true,
+    risk_decision: true,
+    psp_transaction_id: true,
+  })
+  // Read by the decider; an insert's answer does without them (a new withdrawal has none).
+  .extend({ payout_redispatches: z.number().optional(), failed_psp_transaction_ids: z.array(z.string()).optional() });
 
 const timelineRow = z.object({
   withdrawal_id: z.string(),
@@ -89,6 +94,9 @@ export interface Withdrawal {
   destination: Destination;
   pspTransactionId: string | null;
   hasRiskDecision: boolean;
+  /** bank_unavailable re-dispatches so far, and the references of the FAILED orders they replaced. */
+  payoutRedispatches: number;
+  failedPspTransactionIds: string[];
 }
 
 export function toWithdrawal(row: z.output<typeof withdrawalCore>): Withdrawal {
@@ -105,12 +113,14 @@ export function toWithdrawal(row: z.output<typeof withdrawalCore>): Withdrawal {
     destination: row.destination,
     pspTransactionId: row.psp_transaction_id,
     hasRiskDecision: row.risk_decision !== null,
+    payoutRedispatches: row.payout_redispatches ?? 0,
+    failedPspTransactionIds: row.failed_psp_transaction_ids ?? [],
   };
 }
 
 const columns = `id, session_id, trader_id, status, payment_route_id, country, fiat_account_id, fiat_amount, fiat_currency,
   debited_minor::text as debited_minor, quote, destination, risk_decision, psp_transaction_id, failure_reason, failure_class,
-  settlement_reference, stuck_since, created_at, updated_at`;
+  payout_redispatches, failed_psp_transaction_ids, settlement_reference, stuck_since, created_at, updated_at`;
 
 /** Reads a withdrawal and locks it until the transaction ends: transitions of one withdrawal serialize here. */
 export async function lockWithdrawal(em: EntityManager, id: string): Promise<WithdrawalRow | null> {
