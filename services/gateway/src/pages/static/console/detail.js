@@ -79,6 +79,8 @@ export function renderDetail(w) {
     ['PSP transaction', pspText(w.psp_transaction)],
     ['Approved by', w.approved_by ? `${w.approved_by} at ${formatTime(w.approved_at)}` : null],
     ['Failure reason', w.failure_reason],
+    // The payout failure's class and Alfred's raw reason (the trader sees the class's message).
+    ['Payout failure', w.failure ? `${w.failure.class} (Alfred: ${w.failure.raw_reason ?? 'no reason given'})` : null],
     ['Settlement reference', w.settlement_reference],
     ['Stuck since', w.stuck_since ? formatTime(w.stuck_since) : null],
     ['Created', formatTime(w.created_at)],
