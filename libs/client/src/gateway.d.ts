@@ -798,7 +798,7 @@ export interface paths {
         };
         /**
          * The trader's notifications as Server-Sent Events
-         * @description Server-Sent Events of the trader's notifications. Authenticate with the bearer token, or with `?ticket=` from `POST /psp/alfred/events/ticket` (a browser `EventSource`). Each event: `id` (the notification id), `event` (withdrawal.processing | withdrawal.completed | withdrawal.rejected), `data` JSON {notification_id, withdrawal_id, status, crypto_amount, crypto_currency, fiat_amount, fiat_currency, restored_amount, message, failure ({class, message} of a payout Alfred failed, else null), occurred_at}; `: heartbeat` comments in between. Notifications are kept 24 h: reconnecting with the `Last-Event-ID` header (or `?last_event_id=`) delivers every event after that one, in order and once, then the live ones.
+         * @description Server-Sent Events of the trader's notifications. Authenticate with the bearer token, or with `?ticket=` from `POST /psp/alfred/events/ticket` (a browser `EventSource`). Each event: `id` (the notification id), `event` (withdrawal.processing | withdrawal.completed | withdrawal.rejected | withdrawal.delayed: the payout is past the SLA of its rail, told once), `data` JSON {notification_id, withdrawal_id, status, crypto_amount, crypto_currency, fiat_amount, fiat_currency, restored_amount, message, failure ({class, message} of a payout Alfred failed, else null), occurred_at}; `: heartbeat` comments in between. Notifications are kept 24 h: reconnecting with the `Last-Event-ID` header (or `?last_event_id=`) delivers every event after that one, in order and once, then the live ones.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -7058,7 +7058,7 @@ export interface operations {
                                     /** Format: uuid */
                                     exception_id: string;
                                     /** @enum {string} */
-                                    kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                                    kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                                     /** @enum {string} */
                                     status: "open" | "resolved";
                                 }[];
@@ -7475,7 +7475,7 @@ export interface operations {
                                     /** Format: uuid */
                                     exception_id: string;
                                     /** @enum {string} */
-                                    kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                                    kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                                     /** @enum {string} */
                                     status: "open" | "resolved";
                                 }[];
@@ -7883,7 +7883,7 @@ export interface operations {
                                 /** Format: uuid */
                                 exception_id: string;
                                 /** @enum {string} */
-                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                                 /** @enum {string} */
                                 status: "open" | "resolved";
                             }[];
@@ -8360,7 +8360,7 @@ export interface operations {
                                 /** Format: uuid */
                                 exception_id: string;
                                 /** @enum {string} */
-                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                                 /** @enum {string} */
                                 status: "open" | "resolved";
                             }[];
@@ -8991,7 +8991,7 @@ export interface operations {
                                 /** Format: uuid */
                                 exception_id: string;
                                 /** @enum {string} */
-                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                                 /** @enum {string} */
                                 status: "open" | "resolved";
                             }[];
@@ -9615,7 +9615,7 @@ export interface operations {
                                 /** Format: uuid */
                                 exception_id: string;
                                 /** @enum {string} */
-                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                                 /** @enum {string} */
                                 status: "open" | "resolved";
                             }[];
@@ -10192,7 +10192,7 @@ export interface operations {
                                 /** Format: uuid */
                                 exception_id: string;
                                 /** @enum {string} */
-                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                                 /** @enum {string} */
                                 status: "open" | "resolved";
                             }[];
@@ -10829,7 +10829,7 @@ export interface operations {
                                 /** Format: uuid */
                                 exception_id: string;
                                 /** @enum {string} */
-                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                                 /** @enum {string} */
                                 status: "open" | "resolved";
                             }[];
@@ -15175,7 +15175,7 @@ export interface operations {
                 page?: number;
                 limit?: number;
                 status?: "open" | "resolved";
-                kind?: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                kind?: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                 withdrawal_id?: string;
             };
             header?: never;
@@ -15236,7 +15236,7 @@ export interface operations {
                                 /** Format: uuid */
                                 exception_id: string;
                                 /** @enum {string} */
-                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                                kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                                 /** @enum {string} */
                                 status: "open" | "resolved";
                                 withdrawal_id: string | null;
@@ -15533,7 +15533,7 @@ export interface operations {
                             /** Format: uuid */
                             exception_id: string;
                             /** @enum {string} */
-                            kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                            kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                             /** @enum {string} */
                             status: "open" | "resolved";
                             withdrawal_id: string | null;
@@ -15907,7 +15907,7 @@ export interface operations {
                             /** Format: uuid */
                             exception_id: string;
                             /** @enum {string} */
-                            kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch";
+                            kind: "partner_outcome_after_terminal" | "ledger_command_refused" | "partner_amount_mismatch" | "unknown_partner_reference" | "reconciliation_mismatch" | "payout_past_sla";
                             /** @enum {string} */
                             status: "open" | "resolved";
                             withdrawal_id: string | null;

@@ -23,6 +23,8 @@ export const exceptionKinds = [
   'partner_amount_mismatch',
   'unknown_partner_reference',
   'reconciliation_mismatch',
+  /** A payout stayed `processing` at the partner past its rail's SLA (sessions' sweeper); no money at stake. */
+  'payout_past_sla',
 ] as const;
 export const exceptionKind = z.enum(exceptionKinds);
 export type ExceptionKind = z.infer<typeof exceptionKind>;

@@ -14,7 +14,8 @@ export const notifiedStatuses = ['processing', 'completed', 'rejected'] as const
 export const notifiedStatus = z.enum(notifiedStatuses);
 export type NotifiedStatus = z.infer<typeof notifiedStatus>;
 
-export const notificationKinds = ['withdrawal.processing', 'withdrawal.completed', 'withdrawal.rejected'] as const;
+/** `withdrawal.delayed`: the payout is past its rail's SLA at the partner (told once; the status stays `processing`). */
+export const notificationKinds = ['withdrawal.processing', 'withdrawal.completed', 'withdrawal.rejected', 'withdrawal.delayed'] as const;
 export const notificationKind = z.enum(notificationKinds);
 export type NotificationKind = z.infer<typeof notificationKind>;
 

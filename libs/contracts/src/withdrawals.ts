@@ -152,6 +152,24 @@ export type WithdrawalDebited = z.infer<typeof withdrawalDebited>;
 
 export const withdrawalEvents = {
   debited: defineMessage(eventSubject('withdrawals', 'debited'), withdrawalDebited),
+  /**
+   * The payout has been `processing` at the partner longer than its rail's SLA (sessions' sweeper,
+   * once per withdrawal): the trader is told it is delayed.
+   */
+  payoutDelayed: defineMessage(
+    eventSubject('withdrawals', 'payout-delayed'),
+    z.object({
+      withdrawalId: z.uuid(),
+      traderId: z.string(),
+      country: z.string().length(2),
+      paymentRouteId: z.string(),
+      slaMs: z.number().int().positive(),
+      processingSince: z.iso.datetime({ offset: true }),
+      debitedMinor: positiveMinorUnits,
+      fiatAmount: decimalAmount,
+      fiatCurrency: currencyCode,
+    }),
+  ),
   statusChanged: defineMessage(
     eventSubject('withdrawals', 'status-changed'),
     z.object({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { failureMessage, inAppSubject, type InAppNotification } from '@offramp/contracts';
 import { emailOf } from '../src/notifications/templates.ts';
-import { notificationOf } from '../src/notifications/compose.ts';
+import { delayedNotificationOf, notificationOf } from '../src/notifications/compose.ts';
 import { messageIdOf, recipientOf } from '../src/notifications/recipient.ts';
 import { retryAt } from '../src/deliveries/dispatcher.ts';
 import { change } from './harness.ts';
@@ -137,5 +137,32 @@ describe('payout failure in the notification', () => {
     expect(notified({ to: 'rejected', failureClass: null, country: 'BR' }).failure).toBeNull();
     expect(notified({ to: 'completed', failureClass: 'account_closed', country: 'BR' }).failure).toBeNull();
     expect(emailOf(notified({ to: 'rejected' })).html).not.toContain('encerrada');
+  });
+});
+
+describe('payout delayed notice', () => {
+  it('when a payout is past its SLA, then the notice says it is delayed with the funds held, and its e-mail says so in the subject', () => {
+    const n = delayedNotificationOf(
+      {
+        withdrawalId: '0190a5d2-0000-7000-8000-000000000002',
+        traderId: 'trader-1',
+        country: 'MX',
+        paymentRouteId: 'MX_SPEI',
+        slaMs: 1_800_000,
+        processingSince: '2030-01-01T11:00:00.000Z',
+        debitedMinor: 60_071_733n,
+        fiatAmount: '1000.00',
+        fiatCurrency: 'MXN',
+      },
+      at,
+    );
+    expect(n).toMatchObject({ kind: 'withdrawal.delayed', status: 'processing', restoredMinor: null, failure: null });
+    expect(n.message).toBe(
+      'Your withdrawal of 1000.00 MXN is taking longer than usual at the bank. Your 60.071733 USDT stays held for it and we are checking with our payment partner.',
+    );
+    const mail = emailOf(n);
+    expect(mail.subject).toBe('Your withdrawal of 1000.00 MXN is taking longer than usual');
+    expect(mail.text.split('\n')[0]).toBe('Your withdrawal is taking longer than usual');
+    expect(mail.text).toContain('Delayed at the bank, funds held');
   });
 });

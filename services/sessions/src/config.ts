@@ -45,6 +45,13 @@ export const sessionsConfig = baseConfig.extend({
     .default(60),
   /** How many new partner orders a payout Alfred FAILED as bank_unavailable gets (each after the previous one FAILED); 0: none. */
   PAYOUT_REDISPATCH_MAX: z.coerce.number().int().min(0).max(10).default(2),
+  /** How long a payout may stay `processing` at the partner before the trader is told it is delayed (once) and an exception opened. */
+  PAYOUT_SLA_MS: ms(3_600_000),
+  /** Per rail, over PAYOUT_SLA_MS: `SPEI=1800000,PIX=600000`. */
+  PAYOUT_SLA_MS_BY_RAIL: z
+    .string()
+    .regex(/^$|^[A-Z_]+=[1-9][0-9]*(,[A-Z_]+=[1-9][0-9]*)*$/, 'must be RAIL=ms pairs separated by commas, e.g. SPEI=1800000,PIX=600000')
+    .default(''),
 });
 
 export type SessionsConfig = z.infer<typeof sessionsConfig>;

@@ -42,7 +42,7 @@ const streamQuery = z.object({
 
 const streamDescription =
   "Server-Sent Events of the trader's notifications. Authenticate with the bearer token, or with `?ticket=` from `POST /psp/alfred/events/ticket` (a browser `EventSource`). " +
-  'Each event: `id` (the notification id), `event` (withdrawal.processing | withdrawal.completed | withdrawal.rejected), `data` JSON {notification_id, withdrawal_id, status, crypto_amount, crypto_currency, fiat_amount, fiat_currency, restored_amount, message, failure ({class, message} of a payout Alfred failed, else null), occurred_at}; ' +
+  'Each event: `id` (the notification id), `event` (withdrawal.processing | withdrawal.completed | withdrawal.rejected | withdrawal.delayed: the payout is past the SLA of its rail, told once), `data` JSON {notification_id, withdrawal_id, status, crypto_amount, crypto_currency, fiat_amount, fiat_currency, restored_amount, message, failure ({class, message} of a payout Alfred failed, else null), occurred_at}; ' +
   '`: heartbeat` comments in between. Notifications are kept 24 h: reconnecting with the `Last-Event-ID` header (or `?last_event_id=`) delivers every event after that one, in order and once, then the live ones.';
 
 /** Seen on either the `Last-Event-ID` header (an `EventSource` reconnecting) or the query (a new `EventSource` after a new ticket). */

@@ -1,4 +1,5 @@
 import { Migration } from '@offramp/kit';
+import { NotifierDelayed } from './0002-delayed.ts';
 
 export class NotifierInitial extends Migration {
   override up(): void {
@@ -39,4 +40,7 @@ export class NotifierInitial extends Migration {
   }
 }
 
-export const migrations = [{ name: '0001_notifier', class: NotifierInitial }];
+export const migrations = [
+  { name: '0001_notifier', class: NotifierInitial },
+  { name: '0002_delayed', class: NotifierDelayed },
+];

@@ -11,6 +11,7 @@ import {
 import type { z } from 'zod';
 
 export type StatusChanged = z.output<typeof withdrawalEvents.statusChanged.payload>;
+export type PayoutDelayed = z.output<typeof withdrawalEvents.payoutDelayed.payload>;
 
 /** USDT has 6 decimals; amounts are shown with all of them, as the trader's balance is. */
 export const usdt = (minor: bigint) => minorToDecimal(minor, 6);
@@ -44,6 +45,24 @@ export function notificationOf(change: StatusChanged, at: { notificationId: stri
     restoredMinor,
     message: messageOf(base),
     failure: failureOf(change),
+    occurredAt: at.occurredAt,
+  };
+}
+
+/** The notice that a payout is past its rail's SLA: the withdrawal stays `processing`, its funds held. */
+export function delayedNotificationOf(d: PayoutDelayed, at: { notificationId: string; occurredAt: string }): InAppNotification {
+  return {
+    notificationId: at.notificationId,
+    kind: 'withdrawal.delayed',
+    traderId: d.traderId,
+    withdrawalId: d.withdrawalId,
+    status: 'processing',
+    debitedMinor: d.debitedMinor,
+    fiatAmount: d.fiatAmount,
+    fiatCurrency: d.fiatCurrency,
+    restoredMinor: null,
+    message: `Your withdrawal of ${d.fiatAmount} ${d.fiatCurrency} is taking longer than usual at the bank. Your ${usdt(d.debitedMinor)} USDT stays held for it and we are checking with our payment partner.`,
+    failure: null,
     occurredAt: at.occurredAt,
   };
 }

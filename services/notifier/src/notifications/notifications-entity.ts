@@ -1,3 +1,4 @@
+import { notificationKinds } from '@offramp/contracts';
 import { defineEntity, p } from '@offramp/kit';
 
 /**
@@ -13,7 +14,7 @@ export const NotificationEntity = defineEntity({
     eventId: p.uuid().unique(),
     withdrawalId: p.uuid(),
     traderId: p.text(),
-    kind: p.enum(['withdrawal.processing', 'withdrawal.completed', 'withdrawal.rejected'] as const),
+    kind: p.enum(notificationKinds),
     notification: p.json<unknown>(),
     createdAt: p.datetime().columnType('timestamptz').defaultRaw('now()'),
   },

@@ -1,8 +1,8 @@
-import { inAppMessage, inAppSubject, type Envelope } from '@offramp/contracts';
+import { inAppMessage, inAppSubject, type Envelope, type InAppNotification } from '@offramp/contracts';
 import { makeEnvelope, newId, type Cause, type EntityManager, type Logger } from '@offramp/kit';
 import type { NotifierConfig } from '../config.ts';
 import { insertDelivery } from '../deliveries/deliveries-store.ts';
-import { notificationOf, type StatusChanged } from './compose.ts';
+import { delayedNotificationOf, notificationOf, type PayoutDelayed, type StatusChanged } from './compose.ts';
 import { messageIdOf, recipientOf } from './recipient.ts';
 import { NotificationEntity } from './notifications-entity.ts';
 
@@ -19,9 +19,28 @@ export async function recordNotification(
   envelope: Envelope<StatusChanged>,
   ctx: { config: RecordConfig; log: Logger; cause: Cause },
 ): Promise<'recorded' | 'not_notified' | 'already_notified'> {
-  const change = envelope.payload;
-  const notification = notificationOf(change, { notificationId: newId(), occurredAt: envelope.occurredAt });
+  const notification = notificationOf(envelope.payload, { notificationId: newId(), occurredAt: envelope.occurredAt });
   if (!notification) return 'not_notified';
+  return record(em, envelope, notification, ctx);
+}
+
+/** The notice of a payout past its rail's SLA (`withdrawals.payout-delayed`): once per withdrawal, like a status. */
+export async function recordDelayedNotification(
+  em: EntityManager,
+  envelope: Envelope<PayoutDelayed>,
+  ctx: { config: RecordConfig; log: Logger; cause: Cause },
+): Promise<'recorded' | 'already_notified'> {
+  const notification = delayedNotificationOf(envelope.payload, { notificationId: newId(), occurredAt: envelope.occurredAt });
+  return record(em, envelope, notification, ctx);
+}
+
+async function record(
+  em: EntityManager,
+  envelope: Envelope<unknown>,
+  notification: InAppNotification,
+  ctx: { config: RecordConfig; log: Logger; cause: Cause },
+): Promise<'recorded' | 'already_notified'> {
+  const change = { withdrawalId: notification.withdrawalId, traderId: notification.traderId };
   const wire = makeEnvelope(inAppMessage, notification, ctx.cause);
   // The dedupe is the insert itself: `on conflict do nothing` on the event id and on (withdrawal, kind).
   const inserted = await em

@@ -27,8 +27,12 @@ const statusLabel: Record<InAppNotification['status'], string> = {
   rejected: 'Failed, funds returned',
 };
 
+const delayedHeadline = 'Your withdrawal is taking longer than usual';
+const headlineOf = (n: InAppNotification) => (n.kind === 'withdrawal.delayed' ? delayedHeadline : headline[n.status]);
+
 function subjectOf(n: InAppNotification): string {
   const fiat = `${n.fiatAmount} ${n.fiatCurrency}`;
+  if (n.kind === 'withdrawal.delayed') return `Your withdrawal of ${fiat} is taking longer than usual`;
   if (n.status === 'processing') return `Your withdrawal of ${fiat} is on its way to your bank`;
   if (n.status === 'completed') return `Your withdrawal of ${fiat} is complete`;
   return `Your withdrawal of ${fiat} could not be completed: ${usdt(n.restoredMinor ?? n.debitedMinor)} USDT returned`;
@@ -36,7 +40,7 @@ function subjectOf(n: InAppNotification): string {
 
 function rowsOf(n: InAppNotification): Row[] {
   const rows: Row[] = [
-    { label: 'Status', value: statusLabel[n.status] },
+    { label: 'Status', value: n.kind === 'withdrawal.delayed' ? 'Delayed at the bank, funds held' : statusLabel[n.status] },
     { label: 'Amount to your bank', value: `${n.fiatAmount} ${n.fiatCurrency}` },
     { label: n.status === 'rejected' ? 'USDT held for it' : 'USDT debited', value: `${usdt(n.debitedMinor)} USDT` },
   ];
@@ -52,7 +56,7 @@ export function emailOf(n: InAppNotification): EmailContent {
   const rows = rowsOf(n);
   const width = Math.max(...rows.map((r) => r.label.length));
   const text = [
-    headline[n.status],
+    headlineOf(n),
     '',
     n.message,
     '',
@@ -70,9 +74,9 @@ export function emailOf(n: InAppNotification): EmailContent {
     .join('\n');
   const html = `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(headline[n.status])}</title></head>
+<head><meta charset="utf-8"><title>${escapeHtml(headlineOf(n))}</title></head>
 <body style="font-family:Arial,Helvetica,sans-serif;color:#222;max-width:560px;margin:0 auto;padding:16px">
-<h1 style="font-size:20px">${escapeHtml(headline[n.status])}</h1>
+<h1 style="font-size:20px">${escapeHtml(headlineOf(n))}</h1>
 <p>${escapeHtml(n.message)}</p>
 ${n.failure ? `<p>${escapeHtml(n.failure.message)}</p>\n` : ''}<table role="presentation" style="border-collapse:collapse">
 ${cells}

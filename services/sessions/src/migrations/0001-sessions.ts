@@ -6,6 +6,7 @@ import { TimelineChainLockOrder } from './0005-audit-chain-lock-order.ts';
 import { Approvals } from './0006-approvals.ts';
 import { PayoutFailures } from './0007-payout-failures.ts';
 import { PayoutRedispatch } from './0008-payout-redispatch.ts';
+import { PayoutSla } from './0009-payout-sla.ts';
 
 export class SessionsInitial extends Migration {
   override up(): void {
@@ -91,4 +92,5 @@ export const migrations = [
   { name: '0006_approvals', class: Approvals },
   { name: '0007_payout_failures', class: PayoutFailures },
   { name: '0008_payout_redispatch', class: PayoutRedispatch },
+  { name: '0009_payout_sla', class: PayoutSla },
 ];

@@ -1,11 +1,20 @@
-import { inTransaction, newId, type Logger } from '@offramp/kit';
+import { enqueue, inTransaction, newId, type Logger } from '@offramp/kit';
 import type { SessionsConfig } from '../config.ts';
 import type { SessionsMetrics } from '../metrics.ts';
 import { finishInitiation, type InitiateDeps } from '../sessions/initiate.ts';
 import { claimStaleInitiations, findSession, setSessionStatus, type Session } from '../sessions/sessions-store.ts';
 import { sendCreateOfframp, sendDebited, sendReconcile, sendVoidHold } from '../withdrawals/messages.ts';
 import { addNote } from '../withdrawals/transition.ts';
-import { claimDueForReconcile, countStuck, flagStuck, lockStale, toWithdrawal } from '../withdrawals/withdrawals-store.ts';
+import {
+  claimDelayedPayouts,
+  claimDueForReconcile,
+  countStuck,
+  flagStuck,
+  lockStale,
+  toWithdrawal,
+} from '../withdrawals/withdrawals-store.ts';
+import { openException } from '../exceptions/exceptions.ts';
+import { paymentRoutes, withdrawalEvents } from '@offramp/contracts';
 
 export type SweeperSettings = Pick<
   SessionsConfig,
@@ -16,6 +25,8 @@ export type SweeperSettings = Pick<
   | 'RECONCILE_AFTER_MS'
   | 'WITHDRAWAL_SLA_MS'
   | 'REVIEW_SLA_MS'
+  | 'PAYOUT_SLA_MS'
+  | 'PAYOUT_SLA_MS_BY_RAIL'
 >;
 
 export interface SweeperDeps {
@@ -32,6 +43,7 @@ export interface SweepReport {
   debitedRepublished: number;
   reconcilesRequested: number;
   flaggedStuck: number;
+  payoutsDelayed: number;
 }
 
 export interface Sweeper {
@@ -62,8 +74,9 @@ export function startSweeper(deps: SweeperDeps): Sweeper {
     const debitedRepublished = await republishDebited(deps);
     const reconcilesRequested = await requestReconciliation(deps);
     const flaggedStuck = await flagStuckWithdrawals(deps);
+    const payoutsDelayed = await noticeDelayedPayouts(deps);
     deps.initiate.relay.wake();
-    return { ...initiations, offrampsResent, debitedRepublished, reconcilesRequested, flaggedStuck };
+    return { ...initiations, offrampsResent, debitedRepublished, reconcilesRequested, flaggedStuck, payoutsDelayed };
   }
 
   function runOnce(): Promise<SweepReport> {
@@ -177,4 +190,81 @@ async function flagStuckWithdrawals(deps: SweeperDeps): Promise<number> {
   deps.metrics.stuck.reset();
   for (const { status, n } of await countStuck(em)) deps.metrics.stuck.set({ status }, n);
   return flagged.length;
+}
+
+/** The SLA of each route's rail (PAYOUT_SLA_MS_BY_RAIL over PAYOUT_SLA_MS), routes grouped by SLA. */
+export function payoutSlas(
+  settings: Pick<SweeperSettings, 'PAYOUT_SLA_MS' | 'PAYOUT_SLA_MS_BY_RAIL'>,
+): { slaMs: number; routeIds: string[] }[] {
+  const byRail = new Map(
+    settings.PAYOUT_SLA_MS_BY_RAIL.split(',')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), Number(pair.slice(pair.indexOf('=') + 1))] as const),
+  );
+  const groups = new Map<number, string[]>();
+  for (const route of paymentRoutes) {
+    const slaMs = byRail.get(route.rail) ?? settings.PAYOUT_SLA_MS;
+    groups.set(slaMs, [...(groups.get(slaMs) ?? []), route.id]);
+  }
+  return [...groups].map(([slaMs, routeIds]) => ({ slaMs, routeIds }));
+}
+
+/**
+ * Payouts `processing` past their rail's SLA, each once: the trader is told it is delayed
+ * (`withdrawals.payout-delayed`: stream and e-mail), an exception opened for the operators, the order
+ * reconciled with Alfred, and a note on the timeline; all in the transaction that stamps it.
+ */
+async function noticeDelayedPayouts(deps: SweeperDeps): Promise<number> {
+  let total = 0;
+  for (const { slaMs, routeIds } of payoutSlas(deps.settings)) {
+    total += await inTransaction(deps.initiate.db, async (em) => {
+      const delayed = await claimDelayedPayouts(em, routeIds, slaMs, batch);
+      for (const w of delayed) {
+        const cause = { correlationId: w.id, causationId: null, traceId: newId() };
+        const processingSince = w.since.toISOString();
+        await enqueue(
+          em,
+          withdrawalEvents.payoutDelayed,
+          {
+            withdrawalId: w.id,
+            traderId: w.trader_id,
+            country: w.country,
+            paymentRouteId: w.payment_route_id,
+            slaMs,
+            processingSince,
+            debitedMinor: BigInt(w.debited_minor),
+            fiatAmount: w.fiat_amount,
+            fiatCurrency: w.fiat_currency,
+          },
+          cause,
+        );
+        await openException(
+          em,
+          {
+            kind: 'payout_past_sla',
+            key: `payout_past_sla:${w.id}`,
+            withdrawalId: w.id,
+            traderId: w.trader_id,
+            partnerReference: w.psp_transaction_id,
+            facts: { paymentRouteId: w.payment_route_id, slaMs, processingSince, withdrawalStatus: 'processing' },
+            exposure: 'none',
+            amountMinor: 0n,
+          },
+          cause,
+        );
+        await sendReconcile(em, w.id, cause);
+        await addNote(
+          em,
+          w.id,
+          'processing',
+          'system',
+          `payout past its SLA (${slaMs} ms on ${w.payment_route_id}): trader told, reconciliation asked`,
+        );
+        deps.log.warn({ withdrawalId: w.id, paymentRouteId: w.payment_route_id, slaMs, since: processingSince }, 'payout past its SLA');
+      }
+      deps.metrics.sweeperActions.inc({ action: 'payout_delayed' }, delayed.length);
+      return delayed.length;
+    });
+  }
+  return total;
 }

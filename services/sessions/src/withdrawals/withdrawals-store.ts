@@ -297,3 +297,36 @@ export async function countStuck(em: EntityManager): Promise<{ status: Withdrawa
   );
   return rows.map((r) => ({ status: r.status, n: Number(r.n) }));
 }
+
+/** A payout found past its rail's SLA: what the notice, the exception and the note need. */
+const delayedRow = z.object({
+  id: z.string(),
+  trader_id: z.string(),
+  country: z.string(),
+  payment_route_id: z.string(),
+  fiat_amount: z.string(),
+  fiat_currency: z.string(),
+  debited_minor: z.string(),
+  psp_transaction_id: z.string().nullable(),
+  since: z.coerce.date(),
+});
+
+/**
+ * Stamps (skip locked, so replicas share the work) the `processing` withdrawals of `routeIds` that
+ * have been processing longer than `slaMs` and were never found delayed, and flags them stuck (as
+ * operators list them); returns them. Once each.
+ */
+export async function claimDelayedPayouts(em: EntityManager, routeIds: string[], slaMs: number, limit: number) {
+  return queryRows(
+    em,
+    delayedRow,
+    `update withdrawals w set payout_delayed_at = now(), stuck_since = coalesce(w.stuck_since, now()) where w.id in (
+       select id from withdrawals
+       where status = 'processing' and payout_delayed_at is null and payment_route_id in (select jsonb_array_elements_text(?::jsonb))
+         and status_changed_at < now() - (? * interval '1 millisecond')
+       order by status_changed_at limit ? for update skip locked)
+     returning w.id, w.trader_id, w.country, w.payment_route_id, w.fiat_amount, w.fiat_currency, w.debited_minor::text as debited_minor,
+       w.psp_transaction_id, w.status_changed_at as since`,
+    [JSON.stringify(routeIds), slaMs, limit],
+  );
+}
