@@ -1674,7 +1674,8 @@ export interface operations {
                      *           "masked_number": "***8909",
                      *           "account_holder_name": "Joao Santos",
                      *           "bank_name": null,
-                     *           "created_at": "2030-01-01T00:00:00.000Z"
+                     *           "created_at": "2030-01-01T00:00:00.000Z",
+                     *           "status": "active"
                      *         }
                      *       ],
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
@@ -1692,6 +1693,8 @@ export interface operations {
                             bank_name: string | null;
                             /** Format: date-time */
                             created_at: string;
+                            /** @enum {string} */
+                            status: "active" | "errored";
                         }[];
                         trace_id: string;
                     };

@@ -146,7 +146,8 @@ export const fiatAccountAnswer = z.object({
   bank_name: z.string().nullable(),
   created_at: timestamp,
 });
-export const fiatAccountListAnswer = z.array(fiatAccountAnswer);
+/** `status` `errored`: a payout to the account failed for a reason about the account; POST /session refuses it (FIAT_ACCOUNT_ERRORED). */
+export const fiatAccountListAnswer = z.array(fiatAccountAnswer.extend({ status: z.enum(['active', 'errored']) }));
 export const fiatAccountRequirementsAnswer = z.record(z.string(), z.unknown());
 /** API.md names the created id `fiatAccountId`; `fiat_account_id` is the same value in the wire's usual case. */
 export const createdFiatAccountAnswer = z.object({ fiatAccountId: z.string(), fiat_account_id: z.string() });

@@ -37,6 +37,8 @@ export const fiatAccountView = z.object({
   accountHolderName: z.string(),
   bankName: z.string().nullable(),
   createdAt: z.iso.datetime({ offset: true }),
+  /** `errored`: a payout to it failed for a reason about the account (closed, invalid, another holder); new sessions refuse it. */
+  status: z.enum(['active', 'errored']).optional(),
 });
 export type FiatAccountView = z.infer<typeof fiatAccountView>;
 

@@ -52,6 +52,7 @@ describe('gateway widget routes', () => {
         account_holder_name: 'Ana Souza',
         bank_name: null,
         created_at: '2030-01-01T00:00:00.000Z',
+        status: 'active',
       },
     ]);
   });

@@ -61,6 +61,7 @@ describe('fiat accounts', () => {
         accountHolderName: 'Maria Hernandez',
         bankName: 'BBVA Mexico',
         createdAt: expect.any(String),
+        status: 'active',
       },
     ]);
     expect(JSON.stringify(accounts)).not.toContain(validClabe);

@@ -194,6 +194,15 @@ describe('payout failure taxonomy over the real system (sandbox -> psp-alfred ->
         const holder = (await adminWithdrawal<{ fiat_account: { account_holder_name: string } }>(sys, operatorToken, withdrawalId))
           .fiat_account.account_holder_name;
         const newAccountId = await addAccount(sys, trader, replacement, holder);
+        const listed = await sys.http('GET', '/psp/alfred/fiat-accounts', { trader });
+        expect(
+          (listed.body!.data as { fiat_account_id: string; status: string }[]).map((a) => [a.fiat_account_id, a.status]).sort(),
+        ).toEqual(
+          [
+            [accountId, 'errored'],
+            [newAccountId, 'active'],
+          ].sort(),
+        );
         const fresh = await withdraw(sys, trader, replacement, newAccountId);
         await waitForStatus(sys, trader, fresh.withdrawalId, 'processing');
         expect(await balance(sys, trader)).toEqual({ available: minusUsdt('1000.000000', fresh.debited), held: fresh.debited });

@@ -28,6 +28,7 @@ function fiatAccountToWire(a: FiatAccountView) {
     account_holder_name: a.accountHolderName,
     bank_name: a.bankName,
     created_at: a.createdAt,
+    status: a.status ?? 'active',
   };
 }
 
@@ -54,6 +55,7 @@ export function fiatAccountRoutes(deps: { services: Services }) {
                 account_holder_name: 'Joao Santos',
                 bank_name: null,
                 created_at: withdrawalExample.created_at,
+                status: 'active',
               },
             ],
           },

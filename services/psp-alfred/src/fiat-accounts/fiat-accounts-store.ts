@@ -25,6 +25,7 @@ function toStored(a: AccountRow): StoredAccount {
       accountHolderName: a.holderName,
       bankName: a.bankName ?? null,
       createdAt: a.createdAt.toISOString(),
+      status: a.erroredAt ? 'errored' : 'active',
     },
     traderId: a.traderId,
     customerId: a.customerId,
