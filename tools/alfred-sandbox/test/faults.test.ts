@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { basePath } from '../src/app.ts';
-import { credentials, startSandbox, verifiedCustomer, withCheckDigits } from './harness.ts';
+import { credentials, readyOfframpOrder, startSandbox } from './harness.ts';
 
 const sandbox = startSandbox();
 let baseUrl: string;
@@ -23,26 +23,7 @@ const post = (path: string, body: object, timeoutMs = 5_000) =>
     signal: AbortSignal.timeout(timeoutMs),
   });
 
-async function readyOrder() {
-  const customerId = await verifiedCustomer(sandbox);
-  const fields = {
-    accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'),
-    accountType: 'CLABE',
-    metadata: { accountHolderName: 'Maria Lopez' },
-  };
-  const { fiatAccountId } = (await sandbox.call('POST', '/fiatAccounts', { customerId, type: 'SPEI', fiatAccountFields: fields })).json();
-  const quote = (await sandbox.call('POST', '/quotes', quoteBody)).json();
-  return {
-    customerId,
-    quoteId: quote.quoteId,
-    fromCurrency: 'USDT',
-    toCurrency: 'MXN',
-    amount: quote.fromAmount,
-    chain: 'TRON',
-    fiatAccountId,
-    originAddress: 'Tsender',
-  };
-}
+const readyOrder = async () => (await readyOfframpOrder(sandbox)).order;
 
 describe('faults', () => {
   it('when two errors are armed for /quotes, then the next two quote calls get 500 111301, the third works, and other paths never fail', async () => {

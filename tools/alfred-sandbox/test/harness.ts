@@ -47,6 +47,42 @@ export async function verifiedCustomer(sandbox: TestSandbox, country = 'MX', opt
   return customerId;
 }
 
+/**
+ * A verified MX customer with a SPEI (CLABE) account, a quote of 100 USDT to MXN on TRON (with the
+ * customer in its metadata when `quoteForCustomer`), and the order body that spends it: what an
+ * offramp needs, not yet created.
+ */
+export async function readyOfframpOrder(sandbox: TestSandbox, opts: { quoteForCustomer?: boolean } = {}) {
+  const customerId = await verifiedCustomer(sandbox);
+  const fields = {
+    accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'),
+    accountType: 'CLABE',
+    metadata: { accountHolderName: 'Maria Lopez' },
+  };
+  const { fiatAccountId } = (await sandbox.call('POST', '/fiatAccounts', { customerId, type: 'SPEI', fiatAccountFields: fields })).json();
+  const quote = (
+    await sandbox.call('POST', '/quotes', {
+      fromCurrency: 'USDT',
+      toCurrency: 'MXN',
+      fromAmount: '100',
+      chain: 'TRON',
+      paymentMethodType: 'BANK',
+      ...(opts.quoteForCustomer ? { metadata: { customerId } } : {}),
+    })
+  ).json();
+  const order = {
+    customerId,
+    quoteId: quote.quoteId as string,
+    fromCurrency: 'USDT',
+    toCurrency: 'MXN',
+    amount: quote.fromAmount as string,
+    chain: 'TRON',
+    fiatAccountId: fiatAccountId as string,
+    originAddress: 'Tsender',
+  };
+  return { customerId, fiatAccountId: fiatAccountId as string, quoteId: quote.quoteId as string, order };
+}
+
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
   rawBody: string;

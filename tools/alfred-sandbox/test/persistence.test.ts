@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
-import { startReceiver, startSandbox, verifiedCustomer, withCheckDigits, type TestSandbox, type WebhookReceiver } from './harness.ts';
+import { startReceiver, readyOfframpOrder, startSandbox, type TestSandbox, type WebhookReceiver } from './harness.ts';
 
 let dir: string;
 const opened: TestSandbox[] = [];
@@ -36,36 +36,10 @@ async function crashCopy(stateFile: string): Promise<string> {
 
 /** A verified MX customer with a SPEI account, a quote, and an order created with an Idempotency-Key. */
 async function customerWithOrder(sandbox: TestSandbox) {
-  const customerId = await verifiedCustomer(sandbox);
-  const fields = {
-    accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'),
-    accountType: 'CLABE',
-    metadata: { accountHolderName: 'Maria Lopez' },
-  };
-  const { fiatAccountId } = (await sandbox.call('POST', '/fiatAccounts', { customerId, type: 'SPEI', fiatAccountFields: fields })).json();
-  const quote = (
-    await sandbox.call('POST', '/quotes', {
-      fromCurrency: 'USDT',
-      toCurrency: 'MXN',
-      fromAmount: '100',
-      chain: 'TRON',
-      paymentMethodType: 'BANK',
-      metadata: { customerId },
-    })
-  ).json();
-  const order = {
-    customerId,
-    quoteId: quote.quoteId,
-    fromCurrency: 'USDT',
-    toCurrency: 'MXN',
-    amount: quote.fromAmount,
-    chain: 'TRON',
-    fiatAccountId,
-    originAddress: 'Tsender',
-  };
+  const { customerId, fiatAccountId, quoteId, order } = await readyOfframpOrder(sandbox, { quoteForCustomer: true });
   const created = await sandbox.call('POST', '/offramp', order, { 'idempotency-key': `order-${customerId}` });
   expect(created.statusCode, created.body).toBe(201);
-  return { customerId, fiatAccountId, quoteId: quote.quoteId as string, order, transactionId: created.json().transactionId as string };
+  return { customerId, fiatAccountId, quoteId, order, transactionId: created.json().transactionId as string };
 }
 
 describe('sandbox state kept in a file', () => {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
 import { backoffMs } from '../src/webhooks/dispatcher.ts';
-import { startReceiver, startSandbox, verifiedCustomer, withCheckDigits, type WebhookReceiver } from './harness.ts';
+import { startReceiver, readyOfframpOrder, startSandbox, type WebhookReceiver } from './harness.ts';
 
 const secret = 'whsec-test';
 const sandbox = startSandbox({ settings: { webhookSecret: secret, webhookRetryBaseDelayMs: 20 } });
@@ -18,32 +18,7 @@ afterAll(() => sandbox.close());
 
 /** A created offramp, through the partner API, for a verified MX customer with a SPEI account. */
 async function newOfframp(): Promise<string> {
-  const customerId = await verifiedCustomer(sandbox);
-  const fields = {
-    accountNumber: withCheckDigits('MX', 'clabe', '00201007777777777'),
-    accountType: 'CLABE',
-    metadata: { accountHolderName: 'Maria Lopez' },
-  };
-  const { fiatAccountId } = (await sandbox.call('POST', '/fiatAccounts', { customerId, type: 'SPEI', fiatAccountFields: fields })).json();
-  const quote = (
-    await sandbox.call('POST', '/quotes', {
-      fromCurrency: 'USDT',
-      toCurrency: 'MXN',
-      fromAmount: '100',
-      chain: 'TRON',
-      paymentMethodType: 'BANK',
-    })
-  ).json();
-  const order = {
-    customerId,
-    quoteId: quote.quoteId,
-    fromCurrency: 'USDT',
-    toCurrency: 'MXN',
-    amount: quote.fromAmount,
-    chain: 'TRON',
-    fiatAccountId,
-    originAddress: 'Tsender',
-  };
+  const { order } = await readyOfframpOrder(sandbox);
   await sandbox.webhooks.idle();
   receiver.received.length = 0;
   return (await sandbox.call('POST', '/offramp', order)).json().transactionId;
