@@ -12,17 +12,16 @@
  * (20), IDLE_AFTER_SECONDS (60, in windows of IDLE_WINDOW_SECONDS, 10). The figure the acceptance
  * reads is `after_load.last_30s_total_cores` against `fresh.total_cores`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { loadConfig } from '@offramp/kit';
-import { repoRoot } from './config.ts';
 import { httpAnswers200, waitUntil } from './probes.ts';
-import { portEnvName, services } from './services.ts';
+import { services } from './services.ts';
+import { spawnChildStack, stackRunning } from './child-stack.ts';
 
 const settings = loadConfig(
   z.object({
@@ -39,24 +38,6 @@ const clockTicks = 100;
 const devSecret = 'idle-cpu-bench-dev-secret';
 const loadStart = os.loadavg();
 const startedAt = Date.now();
-
-/** Distinct free ports: every listener stays open until all are chosen. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
 
 interface ProcStat {
   pid: number;
@@ -244,34 +225,13 @@ let stackOutput = '';
 let stackChild: ChildProcess | undefined;
 
 async function startStack(dataDir: string): Promise<{ child: ChildProcess; gateway: string }> {
-  const [postgres, nats, ...servicePorts] = await freePorts(2 + services.length);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    OFFRAMP_DATA_DIR: dataDir,
-    EMBEDDED_PG_PORT: String(postgres),
-    EMBEDDED_NATS_PORT: String(nats),
-    DEV_ENDPOINTS: 'true',
-    DEV_SECRET: devSecret,
-    RATE_LIMIT_MAX: '1000000',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  };
-  const ports: Record<string, number> = {};
-  services.forEach((service, i) => {
-    ports[service.name] = servicePorts[i]!;
-    env[portEnvName(service)] = String(servicePorts[i]);
-  });
-  delete env.DATABASE_URL;
-  delete env.NATS_URL;
-  const child = spawn(process.execPath, [path.join(repoRoot, 'tools/stack/src/start.ts')], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, ports } = await spawnChildStack({
+    dataDir,
+    env: { DEV_ENDPOINTS: 'true', DEV_SECRET: devSecret, RATE_LIMIT_MAX: '1000000', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    onOutput: (text) => (stackOutput = (stackOutput + text).slice(-20_000)),
   });
   stackChild = child;
-  const keep = (chunk: Buffer) => (stackOutput = (stackOutput + chunk.toString()).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const alive = () => child.exitCode === null && child.signalCode === null;
+  const alive = () => stackRunning(child);
   for (const service of services) {
     await waitUntil(service.name, () => httpAnswers200(`http://127.0.0.1:${ports[service.name]}/readyz`), { timeoutMs: 120_000, alive });
   }

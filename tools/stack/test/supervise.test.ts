@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,11 +9,8 @@ import { createLogger } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
 import { spawnChild } from '../src/child.ts';
 import { portIsFree } from '../src/probes.ts';
-import { portEnvName, services } from '../src/services.ts';
+import { spawnChildStack, stackRunning, type StackExit } from '../src/child-stack.ts';
 import { supervise, type Supervised } from '../src/supervise.ts';
-
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const startScript = path.join(repoRoot, 'tools/stack/src/start.ts');
 
 type LogEvent = Record<string, unknown> & { msg?: string };
 
@@ -148,10 +144,7 @@ const tradersCount = 3;
 const perTrader = 10;
 const terminalStatuses = ['completed', 'rejected'];
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+type Exit = StackExit;
 
 interface Stack {
   child: ChildProcess;
@@ -190,67 +183,37 @@ interface SandboxOrder {
   status: string;
 }
 
-const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
-
-/** Distinct free ports: every listener stays open until all are chosen. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
+const running = stackRunning;
 
 /** `npm start` as start.test.ts runs it (own data dir and ports, its own Postgres and NATS), with the QA endpoints on. */
 async function startStack(dataDir: string): Promise<Stack> {
-  const [postgres, nats, ...servicePorts] = await freePorts(2 + services.length);
-  const ports: Record<string, number> = { postgres: postgres!, nats: nats! };
-  const stackEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    OFFRAMP_DATA_DIR: dataDir,
-    EMBEDDED_PG_PORT: String(postgres),
-    EMBEDDED_NATS_PORT: String(nats),
-    DEV_ENDPOINTS: 'true',
-    DEV_SECRET: devSecret,
-    ALFRED_API_KEY: alfredKeys['api-key'],
-    ALFRED_API_SECRET: alfredKeys['api-secret'],
-    // Thirty withdrawals polled and retried by three traders are far above a person's rate.
-    RATE_LIMIT_MAX: '100000',
-  };
-  services.forEach((service, i) => {
-    ports[service.name] = servicePorts[i]!;
-    stackEnv[portEnvName(service)] = String(servicePorts[i]);
-  });
-  const unset = new Set(['DATABASE_URL', 'NATS_URL', 'ALFRED_BASE_URL', 'ALFRED_WEBHOOK_URL', 'SANDBOX_STATE_FILE', 'JWT_PUBLIC_KEY']);
-  const env = Object.fromEntries(Object.entries(stackEnv).filter(([name]) => !unset.has(name)));
-
   let output = '';
   let partial = '';
   const events: LogEvent[] = [];
-  const child = spawn(process.execPath, [startScript], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  // The stack's own lines are JSON; its children's are prefixed with their names.
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const text = chunk.toString();
-    output += text;
-    const lines = (partial + text).split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) {
-      if (!line.startsWith('{')) continue;
-      const event = JSON.parse(line) as LogEvent;
-      if (event.service === 'stack') events.push(event);
-    }
+  const { child, ports, exited } = await spawnChildStack({
+    dataDir,
+    env: {
+      DEV_ENDPOINTS: 'true',
+      DEV_SECRET: devSecret,
+      ALFRED_API_KEY: alfredKeys['api-key'],
+      ALFRED_API_SECRET: alfredKeys['api-secret'],
+      // Thirty withdrawals polled and retried by three traders are far above a person's rate.
+      RATE_LIMIT_MAX: '100000',
+    },
+    unset: ['ALFRED_BASE_URL', 'ALFRED_WEBHOOK_URL', 'SANDBOX_STATE_FILE', 'JWT_PUBLIC_KEY'],
+    // The stack's own lines are JSON; its children's are prefixed with their names.
+    onOutput: (text, stream) => {
+      output += text;
+      if (stream !== 'stdout') return;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (!line.startsWith('{')) continue;
+        const event = JSON.parse(line) as LogEvent;
+        if (event.service === 'stack') events.push(event);
+      }
+    },
   });
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return { child, ports, url: (service) => `http://127.0.0.1:${ports[service]}`, events, output: () => output, exited };
 }
 

@@ -1,24 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
 import { portIsFree } from '../src/probes.ts';
-import { portEnvName, services } from '../src/services.ts';
+import { spawnChildStack, stackRunning, type StackExit } from '../src/child-stack.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const startScript = path.join(repoRoot, 'tools/stack/src/start.ts');
 const readmeSection = 'Walkthrough (QA, by copy and paste)';
 const docsSection = 'The failure path';
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+type Exit = StackExit;
 
 interface Stack {
   child: ChildProcess;
@@ -52,52 +47,18 @@ async function readWalkthrough() {
   return { script: codeBlocks(readme, 'bash').join('\n'), failurePath: codeBlocks(docs, 'bash').join('\n'), devSecret, scriptDefault };
 }
 
-/** Distinct free ports: every listener stays open until all are chosen. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
-
 /** `npm start` as start.test.ts runs it (own data dir and ports, no DATABASE_URL / NATS_URL), with the QA endpoints on. */
 async function startStack(dataDir: string, devSecret: string): Promise<Stack> {
-  const [postgres, nats, ...servicePorts] = await freePorts(2 + services.length);
-  const ports: Record<string, number> = { postgres: postgres!, nats: nats! };
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    OFFRAMP_DATA_DIR: dataDir,
-    EMBEDDED_PG_PORT: String(postgres),
-    EMBEDDED_NATS_PORT: String(nats),
-    DEV_ENDPOINTS: 'true',
-    DEV_SECRET: devSecret,
-  };
-  services.forEach((service, i) => {
-    ports[service.name] = servicePorts[i]!;
-    env[portEnvName(service)] = String(servicePorts[i]);
-  });
-  delete env.DATABASE_URL;
-  delete env.NATS_URL;
-
   let output = '';
-  const child = spawn(process.execPath, [startScript], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const { child, ports, exited } = await spawnChildStack({
+    dataDir,
+    env: { DEV_ENDPOINTS: 'true', DEV_SECRET: devSecret },
+    onOutput: (text) => (output += text),
+  });
   return { child, gateway: `http://127.0.0.1:${ports.gateway}`, ports, output: () => output, exited };
 }
 
-const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+const running = stackRunning;
 
 /** Runs a script with bash as a reader would, with the settings the walkthrough reads from the environment. */
 function runBash(script: string, vars: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
