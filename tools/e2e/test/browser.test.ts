@@ -34,6 +34,7 @@ import {
   waitForStatus,
   withdraw,
   withdrawal,
+  suspiciousTrader,
 } from './flows.ts';
 import { devSecret, startNotifier, startSystem, tokenFor, type System } from './system.ts';
 
@@ -131,16 +132,7 @@ describe('pages in a browser (Chromium): Dev playground and operator console', (
     const { page, errors, close } = await trackedPage(await browser());
     onTestFinished(close);
     const c = countries.BR;
-    const trader = newTrader();
-    const holder = await onboard(sys, trader, c.country);
-    const accountId = await addAccount(sys, trader, c, holder);
-    await sys.call(riskRpc.addScreeningEntry, {
-      kind: 'trader',
-      value: trader,
-      verdict: 'suspicious',
-      note: 'browser e2e',
-      operatorId: 'operator:e2e',
-    });
+    const { trader, accountId } = await suspiciousTrader(sys, c, 'browser e2e');
     const { withdrawalId } = await withdraw(sys, trader, c, accountId);
     await waitForStatus(sys, trader, withdrawalId, 'in_review');
 

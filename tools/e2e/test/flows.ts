@@ -1,8 +1,11 @@
-import { expect } from 'vitest';
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { riskRpc } from '@offramp/contracts';
 import { newId } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
 import type { paths } from '@offramp/client';
-import type { System } from './system.ts';
+import { startSmtpSink, type SmtpSink } from '@offramp/notifier/testing';
+import { startNotifier, startSystem, tokenFor, type System } from './system.ts';
 
 /** A session request's `data`, as the gateway's OpenAPI document (through `@offramp/client`) types it. */
 type SessionData = NonNullable<paths['/psp/alfred/session']['post']['requestBody']>['content']['application/json']['data'];
@@ -107,19 +110,20 @@ export async function addAccount(sys: System, trader: string, c: CountryCase, ho
   return r.body!.data.fiatAccountId as string;
 }
 
+/** A withdrawal session's `data` from the country's main wallet to the account. */
+const sessionData = (c: CountryCase, fiatAccountId: string, amount: string): SessionData => ({
+  type: 'withdrawal',
+  amount,
+  source_currency_id: c.currency,
+  payment_route_id: c.route,
+  wallet_id: 'MAIN',
+  fiat_account_id: fiatAccountId,
+});
+
 export async function openSession(sys: System, trader: string, c: CountryCase, fiatAccountId: string, amount = c.amount) {
   return sys.http('POST', '/psp/alfred/session', {
     trader,
-    body: {
-      data: {
-        type: 'withdrawal',
-        amount,
-        source_currency_id: c.currency,
-        payment_route_id: c.route,
-        wallet_id: 'MAIN',
-        fiat_account_id: fiatAccountId,
-      },
-    },
+    body: { data: sessionData(c, fiatAccountId, amount) },
   });
 }
 
@@ -127,16 +131,7 @@ export async function openSession(sys: System, trader: string, c: CountryCase, f
 export async function withdraw(sys: System, trader: string, c: CountryCase, fiatAccountId: string, amount = c.amount) {
   const api = sys.client({ trader });
   const session = await api.POST('/psp/alfred/session', {
-    body: {
-      data: {
-        type: 'withdrawal',
-        amount,
-        source_currency_id: c.currency,
-        payment_route_id: c.route,
-        wallet_id: 'MAIN',
-        fiat_account_id: fiatAccountId,
-      },
-    },
+    body: { data: sessionData(c, fiatAccountId, amount) },
   });
   expect(session.response.status, JSON.stringify(session.error)).toBe(201);
   const sessionId = session.data!.data.session_id;
@@ -238,4 +233,81 @@ export async function adminWithdrawal<T>(sys: System, token: string, withdrawalI
   const r = await adminRequest(sys, token, 'GET', `/withdrawals/${withdrawalId}`);
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body!.data as T;
+}
+
+/** A trader's live SSE stream: each event's name and data as they arrive; `ready` once the stream is connected. */
+export function openEventStream(baseUrl: string, trader: string) {
+  const events: { event: string; data: Record<string, unknown> }[] = [];
+  let buffer = '';
+  const req = httpRequest(`${baseUrl}/psp/alfred/events`, { headers: { authorization: `Bearer ${tokenFor(trader)}` } });
+  const ready = new Promise<void>((resolve, reject) => {
+    req.once('error', reject);
+    req.once('response', (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
+          const lines = buffer.slice(0, i).split('\n');
+          buffer = buffer.slice(i + 2);
+          const field = (name: string) => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+          const event = field('event');
+          const data = field('data');
+          if (event && data) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
+        }
+        if (buffer.includes(': connected') || events.length > 0 || chunk.includes(': connected')) resolve();
+      });
+    });
+    req.end();
+  });
+  return { ready, events, close: () => void req.destroy() };
+}
+
+/** The system with the notifier on an SMTP sink and the gateway listening on a port of its own. */
+export interface NotifiedSystem {
+  sys: System;
+  sink: SmtpSink;
+  notifier: Awaited<ReturnType<typeof startNotifier>>;
+  baseUrl: string;
+}
+
+/** Starts a NotifiedSystem before the calling describe's tests (handed to `onStarted`) and stops it after them. */
+export function useNotifiedSystem(opts: Parameters<typeof startSystem>[0], onStarted: (started: NotifiedSystem) => void): void {
+  let sys: System | undefined;
+  let sink: SmtpSink | undefined;
+  let notifier: NotifiedSystem['notifier'] | undefined;
+  beforeAll(async () => {
+    sys = await startSystem(opts);
+    sink = await startSmtpSink();
+    notifier = await startNotifier(sys.messaging, { SMTP_URL: sink.url });
+    onStarted({ sys, sink, notifier, baseUrl: await sys.gateway.http.app.listen({ port: 0, host: '127.0.0.1' }) });
+  });
+  afterAll(async () => {
+    await notifier?.close();
+    await sys?.cleanup();
+    await sink?.close();
+  });
+}
+
+/** A new trader of the country, onboarded and funded, with one fiat account. */
+export async function traderWithAccount(sys: System, c: CountryCase, fundUsdt = '1000') {
+  const trader = newTrader();
+  const holder = await onboard(sys, trader, c.country, fundUsdt);
+  const accountId = await addAccount(sys, trader, c, holder);
+  return { trader, holder, accountId };
+}
+
+/** Such a trader, screened by risk as suspicious: their withdrawals wait in review. */
+export async function suspiciousTrader(sys: System, c: CountryCase, note: string) {
+  const t = await traderWithAccount(sys, c);
+  await sys.call(riskRpc.addScreeningEntry, { kind: 'trader', value: t.trader, verdict: 'suspicious', note, operatorId: 'operator:e2e' });
+  return t;
+}
+
+/** Such a trader with a withdrawal processing at Alfred; `before` is their balance before it. */
+export async function processingWithdrawal(sys: System, c: CountryCase) {
+  const t = await traderWithAccount(sys, c);
+  const before = await balance(sys, t.trader);
+  const w = await withdraw(sys, t.trader, c, t.accountId);
+  await waitForStatus(sys, t.trader, w.withdrawalId, 'processing');
+  return { ...t, before, ...w };
 }

@@ -1,10 +1,10 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
-import { launchChromium, screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
-import { signInToConsole } from './browser/console-driver.ts';
-import { addAccount, balance, countries, minusUsdt, newTrader, onboard, settledBalance, waitForStatus, withdraw } from './flows.ts';
-import { devSecret, startSystem, tokenFor, type System } from './system.ts';
+import { screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
+import { signInToConsole, useConsoleSystem } from './browser/console-driver.ts';
+import { balance, countries, minusUsdt, newTrader, settledBalance, waitForStatus, processingWithdrawal } from './flows.ts';
+import { devSecret, tokenFor, type System } from './system.ts';
 
 /**
  * Four-eyes and console safety in Chromium (FOUR_EYES=true): the approvals queue, the actions legal
@@ -13,28 +13,13 @@ import { devSecret, startSystem, tokenFor, type System } from './system.ts';
 describe('four-eyes in the operator console (Chromium)', () => {
   let sys: System;
   let baseUrl: string;
-  let launched: Promise<Browser> | undefined;
-  const browser = () => (launched ??= launchChromium());
-
-  beforeAll(async () => {
-    sys = await startSystem({ env: { FOUR_EYES: 'true' } });
-    baseUrl = await sys.gateway.http.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await (await launched?.catch(() => undefined))?.close();
-    await sys?.cleanup();
-  });
+  const browser = useConsoleSystem({ env: { FOUR_EYES: 'true' } }, (started) => ({ sys, baseUrl } = started));
 
   const disabled = (page: Page, name: string) => page.getByRole('button', { name, exact: true }).isDisabled();
 
   it('when operator A asks to complete a processing withdrawal out of band in the console, then only its legal actions were enabled, nothing moves, A cannot confirm the request; B confirms it in the queue and the money moves once', async () => {
     const c = countries.DO;
-    const trader = newTrader();
-    const holder = await onboard(sys, trader, c.country);
-    const accountId = await addAccount(sys, trader, c, holder);
-    const before = await balance(sys, trader);
-    const { withdrawalId, debited } = await withdraw(sys, trader, c, accountId);
-    await waitForStatus(sys, trader, withdrawalId, 'processing');
+    const { trader, before, withdrawalId, debited } = await processingWithdrawal(sys, c);
     const held = await balance(sys, trader);
 
     const a = await trackedPage(await browser());

@@ -1,20 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { riskRpc } from '@offramp/contracts';
 import { queryRows } from '@offramp/kit';
 import { startSystem, tokenFor, type System } from './system.ts';
 import {
-  addAccount,
   adminRequest,
   adminWithdrawal,
   balance,
   countries,
   minusUsdt,
   newTrader,
-  onboard,
   settledBalance,
   waitForStatus,
   withdraw,
+  processingWithdrawal,
+  suspiciousTrader,
 } from './flows.ts';
 
 const anna = 'op-anna';
@@ -54,18 +53,8 @@ describe('four-eyes on money-moving operator actions (FOUR_EYES=true over the wh
     return r.body!.data.approvals as Approval[];
   };
 
-  async function processingWithdrawal(c = countries.DO) {
-    const trader = newTrader();
-    const holder = await onboard(sys, trader, c.country);
-    const accountId = await addAccount(sys, trader, c, holder);
-    const before = await balance(sys, trader);
-    const w = await withdraw(sys, trader, c, accountId);
-    await waitForStatus(sys, trader, w.withdrawalId, 'processing');
-    return { trader, before, ...w };
-  }
-
   it('when operator A overrides a processing withdrawal to completed, then nothing moves; A confirming is 403 FOUR_EYES_REQUIRED; B confirming moves the money exactly once (a concurrent or second confirm is 409) and the audit entry names both', async () => {
-    const { trader, before, withdrawalId, debited } = await processingWithdrawal();
+    const { trader, before, withdrawalId, debited } = await processingWithdrawal(sys, countries.DO);
     const held = await balance(sys, trader);
 
     const requested = await as(anna)('PUT', `/withdrawals/${withdrawalId}/status`, {
@@ -127,7 +116,7 @@ describe('four-eyes on money-moving operator actions (FOUR_EYES=true over the wh
   });
 
   it("when a withdrawal's order is live at Alfred, then a reject or an override to rejected is refused at once with 409 PARTNER_ORDER_LIVE (nothing parked for a second operator, nothing moves)", async () => {
-    const { trader, withdrawalId } = await processingWithdrawal();
+    const { trader, withdrawalId } = await processingWithdrawal(sys, countries.DO);
     const held = await balance(sys, trader);
     const pendingBefore = (await pendingOf(ben)).length;
     const reject = await as(anna)('POST', `/withdrawals/${withdrawalId}/reject`, { reason: 'customer asked to cancel' });
@@ -145,7 +134,7 @@ describe('four-eyes on money-moving operator actions (FOUR_EYES=true over the wh
   });
 
   it('when a reject past in_review (the order failed at Alfred, not yet reported) and an out-of-band complete are requested, then both wait; a declined request runs nothing and cannot be confirmed afterwards', async () => {
-    const { trader, withdrawalId } = await processingWithdrawal();
+    const { trader, withdrawalId } = await processingWithdrawal(sys, countries.DO);
     const held = await balance(sys, trader);
     const { psp_transaction_id: transactionId } = await adminWithdrawal<{ psp_transaction_id: string }>(sys, tokens[anna]!, withdrawalId);
     // Alfred fails the order but its webhook is held back: the order is no longer live, and psp-alfred has not heard yet.
@@ -177,7 +166,7 @@ describe('four-eyes on money-moving operator actions (FOUR_EYES=true over the wh
   });
 
   it('when a request is past its expiry, then it is listed as expired and confirming it is 410 APPROVAL_EXPIRED with nothing moved', async () => {
-    const { trader, withdrawalId } = await processingWithdrawal();
+    const { trader, withdrawalId } = await processingWithdrawal(sys, countries.DO);
     const held = await balance(sys, trader);
     const requested = await as(anna)('PUT', `/withdrawals/${withdrawalId}/status`, {
       status: 'completed',
@@ -201,16 +190,7 @@ describe('four-eyes on money-moving operator actions (FOUR_EYES=true over the wh
 
   it('when an in_review withdrawal holds more than FOUR_EYES_ABOVE_USDT, then approving it needs a second operator; at or below, one operator approves at once', async () => {
     const c = countries.BR;
-    const trader = newTrader();
-    const holder = await onboard(sys, trader, c.country);
-    const accountId = await addAccount(sys, trader, c, holder);
-    await sys.call(riskRpc.addScreeningEntry, {
-      kind: 'trader',
-      value: trader,
-      verdict: 'suspicious',
-      note: 'e2e four-eyes',
-      operatorId: 'operator:e2e',
-    });
+    const { trader, accountId } = await suspiciousTrader(sys, c, 'e2e four-eyes');
     const small = await withdraw(sys, trader, c, accountId, '100.00');
     const large = await withdraw(sys, trader, c, accountId, '300.00');
     expect(Number(small.debited)).toBeLessThanOrEqual(30);
@@ -235,7 +215,7 @@ describe('four-eyes on money-moving operator actions (FOUR_EYES=true over the wh
   });
 
   it('when a confirmed action is refused by the state machine, then the request is failed with the code and nothing moves', async () => {
-    const { trader, withdrawalId } = await processingWithdrawal();
+    const { trader, withdrawalId } = await processingWithdrawal(sys, countries.DO);
     const requested = await as(anna)('PUT', `/withdrawals/${withdrawalId}/status`, { status: 'approved', reason: 'back one step' });
     expect(requested.status).toBe(202);
     const held = await balance(sys, trader);

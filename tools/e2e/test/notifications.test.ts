@@ -1,12 +1,22 @@
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSmtpSink, type SmtpSink } from '@offramp/notifier/testing';
+import { describe, expect, it } from 'vitest';
+import type { SmtpSink } from '@offramp/notifier/testing';
 import { queryRows } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
 import { z } from 'zod';
-import { startNotifier, startSystem, tokenFor, type System } from './system.ts';
+import { tokenFor, type System } from './system.ts';
 import { assertConforms } from './conformance.ts';
-import { addAccount, countries, emitOfframp, newTrader, onboard, waitForStatus, withdraw } from './flows.ts';
+import {
+  addAccount,
+  countries,
+  emitOfframp,
+  newTrader,
+  onboard,
+  useNotifiedSystem,
+  waitForStatus,
+  withdraw,
+  type NotifiedSystem,
+} from './flows.ts';
 
 interface SseEvent {
   id: string;
@@ -60,19 +70,9 @@ async function openStream(sys: System, baseUrl: string, trader: string) {
 describe('notifications end to end (sessions -> notifier -> NATS -> gateway SSE, and SMTP)', () => {
   let sys: System;
   let sink: SmtpSink;
-  let notifier: Awaited<ReturnType<typeof startNotifier>>;
+  let notifier: NotifiedSystem['notifier'];
   let baseUrl: string;
-  beforeAll(async () => {
-    sys = await startSystem();
-    sink = await startSmtpSink();
-    notifier = await startNotifier(sys.messaging, { SMTP_URL: sink.url });
-    baseUrl = await sys.gateway.http.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await notifier?.close();
-    await sys?.cleanup();
-    await sink?.close();
-  });
+  useNotifiedSystem({}, (started) => ({ sys, sink, notifier, baseUrl } = started));
 
   const mailsOf = (withdrawalId: string) => sink.messages.filter((m) => m.headers['x-offramp-withdrawal-id'] === withdrawalId);
 

@@ -15,6 +15,8 @@ import {
   settledBalance,
   waitForStatus,
   withdraw,
+  processingWithdrawal,
+  suspiciousTrader,
 } from './flows.ts';
 
 const operator = 'op-anna';
@@ -41,16 +43,7 @@ describe('operator console end to end (/api/admin over the whole system)', () =>
 
   it('when risk sends two withdrawals to review, then both wait in the queue; approved completes, rejected is refunded, both audited with the operator, and approving a completed one is 409', async () => {
     const c = countries.BR;
-    const trader = newTrader();
-    const holder = await onboard(sys, trader, c.country);
-    const accountId = await addAccount(sys, trader, c, holder);
-    await sys.call(riskRpc.addScreeningEntry, {
-      kind: 'trader',
-      value: trader,
-      verdict: 'suspicious',
-      note: 'e2e operator',
-      operatorId: 'operator:e2e',
-    });
+    const { trader, accountId } = await suspiciousTrader(sys, c, 'e2e operator');
     const before = await balance(sys, trader);
     const first = await withdraw(sys, trader, c, accountId);
     const second = await withdraw(sys, trader, c, accountId);
@@ -187,12 +180,7 @@ describe('operator console end to end (/api/admin over the whole system)', () =>
 
   it('when the partner confirmed a processing withdrawal out of band, then complete posts the hold with the reference; override and re-dispatch of a completed one are 409', async () => {
     const c = countries.DO;
-    const trader = newTrader();
-    const holder = await onboard(sys, trader, c.country);
-    const accountId = await addAccount(sys, trader, c, holder);
-    const before = await balance(sys, trader);
-    const { withdrawalId, debited } = await withdraw(sys, trader, c, accountId);
-    await waitForStatus(sys, trader, withdrawalId, 'processing');
+    const { trader, before, withdrawalId, debited } = await processingWithdrawal(sys, c);
 
     const done = await admin('POST', `/withdrawals/${withdrawalId}/complete`, {
       reference: 'BANK-REF-77',

@@ -1,33 +1,18 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { launchChromium, screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
-import { signInToConsole } from './browser/console-driver.ts';
-import { addAccount, countries, newTrader, onboard, waitForStatus, withdraw } from './flows.ts';
-import { devSecret, startSystem, type System } from './system.ts';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
+import { signInToConsole, useConsoleSystem } from './browser/console-driver.ts';
+import { countries, waitForStatus, processingWithdrawal } from './flows.ts';
+import { devSecret, type System } from './system.ts';
 
 /** The payout failure as operators see it in the console (Chromium): the class and Alfred's raw reason. */
 describe('payout failures in the operator console (Chromium)', () => {
   let sys: System;
   let baseUrl: string;
-  let launched: Promise<Browser> | undefined;
-  const browser = () => (launched ??= launchChromium());
-
-  beforeAll(async () => {
-    sys = await startSystem();
-    baseUrl = await sys.gateway.http.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await (await launched?.catch(() => undefined))?.close();
-    await sys?.cleanup();
-  });
+  const browser = useConsoleSystem({}, (started) => ({ sys, baseUrl } = started));
 
   it("when Alfred fails a payout as ACCOUNT_CLOSED, then the console's detail shows the class account_closed with Alfred's raw reason", async () => {
     const c = countries.CO;
-    const trader = newTrader();
-    const holder = await onboard(sys, trader, c.country);
-    const accountId = await addAccount(sys, trader, c, holder);
-    const { sessionId, withdrawalId } = await withdraw(sys, trader, c, accountId);
-    await waitForStatus(sys, trader, withdrawalId, 'processing');
+    const { trader, sessionId, withdrawalId } = await processingWithdrawal(sys, c);
     const failed = await sys.http('POST', '/psp/alfred/__dev/emit-offramp', {
       trader,
       dev: true,

@@ -1,9 +1,8 @@
-import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSmtpSink, type SmtpSink } from '@offramp/notifier/testing';
+import { describe, expect, it } from 'vitest';
+import type { SmtpSink } from '@offramp/notifier/testing';
 import { eventually } from '@offramp/kit/testing';
 import { failureAction, failureMessage, messageLanguages, type PayoutFailureClass } from '@offramp/contracts';
-import { startNotifier, startSystem, tokenFor, type System } from './system.ts';
+import { tokenFor, type System } from './system.ts';
 import {
   addAccount,
   adminWithdrawal,
@@ -17,7 +16,9 @@ import {
   settledBalance,
   waitForStatus,
   withdraw,
-  type CountryCase,
+  openEventStream,
+  useNotifiedSystem,
+  processingWithdrawal,
 } from './flows.ts';
 
 const operatorToken = tokenFor('operator-payout-failures', { role: 'admin' });
@@ -83,59 +84,11 @@ async function traderView(sys: System, trader: string, withdrawalId: string, acc
   return r.body!.data as FailureAnswer;
 }
 
-/** A funded trader of the country with one account, a withdrawal processing at Alfred. */
-async function processingWithdrawal(sys: System, c: CountryCase) {
-  const trader = newTrader();
-  const holder = await onboard(sys, trader, c.country, '1000');
-  const accountId = await addAccount(sys, trader, c, holder);
-  const w = await withdraw(sys, trader, c, accountId);
-  await waitForStatus(sys, trader, w.withdrawalId, 'processing');
-  return { trader, accountId, ...w };
-}
-
-/** A trader's live SSE stream: the data of each event as it arrives. */
-function openStream(baseUrl: string, trader: string) {
-  const events: { event: string; data: Record<string, unknown> }[] = [];
-  let buffer = '';
-  const req = httpRequest(`${baseUrl}/psp/alfred/events`, { headers: { authorization: `Bearer ${tokenFor(trader)}` } });
-  const ready = new Promise<void>((resolve, reject) => {
-    req.once('error', reject);
-    req.once('response', (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
-          const lines = buffer.slice(0, i).split('\n');
-          buffer = buffer.slice(i + 2);
-          const field = (name: string) => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
-          const event = field('event');
-          const data = field('data');
-          if (event && data) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
-        }
-        if (buffer.includes(': connected') || events.length > 0 || chunk.includes(': connected')) resolve();
-      });
-    });
-    req.end();
-  });
-  return { ready, events, close: () => void req.destroy() };
-}
-
 describe('payout failure taxonomy over the real system (sandbox -> psp-alfred -> sessions -> gateway, notifier)', () => {
   let sys: System;
   let sink: SmtpSink;
-  let notifier: Awaited<ReturnType<typeof startNotifier>>;
   let baseUrl: string;
-  beforeAll(async () => {
-    sys = await startSystem();
-    sink = await startSmtpSink();
-    notifier = await startNotifier(sys.messaging, { SMTP_URL: sink.url });
-    baseUrl = await sys.gateway.http.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await notifier?.close();
-    await sys?.cleanup();
-    await sink?.close();
-  });
+  useNotifiedSystem({}, (started) => ({ sys, sink, baseUrl } = started));
 
   it('when Alfred fails a payout with each reason, then the withdrawal answers its class and the message in en, es and pt, the operator sees the raw reason, and the USDT is back to the cent', async () => {
     const c = countries.MX;
@@ -290,7 +243,7 @@ describe('payout failure taxonomy over the real system (sandbox -> psp-alfred ->
     const trader = newTrader();
     const holder = await onboard(sys, trader, c.country, '1000');
     const accountId = await addAccount(sys, trader, c, holder);
-    const stream = openStream(baseUrl, trader);
+    const stream = openEventStream(baseUrl, trader);
     await stream.ready;
     const { sessionId, withdrawalId, debited } = await withdraw(sys, trader, c, accountId);
     await waitForStatus(sys, trader, withdrawalId, 'processing');

@@ -1,8 +1,7 @@
-import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSmtpSink, type SmtpSink } from '@offramp/notifier/testing';
+import { describe, expect, it } from 'vitest';
+import type { SmtpSink } from '@offramp/notifier/testing';
 import { eventually } from '@offramp/kit/testing';
-import { startNotifier, startSystem, tokenFor, type System } from './system.ts';
+import { tokenFor, type System } from './system.ts';
 import {
   addAccount,
   adminRequest,
@@ -14,60 +13,26 @@ import {
   minusUsdt,
   waitForStatus,
   withdraw,
+  openEventStream,
+  useNotifiedSystem,
+  type NotifiedSystem,
 } from './flows.ts';
 
 const operatorToken = tokenFor('operator-payout-sla', { role: 'admin' });
 
-/** A trader's live SSE stream: each event's name and data as they arrive. */
-function openStream(baseUrl: string, trader: string) {
-  const events: { event: string; data: Record<string, unknown> }[] = [];
-  let buffer = '';
-  const req = httpRequest(`${baseUrl}/psp/alfred/events`, { headers: { authorization: `Bearer ${tokenFor(trader)}` } });
-  const ready = new Promise<void>((resolve, reject) => {
-    req.once('error', reject);
-    req.once('response', (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
-          const lines = buffer.slice(0, i).split('\n');
-          buffer = buffer.slice(i + 2);
-          const field = (name: string) => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
-          const event = field('event');
-          const data = field('data');
-          if (event && data) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
-        }
-        resolve();
-      });
-    });
-    req.end();
-  });
-  return { ready, events, close: () => void req.destroy() };
-}
-
 describe('stuck-payout SLA per rail with notice (SPEI 1 ms, every other rail 1 h)', () => {
   let sys: System;
   let sink: SmtpSink;
-  let notifier: Awaited<ReturnType<typeof startNotifier>>;
+  let notifier: NotifiedSystem['notifier'];
   let baseUrl: string;
-  beforeAll(async () => {
-    sys = await startSystem({ env: { PAYOUT_SLA_MS_BY_RAIL: 'SPEI=1' } });
-    sink = await startSmtpSink();
-    notifier = await startNotifier(sys.messaging, { SMTP_URL: sink.url });
-    baseUrl = await sys.gateway.http.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await notifier?.close();
-    await sys?.cleanup();
-    await sink?.close();
-  });
+  useNotifiedSystem({ env: { PAYOUT_SLA_MS_BY_RAIL: 'SPEI=1' } }, (started) => ({ sys, sink, notifier, baseUrl } = started));
 
   it("when a payout stays processing past its rail's SLA, then the trader is told once (stream and e-mail), an exception is opened, reconciliation asked and the timeline notes it; a rail within its SLA is left alone", async () => {
     const spei = countries.MX;
     const trader = newTrader();
     const holder = await onboard(sys, trader, spei.country);
     const accountId = await addAccount(sys, trader, spei, holder);
-    const stream = openStream(baseUrl, trader);
+    const stream = openEventStream(baseUrl, trader);
     await stream.ready;
     const { sessionId, withdrawalId, debited } = await withdraw(sys, trader, spei, accountId);
     await waitForStatus(sys, trader, withdrawalId, 'processing');

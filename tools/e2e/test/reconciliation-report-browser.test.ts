@@ -1,27 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { minorToDecimal } from '@offramp/contracts';
-import { launchChromium, screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
-import { signInToConsole } from './browser/console-driver.ts';
+import { screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
+import { signInToConsole, useConsoleSystem } from './browser/console-driver.ts';
 import { addAccount, countries, emitOfframp, newTrader, onboard, waitForStatus, withdraw } from './flows.ts';
-import { devSecret, startSystem, type System } from './system.ts';
+import { devSecret, type System } from './system.ts';
 
 /** The operator console's Reports control in Chromium, against the whole system on a local port. */
 describe('the reconciliation report in the operator console (Chromium)', () => {
   let sys: System;
   let baseUrl: string;
-  let launched: Promise<Browser> | undefined;
-  const browser = () => (launched ??= launchChromium());
-
-  beforeAll(async () => {
-    sys = await startSystem();
-    baseUrl = await sys.gateway.http.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await (await launched?.catch(() => undefined))?.close();
-    await sys?.cleanup();
-  });
+  const browser = useConsoleSystem({}, (started) => ({ sys, baseUrl } = started));
 
   async function completed() {
     const c = countries.MX;

@@ -1,5 +1,7 @@
-import type { Page } from 'playwright-core';
-import { waitForText } from './chromium.ts';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startSystem, type System } from '../system.ts';
+import { launchChromium, waitForText } from './chromium.ts';
 
 /** The operator console driven by labels and button names, waiting for the page's confirmations. */
 
@@ -67,4 +69,27 @@ export async function resolveExceptionInConsole(page: Page, label: string, note:
   await page.locator('#resolve-note').fill(note);
   await button(page, label).click();
   await waitForText(page, '#status', `${label} of exception`);
+}
+
+/**
+ * The whole system for a console test in Chromium, its hooks registered in the calling describe:
+ * started with the gateway on a local port before the tests (handed to `onStarted`), stopped after
+ * them with the browser. Chromium is launched by the first test that asks for it, so that a missing
+ * Chromium fails every test with its message (a failing beforeAll would only show them as skipped).
+ */
+export function useConsoleSystem(
+  opts: Parameters<typeof startSystem>[0],
+  onStarted: (started: { sys: System; baseUrl: string }) => void,
+): () => Promise<Browser> {
+  let sys: System | undefined;
+  let launched: Promise<Browser> | undefined;
+  beforeAll(async () => {
+    sys = await startSystem(opts);
+    onStarted({ sys, baseUrl: await sys.gateway.http.app.listen({ port: 0, host: '127.0.0.1' }) });
+  });
+  afterAll(async () => {
+    await (await launched?.catch(() => undefined))?.close();
+    await sys?.cleanup();
+  });
+  return () => (launched ??= launchChromium());
 }
