@@ -237,7 +237,7 @@ async function main() {
       services,
       stop: stopped,
     };
-    console.log(JSON.stringify(result));
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     for (const close of closers) close();
     if (!stopped) await stack.stop();

@@ -388,7 +388,7 @@ async function main() {
     };
     await counting.stop();
     failures = await runTeardowns(teardowns.splice(0));
-    console.log(JSON.stringify({ ...result, teardownFailures: failures }));
+    process.stdout.write(`${JSON.stringify({ ...result, teardownFailures: failures })}\n`);
   } finally {
     failures = await runTeardowns(teardowns);
     if (failures.length > 0) progress(`teardown failures: ${failures.join('; ')}`);
