@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freePorts } from '@offramp/stack/src/child-stack.ts';
 
 /** The repository root (tools/bench/src -> ../../..). */
 export const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -34,16 +34,7 @@ export function machine() {
 export const loadavg = () => os.loadavg().map((l) => round(l, 2));
 
 /** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const freePort = async (): Promise<number> => (await freePorts(1))[0]!;
 
 export interface ChildProcessHandle {
   name: string;

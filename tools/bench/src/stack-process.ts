@@ -1,30 +1,11 @@
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { childrenOf, cpuSeconds, freePort, memoryMiB, repoRoot, waitFor200 } from './common.ts';
+import { spawnChildStack, stackRunning } from '@offramp/stack/src/child-stack.ts';
+import { services } from '@offramp/stack/src/services.ts';
+import { childrenOf, cpuSeconds, memoryMiB, waitFor200 } from './common.ts';
 
-/** The processes of `npm start` the benchmark accounts for, by the name the stack gives them. */
-const entries: Record<string, string> = {
-  ledger: 'services/ledger/src/server.ts',
-  risk: 'services/risk/src/server.ts',
-  sessions: 'services/sessions/src/server.ts',
-  'psp-alfred': 'services/psp-alfred/src/server.ts',
-  notifier: 'services/notifier/src/server.ts',
-  'alfred-sandbox': 'tools/alfred-sandbox/src/server.ts',
-  gateway: 'services/gateway/src/server.ts',
-};
-export const serviceNames = Object.keys(entries);
-
-const portVariables: Record<string, string> = {
-  ledger: 'LEDGER_PORT',
-  risk: 'RISK_PORT',
-  sessions: 'SESSIONS_PORT',
-  'psp-alfred': 'PSP_ALFRED_PORT',
-  notifier: 'NOTIFIER_PORT',
-  'alfred-sandbox': 'ALFRED_SANDBOX_PORT',
-  gateway: 'GATEWAY_PORT',
-};
+/** The processes of `npm start` the benchmark accounts for: the stack's own list of services. */
+export const serviceNames = services.map((s) => s.name);
 
 /** CPU seconds of every process of the stack, by name: the seven services, postgres (its backends too), nats-server, the stack itself. */
 export type CpuSample = Record<string, number>;
@@ -60,42 +41,29 @@ export interface RunningStack {
  * many withdrawals per trader). Its output goes to `logFile`.
  */
 export async function startStack(opts: { dataDir: string; logFile: string; devSecret: string; timeoutMs: number }): Promise<RunningStack> {
-  const ports: Record<string, number> = {};
-  for (const name of serviceNames) ports[name] = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    OFFRAMP_DATA_DIR: opts.dataDir,
-    EMBEDDED_PG_PORT: String(await freePort()),
-    EMBEDDED_NATS_PORT: String(await freePort()),
-    DEV_ENDPOINTS: 'true',
-    DEV_SECRET: opts.devSecret,
-    RATE_LIMIT_MAX: '1000000',
-    ...Object.fromEntries(serviceNames.map((name) => [portVariables[name]!, String(ports[name])])),
-  };
-  // The stack's own servers, never ones from the environment: the run must not touch anyone's data.
-  delete env.DATABASE_URL;
-  delete env.NATS_URL;
-  delete env.NATS_NAMESPACE;
   const started = performance.now();
-  const fd = openSync(opts.logFile, 'a');
-  const proc = spawn(process.execPath, [path.join(repoRoot, 'tools/stack/src/start.ts')], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', fd, fd],
+  const log = createWriteStream(opts.logFile, { flags: 'a' });
+  // The stack's own servers, never ones from the environment: the run must not touch anyone's data.
+  const {
+    child: proc,
+    ports,
+    exited,
+  } = await spawnChildStack({
+    dataDir: opts.dataDir,
+    env: { DEV_ENDPOINTS: 'true', DEV_SECRET: opts.devSecret, RATE_LIMIT_MAX: '1000000' },
+    unset: ['NATS_NAMESPACE'],
+    onOutput: (text) => log.write(text),
   });
-  closeSync(fd);
+  void exited.then(() => log.end());
   const stackPid = proc.pid!;
-  const running = () => proc.exitCode === null && proc.signalCode === null;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const running = () => stackRunning(proc);
   const killOnExit = () => void (running() && proc.kill('SIGKILL'));
   process.on('exit', killOnExit);
 
   const pids = (): Record<string, number> => {
     const found: Record<string, number> = { stack: stackPid };
     for (const child of childrenOf(stackPid)) {
-      const name = Object.entries(entries).find(([, entry]) => child.cmdline.includes(entry))?.[0];
+      const name = services.find((service) => child.cmdline.includes(service.entry))?.name;
       if (name) found[name] = child.pid;
       else if (/\bpostgres\b/.test(child.cmdline) && child.cmdline.includes(' -D ')) found.postgres = child.pid;
       else if (child.cmdline.includes('nats-server')) found.nats = child.pid;
