@@ -24,3 +24,4 @@ export * from './exceptions.ts';
 export * from './reports.ts';
 export * from './approvals.ts';
 export * from './payout-failures.ts';
+export * from './partners.ts';
