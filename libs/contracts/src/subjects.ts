@@ -29,9 +29,13 @@ export const streams = {
 /**
  * JetStream key-value buckets (each is a stream `KV_<name>`). `streamTickets`: the gateway's
  * single-use SSE stream tickets, stored hashed, every entry gone after `maxAgeSeconds`.
+ * `rateLimits`: the gateway replicas' shared request counts, one key per caller's bucket and
+ * window (the window number is in the key), so a count outlives its window (at most an hour) and
+ * is dropped an hour after its last write.
  */
 export const buckets = {
   streamTickets: { name: 'STREAM_TICKETS', maxAgeSeconds: 300 },
+  rateLimits: { name: 'RATE_LIMITS', maxAgeSeconds: 3600 },
 } as const;
 
 /** Parses a versioned subject into its parts; null when it does not follow the naming. */

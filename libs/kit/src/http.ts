@@ -1,4 +1,12 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+import fastifyMetricsModule from 'fastify-metrics';
 import { z } from 'zod';
 import { AppError, clientErrorCodeOf } from './errors.ts';
 import { newId } from './ids.ts';
@@ -16,6 +24,19 @@ export interface HttpOptions {
   /** Named checks run by `/readyz`; each throws when its dependency is not usable. */
   readiness: Record<string, ReadinessCheck>;
   bodyLimit?: number;
+  /**
+   * Which proxies in front may say who the client is (`X-Forwarded-For`): Fastify's `trustProxy`
+   * (false: none, `request.ip` is the peer; true: any; a hop count; addresses or CIDRs).
+   */
+  trustProxy?: FastifyServerOptions['trustProxy'] | number;
+}
+
+// A CommonJS module whose plugin is its `default` export.
+const fastifyMetrics = fastifyMetricsModule.default;
+
+/** A hop count as the function Fastify's types accept (it means: trust the nearest `hops` addresses). */
+function trustProxyOf(trust: NonNullable<HttpOptions['trustProxy']>): FastifyServerOptions['trustProxy'] {
+  return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
 }
 
 export interface HttpServer {
@@ -32,14 +53,22 @@ export function sendData(request: FastifyRequest, reply: FastifyReply, data: unk
   return reply.code(statusCode).send({ success: true, data, trace_id: request.id });
 }
 
+/** The route label of a request no route matched: one value, whatever the URL was. */
+export const unmatchedRoute = '__unmatched__';
+
 /**
  * A Fastify instance with the error envelope, a trace id per request (taken from `x-trace-id` when
- * the caller sends a sane one, echoed back), `/healthz`, `/readyz` and `/metrics`.
+ * the caller sends a sane one, echoed back), `/healthz`, `/readyz` and `/metrics`, and the HTTP
+ * request metrics of every route (fastify-metrics on the service's registry):
+ * `http_request_duration_seconds{method, route, status_code}`, a histogram whose `_count` is the
+ * request count. `route` is the route's pattern (`/psp/alfred/withdrawals/:id`), never the URL; a
+ * request no route matched (404) is counted under `__unmatched__`.
  */
 export function createHttpServer(opts: HttpOptions): HttpServer {
   let draining = false;
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
+    ...(opts.trustProxy === undefined ? {} : { trustProxy: trustProxyOf(opts.trustProxy) }),
     bodyLimit: opts.bodyLimit ?? 64 * 1024,
     genReqId: (req) => {
       const given = req.headers[traceHeader];
@@ -63,6 +92,28 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header(traceHeader, request.id);
+  });
+
+  // HTTP metrics on the service's own registry, the one `/metrics` below serves: the kit already
+  // collects the default process metrics there, and the kit's route serves them (no second endpoint).
+  void app.register(fastifyMetrics, {
+    endpoint: null,
+    defaultMetrics: { enabled: false },
+    routeMetrics: {
+      enabled: { histogram: true, summary: false },
+      // Every request is counted, those no route matched under one label value.
+      registeredRoutesOnly: false,
+      overrides: {
+        labels: { getRouteLabel: (request) => request.routeOptions.url ?? unmatchedRoute },
+        histogram: {
+          help: 'HTTP requests served, by method, route pattern and status code (seconds to the answer; _count is the request count)',
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers: [opts.metrics.registry],
+        },
+        // The plugin builds its summary even when disabled: registered nowhere.
+        summary: { registers: [] },
+      },
+    },
   });
 
   app.setErrorHandler(answerError);

@@ -27,11 +27,14 @@ export interface GatewayApp {
  */
 export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   const { config, messaging, log } = deps;
+  const metrics = createMetrics('gateway');
   const http = createHttpServer({
     log,
-    metrics: createMetrics('gateway'),
+    metrics,
     bodyLimit: config.BODY_LIMIT_BYTES,
     readiness: readinessOf({ messaging }),
+    // `request.ip` (rate limits, logs) is the client behind the proxies TRUST_PROXY names.
+    trustProxy: config.TRUST_PROXY,
   });
   // Every route's zod schemas validate its input and check its answer (fastify-type-provider-zod).
   http.app.setValidatorCompiler(validatorCompiler);
@@ -40,7 +43,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   await registerCors(http.app, config.CORS_ORIGINS);
   await registerOpenApi(http.app, deps.openApi);
   await registerAuth(http.app, config);
-  await http.app.register(gatewayRoutes({ config, services, messaging }));
+  await http.app.register(gatewayRoutes({ config, services, messaging, metrics }));
   await http.app.ready();
   let closing: Promise<void> | undefined;
   // Readiness goes 503 first so that load balancers move away; Fastify then finishes the requests in flight.

@@ -1,6 +1,6 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, type Messaging } from '@offramp/kit';
+import { AppError, type Messaging, type Metrics } from '@offramp/kit';
 import { adminScope } from './admin/admin-scope.ts';
 import { algorithmOf, identify, requireTrader } from './auth/auth.ts';
 import { balanceRoutes } from './balances/balances-routes.ts';
@@ -8,6 +8,7 @@ import type { GatewayConfig } from './config.ts';
 import { devSecretMatches } from './dev/dev-gate.ts';
 import { devRoutes } from './dev/dev-routes.ts';
 import { beforeBody } from './edge/hooks.ts';
+import { rateLimitStoreOption } from './edge/rate-limit-store.ts';
 import type { Services } from './edge/services.ts';
 import { eligibilityRoutes } from './eligibility/eligibility-routes.ts';
 import { eventRoutes } from './events/events-routes.ts';
@@ -19,10 +20,12 @@ import { sessionRoutes, withdrawalRoutes } from './withdrawals/withdrawals-route
  * The gateway's routes, as a service's `rpc.ts` lists its rpcs: the widget, QA and operator routes
  * in the protected scope, the event stream (its own auth: a token or a ticket) and the pages.
  */
-export function gatewayRoutes(deps: { config: GatewayConfig; services: Services; messaging: Messaging }) {
+export function gatewayRoutes(deps: { config: GatewayConfig; services: Services; messaging: Messaging; metrics: Metrics }) {
   return async (app: FastifyInstance) => {
-    await app.register(protectedScope(deps.config, deps.services));
-    await app.register(eventRoutes({ messaging: deps.messaging }), { prefix: '/psp/alfred' });
+    await app.register(protectedScope(deps.config, deps.services, deps.messaging));
+    await app.register(eventRoutes({ messaging: deps.messaging, rateLimitStore: deps.config.RATE_LIMIT_STORE, metrics: deps.metrics }), {
+      prefix: '/psp/alfred',
+    });
     await app.register(pageRoutes({ playground: Boolean(deps.config.DEV_ENDPOINTS && deps.config.DEV_SECRET) }));
   };
 }
@@ -32,10 +35,11 @@ export function gatewayRoutes(deps: { config: GatewayConfig; services: Services;
  * limits once. In order: `identify` (onRequest: verifies the bearer token, never refuses), the
  * rate limiter (onRequest of each route: a verified caller's bucket is its `sub`, QA's with the dev
  * secret is one bucket; a request without a valid credential is counted per IP in a bucket apart,
- * with its own smaller limit `RATE_LIMIT_ANON_MAX`), then each part's
+ * with its own smaller limit `RATE_LIMIT_ANON_MAX`; the counts are shared by every replica unless
+ * RATE_LIMIT_STORE=memory), then each part's
  * own refusal (`requireTrader`, `requireAdmin`: preParsing, before the body is read or validated).
  */
-function protectedScope(config: GatewayConfig, services: Services) {
+function protectedScope(config: GatewayConfig, services: Services, messaging: Messaging) {
   return async (app: FastifyInstance) => {
     app.addHook('onRequest', identify);
     const bucketOf = (request: FastifyRequest) => {
@@ -46,6 +50,7 @@ function protectedScope(config: GatewayConfig, services: Services) {
       return `anonymous-ip:${request.ip}`;
     };
     await app.register(fastifyRateLimit, {
+      ...rateLimitStoreOption(config, messaging, 'api'),
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
       keyGenerator: bucketOf,
       max: (_request, key) => (key.startsWith('anonymous-ip:') ? config.RATE_LIMIT_ANON_MAX : config.RATE_LIMIT_MAX),

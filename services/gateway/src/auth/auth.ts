@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '@offramp/kit';
 import type { GatewayConfig } from '../config.ts';
+import { jwksKeys } from './jwks.ts';
 
 /** Who calls: the JWT `sub`, and whether the token carries the operator role. */
 export interface Trader {
@@ -74,17 +75,33 @@ export function timeRuleBroken(token: z.infer<typeof claims>, rules: TokenRules,
   return null;
 }
 
-/** The verifier is pinned to one algorithm: RS256 when a public key is configured, else HS256. */
+/** The verifier is pinned to one algorithm: RS256 when a public key or a JWKS URL is configured, else HS256. */
 export function algorithmOf(config: GatewayConfig): 'RS256' | 'HS256' {
-  return config.JWT_PUBLIC_KEY ? 'RS256' : 'HS256';
+  return config.JWT_PUBLIC_KEY || config.JWT_JWKS_URL ? 'RS256' : 'HS256';
+}
+
+/** The key @fastify/jwt verifies with: the static secret or public key, or a function picking the JWKS key by `kid`. */
+function verifyKeyOf(config: GatewayConfig) {
+  if (config.JWT_JWKS_URL) {
+    return {
+      public: jwksKeys({
+        url: config.JWT_JWKS_URL,
+        cacheSeconds: config.JWT_JWKS_CACHE_SECONDS,
+        refetchCooldownMs: config.JWT_JWKS_REFETCH_COOLDOWN_MS,
+        ...(config.JWT_PUBLIC_KEY ? { fallbackKey: config.JWT_PUBLIC_KEY } : {}),
+      }),
+    };
+  }
+  return algorithmOf(config) === 'RS256' ? { public: config.JWT_PUBLIC_KEY! } : config.JWT_SECRET!;
 }
 
 /** Registers @fastify/jwt with the pinned algorithm, issuer, audience and required claims. */
 export async function registerAuth(app: FastifyInstance, config: GatewayConfig): Promise<void> {
   const algorithm = algorithmOf(config);
-  const key = algorithm === 'RS256' ? { public: config.JWT_PUBLIC_KEY! } : config.JWT_SECRET!;
   await app.register(fastifyJwt, {
-    secret: key,
+    secret: verifyKeyOf(config),
+    // The key function reads the header's `kid`.
+    ...(config.JWT_JWKS_URL ? { decode: { complete: true } } : {}),
     sign: { algorithm, iss: config.JWT_ISSUER, aud: config.JWT_AUDIENCE, expiresIn: `${devTokenSeconds(config)}s` },
     verify: {
       algorithms: [algorithm],

@@ -15,6 +15,8 @@ export interface StreamSettings {
 /** The open streams of this gateway, so that shutdown can end them and a trader's count can be capped. */
 export interface StreamRegistry {
   count(traderId: string): number;
+  /** Every open stream of this gateway (the `event_streams_open` gauge). */
+  size(): number;
   add(traderId: string, end: () => Promise<void>): () => void;
   /** Ends every open stream; resolves once each response has finished. */
   endAll(): Promise<void>;
@@ -24,6 +26,7 @@ export function createStreamRegistry(): StreamRegistry {
   const open = new Map<() => Promise<void>, string>();
   return {
     count: (traderId) => [...open.values()].filter((t) => t === traderId).length,
+    size: () => open.size,
     add(traderId, end) {
       open.set(end, traderId);
       return () => void open.delete(end);

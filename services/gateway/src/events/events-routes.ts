@@ -2,9 +2,12 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, sendData, type Messaging } from '@offramp/kit';
+import { Gauge } from 'prom-client';
+import { AppError, sendData, type Messaging, type Metrics } from '@offramp/kit';
 import { identify, requireTrader, traderOf, unauthorized } from '../auth/auth.ts';
+import type { GatewayConfig } from '../config.ts';
 import { beforeBody } from '../edge/hooks.ts';
+import { rateLimitStoreOption } from '../edge/rate-limit-store.ts';
 import { operation } from '../edge/openapi.ts';
 import { createStreamRegistry, openEventStream, type StreamSettings } from './event-stream.ts';
 import { streamTickets } from './stream-tickets.ts';
@@ -18,10 +21,14 @@ export interface EventRoutesOptions {
   maxBufferedBytes?: number;
   /** How long a stream ticket may wait to be used (60 s). */
   ticketTtlMs?: number;
-  /** Tickets a trader may take per minute on one gateway (30); more are refused with 429. */
+  /** Tickets a trader may take per minute (30), counted in the shared store unless `memory`; more are refused with 429. */
   ticketsPerMinute?: number;
+  /** Where ticket counts live: `nats` (every replica's, the default) or `memory` (each replica's). */
+  rateLimitStore?: GatewayConfig['RATE_LIMIT_STORE'];
   /** The clock of ticket expiry (tests move it). */
   now?: () => number;
+  /** The gateway's registry: the `event_streams_open` gauge goes there. */
+  metrics?: Metrics;
 }
 
 const ticketAnswer = z.object({
@@ -77,12 +84,23 @@ export function eventRoutes(opts: EventRoutesOptions) {
   return async (scope: FastifyInstance) => {
     const app = scope.withTypeProvider<ZodTypeProvider>();
     const registry = createStreamRegistry();
+    if (opts.metrics) {
+      new Gauge({
+        name: 'event_streams_open',
+        help: "Traders' event streams (SSE) open on this gateway, read on scrape",
+        registers: [opts.metrics.registry],
+        collect() {
+          this.set(registry.size());
+        },
+      });
+    }
     // As at the gateway's root: the routes' zod schemas validate and document them (also when this plugin runs on its own).
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
     app.addHook('onRequest', identify);
     app.addHook('preClose', () => registry.endAll());
     await app.register(fastifyRateLimit, {
+      ...rateLimitStoreOption({ RATE_LIMIT_STORE: opts.rateLimitStore ?? 'nats' }, opts.messaging, 'tickets'),
       global: false,
       keyGenerator: (request) => (request.trader ? `sub:${request.trader.id}` : `anonymous-ip:${request.ip}`),
       errorResponseBuilder: (_request, context) =>
