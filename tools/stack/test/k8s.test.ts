@@ -7,7 +7,16 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPol
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { repoRoot } from '../src/config.ts';
-import { expectedServices, models, secretVariables, type Manifest } from './manifests.ts';
+import {
+  expectedServices,
+  ingressPaths,
+  internalOnlyPaths,
+  models,
+  secretVariables,
+  servedBy,
+  widgetRoutesOfApiDoc,
+  type Manifest,
+} from './manifests.ts';
 
 // The kustomize base is checked object by object against the Kubernetes API schemas; the chart's
 // values and Chart.yaml here, its rendered manifests in helm.test.ts.
@@ -123,14 +132,28 @@ describe('the kustomize base', () => {
     expect(everything).not.toMatch(/:8090\b/);
   });
 
-  it('when the Ingress is read, then it routes / to the gateway and only the exact webhook path to psp-alfred', () => {
-    const ingress = new Ingress(named('Ingress', 'offramp') as never);
-    const paths = ingress.spec?.rules?.flatMap((r) => r.http?.paths ?? []) ?? [];
-    const routes = paths.map((p) => [p.path, p.pathType, p.backend.service?.name]);
-    expect(routes).toEqual([
-      ['/psp/alfred/webhook', 'Exact', 'psp-alfred'],
-      ['/', 'Prefix', 'gateway'],
-    ]);
+  it('when the Ingresses are read, then the public one serves only the widget routes of docs/api.md and the exact webhook, the internal one the operator API, console and docs', () => {
+    const paths = ingressPaths(named('Ingress', 'offramp'));
+    for (const route of widgetRoutesOfApiDoc()) expect(servedBy(paths, route)?.backend.service.name, route).toBe('gateway');
+    expect(servedBy(paths, '/psp/alfred/webhook')).toMatchObject({ pathType: 'Exact', backend: { service: { name: 'psp-alfred' } } });
+    for (const url of internalOnlyPaths) expect(servedBy(paths, url), url).toBeUndefined();
+    const internal = ingressPaths(named('Ingress', 'offramp-internal'));
+    for (const url of ['/api/admin/withdrawals', '/console', '/docs/json'])
+      expect(servedBy(internal, url)?.backend.service.name, url).toBe('gateway');
+    for (const url of ['/metrics', '/playground', '/psp/alfred/__dev/fund', '/psp/alfred/withdrawals'])
+      expect(servedBy(internal, url), url).toBeUndefined();
+    const classes = ofKind('Ingress').map((i) => new Ingress(i as never).spec?.ingressClassName);
+    expect(new Set(classes).size).toBe(2);
+  });
+
+  it('when a Deployment is read, then it has a startup probe and sleeps before SIGTERM; the gateway trusts one proxy and shares its rate limits', () => {
+    for (const name of Object.keys(expectedServices)) {
+      const [container] = podSpecOf(named('Deployment', name)!).containers;
+      expect(container!.startupProbe?.httpGet?.path, name).toBe('/healthz');
+      expect(container!.lifecycle?.preStop?.exec?.command, name).toEqual(['sleep', '5']);
+    }
+    const env = podSpecOf(named('Deployment', 'gateway')!).containers[0]!.env ?? [];
+    expect(Object.fromEntries(env.map((e) => [e.name, e.value]))).toMatchObject({ TRUST_PROXY: '1', RATE_LIMIT_STORE: 'nats' });
   });
 
   it('when the NetworkPolicies are read, then only gateway and psp-alfred admit the ingress controller, and egress is denied by default', () => {
@@ -182,14 +205,16 @@ describe('the Helm chart (values and Chart.yaml; helm.test.ts renders it)', () =
   const chart = readYaml(path.join(chartDir, 'Chart.yaml')) as {
     apiVersion: string;
     name: string;
-    dependencies: { name: string; condition: string }[];
+    dependencies: { name: string; condition: string; repository: string }[];
   };
   const values = readYaml(path.join(chartDir, 'values.yaml')) as ChartValues;
   const production = readYaml(path.join(k8sDir, 'chart/values-production-example.yaml')) as ChartValues;
 
-  it('when Chart.yaml is read, then it is a v2 chart named offramp with the NATS chart as an optional dependency', () => {
+  it('when Chart.yaml is read, then it is a v2 chart named offramp with the vendored NATS chart as an optional dependency', () => {
     expect(chart).toMatchObject({ apiVersion: 'v2', name: 'offramp' });
-    expect(chart.dependencies).toEqual([expect.objectContaining({ name: 'nats', condition: 'nats.enabled' })]);
+    expect(chart.dependencies).toEqual([
+      expect.objectContaining({ name: 'nats', condition: 'nats.enabled', repository: 'file://charts/nats' }),
+    ]);
   });
 
   it('when the default values are read, then dev endpoints and the sandbox are off and every service is present on its port', () => {

@@ -17,3 +17,31 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- define "offramp.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
+
+{{/*
+The widget's routes (docs/api.md, "Widget"), each a path prefix under /psp/alfred: the only gateway
+paths the public Ingress serves. /psp/alfred/__dev, /api/admin, /console, /playground, /docs and
+/metrics are not among them. tools/stack/test/helm.test.ts compares this list with docs/api.md.
+*/}}
+{{- define "offramp.widgetPaths" -}}
+- /psp/alfred/eligibility
+- /psp/alfred/supported-options
+- /psp/alfred/quote-preview
+- /psp/alfred/fiat-accounts
+- /psp/alfred/session
+- /psp/alfred/initiate-withdrawal
+- /psp/alfred/withdrawals
+- /psp/alfred/balances
+- /psp/alfred/events
+{{- end -}}
+
+{{/* The operator and tooling paths of the gateway: only on the internal Ingress. */}}
+{{- define "offramp.internalPaths" -}}
+- /api/admin
+- /console
+- /docs
+{{- if .Values.devEndpoints.enabled }}
+- /playground
+- /psp/alfred/__dev
+{{- end }}
+{{- end -}}
