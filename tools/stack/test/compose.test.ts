@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,10 +41,16 @@ const composeService = z.looseObject({
   command: z.array(z.string()).optional(),
   volumes: z.array(z.string()).optional(),
 });
-const composeFile = z.object({ services: z.record(z.string(), composeService), volumes: z.record(z.string(), z.unknown()) });
+// strictObject: a top-level key Compose v1 (1.29) does not know (`name:`) fails here as it fails there.
+const composeFile = z.strictObject({ services: z.record(z.string(), composeService), volumes: z.record(z.string(), z.unknown()) });
 type ComposeService = z.infer<typeof composeService>;
 
-const compose = composeFile.parse(parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }));
+const composePath = path.join(repoRoot, 'docker-compose.yml');
+const compose = composeFile.parse(
+  Object.fromEntries(
+    Object.entries(parse(readFileSync(composePath, 'utf8'), { merge: true }) as object).filter(([key]) => !key.startsWith('x-')),
+  ),
+);
 const serviceFolders = readdirSync(path.join(repoRoot, 'services'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name);
@@ -81,6 +87,18 @@ function entrypoint(serviceName: string, command: string): string {
     encoding: 'utf8',
     stdio: 'pipe',
   }).trim();
+}
+
+/** `<compose> config` with no environment but PATH (every default applies), parsed. */
+function composeConfig(command: string[]): { services: Record<string, unknown> } {
+  const [bin, ...args] = command;
+  const out = execFileSync(bin!, args, {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return parse(out) as { services: Record<string, unknown> };
 }
 
 describe('docker-compose.yml', () => {
@@ -149,11 +167,53 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('when the ports are read, then the gateway, psp-alfred, the sandbox and the mailpit UI are published', () => {
-    expect(service('gateway').ports).toContain('8080:8080');
-    expect(service('psp-alfred').ports).toContain('8081:8081');
-    expect(service('alfred-sandbox').ports).toContain('8090:8090');
-    expect(service('mailpit').ports).toContain('8025:8025');
+  it('when the ports are read, then the gateway, psp-alfred, the sandbox and the mailpit UI are published on 127.0.0.1 only, and nothing else is', () => {
+    expect(service('gateway').ports).toEqual(['127.0.0.1:8080:8080']);
+    expect(service('psp-alfred').ports).toEqual(['127.0.0.1:8081:8081']);
+    expect(service('alfred-sandbox').ports).toEqual(['127.0.0.1:8090:8090']);
+    expect(service('mailpit').ports).toEqual(['127.0.0.1:8025:8025']);
+    const published = Object.entries(compose.services).flatMap(([name, s]) => s.ports.map((p) => `${name} ${p}`));
+    expect(published).toHaveLength(4);
+    for (const port of published) expect(port).toMatch(/ 127\.0\.0\.1:\d+:\d+$/);
+  });
+
+  it('when the healthchecks are read, then postgres, nats, mailpit, the sandbox and every service have one, and each waits for what it uses to be healthy', () => {
+    for (const name of ['postgres', 'nats', 'mailpit', ...processes]) {
+      expect(service(name).healthcheck?.test?.length, name).toBeGreaterThan(0);
+      expect(service(name).healthcheck?.disable, name).toBeUndefined();
+    }
+    expect(service('mailpit').healthcheck?.test).toEqual(['CMD', '/mailpit', 'readyz']);
+    expect(service('notifier').depends_on.mailpit?.condition).toBe('service_healthy');
+    // Every condition names a service of the file and is one Compose v1 (1.29) knows.
+    for (const [name, s] of Object.entries(compose.services)) {
+      for (const [dependency, { condition }] of Object.entries(s.depends_on)) {
+        expect(compose.services, `${name} depends on ${dependency}`).toHaveProperty(dependency);
+        expect(['service_started', 'service_healthy', 'service_completed_successfully'], `${name} -> ${dependency}`).toContain(condition);
+        if (dependency !== 'migrate') expect(condition, `${name} -> ${dependency}`).toBe('service_healthy');
+      }
+    }
+  });
+
+  it('when docker-compose (v1) is installed, then `docker-compose config` accepts the file (in CI it must be installed)', () => {
+    const v1 = spawnSync('docker-compose', ['version', '--short'], { encoding: 'utf8' });
+    if (process.env.CI) expect(v1.status, 'docker-compose on PATH in CI (.ci/run installs it)').toBe(0);
+    if (v1.status === 0) {
+      expect(v1.stdout.trim()).toMatch(/^1\./);
+      const config = composeConfig(['docker-compose', '-f', composePath, 'config']);
+      expect(Object.keys(config.services).sort()).toEqual(Object.keys(compose.services).sort());
+    }
+    // What v1 refuses, checked whether or not it is installed: the strict parse above has no `name:`.
+    expect(readFileSync(composePath, 'utf8')).not.toMatch(/^name:/m);
+  });
+
+  it('when the Compose v2 plugin is available, then `docker compose config` accepts the file', () => {
+    const v2 = spawnSync('docker', ['compose', 'version', '--short'], { encoding: 'utf8' });
+    if (v2.status === 0) {
+      const config = composeConfig(['docker', 'compose', '-f', composePath, 'config']);
+      expect(Object.keys(config.services).sort()).toEqual(Object.keys(compose.services).sort());
+    }
+    // Without the plugin, the file still parses as YAML with merge keys, as v2 reads it.
+    expect(Object.keys(compose.services).length).toBeGreaterThanOrEqual(11);
   });
 
   it('when psp-alfred and the sandbox are read, then they share the credentials and point at each other', () => {
