@@ -29,9 +29,8 @@ export const streams = {
 /**
  * JetStream key-value buckets (each is a stream `KV_<name>`). `streamTickets`: the gateway's
  * single-use SSE stream tickets, stored hashed, every entry gone after `maxAgeSeconds`.
- * `rateLimits`: the gateway replicas' shared request counts, one key per caller's bucket and
- * window (the window number is in the key), so a count outlives its window (at most an hour) and
- * is dropped an hour after its last write.
+ * `rateLimits`: the gateway replicas' shared request counts, one key per caller's bucket (its
+ * window's start and count), dropped an hour after its last write (a window is at most an hour).
  */
 export const buckets = {
   streamTickets: { name: 'STREAM_TICKETS', maxAgeSeconds: 300 },

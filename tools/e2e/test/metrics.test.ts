@@ -106,4 +106,50 @@ describe('metrics: the domain figures on /metrics after a withdrawal through the
       ).toBe(true);
     }
   });
+  it('when a withdrawal goes through the gateway, then HTTP metrics by route pattern and status, and Alfred calls by endpoint and status, are reported', async () => {
+    const c = countries.MX;
+    const trader = newTrader();
+    const holder = await onboard(sys, trader, c.country);
+    const accountId = await addAccount(sys, trader, c, holder);
+    const { sessionId, withdrawalId } = await withdraw(sys, trader, c, accountId);
+    await waitForStatus(sys, trader, withdrawalId, 'processing');
+    await emitOfframp(sys, trader, sessionId, 'success');
+    await waitForStatus(sys, trader, withdrawalId, 'completed');
+    expect((await sys.http('GET', '/psp/alfred/no-such-route', { trader })).status).toBe(404);
+
+    const gateway = await scrape(sys, 'gateway');
+    const served = (method: string, route: string, status: string) =>
+      valueOf(gateway, 'http_request_duration_seconds_count', { method, route, status_code: status });
+    for (const [method, route, status] of [
+      ['POST', '/psp/alfred/fiat-accounts', '201'],
+      ['POST', '/psp/alfred/session', '201'],
+      ['POST', '/psp/alfred/initiate-withdrawal', '200'],
+      ['GET', '/psp/alfred/withdrawals/:id', '200'],
+      ['POST', '/psp/alfred/__dev/emit-offramp', '200'],
+    ] as const) {
+      expect(served(method, route, status), `${method} ${route} ${status}`).toBeGreaterThanOrEqual(1);
+    }
+    // The route label is the pattern: no withdrawal id, no query string, and an unmatched URL is one value.
+    const routes = new Set(gateway.filter((s) => s.name === 'http_request_duration_seconds_count').map((s) => s.labels.route!));
+    expect([...routes].filter((r) => r.includes(withdrawalId) || r.includes('?'))).toEqual([]);
+    expect(routes).not.toContain('/psp/alfred/no-such-route');
+    expect(served('GET', '__unmatched__', '404')).toBeGreaterThanOrEqual(1);
+    expect(valueOf(gateway, 'event_streams_open')).toBe(0);
+
+    // psp-alfred: its own HTTP routes (Alfred's webhook) and its calls to Alfred by path template.
+    const psp = await scrape(sys, 'psp');
+    expect(
+      valueOf(psp, 'http_request_duration_seconds_count', { method: 'POST', route: '/psp/alfred/webhook', status_code: '200' }),
+    ).toBeGreaterThanOrEqual(1);
+    // The sandbox answers 201 to each create, as Alfred documents.
+    const alfred = (method: string, endpoint: string, status: string) =>
+      valueOf(psp, 'alfred_request_duration_seconds_count', { method, endpoint, status });
+    expect(alfred('POST', '/customers/create', '201')).toBeGreaterThanOrEqual(1);
+    expect(alfred('POST', '/fiatAccounts', '201')).toBeGreaterThanOrEqual(1);
+    expect(alfred('POST', '/quotes', '201')).toBeGreaterThanOrEqual(1);
+    expect(alfred('POST', '/offramp', '201')).toBeGreaterThanOrEqual(1);
+    const endpoints = psp.filter((s) => s.name === 'alfred_request_duration_seconds_count').map((s) => s.labels.endpoint!);
+    // Templates only: no customer, submission or order id in a label.
+    expect(endpoints.filter((e) => !/^(\/[A-Za-z]+|\/:[A-Za-z]+)+$/.test(e))).toEqual([]);
+  });
 });

@@ -12,12 +12,22 @@ const routeOf = (routeOptions: unknown) => {
   return `${[info.method ?? ''].flat().join(',')} ${typeof info.url === 'string' ? info.url : ''}`;
 };
 
-/** Tries of one compare-and-set before the request is answered 503: only many replicas counting one key at once get there. */
-const maxAttempts = 20;
+/**
+ * Tries of one compare-and-set before the request is answered 503. Each round of conflicting
+ * writers lets one through, and a key is written at most `max + 1` times a window (past that it is
+ * only read), so only a burst of more than this many requests of one caller at once gets there.
+ */
+const maxAttempts = 50;
 
 const isConflict = (err: unknown) =>
   err instanceof JetStreamApiError &&
   (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+
+/** A stored count: the window's start (ms) and the requests in it, as `<start> <count>`. */
+function parseCount(text: string): { start: number; count: number } | null {
+  const m = /^([0-9]{1,16}) ([0-9]{1,10})$/.exec(text);
+  return m ? { start: Number(m[1]), count: Number(m[2]) } : null;
+}
 
 function unavailable(): AppError {
   return new AppError('PSP_UNAVAILABLE', 'The service is unavailable, try again later');
@@ -25,12 +35,13 @@ function unavailable(): AppError {
 
 /**
  * Request counts shared by every gateway replica, in the JetStream key-value bucket `RATE_LIMITS`
- * (`buckets.rateLimits`; provisioned with the other buckets). Fixed windows: the key is the SHA-256
- * of the limiter's prefix, the caller's bucket (`sub:…`, `anonymous-ip:…`) and the window number
- * (`floor(now / window)`), so no trader id or IP is stored and a window's count simply stops being
- * read when the window ends (the bucket drops it after `maxAgeSeconds`). Each request adds one with
- * compare-and-set (`create` for the first, `update` at the revision read), so two replicas never
- * lose a count; once the count is past `max` it is no longer written (the answer is refused anyway).
+ * (`buckets.rateLimits`; provisioned with the other buckets). One key per limiter and caller's
+ * bucket (`sub:…`, `anonymous-ip:…`): its SHA-256, so no trader id or IP is stored. The value is
+ * the window's start and its count; as in the plugin's memory store, a window starts with the first
+ * request after the previous one ended. Each request adds one with compare-and-set (`create` for
+ * the first, `update` at the revision read), so two replicas never lose a count; once the count is
+ * past `max` it is only read (the answer is refused anyway). The bucket drops a key an hour after
+ * its last write (a window is at most an hour).
  * When NATS does not answer, the request is refused with 503 PSP_UNAVAILABLE, as every route that
  * calls a service over NATS would be.
  */
@@ -40,19 +51,20 @@ export function natsRateLimitStore(messaging: Messaging, prefix: string, now: ()
   const kv = () => (bucket ??= new Kvm(messaging.js).open(messaging.streamName(buckets.rateLimits.name)));
 
   async function count(scope: string, key: string, timeWindow: number, max: number): Promise<{ current: number; ttl: number }> {
-    const at = now();
-    const window = Math.floor(at / timeWindow);
-    const ttl = (window + 1) * timeWindow - at;
-    const name = createHash('sha256').update(`${scope}\n${key}\n${timeWindow}\n${window}`).digest('hex');
+    const name = createHash('sha256').update(`${scope}\n${key}\n${timeWindow}`).digest('hex');
     const store = await kv();
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const at = now();
       const entry = await store.get(name);
-      const seen = entry && entry.operation === 'PUT' ? Number(entry.string()) || 0 : 0;
-      if (seen > max) return { current: seen + 1, ttl };
+      const stored = entry && entry.operation === 'PUT' ? parseCount(entry.string()) : null;
+      // A window starts with the first request after the last one ended, as in the plugin's memory store.
+      const live = stored && at < stored.start + timeWindow ? stored : null;
+      if (live && live.count > max) return { current: live.count + 1, ttl: live.start + timeWindow - at };
+      const next = live ? { start: live.start, count: live.count + 1 } : { start: at, count: 1 };
       try {
-        if (!entry) await store.create(name, String(seen + 1));
-        else await store.update(name, String(seen + 1), entry.revision);
-        return { current: seen + 1, ttl };
+        if (!entry) await store.create(name, `${next.start} ${next.count}`);
+        else await store.update(name, `${next.start} ${next.count}`, entry.revision);
+        return { current: next.count, ttl: next.start + timeWindow - at };
       } catch (err) {
         // Another replica counted the same key between our read and write: read again.
         if (isConflict(err)) continue;

@@ -54,21 +54,33 @@ const anything = z.unknown();
 
 /** Alfred's partner API, typed. Refusals (4xx) are returned; no answer at all throws AlfredUnavailable. */
 export function createAlfredClient(transport: AlfredTransport) {
-  const get = <S extends z.ZodType>(p: string, schema: S) => transport.request({ method: 'GET', path: p }, schema);
-  const post = <S extends z.ZodType>(p: string, body: unknown, schema: S, idempotencyKey?: string) =>
-    transport.request({ method: 'POST', path: p, body, ...(idempotencyKey ? { idempotencyKey } : {}) }, schema);
+  // `endpoint` is the path's template, the label of the call metrics (ids never go into a label).
+  const get = <S extends z.ZodType>(endpoint: string, p: string, schema: S) =>
+    transport.request({ method: 'GET', endpoint, path: p }, schema);
+  const post = <S extends z.ZodType>(endpoint: string, p: string, body: unknown, schema: S, idempotencyKey?: string) =>
+    transport.request({ method: 'POST', endpoint, path: p, body, ...(idempotencyKey ? { idempotencyKey } : {}) }, schema);
   return {
     createCustomer: (body: { email: string; type: 'INDIVIDUAL' | 'BUSINESS'; country: string }) =>
-      post('/customers/create', body, createCustomerResponse),
-    getCustomer: (customerId: string) => get(`/customers/${path(customerId)}`, customerResponse),
+      post('/customers/create', '/customers/create', body, createCustomerResponse),
+    getCustomer: (customerId: string) => get('/customers/:customerId', `/customers/${path(customerId)}`, customerResponse),
     createKycSubmission: (customerId: string, kycSubmission: KycSubmission) =>
-      post(`/customers/${path(customerId)}/kyc`, { kycSubmission }, kycSubmissionResponse),
+      post('/customers/:customerId/kyc', `/customers/${path(customerId)}/kyc`, { kycSubmission }, kycSubmissionResponse),
     submitKyc: (customerId: string, submissionId: string) =>
-      post(`/customers/${path(customerId, 'kyc', submissionId, 'submit')}`, {}, anything),
+      post(
+        '/customers/:customerId/kyc/:submissionId/submit',
+        `/customers/${path(customerId, 'kyc', submissionId, 'submit')}`,
+        {},
+        anything,
+      ),
     getKycStatus: (customerId: string, submissionId: string) =>
-      get(`/customers/${path(customerId, 'kyc', submissionId, 'status')}`, kycStatusResponse),
+      get(
+        '/customers/:customerId/kyc/:submissionId/status',
+        `/customers/${path(customerId, 'kyc', submissionId, 'status')}`,
+        kycStatusResponse,
+      ),
     createQuote: (req: QuoteRequest): Promise<AlfredAnswer<AlfredQuote>> =>
       post(
+        '/quotes',
         '/quotes',
         {
           fromCurrency: 'USDT',
@@ -81,17 +93,25 @@ export function createAlfredClient(transport: AlfredTransport) {
         quoteResponse,
       ),
     createFiatAccount: (body: { customerId: string; type: string; fiatAccountFields: Record<string, unknown> }) =>
-      post('/fiatAccounts', body, createFiatAccountResponse),
+      post('/fiatAccounts', '/fiatAccounts', body, createFiatAccountResponse),
     deleteFiatAccount: (customerId: string, fiatAccountId: string) =>
-      transport.request({ method: 'DELETE', path: `/fiatAccounts/${path(customerId, fiatAccountId)}` }, anything),
+      transport.request(
+        {
+          method: 'DELETE',
+          endpoint: '/fiatAccounts/:customerId/:fiatAccountId',
+          path: `/fiatAccounts/${path(customerId, fiatAccountId)}`,
+        },
+        anything,
+      ),
     /**
      * Never retried by the transport. The Idempotency-Key header is honoured by the sandbox and is
      * our assumption about Alfred (it documents none): a repeated key returns the first order.
      */
     createOfframp: (req: OfframpRequest, idempotencyKey: string): Promise<AlfredAnswer<AlfredOfframp>> =>
-      post('/offramp', { ...req, fromCurrency: 'USDT' }, offrampResponse, idempotencyKey),
-    getOfframp: (transactionId: string) => get(`/offramp/${path(transactionId)}`, offrampResponse),
+      post('/offramp', '/offramp', { ...req, fromCurrency: 'USDT' }, offrampResponse, idempotencyKey),
+    getOfframp: (transactionId: string) => get('/offramp/:transactionId', `/offramp/${path(transactionId)}`, offrampResponse),
     breakerState: () => transport.breakerState(),
+    observeCalls: transport.observeCalls,
     close: () => transport.close(),
   };
 }

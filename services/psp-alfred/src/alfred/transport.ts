@@ -28,6 +28,8 @@ export type AlfredAnswer<T> = { ok: true; status: number; data: T } | { ok: fals
 
 export interface AlfredRequest {
   method: 'GET' | 'POST' | 'DELETE';
+  /** The path template (`/offramp/:transactionId`): the `endpoint` label of the call metrics, never the ids. */
+  endpoint: string;
   path: string;
   body?: unknown;
   idempotencyKey?: string;
@@ -48,9 +50,23 @@ interface RawAnswer {
   text: string;
 }
 
+/**
+ * One HTTP call to Alfred as the metrics see it: its outcome is the HTTP status, `timeout` (no
+ * answer in time) or `error` (the network); `breaker_open` when the breaker refused it unsent
+ * (then `seconds` is 0). Each retry of a GET is a call of its own.
+ */
+export interface AlfredCall {
+  method: AlfredRequest['method'];
+  endpoint: string;
+  outcome: string;
+  seconds: number;
+}
+
 export interface AlfredTransport {
   request<S extends z.ZodType>(req: AlfredRequest, schema: S): Promise<AlfredAnswer<z.output<S>>>;
   breakerState(): 'closed' | 'open' | 'half_open';
+  /** Tells `observer` of every call from now on (the service's metrics). */
+  observeCalls(observer: (call: AlfredCall) => void): void;
   close(): void;
 }
 
@@ -75,8 +91,26 @@ export function createAlfredTransport(opts: TransportOptions): AlfredTransport {
   breaker.on('open', () => opts.log.warn('alfred breaker opened'));
   breaker.on('halfOpen', () => opts.log.info('alfred breaker half-open'));
   breaker.on('close', () => opts.log.info('alfred breaker closed'));
+  let observe: (call: AlfredCall) => void = () => {};
 
+  /** `sendOnce`, told to the observer with its outcome and duration. */
   async function send(req: AlfredRequest): Promise<RawAnswer> {
+    const started = performance.now();
+    let outcome = 'error';
+    try {
+      const raw = await sendOnce(req);
+      outcome = String(raw.status);
+      return raw;
+    } catch (err) {
+      if (err instanceof AlfredUnavailable)
+        outcome = err.reason === 'timeout' ? 'timeout' : err.status !== null ? String(err.status) : 'error';
+      throw err;
+    } finally {
+      observe({ method: req.method, endpoint: req.endpoint, outcome, seconds: (performance.now() - started) / 1000 });
+    }
+  }
+
+  async function sendOnce(req: AlfredRequest): Promise<RawAnswer> {
     const headers: Record<string, string> = { 'api-key': opts.apiKey, 'api-secret': opts.apiSecret, accept: 'application/json' };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     if (req.idempotencyKey) headers['idempotency-key'] = req.idempotencyKey;
@@ -110,7 +144,10 @@ export function createAlfredTransport(opts: TransportOptions): AlfredTransport {
       return await breaker.fire(req);
     } catch (err) {
       if (err instanceof AlfredUnavailable) throw err;
-      if ((err as { code?: string }).code === 'EOPENBREAKER') throw new AlfredUnavailable('breaker_open', 'alfred breaker is open');
+      if ((err as { code?: string }).code === 'EOPENBREAKER') {
+        observe({ method: req.method, endpoint: req.endpoint, outcome: 'breaker_open', seconds: 0 });
+        throw new AlfredUnavailable('breaker_open', 'alfred breaker is open');
+      }
       throw err;
     }
   }
@@ -148,6 +185,7 @@ export function createAlfredTransport(opts: TransportOptions): AlfredTransport {
       return { ok: true, status: raw.status, data: parsed.data };
     },
     breakerState: () => (breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed'),
+    observeCalls: (observer) => void (observe = observer),
     close: () => breaker.shutdown(),
   };
 }

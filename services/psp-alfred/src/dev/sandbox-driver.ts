@@ -12,7 +12,10 @@ const webhookDriverResponse = z.object({ message: z.string() }).loose();
 export function createSandboxDriver(transport: AlfredTransport) {
   return {
     driveWebhook: (body: { referenceId: string; eventType: 'KYC' | 'OFFRAMP'; status: string; metadata?: Record<string, unknown> }) =>
-      transport.request({ method: 'POST', path: '/webhooks', body: { metadata: {}, ...body } }, webhookDriverResponse),
+      transport.request(
+        { method: 'POST', endpoint: '/webhooks', path: '/webhooks', body: { metadata: {}, ...body } },
+        webhookDriverResponse,
+      ),
   };
 }
 
