@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -240,9 +240,13 @@ describe('the image', () => {
     expect(() => entrypoint('no-such-service', 'entry')).toThrow();
   });
 
-  it('when the Dockerfile is read, then it runs production dependencies on node:24-slim as a non-root user with a healthcheck', () => {
+  it('when the Dockerfile is read, then it runs production dependencies on node:24-slim pinned by digest, as a non-root user with a healthcheck', () => {
     const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim@sha256:[0-9a-f]{64}$/m);
+    // Every stage starts from that pinned image, none from a bare tag.
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(froms.length).toBeGreaterThanOrEqual(4);
+    for (const from of froms) expect(from).toBe('${NODE_IMAGE}');
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
@@ -250,5 +254,31 @@ describe('the image', () => {
     expect(readFileSync(path.join(repoRoot, 'deploy/compose/entrypoint.sh'), 'utf8')).toContain(
       'http://127.0.0.1:${process.argv[1]}/healthz',
     );
+  });
+
+  it('when the image is built, then tests, benchmarks and development tools stay out, and the sandbox only with INCLUDE_SANDBOX=true (the QA compose build)', () => {
+    const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+    const ignored = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    expect(ignored).toEqual(
+      expect.arrayContaining(['**/test', '**/*.test.ts', 'tools/bench/src', 'tools/e2e', 'tools/fresh-clone', '.git', '.data', '**/.env']),
+    );
+    // Every workspace's manifest stays in the context: npm ci installs the workspaces of the lockfile.
+    const excludedManifests = ignored.filter((p) => !p.startsWith('!') && /^(services|libs|tools)\/[^/]+$/.test(p));
+    for (const folder of excludedManifests.filter((f) => existsSync(path.join(repoRoot, f, 'package.json'))))
+      expect(ignored, folder).toContain(`!${folder}/package.json`);
+    expect(excludedManifests).toContain('tools/e2e');
+    // The runtime stage takes its sources only from the stage that drops the sandbox unless asked.
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    expect(runtime).not.toMatch(/^COPY \. \./m);
+    expect(runtime).toMatch(/^COPY --from=sources \/src\/ \.\/$/m);
+    expect(dockerfile).toMatch(/^ARG INCLUDE_SANDBOX=false$/m);
+    expect(dockerfile).toContain('if [ "$INCLUDE_SANDBOX" != "true" ]; then rm -rf tools/alfred-sandbox/src');
+    const composeText = parse(readFileSync(composePath, 'utf8'), { merge: true }) as {
+      services: Record<string, { build?: { args?: Record<string, string> } }>;
+    };
+    for (const name of processes) expect(composeText.services[name]?.build?.args?.INCLUDE_SANDBOX, name).toBe('true');
   });
 });
