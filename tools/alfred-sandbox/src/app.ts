@@ -38,6 +38,8 @@ export interface SandboxOptions {
    * build, pending webhooks included. Default: none, the state lives in memory only.
    */
   stateFile?: string;
+  /** The state file's journal is compacted into a fresh snapshot once larger than the snapshot and than this; default 1 MiB. */
+  stateCompactAfterBytes?: number;
 }
 
 export interface Sandbox {
@@ -65,7 +67,7 @@ export function buildSandbox(options: SandboxOptions = {}): Sandbox {
   if (options.stateFile !== undefined && loadState(options.stateFile, state, options.settings ?? {})) {
     log.info({ stateFile: options.stateFile, customers: state.customers.size, offramps: state.offramps.size }, 'sandbox state restored');
   }
-  const store = createStateStore(options.stateFile, state, log);
+  const store = createStateStore(options.stateFile, state, log, options.stateCompactAfterBytes);
   const webhooks = createWebhookDispatcher({ state, now, log, changed: store.saveSoon });
   const holds = createHolds();
   const ctx: SandboxContext = { state, now, webhooks, log };

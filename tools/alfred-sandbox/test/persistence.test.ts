@@ -1,9 +1,13 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
 import { startReceiver, readyOfframpOrder, startSandbox, type TestSandbox, type WebhookReceiver } from './harness.ts';
+import { createState } from '../src/state.ts';
+import { defaultSettings } from '../src/emulator/settings.ts';
+import { loadState, snapshotOf } from '../src/persistence/state-file.ts';
 
 let dir: string;
 const opened: TestSandbox[] = [];
@@ -160,6 +164,95 @@ describe('sandbox state kept in a file', () => {
     expect(second.state.offramps.size).toBe(0);
     // Written by rename: no temporary file is left beside it.
     expect(await fs.readdir(path.dirname(stateFile))).toEqual(['state.json']);
+  });
+
+  it('when the file is read back after any answer, then it holds exactly what the sandbox holds, from a snapshot and the changes appended since', async () => {
+    const stateFile = path.join(dir, 'journal', 'state.json');
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    const sandbox = sandboxOn(stateFile, { settings: { webhookUrl: receiver.url, webhookRetryBaseDelayMs: 20 } });
+    /** What a fresh sandbox reads back from the file as it is now, as the whole-state JSON. */
+    const readBack = async () => {
+      const state = createState(defaultSettings());
+      loadState(await crashCopy(stateFile), state, {});
+      return JSON.parse(snapshotOf(state));
+    };
+    const steps: [string, () => Promise<unknown>][] = [];
+    let order: Awaited<ReturnType<typeof customerWithOrder>> | undefined;
+    steps.push(['a customer with KYC, an account, a quote and an order', async () => (order = await customerWithOrder(sandbox))]);
+    steps.push(['bridged', () => sandbox.emu('PUT', `/customers/${order!.customerId}`, { bridged: true })]);
+    steps.push(['walked to completion', () => sandbox.emu('POST', `/offramps/${order!.transactionId}/walk`, { outcome: 'success' })]);
+    steps.push(['webhooks delivered', async () => sandbox.webhooks.idle()]);
+    steps.push([
+      'amounts changed behind our back',
+      () => sandbox.app.inject({ method: 'PATCH', url: `/__emu/offramps/${order!.transactionId}`, payload: { toAmount: '1.00' } }),
+    ]);
+    steps.push(['a fault armed', () => sandbox.emu('POST', '/faults', { mode: 'error', count: 2, pathPrefix: '/allConfigs' })]);
+    steps.push(['the fault used once', () => sandbox.call('GET', '/allConfigs')]);
+    steps.push(['settings changed', () => sandbox.emu('PUT', '/config', { quoteTtlSeconds: 77 })]);
+    steps.push(['the account deleted', () => sandbox.call('DELETE', `/fiatAccounts/${order!.customerId}/${order!.fiatAccountId}`)]);
+    steps.push(['the order deleted', () => sandbox.emu('DELETE', `/offramps/${order!.transactionId}`)]);
+    steps.push(['faults cleared', () => sandbox.emu('DELETE', '/faults')]);
+    steps.push(['a second order', () => customerWithOrder(sandbox)]);
+    for (const [what, step] of steps) {
+      await step();
+      // Webhook attempts are written within 100 ms of being made (not before an answer).
+      await sandbox.webhooks.idle();
+      const live = () => JSON.parse(snapshotOf(sandbox.state));
+      await eventually(`after "${what}", the file holds the state`, async () => isDeepStrictEqual(await readBack(), live()), {
+        timeoutMs: 10_000,
+      });
+      expect(await readBack()).toEqual(live());
+    }
+    const lines = (await fs.readFile(stateFile, 'utf8')).split('\n');
+    // One snapshot line and the records appended since (the trailing line break leaves an empty last element).
+    expect(lines.length).toBeGreaterThan(steps.length);
+    expect(lines.at(-1)).toBe('');
+  });
+
+  it('when the appended changes outgrow the snapshot, then the next write is a fresh snapshot and the file reads back the same', async () => {
+    const stateFile = path.join(dir, 'compacted', 'state.json');
+    const sandbox = sandboxOn(stateFile, { stateCompactAfterBytes: 0 });
+    const { transactionId } = await customerWithOrder(sandbox);
+    const lineCounts: number[] = [];
+    for (const quoteTtlSeconds of [61, 62, 63, 64, 65, 66, 67, 68]) {
+      expect((await sandbox.emu('PUT', '/config', { quoteTtlSeconds })).statusCode).toBe(200);
+      lineCounts.push((await fs.readFile(stateFile, 'utf8')).split('\n').length - 1);
+    }
+    // Small records against a larger snapshot: appended for a while, then compacted to one line.
+    expect(Math.max(...lineCounts)).toBeGreaterThan(2);
+    expect(lineCounts).toContain(1);
+    const second = sandboxOn(await crashCopy(stateFile));
+    expect((await second.emu('GET', '/config')).json()).toMatchObject({ quoteTtlSeconds: 68 });
+    expect((await second.call('GET', `/offramp/${transactionId}`)).statusCode).toBe(200);
+  });
+
+  it('when a crash cut the last record short, then the file reads back as before that record, and the next start writes it afresh', async () => {
+    const stateFile = path.join(dir, 'torn', 'state.json');
+    const first = sandboxOn(stateFile);
+    const { customerId } = await customerWithOrder(first);
+    const before = (await first.call('GET', `/customers/${customerId}`)).json();
+    const torn = await crashCopy(stateFile);
+    await fs.appendFile(torn, '{"k":[["customers","cut-short",{"customerId":"cut');
+    const second = sandboxOn(torn);
+    expect((await second.call('GET', `/customers/${customerId}`)).json()).toEqual(before);
+    expect(second.state.customers.has('cut-short')).toBe(false);
+    await second.emu('PUT', '/config', { quoteTtlSeconds: 55 });
+    const text = await fs.readFile(torn, 'utf8');
+    expect(text).not.toContain('cut-short');
+    const third = sandboxOn(await crashCopy(torn));
+    expect((await third.emu('GET', '/config')).json()).toMatchObject({ quoteTtlSeconds: 55 });
+    expect((await third.call('GET', `/customers/${customerId}`)).json()).toEqual(before);
+  });
+
+  it('when a record in the middle of the file is not readable, then the sandbox refuses to start, naming the file', async () => {
+    const stateFile = path.join(dir, 'middle', 'state.json');
+    const first = sandboxOn(stateFile);
+    await customerWithOrder(first);
+    const copy = await crashCopy(stateFile);
+    const [snapshot, ...records] = (await fs.readFile(copy, 'utf8')).split('\n');
+    await fs.writeFile(copy, [snapshot, '{"k": "garbage"}', ...records].join('\n'));
+    expect(() => sandboxOn(copy)).toThrow(`${copy} is not a sandbox state file of this version`);
   });
 
   it('when the file is not a state file, then the sandbox refuses to start, naming it, rather than forgetting everything', async () => {

@@ -21,6 +21,7 @@ export function emulatorConfigRoutes(app: FastifyInstance, ctx: SandboxContext, 
     const merged = mergeSettings(ctx.state.settings, patch);
     if (!merged.success) throw new AlfredError(refuse('bad_request', { fields: fieldNames(merged.error) }));
     ctx.state.settings = merged.data;
+    ctx.state.changes.settings = true;
     ctx.log.info({ changed: Object.keys(patch) }, 'emulator settings changed');
     return ctx.state.settings;
   });
@@ -34,6 +35,7 @@ export function emulatorConfigRoutes(app: FastifyInstance, ctx: SandboxContext, 
 
   app.delete('/__emu/faults', async (_request, reply) => {
     ctx.state.faults.length = 0;
+    ctx.state.changes.faults = true;
     return reply.code(204).send();
   });
 

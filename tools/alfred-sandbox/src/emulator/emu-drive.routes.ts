@@ -29,6 +29,7 @@ export function emulatorDriveRoutes(app: FastifyInstance, ctx: SandboxContext): 
     const { bridged } = parseOrRefuse(z.strictObject({ bridged: z.boolean() }), request.body);
     const customer = valueOrThrow(getCustomer(ctx, customerId));
     customer.bridged = bridged;
+    ctx.state.customers.touch(customerId);
     return { ...customerView(ctx, customer), bridged: customer.bridged };
   });
 
@@ -55,6 +56,7 @@ export function emulatorDriveRoutes(app: FastifyInstance, ctx: SandboxContext): 
     const amounts = parseOrRefuse(amountsSchema, request.body);
     const offramp = valueOrThrow(getOfframp(ctx, transactionId));
     Object.assign(offramp, amounts, { updatedAt: ctx.now().toISOString() });
+    ctx.state.offramps.touch(transactionId);
     return { offramp: offrampView(offramp) };
   });
 

@@ -37,6 +37,7 @@ export function armFault(state: SandboxState, input: z.infer<typeof faultRequest
     afterEffect: input.afterEffect ?? false,
   };
   state.faults.push(fault);
+  state.changes.faults = true;
   return fault;
 }
 
@@ -46,6 +47,7 @@ export function takeFault(state: SandboxState, path: string): ArmedFault | null 
   if (!fault) return null;
   fault.remaining -= 1;
   if (fault.remaining === 0) state.faults.splice(state.faults.indexOf(fault), 1);
+  state.changes.faults = true;
   return fault;
 }
 

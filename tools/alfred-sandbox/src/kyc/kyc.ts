@@ -56,6 +56,7 @@ export function createSubmission(ctx: SandboxContext, customerId: string, fields
   ctx.state.kycSubmissions.set(submission.submissionId, submission);
   found.value.kycSubmissionIds.push(submission.submissionId);
   found.value.updatedAt = at;
+  ctx.state.customers.touch(customerId);
   return accept(submission);
 }
 
@@ -87,6 +88,7 @@ export function moveSubmission(
     submission.updatedAt = at;
     submission.history.push({ status, at });
     if (opts.metadata) submission.metadata = { ...submission.metadata, ...opts.metadata };
+    ctx.state.kycSubmissions.touch(submission.submissionId);
   }
   ctx.webhooks.send({ referenceId: submission.submissionId, eventType: opts.eventType, status, metadata: submission.metadata });
   return accept({ submission, changed });

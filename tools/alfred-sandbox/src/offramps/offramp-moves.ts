@@ -19,6 +19,7 @@ function apply(ctx: SandboxContext, offramp: Offramp, status: OfframpStatus, met
     offramp.txHash = typeof metadata.txHash === 'string' ? metadata.txHash : depositTxHashFor(offramp.chain, offramp.transactionId);
     offramp.metadata.txHash = offramp.txHash;
   }
+  ctx.state.offramps.touch(offramp.transactionId);
 }
 
 /**

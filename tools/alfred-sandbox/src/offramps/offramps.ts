@@ -97,6 +97,7 @@ export function createOfframp(ctx: SandboxContext, input: CreateOfframpInput, id
   }
   const offramp = newOfframp(ctx, input, quote.value);
   quote.value.usedBy = offramp.transactionId;
+  ctx.state.quotes.touch(quote.value.quoteId);
   ctx.state.offramps.set(offramp.transactionId, offramp);
   if (idempotencyKey !== undefined) ctx.state.idempotencyKeys.set(idempotencyKey, { transactionId: offramp.transactionId, fingerprint });
   return accept(offramp);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '@offramp/kit';
-import type { SandboxState } from '../state.ts';
+import { keyedKinds, logLimit, type KeyedKind, type SandboxState } from '../state.ts';
 import type { Customer } from '../customers/customers.ts';
 import type { KycSubmission } from '../kyc/kyc.ts';
 import type { Quote } from '../quotes/quotes.ts';
@@ -13,6 +13,13 @@ import type { ArmedFault } from '../emulator/faults.ts';
 import { mergeSettings, settingsSchema, type EmulatorSettings, type SettingsPatch } from '../emulator/settings.ts';
 
 /**
+ * The file: one line with a whole snapshot of the state, then the journal: one line per write since,
+ * each with only what changed (a record). A write appends a record and flushes it; when the journal
+ * has grown past the snapshot (and past `compactAfterBytes`), the next write is a fresh snapshot
+ * instead (compaction: written aside, flushed, renamed over the file). Reading back replays the
+ * records over the snapshot; a last line cut short by a crash is a record that was never
+ * acknowledged (its answer waits for the flush) and is left out.
+ *
  * What is kept across restarts: everything Alfred would know (customers, KYC, quotes, fiat accounts,
  * orders, idempotency keys, webhook deliveries with their attempts) and what the emulator was told
  * (settings, armed faults). The partner-API request log is diagnostics and starts empty each time.
@@ -43,7 +50,23 @@ interface Snapshot {
   faults: ArmedFault[];
 }
 
-function snapshotOf(state: SandboxState): string {
+/** A journal line: the entities set or deleted (null), in order; the deliveries created or changed; the settings or faults when they changed. */
+const recordSchema = z.object({
+  k: z.array(z.tuple([z.enum(keyedKinds), z.string(), z.looseObject({}).nullable()])).optional(),
+  d: z.array(z.looseObject({ deliveryId: z.string(), state: z.string() })).optional(),
+  s: z.record(z.string(), z.unknown()).optional(),
+  f: z.array(z.looseObject({ faultId: z.string() })).optional(),
+});
+
+interface JournalRecord {
+  k?: [KeyedKind, string, object | null][];
+  d?: WebhookDelivery[];
+  s?: EmulatorSettings;
+  f?: ArmedFault[];
+}
+
+/** The whole state as one line of JSON (no line breaks: JSON.stringify writes none). */
+export function snapshotOf(state: SandboxState): string {
   const snapshot: Snapshot = {
     version: 1,
     settings: state.settings,
@@ -59,14 +82,41 @@ function snapshotOf(state: SandboxState): string {
   return JSON.stringify(snapshot);
 }
 
-function parseSnapshot(file: string, text: string) {
+function unreadable(file: string): Error {
+  return new Error(`${file} is not a sandbox state file of this version; move it away to start empty`);
+}
+
+function parseLine<T>(schema: z.ZodType<T>, line: string): T | undefined {
   try {
-    const parsed = snapshotSchema.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data;
+    const parsed = schema.safeParse(JSON.parse(line));
+    return parsed.success ? parsed.data : undefined;
   } catch {
-    // Not JSON: reported below like any other unreadable file.
+    // Not JSON: the caller says what that means.
+    return undefined;
   }
-  throw new Error(`${file} is not a sandbox state file of this version; move it away to start empty`);
+}
+
+/** What changed since the last write, as a journal record; forgets the changes. */
+function recordOf(state: SandboxState): JournalRecord {
+  const { changes } = state;
+  const record: JournalRecord = {};
+  const keyed: [KeyedKind, string, object | null][] = [];
+  for (const [kind, keys] of changes.keys) {
+    const map = state[kind] as Map<string, object>;
+    for (const [key, deleted] of keys) {
+      if (deleted) keyed.push([kind, key, null]);
+      const value = map.get(key);
+      if (value !== undefined) keyed.push([kind, key, value]);
+    }
+  }
+  if (keyed.length > 0) record.k = keyed;
+  // A delivery dropped from the bounded list meanwhile stays dropped.
+  const deliveries = [...changes.deliveries].filter((d) => state.deliveries.lastIndexOf(d) >= 0);
+  if (deliveries.length > 0) record.d = deliveries;
+  if (changes.settings) record.s = state.settings;
+  if (changes.faults) record.f = state.faults;
+  changes.clear();
+  return record;
 }
 
 /**
@@ -83,25 +133,46 @@ export function loadState(file: string, state: SandboxState, startPatch: Setting
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
-  const parsed = parseSnapshot(file, text);
-  const saved = settingsSchema.safeParse(parsed.settings);
-  const settings = saved.success ? mergeSettings(saved.data, startPatch) : undefined;
-  if (!settings?.success) throw new Error(`${file} holds settings this sandbox does not accept; move it away to start empty`);
+  const lines = text.split('\n');
+  // A file ends with a line break after each record; what follows the last one was cut short by a crash.
+  lines.pop();
+  const parsed = parseLine(snapshotSchema, lines.shift() ?? text);
+  if (!parsed) throw unreadable(file);
+  const records = lines.map((line) => parseLine(recordSchema, line) ?? unreadable(file));
+  for (const record of records) if (record instanceof Error) throw record;
+
   // The entities were written by this module from the same types, so they are taken back as they are.
   const snapshot = parsed as unknown as Snapshot;
-  state.settings = settings.data;
+  let savedSettings: unknown = snapshot.settings;
   for (const customer of snapshot.customers) state.customers.set(customer.customerId, customer);
   for (const submission of snapshot.kycSubmissions) state.kycSubmissions.set(submission.submissionId, submission);
   for (const quote of snapshot.quotes) state.quotes.set(quote.quoteId, quote);
   for (const account of snapshot.fiatAccounts) state.fiatAccounts.set(account.fiatAccountId, account);
-  for (const offramp of snapshot.offramps) {
-    // An order shares its quote object with the quote list, as when it was created.
-    offramp.quote = state.quotes.get(offramp.quoteId) ?? offramp.quote;
-    state.offramps.set(offramp.transactionId, offramp);
-  }
+  for (const offramp of snapshot.offramps) state.offramps.set(offramp.transactionId, offramp);
   for (const [key, request] of snapshot.idempotencyKeys) state.idempotencyKeys.set(key, request);
-  state.deliveries.push(...snapshot.deliveries);
-  state.faults.push(...snapshot.faults);
+  const deliveries = new Map(snapshot.deliveries.map((d) => [d.deliveryId, d]));
+  let faults = snapshot.faults;
+  for (const record of records as JournalRecord[]) {
+    for (const [kind, key, value] of record.k ?? []) {
+      const map = state[kind] as Map<string, object>;
+      if (value === null) map.delete(key);
+      else map.set(key, value);
+    }
+    // A delivery changed keeps its place; a new one goes last, as it did when it was sent.
+    for (const delivery of record.d ?? []) deliveries.set(delivery.deliveryId, delivery);
+    if (record.s) savedSettings = record.s;
+    if (record.f) faults = record.f;
+  }
+
+  const saved = settingsSchema.safeParse(savedSettings);
+  const settings = saved.success ? mergeSettings(saved.data, startPatch) : undefined;
+  if (!settings?.success) throw new Error(`${file} holds settings this sandbox does not accept; move it away to start empty`);
+  state.settings = settings.data;
+  // An order shares its quote object with the quote list, as when it was created.
+  for (const offramp of state.offramps.values()) offramp.quote = state.quotes.get(offramp.quoteId) ?? offramp.quote;
+  state.deliveries.push(...[...deliveries.values()].slice(-logLimit));
+  state.faults.push(...faults);
+  state.changes.clear();
   return true;
 }
 
@@ -114,38 +185,81 @@ export interface StateStore {
   save(): Promise<void>;
   /** A save shortly, for changes made outside a request (webhook attempts). */
   saveSoon(): void;
-  /** A last save, then none: closing cancels pending deliveries, which must stay pending on disk. */
+  /** A last save (a whole snapshot, no journal), then none: closing cancels pending deliveries, which must stay pending on disk. */
   close(): Promise<void>;
 }
 
 /** How long background changes (webhook attempts) may wait to be written; a lost one is only re-sent. */
 const saveSoonMs = 100;
+/** The journal is compacted into a fresh snapshot once it is larger than the snapshot and than this (default). */
+const defaultCompactAfterBytes = 1024 * 1024;
 
 /**
- * Keeps the state in `file`, rewritten whole on each change: written to a temporary file, flushed,
- * then renamed over the old one, so a crash at any moment leaves either the old or the new state.
- * One write at a time, and the saves that arrive during it share the next: the cost of a flush is
- * paid per write, not per answer, so many clients do not queue behind one disk. Without a file it
- * keeps nothing, as tests that build the sandbox in-process expect.
+ * Keeps the state in `file` (see the format above): each write appends what changed since the last
+ * one and flushes it, so its cost follows the change, not the size of the state; now and then, and
+ * at the first write and on close, the whole state is written aside, flushed and renamed over the
+ * file, so a crash at any moment leaves either the old or the new file, and a journal cut short
+ * loses only a record nobody was answered about. One write at a time, and the saves that arrive
+ * during it share the next: the cost of a flush is paid per write, not per answer, so many clients
+ * do not queue behind one disk. Without a file it keeps nothing, as tests that build the sandbox
+ * in-process expect.
  */
-export function createStateStore(file: string | undefined, state: SandboxState, log: Logger): StateStore {
+export function createStateStore(
+  file: string | undefined,
+  state: SandboxState,
+  log: Logger,
+  compactAfterBytes = defaultCompactAfterBytes,
+): StateStore {
   if (file === undefined) return { save: () => Promise.resolve(), saveSoon: () => undefined, close: () => Promise.resolve() };
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
-  let written = '';
   let timer: NodeJS.Timeout | undefined;
+  let closing = false;
   let closed = false;
+  /** The file, open for appending records; none before the first snapshot of this process. */
+  let journal: fs.promises.FileHandle | null = null;
+  let snapshotBytes = 0;
+  let journalBytes = 0;
+  /** The next write is a whole snapshot: the first one (a journal cut short by a crash goes) and after a failed write; `closing`: the last one. */
+  let compactNext = true;
   /** The write in progress, and the one queued after it (shared by every save that came meanwhile). */
   let writing: Promise<void> | null = null;
   let next: Promise<void> | null = null;
 
-  // The snapshot is taken when the write starts, so it holds every change made before it.
-  const write = async () => {
-    const text = snapshotOf(state);
-    if (text === written) return;
+  const compact = async () => {
+    compactNext = true;
+    // The snapshot is taken when the write starts, so it holds every change made before it.
+    state.changes.clear();
+    const text = `${snapshotOf(state)}\n`;
+    await journal?.close();
+    journal = null;
     await fs.promises.writeFile(temporary, text, { flush: true });
     await fs.promises.rename(temporary, file);
-    written = text;
+    journal = await fs.promises.open(file, 'a');
+    snapshotBytes = Buffer.byteLength(text);
+    journalBytes = 0;
+    compactNext = false;
+  };
+  const append = async (handle: fs.promises.FileHandle) => {
+    const line = `${JSON.stringify(recordOf(state))}\n`;
+    // Until the record is known to be whole on disk, the next write starts afresh.
+    compactNext = true;
+    await handle.appendFile(line);
+    await handle.datasync();
+    journalBytes += Buffer.byteLength(line);
+    compactNext = false;
+  };
+  const write = async () => {
+    if (
+      compactNext ||
+      closing ||
+      journal === null ||
+      state.changes.everything ||
+      journalBytes > Math.max(compactAfterBytes, snapshotBytes)
+    ) {
+      return compact();
+    }
+    if (state.changes.any) return append(journal);
   };
   const save = (): Promise<void> => {
     if (closed) return Promise.resolve();
@@ -177,11 +291,14 @@ export function createStateStore(file: string | undefined, state: SandboxState, 
       clearTimeout(timer);
       timer = undefined;
       try {
+        closing = true;
         await save();
       } catch (err) {
         log.error({ err, file }, 'could not write the sandbox state');
       }
       closed = true;
+      await journal?.close().catch(() => undefined);
+      journal = null;
     },
   };
 }

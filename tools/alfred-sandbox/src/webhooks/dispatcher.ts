@@ -87,6 +87,7 @@ async function deliver(deps: DispatcherDeps, delivery: WebhookDelivery, url: str
       if (n > first) await sleep(backoffMs(state.settings.webhookRetryBaseDelayMs, n), undefined, { signal });
       const result = await attempt(deps, delivery, url, signal);
       delivery.attempts.push(result);
+      state.changes.delivery(delivery);
       if (result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300) {
         delivery.state = 'delivered';
         delivery.delivered = true;
@@ -104,6 +105,7 @@ async function deliver(deps: DispatcherDeps, delivery: WebhookDelivery, url: str
   } catch {
     delivery.state = 'cancelled';
   }
+  state.changes.delivery(delivery);
   deps.changed?.();
 }
 
@@ -149,6 +151,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher
     send(event) {
       const delivery = newDelivery(deps, event);
       appendBounded(deps.state.deliveries, delivery);
+      deps.state.changes.delivery(delivery);
       if (delivery.state === 'pending' && delivery.url !== null) enqueue(delivery, delivery.url);
       return delivery;
     },
@@ -158,7 +161,11 @@ export function createWebhookDispatcher(deps: DispatcherDeps): WebhookDispatcher
     cancelAll() {
       cancellation.abort();
       cancellation = new AbortController();
-      for (const delivery of deps.state.deliveries) if (delivery.state === 'pending') delivery.state = 'cancelled';
+      for (const delivery of deps.state.deliveries) {
+        if (delivery.state !== 'pending') continue;
+        delivery.state = 'cancelled';
+        deps.state.changes.delivery(delivery);
+      }
     },
   };
 }
