@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -34,6 +34,12 @@ const { values: args } = parseArgs({
     'max-phase-seconds': { type: 'string', default: '55' },
     /** Keeps the throwaway data directory (Postgres, NATS, the stack's log) for a look afterwards. */
     'keep-data': { type: 'boolean', default: false },
+    /**
+     * Writes a CPU profile (node --cpu-prof) of every Node process of the stack into this directory
+     * when it stops, and `pids.json` naming each profile's process; the profiler's own cost inflates
+     * the CPU figures of such a run.
+     */
+    'cpu-prof': { type: 'string' },
   },
 });
 const withdrawalCount = Number(args.withdrawals);
@@ -146,7 +152,16 @@ async function main() {
   chmodSync(dataDir, 0o755);
   const logFile = path.join(dataDir, 'stack.log');
   progress(`starting the stack (npm start) in ${dataDir}; its output in ${logFile}`);
-  const stack = await startStack({ dataDir, logFile, devSecret: randomBytes(16).toString('hex'), timeoutMs: 120_000 });
+  const profileDir = args['cpu-prof'] === undefined ? undefined : path.resolve(args['cpu-prof']);
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const stack = await startStack({
+    dataDir,
+    logFile,
+    devSecret: randomBytes(16).toString('hex'),
+    timeoutMs: 120_000,
+    env: profileDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() } : {},
+  });
+  if (profileDir) writeFileSync(path.join(profileDir, 'pids.json'), `${JSON.stringify(stack.pids())}\n`);
   let stopped: Awaited<ReturnType<RunningStack['stop']>> | null = null;
   const closers: (() => void)[] = [];
   try {
@@ -173,6 +188,18 @@ async function main() {
     const cpuSeconds = Object.fromEntries(
       Object.entries(max.cpu.after).map(([name, value]) => [name, measure(value - (max.cpu.before[name] ?? value), 2)]),
     );
+    // What one withdrawal costs each process: robust to a busy machine, unlike the rate.
+    const cpuMsPerWithdrawal = Object.fromEntries(
+      Object.entries(cpuSeconds).map(([name, seconds]) => [
+        name,
+        max.timings.length > 0 ? measure((seconds * 1_000) / max.timings.length, 1) : null,
+      ]),
+    );
+    progress(
+      `CPU ms per withdrawal: ${Object.entries(cpuMsPerWithdrawal)
+        .map(([name, value]) => `${name} ${value}`)
+        .join(', ')}`,
+    );
 
     // Half the maximum rate, for a fixed time; no trader past risk's daily count.
     const halfRate = maxSummary.withdrawalsPerSecond / 2;
@@ -188,7 +215,7 @@ async function main() {
     for (let elapsed = 0; elapsed < idleSeconds; elapsed += idleWindowSeconds) {
       windows.push(await idleCores(stack, Math.min(idleWindowSeconds, idleSeconds - elapsed)));
     }
-    const afterLoad = windows.at(-1)!;
+    const afterLoad = windows.at(-1) ?? {};
 
     progress('stopping the stack (SIGINT)');
     stopped = await stack.stop();
@@ -197,6 +224,7 @@ async function main() {
         name,
         {
           cpuSeconds: cpuSeconds[name] ?? null,
+          cpuMsPerWithdrawal: cpuMsPerWithdrawal[name] ?? null,
           cores: loadCores[name] ?? null,
           maxRssMiB: peakRss[name] ?? null,
           freshIdleCores: fresh[name] ?? null,

@@ -40,7 +40,14 @@ export interface RunningStack {
  * its own, the QA endpoints on, and the gateway's per-trader rate limit lifted (one client drives
  * many withdrawals per trader). Its output goes to `logFile`.
  */
-export async function startStack(opts: { dataDir: string; logFile: string; devSecret: string; timeoutMs: number }): Promise<RunningStack> {
+export async function startStack(opts: {
+  dataDir: string;
+  logFile: string;
+  devSecret: string;
+  timeoutMs: number;
+  /** Set on the stack's environment on top of the benchmark's own (e.g. NODE_OPTIONS for CPU profiles). */
+  env?: NodeJS.ProcessEnv;
+}): Promise<RunningStack> {
   const started = performance.now();
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   // The stack's own servers, never ones from the environment: the run must not touch anyone's data.
@@ -50,7 +57,7 @@ export async function startStack(opts: { dataDir: string; logFile: string; devSe
     exited,
   } = await spawnChildStack({
     dataDir: opts.dataDir,
-    env: { DEV_ENDPOINTS: 'true', DEV_SECRET: opts.devSecret, RATE_LIMIT_MAX: '1000000' },
+    env: { DEV_ENDPOINTS: 'true', DEV_SECRET: opts.devSecret, RATE_LIMIT_MAX: '1000000', ...opts.env },
     unset: ['NATS_NAMESPACE'],
     onOutput: (text) => log.write(text),
   });
