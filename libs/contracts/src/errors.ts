@@ -15,6 +15,7 @@ export const errorCatalogue = {
   WITHDRAWAL_NOT_FOUND: { status: 404, message: 'Withdrawal not found' },
   EXCEPTION_NOT_FOUND: { status: 404, message: 'Exception not found' },
   APPROVAL_NOT_FOUND: { status: 404, message: 'Approval not found' },
+  PARTNER_DELIVERY_NOT_FOUND: { status: 404, message: 'Partner webhook delivery not found' },
   // Four-eyes: the operator who requested an action cannot also confirm (or decline) it.
   FOUR_EYES_REQUIRED: { status: 403, message: 'A different operator must confirm this request' },
   APPROVAL_NOT_PENDING: { status: 409, message: 'The approval is no longer pending' },
@@ -27,6 +28,8 @@ export const errorCatalogue = {
   PARTNER_ORDER_LIVE: { status: 409, message: 'The partner order is live' },
   EXCEPTION_ALREADY_RESOLVED: { status: 409, message: 'Exception already resolved' },
   EXCEPTION_RESOLUTION_INVALID: { status: 409, message: 'This resolution does not apply to the exception' },
+  // A replay of a webhook delivery to a partner that is disabled or has no webhook URL.
+  PARTNER_WEBHOOK_UNAVAILABLE: { status: 409, message: 'The partner is disabled or has no webhook URL' },
   // Node's HTTP parser gave up waiting for the request (requestTimeout).
   REQUEST_TIMEOUT: { status: 408, message: 'Request timeout' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload too large' },
@@ -45,6 +48,16 @@ export const errorCatalogue = {
   HEADERS_TOO_LARGE: { status: 431, message: 'Request header fields too large' },
   // A client error no other code names (a plugin's 4xx); the answer keeps that error's own status.
   REQUEST_REFUSED: { status: 400, message: 'The request was refused' },
+  // The partner API (`/partner/v1`): the signed requests' refusals, in the order they are checked.
+  PARTNER_UNAUTHORIZED: { status: 401, message: 'Unknown API key' },
+  PARTNER_SIGNATURE_INVALID: { status: 401, message: 'The payload hash does not match' },
+  PARTNER_DISABLED: { status: 403, message: 'The partner is disabled' },
+  PARTNER_REQUEST_STALE: { status: 401, message: 'The request date is outside the accepted window' },
+  PARTNER_USER_NOT_LINKED: { status: 403, message: 'The user is not linked to the partner' },
+  PARTNER_REQUEST_ID_TAKEN: { status: 409, message: 'The withdrawRequestId is taken' },
+  PARTNER_REQUEST_CONFLICT: { status: 409, message: 'The withdrawRequestId was used for a different request' },
+  PARTNER_REQUEST_NOT_FOUND: { status: 404, message: 'Withdrawal request not found' },
+  PARTNER_NOT_FOUND: { status: 404, message: 'Partner not found' },
   INTERNAL: { status: 500, message: 'Internal error' },
   PSP_UNAVAILABLE: { status: 503, message: 'Payment provider unavailable' },
   // `/readyz`: the process cannot take traffic (draining, or its database or NATS is gone); details name which.

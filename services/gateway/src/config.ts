@@ -113,6 +113,8 @@ export const gatewayConfig = baseConfig
     RATE_LIMIT_MAX: positiveInt(120),
     /** Requests without a valid token are counted per IP, in a bucket apart from every trader's. */
     RATE_LIMIT_ANON_MAX: positiveInt(30),
+    /** The partner API (`/partner/v1`): requests per window of each partner, counted by its `x-api-key`. */
+    PARTNER_RATE_LIMIT_MAX: positiveInt(300),
     /** At most an hour: the shared store's bucket keeps a count that long. */
     RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().max(3_600_000).default(60_000),
     /**

@@ -14,6 +14,7 @@ import { eligibilityRoutes } from './eligibility/eligibility-routes.ts';
 import { eventRoutes } from './events/events-routes.ts';
 import { fiatAccountRoutes } from './fiat-accounts/fiat-accounts-routes.ts';
 import { pageRoutes } from './pages/pages-routes.ts';
+import { partnerScope } from './partners/partner-routes.ts';
 import { sessionRoutes, withdrawalRoutes } from './withdrawals/withdrawals-routes.ts';
 
 /**
@@ -27,6 +28,8 @@ export function gatewayRoutes(deps: { config: GatewayConfig; services: Services;
       prefix: '/psp/alfred',
     });
     await app.register(pageRoutes({ playground: Boolean(deps.config.DEV_ENDPOINTS && deps.config.DEV_SECRET) }));
+    // The partner API: no JWT; the partner's key and signature (checked in sessions), its own rate limits.
+    await app.register(partnerScope(deps.config, deps.services, deps.messaging), { prefix: '/partner/v1' });
   };
 }
 

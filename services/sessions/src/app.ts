@@ -11,6 +11,9 @@ import { sessionsRoutes } from './rpc.ts';
 import type { InitiateDeps } from './sessions/initiate.ts';
 import { startSweeper, type Sweeper } from './sweeper/sweeper.ts';
 import { operatorActions } from './withdrawals/operator.ts';
+import { partnerRegistry } from './partners/partners.ts';
+import { startPartnerWebhookDispatcher, type PartnerWebhookDispatcher } from './partner-webhooks/dispatcher.ts';
+import { createPartnerWebhooksMetrics } from './partner-webhooks/partner-webhooks-metrics.ts';
 
 export { migrations };
 export { readSessionsConfig, sessionsConfig, type SessionsConfig } from './config.ts';
@@ -30,6 +33,8 @@ export interface SessionsDeps extends ServiceDeps<SessionsConfig> {
 export interface SessionsApp extends Service {
   /** Tests run a pass at once instead of waiting for its timer. */
   sweeper: Sweeper;
+  /** The partner webhooks' sender; tests flush it to see what is due sent (or left waiting). */
+  partnerWebhooks: PartnerWebhookDispatcher;
 }
 
 export const openSessionsDatabase = (config: SessionsConfig) =>
@@ -41,6 +46,7 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
   const call = createCall(messaging, config.RPC_TIMEOUT_MS);
   // Started with the parts (it needs the kit's relay and metrics); handed back on the app for the tests' runOnce.
   let sweeper: Sweeper | undefined;
+  let partnerWebhooks: PartnerWebhookDispatcher | undefined;
   const service = await startService('sessions', deps, ({ metrics, relay }) => {
     const own = createSessionsMetrics(metrics);
     exceptionsOpenGauge(metrics, db, log);
@@ -48,19 +54,44 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
     const initiate: InitiateDeps = { db, call, relay, log, ...(hooks.afterHold ? { afterHold: hooks.afterHold } : {}) };
     sweeper = startSweeper({ initiate, log, metrics: own, settings: config });
     const operator = operatorActions({ db, relay, call, observe });
+    const webhooks = {
+      db,
+      log,
+      metrics: createPartnerWebhooksMetrics(metrics, db, log),
+      backoff: {
+        baseMs: config.PARTNER_WEBHOOK_BACKOFF_MS,
+        maxMs: config.PARTNER_WEBHOOK_BACKOFF_MAX_MS,
+        maxAttempts: config.PARTNER_WEBHOOK_MAX_ATTEMPTS,
+      },
+      replayTimeoutMs: config.PARTNER_WEBHOOK_REPLAY_TIMEOUT_MS,
+    };
+    const dispatcher = startPartnerWebhookDispatcher({
+      ...webhooks,
+      timeoutMs: config.PARTNER_WEBHOOK_TIMEOUT_MS,
+      concurrency: config.PARTNER_WEBHOOK_CONCURRENCY,
+      pollMs: config.PARTNER_WEBHOOK_POLL_MS,
+      idlePollMs: config.PARTNER_WEBHOOK_IDLE_POLL_MS,
+    });
+    partnerWebhooks = dispatcher;
+    const create = { db, call, ttlSeconds: config.SESSION_TTL_SECONDS };
     return {
       rpcs: sessionsRoutes({
         db,
-        create: { db, call, ttlSeconds: config.SESSION_TTL_SECONDS },
+        create,
         initiate,
         operator,
         resolve: { db, call, relay, log },
         approvals: approvals({ db, call, operator, ttlMinutes: config.FOUR_EYES_TTL_MINUTES }),
         reports: { db, call },
+        partners: partnerRegistry(db),
+        partnerRequests: { db, create, initiate, windowMs: config.PARTNER_REQUEST_WINDOW_MS },
+        partnerWebhooks: webhooks,
       }),
       consumers: sessionsConsumers({ call, observe, redispatchMax: config.PAYOUT_REDISPATCH_MAX }),
-      loops: [sweeper],
+      loops: [sweeper, dispatcher],
+      // A status change of a partner's withdrawal recorded its webhook: send it without waiting for the next poll.
+      afterConsume: () => dispatcher.wake(),
     };
   });
-  return { ...service, sweeper: sweeper! };
+  return { ...service, sweeper: sweeper!, partnerWebhooks: partnerWebhooks! };
 }

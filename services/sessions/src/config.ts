@@ -52,6 +52,22 @@ export const sessionsConfig = baseConfig.extend({
     .string()
     .regex(/^$|^[A-Z_]+=[1-9][0-9]*(,[A-Z_]+=[1-9][0-9]*)*$/, 'must be RAIL=ms pairs separated by commas, e.g. SPEI=1800000,PIX=600000')
     .default(''),
+  /** Webhooks to the partner: how long one attempt waits for the partner's answer. */
+  PARTNER_WEBHOOK_TIMEOUT_MS: ms(10_000),
+  /** An operator's replay waits this long for the partner (keep it under the gateway's RPC_TIMEOUT_MS, 5 s). */
+  PARTNER_WEBHOOK_REPLAY_TIMEOUT_MS: ms(4_000),
+  /** The first retry's delay; it doubles per attempt up to PARTNER_WEBHOOK_BACKOFF_MAX_MS, each drawn between half and all of it (jitter). */
+  PARTNER_WEBHOOK_BACKOFF_MS: ms(5_000),
+  PARTNER_WEBHOOK_BACKOFF_MAX_MS: ms(3_600_000),
+  /** Attempts before a delivery is given up as `failed` (15: about 3 to 5.5 hours with the defaults). */
+  PARTNER_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(15),
+  /** Deliveries sent at once (at most DB_POOL_MAX: each records its outcome in its own transaction). */
+  PARTNER_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** How often the dispatcher looks for due deliveries (retries, a partner enabled again); an idle one backs off to PARTNER_WEBHOOK_IDLE_POLL_MS. */
+  PARTNER_WEBHOOK_POLL_MS: ms(1_000),
+  PARTNER_WEBHOOK_IDLE_POLL_MS: ms(5_000),
+  /** The partner API: how far a request's `withdrawRequestDate` may be from our clock, either way (older or newer: PARTNER_REQUEST_STALE). */
+  PARTNER_REQUEST_WINDOW_MS: ms(300_000),
 });
 
 export type SessionsConfig = z.infer<typeof sessionsConfig>;

@@ -1,5 +1,13 @@
 import { rpcRoute, type Database, type RpcRoute } from '@offramp/kit';
-import { approvalsRpc, exceptionsRpc, reportsRpc, sessionsRpc, withdrawalOperatorRpc } from '@offramp/contracts';
+import {
+  approvalsRpc,
+  exceptionsRpc,
+  partnersRpc,
+  partnerWebhooksRpc,
+  reportsRpc,
+  sessionsRpc,
+  withdrawalOperatorRpc,
+} from '@offramp/contracts';
 import type { Approvals } from './approvals/approvals.ts';
 import type { Call } from './call.ts';
 import { getException, listExceptions } from './exceptions/queries.ts';
@@ -10,6 +18,10 @@ import { checkSessionOwner } from './sessions/session-owner.ts';
 import type { OperatorActions } from './withdrawals/operator.ts';
 import { getWithdrawal, listWithdrawals } from './withdrawals/queries.ts';
 import { ledgerWithdrawals } from './reports/ledger-withdrawals.ts';
+import { createPartnerRequest, getPartnerRequest, type PartnerRequestDeps } from './partners/partner-requests.ts';
+import type { PartnerRegistry } from './partners/partners.ts';
+import { authenticatePartner } from './partners/signature.ts';
+import { listDeliveries, replayDelivery, type PartnerWebhookDeps } from './partner-webhooks/partner-webhooks.ts';
 
 export interface SessionsRpcDeps {
   db: Database;
@@ -20,6 +32,11 @@ export interface SessionsRpcDeps {
   approvals: Approvals;
   /** The reconciliation report's reads of the ledger. */
   reports: { db: Database; call: Call };
+  /** The partner API: the registry (operators) and the partners' signed requests. */
+  partners: PartnerRegistry;
+  partnerRequests: PartnerRequestDeps;
+  /** The partner webhooks' delivery log and replay. */
+  partnerWebhooks: PartnerWebhookDeps;
 }
 
 /** The sessions service's rpcs: the widget's (through the gateway), the operators' and the exception queue's. */
@@ -44,5 +61,18 @@ export function sessionsRoutes(deps: SessionsRpcDeps): RpcRoute[] {
     rpcRoute(approvalsRpc.confirm, (req, ctx) => deps.approvals.confirm(req, ctx.traceId)),
     rpcRoute(approvalsRpc.decline, (req) => deps.approvals.decline(req)),
     rpcRoute(reportsRpc.ledgerWithdrawals, (req, ctx) => ledgerWithdrawals(deps.reports, req, ctx.traceId)),
+    rpcRoute(partnersRpc.create, (req) => deps.partners.create(req)),
+    rpcRoute(partnersRpc.list, () => deps.partners.list()),
+    rpcRoute(partnersRpc.get, (req) => deps.partners.get(req)),
+    rpcRoute(partnersRpc.setStatus, (req) => deps.partners.setStatus(req)),
+    rpcRoute(partnersRpc.rotateSecret, (req) => deps.partners.rotateSecret(req)),
+    rpcRoute(partnersRpc.setWebhook, (req) => deps.partners.setWebhook(req)),
+    rpcRoute(partnersRpc.linkTrader, (req) => deps.partners.linkTrader(req)),
+    rpcRoute(partnersRpc.unlinkTrader, (req) => deps.partners.unlinkTrader(req)),
+    rpcRoute(partnersRpc.authenticate, (req) => authenticatePartner(db, req)),
+    rpcRoute(partnersRpc.createRequest, (req, ctx) => createPartnerRequest(deps.partnerRequests, req, ctx)),
+    rpcRoute(partnersRpc.getRequest, (req) => getPartnerRequest(db, req)),
+    rpcRoute(partnerWebhooksRpc.listDeliveries, (req) => listDeliveries(db, req)),
+    rpcRoute(partnerWebhooksRpc.replayDelivery, (req) => replayDelivery(deps.partnerWebhooks, req)),
   ];
 }

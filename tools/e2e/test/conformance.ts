@@ -1,7 +1,7 @@
 import type { OpenApiAnswer, OpenApiCheck, OpenApiRequest } from '@offramp/kit/testing-openapi';
 
 /** The gateway's own prefixes: a request under them must be an operation of its OpenAPI document. */
-export const documentedPrefixes = /^\/(psp\/alfred|api\/admin)\//;
+export const documentedPrefixes = /^\/(psp\/alfred|api\/admin|partner\/v1)\//;
 
 /**
  * Conformance of one exchange with the gateway's served OpenAPI document: throws, naming the

@@ -7,6 +7,8 @@ import { adminActionRoutes } from './admin-action-routes.ts';
 import { adminApprovalRoutes } from './admin-approval-routes.ts';
 import { adminControlRoutes } from './admin-control-routes.ts';
 import { adminExceptionRoutes } from './admin-exception-routes.ts';
+import { adminPartnerRoutes } from './admin-partner-routes.ts';
+import { adminPartnerWebhookRoutes } from './admin-partner-webhook-routes.ts';
 import { adminQueryRoutes } from './admin-query-routes.ts';
 import { adminReportRoutes } from './admin-report-routes.ts';
 import { adminRiskRoutes } from './admin-risk-routes.ts';
@@ -32,5 +34,7 @@ export function adminScope(services: Services, config: Pick<GatewayConfig, 'FOUR
     await app.register(adminRiskRoutes({ services, fourEyes }));
     await app.register(adminExceptionRoutes({ services }));
     await app.register(adminReportRoutes({ services }));
+    await app.register(adminPartnerRoutes({ services }));
+    await app.register(adminPartnerWebhookRoutes({ services }));
   };
 }

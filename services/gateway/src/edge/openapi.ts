@@ -13,7 +13,7 @@ import { decimalString, errorCatalogue, type ErrorCode } from '@offramp/contract
  */
 
 /** Who may call an operation; it sets the security requirement and the refusals every such route has. */
-export type Access = 'trader' | 'admin' | 'dev' | 'dev-token';
+export type Access = 'trader' | 'admin' | 'dev' | 'dev-token' | 'partner';
 
 /** An error code with the status it is answered with, when that differs from the catalogue's (Alfred's 409 or 422). */
 export type ErrorSpec = ErrorCode | [ErrorCode, number];
@@ -48,6 +48,7 @@ export const tags = {
   events: "The trader's notifications as Server-Sent Events",
   qa: 'QA actions (only with DEV_ENDPOINTS=true and the X-Dev-Secret header; 404 otherwise)',
   admin: 'Operators (JWT with role "admin"): withdrawals, actions, the freeze switch, reconciliation, the exception queue',
+  partner: 'The server-to-server partner API: signed withdrawal requests (`x-api-key`, `x-payload-hash`) and their state',
 } as const;
 export type Tag = keyof typeof tags;
 
@@ -86,6 +87,7 @@ const commonErrors: Record<Access, ErrorCode[]> = {
   admin: ['UNAUTHORIZED', 'FORBIDDEN', 'RATE_LIMITED', 'INTERNAL', 'PSP_UNAVAILABLE'],
   dev: ['NOT_FOUND', 'UNAUTHORIZED', 'RATE_LIMITED', 'INTERNAL', 'PSP_UNAVAILABLE'],
   'dev-token': ['NOT_FOUND', 'RATE_LIMITED', 'INTERNAL'],
+  partner: ['PARTNER_UNAUTHORIZED', 'PARTNER_SIGNATURE_INVALID', 'PARTNER_DISABLED', 'RATE_LIMITED', 'INTERNAL', 'PSP_UNAVAILABLE'],
 };
 
 const securityOf: Record<Access, OpenAPIV3_1.SecurityRequirementObject[]> = {
@@ -93,6 +95,7 @@ const securityOf: Record<Access, OpenAPIV3_1.SecurityRequirementObject[]> = {
   admin: [{ bearerAuth: [] }],
   dev: [{ bearerAuth: [], devSecret: [] }],
   'dev-token': [{ devSecret: [] }],
+  partner: [{ partnerApiKey: [], partnerPayloadHash: [] }],
 };
 
 const errorDescriptions: Record<number, string> = {
@@ -130,7 +133,7 @@ export function errorEnvelope(status: number, codes: readonly ErrorCode[]) {
       trace_id: z.string(),
     })
     .meta({
-      description: `${errorDescriptions[status] ?? 'Refused'}: ${codes.join(', ')}`,
+      description: `${status === 401 && codes.every((c) => c.startsWith('PARTNER_')) ? 'The partner API key or signature is refused' : (errorDescriptions[status] ?? 'Refused')}: ${codes.join(', ')}`,
       examples: [
         {
           success: false,
@@ -346,6 +349,19 @@ export async function registerOpenApi(app: FastifyInstance, opts: OpenApiOptions
             in: 'header',
             name: 'X-Dev-Secret',
             description: 'The DEV_SECRET of a gateway started with DEV_ENDPOINTS=true',
+          },
+          partnerApiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-api-key',
+            description: "The partner's apiKeyId (from `POST /api/admin/partners`)",
+          },
+          partnerPayloadHash: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-payload-hash',
+            description:
+              "HMAC-SHA256 with the partner's apiSecret, lowercase hex (or base64), over the exact raw body of a POST, or the request target (path and query string as sent, e.g. `/partner/v1/withdrawal-requests/wr-1`) of a GET",
           },
         },
       },

@@ -7,6 +7,8 @@ import { Approvals } from './0006-approvals.ts';
 import { PayoutFailures } from './0007-payout-failures.ts';
 import { PayoutRedispatch } from './0008-payout-redispatch.ts';
 import { PayoutSla } from './0009-payout-sla.ts';
+import { Partners } from './0010-partners.ts';
+import { PartnerWebhooks } from './0011-partner-webhooks.ts';
 
 export class SessionsInitial extends Migration {
   override up(): void {
@@ -93,4 +95,6 @@ export const migrations = [
   { name: '0007_payout_failures', class: PayoutFailures },
   { name: '0008_payout_redispatch', class: PayoutRedispatch },
   { name: '0009_payout_sla', class: PayoutSla },
+  { name: '0010_partners', class: Partners },
+  { name: '0011_partner_webhooks', class: PartnerWebhooks },
 ];

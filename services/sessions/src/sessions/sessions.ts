@@ -15,7 +15,7 @@ import {
   type sessionView,
 } from '@offramp/contracts';
 import type { Call } from '../call.ts';
-import { insertSession, type Destination } from './sessions-store.ts';
+import { insertSession, type Destination, type Session } from './sessions-store.ts';
 
 type CreateSessionRequest = z.output<typeof createSessionRequest>;
 type SessionView = z.output<typeof sessionView>;
@@ -54,7 +54,7 @@ async function fromPsp<T>(call: () => Promise<T>): Promise<T | SessionRefusal> {
   }
 }
 
-const isRefusal = (v: unknown): v is SessionRefusal => typeof v === 'object' && v !== null && (v as { ok?: unknown }).ok === false;
+export const isRefusal = (v: unknown): v is SessionRefusal => typeof v === 'object' && v !== null && (v as { ok?: unknown }).ok === false;
 
 /** Eligibility for the route's country and rail, then the destination account on that rail. */
 async function destinationFor(
@@ -92,6 +92,22 @@ export async function createSession(
   req: CreateSessionRequest,
   ctx: RpcContext,
 ): Promise<ServiceResult<SessionView>> {
+  const session = await prepareSession(deps, req, ctx);
+  if (isRefusal(session)) return session;
+  await inTransaction(deps.db, (em) => insertSession(em, session));
+  ctx.log.info({ sessionId: session.id, withdrawalId: session.withdrawalId, route: session.paymentRouteId }, 'session opened');
+  return ok({ sessionId: session.id, expiresAt: session.expiresAt.toISOString(), quote: session.quote });
+}
+
+/** A session to insert: every check of `createSession` and the quote, nothing stored (the partner API inserts it with its request). */
+export type PreparedSession = Omit<Session, 'status'>;
+
+/** `createSession`'s checks and quote, in its order, without the insert. */
+export async function prepareSession(
+  deps: CreateSessionDeps,
+  req: CreateSessionRequest,
+  ctx: RpcContext,
+): Promise<PreparedSession | SessionRefusal> {
   const valid = validateSessionRequest(req);
   if (isRefusal(valid)) return valid;
   const { route } = valid;
@@ -116,7 +132,7 @@ export async function createSession(
   );
   if (!risk.ok) return risk;
 
-  const session = {
+  return {
     id: newId(),
     traderId: req.traderId,
     withdrawalId: newId(),
@@ -131,7 +147,4 @@ export async function createSession(
     destination: dest,
     expiresAt: new Date(Date.now() + deps.ttlSeconds * 1000),
   };
-  await inTransaction(deps.db, (em) => insertSession(em, session));
-  ctx.log.info({ sessionId: session.id, withdrawalId: session.withdrawalId, route: route.id }, 'session opened');
-  return ok({ sessionId: session.id, expiresAt: session.expiresAt.toISOString(), quote: quote.data });
 }
