@@ -29,6 +29,8 @@ export interface ChildOptions {
   cwd?: string;
   uid?: number;
   gid?: number;
+  /** What each output line becomes before it is echoed (output.ts, lineFormatter); as it is by default. */
+  formatLine?: (line: string) => string;
 }
 
 /**
@@ -46,8 +48,9 @@ export function spawnChild(opts: ChildOptions): Child {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  echoLines(proc.stdout, process.stdout, name);
-  echoLines(proc.stderr, process.stderr, name);
+  const format = opts.formatLine ?? ((line: string) => line);
+  echoLines(proc.stdout, process.stdout, name, format);
+  echoLines(proc.stderr, process.stderr, name, format);
   const running = () => proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null;
   const exited = new Promise<ChildExit>((resolve) => {
     proc.once('exit', (code, signal) => resolve({ code, signal }));
@@ -74,6 +77,6 @@ export function spawnChild(opts: ChildOptions): Child {
   return { name, pid: proc.pid, exited, running, stop };
 }
 
-function echoLines(from: Readable, to: Writable, name: string): void {
-  readline.createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`${name} | ${line}\n`));
+function echoLines(from: Readable, to: Writable, name: string, format: (line: string) => string): void {
+  readline.createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`${name} | ${format(line)}\n`));
 }

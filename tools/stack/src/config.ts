@@ -18,6 +18,8 @@ export const stackConfig = z.object({
   EMBEDDED_NATS_PORT: portSchema.default(4223),
   OFFRAMP_DATA_DIR: z.string().min(1).default(path.join(repoRoot, '.data')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` or `pretty`; unset: pretty on a terminal outside CI, JSON otherwise (output.ts, logFormatOf). */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   STARTUP_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
 });

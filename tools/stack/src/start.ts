@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { connectMessaging, createLogger, provisionStreams, type Logger } from '@offramp/kit';
+import { connectMessaging, envFlag, provisionStreams, type Logger } from '@offramp/kit';
 import { spawnChild, type Child, type ChildExit } from './child.ts';
 import { readStackConfig, repoRoot, type StackConfig } from './config.ts';
 import { provideNats, providePostgres, type StackContext } from './infrastructure.ts';
+import { createStackLogger, lineFormatter, logFormatOf, readyBanner, readySummary, type BannerFacts, type LogFormat } from './output.ts';
 import { httpAnswers200, portIsFree, waitUntil } from './probes.ts';
 import { entryPath, migrateAll, portEnvName, servicePort, services, type ServiceDefinition } from './services.ts';
 import { exitAfterFlush, installShutdown, type Shutdown } from './shutdown.ts';
@@ -17,8 +18,10 @@ interface RunningService {
 
 const serviceHost = '127.0.0.1';
 
+// Human-readable on a terminal, JSON lines elsewhere (piped, CI, containers) unless LOG_FORMAT says.
+const logFormat: LogFormat = logFormatOf(process.env, Boolean(process.stdout.isTTY));
 const config = await readConfigOrExit();
-const log = createLogger({ name: 'stack', level: config.LOG_LEVEL });
+const log = createStackLogger({ name: 'stack', level: config.LOG_LEVEL, format: logFormat });
 const shutdown = installShutdown(log);
 
 try {
@@ -32,7 +35,7 @@ async function readConfigOrExit(): Promise<StackConfig> {
   try {
     return readStackConfig();
   } catch (err) {
-    const log = createLogger({ name: 'stack' });
+    const log = createStackLogger({ name: 'stack', format: logFormat });
     log.fatal({ err }, 'cannot start the stack');
     return exitAfterFlush(log, 1);
   }
@@ -61,12 +64,31 @@ async function startStack(ctx: StackContext): Promise<void> {
   if (ctx.shutdown.stopping()) return;
   started = true;
   const urls = Object.fromEntries(running.map(({ service, readyUrl }) => [service.name, readyUrl]));
-  const serviceLines = running.map(({ service, readyUrl }) => `${service.name} ${readyUrl}`).join(', ');
-  ctx.log.info(
-    { postgres: postgres.description, nats: nats.description, services: urls },
-    `stack ready; postgres: ${postgres.description}; nats: ${nats.description}; services: ${serviceLines}; ` +
-      'a service that dies is restarted; Ctrl-C stops it',
-  );
+  const facts = bannerFacts(env, postgres.description, nats.description);
+  ctx.log.info({ postgres: postgres.description, nats: nats.description, services: urls }, readySummary(facts));
+  // On a terminal the same facts as a banner, after the log line that says it.
+  if (logFormat === 'pretty') process.stdout.write(`${readyBanner(facts)}\n`);
+}
+
+/** What the ready banner names, from the environment the services were started with. */
+function bannerFacts(env: NodeJS.ProcessEnv, postgres: string, nats: string): BannerFacts {
+  const url = (name: string) => {
+    const service = services.find((s) => s.name === name)!;
+    return `http://${serviceHost}:${servicePort(service, process.env)}`;
+  };
+  const devEndpoints = envFlag.safeParse(env.DEV_ENDPOINTS);
+  return {
+    gatewayUrl: url('gateway'),
+    pspAlfredUrl: url('psp-alfred'),
+    // The sandbox is Alfred unless ALFRED_BASE_URL names another.
+    sandboxUrl: process.env.ALFRED_BASE_URL ? undefined : url('alfred-sandbox'),
+    // The gateway serves the playground with DEV_ENDPOINTS and a DEV_SECRET (of at least 16 characters).
+    playground: devEndpoints.success && devEndpoints.data && (env.DEV_SECRET?.length ?? 0) >= 16,
+    smtpUrl: env.SMTP_URL,
+    postgres,
+    nats,
+    logFormat,
+  };
 }
 
 async function assertServicePortsFree(): Promise<void> {
@@ -140,6 +162,7 @@ function startServices(env: NodeJS.ProcessEnv, ctx: StackContext, restartEnabled
           cwd: repoRoot,
           env: { ...env, PORT: String(port) },
           log: ctx.log,
+          formatLine: lineFormatter(logFormat),
         }),
       log: ctx.log,
       restartEnabled: () => restartEnabled() && !ctx.shutdown.stopping(),

@@ -96,6 +96,15 @@ describe('npm start', () => {
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(output).toContain('stack ready');
+    // Piped, the output is JSON lines; the ready line names the pages and how to stop.
+    const ready = output
+      .split('\n')
+      .filter((l) => l.includes('"msg":"stack ready'))
+      .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { msg: string })[0];
+    expect(ready?.msg).toMatch(
+      /; Gateway http:\/\/127\.0\.0\.1:\d+; API docs http:\/\/127\.0\.0\.1:\d+\/docs; Console http:\/\/127\.0\.0\.1:\d+\/console/,
+    );
+    expect(ready?.msg).toContain('Ctrl-C');
     expect(await exists(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
     expect(await exists(path.join(dataDir, 'nats', 'jetstream'))).toBe(true);
 
