@@ -9,5 +9,12 @@ await runMessagingService({
   name: 'gateway',
   config,
   build: buildGateway,
-  listening: { jwtAlgorithm: algorithmOf(config), devEndpoints: config.DEV_ENDPOINTS, rateLimitMax: config.RATE_LIMIT_MAX },
+  listening: {
+    jwtAlgorithm: algorithmOf(config),
+    jwks: Boolean(config.JWT_JWKS_URL),
+    devEndpoints: config.DEV_ENDPOINTS,
+    rateLimitMax: config.RATE_LIMIT_MAX,
+    rateLimitStore: config.RATE_LIMIT_STORE,
+    trustProxy: config.TRUST_PROXY,
+  },
 });

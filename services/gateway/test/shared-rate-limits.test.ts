@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buckets } from '@offramp/contracts';
+import { provisionStreams } from '@offramp/kit';
 import { testMessaging } from '@offramp/kit/testing';
 import { startTestGateway, tokenFor, type TestGateway } from './harness.ts';
 
@@ -88,5 +90,27 @@ describe('rate limits per replica (RATE_LIMIT_STORE=memory)', () => {
     const erin = tokenFor('erin-memory');
     expect([await eligibility(one, erin), await eligibility(one, erin), await eligibility(one, erin)]).toEqual([200, 200, 429]);
     expect([await eligibility(two, erin), await eligibility(two, erin), await eligibility(two, erin)]).toEqual([200, 200, 429]);
+  });
+});
+
+describe('rate limits when the shared store is out of reach', () => {
+  let replicas: Awaited<ReturnType<typeof twoReplicas>>;
+  beforeAll(async () => {
+    replicas = await twoReplicas({ RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_MS: '60000' });
+  });
+  afterAll(async () => replicas?.cleanup());
+
+  it('when the RATE_LIMITS bucket is gone, then 503 PSP_UNAVAILABLE and no service is called; once it is provisioned again, requests pass', async () => {
+    const { one } = replicas;
+    const { messaging } = one;
+    const frank = tokenFor('frank-store');
+    await messaging.jsm.streams.delete(`KV_${messaging.streamName(buckets.rateLimits.name)}`);
+    const before = one.fake.received.length;
+    const refused = await one.inject({ url: '/psp/alfred/eligibility', token: frank });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json()).toMatchObject({ success: false, error: { code: 'PSP_UNAVAILABLE' } });
+    expect(one.fake.received).toHaveLength(before);
+    await provisionStreams(messaging);
+    expect(await eligibility(one, frank)).toBe(200);
   });
 });

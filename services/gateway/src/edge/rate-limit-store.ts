@@ -48,7 +48,12 @@ function unavailable(): AppError {
 export function natsRateLimitStore(messaging: Messaging, prefix: string, now: () => number = Date.now) {
   let bucket: Promise<KV> | undefined;
   // Binding does not touch the server; the bucket is created by provisioning (`provisionStreams`).
-  const kv = () => (bucket ??= new Kvm(messaging.js).open(messaging.streamName(buckets.rateLimits.name)));
+  // A failed open is not kept: the next request tries again (the bucket may be provisioned meanwhile).
+  const kv = () =>
+    (bucket ??= new Kvm(messaging.js).open(messaging.streamName(buckets.rateLimits.name)).catch((err: unknown) => {
+      bucket = undefined;
+      throw err;
+    }));
 
   async function count(scope: string, key: string, timeWindow: number, max: number): Promise<{ current: number; ttl: number }> {
     const name = createHash('sha256').update(`${scope}\n${key}\n${timeWindow}`).digest('hex');
