@@ -769,6 +769,210 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/partners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The partners
+         * @description Every partner with its linked traders; never a secret.
+         */
+        get: operations["adminListPartners"];
+        put?: never;
+        /**
+         * Create a partner
+         * @description Answers the partner with its `apiKeyId`, `apiSecret` (the key of the `x-payload-hash` HMAC) and `webhookSecret` (the Standard Webhooks secret of our webhooks to it). The two secrets are shown this once: they are in no other answer and never logged.
+         */
+        post: operations["adminCreatePartner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/partners/{partnerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One partner
+         * @description The partner with its linked traders; never a secret.
+         */
+        get: operations["adminGetPartner"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/partners/{partnerId}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable a partner
+         * @description Its signed requests are refused with 403 PARTNER_DISABLED from now on (withdrawals already made go on).
+         */
+        post: operations["adminDisablePartner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/partners/{partnerId}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a partner again
+         * @description Its signed requests are accepted again.
+         */
+        post: operations["adminEnablePartner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/partners/{partnerId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a partner's secrets
+         * @description A new `apiSecret` and `webhookSecret`, shown this once; the old ones stop working at once (requests signed with the old secret: 401 PARTNER_SIGNATURE_INVALID). The `apiKeyId` stays.
+         */
+        post: operations["adminRotatePartnerSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/partners/{partnerId}/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a partner's webhook URL
+         * @description `url`: https, or http to localhost / 127.0.0.1 for QA; null removes it.
+         */
+        put: operations["adminSetPartnerWebhook"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/partners/{partnerId}/traders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link a trader to a partner
+         * @description The partner may then request withdrawals for this trader (`userId` = `traderId`). Linking again renames the link.
+         */
+        post: operations["adminLinkPartnerTrader"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/partners/{partnerId}/traders/{traderId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink a trader from a partner
+         * @description The partner may no longer request withdrawals for the trader (403 PARTNER_USER_NOT_LINKED); withdrawals already made go on.
+         */
+        delete: operations["adminUnlinkPartnerTrader"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/partners/{partnerId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A partner's webhook deliveries, newest first
+         * @description One delivery per status change of a withdrawal the partner requested: `pending` (to be sent or retried; `next_attempt_at`, and `on_hold` when the partner is disabled or has no webhook URL), `delivered` (answered 2xx) or `failed` (given up after the last attempt). Filtered by `status`; paged: `limit` up to 100 (default 50).
+         */
+        get: operations["adminListPartnerDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/partners/{partnerId}/deliveries/{deliveryId}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a webhook delivery again
+         * @description Sends the delivery to the partner’s current webhook URL now, with the same `webhook-id` (the partner dedupes on it) and a fresh `webhook-timestamp` and signature, whatever its status; audited with the operator id (`replays`). Answers the delivery after it: a 2xx makes it `delivered`; otherwise a delivered one stays delivered, a failed one failed, a pending one keeps its retries. No body. Another partner’s or an unknown delivery: 404 PARTNER_DELIVERY_NOT_FOUND; the partner disabled or without a webhook URL: 409 PARTNER_WEBHOOK_UNAVAILABLE.
+         */
+        post: operations["adminReplayPartnerDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/psp/alfred/events/ticket": {
         parameters: {
             query?: never;
@@ -801,6 +1005,46 @@ export interface paths {
          * @description Server-Sent Events of the trader's notifications. Authenticate with the bearer token, or with `?ticket=` from `POST /psp/alfred/events/ticket` (a browser `EventSource`). Each event: `id` (the notification id), `event` (withdrawal.processing | withdrawal.completed | withdrawal.rejected | withdrawal.delayed: the payout is past the SLA of its rail, told once), `data` JSON {notification_id, withdrawal_id, status, crypto_amount, crypto_currency, fiat_amount, fiat_currency, restored_amount, message, failure ({class, message} of a payout Alfred failed, else null), occurred_at}; `: heartbeat` comments in between. Notifications are kept 24 h: reconnecting with the `Last-Event-ID` header (or `?last_event_id=`) delivers every event after that one, in order and once, then the live ones.
          */
         get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/partner/v1/withdrawal-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request a withdrawal for a linked user
+         * @description Runs the widget's pipeline for the user: eligibility, the fiat account, the quote from the fiat amount, risk's limits, the hold of the quote's USDT, risk, Alfred. Answers the request as persisted with the conversion (201 the first time; 200 with the same request when the same `withdrawRequestId` comes again with the same body). Headers: `x-api-key` (the apiKeyId) and `x-payload-hash`: HMAC-SHA256 of the exact raw body with the apiSecret, lowercase hex. Checked in order: the key, the hash, the partner enabled, `withdrawRequestDate` within PARTNER_REQUEST_WINDOW_MS of our clock (5 min), the user linked to the partner, then the request id (another partner’s: 409 PARTNER_REQUEST_ID_TAKEN; this partner’s with another body: 409 PARTNER_REQUEST_CONFLICT), then the widget’s checks. Nothing is held for a refusal.
+         */
+        post: operations["partnerCreateWithdrawalRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/partner/v1/withdrawal-requests/{withdrawRequestId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The state of a withdrawal request
+         * @description `x-payload-hash` is the HMAC-SHA256 (lowercase hex) with the apiSecret of the request target as sent: the path and its query string, e.g. `/partner/v1/withdrawal-requests/wr-2030-0001`. `withdrawalState`: NEW (held, risk deciding), PROCESSING (in review, approved, or at Alfred), COMPLETED, FAILED (the payout failed at Alfred: `failure`), REJECTED (refused by risk or an operator).
+         */
+        get: operations["partnerGetWithdrawalRequest"];
         put?: never;
         post?: never;
         delete?: never;
@@ -16726,6 +16970,3857 @@ export interface operations {
             };
         };
     };
+    adminListPartners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The partners */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "partners": [
+                     *           {
+                     *             "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *             "name": "Example Exchange",
+                     *             "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *             "status": "active",
+                     *             "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *             "traders": [
+                     *               {
+                     *                 "traderId": "trader-42",
+                     *                 "userName": "Joao Santos",
+                     *                 "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *               }
+                     *             ],
+                     *             "createdAt": "2030-01-01T00:00:00.000Z",
+                     *             "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *           }
+                     *         ]
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            partners: {
+                                /** Format: uuid */
+                                partnerId: string;
+                                name: string;
+                                apiKeyId: string;
+                                /** @enum {string} */
+                                status: "active" | "disabled";
+                                webhookUrl: string | null;
+                                traders: {
+                                    traderId: string;
+                                    userName: string;
+                                    /** Format: date-time */
+                                    linkedAt: string;
+                                }[];
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            }[];
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminCreatePartner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Example Exchange",
+                 *       "webhookUrl": "https://partner.example.com/offramp/webhooks"
+                 *     }
+                 */
+                "application/json": {
+                    name: string;
+                    webhookUrl?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Create a partner */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "name": "Example Exchange",
+                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "status": "active",
+                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "traders": [],
+                     *         "createdAt": "2030-01-01T00:00:00.000Z",
+                     *         "updatedAt": "2030-01-01T00:00:00.000Z",
+                     *         "apiSecret": "9c2f4e6a8b0d1f3e5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f",
+                     *         "webhookSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3GLGqXN/ouI="
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            partnerId: string;
+                            name: string;
+                            apiKeyId: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            webhookUrl: string | null;
+                            traders: {
+                                traderId: string;
+                                userName: string;
+                                /** Format: date-time */
+                                linkedAt: string;
+                            }[];
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            apiSecret: string;
+                            webhookSecret: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is larger than the gateway accepts: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Payload too large"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminGetPartner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partnerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One partner */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "name": "Example Exchange",
+                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "status": "active",
+                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "traders": [
+                     *           {
+                     *             "traderId": "trader-42",
+                     *             "userName": "Joao Santos",
+                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *           }
+                     *         ],
+                     *         "createdAt": "2030-01-01T00:00:00.000Z",
+                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            partnerId: string;
+                            name: string;
+                            apiKeyId: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            webhookUrl: string | null;
+                            traders: {
+                                traderId: string;
+                                userName: string;
+                                /** Format: date-time */
+                                linkedAt: string;
+                            }[];
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: PARTNER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_NOT_FOUND",
+                     *         "message": "Partner not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminDisablePartner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partnerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Disable a partner */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "name": "Example Exchange",
+                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "status": "disabled",
+                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "traders": [
+                     *           {
+                     *             "traderId": "trader-42",
+                     *             "userName": "Joao Santos",
+                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *           }
+                     *         ],
+                     *         "createdAt": "2030-01-01T00:00:00.000Z",
+                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            partnerId: string;
+                            name: string;
+                            apiKeyId: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            webhookUrl: string | null;
+                            traders: {
+                                traderId: string;
+                                userName: string;
+                                /** Format: date-time */
+                                linkedAt: string;
+                            }[];
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: PARTNER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_NOT_FOUND",
+                     *         "message": "Partner not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminEnablePartner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partnerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enable a partner again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "name": "Example Exchange",
+                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "status": "active",
+                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "traders": [
+                     *           {
+                     *             "traderId": "trader-42",
+                     *             "userName": "Joao Santos",
+                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *           }
+                     *         ],
+                     *         "createdAt": "2030-01-01T00:00:00.000Z",
+                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            partnerId: string;
+                            name: string;
+                            apiKeyId: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            webhookUrl: string | null;
+                            traders: {
+                                traderId: string;
+                                userName: string;
+                                /** Format: date-time */
+                                linkedAt: string;
+                            }[];
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: PARTNER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_NOT_FOUND",
+                     *         "message": "Partner not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminRotatePartnerSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partnerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rotate a partner's secrets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "name": "Example Exchange",
+                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "status": "active",
+                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "traders": [
+                     *           {
+                     *             "traderId": "trader-42",
+                     *             "userName": "Joao Santos",
+                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *           }
+                     *         ],
+                     *         "createdAt": "2030-01-01T00:00:00.000Z",
+                     *         "updatedAt": "2030-01-01T00:00:00.000Z",
+                     *         "apiSecret": "9c2f4e6a8b0d1f3e5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f",
+                     *         "webhookSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3GLGqXN/ouI="
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            partnerId: string;
+                            name: string;
+                            apiKeyId: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            webhookUrl: string | null;
+                            traders: {
+                                traderId: string;
+                                userName: string;
+                                /** Format: date-time */
+                                linkedAt: string;
+                            }[];
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            apiSecret: string;
+                            webhookSecret: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: PARTNER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_NOT_FOUND",
+                     *         "message": "Partner not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminSetPartnerWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partnerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://partner.example.com/offramp/webhooks"
+                 *     }
+                 */
+                "application/json": {
+                    url: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Set a partner's webhook URL */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "name": "Example Exchange",
+                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "status": "active",
+                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "traders": [
+                     *           {
+                     *             "traderId": "trader-42",
+                     *             "userName": "Joao Santos",
+                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *           }
+                     *         ],
+                     *         "createdAt": "2030-01-01T00:00:00.000Z",
+                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            partnerId: string;
+                            name: string;
+                            apiKeyId: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            webhookUrl: string | null;
+                            traders: {
+                                traderId: string;
+                                userName: string;
+                                /** Format: date-time */
+                                linkedAt: string;
+                            }[];
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: PARTNER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_NOT_FOUND",
+                     *         "message": "Partner not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is larger than the gateway accepts: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Payload too large"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminLinkPartnerTrader: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partnerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "traderId": "trader-42",
+                 *       "userName": "Joao Santos"
+                 *     }
+                 */
+                "application/json": {
+                    traderId: string;
+                    userName: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Link a trader to a partner */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "name": "Example Exchange",
+                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "status": "active",
+                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "traders": [
+                     *           {
+                     *             "traderId": "trader-42",
+                     *             "userName": "Joao Santos",
+                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *           }
+                     *         ],
+                     *         "createdAt": "2030-01-01T00:00:00.000Z",
+                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            partnerId: string;
+                            name: string;
+                            apiKeyId: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            webhookUrl: string | null;
+                            traders: {
+                                traderId: string;
+                                userName: string;
+                                /** Format: date-time */
+                                linkedAt: string;
+                            }[];
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: PARTNER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_NOT_FOUND",
+                     *         "message": "Partner not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is larger than the gateway accepts: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Payload too large"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminUnlinkPartnerTrader: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partnerId: string;
+                traderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlink a trader from a partner */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "name": "Example Exchange",
+                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "status": "active",
+                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "traders": [],
+                     *         "createdAt": "2030-01-01T00:00:00.000Z",
+                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            partnerId: string;
+                            name: string;
+                            apiKeyId: string;
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            webhookUrl: string | null;
+                            traders: {
+                                traderId: string;
+                                userName: string;
+                                /** Format: date-time */
+                                linkedAt: string;
+                            }[];
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: PARTNER_NOT_FOUND, NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_NOT_FOUND",
+                     *         "message": "Partner not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_NOT_FOUND" | "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminListPartnerDeliveries: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+                status?: "pending" | "delivered" | "failed";
+            };
+            header?: never;
+            path: {
+                partnerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A partner's webhook deliveries, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "deliveries": [
+                     *           {
+                     *             "delivery_id": "0197a3c2-0000-7000-8000-0000000000d1",
+                     *             "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *             "withdraw_request_id": "WR-20300101-0001",
+                     *             "withdrawal_id": "0197a3c2-0000-7000-8000-00000000000a",
+                     *             "webhook_id": "msg_0197a3c2-0000-7000-8000-0000000000b1",
+                     *             "event_type": "withdrawal.state_changed",
+                     *             "payload": {
+                     *               "type": "withdrawal.state_changed",
+                     *               "timestamp": "2030-01-01T00:05:00.000Z",
+                     *               "data": {
+                     *                 "withdrawRequestId": "WR-20300101-0001",
+                     *                 "operationNo": "0197a3c2-0000-7000-8000-00000000000a",
+                     *                 "withdrawalState": "COMPLETED",
+                     *                 "status": "completed",
+                     *                 "previousStatus": "processing",
+                     *                 "fiatAmount": "100.00",
+                     *                 "fiatCurrency": "BRL",
+                     *                 "amount": "20.049116",
+                     *                 "currency": "USDT"
+                     *               }
+                     *             },
+                     *             "status": "delivered",
+                     *             "attempts": 3,
+                     *             "next_attempt_at": null,
+                     *             "last_status_code": 200,
+                     *             "last_error": null,
+                     *             "delivered_at": "2030-01-01T00:05:07.000Z",
+                     *             "created_at": "2030-01-01T00:05:00.100Z",
+                     *             "on_hold": null,
+                     *             "replays": []
+                     *           }
+                     *         ],
+                     *         "total": 1,
+                     *         "page": 1,
+                     *         "limit": 50
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            deliveries: {
+                                /** Format: uuid */
+                                delivery_id: string;
+                                /** Format: uuid */
+                                partner_id: string;
+                                withdraw_request_id: string;
+                                /** Format: uuid */
+                                withdrawal_id: string;
+                                webhook_id: string;
+                                /** @enum {string} */
+                                event_type: "withdrawal.state_changed";
+                                payload: {
+                                    /** @enum {string} */
+                                    type: "withdrawal.state_changed";
+                                    /** Format: date-time */
+                                    timestamp: string;
+                                    data: {
+                                        withdrawRequestId: string;
+                                        /** Format: uuid */
+                                        operationNo: string;
+                                        /** @enum {string} */
+                                        withdrawalState: "NEW" | "PROCESSING" | "COMPLETED" | "FAILED" | "REJECTED";
+                                        /** @enum {string} */
+                                        status: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                        previousStatus: ("pending" | "in_review" | "approved" | "processing" | "completed" | "rejected") | null;
+                                        fiatAmount: string;
+                                        fiatCurrency: string;
+                                        amount: string;
+                                        /** @enum {string} */
+                                        currency: "USDT";
+                                        reason?: string;
+                                        /** @enum {string} */
+                                        failureClass?: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                    };
+                                };
+                                /** @enum {string} */
+                                status: "pending" | "delivered" | "failed";
+                                attempts: number;
+                                next_attempt_at: string | null;
+                                last_status_code: number | null;
+                                last_error: string | null;
+                                delivered_at: string | null;
+                                /** Format: date-time */
+                                created_at: string;
+                                on_hold: ("partner_disabled" | "no_webhook_url") | null;
+                                replays: {
+                                    operator_id: string;
+                                    /** Format: date-time */
+                                    at: string;
+                                    /** @enum {string} */
+                                    outcome: "delivered" | "failed";
+                                    status_code: number | null;
+                                    error: string | null;
+                                }[];
+                            }[];
+                            total: number;
+                            page: number;
+                            limit: number;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: PARTNER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_NOT_FOUND",
+                     *         "message": "Partner not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    adminReplayPartnerDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partnerId: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Send a webhook delivery again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "delivery_id": "0197a3c2-0000-7000-8000-0000000000d1",
+                     *         "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "withdraw_request_id": "WR-20300101-0001",
+                     *         "withdrawal_id": "0197a3c2-0000-7000-8000-00000000000a",
+                     *         "webhook_id": "msg_0197a3c2-0000-7000-8000-0000000000b1",
+                     *         "event_type": "withdrawal.state_changed",
+                     *         "payload": {
+                     *           "type": "withdrawal.state_changed",
+                     *           "timestamp": "2030-01-01T00:05:00.000Z",
+                     *           "data": {
+                     *             "withdrawRequestId": "WR-20300101-0001",
+                     *             "operationNo": "0197a3c2-0000-7000-8000-00000000000a",
+                     *             "withdrawalState": "COMPLETED",
+                     *             "status": "completed",
+                     *             "previousStatus": "processing",
+                     *             "fiatAmount": "100.00",
+                     *             "fiatCurrency": "BRL",
+                     *             "amount": "20.049116",
+                     *             "currency": "USDT"
+                     *           }
+                     *         },
+                     *         "status": "delivered",
+                     *         "attempts": 4,
+                     *         "next_attempt_at": null,
+                     *         "last_status_code": 200,
+                     *         "last_error": null,
+                     *         "delivered_at": "2030-01-01T00:05:07.000Z",
+                     *         "created_at": "2030-01-01T00:05:00.100Z",
+                     *         "on_hold": null,
+                     *         "replays": [
+                     *           {
+                     *             "operator_id": "op-1",
+                     *             "at": "2030-01-01T09:00:00.000Z",
+                     *             "outcome": "delivered",
+                     *             "status_code": 200,
+                     *             "error": null
+                     *           }
+                     *         ]
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            delivery_id: string;
+                            /** Format: uuid */
+                            partner_id: string;
+                            withdraw_request_id: string;
+                            /** Format: uuid */
+                            withdrawal_id: string;
+                            webhook_id: string;
+                            /** @enum {string} */
+                            event_type: "withdrawal.state_changed";
+                            payload: {
+                                /** @enum {string} */
+                                type: "withdrawal.state_changed";
+                                /** Format: date-time */
+                                timestamp: string;
+                                data: {
+                                    withdrawRequestId: string;
+                                    /** Format: uuid */
+                                    operationNo: string;
+                                    /** @enum {string} */
+                                    withdrawalState: "NEW" | "PROCESSING" | "COMPLETED" | "FAILED" | "REJECTED";
+                                    /** @enum {string} */
+                                    status: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                                    previousStatus: ("pending" | "in_review" | "approved" | "processing" | "completed" | "rejected") | null;
+                                    fiatAmount: string;
+                                    fiatCurrency: string;
+                                    amount: string;
+                                    /** @enum {string} */
+                                    currency: "USDT";
+                                    reason?: string;
+                                    /** @enum {string} */
+                                    failureClass?: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                };
+                            };
+                            /** @enum {string} */
+                            status: "pending" | "delivered" | "failed";
+                            attempts: number;
+                            next_attempt_at: string | null;
+                            last_status_code: number | null;
+                            last_error: string | null;
+                            delivered_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            on_hold: ("partner_disabled" | "no_webhook_url") | null;
+                            replays: {
+                                operator_id: string;
+                                /** Format: date-time */
+                                at: string;
+                                /** @enum {string} */
+                                outcome: "delivered" | "failed";
+                                status_code: number | null;
+                                error: string | null;
+                            }[];
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Forbidden"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: PARTNER_DELIVERY_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_DELIVERY_NOT_FOUND",
+                     *         "message": "Partner webhook delivery not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_DELIVERY_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: PARTNER_WEBHOOK_UNAVAILABLE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_WEBHOOK_UNAVAILABLE",
+                     *         "message": "The partner is disabled or has no webhook URL"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_WEBHOOK_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
     createEventStreamTicket: {
         parameters: {
             query?: never;
@@ -16984,6 +21079,898 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "UNAUTHORIZED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    partnerCreateWithdrawalRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "withdrawRequestId": "wr-2030-0001",
+                 *       "withdrawRequestDate": 1893456000000,
+                 *       "userId": "trader-42",
+                 *       "userName": "Joao Santos",
+                 *       "fiatCurrency": "BRL",
+                 *       "fiatAmount": "100.00",
+                 *       "currency": "USDT",
+                 *       "fiatAccountId": "fa_01HZX3K9"
+                 *     }
+                 */
+                "application/json": {
+                    withdrawRequestId: string;
+                    withdrawRequestDate: number;
+                    userId: string;
+                    userName: string;
+                    /** @enum {string} */
+                    fiatCurrency: "MXN" | "BRL" | "ARS" | "COP" | "DOP" | "USD" | "CNY" | "CLP" | "BOB" | "PEN";
+                    fiatAmount: string | number;
+                    /** @enum {string} */
+                    currency: "USDT";
+                    fiatAccountId: string;
+                    /** @enum {string} */
+                    paymentRouteId?: "MX_SPEI" | "BR_PIX" | "AR_COELSA" | "CO_ACH" | "DO_ACH_DOM" | "US_BANK_USA" | "CN_BANK_CN" | "CL_ACH_CHL" | "BO_ACH_BOL" | "PE_B89";
+                };
+            };
+        };
+        responses: {
+            /** @description The same request made before, as persisted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "withdrawRequestId": "wr-2030-0001",
+                     *         "withdrawRequestDate": 1893456000000,
+                     *         "userId": "trader-42",
+                     *         "userName": "Joao Santos",
+                     *         "withdrawalState": "PROCESSING",
+                     *         "operationNo": "0197a3c2-0000-7000-8000-00000000000a",
+                     *         "conversion": {
+                     *           "fiatAmount": "100.00",
+                     *           "fiatCurrency": "BRL",
+                     *           "cryptoAmount": "20.049116",
+                     *           "currency": "USDT",
+                     *           "rate": "5.45",
+                     *           "quotedAt": "2030-01-01T00:00:00.000Z"
+                     *         },
+                     *         "createdAt": "2030-01-01T00:00:00.000Z"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            withdrawRequestId: string;
+                            withdrawRequestDate: number;
+                            userId: string;
+                            userName: string;
+                            /** @enum {string} */
+                            withdrawalState: "NEW" | "PROCESSING" | "COMPLETED" | "FAILED" | "REJECTED";
+                            /** Format: uuid */
+                            operationNo: string;
+                            conversion: {
+                                fiatAmount: string;
+                                fiatCurrency: string;
+                                cryptoAmount: string;
+                                /** @enum {string} */
+                                currency: "USDT";
+                                rate: string;
+                                /** Format: date-time */
+                                quotedAt: string;
+                            };
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Request a withdrawal for a linked user */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "withdrawRequestId": "wr-2030-0001",
+                     *         "withdrawRequestDate": 1893456000000,
+                     *         "userId": "trader-42",
+                     *         "userName": "Joao Santos",
+                     *         "withdrawalState": "NEW",
+                     *         "operationNo": "0197a3c2-0000-7000-8000-00000000000a",
+                     *         "conversion": {
+                     *           "fiatAmount": "100.00",
+                     *           "fiatCurrency": "BRL",
+                     *           "cryptoAmount": "20.049116",
+                     *           "currency": "USDT",
+                     *           "rate": "5.45",
+                     *           "quotedAt": "2030-01-01T00:00:00.000Z"
+                     *         },
+                     *         "createdAt": "2030-01-01T00:00:00.000Z"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            withdrawRequestId: string;
+                            withdrawRequestDate: number;
+                            userId: string;
+                            userName: string;
+                            /** @enum {string} */
+                            withdrawalState: "NEW" | "PROCESSING" | "COMPLETED" | "FAILED" | "REJECTED";
+                            /** Format: uuid */
+                            operationNo: string;
+                            conversion: {
+                                fiatAmount: string;
+                                fiatCurrency: string;
+                                cryptoAmount: string;
+                                /** @enum {string} */
+                                currency: "USDT";
+                                rate: string;
+                                /** Format: date-time */
+                                quotedAt: string;
+                            };
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The partner API key or signature is refused: PARTNER_UNAUTHORIZED, PARTNER_SIGNATURE_INVALID, PARTNER_REQUEST_STALE */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_UNAUTHORIZED",
+                     *         "message": "Unknown API key"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_UNAUTHORIZED" | "PARTNER_SIGNATURE_INVALID" | "PARTNER_REQUEST_STALE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: PARTNER_DISABLED, PARTNER_USER_NOT_LINKED, USER_NOT_VERIFIED, ALFRED_KYC_PENDING, ALFRED_KYC_REJECTED, ALFRED_NOT_AVAILABLE_FOR_COUNTRY, ALFRED_CUSTOMER_NOT_PROVISIONED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_DISABLED",
+                     *         "message": "The partner is disabled"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_DISABLED" | "PARTNER_USER_NOT_LINKED" | "USER_NOT_VERIFIED" | "ALFRED_KYC_PENDING" | "ALFRED_KYC_REJECTED" | "ALFRED_NOT_AVAILABLE_FOR_COUNTRY" | "ALFRED_CUSTOMER_NOT_PROVISIONED";
+                            message: string;
+                            details?: {
+                                reason?: string;
+                                fallback?: {
+                                    fields: string[];
+                                    documents: string[];
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: FIAT_ACCOUNT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FIAT_ACCOUNT_NOT_FOUND",
+                     *         "message": "Fiat account not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FIAT_ACCOUNT_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Conflicts with the current state: PARTNER_REQUEST_ID_TAKEN, PARTNER_REQUEST_CONFLICT, INSUFFICIENT_FUNDS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_REQUEST_ID_TAKEN",
+                     *         "message": "The withdrawRequestId is taken"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_REQUEST_ID_TAKEN" | "PARTNER_REQUEST_CONFLICT" | "INSUFFICIENT_FUNDS";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is larger than the gateway accepts: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Payload too large"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The body is neither JSON nor plain text: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported media type"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused by a business rule: FIAT_ACCOUNT_ERRORED, LIMIT_EXCEEDED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FIAT_ACCOUNT_ERRORED",
+                     *         "message": "The fiat account cannot receive payouts; register another one"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "FIAT_ACCOUNT_ERRORED" | "LIMIT_EXCEEDED";
+                            message: string;
+                            details?: {
+                                limit?: string;
+                                limitValue?: string;
+                                requested?: string;
+                                used?: string;
+                                currency?: string;
+                                violations?: string[];
+                                partnerCode?: number;
+                                min?: string;
+                                max?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Withdrawals are frozen: ALFRED_WITHDRAWALS_FROZEN */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "ALFRED_WITHDRAWALS_FROZEN",
+                     *         "message": "Withdrawals are frozen"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "ALFRED_WITHDRAWALS_FROZEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Too many requests: retry after `Retry-After` seconds: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                            message: string;
+                            details?: {
+                                retryAfterSeconds?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Internal error (a bug; logged with the trace id): INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL",
+                     *         "message": "Internal error"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A service or the payment provider did not answer: retry later: PSP_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PSP_UNAVAILABLE",
+                     *         "message": "Payment provider unavailable"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PSP_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                /** @enum {string} */
+                                outcome?: "unknown";
+                                retry_with?: {
+                                    /** Format: uuid */
+                                    session_id: string;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+        };
+    };
+    partnerGetWithdrawalRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                withdrawRequestId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The state of a withdrawal request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "withdrawRequestId": "wr-2030-0001",
+                     *         "withdrawalState": "COMPLETED",
+                     *         "amount": "20.049116",
+                     *         "currency": "USDT",
+                     *         "fiatAmount": "100.00",
+                     *         "fiatCurrency": "BRL",
+                     *         "userId": "trader-42",
+                     *         "userName": "Joao Santos",
+                     *         "withdrawTime": 1893456000500,
+                     *         "finishTime": 1893456030000,
+                     *         "operationNo": "0197a3c2-0000-7000-8000-00000000000a",
+                     *         "status": "completed",
+                     *         "failure": null
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            withdrawRequestId: string;
+                            /** @enum {string} */
+                            withdrawalState: "NEW" | "PROCESSING" | "COMPLETED" | "FAILED" | "REJECTED";
+                            amount: string;
+                            /** @enum {string} */
+                            currency: "USDT";
+                            fiatAmount: string;
+                            fiatCurrency: string;
+                            userId: string;
+                            userName: string;
+                            withdrawTime: number;
+                            finishTime: number | null;
+                            /** Format: uuid */
+                            operationNo: string;
+                            /** @enum {string} */
+                            status: "pending" | "in_review" | "approved" | "processing" | "completed" | "rejected";
+                            failure: {
+                                /** @enum {string} */
+                                class: "account_closed" | "invalid_account" | "holder_name_mismatch" | "compliance_rejected" | "limit_exceeded" | "bank_unavailable" | "deposit_not_received" | "unknown";
+                                message: string;
+                            } | null;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The partner API key or signature is refused: PARTNER_UNAUTHORIZED, PARTNER_SIGNATURE_INVALID */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_UNAUTHORIZED",
+                     *         "message": "Unknown API key"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_UNAUTHORIZED" | "PARTNER_SIGNATURE_INVALID";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Refused for this caller: PARTNER_DISABLED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_DISABLED",
+                     *         "message": "The partner is disabled"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_DISABLED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description Not found: PARTNER_REQUEST_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PARTNER_REQUEST_NOT_FOUND",
+                     *         "message": "Withdrawal request not found"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "PARTNER_REQUEST_NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description A path parameter is longer than the gateway accepts: URI_TOO_LONG */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "URI_TOO_LONG",
+                     *         "message": "URI too long"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "URI_TOO_LONG";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

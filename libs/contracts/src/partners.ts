@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRpc } from './envelope.ts';
-import { amountInput, checkPrecision, fiatCurrencyId } from './http.ts';
+import { amountInput, checkPrecision, decimalString, fiatCurrencyId } from './http.ts';
 import { payoutFailureClass, type PayoutFailureClass } from './payout-failures.ts';
 import { serviceResult } from './result.ts';
 import { paymentRouteId, routeById } from './routes.ts';
@@ -139,9 +139,9 @@ export type PartnerWithdrawalRequest = z.output<typeof partnerWithdrawalRequest>
 
 /** The conversion the request was priced at: Alfred's quote from the fiat amount. */
 export const partnerConversion = z.object({
-  fiatAmount: z.string(),
+  fiatAmount: decimalString,
   fiatCurrency: z.string(),
-  cryptoAmount: z.string(),
+  cryptoAmount: decimalString,
   currency: z.literal('USDT'),
   rate: z.string(),
   quotedAt: timestamp,
@@ -166,9 +166,9 @@ export const partnerRequestStatusView = z.object({
   withdrawRequestId: z.string(),
   withdrawalState: partnerWithdrawalState,
   /** The USDT debited, decimal string. */
-  amount: z.string(),
+  amount: decimalString,
   currency: z.literal('USDT'),
-  fiatAmount: z.string(),
+  fiatAmount: decimalString,
   fiatCurrency: z.string(),
   userId: z.string(),
   userName: z.string(),

@@ -9,6 +9,8 @@ type Schema = OpenAPIV3_1.SchemaObject & Record<string, unknown>;
 /** Every field that carries an amount of money on the wire. */
 const moneyFields = new Set([
   'amount',
+  'fiatAmount',
+  'cryptoAmount',
   'available',
   'held',
   'fiat_amount',
@@ -89,8 +91,10 @@ describe('the gateway OpenAPI document', () => {
       expect(op.summary, where).toBeTruthy();
       expect(op.security, where).toBeDefined();
       const statuses = Object.keys(op.responses ?? {});
-      // Besides its one answer, an action under four-eyes may answer 202 with the pending approval.
-      const success = statuses.filter((s) => s.startsWith('2') && s !== '202');
+      // Besides its one answer, an action under four-eyes may answer 202 with the pending approval,
+      // and the partner's create answers a repeated request 200 (its first answer is 201).
+      const repeat = op.operationId === 'partnerCreateWithdrawalRequest' ? '200' : '';
+      const success = statuses.filter((s) => s.startsWith('2') && s !== '202' && s !== repeat);
       expect(success, where).toHaveLength(1);
       if (statuses.includes('202')) {
         const pending = jsonSchemaOf(op.responses!['202'])?.properties as Record<string, Schema> | undefined;
