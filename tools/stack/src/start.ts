@@ -65,9 +65,10 @@ async function startStack(ctx: StackContext): Promise<void> {
   started = true;
   const urls = Object.fromEntries(running.map(({ service, readyUrl }) => [service.name, readyUrl]));
   const facts = bannerFacts(env, postgres.description, nats.description);
-  ctx.log.info({ postgres: postgres.description, nats: nats.description, services: urls }, readySummary(facts));
-  // On a terminal the same facts as a banner, after the log line that says it.
-  if (logFormat === 'pretty') process.stdout.write(`${readyBanner(facts)}\n`);
+  // JSON: one line with every fact. On a terminal: a short line, then the same facts as a banner.
+  const pretty = logFormat === 'pretty';
+  ctx.log.info({ postgres: postgres.description, nats: nats.description, services: urls }, pretty ? 'stack ready' : readySummary(facts));
+  if (pretty) process.stdout.write(`${readyBanner(facts)}\n`);
 }
 
 /** What the ready banner names, from the environment the services were started with. */
