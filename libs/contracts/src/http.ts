@@ -36,7 +36,7 @@ export function checkPrecision(ctx: z.RefinementCtx, path: (string | number)[], 
 export const uuidInput = z.uuid('must be a uuid');
 const opaqueId = z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'must be an id of at most 200 letters, digits or _.:-');
 /** A page or limit in a query string: its text is checked (so `1e2` is refused); documented as the integer it is (`x-integer`). */
-const pageNumber = (max: number, fallback: number) =>
+export const pageNumber = (max: number, fallback: number) =>
   z
     .string()
     .regex(/^[1-9][0-9]{0,6}$/, 'must be a positive integer')

@@ -25,3 +25,4 @@ export * from './reports.ts';
 export * from './approvals.ts';
 export * from './payout-failures.ts';
 export * from './partners.ts';
+export * from './partner-webhooks.ts';

@@ -192,6 +192,7 @@ export async function readStream(messaging: Messaging, stream: string, subject: 
 }
 
 export { freePort };
+export { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './testing-receiver.ts';
 
 /**
  * A service's `server.ts` run as its own Node process, as production runs it: on a free port of

@@ -1,5 +1,6 @@
 import { on, type ConsumerSpec, type HandlerEntry } from '@offramp/kit';
-import { ledgerEvents, pspAlfredEvents, riskEvents, type MessageDef } from '@offramp/contracts';
+import { ledgerEvents, pspAlfredEvents, riskEvents, withdrawalEvents, type MessageDef } from '@offramp/contracts';
+import { recordPartnerDelivery } from './partner-webhooks/partner-webhooks.ts';
 import { applyReported, ledgerRefusedCommand, openDiscrepancy } from './withdrawals/saga.ts';
 import type { TransitionDeps } from './withdrawals/transition.ts';
 
@@ -18,7 +19,10 @@ function ignoreOthers(events: Record<string, MessageDef>, handled: HandlerEntry[
   ];
 }
 
-/** The saga's consumers, one per source (NATS 2.9 takes one filter subject per consumer); the reactions are the withdrawals feature's. */
+/**
+ * The saga's consumers, one per source (NATS 2.9 takes one filter subject per consumer); the reactions are the withdrawals feature's.
+ * And the partner webhooks' consumer of sessions' own status changes.
+ */
 export function sessionsConsumers(deps: TransitionDeps): ConsumerSpec[] {
   return [
     {
@@ -59,6 +63,17 @@ export function sessionsConsumers(deps: TransitionDeps): ConsumerSpec[] {
       handlers: ignoreOthers(ledgerEvents, [
         on(ledgerEvents.commandRefused, (ctx) => ledgerRefusedCommand(ctx, deps, ctx.envelope.payload, ctx.envelope.correlationId)),
       ]),
+    },
+    {
+      // Sessions' own status changes: a partner's withdrawal gets its webhook recorded, sent after the commit.
+      name: 'sessions-partner-webhooks',
+      stream: 'EVENTS',
+      filterSubject: withdrawalEvents.statusChanged.subject,
+      handlers: [
+        on(withdrawalEvents.statusChanged, async ({ em, envelope, log }) => {
+          await recordPartnerDelivery(em, envelope, log);
+        }),
+      ],
     },
   ];
 }
