@@ -218,6 +218,10 @@ describe('the Helm chart, rendered offline with its vendored NATS chart', () => 
     const rendered = JSON.stringify(qaRender);
     expect(rendered).toContain('DEV_ENDPOINTS');
     expect(rendered).toMatch(/alfred-sandbox/);
+    // NATS on with the default values: its client Service is the host the default NATS_URL names.
+    const natsUrl = (named(qaRender, 'ConfigMap', 'offramp-config') as unknown as { data: Record<string, string> }).data.NATS_URL!;
+    expect(named(qaRender, 'Service', new URL(natsUrl).hostname)).toBeDefined();
+    expect(named(qaRender, 'StatefulSet', 'nats')).toBeDefined();
     // The sandbox has no /metrics: the ServiceMonitor does not select it.
     const monitor = named(qaRender, 'ServiceMonitor', 'offramp') as unknown as {
       spec: { selector: { matchExpressions: { values: string[] }[] } };
