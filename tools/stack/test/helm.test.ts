@@ -1,4 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -212,6 +214,30 @@ describe('the Helm chart, rendered offline with its vendored NATS chart', () => 
     expect(config.NATS_URL!.split(',')).toEqual([0, 1, 2].map((i) => `nats://nats-${i}.${nats.spec.serviceName}:4222`));
     expect(config.NATS_STREAM_REPLICAS).toBe('3');
     expect(named(prod, 'PodDisruptionBudget', 'nats')).toBeDefined();
+  });
+
+  it("when nats-server is installed, then it accepts the vendored chart's rendered nats.conf (cluster and JetStream as in production)", () => {
+    const natsConf = (named(prod, 'ConfigMap', 'nats-config') as unknown as { data: Record<string, string> }).data['nats.conf']!;
+    const server = ['nats-server', '/usr/sbin/nats-server'].find((bin) => spawnSync(bin, ['--version']).status === 0);
+    // The machine's services include nats-server (README "Testing"): in CI it must be there.
+    if (process.env.CI) expect(server, 'nats-server on PATH or in /usr/sbin').toBeDefined();
+    if (server) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'offramp-nats-conf-'));
+      try {
+        const file = path.join(dir, 'nats.conf');
+        // The pod's paths moved into a scratch folder; nothing else changed.
+        writeFileSync(
+          file,
+          natsConf.replace('/var/run/nats/nats.pid', path.join(dir, 'nats.pid')).replace('"/data"', JSON.stringify(path.join(dir, 'data'))),
+        );
+        const check = spawnSync(server, ['-c', file, '-t'], { env: { PATH: process.env.PATH, SERVER_NAME: 'nats-0' }, encoding: 'utf8' });
+        expect(`${check.stdout}${check.stderr}`).toContain('is valid');
+        expect(check.status).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    expect(natsConf).toContain('server_name: $SERVER_NAME');
   });
 
   it('when QA switches are turned on, then the dev endpoints and the sandbox appear (and only then)', () => {
