@@ -1,4 +1,4 @@
-import buildGetJwks from 'get-jwks';
+import buildGetJwks, { type JWK } from 'get-jwks';
 import type { FastifyRequest } from 'fastify';
 
 export interface JwksOptions {
@@ -26,10 +26,10 @@ const notFound = new Set(['JWK_NOT_FOUND', 'NO_JWKS']);
  * The verification key of a token, from the issuer's JWKS by the `kid` of its header (get-jwks).
  * A key read from the set is cached `cacheSeconds`; a `kid` not in the cache reads the set again,
  * so a key the issuer adds is used at once and one it removes is refused once its entry expired.
- * get-jwks keeps an expired key as "stale" and would serve it when the set cannot be read: here
- * it is served only when the set could not be read (an issuer outage), never when the set was
- * read and no longer has the key. A fetch that found nothing starts a cooldown during which unknown
- * kids are refused without reading the set, so forged tokens cannot make the gateway fetch per request.
+ * When the set cannot be read (an issuer outage, no answer within `timeoutMs`), the last key read
+ * for that kid serves one more cache period; never when the set was read and no longer has it. A
+ * read that did not find the kid starts a cooldown during which unknown kids are refused without
+ * reading the set, so forged tokens cannot make the gateway fetch per request.
  */
 export function jwksKeys(opts: JwksOptions) {
   const url = new URL(opts.url);
@@ -37,30 +37,37 @@ export function jwksKeys(opts: JwksOptions) {
   const now = opts.now ?? Date.now;
   const jwks = buildGetJwks({ ttl: opts.cacheSeconds * 1000, max: 100, jwksPath: `${url.pathname}${url.search}` });
   let cooldownUntil = 0;
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  // The last key read for each kid, for an issuer outage only (get-jwks' own stale copy is never used:
+  // it would also serve a key the issuer removed).
+  const lastGood = new Map<string, JWK>();
+  const remember = (cacheKey: string, jwk: JWK) => {
+    lastGood.delete(cacheKey);
+    lastGood.set(cacheKey, jwk);
+    if (lastGood.size > 100) lastGood.delete(lastGood.keys().next().value!);
+  };
 
   async function keyOf(kid: string, alg: string): Promise<string> {
     const cacheKey = jwks.generateCacheKey(alg, kid, `${domain}/`);
-    if (!jwks.cache.get(cacheKey)) {
-      if (now() < cooldownUntil && !jwks.staleCache.get(cacheKey)) throw new KeyRefused("The bearer token's key (kid) is unknown");
-      // Served again below only if the set cannot be read.
-      const stale = jwks.staleCache.get(cacheKey);
+    const cached = jwks.cache.get(cacheKey) !== undefined;
+    if (!cached) {
+      if (now() < cooldownUntil && !lastGood.has(cacheKey)) throw new KeyRefused("The bearer token's key (kid) is unknown");
       jwks.staleCache.delete(cacheKey);
-      try {
-        return await withTimeout(jwks.getPublicKey({ domain, alg, kid }), opts.timeoutMs ?? 5_000);
-      } catch (err) {
-        const code = (err as { code?: string }).code ?? '';
-        if (notFound.has(code)) {
-          cooldownUntil = now() + opts.refetchCooldownMs;
-          throw new KeyRefused("The bearer token's key (kid) is not in the issuer's key set");
-        }
-        if (stale) {
-          // The issuer is out of reach: the last key read serves one more cache period.
-          jwks.cache.set(cacheKey, stale);
-          return jwks.getPublicKey({ domain, alg, kid });
-        }
-        throw new KeyRefused("The issuer's key set cannot be read: try again later");
-      }
     }
+    try {
+      remember(cacheKey, await withTimeout(jwks.getJwk({ domain, alg, kid }), timeoutMs));
+    } catch (err) {
+      if (notFound.has((err as { code?: string }).code ?? '')) {
+        lastGood.delete(cacheKey);
+        cooldownUntil = now() + opts.refetchCooldownMs;
+        throw new KeyRefused("The bearer token's key (kid) is not in the issuer's key set");
+      }
+      const last = lastGood.get(cacheKey);
+      if (!last) throw new KeyRefused("The issuer's key set cannot be read: try again later");
+      // The issuer is out of reach: the last key read serves one more cache period.
+      jwks.cache.set(cacheKey, last);
+    }
+    // From the cache now: the PEM of the key.
     return jwks.getPublicKey({ domain, alg, kid });
   }
 
