@@ -80,7 +80,21 @@ export function buildSandbox(options: SandboxOptions = {}): Sandbox {
   };
 
   // An emulator must never hold its own close hostage to a client's idle keep-alive connection.
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 256 * 1024, forceCloseConnections: true });
+  // Fastify's two info lines per request are left out: the partner calls are in GET /__emu/requests,
+  // and each request is logged once, at debug level.
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: 256 * 1024,
+    forceCloseConnections: true,
+    disableRequestLogging: true,
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (log.isLevelEnabled('debug'))
+      request.log.debug(
+        { method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime },
+        'request completed',
+      );
+  });
   acceptEmptyJsonBodies(app);
   registerRequestLog(app, { state, now });
   // Before any answer leaves (and before a fault withholds one), what it says happened is on disk.

@@ -122,7 +122,7 @@ export async function settleIntent(deps: Deps, em: EntityManager, intent: Offram
   // Once an attempt may have reached Alfred, only Alfred's answer decides: an order may exist.
   const firstTry = intent.attempts === 0 && !intent.transactionId;
   const early = firstTry ? await checkPreconditions(deps, intent) : null;
-  const obtained: Obtained = early ? { refusal: early } : await obtainOrder(deps, intent, log, cause.traceId);
+  const obtained: Obtained = early && 'refusal' in early ? early : await obtainOrder(deps, intent, log, cause.traceId, early?.customerId);
   if ('refusal' in obtained) {
     const current = await findOfframp(em, withdrawalId, { lock: true });
     if (current?.state !== 'requested') return;
@@ -170,14 +170,17 @@ export function orderMetadata(order: AlfredOfframp): Record<string, unknown> {
   return { ...(order.metadata ?? {}), ...(order.txHash ? { txHash: order.txHash } : {}) };
 }
 
-/** Refusals found before Alfred is asked: the trader or the account is not (or no longer) usable. */
-async function checkPreconditions(deps: Deps, intent: Offramp): Promise<OrderRefusal | null> {
+/**
+ * Refusals found before Alfred is asked: the trader or the account is not (or no longer) usable;
+ * else the trader's Alfred customer, which the order is then made for (not read a second time).
+ */
+async function checkPreconditions(deps: Deps, intent: Offramp): Promise<{ refusal: OrderRefusal } | { customerId: string }> {
   const em = deps.db.em.fork();
   const trader = await findTrader(em, intent.traderId);
-  if (!trader?.customerId) return { partnerCode: null, message: 'trader has no Alfred customer', status: null };
+  if (!trader?.customerId) return { refusal: { partnerCode: null, message: 'trader has no Alfred customer', status: null } };
   if (!(await findAccount(em, intent.traderId, intent.fiatAccountId)))
-    return { partnerCode: null, message: 'fiat account not found', status: null };
-  return null;
+    return { refusal: { partnerCode: null, message: 'fiat account not found', status: null } };
+  return { customerId: trader.customerId };
 }
 
 function definitive(status: number, error: AlfredErrorBody): OrderRefusal | null {
@@ -190,9 +193,10 @@ type Sent = Obtained | 'quote_unusable';
 
 /**
  * The order for the intent: found (by transaction id or replayed key), created now, or refused for
- * good. Throws TryLater or AlfredUnavailable when the outcome is unknown.
+ * good. Throws TryLater or AlfredUnavailable when the outcome is unknown. `knownCustomerId`: the
+ * trader's Alfred customer when the caller has just read it.
  */
-async function obtainOrder(deps: Deps, intent: Offramp, log: Logger, traceId: string): Promise<Obtained> {
+async function obtainOrder(deps: Deps, intent: Offramp, log: Logger, traceId: string, knownCustomerId?: string): Promise<Obtained> {
   if (intent.transactionId) {
     const found = await deps.alfred.getOfframp(intent.transactionId);
     if (found.ok) return { order: found.data };
@@ -205,7 +209,7 @@ async function obtainOrder(deps: Deps, intent: Offramp, log: Logger, traceId: st
     // The quote is no longer usable, so no order was made with it under this key: start afresh.
     await inTransaction(deps.db, (tx) => forgetRequest(tx, intent.withdrawalId));
   }
-  const customerId = (await findTrader(deps.db.em.fork(), intent.traderId))?.customerId;
+  const customerId = knownCustomerId ?? (await findTrader(deps.db.em.fork(), intent.traderId))?.customerId;
   if (!customerId) return { refusal: { partnerCode: null, message: 'trader has no Alfred customer', status: null } };
   // The USDT side is what was held for the withdrawal; Alfred prices the fiat it pays out.
   const quote = await deps.alfred.createQuote({

@@ -92,7 +92,7 @@ async function deliver(deps: DispatcherDeps, delivery: WebhookDelivery, url: str
         delivery.state = 'delivered';
         delivery.delivered = true;
         deps.changed?.();
-        log.info({ deliveryId: delivery.deliveryId, referenceId: delivery.body.referenceId, attempts: n }, 'webhook delivered');
+        log.debug({ deliveryId: delivery.deliveryId, referenceId: delivery.body.referenceId, attempts: n }, 'webhook delivered');
         return;
       }
       deps.changed?.();
