@@ -139,14 +139,15 @@ describe('webhooks to the partner', () => {
     await until('four webhooks', () => receiver.received.length >= 4);
     await stack.quiet();
     expect(receiver.received.every((r) => r.error === null)).toBe(true);
-    expect(statesOf(receiver.received)).toEqual([
+    // One per status change; sent as each is recorded, so they usually arrive in order, but only at-least-once is promised.
+    expect(statesOf(receiver.received).sort()).toEqual([
+      'approved->processing PROCESSING',
       'null->pending NEW',
       'pending->approved PROCESSING',
-      'approved->processing PROCESSING',
       'processing->completed COMPLETED',
     ]);
     expect(new Set(receiver.received.map((r) => r.webhookId)).size).toBe(4);
-    expect(receiver.received[3]!.payload).toEqual({
+    expect(receiver.received.find((r) => r.payload?.data.status === 'completed')!.payload).toEqual({
       type: 'withdrawal.state_changed',
       timestamp: expect.any(String),
       data: {
