@@ -11,6 +11,7 @@ import {
   expectedServices,
   ingressPaths as pathsOf,
   internalOnlyPaths as internalOnly,
+  partnerRoutesOfApiDoc,
   secretVariables,
   servedBy,
   validateManifest,
@@ -21,6 +22,7 @@ import {
 const podSpecOf = (m: Manifest) => (m as unknown as { spec: { template: { spec: IPodSpec } } }).spec.template.spec;
 const ofKind = (manifests: Manifest[], kind: string) => manifests.filter((m) => m.kind === kind);
 const named = (manifests: Manifest[], kind: string, name: string) => ofKind(manifests, kind).find((m) => m.metadata.name === name);
+const ingressPathsOf = (manifests: Manifest[]) => pathsOf(named(manifests, 'Ingress', 'offramp'));
 
 const production: ChartValues = { values: ['deploy/k8s/chart/values-production-example.yaml'] };
 const qa: ChartValues = {
@@ -104,7 +106,7 @@ describe('the Helm chart, rendered offline with its vendored NATS chart', () => 
     expect(job.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
   });
 
-  it('when rendered with each set of values, then the public Ingress serves every widget route of docs/api.md and the webhook, and no admin, console, playground, docs, metrics or QA path', () => {
+  it('when rendered with each set of values, then the public Ingress serves every widget and partner API route of docs/api.md and the webhook, and no admin, console, playground, docs, metrics or QA path', () => {
     const widgetRoutes = widgetRoutesOfApiDoc();
     expect(widgetRoutes).toEqual(
       expect.arrayContaining(['/psp/alfred/eligibility', '/psp/alfred/withdrawals/:id', '/psp/alfred/events/ticket']),
@@ -114,9 +116,20 @@ describe('the Helm chart, rendered offline with its vendored NATS chart', () => 
       for (const route of widgetRoutes) expect(servedBy(paths, route)?.backend.service.name, route).toBe('gateway');
       expect(servedBy(paths, '/psp/alfred/webhook')).toMatchObject({ pathType: 'Exact', backend: { service: { name: 'psp-alfred' } } });
       for (const url of internalOnly) expect(servedBy(paths, url), url).toBeUndefined();
+      for (const route of partnerRoutesOfApiDoc()) expect(servedBy(paths, route)?.backend.service.name, route).toBe('gateway');
       for (const p of paths)
-        expect(p.path, 'every public path is under /psp/alfred and not QA').toMatch(/^\/psp\/alfred\/(?!__dev)[a-z-]+$/);
+        expect(p.path, "every public path is the widget's (not QA) or the partner API's").toMatch(
+          /^\/(psp\/alfred\/(?!__dev)[a-z-]+|partner\/v1\/[a-z-]+)$/,
+        );
     }
+    const partnerRoutes = partnerRoutesOfApiDoc();
+    expect(partnerRoutes).toEqual(
+      expect.arrayContaining(['/partner/v1/withdrawal-requests', '/partner/v1/withdrawal-requests/:withdrawRequestId']),
+    );
+    // ingress.partnerApi=false keeps the partner API inside.
+    const withoutPartners = ingressPathsOf(renderChart({ set: ['ingress.partnerApi=false'] }));
+    for (const route of partnerRoutes) expect(servedBy(withoutPartners, route), route).toBeUndefined();
+    expect(servedBy(withoutPartners, '/psp/alfred/withdrawals')).toBeDefined();
   });
 
   it('when the internal Ingress is on, then it serves the operator API, the console and the docs on its own class and host, and the playground and QA routes only with devEndpoints', () => {

@@ -12,6 +12,7 @@ import {
   ingressPaths,
   internalOnlyPaths,
   models,
+  partnerRoutesOfApiDoc,
   secretVariables,
   servedBy,
   widgetRoutesOfApiDoc,
@@ -132,10 +133,11 @@ describe('the kustomize base', () => {
     expect(everything).not.toMatch(/:8090\b/);
   });
 
-  it('when the Ingresses are read, then the public one serves only the widget routes of docs/api.md and the exact webhook, the internal one the operator API, console and docs', () => {
+  it('when the Ingresses are read, then the public one serves only the widget and partner API routes of docs/api.md and the exact webhook, the internal one the operator API, console and docs', () => {
     const paths = ingressPaths(named('Ingress', 'offramp'));
     for (const route of widgetRoutesOfApiDoc()) expect(servedBy(paths, route)?.backend.service.name, route).toBe('gateway');
     expect(servedBy(paths, '/psp/alfred/webhook')).toMatchObject({ pathType: 'Exact', backend: { service: { name: 'psp-alfred' } } });
+    for (const route of partnerRoutesOfApiDoc()) expect(servedBy(paths, route)?.backend.service.name, route).toBe('gateway');
     for (const url of internalOnlyPaths) expect(servedBy(paths, url), url).toBeUndefined();
     const internal = ingressPaths(named('Ingress', 'offramp-internal'));
     for (const url of ['/api/admin/withdrawals', '/console', '/docs/json'])

@@ -87,6 +87,14 @@ export function widgetRoutesOfApiDoc(): string[] {
   return [...new Set(routes)];
 }
 
+/** The partner API's routes as docs/api.md lists them ("## Partner API (`/partner/v1`)"). */
+export function partnerRoutesOfApiDoc(): string[] {
+  const doc = readFileSync(path.join(repoRoot, 'docs/api.md'), 'utf8');
+  const start = doc.indexOf('## Partner API');
+  const section = doc.slice(start, doc.indexOf('\n## ', start + 1));
+  return [...new Set([...section.matchAll(/^\| (?:GET|POST|PUT|PATCH|DELETE) `([^`?]+)/gm)].map((m) => `/partner/v1${m[1]}`))];
+}
+
 /** Paths that must never be public: the operator API and pages, the docs, metrics, QA, the root. */
 export const internalOnlyPaths = [
   '/',
@@ -99,4 +107,5 @@ export const internalOnlyPaths = [
   '/docs',
   '/docs/json',
   '/psp/alfred/__dev/fund',
+  '/api/admin/partners',
 ];

@@ -35,6 +35,14 @@ paths the public Ingress serves. /psp/alfred/__dev, /api/admin, /console, /playg
 - /psp/alfred/events
 {{- end -}}
 
+{{/*
+The partner API's routes (docs/api.md, "Partner API"): exchanges call them from their servers with
+a signed request, so they are public too, unless ingress.partnerApi is false.
+*/}}
+{{- define "offramp.partnerPaths" -}}
+- /partner/v1/withdrawal-requests
+{{- end -}}
+
 {{/* The operator and tooling paths of the gateway: only on the internal Ingress. */}}
 {{- define "offramp.internalPaths" -}}
 - /api/admin
