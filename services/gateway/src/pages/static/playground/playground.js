@@ -3,6 +3,7 @@ import { call, claimsOf, describeError } from '../common/api.js';
 import { announcer, busy, byId, formatTime } from '../common/dom.js';
 import { createFlow } from './flow.js';
 import { createLivePanel } from './live.js';
+import { createPartnerRunner } from './partner.js';
 import { createPlayground } from './runner.js';
 
 /**
@@ -190,5 +191,6 @@ function wire() {
 }
 
 wire();
+createPartnerRunner(pg);
 showIdentity();
 if (pg.settings.load().token) onTraderChanged();
