@@ -163,6 +163,12 @@ describe('the Helm chart, rendered offline with its vendored NATS chart', () => 
     // With a JWKS URL the gateway may reach the issuer over HTTPS.
     expect(named(prod, 'NetworkPolicy', 'offramp-egress-jwks')).toBeDefined();
     expect(named(byDefault, 'NetworkPolicy', 'offramp-egress-jwks')).toBeUndefined();
+    // sessions delivers the partners' webhooks over HTTPS.
+    const partnerEgress = named(byDefault, 'NetworkPolicy', 'offramp-egress-partner-webhooks') as unknown as {
+      spec: { podSelector: { matchLabels: Record<string, string> }; egress: { ports: { port: number }[] }[] };
+    };
+    expect(partnerEgress.spec.podSelector.matchLabels['app.kubernetes.io/name']).toBe('sessions');
+    expect(partnerEgress.spec.egress[0]!.ports.map((p) => p.port)).toEqual([443]);
   });
 
   it('when monitoring is on, then the ServiceMonitor scrapes /metrics of exactly the services as job "offramp", and the PrometheusRule carries the rules file with runbooks under runbookBaseUrl', () => {
