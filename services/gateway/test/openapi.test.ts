@@ -153,6 +153,7 @@ describe('the gateway OpenAPI document', () => {
     expect(paged.map((op) => op.operationId).sort()).toEqual([
       'adminListApprovals',
       'adminListExceptions',
+      'adminListPartnerDeliveries',
       'adminListPendingWithdrawals',
       'adminListWithdrawals',
       'listWithdrawals',

@@ -59,7 +59,7 @@ export const sessionsConfig = baseConfig.extend({
   /** The first retry's delay; it doubles per attempt up to PARTNER_WEBHOOK_BACKOFF_MAX_MS, each drawn between half and all of it (jitter). */
   PARTNER_WEBHOOK_BACKOFF_MS: ms(5_000),
   PARTNER_WEBHOOK_BACKOFF_MAX_MS: ms(3_600_000),
-  /** Attempts before a delivery is given up as `failed` (15: about 3 to 5.5 hours with the defaults). */
+  /** Attempts before a delivery is given up as `failed` (15: about 2.7 to 5.4 hours with the defaults). */
   PARTNER_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(15),
   /** Deliveries sent at once (at most DB_POOL_MAX: each records its outcome in its own transaction). */
   PARTNER_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
