@@ -62,7 +62,8 @@ export const unmatchedRoute = '__unmatched__';
  * request metrics of every route (fastify-metrics on the service's registry):
  * `http_request_duration_seconds{method, route, status_code}`, a histogram whose `_count` is the
  * request count. `route` is the route's pattern (`/psp/alfred/withdrawals/:id`), never the URL; a
- * request no route matched (404) is counted under `__unmatched__`.
+ * request no route matched (404) is counted under `__unmatched__`. A reply a route hijacks (the
+ * gateway's event stream once open) is not counted here: Fastify runs no onResponse hook for it.
  */
 export function createHttpServer(opts: HttpOptions): HttpServer {
   let draining = false;
