@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { launchChromium, screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
-import { addPixAccount, fundInPage, onboardInPage, signIn } from './browser/playground-driver.ts';
+import { addPixAccount, fundInPage, onboardInPage, signIn, withdrawalStatusInPage } from './browser/playground-driver.ts';
 import { balance, newTrader } from './flows.ts';
 import { devSecret, startSystem, type System } from './system.ts';
 
@@ -49,8 +49,10 @@ describe('Dev playground (Chromium): the partner API runner', () => {
     expect(await page.locator('pre[data-curl="partner"]').textContent()).toContain('openssl dgst -sha256 -hmac "$API_SECRET"');
     expect(await unlabelledControls(page)).toEqual([]);
 
+    // The Live panel follows the partner's withdrawal as it does the widget's.
+    await withdrawalStatusInPage(page, 'processing');
     await button('Query its state').click();
-    await waitForText(page, '[data-result="partner"]', /: (NEW|PROCESSING) \(ours: /);
+    await waitForText(page, '[data-result="partner"]', /: PROCESSING \(ours: processing\)/);
     await screenshot(page, 'playground-partner');
     const w = await sys.http('GET', `/psp/alfred/withdrawals/${withdrawalId}`, { trader });
     expect(w.status).toBe(200);

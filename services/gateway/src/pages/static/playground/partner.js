@@ -35,8 +35,11 @@ function currencyOfRoute() {
   return /\(([A-Z]{3})\b/.exec(text)?.[1] ?? 'BRL';
 }
 
-/** @param {Playground} pg */
-export function createPartnerRunner(pg) {
+/**
+ * @param {Playground} pg
+ * @param {{ track(withdrawalId: string): void, refreshBalance(): Promise<unknown> }} live the Live panel: it follows the partner's withdrawal
+ */
+export function createPartnerRunner(pg, live) {
   /** @type {{ lastRequestId: string | null }} */
   const state = { lastRequestId: null };
   const base = () => pg.conn().baseUrl.replace(/\/+$/, '');
@@ -137,6 +140,8 @@ export function createPartnerRunner(pg) {
     if (!body?.success)
       return pg.report('partner', `The signed request was refused: ${body?.error?.code ?? status} ${body?.error?.message ?? ''}`, true);
     state.lastRequestId = body.data.withdrawRequestId;
+    live.track(body.data.operationNo);
+    await live.refreshBalance();
     pg.report(
       'partner',
       `Request ${body.data.withdrawRequestId} answered ${status}: withdrawal ${body.data.operationNo} ${body.data.withdrawalState}.`,

@@ -191,6 +191,6 @@ function wire() {
 }
 
 wire();
-createPartnerRunner(pg);
+createPartnerRunner(pg, live);
 showIdentity();
 if (pg.settings.load().token) onTraderChanged();
