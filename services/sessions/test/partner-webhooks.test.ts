@@ -273,6 +273,18 @@ describe('webhooks to the partner', () => {
     expect(replayed.data.replays).toEqual([
       { operatorId: 'op-7', at: expect.any(String), outcome: 'delivered', statusCode: 200, error: null },
     ]);
+    const audit = await stack.rows(
+      z.object({ action: z.string(), actor: z.string(), detail: z.record(z.string(), z.unknown()) }),
+      'select action, actor, detail from partner_audit where partner_id = ? order by seq',
+      [partnerId],
+    );
+    expect(audit).toEqual([
+      {
+        action: 'delivery_replayed',
+        actor: 'operator:op-7',
+        detail: { deliveryId: delivery!.deliveryId, webhookId: first!.webhookId, outcome: 'delivered', statusCode: 200 },
+      },
+    ]);
     const counted = await stack.app.metrics.registry.getSingleMetricAsString('partner_webhook_attempts_total');
     expect(counted).toMatch(/partner_webhook_attempts_total\{source="replay",outcome="delivered"[^}]*\} 1/);
   });

@@ -12,6 +12,7 @@ import {
   type ServiceResult,
   type withdrawalEvents,
 } from '@offramp/contracts';
+import { auditPartner } from '../partners/partners-store.ts';
 import type { PartnerWebhooksMetrics } from './partner-webhooks-metrics.ts';
 import {
   claimForReplay,
@@ -125,8 +126,8 @@ export async function listDeliveries(
 
 /**
  * An operator's replay: sends the delivery again now, with its own `webhook-id` and a fresh
- * timestamp and signature, then records the outcome and the operator's replay (append-only) in one
- * transaction, and answers the delivery after it. A delivered delivery stays delivered whatever the
+ * timestamp and signature, then records the outcome and the operator's replay (append-only, and in
+ * the partner's audit) in one transaction, and answers the delivery after it. A delivered delivery stays delivered whatever the
  * replay's answer; a failed one becomes delivered on a 2xx; a pending one goes on with its schedule.
  */
 export async function replayDelivery(deps: PartnerWebhookDeps, req: Req<'replayDelivery'>): Promise<ServiceResult<PartnerDeliveryView>> {
@@ -146,6 +147,13 @@ export async function replayDelivery(deps: PartnerWebhookDeps, req: Req<'replayD
   const view = await inTransaction(deps.db, async (em) => {
     await recordOutcome(em, d, result, next);
     await insertReplay(em, d.deliveryId, req.operatorId, result);
+    // The partner's own audit trail names every operator action on it, the replays too.
+    await auditPartner(em, {
+      partnerId: d.partnerId,
+      action: 'delivery_replayed',
+      actor: `operator:${req.operatorId}`,
+      detail: { deliveryId: d.deliveryId, webhookId: d.webhookId, outcome: result.outcome, statusCode: result.statusCode },
+    });
     const row = await findDeliveryRow(em, d.deliveryId);
     return (await toViews(em, row ? [row] : []))[0];
   });
