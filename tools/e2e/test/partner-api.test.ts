@@ -245,6 +245,21 @@ describe('partner API: signed withdrawal requests and their state', () => {
       await expectNothingHappened(other.trader);
     });
 
+    it('when the linked user may not withdraw (no KYC at Alfred) or the amount is over the route’s limit, then the widget’s codes and nothing held', async () => {
+      const stranger = newTrader();
+      const partner = await createPartner();
+      await link(partner, stranger, 'Nobody Yet');
+      const notVerified = await post(partner, requestFor({ trader: stranger, holder: 'Nobody Yet', accountId: 'fa-none' }));
+      expect(notVerified.status, JSON.stringify(notVerified.body)).toBe(403);
+      expect(['USER_NOT_VERIFIED', 'ALFRED_CUSTOMER_NOT_PROVISIONED', 'ALFRED_KYC_PENDING']).toContain(notVerified.body!.error.code);
+      expect(await withdrawalsOf(stranger)).toEqual([]);
+      const t = await linkedTrader();
+      const tooMuch = await post(t.partner, requestFor(t, { fiatAmount: '60000.00' }));
+      expect(tooMuch.status, JSON.stringify(tooMuch.body)).toBe(422);
+      expect(tooMuch.body!.error.code).toBe('LIMIT_EXCEEDED');
+      await expectNothingHappened(t.trader);
+    });
+
     it('when the amount is more than the user holds, then 409 INSUFFICIENT_FUNDS (the widget’s code) and nothing held', async () => {
       const t = await linkedTrader();
       const r = await post(t.partner, requestFor(t, { fiatAmount: '9000.00' }));
