@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Envelope } from '@offramp/contracts';
 import type { Database } from './database.ts';
 import { createHttpServer, type HttpServer, type ReadinessCheck } from './http.ts';
 import { startConsumer, type Consumer, type ConsumerOptions, type HandlerEntry } from './inbox.ts';
@@ -74,8 +75,8 @@ export interface ServiceParts {
   http?: (app: FastifyInstance) => void | Promise<void>;
   /** Extra `/readyz` checks beside the database and NATS. */
   readiness?: Record<string, ReadinessCheck>;
-  /** Runs after a consumed message committed, beside the relay's wake-up (a dispatcher's wake-up). */
-  afterConsume?: () => void;
+  /** Runs after a consumed message committed, beside the relay's wake-up (a dispatcher's wake-up), with the message's envelope. */
+  afterConsume?: (envelope: Envelope<unknown>) => void;
   /** Releases what the parts opened (an SMTP transport); runs last. */
   release?: () => void | Promise<void>;
   /** HTTP body limit of the service's server. */
@@ -135,7 +136,7 @@ export async function startService<C>(
           ...hooks.consumer,
           afterCommit: async (envelope) => {
             relay.wake();
-            parts.afterConsume?.();
+            parts.afterConsume?.(envelope);
             await hooks.consumer?.afterCommit?.(envelope);
           },
         }),

@@ -1,4 +1,5 @@
 import { openDatabase, startService, type Service, type ServiceDeps, type ServiceHooks } from '@offramp/kit';
+import { withdrawalEvents } from '@offramp/contracts';
 import { approvals } from './approvals/approvals.ts';
 import type { SessionsConfig } from './config.ts';
 import { createCall } from './call.ts';
@@ -89,8 +90,10 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
       }),
       consumers: sessionsConsumers({ call, observe, redispatchMax: config.PAYOUT_REDISPATCH_MAX }),
       loops: [sweeper, dispatcher],
-      // A status change of a partner's withdrawal recorded its webhook: send it without waiting for the next poll.
-      afterConsume: () => dispatcher.wake(),
+      // A status change may have recorded a partner's webhook: send it without waiting for the next poll.
+      afterConsume: (envelope) => {
+        if (envelope.type === withdrawalEvents.statusChanged.type) dispatcher.wake();
+      },
     };
   });
   return { ...service, sweeper: sweeper!, partnerWebhooks: partnerWebhooks! };
