@@ -40,10 +40,21 @@ export type MessageHandler<S extends z.ZodType = z.ZodType> = (ctx: MessageConte
 export interface HandlerEntry {
   def: MessageDef;
   handle: MessageHandler;
+  /** Nothing to do for it (`ignore`): acked once validated, with no transaction and no inbox row. */
+  ignored?: boolean;
 }
 
 export function on<S extends z.ZodType>(def: MessageDef<S>, handle: MessageHandler<S>): HandlerEntry {
   return { def, handle: handle as MessageHandler };
+}
+
+/**
+ * A message the consumer receives (its filter takes the source's every event) but has nothing to do
+ * for: once its envelope is valid it is acked at once, without a transaction or an inbox row (doing
+ * nothing twice is doing nothing once), and without waiting for its correlation's turn.
+ */
+export function ignore(def: MessageDef): HandlerEntry {
+  return { def, handle: async () => {}, ignored: true };
 }
 
 export interface ConsumerOptions {
@@ -190,6 +201,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
       return deadLetter(msg, `invalid ${header.success ? 'payload' : 'envelope'}: ${issues}`);
     }
     const envelope = parsed.data as Envelope<unknown>;
+    if (entry.ignored) return ackIgnored(msg);
     // Taken in stream order (nothing above awaits): the message waits for the one before it with
     // the same key to be settled, holding no connection meanwhile.
     const turn = inOrder.take(orderKey(envelope));
@@ -230,6 +242,18 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
       if (failed >= maxDeliver) return deadLetter(msg, `failed ${failed} times: ${String(err)}`);
       child.warn({ err, failed }, 'message failed, will be redelivered');
       msg.nak(backoffMs[Math.min(failed - 1, backoffMs.length - 1)]);
+      settle('retry');
+    }
+  }
+
+  async function ackIgnored(msg: JsMsg): Promise<void> {
+    try {
+      await msg.ackAck();
+      failures.forget(msg.seq);
+      settle('handled');
+    } catch (err) {
+      // Not acked: it comes back and is ignored again.
+      log.warn({ err, subject: msg.subject }, 'could not ack an ignored message; it will be redelivered');
       settle('retry');
     }
   }

@@ -38,6 +38,7 @@ export { enqueue, causeOf, makeEnvelope, startOutboxRelay, type Cause, type Outb
 export {
   startConsumer,
   on,
+  ignore,
   type Consumer,
   type ConsumerOptions,
   type HandlerEntry,

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { deadLetterSubject, defineMessage, eventSubject, streams } from '@offramp/contracts';
 import {
+  ignore,
   makeEnvelope,
   migrate,
   newId,
@@ -247,6 +248,40 @@ describe('startConsumer with concurrency', () => {
       expect.stringMatching(/^body is not JSON$/),
       expect.stringMatching(/^failed 3 times: Error: job 666 failed \(attempt 3\)$/),
     ]);
+  });
+
+  it('when a subject is ignored, then its messages are acked without an inbox row or a transaction, and the handled subject goes on as before', async () => {
+    const { db, messaging } = await setup(2);
+    const other = defineMessage(eventSubject('consumer-test', 'other'), z.object({ s: z.string() }));
+    const settled: Result[] = [];
+    const handled: number[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-ignores',
+      stream: 'EVENTS',
+      filterSubject: 'evt.consumer-test.>',
+      onSettled: (r) => void settled.push(r),
+      handlers: [on(job, async ({ envelope }) => void handled.push(envelope.payload.n)), ignore(other)],
+    });
+    cleanups.push(() => consumer.stop());
+    const publishOther = (body: unknown) => messaging.js.publish(messaging.wire(other.subject), JSON.stringify(body), { msgID: newId() });
+
+    for (let i = 0; i < 5; i++) await publishOther(makeEnvelope(other, { s: `x${i}` }, { correlationId: 'job-0', traceId: newId() }));
+    await publish(messaging, 0);
+    await eventually('every message settled', () => settled.length === 6);
+
+    expect(handled).toEqual([0]);
+    expect(settled).toEqual(Array.from({ length: 6 }, () => 'handled'));
+    // Only the handled message has an inbox row; nothing is left pending or unacknowledged.
+    const inbox = await queryRow(db.em.fork(), count, "select count(*)::text as n from inbox where consumer = 'consumer-ignores'");
+    expect(inbox).toEqual({ n: '1' });
+    const outstanding = async () => {
+      const info = await messaging.jsm.consumers.info(messaging.streamName(streams.events.name), 'consumer-ignores');
+      return info.num_pending + info.num_ack_pending;
+    };
+    await eventually('nothing pending or unacknowledged', async () => (await outstanding()) === 0);
   });
 
   it('when it is stopped with messages in hand, then stop returns only after every one of them committed and was acked', async () => {

@@ -1,13 +1,13 @@
-import { on, type ConsumerSpec, type HandlerEntry } from '@offramp/kit';
+import { ignore, on, type ConsumerSpec, type HandlerEntry } from '@offramp/kit';
 import { ledgerEvents, pspAlfredEvents, riskEvents, withdrawalEvents, type MessageDef } from '@offramp/contracts';
 import { recordPartnerDelivery } from './partner-webhooks/partner-webhooks.ts';
 import { applyReported, ledgerRefusedCommand, openDiscrepancy } from './withdrawals/saga.ts';
 import type { TransitionDeps } from './withdrawals/transition.ts';
 
 /**
- * No-op handlers for the source's other events (kyc status, ledger postings, and whatever a
- * contract gains later), so the shared consumer of `evt.<source>.>` acks them instead of
- * dead-lettering them.
+ * The source's other events (kyc status, ledger postings, and whatever a contract gains later) are
+ * ignored: the shared consumer of `evt.<source>.>` acks them (without a transaction or an inbox
+ * row) instead of dead-lettering them.
  */
 function ignoreOthers(events: Record<string, MessageDef>, handled: HandlerEntry[]): HandlerEntry[] {
   const taken = new Set(handled.map((h) => h.def.subject));
@@ -15,7 +15,7 @@ function ignoreOthers(events: Record<string, MessageDef>, handled: HandlerEntry[
     ...handled,
     ...Object.values(events)
       .filter((def) => !taken.has(def.subject))
-      .map((def) => on(def, async () => {})),
+      .map((def) => ignore(def)),
   ];
 }
 
