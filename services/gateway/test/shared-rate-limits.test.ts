@@ -109,6 +109,7 @@ describe('rate limits when the shared store is out of reach', () => {
     const refused = await one.inject({ url: '/psp/alfred/eligibility', token: frank });
     expect(refused.statusCode).toBe(503);
     expect(refused.json()).toMatchObject({ success: false, error: { code: 'PSP_UNAVAILABLE' } });
+    expect(refused.headers['retry-after']).toBe('1');
     expect(one.fake.received).toHaveLength(before);
     await provisionStreams(messaging);
     expect(await eligibility(one, frank)).toBe(200);

@@ -3,7 +3,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { FastifyRateLimitStore } from '@fastify/rate-limit';
 import { buckets } from '@offramp/contracts';
-import { AppError, type Messaging } from '@offramp/kit';
+import type { Messaging } from '@offramp/kit';
 import type { GatewayConfig } from '../config.ts';
 
 /** The route a child store is made for: the plugin passes the route's merged settings with `routeInfo`. */
@@ -29,8 +29,16 @@ function parseCount(text: string): { start: number; count: number } | null {
   return m ? { start: Number(m[1]), count: Number(m[2]) } : null;
 }
 
-function unavailable(): AppError {
-  return new AppError('PSP_UNAVAILABLE', 'The service is unavailable, try again later');
+/**
+ * The store did not answer: the kit's error handler logs it (with its cause) and answers 503
+ * PSP_UNAVAILABLE with `Retry-After`, as for any infrastructure that is gone (`unavailable`).
+ */
+class RateLimitStoreUnavailable extends Error {
+  readonly unavailable = true;
+  constructor(cause: unknown) {
+    super('the shared rate-limit store (NATS key-value bucket RATE_LIMITS) did not answer', { cause });
+    this.name = 'RateLimitStoreUnavailable';
+  }
 }
 
 /**
@@ -42,8 +50,8 @@ function unavailable(): AppError {
  * the first, `update` at the revision read), so two replicas never lose a count; once the count is
  * past `max` it is only read (the answer is refused anyway). The bucket drops a key an hour after
  * its last write (a window is at most an hour).
- * When NATS does not answer, the request is refused with 503 PSP_UNAVAILABLE, as every route that
- * calls a service over NATS would be.
+ * When NATS does not answer, the request is refused with 503 PSP_UNAVAILABLE (logged), as every
+ * route that calls a service over NATS would be.
  */
 export function natsRateLimitStore(messaging: Messaging, prefix: string, now: () => number = Date.now) {
   let bucket: Promise<KV> | undefined;
@@ -83,7 +91,7 @@ export function natsRateLimitStore(messaging: Messaging, prefix: string, now: ()
     incr(key, answer, timeWindow, max) {
       count(scope, key, timeWindow, max).then(
         (res) => answer(null, res),
-        () => answer(unavailable()),
+        (err: unknown) => answer(new RateLimitStoreUnavailable(err)),
       );
     },
     // A route with its own limit counts apart, as the plugin's memory store does.
