@@ -3,6 +3,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
+import { jwksKeys } from '../src/auth/jwks.ts';
 import { claims, startTestGateway, type TestGateway } from './harness.ts';
 
 interface IssuerKey {
@@ -35,6 +36,7 @@ function tokenSignedBy(key: IssuerKey, sub: string, kid: string | null = key.kid
 async function startIssuer() {
   let published: IssuerKey[] = [];
   let failing = false;
+  let hanging = false;
   let fetches = 0;
   const server: Server = createServer((req, res) => {
     if (req.url !== '/oauth/jwks.json') {
@@ -42,6 +44,8 @@ async function startIssuer() {
       return;
     }
     fetches++;
+    // Never answered: the connection is cut when the issuer closes.
+    if (hanging) return;
     if (failing) {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"down"}');
       return;
@@ -54,8 +58,13 @@ async function startIssuer() {
     url: `http://127.0.0.1:${port}/oauth/jwks.json`,
     publish: (...keys: IssuerKey[]) => void (published = keys),
     fail: (down: boolean) => void (failing = down),
+    hang: (stuck: boolean) => void (hanging = stuck),
     fetches: () => fetches,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -180,5 +189,23 @@ describe('JWT_JWKS_URL with JWT_PUBLIC_KEY: tokens without kid', () => {
     expect((await eligibility(gw, tokenSignedBy(legacy, 'static', null))).statusCode).toBe(200);
     expect((await eligibility(gw, tokenSignedBy(published, 'jwks'))).statusCode).toBe(200);
     expect((await eligibility(gw, tokenSignedBy(published, 'jwks', null))).statusCode).toBe(401);
+  });
+});
+
+describe('JWKS keys: an issuer that does not answer', () => {
+  let issuer: Issuer;
+  beforeAll(async () => {
+    issuer = await startIssuer();
+    issuer.hang(true);
+  });
+  afterAll(async () => issuer?.close());
+
+  it('when the key set does not come within the timeout, then the token is refused instead of waiting', async () => {
+    const keyOf = jwksKeys({ url: issuer.url, cacheSeconds: 60, refetchCooldownMs: 0, timeoutMs: 200 });
+    const request = {} as Parameters<typeof keyOf>[0];
+    const started = performance.now();
+    await expect(keyOf(request, { header: { alg: 'RS256', kid: 'k1' } })).rejects.toThrow("The issuer's key set cannot be read");
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(issuer.fetches()).toBe(1);
   });
 });
