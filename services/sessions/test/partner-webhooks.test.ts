@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { newId } from '@offramp/kit';
+import { inTransaction, newId } from '@offramp/kit';
 import { eventually, freePort, readStream, startHttpReceiver, type ReceivedRequest } from '@offramp/kit/testing';
 import { partnerWebhookPayload, partnerWebhooksRpc, withdrawalEvents, type PartnerWebhookPayload } from '@offramp/contracts';
 import { funded, startTestStack, until, type TestStack } from './harness.ts';
 import { publishEnvelope, type OfframpScenario } from './players.ts';
 import { retryAt } from '../src/partner-webhooks/partner-webhooks.ts';
+import { recordOutcome } from '../src/partner-webhooks/partner-webhooks-store.ts';
 import { sendWebhook, signedHeaders, urlForLog } from '../src/partner-webhooks/sender.ts';
 
 /** One webhook as the partner's receiver got it, verified with the Standard Webhooks reference implementation. */
@@ -307,6 +308,35 @@ describe('webhooks to the partner', () => {
     expect((await deliveries(a.partnerId))[0]!.replays).toEqual([]);
     const unknown = await stack.call(partnerWebhooksRpc.listDeliveries, { partnerId: newId(), page: 1, limit: 10 });
     expect(unknown).toMatchObject({ ok: false, error: { code: 'PARTNER_NOT_FOUND' } });
+  });
+
+  it('when a claimed attempt never recorded its outcome (its sender died), then the delivery waits out the lease and is sent again under the same webhook-id; the late outcome is ignored', async () => {
+    const { partnerId, receiver } = await partner({ status: 'disabled' });
+    await partnerWithdrawal(partnerId, { decision: 'hold' });
+    await stack.quiet();
+    const [held] = await deliveries(partnerId);
+    // The state a sender leaves when it dies mid-attempt: the attempt counted, the delivery leased for a while.
+    await stack.run(
+      `update partner_webhook_deliveries set attempts = 1, next_attempt_at = now() + interval '1 hour' where delivery_id = ?`,
+      [held!.deliveryId],
+    );
+    await stack.run(`update partners set status = 'active' where partner_id = ?`, [partnerId]);
+    await stack.app.partnerWebhooks.flush();
+    expect(receiver.received).toHaveLength(0);
+    // The lease runs out.
+    await stack.run(`update partner_webhook_deliveries set next_attempt_at = now() - interval '1 second' where delivery_id = ?`, [
+      held!.deliveryId,
+    ]);
+    await until('sent again', async () => (await deliveries(partnerId, 'delivered')).length === 1);
+    expect(receiver.received.map((r) => [r.webhookId, r.error])).toEqual([[held!.webhookId, null]]);
+    const [delivered] = await deliveries(partnerId);
+    expect(delivered).toMatchObject({ status: 'delivered', attempts: 2 });
+    // The dead sender's outcome, recorded late under its own attempt, changes nothing.
+    const late = await inTransaction(stack.db, (em) =>
+      recordOutcome(em, { deliveryId: held!.deliveryId, attempts: 1 }, { outcome: 'failed', statusCode: 500, error: 'late' }, null),
+    );
+    expect(late).toBe(false);
+    expect((await deliveries(partnerId))[0]).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200, lastError: null });
   });
 
   it('when the partner is disabled or has no webhook URL, then its deliveries wait on hold (replay refused) and go out once it is enabled or given a URL', async () => {
