@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { isInfrastructureError } from './infrastructure.ts';
 import type { Logger } from './logger.ts';
 import type { Messaging } from './nats.ts';
-import { causeOf, type Cause } from './outbox.ts';
+import { causeOf, enqueuedSoFar, type Cause } from './outbox.ts';
 import type { Metrics } from './metrics.ts';
 
 export class inboxMigration extends Migration {
@@ -77,8 +77,12 @@ export interface ConsumerOptions {
    */
   infraBackoffMs?: number[];
   ackWaitMs?: number;
-  /** Runs after the effect committed, before the ack; tests use it to crash at that point. */
-  afterCommit?: (envelope: Envelope<unknown>) => Promise<void> | void;
+  /**
+   * Runs after the effect committed, before the ack (tests use it to crash at that point); told
+   * whether any outbox row was written in this process meanwhile (`enqueued`: the relay has
+   * something to publish; a handler that wrote none leaves the relay asleep).
+   */
+  afterCommit?: (envelope: Envelope<unknown>, info: { enqueued: boolean }) => Promise<void> | void;
   /** How often the consumer's backlog (`consumer_pending_messages`) is sampled; 5s by default. */
   lagSampleMs?: number;
   /** Called after each message is settled, with what happened to it. */
@@ -215,6 +219,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
 
   async function handleParsed(msg: JsMsg, subject: string, entry: HandlerEntry, envelope: Envelope<unknown>): Promise<void> {
     const child = lazyChild(log, { traceId: envelope.traceId, messageId: envelope.id, subject });
+    const enqueuedBefore = enqueuedSoFar();
     try {
       const fresh = await opts.db.em.fork().transactional(async (em) => {
         const res = await em.execute<{ affectedRows: number }>(
@@ -226,7 +231,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
         await entry.handle({ em, envelope, log: child, cause: causeOf(envelope) });
         return true;
       });
-      await opts.afterCommit?.(envelope);
+      await opts.afterCommit?.(envelope, { enqueued: enqueuedSoFar() !== enqueuedBefore });
       await msg.ackAck();
       failures.forget(msg.seq);
       settle(fresh ? 'handled' : 'duplicate');

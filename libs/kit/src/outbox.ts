@@ -40,6 +40,15 @@ export const causeOf = (envelope: { id: string; correlationId: string; traceId: 
   traceId: envelope.traceId,
 });
 
+let enqueued = 0;
+
+/**
+ * How many messages this process has written into an outbox so far: a consumer compares it before
+ * and after a message's handling to know whether the relay has anything new to publish (every
+ * transaction the handler ran, its own and any inner one, committed by then).
+ */
+export const enqueuedSoFar = (): number => enqueued;
+
 /**
  * Writes a message into the outbox inside the caller's transaction: it is published if and only
  * if the transaction commits. Returns the envelope (its id is the future `Nats-Msg-Id`).
@@ -50,6 +59,7 @@ export async function enqueue<S extends z.ZodType>(
   payload: z.output<S>,
   cause: Cause,
 ): Promise<Envelope<z.input<S>>> {
+  enqueued++;
   const envelope = makeEnvelope(def, payload, cause);
   await em.execute(
     'insert into outbox (id, subject, envelope) values (?, ?, ?)',

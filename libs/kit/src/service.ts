@@ -134,10 +134,10 @@ export async function startService<C>(
           ...spec,
           concurrency: spec.concurrency ?? configuredConcurrency(deps.config),
           ...hooks.consumer,
-          afterCommit: async (envelope) => {
-            relay.wake();
+          afterCommit: async (envelope, info) => {
+            if (info.enqueued) relay.wake();
             parts.afterConsume?.(envelope);
-            await hooks.consumer?.afterCommit?.(envelope);
+            await hooks.consumer?.afterCommit?.(envelope, info);
           },
         }),
       );

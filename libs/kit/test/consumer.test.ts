@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { deadLetterSubject, defineMessage, eventSubject, streams } from '@offramp/contracts';
 import {
+  enqueue,
   ignore,
   makeEnvelope,
   migrate,
@@ -282,6 +283,36 @@ describe('startConsumer with concurrency', () => {
       return info.num_pending + info.num_ack_pending;
     };
     await eventually('nothing pending or unacknowledged', async () => (await outstanding()) === 0);
+  });
+
+  it('when a handler writes nothing into the outbox, then the commit says so (no relay wake-up for nothing), and when it writes a row, then it says that', async () => {
+    const { db, messaging } = await setup(2);
+    const after: [number, boolean][] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-enqueues',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency: 1,
+      afterCommit: (envelope, info) => void after.push([(envelope.payload as { n: number }).n, info.enqueued]),
+      handlers: [
+        on(job, async ({ em, envelope, cause }) => {
+          // Odd jobs cause a message, even ones do not.
+          if (envelope.payload.n % 2 === 1) await enqueue(em, job, { n: envelope.payload.n * 10 }, cause);
+        }),
+      ],
+    });
+    cleanups.push(() => consumer.stop());
+    for (let n = 0; n < 4; n++) await publish(messaging, n);
+    await eventually('four commits', () => after.length === 4);
+    expect(after).toEqual([
+      [0, false],
+      [1, true],
+      [2, false],
+      [3, true],
+    ]);
   });
 
   it('when it is stopped with messages in hand, then stop returns only after every one of them committed and was acked', async () => {
