@@ -72,13 +72,13 @@ export function jwksKeys(opts: JwksOptions) {
   }
 
   return async (_request: FastifyRequest, token: unknown): Promise<string> => {
-    const header = (token as { header?: { kid?: unknown; alg?: unknown } }).header ?? {};
-    const alg = typeof header.alg === 'string' ? header.alg : 'RS256';
+    const header = (token as { header?: { kid?: unknown } }).header ?? {};
     if (typeof header.kid !== 'string' || header.kid === '') {
       if (opts.fallbackKey) return opts.fallbackKey;
       throw new KeyRefused('The bearer token has no key id (kid)');
     }
-    return keyOf(header.kid, alg);
+    // The key is looked up as RS256 whatever the header says: the verifier accepts RS256 only.
+    return keyOf(header.kid, 'RS256');
   };
 }
 
