@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
@@ -111,6 +111,14 @@ describe('JWT_JWKS_URL: keys from the issuer, rotated without a restart', () => 
   it('when a token names a published kid but is signed by another key, then it is refused', async () => {
     const forger = issuerKey('forger');
     const res = await eligibility(gw, tokenSignedBy(forger, 'mallory', second.kid));
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+  });
+
+  it('when a token names a published kid with alg HS256, signed with that public key as the HMAC secret, then it is refused', async () => {
+    const input = `${b64({ alg: 'HS256', typ: 'JWT', kid: second.kid })}.${b64(claims('mallory'))}`;
+    const forged = `${input}.${createHmac('sha256', second.publicPem).update(input).digest('base64url')}`;
+    const res = await eligibility(gw, forged);
     expect(res.statusCode).toBe(401);
     expect(res.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
   });
