@@ -38,9 +38,12 @@ export const partnerWebhookPayload = z.object({
     /** The USDT held for the withdrawal, a decimal string with 6 decimals. */
     amount: decimalString,
     currency: z.literal('USDT'),
-    /** When the withdrawal was rejected (REJECTED or FAILED): why. */
+    /**
+     * FAILED only (the payout failed at the PSP): the class of its reason and an English message
+     * (as the query's `failure`). A REJECTED withdrawal carries no reason: risk's and operators'
+     * reasons are not shared.
+     */
     reason: z.string().optional(),
-    /** When the payout failed at the PSP: the class of its reason. */
     failureClass: payoutFailureClass.optional(),
   }),
 });

@@ -4,7 +4,13 @@ import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { inTransaction, newId } from '@offramp/kit';
 import { eventually, freePort, readStream, startHttpReceiver, type ReceivedRequest } from '@offramp/kit/testing';
-import { partnerWebhookPayload, partnerWebhooksRpc, withdrawalEvents, type PartnerWebhookPayload } from '@offramp/contracts';
+import {
+  failureMessage,
+  partnerWebhookPayload,
+  partnerWebhooksRpc,
+  withdrawalEvents,
+  type PartnerWebhookPayload,
+} from '@offramp/contracts';
 import { funded, startTestStack, until, type TestStack } from './harness.ts';
 import { publishEnvelope, type OfframpScenario } from './players.ts';
 import { retryAt } from '../src/partner-webhooks/partner-webhooks.ts';
@@ -170,7 +176,7 @@ describe('webhooks to the partner', () => {
     expect(counted).toMatch(/partner_webhook_attempts_total\{source="dispatcher",outcome="delivered"[^}]*\} [1-9]/);
   });
 
-  it('when the payout fails at the PSP or risk rejects, then the last webhook says FAILED (with the failure class) or REJECTED', async () => {
+  it('when the payout fails at the PSP or risk rejects, then the last webhook says FAILED (with the failure class and its message) or REJECTED (no reason shared)', async () => {
     const { partnerId, receiver } = await partner();
     const failed = await partnerWithdrawal(partnerId, { scenario: 'failure' });
     const refused = await partnerWithdrawal(partnerId, { decision: 'reject' });
@@ -178,15 +184,18 @@ describe('webhooks to the partner', () => {
     await stack.reaches(refused.withdrawalId, 'rejected');
     await until('the last webhooks', () => receiver.received.filter((r) => r.payload?.data.status === 'rejected').length === 2);
     const last = (withdrawalId: string) =>
-      receiver.received.filter((r) => r.payload?.data.operationNo === withdrawalId).at(-1)!.payload!.data;
-    expect(last(failed.withdrawalId)).toMatchObject({ withdrawalState: 'FAILED', status: 'rejected', failureClass: 'unknown' });
-    expect(last(refused.withdrawalId)).toMatchObject({
-      withdrawalState: 'REJECTED',
+      receiver.received.find((r) => r.payload?.data.operationNo === withdrawalId && r.payload.data.status === 'rejected')!.payload!.data;
+    expect(last(failed.withdrawalId)).toMatchObject({
+      withdrawalState: 'FAILED',
       status: 'rejected',
-      previousStatus: 'pending',
-      reason: expect.any(String),
+      failureClass: 'unknown',
+      reason: failureMessage('unknown', 'en'),
     });
-    expect(last(refused.withdrawalId).failureClass).toBeUndefined();
+    // Risk's reasons (rule codes, screening hits) are not shared with the partner.
+    const rejected = last(refused.withdrawalId);
+    expect(rejected).toMatchObject({ withdrawalState: 'REJECTED', status: 'rejected', previousStatus: 'pending' });
+    expect(Object.keys(rejected)).not.toContain('reason');
+    expect(Object.keys(rejected)).not.toContain('failureClass');
   });
 
   it('when a status-changed event is delivered again, then no second delivery is recorded or sent', async () => {

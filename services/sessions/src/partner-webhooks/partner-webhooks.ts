@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { inTransaction, newId, type Database, type EntityManager, type Logger } from '@offramp/kit';
 import {
+  failureMessage,
   minorToDecimal,
   ok,
   partnerStateOf,
@@ -67,9 +68,10 @@ export function webhookPayloadOf(event: { occurredAt: string; payload: StatusCha
       fiatCurrency: p.fiatCurrency,
       amount: minorToDecimal(p.debitedMinor, 6),
       currency: 'USDT',
-      // Why it was refused or failed; the reasons of other steps are internal notes (which PSP status moved it).
-      ...(p.to === 'rejected' && p.reason ? { reason: p.reason } : {}),
-      ...(p.failureClass ? { failureClass: p.failureClass } : {}),
+      // A payout that failed: its class and the message the partner API's query shows. Our own reasons
+      // are not sent: risk's rule codes and screening hits must not tip anyone off, operators' notes
+      // and the PSP's raw reasons are internal.
+      ...(p.to === 'rejected' && p.failureClass ? { reason: failureMessage(p.failureClass, 'en'), failureClass: p.failureClass } : {}),
     },
   };
 }
