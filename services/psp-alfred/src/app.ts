@@ -6,6 +6,7 @@ import { alfredTransportFromConfig, createAlfredClient, type AlfredClient } from
 import { offrampConcurrency, pspAlfredConsumers } from './consumers.ts';
 import { createKycActions } from './dev/kyc-actions.ts';
 import { createOfframpActions } from './dev/offramp-actions.ts';
+import { createStoredSignal } from './dev/wait.ts';
 import { createSandboxDriver } from './dev/sandbox-driver.ts';
 import { createFiatAccounts } from './fiat-accounts/fiat-accounts.ts';
 import { createPspAlfredMetrics } from './metrics.ts';
@@ -78,7 +79,10 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
       tolerancePct,
       ...(hooks.offramp ? { hooks: hooks.offramp } : {}),
     };
+    // The QA actions that wait for Alfred's webhook check again when webhooks were stored.
+    const stored = createStoredSignal();
     const dev = {
+      stored,
       db,
       alfred,
       driver: createSandboxDriver(transport),
@@ -116,6 +120,7 @@ export async function buildPspAlfred(deps: PspAlfredDeps): Promise<PspAlfredApp>
           toleranceSeconds: config.ALFRED_WEBHOOK_TOLERANCE_SECONDS,
           fiatTolerancePct: tolerancePct,
           lag: own.webhookLag,
+          stored: stored.notify,
         });
       },
       // Last: nothing is sent to Alfred once the rpcs, the consumer and the reconciler stopped.

@@ -8,7 +8,7 @@ import { findTrader, kycNameOf, savePlatformKyc, type KycStatus } from '../trade
 import { ingestPartnerEvent } from '../webhooks/ingest.ts';
 import { maskNumber } from '../fiat-accounts/alfred-fields.ts';
 import type { SandboxDriver } from './sandbox-driver.ts';
-import { waitFor } from './wait.ts';
+import { waitFor, type StoredSignal } from './wait.ts';
 
 type Result = Promise<ServiceResult<Record<string, unknown>>>;
 
@@ -22,6 +22,8 @@ export interface DevDeps {
   relay: OutboxRelay;
   /** How long a dev action waits for Alfred's webhook before reading the status itself. */
   settleMs: number;
+  /** Notified when webhooks were stored: the wait for one checks again then. */
+  stored?: StoredSignal;
   /** The ingest path's amount tolerance (ALFRED_FIAT_TOLERANCE_PCT). */
   fiatTolerancePct: number;
 }
@@ -67,7 +69,7 @@ export function createKycActions(deps: DevDeps) {
     submissionId: string,
     status: KycStatus,
   ): Promise<'by_itself' | 'read_from_alfred'> {
-    if (await waitFor(deps.settleMs, async () => (await trader(traderId))?.kycStatus === status)) return 'by_itself';
+    if (await waitFor(deps.settleMs, async () => (await trader(traderId))?.kycStatus === status, deps.stored)) return 'by_itself';
     const current = await alfred.getKycStatus(customerId, submissionId);
     if (!current.ok) return 'read_from_alfred';
     const event = {

@@ -53,6 +53,7 @@ export function createOfframpActions(deps: DevDeps & { reconciler: Reconciler })
       const arrived = await waitFor(
         deps.settleMs,
         async () => (await findOfframp(deps.db.em.fork(), req.withdrawalId))?.alfredStatus === final,
+        deps.stored,
       );
       if (!arrived) await deps.reconciler.syncWithdrawal(req.withdrawalId, ctx.traceId);
       return ok({

@@ -18,6 +18,8 @@ export interface WebhookDeps {
   now?: () => number;
   /** Seconds from the signature's timestamp to the event being stored. */
   lag?: { observe(seconds: number): void };
+  /** Told after webhooks were stored (the QA actions waiting for one). */
+  stored?: () => void;
 }
 
 const webhookPath = '/psp/alfred/webhook';
@@ -34,7 +36,10 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
     db: deps.db,
     log: deps.log,
     tolerancePct: deps.fiatTolerancePct,
-    committed: () => deps.relay.wake(),
+    committed: () => {
+      deps.relay.wake();
+      deps.stored?.();
+    },
   });
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -89,6 +94,7 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
           ingestPartnerEvent(em, event, { source: 'webhook', rawBody: text, traceId: request.id, tolerancePct: deps.fiatTolerancePct }),
         );
         deps.relay.wake();
+        deps.stored?.();
       }
       const signedAt = Number(/t=([0-9]+)/.exec(String(header))?.[1]);
       if (Number.isFinite(signedAt)) deps.lag?.observe(Math.max(0, now() / 1000 - signedAt));
