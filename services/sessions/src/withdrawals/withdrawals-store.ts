@@ -224,11 +224,35 @@ export function toView(row: WithdrawalRow, timeline: TimelineEntry[]): Withdrawa
   };
 }
 
+/** A withdrawal with its timeline (oldest entry first), as its view reads them: one statement. */
+const withdrawalWithTimelineRow = withdrawalRow.extend({
+  timeline: z.array(timelineRow.omit({ withdrawal_id: true })),
+});
+
 export async function viewOf(em: EntityManager, id: string, traderId?: string): Promise<WithdrawalView | null> {
-  const row = await findWithdrawalRow(em, id);
+  const row = await queryRow(
+    em,
+    withdrawalWithTimelineRow,
+    `select ${columns}, coalesce((
+       select json_agg(json_build_object('kind', t.kind, 'from_status', t.from_status, 'to_status', t.to_status, 'actor', t.actor,
+         'reason', t.reason, 'refused_code', t.refused_code, 'at', t.at) order by t.seq)
+       from withdrawal_timeline t where t.withdrawal_id = w.id), '[]'::json) as timeline
+     from withdrawals w where w.id = ?`,
+    [id],
+  );
   if (!row || (traderId !== undefined && row.trader_id !== traderId)) return null;
-  const timelines = await timelinesOf(em, [row.id]);
-  return toView(row, timelines.get(row.id) ?? []);
+  return toView(
+    row,
+    row.timeline.map((r) => ({
+      kind: r.kind,
+      from: r.from_status,
+      to: r.to_status,
+      actor: r.actor,
+      reason: r.reason,
+      refusedCode: r.refused_code,
+      at: r.at.toISOString(),
+    })),
+  );
 }
 
 /**
