@@ -276,6 +276,13 @@ describe('partner API: signed withdrawal requests and their state', () => {
       const taken = await post(second.partner, requestFor(second, { withdrawRequestId: body.withdrawRequestId }));
       expect(taken.status, JSON.stringify(taken.body)).toBe(409);
       expect(taken.body!.error.code).toBe('PARTNER_REQUEST_ID_TAKEN');
+      // The fiat account is checked before the id: someone else's account under a taken id is 404.
+      const both = await post(
+        second.partner,
+        requestFor(second, { withdrawRequestId: body.withdrawRequestId, fiatAccountId: first.accountId }),
+      );
+      expect(both.status, JSON.stringify(both.body)).toBe(404);
+      expect(both.body!.error.code).toBe('FIAT_ACCOUNT_NOT_FOUND');
       await expectNothingHappened(second.trader);
       const foreign = await query(second.partner, body.withdrawRequestId);
       expect(foreign.status).toBe(404);

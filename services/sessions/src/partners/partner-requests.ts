@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { inTransaction, type Database, type RpcContext } from '@offramp/kit';
+import { inTransaction, RpcError, type Database, type RpcContext } from '@offramp/kit';
 import {
   currencyDecimals,
   decimalToMinor,
@@ -8,6 +8,7 @@ import {
   ok,
   partnerStateOf,
   paymentRoutes,
+  pspAlfredRpc,
   refuse,
   routeById,
   type PartnerRequestStatusView,
@@ -66,9 +67,10 @@ function inPartnerTerms<R extends { ok: false; error: { code: string; details?: 
 /**
  * A partner's withdrawal request (its signature already checked by `authenticatePartner`). In
  * order: the request date within the window (PARTNER_REQUEST_STALE), the user linked to the
- * partner (PARTNER_USER_NOT_LINKED), then the request id: another partner's
- * (PARTNER_REQUEST_ID_TAKEN), this partner's with another body (PARTNER_REQUEST_CONFLICT), or the
- * same request again, which answers it as it is (and finishes its initiation if it had not been).
+ * partner (PARTNER_USER_NOT_LINKED), then the request id: the same request again answers it as
+ * it is (and finishes its initiation if it had not been); otherwise a fiat account that is not the
+ * user's (FIAT_ACCOUNT_NOT_FOUND), another partner's id (PARTNER_REQUEST_ID_TAKEN), this partner's
+ * id with another body (PARTNER_REQUEST_CONFLICT).
  * A new request runs the widget's pipeline: the session checks and quote (eligibility,
  * FIAT_ACCOUNT_NOT_FOUND, limits, freeze, …), then the session and the request stored in one
  * transaction under the request id's advisory lock (so concurrent copies make one), then the
@@ -90,7 +92,7 @@ export async function createPartnerRequest(
     return refuse('PARTNER_USER_NOT_LINKED', 'The user is not linked to the partner: an operator links the traders a partner may act for');
   const hash = requestHash(r);
   const existing = await requestById(em, r.withdrawRequestId);
-  if (existing) return answerExisting(deps, existing, req.partnerId, hash, ctx);
+  if (existing) return answerExisting(deps, existing, req.partnerId, r, hash, ctx);
 
   const route = r.paymentRouteId ? routeById(r.paymentRouteId) : paymentRoutes.find((x) => x.currency === r.fiatCurrency && x.available);
   if (!route)
@@ -134,7 +136,7 @@ export async function createPartnerRequest(
     });
     return { row, created: true };
   });
-  if (!stored.created) return answerExisting(deps, stored.row, req.partnerId, hash, ctx);
+  if (!stored.created) return answerExisting(deps, stored.row, req.partnerId, r, hash, ctx);
   ctx.log.info(
     { partnerId: req.partnerId, withdrawRequestId: r.withdrawRequestId, sessionId: session.id, withdrawalId: session.withdrawalId },
     'partner request accepted',
@@ -146,16 +148,29 @@ async function answerExisting(
   deps: PartnerRequestDeps,
   row: RequestRow,
   partnerId: string,
+  request: PartnerWithdrawalRequest,
   hash: string,
   ctx: RpcContext,
 ): Promise<ServiceResult<{ created: boolean; request: PartnerRequestView }>> {
+  if (row.partner_id === partnerId && row.body_hash === hash) return initiateAndAnswer(deps, row, false, ctx);
+  // Refused either way; a fiat account that is not the user's is said first (the documented order).
+  if (await accountNotTheUsers(deps, request, ctx)) return refuse('FIAT_ACCOUNT_NOT_FOUND', 'Fiat account not found');
   if (row.partner_id !== partnerId) return refuse('PARTNER_REQUEST_ID_TAKEN', 'The withdrawRequestId is taken: choose another');
-  if (row.body_hash !== hash)
-    return refuse(
-      'PARTNER_REQUEST_CONFLICT',
-      'This withdrawRequestId was used for a different request: the same id must carry the same body',
-    );
-  return initiateAndAnswer(deps, row, false, ctx);
+  return refuse(
+    'PARTNER_REQUEST_CONFLICT',
+    'This withdrawRequestId was used for a different request: the same id must carry the same body',
+  );
+}
+
+/** Whether psp-alfred says the fiat account is not the user's; anything else (an errored account, psp-alfred not answering) is not that. */
+async function accountNotTheUsers(deps: PartnerRequestDeps, r: PartnerWithdrawalRequest, ctx: RpcContext): Promise<boolean> {
+  try {
+    const dest = await deps.create.call(pspAlfredRpc.getDestination, { traderId: r.userId, fiatAccountId: r.fiatAccountId }, ctx.traceId);
+    return !dest.ok && dest.error.code === 'FIAT_ACCOUNT_NOT_FOUND';
+  } catch (err) {
+    if (err instanceof RpcError) return false;
+    throw err;
+  }
 }
 
 /** Initiates the request's session (idempotent: a consumed session answers its withdrawal) and answers the request. */
