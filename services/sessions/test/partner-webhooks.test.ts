@@ -146,11 +146,11 @@ describe('webhooks to the partner', () => {
     await until('four webhooks', () => receiver.received.length >= 4);
     await stack.quiet();
     expect(receiver.received.every((r) => r.error === null)).toBe(true);
-    // One per status change; sent as each is recorded, so they usually arrive in order, but only at-least-once is promised.
-    expect(statesOf(receiver.received).sort()).toEqual([
-      'approved->processing PROCESSING',
+    // One per status change, in order: each waits until the one before it is delivered.
+    expect(statesOf(receiver.received)).toEqual([
       'null->pending NEW',
       'pending->approved PROCESSING',
+      'approved->processing PROCESSING',
       'processing->completed COMPLETED',
     ]);
     expect(new Set(receiver.received.map((r) => r.webhookId)).size).toBe(4);

@@ -29,6 +29,9 @@ export class PartnerWebhooks extends Migration {
     )`);
     this.addSql(`create index partner_webhook_deliveries_due on partner_webhook_deliveries (next_attempt_at) where status = 'pending'`);
     this.addSql('create index partner_webhook_deliveries_by_partner on partner_webhook_deliveries (partner_id, created_at desc)');
+    // A withdrawal's deliveries go out in order: the claim looks for an earlier pending one.
+    this.addSql(`create index partner_webhook_deliveries_pending_by_withdrawal on partner_webhook_deliveries (withdrawal_id, created_at)
+      where status = 'pending'`);
     // The operators' replays, append-only: who re-sent which delivery, when, and what the partner answered.
     this.addSql(`create table partner_webhook_replays (
       id bigserial primary key,

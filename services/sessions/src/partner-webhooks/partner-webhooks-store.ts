@@ -96,11 +96,13 @@ const toClaimed = (r: z.output<typeof claimedRow>): ClaimedDelivery => ({
 });
 
 /**
- * Claims due deliveries of active partners with a webhook URL: counts the attempt and moves
- * `next_attempt_at` past the attempt's end (`leaseMs`), so that no other loop or replica takes it
- * meanwhile and a sender that died mid-attempt leaves it due again then. Commits before sending;
- * `skip locked` lets replicas share the work. Deliveries of a disabled partner or one without a URL
- * are left waiting.
+ * Claims due deliveries of active partners with a webhook URL, each only once every earlier
+ * delivery of its withdrawal is delivered or given up, so a withdrawal's changes reach the partner
+ * in order (the consumer records them in stream order, each in a later transaction, so `created_at`
+ * orders them). A claim counts the attempt and moves `next_attempt_at` past the attempt's end
+ * (`leaseMs`), so that no other loop or replica takes it meanwhile and a sender that died
+ * mid-attempt leaves it due again then. Commits before sending; `skip locked` lets replicas share
+ * the work. Deliveries of a disabled partner or one without a URL are left waiting.
  */
 export async function claimDue(em: EntityManager, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
   const rows = await queryRows(
@@ -110,6 +112,10 @@ export async function claimDue(em: EntityManager, limit: number, leaseMs: number
        select d.delivery_id from partner_webhook_deliveries d
        join partners p on p.partner_id = d.partner_id
        where d.status = 'pending' and d.next_attempt_at <= now() and p.status = 'active' and p.webhook_url is not null
+         and not exists (
+           select 1 from partner_webhook_deliveries e
+           where e.withdrawal_id = d.withdrawal_id and e.status = 'pending' and (e.created_at, e.delivery_id) < (d.created_at, d.delivery_id)
+         )
        order by d.next_attempt_at, d.created_at limit ? for update of d skip locked
      )
      update partner_webhook_deliveries d
