@@ -1,10 +1,10 @@
 import type { EntityManager } from '@offramp/kit';
 import { ok, refuse, type ServiceResult } from '@offramp/contracts';
-import { freezeFlags, readFreeze } from '../freeze/freeze.ts';
+import { freezeFlags, readFreeze, type FreezeState } from '../freeze/freeze.ts';
 import { frozenScope } from '../freeze/frozen-scope.ts';
 import { routeAmountMinor, routeViolation, velocityViolations, type LimitViolation } from '../limits/limits.ts';
 import { usageOf } from '../limits/limits-store.ts';
-import { loadThresholds } from '../thresholds/thresholds.ts';
+import { loadRules } from '../thresholds/thresholds.ts';
 
 type Allowed = ServiceResult<{ allowed: true }>;
 
@@ -18,8 +18,8 @@ export interface SessionCheck {
 }
 
 /** The freeze alone: refused with ALFRED_WITHDRAWALS_FROZEN when the global or a given country switch is on. */
-async function freezeRefusal(em: EntityManager, countries: string[]): Promise<Allowed | null> {
-  const scope = frozenScope(freezeFlags(await readFreeze(em)), countries);
+async function freezeRefusal(em: EntityManager, countries: string[], known?: FreezeState): Promise<Allowed | null> {
+  const scope = frozenScope(freezeFlags(known ?? (await readFreeze(em))), countries);
   if (scope === null) return null;
   return refuse('ALFRED_WITHDRAWALS_FROZEN', 'Withdrawals are frozen', { details: { scope } });
 }
@@ -31,9 +31,10 @@ export async function checkInitiate(em: EntityManager, req: { traderId: string; 
 
 /** Before a session: freeze, route bounds, trader velocity. Outcomes: allowed, ALFRED_WITHDRAWALS_FROZEN, VALIDATION_ERROR, LIMIT_EXCEEDED. */
 export async function checkSession(em: EntityManager, req: SessionCheck): Promise<Allowed> {
-  const frozen = await freezeRefusal(em, [req.country]);
+  // The freeze and the thresholds in one read.
+  const { freeze, thresholds } = await loadRules(em);
+  const frozen = await freezeRefusal(em, [req.country], freeze);
   if (frozen) return frozen;
-  const thresholds = await loadThresholds(em);
   const route = thresholds.routes.get(req.paymentRouteId);
   if (!route)
     return refuse('VALIDATION_ERROR', `Unknown payment route ${req.paymentRouteId}`, {

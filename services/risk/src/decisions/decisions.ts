@@ -1,10 +1,10 @@
 import { enqueue, type Cause, type EntityManager, type Logger } from '@offramp/kit';
 import { riskEvents, type WithdrawalDebited } from '@offramp/contracts';
-import { freezeFlags, readFreeze } from '../freeze/freeze.ts';
+import { freezeFlags } from '../freeze/freeze.ts';
 import { countUsage, usageOf } from '../limits/limits-store.ts';
 import { lockUntilCommit } from '../locks.ts';
 import { entriesFor } from '../screening/screening.ts';
-import { loadThresholds } from '../thresholds/thresholds.ts';
+import { loadRules } from '../thresholds/thresholds.ts';
 import { decide, type DecisionInput } from './decide.ts';
 import { findDecision, insertDecision } from './decisions-store.ts';
 
@@ -52,10 +52,11 @@ export async function decideWithdrawal(em: EntityManager, debit: Debit, log: Log
 }
 
 async function decisionInput(em: EntityManager, w: WithdrawalDebited): Promise<DecisionInput> {
-  const thresholds = await loadThresholds(em);
+  // The thresholds and the freeze in one read.
+  const { thresholds, freeze } = await loadRules(em);
   return {
     withdrawal: w,
-    freeze: freezeFlags(await readFreeze(em)),
+    freeze: freezeFlags(freeze),
     route: thresholds.routes.get(w.paymentRouteId) ?? null,
     limits: thresholds.trader,
     travelRuleThresholdMinor: thresholds.travelRuleThresholdMinor,

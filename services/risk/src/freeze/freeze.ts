@@ -8,11 +8,17 @@ import type { FreezeFlags } from './frozen-scope.ts';
 
 export type FreezeState = z.output<typeof freezeState>;
 
-const switchView = (s: FreezeSwitch) => ({ frozen: s.frozen, reason: s.reason, by: s.operatorId, at: s.changedAt.toISOString() });
+type SwitchRow = Pick<FreezeSwitch, 'scope' | 'frozen' | 'reason' | 'operatorId' | 'changedAt'>;
+
+const switchView = (s: SwitchRow) => ({ frozen: s.frozen, reason: s.reason, by: s.operatorId, at: s.changedAt.toISOString() });
 
 /** The global switch (off when never set) and every country switch ever set. */
 export async function readFreeze(em: EntityManager): Promise<FreezeState> {
-  const switches = await em.find(FreezeSwitch, {}, { orderBy: { scope: 'asc' } });
+  return freezeStateOf(await em.find(FreezeSwitch, {}, { orderBy: { scope: 'asc' } }));
+}
+
+/** The state of the switches given in scope order. */
+export function freezeStateOf(switches: SwitchRow[]): FreezeState {
   const global = switches.find((s) => s.scope === 'global');
   const countries = Object.fromEntries(switches.filter((s) => s.scope !== 'global').map((s) => [s.scope, switchView(s)]));
   return { global: global ? switchView(global) : { frozen: false, reason: null, by: null, at: null }, countries };
