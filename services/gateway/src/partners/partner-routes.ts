@@ -62,7 +62,9 @@ export function partnerScope(config: GatewayConfig, services: Services, messagin
     });
     app.addHook('preValidation', async (request) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const signed = request.method === 'GET' ? Buffer.from(request.url, 'utf8') : raw;
+      // A GET (or its HEAD) has no body: its request target is what is signed.
+      const bodiless = request.method === 'GET' || request.method === 'HEAD';
+      const signed = bodiless ? Buffer.from(request.url, 'utf8') : raw;
       const apiKeyId = header(request, 'x-api-key');
       const payloadHash = header(request, 'x-payload-hash');
       const known = await services.call(request, partnersRpc.authenticate, {
@@ -71,7 +73,7 @@ export function partnerScope(config: GatewayConfig, services: Services, messagin
         signed: signed.toString('base64'),
       });
       signedBy.set(request, unwrap(known).partnerId);
-      if (request.method !== 'GET') request.body = await parseJson(raw);
+      if (!bodiless) request.body = await parseJson(raw);
     });
     await app.register(partnerRoutes({ services }));
   };
