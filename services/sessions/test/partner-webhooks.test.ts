@@ -92,10 +92,12 @@ describe('webhooks to the partner', () => {
       url,
       start: () => http.start(),
       answer: (code: number) => http.answer(code),
-      /** What arrived so far, verified. */
+      /** What arrived so far, verified with the partner's first secret. */
       get received() {
         return verified(http.received, secret);
       },
+      /** What arrived so far, verified with another secret (after a rotation). */
+      verifiedWith: (other: string) => verified(http.received, other),
     };
     return { partnerId, secret, receiver };
   }
@@ -346,6 +348,24 @@ describe('webhooks to the partner', () => {
     );
     expect(late).toBe(false);
     expect((await deliveries(partnerId))[0]).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200, lastError: null });
+  });
+
+  it("when the partner's webhook secret is rotated while a delivery is being retried, then the next attempt is signed with the new secret", async () => {
+    const { partnerId, secret, receiver } = await partner();
+    receiver.answer(503);
+    await partnerWithdrawal(partnerId, { decision: 'hold' });
+    await until('a refused attempt', () => receiver.received.length >= 1);
+    const rotated = whsec();
+    await stack.run('update partners set webhook_secret = ? where partner_id = ?', [rotated, partnerId]);
+    await until('an attempt signed with the new secret', () => receiver.verifiedWith(rotated).some((r) => r.error === null));
+    receiver.answer(200);
+    await until('delivered', async () => (await deliveries(partnerId, 'delivered')).length === 1);
+    const [delivered] = await deliveries(partnerId);
+    // The first attempt verifies with the old secret only; the one answered 200 with the new one only.
+    expect(receiver.verifiedWith(secret)[0]!.error).toBeNull();
+    expect(receiver.verifiedWith(rotated)[0]!.error).not.toBeNull();
+    expect(receiver.verifiedWith(rotated).at(-1)).toMatchObject({ webhookId: delivered!.webhookId, error: null });
+    expect(receiver.received.at(-1)!.error).not.toBeNull();
   });
 
   it('when the partner is disabled or has no webhook URL, then its deliveries wait on hold (replay refused) and go out once it is enabled or given a URL', async () => {
