@@ -127,10 +127,11 @@ export async function listDeliveries(
 }
 
 /**
- * An operator's replay: sends the delivery again now, with its own `webhook-id` and a fresh
+ * An operator's replay: sends the delivery again now, under the same `webhook-id` with a fresh
  * timestamp and signature, then records the outcome and the operator's replay (append-only, and in
- * the partner's audit) in one transaction, and answers the delivery after it. A delivered delivery stays delivered whatever the
- * replay's answer; a failed one becomes delivered on a 2xx; a pending one goes on with its schedule.
+ * the partner's audit) in one transaction, and answers the delivery after it. A delivered delivery
+ * stays delivered whatever the replay's answer; a failed one becomes delivered on a 2xx; a pending
+ * one goes on with its schedule.
  */
 export async function replayDelivery(deps: PartnerWebhookDeps, req: Req<'replayDelivery'>): Promise<ServiceResult<PartnerDeliveryView>> {
   const leaseMs = deps.replayTimeoutMs + 30_000;
