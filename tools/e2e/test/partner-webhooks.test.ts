@@ -219,9 +219,19 @@ describe('webhooks to the partner, end to end', () => {
     expect(verified(p.receiver, p.partner.webhookSecret).map((w) => w.payload.data.status)).toEqual(['pending', 'approved', 'processing']);
   });
 
-  it('when the delivery log is asked of an unknown partner, then 404 PARTNER_NOT_FOUND', async () => {
-    const r = await admin('GET', `/partners/${newId()}/deliveries`);
-    expect(r.status).toBe(404);
-    expect(r.body!.error.code).toBe('PARTNER_NOT_FOUND');
+  it('when the delivery log is asked of an unknown partner, with a bad id or filter, or by a trader, then 404, 400 naming the field, or 403', async () => {
+    const unknown = await admin('GET', `/partners/${newId()}/deliveries`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body!.error.code).toBe('PARTNER_NOT_FOUND');
+    const badId = await admin('GET', '/partners/not-a-uuid/deliveries');
+    expect(badId.status).toBe(400);
+    expect(badId.body!.error.details.fields).toEqual([expect.objectContaining({ field: 'partnerId' })]);
+    const badFilter = await admin('GET', `/partners/${newId()}/deliveries?status=sent&limit=101`);
+    expect(badFilter.status).toBe(400);
+    expect(badFilter.body!.error.details.fields.map((f: { field: string }) => f.field).sort()).toEqual(['limit', 'status']);
+    const trader = await sys.http('POST', `/api/admin/partners/${newId()}/deliveries/${newId()}/replay`, {
+      trader: 'trader-not-an-operator',
+    });
+    expect(trader.status).toBe(403);
   });
 });
