@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createStoredSignal, waitFor } from '../src/dev/wait.ts';
+import { createStoredSignal, storedKey, waitFor } from '../src/dev/wait.ts';
 
 describe('the QA actions wait for a webhook', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
-  it('when webhooks are stored while a QA action waits, then it checks again at once, with no timer elapsed', async () => {
+  it('when the awaited webhook is stored while a QA action waits, then it checks again at once, with no timer elapsed; other webhooks do not wake it', async () => {
     vi.useFakeTimers();
     const signal = createStoredSignal();
     let arrived = false;
@@ -17,11 +17,15 @@ describe('the QA actions wait for a webhook', () => {
         checks++;
         return arrived;
       },
-      signal,
+      { signal, key: storedKey('tx-1', 'FIAT_TRANSFER_COMPLETED') },
     );
     await vi.waitFor(() => expect(checks).toBe(1));
+    signal.notify(storedKey('tx-1', 'TRADE_COMPLETED'));
+    signal.notify(storedKey('tx-2', 'FIAT_TRANSFER_COMPLETED'));
+    await Promise.resolve();
+    expect(checks).toBe(1);
     arrived = true;
-    signal.notify();
+    signal.notify(storedKey('tx-1', 'FIAT_TRANSFER_COMPLETED'));
     await expect(waiting).resolves.toBe(true);
     expect(checks).toBe(2);
   });
@@ -36,7 +40,7 @@ describe('the QA actions wait for a webhook', () => {
         checks++;
         return false;
       },
-      signal,
+      { signal, key: storedKey('tx-1', 'FIAT_TRANSFER_COMPLETED') },
     );
     await vi.advanceTimersByTimeAsync(2_000);
     await expect(waiting).resolves.toBe(false);

@@ -22,7 +22,7 @@ export interface DevDeps {
   relay: OutboxRelay;
   /** How long a dev action waits for Alfred's webhook before reading the status itself. */
   settleMs: number;
-  /** Notified when webhooks were stored: the wait for one checks again then. */
+  /** Told when a webhook was stored, by reference: an offramp's wait for its webhook checks again then. */
   stored?: StoredSignal;
   /** The ingest path's amount tolerance (ALFRED_FIAT_TOLERANCE_PCT). */
   fiatTolerancePct: number;
@@ -69,7 +69,7 @@ export function createKycActions(deps: DevDeps) {
     submissionId: string,
     status: KycStatus,
   ): Promise<'by_itself' | 'read_from_alfred'> {
-    if (await waitFor(deps.settleMs, async () => (await trader(traderId))?.kycStatus === status, deps.stored)) return 'by_itself';
+    if (await waitFor(deps.settleMs, async () => (await trader(traderId))?.kycStatus === status)) return 'by_itself';
     const current = await alfred.getKycStatus(customerId, submissionId);
     if (!current.ok) return 'read_from_alfred';
     const event = {

@@ -5,7 +5,7 @@ import { findOfframp } from '../offramps/offramps-store.ts';
 import { terminalStatuses } from '../offramps/offramp-status.ts';
 import type { Reconciler } from '../reconciliation/reconciliation.ts';
 import type { DevDeps } from './kyc-actions.ts';
-import { waitFor } from './wait.ts';
+import { storedKey, waitFor } from './wait.ts';
 
 const chain: readonly OfframpStatus[] = [
   'CREATED',
@@ -53,7 +53,7 @@ export function createOfframpActions(deps: DevDeps & { reconciler: Reconciler })
       const arrived = await waitFor(
         deps.settleMs,
         async () => (await findOfframp(deps.db.em.fork(), req.withdrawalId))?.alfredStatus === final,
-        deps.stored,
+        deps.stored && { signal: deps.stored, key: storedKey(transactionId, final) },
       );
       if (!arrived) await deps.reconciler.syncWithdrawal(req.withdrawalId, ctx.traceId);
       return ok({

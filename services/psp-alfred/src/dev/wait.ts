@@ -1,46 +1,59 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** The key of a stored webhook: its reference and status. */
+export const storedKey = (referenceId: string, status: string) => `${referenceId}:${status}`;
+
 /**
- * Told each time webhooks were stored (the webhook route's commit): what a QA action waiting for
- * Alfred's webhook checks again on, instead of polling the database on a short timer.
+ * Told each time a webhook was stored (the webhook route, once it committed), by `storedKey`: what a
+ * QA action waiting for Alfred's webhook of one reference and status checks again on, instead of
+ * polling the database on a short timer.
  */
 export interface StoredSignal {
-  notify(): void;
-  /** Resolves at the next notify, or after `ms` at the latest. */
-  next(ms: number): Promise<void>;
+  notify(key: string): void;
+  /** Resolves when a webhook of `key` was stored, or after `ms` at the latest. */
+  next(key: string, ms: number): Promise<void>;
 }
 
 export function createStoredSignal(): StoredSignal {
-  let waiters: (() => void)[] = [];
+  const waiting = new Map<string, Set<() => void>>();
   return {
-    notify() {
-      const woken = waiters;
-      waiters = [];
-      for (const wake of woken) wake();
+    notify(key) {
+      const woken = waiting.get(key);
+      waiting.delete(key);
+      for (const wake of woken ?? []) wake();
     },
-    next(ms) {
+    next(key, ms) {
       return new Promise<void>((resolve) => {
         const timer = setTimeout(done, ms);
         function done() {
           clearTimeout(timer);
-          waiters = waiters.filter((w) => w !== done);
+          const set = waiting.get(key);
+          set?.delete(done);
+          if (set?.size === 0) waiting.delete(key);
           resolve();
         }
-        waiters.push(done);
+        const set = waiting.get(key) ?? new Set();
+        set.add(done);
+        waiting.set(key, set);
       });
     },
   };
 }
 
 /**
- * Checks `done` until it holds or `timeoutMs` passed; whether it held. With `signal`, checks again
- * when webhooks were stored (and every 500 ms in case one is missed); without, every 50 ms.
+ * Checks `done` until it holds or `timeoutMs` passed; whether it held. With `on` (a signal and the
+ * key of the awaited webhook), checks again when that webhook was stored (and every 500 ms in case
+ * one is missed); without, every 50 ms.
  */
-export async function waitFor(timeoutMs: number, done: () => Promise<boolean>, signal?: StoredSignal): Promise<boolean> {
+export async function waitFor(
+  timeoutMs: number,
+  done: () => Promise<boolean>,
+  on?: { signal: StoredSignal; key: string },
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    // Armed before the check, so a notify that comes while it runs is not missed.
-    const stored = signal?.next(Math.min(500, Math.max(0, deadline - Date.now())));
+    // Armed before the check, so a webhook stored while it runs is not missed.
+    const stored = on?.signal.next(on.key, Math.min(500, Math.max(0, deadline - Date.now())));
     if (await done()) return true;
     if (Date.now() >= deadline) return false;
     await (stored ?? sleep(50));

@@ -1,4 +1,5 @@
 import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
+import { storedKey } from '../dev/wait.ts';
 import { AppError, inTransaction, parseExactJson, sendData, type Database, type Logger, type OutboxRelay } from '@offramp/kit';
 import { webhookBody } from '../alfred/schemas.ts';
 import { ingestPartnerEvent } from './ingest.ts';
@@ -18,8 +19,8 @@ export interface WebhookDeps {
   now?: () => number;
   /** Seconds from the signature's timestamp to the event being stored. */
   lag?: { observe(seconds: number): void };
-  /** Told after webhooks were stored (the QA actions waiting for one). */
-  stored?: () => void;
+  /** Told after a webhook was stored, by `storedKey` (its reference and status: the QA actions waiting for one). */
+  stored?: (key: string) => void;
 }
 
 const webhookPath = '/psp/alfred/webhook';
@@ -36,10 +37,7 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
     db: deps.db,
     log: deps.log,
     tolerancePct: deps.fiatTolerancePct,
-    committed: () => {
-      deps.relay.wake();
-      deps.stored?.();
-    },
+    committed: () => deps.relay.wake(),
   });
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -94,8 +92,8 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
           ingestPartnerEvent(em, event, { source: 'webhook', rawBody: text, traceId: request.id, tolerancePct: deps.fiatTolerancePct }),
         );
         deps.relay.wake();
-        deps.stored?.();
       }
+      deps.stored?.(storedKey(event.referenceId, event.status));
       const signedAt = Number(/t=([0-9]+)/.exec(String(header))?.[1]);
       if (Number.isFinite(signedAt)) deps.lag?.observe(Math.max(0, now() / 1000 - signedAt));
       deps.log.info(
