@@ -59,8 +59,11 @@ async function carryOut(em: EntityManager, deps: TransitionDeps, w: Withdrawal, 
   }
   const refused = await resolveHold(deps.call, w, d, cause.traceId);
   if (refused) return carryOut(em, deps, w, decide(w, refused, policyOf(deps)), cause);
-  if (Object.keys(d.patch).length > 0) await applyPatch(em, w.id, d.patch);
-  for (const step of d.steps) await takeStep(em, deps, w, step, d.patch, cause);
+  // The patch's columns go with the first step's update (one statement for both); a re-dispatch, or
+  // a patch without a step, is its own update.
+  const patchWithStep = d.steps.length > 0 && !d.patch.redispatch;
+  if (Object.keys(d.patch).length > 0 && !patchWithStep) await applyPatch(em, w.id, d.patch);
+  for (const [i, step] of d.steps.entries()) await takeStep(em, deps, w, step, d.patch, cause, i === 0 && patchWithStep);
   await record(em, w, d, cause);
   return { outcome: 'ok', from: w.status, status: d.steps.at(-1)?.to ?? w.status };
 }
@@ -90,16 +93,31 @@ async function resolveHold(
   };
 }
 
-async function takeStep(em: EntityManager, deps: TransitionDeps, w: Withdrawal, step: Step, patch: Patch, cause: Cause): Promise<void> {
-  // The old row's status_changed_at is read in the same statement to time the status being left.
+async function takeStep(
+  em: EntityManager,
+  deps: TransitionDeps,
+  w: Withdrawal,
+  step: Step,
+  patch: Patch,
+  cause: Cause,
+  withPatch: boolean,
+): Promise<void> {
+  // The old row's status_changed_at is read in the same statement to time the status being left;
+  // `withPatch`: the decision's patch is written by this same statement.
+  const p = withPatch ? patchValues(patch) : patchValues({});
   const left = await queryRow(
     em,
     leftRow,
-    `update withdrawals w set status = ?, status_changed_at = now(), updated_at = now(), stuck_since = null
+    `update withdrawals w set status = ?, status_changed_at = now(), updated_at = now(), stuck_since = null,
+       psp_transaction_id = coalesce(?, w.psp_transaction_id),
+       failure_reason = coalesce(?, w.failure_reason),
+       failure_class = coalesce(?, w.failure_class),
+       risk_decision = coalesce(?::jsonb, w.risk_decision),
+       settlement_reference = coalesce(?, w.settlement_reference)
      from (select status_changed_at from withdrawals where id = ?) old
      where w.id = ? and w.status = ?
      returning greatest(0, extract(epoch from (now() - old.status_changed_at)))::float8 as seconds`,
-    [step.to, w.id, w.id, step.from],
+    [step.to, ...p, w.id, w.id, step.from],
   );
   if (!left) throw new Error(`withdrawal ${w.id} is not ${step.from} under its own lock`);
   deps.observe?.({ from: step.from, to: step.to, secondsInState: Number(left.seconds) });
@@ -143,16 +161,20 @@ async function applyPatch(em: EntityManager, id: string, p: Patch): Promise<void
        settlement_reference = coalesce(?, settlement_reference),
        updated_at = now()
      where id = ?`,
-    [
-      p.pspTransactionId ?? null,
-      p.failureReason ?? null,
-      p.failureClass ?? null,
-      p.riskDecision ? JSON.stringify({ ...p.riskDecision, at: new Date().toISOString() }) : null,
-      p.settlementReference ?? null,
-      id,
-    ],
+    [...patchValues(p), id],
     'run',
   );
+}
+
+/** The patch's columns in the order both updates set them (null: kept as it is). */
+function patchValues(p: Patch): (string | null)[] {
+  return [
+    p.pspTransactionId ?? null,
+    p.failureReason ?? null,
+    p.failureClass ?? null,
+    p.riskDecision ? JSON.stringify({ ...p.riskDecision, at: new Date().toISOString() }) : null,
+    p.settlementReference ?? null,
+  ];
 }
 
 /** A timeline entry that changes nothing (the sweeper's re-send). */
