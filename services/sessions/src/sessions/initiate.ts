@@ -8,7 +8,16 @@ import {
   type Logger,
   type OutboxRelay,
 } from '@offramp/kit';
-import { ledgerRpc, ok, refuse, riskRpc, withdrawalStatus, type initiateResult, type ServiceResult } from '@offramp/contracts';
+import {
+  ledgerRpc,
+  ok,
+  refuse,
+  riskRpc,
+  withdrawalStatus,
+  type initiateResult,
+  type ServiceResult,
+  type WithdrawalStatus,
+} from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { sendDebited, sendStatusChanged, sendVoidHold } from '../withdrawals/messages.ts';
 import { appendTimeline, toWithdrawal, withdrawalCore } from '../withdrawals/withdrawals-store.ts';
@@ -152,6 +161,8 @@ async function commitWithdrawal(em: EntityManager, session: Session, origin: Ori
     await appendTimeline(em, w.id, { kind: 'transition', from: null, to: 'pending', actor: origin.actor, reason: origin.reason });
     await sendDebited(em, w, cause);
     await sendStatusChanged(em, w, { from: null, to: 'pending', actor: origin.actor, reason: origin.reason }, cause);
+    // Just inserted: its status is known without reading it again.
+    return consumedAnswer(current, w.status);
   }
   return answerConsumed(em, current);
 }
@@ -159,9 +170,13 @@ async function commitWithdrawal(em: EntityManager, session: Session, origin: Ori
 async function answerConsumed(em: EntityManager, session: Session): Promise<ServiceResult<InitiateResult>> {
   const w = await queryRow(em, statusRow, 'select status from withdrawals where id = ?', [session.withdrawalId]);
   if (!w) throw new Error(`session ${session.id} is consumed without its withdrawal`);
+  return consumedAnswer(session, w.status);
+}
+
+function consumedAnswer(session: Session, status: WithdrawalStatus): ServiceResult<InitiateResult> {
   return ok({
     withdrawalId: session.withdrawalId,
-    status: w.status,
+    status,
     debited: { amountMinor: session.cryptoAmountMinor, currency: 'USDT' },
   });
 }
