@@ -182,7 +182,9 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
     });
     opts.metrics?.deadLetters.inc({ consumer: opts.name });
     log.error({ subject: msg.subject, reason }, 'message dead-lettered');
-    msg.term(reason);
+    // No reason on the terminate: NATS 2.9 ignores `+TERM <reason>` and would deliver the message
+    // again after every ack wait (the reason is in the dead letter's headers).
+    msg.term();
     failures.forget(msg.seq);
     settle('dead_letter');
   }

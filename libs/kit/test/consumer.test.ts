@@ -251,6 +251,30 @@ describe('startConsumer with concurrency', () => {
     ]);
   });
 
+  it('when a message is dead-lettered, then the server is told to stop delivering it (terminated: nothing is left unacknowledged to come back)', async () => {
+    const { db, messaging } = await setup(2);
+    const settled: Result[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-terminates',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      onSettled: (r) => void settled.push(r),
+      handlers: [on(job, async () => {})],
+    });
+    cleanups.push(() => consumer.stop());
+    await messaging.js.publish(messaging.wire(job.subject), 'not json', { msgID: newId() });
+    await eventually('the dead letter', () => settled.includes('dead_letter'));
+    // NATS 2.9 ignores a terminate that carries a reason: the message would stay unacknowledged and
+    // come back after every ack wait, to be dead-lettered again.
+    const unacknowledged = async () =>
+      (await messaging.jsm.consumers.info(messaging.streamName(streams.events.name), 'consumer-terminates')).num_ack_pending;
+    await eventually('the dead letter terminated', async () => (await unacknowledged()) === 0);
+    expect(settled).toEqual(['dead_letter']);
+  });
+
   it('when a subject is ignored, then its messages are acked without an inbox row or a transaction, and the handled subject goes on as before', async () => {
     const { db, messaging } = await setup(2);
     const other = defineMessage(eventSubject('consumer-test', 'other'), z.object({ s: z.string() }));
