@@ -784,7 +784,7 @@ export interface paths {
         put?: never;
         /**
          * Create a partner
-         * @description Answers the partner with its `apiKeyId`, `apiSecret` (the key of the `x-payload-hash` HMAC) and `webhookSecret` (the Standard Webhooks secret of our webhooks to it). The two secrets are shown this once: they are in no other answer and never logged.
+         * @description Answers the partner with its `api_key_id` (the partner sends it in `x-api-key`), `api_secret` (the key of the `x-payload-hash` HMAC) and `webhook_secret` (the Standard Webhooks secret of our webhooks to it). The two secrets are shown this once: they are in no other answer and never logged.
          */
         post: operations["adminCreatePartner"];
         delete?: never;
@@ -864,7 +864,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a partner's secrets
-         * @description A new `apiSecret` and `webhookSecret`, shown this once; the old ones stop working at once (requests signed with the old secret: 401 PARTNER_SIGNATURE_INVALID). The `apiKeyId` stays.
+         * @description A new `api_secret` and `webhook_secret`, shown this once; the old ones stop working at once (requests signed with the old secret: 401 PARTNER_SIGNATURE_INVALID). The `api_key_id` stays.
          */
         post: operations["adminRotatePartnerSecret"];
         delete?: never;
@@ -904,7 +904,7 @@ export interface paths {
         put?: never;
         /**
          * Link a trader to a partner
-         * @description The partner may then request withdrawals for this trader (`userId` = `traderId`). Linking again renames the link.
+         * @description The partner may then request withdrawals for this trader (its `userId` is our `trader_id`). Linking again renames the link (`user_name`).
          */
         post: operations["adminLinkPartnerTrader"];
         delete?: never;
@@ -16991,20 +16991,20 @@ export interface operations {
                      *       "data": {
                      *         "partners": [
                      *           {
-                     *             "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *             "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
                      *             "name": "Example Exchange",
-                     *             "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *             "api_key_id": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
                      *             "status": "active",
-                     *             "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *             "webhook_url": "https://partner.example.com/offramp/webhooks",
                      *             "traders": [
                      *               {
-                     *                 "traderId": "trader-42",
-                     *                 "userName": "Joao Santos",
-                     *                 "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *                 "trader_id": "trader-42",
+                     *                 "user_name": "Joao Santos",
+                     *                 "linked_at": "2030-01-01T00:00:00.000Z"
                      *               }
                      *             ],
-                     *             "createdAt": "2030-01-01T00:00:00.000Z",
-                     *             "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *             "created_at": "2030-01-01T00:00:00.000Z",
+                     *             "updated_at": "2030-01-01T00:00:00.000Z"
                      *           }
                      *         ]
                      *       },
@@ -17017,22 +17017,22 @@ export interface operations {
                         data: {
                             partners: {
                                 /** Format: uuid */
-                                partnerId: string;
+                                partner_id: string;
                                 name: string;
-                                apiKeyId: string;
+                                api_key_id: string;
                                 /** @enum {string} */
                                 status: "active" | "disabled";
-                                webhookUrl: string | null;
+                                webhook_url: string | null;
                                 traders: {
-                                    traderId: string;
-                                    userName: string;
+                                    trader_id: string;
+                                    user_name: string;
                                     /** Format: date-time */
-                                    linkedAt: string;
+                                    linked_at: string;
                                 }[];
                                 /** Format: date-time */
-                                createdAt: string;
+                                created_at: string;
                                 /** Format: date-time */
-                                updatedAt: string;
+                                updated_at: string;
                             }[];
                         };
                         trace_id: string;
@@ -17217,12 +17217,12 @@ export interface operations {
                 /**
                  * @example {
                  *       "name": "Example Exchange",
-                 *       "webhookUrl": "https://partner.example.com/offramp/webhooks"
+                 *       "webhook_url": "https://partner.example.com/offramp/webhooks"
                  *     }
                  */
                 "application/json": {
                     name: string;
-                    webhookUrl?: string;
+                    webhook_url?: string;
                 };
             };
         };
@@ -17237,16 +17237,16 @@ export interface operations {
                      * @example {
                      *       "success": true,
                      *       "data": {
-                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
                      *         "name": "Example Exchange",
-                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "api_key_id": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
                      *         "status": "active",
-                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "webhook_url": "https://partner.example.com/offramp/webhooks",
                      *         "traders": [],
-                     *         "createdAt": "2030-01-01T00:00:00.000Z",
-                     *         "updatedAt": "2030-01-01T00:00:00.000Z",
-                     *         "apiSecret": "9c2f4e6a8b0d1f3e5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f",
-                     *         "webhookSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3GLGqXN/ouI="
+                     *         "created_at": "2030-01-01T00:00:00.000Z",
+                     *         "updated_at": "2030-01-01T00:00:00.000Z",
+                     *         "api_secret": "9c2f4e6a8b0d1f3e5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f",
+                     *         "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3GLGqXN/ouI="
                      *       },
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
                      *     }
@@ -17256,24 +17256,24 @@ export interface operations {
                         success: true;
                         data: {
                             /** Format: uuid */
-                            partnerId: string;
+                            partner_id: string;
                             name: string;
-                            apiKeyId: string;
+                            api_key_id: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
-                            webhookUrl: string | null;
+                            webhook_url: string | null;
                             traders: {
-                                traderId: string;
-                                userName: string;
+                                trader_id: string;
+                                user_name: string;
                                 /** Format: date-time */
-                                linkedAt: string;
+                                linked_at: string;
                             }[];
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                             /** Format: date-time */
-                            updatedAt: string;
-                            apiSecret: string;
-                            webhookSecret: string;
+                            updated_at: string;
+                            api_secret: string;
+                            webhook_secret: string;
                         };
                         trace_id: string;
                     };
@@ -17565,20 +17565,20 @@ export interface operations {
                      * @example {
                      *       "success": true,
                      *       "data": {
-                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
                      *         "name": "Example Exchange",
-                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "api_key_id": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
                      *         "status": "active",
-                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "webhook_url": "https://partner.example.com/offramp/webhooks",
                      *         "traders": [
                      *           {
-                     *             "traderId": "trader-42",
-                     *             "userName": "Joao Santos",
-                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *             "trader_id": "trader-42",
+                     *             "user_name": "Joao Santos",
+                     *             "linked_at": "2030-01-01T00:00:00.000Z"
                      *           }
                      *         ],
-                     *         "createdAt": "2030-01-01T00:00:00.000Z",
-                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *         "created_at": "2030-01-01T00:00:00.000Z",
+                     *         "updated_at": "2030-01-01T00:00:00.000Z"
                      *       },
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
                      *     }
@@ -17588,22 +17588,22 @@ export interface operations {
                         success: true;
                         data: {
                             /** Format: uuid */
-                            partnerId: string;
+                            partner_id: string;
                             name: string;
-                            apiKeyId: string;
+                            api_key_id: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
-                            webhookUrl: string | null;
+                            webhook_url: string | null;
                             traders: {
-                                traderId: string;
-                                userName: string;
+                                trader_id: string;
+                                user_name: string;
                                 /** Format: date-time */
-                                linkedAt: string;
+                                linked_at: string;
                             }[];
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                             /** Format: date-time */
-                            updatedAt: string;
+                            updated_at: string;
                         };
                         trace_id: string;
                     };
@@ -17895,20 +17895,20 @@ export interface operations {
                      * @example {
                      *       "success": true,
                      *       "data": {
-                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
                      *         "name": "Example Exchange",
-                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "api_key_id": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
                      *         "status": "disabled",
-                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "webhook_url": "https://partner.example.com/offramp/webhooks",
                      *         "traders": [
                      *           {
-                     *             "traderId": "trader-42",
-                     *             "userName": "Joao Santos",
-                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *             "trader_id": "trader-42",
+                     *             "user_name": "Joao Santos",
+                     *             "linked_at": "2030-01-01T00:00:00.000Z"
                      *           }
                      *         ],
-                     *         "createdAt": "2030-01-01T00:00:00.000Z",
-                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *         "created_at": "2030-01-01T00:00:00.000Z",
+                     *         "updated_at": "2030-01-01T00:00:00.000Z"
                      *       },
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
                      *     }
@@ -17918,22 +17918,22 @@ export interface operations {
                         success: true;
                         data: {
                             /** Format: uuid */
-                            partnerId: string;
+                            partner_id: string;
                             name: string;
-                            apiKeyId: string;
+                            api_key_id: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
-                            webhookUrl: string | null;
+                            webhook_url: string | null;
                             traders: {
-                                traderId: string;
-                                userName: string;
+                                trader_id: string;
+                                user_name: string;
                                 /** Format: date-time */
-                                linkedAt: string;
+                                linked_at: string;
                             }[];
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                             /** Format: date-time */
-                            updatedAt: string;
+                            updated_at: string;
                         };
                         trace_id: string;
                     };
@@ -18225,20 +18225,20 @@ export interface operations {
                      * @example {
                      *       "success": true,
                      *       "data": {
-                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
                      *         "name": "Example Exchange",
-                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "api_key_id": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
                      *         "status": "active",
-                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "webhook_url": "https://partner.example.com/offramp/webhooks",
                      *         "traders": [
                      *           {
-                     *             "traderId": "trader-42",
-                     *             "userName": "Joao Santos",
-                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *             "trader_id": "trader-42",
+                     *             "user_name": "Joao Santos",
+                     *             "linked_at": "2030-01-01T00:00:00.000Z"
                      *           }
                      *         ],
-                     *         "createdAt": "2030-01-01T00:00:00.000Z",
-                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *         "created_at": "2030-01-01T00:00:00.000Z",
+                     *         "updated_at": "2030-01-01T00:00:00.000Z"
                      *       },
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
                      *     }
@@ -18248,22 +18248,22 @@ export interface operations {
                         success: true;
                         data: {
                             /** Format: uuid */
-                            partnerId: string;
+                            partner_id: string;
                             name: string;
-                            apiKeyId: string;
+                            api_key_id: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
-                            webhookUrl: string | null;
+                            webhook_url: string | null;
                             traders: {
-                                traderId: string;
-                                userName: string;
+                                trader_id: string;
+                                user_name: string;
                                 /** Format: date-time */
-                                linkedAt: string;
+                                linked_at: string;
                             }[];
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                             /** Format: date-time */
-                            updatedAt: string;
+                            updated_at: string;
                         };
                         trace_id: string;
                     };
@@ -18555,22 +18555,22 @@ export interface operations {
                      * @example {
                      *       "success": true,
                      *       "data": {
-                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
                      *         "name": "Example Exchange",
-                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "api_key_id": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
                      *         "status": "active",
-                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "webhook_url": "https://partner.example.com/offramp/webhooks",
                      *         "traders": [
                      *           {
-                     *             "traderId": "trader-42",
-                     *             "userName": "Joao Santos",
-                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *             "trader_id": "trader-42",
+                     *             "user_name": "Joao Santos",
+                     *             "linked_at": "2030-01-01T00:00:00.000Z"
                      *           }
                      *         ],
-                     *         "createdAt": "2030-01-01T00:00:00.000Z",
-                     *         "updatedAt": "2030-01-01T00:00:00.000Z",
-                     *         "apiSecret": "9c2f4e6a8b0d1f3e5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f",
-                     *         "webhookSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3GLGqXN/ouI="
+                     *         "created_at": "2030-01-01T00:00:00.000Z",
+                     *         "updated_at": "2030-01-01T00:00:00.000Z",
+                     *         "api_secret": "9c2f4e6a8b0d1f3e5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f",
+                     *         "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3GLGqXN/ouI="
                      *       },
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
                      *     }
@@ -18580,24 +18580,24 @@ export interface operations {
                         success: true;
                         data: {
                             /** Format: uuid */
-                            partnerId: string;
+                            partner_id: string;
                             name: string;
-                            apiKeyId: string;
+                            api_key_id: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
-                            webhookUrl: string | null;
+                            webhook_url: string | null;
                             traders: {
-                                traderId: string;
-                                userName: string;
+                                trader_id: string;
+                                user_name: string;
                                 /** Format: date-time */
-                                linkedAt: string;
+                                linked_at: string;
                             }[];
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                             /** Format: date-time */
-                            updatedAt: string;
-                            apiSecret: string;
-                            webhookSecret: string;
+                            updated_at: string;
+                            api_secret: string;
+                            webhook_secret: string;
                         };
                         trace_id: string;
                     };
@@ -18900,20 +18900,20 @@ export interface operations {
                      * @example {
                      *       "success": true,
                      *       "data": {
-                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
                      *         "name": "Example Exchange",
-                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "api_key_id": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
                      *         "status": "active",
-                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "webhook_url": "https://partner.example.com/offramp/webhooks",
                      *         "traders": [
                      *           {
-                     *             "traderId": "trader-42",
-                     *             "userName": "Joao Santos",
-                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *             "trader_id": "trader-42",
+                     *             "user_name": "Joao Santos",
+                     *             "linked_at": "2030-01-01T00:00:00.000Z"
                      *           }
                      *         ],
-                     *         "createdAt": "2030-01-01T00:00:00.000Z",
-                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *         "created_at": "2030-01-01T00:00:00.000Z",
+                     *         "updated_at": "2030-01-01T00:00:00.000Z"
                      *       },
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
                      *     }
@@ -18923,22 +18923,22 @@ export interface operations {
                         success: true;
                         data: {
                             /** Format: uuid */
-                            partnerId: string;
+                            partner_id: string;
                             name: string;
-                            apiKeyId: string;
+                            api_key_id: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
-                            webhookUrl: string | null;
+                            webhook_url: string | null;
                             traders: {
-                                traderId: string;
-                                userName: string;
+                                trader_id: string;
+                                user_name: string;
                                 /** Format: date-time */
-                                linkedAt: string;
+                                linked_at: string;
                             }[];
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                             /** Format: date-time */
-                            updatedAt: string;
+                            updated_at: string;
                         };
                         trace_id: string;
                     };
@@ -19284,13 +19284,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "traderId": "trader-42",
-                 *       "userName": "Joao Santos"
+                 *       "trader_id": "trader-42",
+                 *       "user_name": "Joao Santos"
                  *     }
                  */
                 "application/json": {
-                    traderId: string;
-                    userName: string;
+                    trader_id: string;
+                    user_name: string;
                 };
             };
         };
@@ -19305,20 +19305,20 @@ export interface operations {
                      * @example {
                      *       "success": true,
                      *       "data": {
-                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
                      *         "name": "Example Exchange",
-                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "api_key_id": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
                      *         "status": "active",
-                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "webhook_url": "https://partner.example.com/offramp/webhooks",
                      *         "traders": [
                      *           {
-                     *             "traderId": "trader-42",
-                     *             "userName": "Joao Santos",
-                     *             "linkedAt": "2030-01-01T00:00:00.000Z"
+                     *             "trader_id": "trader-42",
+                     *             "user_name": "Joao Santos",
+                     *             "linked_at": "2030-01-01T00:00:00.000Z"
                      *           }
                      *         ],
-                     *         "createdAt": "2030-01-01T00:00:00.000Z",
-                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *         "created_at": "2030-01-01T00:00:00.000Z",
+                     *         "updated_at": "2030-01-01T00:00:00.000Z"
                      *       },
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
                      *     }
@@ -19328,22 +19328,22 @@ export interface operations {
                         success: true;
                         data: {
                             /** Format: uuid */
-                            partnerId: string;
+                            partner_id: string;
                             name: string;
-                            apiKeyId: string;
+                            api_key_id: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
-                            webhookUrl: string | null;
+                            webhook_url: string | null;
                             traders: {
-                                traderId: string;
-                                userName: string;
+                                trader_id: string;
+                                user_name: string;
                                 /** Format: date-time */
-                                linkedAt: string;
+                                linked_at: string;
                             }[];
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                             /** Format: date-time */
-                            updatedAt: string;
+                            updated_at: string;
                         };
                         trace_id: string;
                     };
@@ -19698,14 +19698,14 @@ export interface operations {
                      * @example {
                      *       "success": true,
                      *       "data": {
-                     *         "partnerId": "0197a3c2-0000-7000-8000-0000000000c1",
+                     *         "partner_id": "0197a3c2-0000-7000-8000-0000000000c1",
                      *         "name": "Example Exchange",
-                     *         "apiKeyId": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
+                     *         "api_key_id": "pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c",
                      *         "status": "active",
-                     *         "webhookUrl": "https://partner.example.com/offramp/webhooks",
+                     *         "webhook_url": "https://partner.example.com/offramp/webhooks",
                      *         "traders": [],
-                     *         "createdAt": "2030-01-01T00:00:00.000Z",
-                     *         "updatedAt": "2030-01-01T00:00:00.000Z"
+                     *         "created_at": "2030-01-01T00:00:00.000Z",
+                     *         "updated_at": "2030-01-01T00:00:00.000Z"
                      *       },
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
                      *     }
@@ -19715,22 +19715,22 @@ export interface operations {
                         success: true;
                         data: {
                             /** Format: uuid */
-                            partnerId: string;
+                            partner_id: string;
                             name: string;
-                            apiKeyId: string;
+                            api_key_id: string;
                             /** @enum {string} */
                             status: "active" | "disabled";
-                            webhookUrl: string | null;
+                            webhook_url: string | null;
                             traders: {
-                                traderId: string;
-                                userName: string;
+                                trader_id: string;
+                                user_name: string;
                                 /** Format: date-time */
-                                linkedAt: string;
+                                linked_at: string;
                             }[];
                             /** Format: date-time */
-                            createdAt: string;
+                            created_at: string;
                             /** Format: date-time */
-                            updatedAt: string;
+                            updated_at: string;
                         };
                         trace_id: string;
                     };

@@ -35,7 +35,8 @@ export function partnerStateOf(status: z.infer<typeof withdrawalStatus>, failure
   }
 }
 
-// The partner registry (operators, `/api/admin/partners`). camelCase on the wire, as the partner API.
+// The partner registry: its rpcs (camelCase, below) and the operator routes (`/api/admin/partners`),
+// snake_case on the wire like every operator route (the gateway maps one to the other).
 
 export const partnerStatuses = ['active', 'disabled'] as const;
 export const partnerStatus = z.enum(partnerStatuses);
@@ -68,11 +69,7 @@ export const partnerTraderId = z.string().regex(/^[A-Za-z0-9:_.@-]{1,200}$/, 'mu
 export const partnerRegistryParams = z.object({ partnerId: z.uuid('must be a uuid') });
 export const partnerTraderParams = partnerRegistryParams.extend({ traderId: partnerTraderId });
 
-export const createPartnerBody = z.strictObject({ name: text(200), webhookUrl: partnerWebhookUrl.optional() });
-export const partnerWebhookBody = z.strictObject({ url: partnerWebhookUrl.nullable() });
-export const linkPartnerTraderBody = z.strictObject({ traderId: partnerTraderId, userName: text(200) });
-
-/** A partner as operators see it: never its secrets. */
+/** A partner as sessions' rpcs answer it: never its secrets. */
 export const partnerView = z.object({
   partnerId: z.uuid(),
   name: z.string(),
@@ -95,6 +92,34 @@ export const partnerWithSecrets = partnerView.extend({
 });
 export type PartnerWithSecrets = z.infer<typeof partnerWithSecrets>;
 export const partnerListView = z.object({ partners: z.array(partnerView) });
+
+/** `POST /api/admin/partners`. */
+export const adminCreatePartnerBody = z.strictObject({ name: text(200), webhook_url: partnerWebhookUrl.optional() });
+/** `PUT /api/admin/partners/:partnerId/webhook`. */
+export const adminPartnerWebhookBody = z.strictObject({ url: partnerWebhookUrl.nullable() });
+/** `POST /api/admin/partners/:partnerId/traders`. */
+export const adminLinkPartnerTraderBody = z.strictObject({ trader_id: partnerTraderId, user_name: text(200) });
+
+/** A partner as operators see it (`partnerView` in snake_case): never its secrets. */
+export const adminPartnerAnswer = z.object({
+  partner_id: z.uuid(),
+  name: z.string(),
+  api_key_id: z.string(),
+  status: partnerStatus,
+  webhook_url: z.string().nullable(),
+  /** The traders the partner may act for. */
+  traders: z.array(z.object({ trader_id: z.string(), user_name: z.string(), linked_at: timestamp })),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+/** The create and rotate answers (`partnerWithSecrets` in snake_case): the secrets, shown this once. */
+export const adminPartnerWithSecretsAnswer = adminPartnerAnswer.extend({
+  /** The key of the HMAC-SHA256 the partner sends in `x-payload-hash` (hex of 32 random bytes). */
+  api_secret: z.string(),
+  /** The Standard Webhooks secret our webhooks to the partner are signed with (`whsec_` + base64). */
+  webhook_secret: z.string(),
+});
+export const adminPartnerListAnswer = z.object({ partners: z.array(adminPartnerAnswer) });
 
 // The partner's requests (`/partner/v1`).
 

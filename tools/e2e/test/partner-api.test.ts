@@ -14,10 +14,10 @@ import { balance, countries, emitOfframp, newTrader, traderWithAccount, waitForS
 const operator = tokenFor('op-partners', { role: 'admin' });
 
 interface Partner {
-  partnerId: string;
-  apiKeyId: string;
-  apiSecret: string;
-  webhookSecret: string;
+  partner_id: string;
+  api_key_id: string;
+  api_secret: string;
+  webhook_secret: string;
 }
 
 const hmacHex = (secret: string, data: string) => createHmac('sha256', secret).update(data, 'utf8').digest('hex');
@@ -39,22 +39,23 @@ describe('partner API: signed withdrawal requests and their state', () => {
   }
 
   async function link(p: Partner, traderId: string, userName: string) {
-    const r = await admin('POST', `/partners/${p.partnerId}/traders`, { traderId, userName });
+    const r = await admin('POST', `/partners/${p.partner_id}/traders`, { trader_id: traderId, user_name: userName });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body!.data.traders).toContainEqual({ trader_id: traderId, user_name: userName, linked_at: expect.any(String) });
   }
 
   /** A POST signed as a partner signs it: the HMAC of the exact raw body (hex unless said). */
-  const post = (p: Pick<Partner, 'apiKeyId' | 'apiSecret'>, body: unknown, opts: { hash?: string; raw?: string } = {}) => {
+  const post = (p: Pick<Partner, 'api_key_id' | 'api_secret'>, body: unknown, opts: { hash?: string; raw?: string } = {}) => {
     const raw = opts.raw ?? JSON.stringify(body);
     return sys.http('POST', '/partner/v1/withdrawal-requests', {
       body: raw,
-      headers: { 'content-type': 'application/json', 'x-api-key': p.apiKeyId, 'x-payload-hash': opts.hash ?? hmacHex(p.apiSecret, raw) },
+      headers: { 'content-type': 'application/json', 'x-api-key': p.api_key_id, 'x-payload-hash': opts.hash ?? hmacHex(p.api_secret, raw) },
     });
   };
   /** A GET signed over its request target (path and query string). */
-  const query = (p: Pick<Partner, 'apiKeyId' | 'apiSecret'>, withdrawRequestId: string) => {
+  const query = (p: Pick<Partner, 'api_key_id' | 'api_secret'>, withdrawRequestId: string) => {
     const path = `/partner/v1/withdrawal-requests/${encodeURIComponent(withdrawRequestId)}`;
-    return sys.http('GET', path, { headers: { 'x-api-key': p.apiKeyId, 'x-payload-hash': hmacHex(p.apiSecret, path) } });
+    return sys.http('GET', path, { headers: { 'x-api-key': p.api_key_id, 'x-payload-hash': hmacHex(p.api_secret, path) } });
   };
 
   const requestFor = (t: { trader: string; holder: string; accountId: string }, extra: Record<string, unknown> = {}) => ({
@@ -155,7 +156,7 @@ describe('partner API: signed withdrawal requests and their state', () => {
     const t = await linkedTrader();
     const body = requestFor(t, { fiatAmount: 150 });
     const raw = JSON.stringify(body);
-    const created = await post(t.partner, body, { hash: createHmac('sha256', t.partner.apiSecret).update(raw).digest('base64') });
+    const created = await post(t.partner, body, { hash: createHmac('sha256', t.partner.api_secret).update(raw).digest('base64') });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body!.data.conversion.fiatAmount).toBe('150.00');
     // The same request with the amount as a string and the keys in another order: the same request.
@@ -168,7 +169,7 @@ describe('partner API: signed withdrawal requests and their state', () => {
   describe('refusals: each with its code, nothing held, no withdrawal', () => {
     it('when the x-api-key is unknown, then 401 PARTNER_UNAUTHORIZED', async () => {
       const t = await linkedTrader();
-      const r = await post({ apiKeyId: 'pk_unknown', apiSecret: t.partner.apiSecret }, requestFor(t));
+      const r = await post({ api_key_id: 'pk_unknown', api_secret: t.partner.api_secret }, requestFor(t));
       expect(r.status).toBe(401);
       expect(r.body!.error.code).toBe('PARTNER_UNAUTHORIZED');
       await expectNothingHappened(t.trader);
@@ -178,13 +179,13 @@ describe('partner API: signed withdrawal requests and their state', () => {
       const t = await linkedTrader();
       const body = requestFor(t);
       const otherBody = await post(t.partner, body, {
-        hash: hmacHex(t.partner.apiSecret, JSON.stringify({ ...body, fiatAmount: '1.00' })),
+        hash: hmacHex(t.partner.api_secret, JSON.stringify({ ...body, fiatAmount: '1.00' })),
       });
       const otherSecret = await post(t.partner, body, { hash: hmacHex('0'.repeat(64), JSON.stringify(body)) });
       // The hash of the pretty-printed body does not sign the compact one: the exact bytes are signed.
       const reformatted = await post(t.partner, body, {
         raw: JSON.stringify(body),
-        hash: hmacHex(t.partner.apiSecret, JSON.stringify(body, null, 2)),
+        hash: hmacHex(t.partner.api_secret, JSON.stringify(body, null, 2)),
       });
       const missing = await post(t.partner, body, { hash: '' });
       for (const r of [otherBody, otherSecret, reformatted, missing]) {
@@ -196,7 +197,7 @@ describe('partner API: signed withdrawal requests and their state', () => {
 
     it('when the partner is disabled, then 403 PARTNER_DISABLED; enabled again, the request is accepted', async () => {
       const t = await linkedTrader();
-      const disabled = await admin('POST', `/partners/${t.partner.partnerId}/disable`);
+      const disabled = await admin('POST', `/partners/${t.partner.partner_id}/disable`);
       expect(disabled.status).toBe(200);
       expect(disabled.body!.data.status).toBe('disabled');
       const body = requestFor(t);
@@ -204,7 +205,7 @@ describe('partner API: signed withdrawal requests and their state', () => {
       expect(r.status).toBe(403);
       expect(r.body!.error.code).toBe('PARTNER_DISABLED');
       await expectNothingHappened(t.trader);
-      expect((await admin('POST', `/partners/${t.partner.partnerId}/enable`)).status).toBe(200);
+      expect((await admin('POST', `/partners/${t.partner.partner_id}/enable`)).status).toBe(200);
       const accepted = await post(t.partner, { ...body, withdrawRequestDate: Date.now() });
       expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
     });
@@ -226,7 +227,7 @@ describe('partner API: signed withdrawal requests and their state', () => {
       const never = await post(stranger, requestFor(t));
       expect(never.status).toBe(403);
       expect(never.body!.error.code).toBe('PARTNER_USER_NOT_LINKED');
-      const unlinked = await admin('DELETE', `/partners/${t.partner.partnerId}/traders/${t.trader}`);
+      const unlinked = await admin('DELETE', `/partners/${t.partner.partner_id}/traders/${t.trader}`);
       expect(unlinked.status, JSON.stringify(unlinked.body)).toBe(200);
       expect(unlinked.body!.data.traders).toEqual([]);
       const after = await post(t.partner, requestFor(t));
@@ -296,8 +297,8 @@ describe('partner API: signed withdrawal requests and their state', () => {
       const t = await linkedTrader();
       const r = await sys.http('GET', '/partner/v1/withdrawal-requests/wr-1', {
         headers: {
-          'x-api-key': t.partner.apiKeyId,
-          'x-payload-hash': hmacHex(t.partner.apiSecret, '/partner/v1/withdrawal-requests/wr-2'),
+          'x-api-key': t.partner.api_key_id,
+          'x-payload-hash': hmacHex(t.partner.api_secret, '/partner/v1/withdrawal-requests/wr-2'),
         },
       });
       expect(r.status).toBe(401);
@@ -372,36 +373,36 @@ describe('partner API: signed withdrawal requests and their state', () => {
   describe('operators: the partner registry', () => {
     it('when a partner is created, then its secrets are shown once: never in the list or its detail', async () => {
       const name = `registry-${newId()}`;
-      const created = await admin('POST', '/partners', { name, webhookUrl: 'https://partner.example.com/hooks' });
+      const created = await admin('POST', '/partners', { name, webhook_url: 'https://partner.example.com/hooks' });
       expect(created.status).toBe(201);
       const p = created.body!.data;
-      expect(p.apiSecret).toMatch(/^[0-9a-f]{64}$/);
-      expect(p.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-      expect(p.apiKeyId).toMatch(/^pk_[0-9a-f]{32}$/);
-      expect(p).toMatchObject({ name, status: 'active', webhookUrl: 'https://partner.example.com/hooks', traders: [] });
+      expect(p.api_secret).toMatch(/^[0-9a-f]{64}$/);
+      expect(p.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect(p.api_key_id).toMatch(/^pk_[0-9a-f]{32}$/);
+      expect(p).toMatchObject({ name, status: 'active', webhook_url: 'https://partner.example.com/hooks', traders: [] });
       const list = await admin('GET', '/partners');
       expect(list.status).toBe(200);
-      const listed = (list.body!.data.partners as Record<string, unknown>[]).find((x) => x.partnerId === p.partnerId);
-      expect(listed).toMatchObject({ name, apiKeyId: p.apiKeyId });
-      const detail = await admin('GET', `/partners/${p.partnerId}`);
+      const listed = (list.body!.data.partners as Record<string, unknown>[]).find((x) => x.partner_id === p.partner_id);
+      expect(listed).toMatchObject({ name, api_key_id: p.api_key_id });
+      const detail = await admin('GET', `/partners/${p.partner_id}`);
       expect(detail.status).toBe(200);
       for (const text of [JSON.stringify(list.body), JSON.stringify(detail.body)]) {
-        expect(text).not.toContain(p.apiSecret);
-        expect(text).not.toContain(p.webhookSecret);
-        expect(text).not.toContain('apiSecret');
-        expect(text).not.toContain('webhookSecret');
+        expect(text).not.toContain(p.api_secret);
+        expect(text).not.toContain(p.webhook_secret);
+        expect(text).not.toContain('api_secret');
+        expect(text).not.toContain('webhook_secret');
       }
       expect((await admin('GET', `/partners/${newId()}`)).body!.error.code).toBe('PARTNER_NOT_FOUND');
     });
 
     it('when the secret is rotated, then requests signed with the old secret are refused and the new one works', async () => {
       const t = await linkedTrader();
-      const rotated = await admin('POST', `/partners/${t.partner.partnerId}/rotate-secret`);
+      const rotated = await admin('POST', `/partners/${t.partner.partner_id}/rotate-secret`);
       expect(rotated.status).toBe(200);
       const fresh = rotated.body!.data as Partner;
-      expect(fresh.apiKeyId).toBe(t.partner.apiKeyId);
-      expect(fresh.apiSecret).not.toBe(t.partner.apiSecret);
-      expect(fresh.webhookSecret).not.toBe(t.partner.webhookSecret);
+      expect(fresh.api_key_id).toBe(t.partner.api_key_id);
+      expect(fresh.api_secret).not.toBe(t.partner.api_secret);
+      expect(fresh.webhook_secret).not.toBe(t.partner.webhook_secret);
       const old = await post(t.partner, requestFor(t));
       expect(old.status).toBe(401);
       expect(old.body!.error.code).toBe('PARTNER_SIGNATURE_INVALID');
@@ -412,31 +413,31 @@ describe('partner API: signed withdrawal requests and their state', () => {
 
     it('when the webhook URL is set, then https and http to localhost are taken, anything else is 400', async () => {
       const p = await createPartner();
-      const set = await admin('PUT', `/partners/${p.partnerId}/webhook`, { url: 'http://127.0.0.1:9999/hooks' });
+      const set = await admin('PUT', `/partners/${p.partner_id}/webhook`, { url: 'http://127.0.0.1:9999/hooks' });
       expect(set.status).toBe(200);
-      expect(set.body!.data.webhookUrl).toBe('http://127.0.0.1:9999/hooks');
+      expect(set.body!.data.webhook_url).toBe('http://127.0.0.1:9999/hooks');
       for (const url of ['http://partner.example.com/hooks', 'ftp://partner.example.com', 'https://user:pw@partner.example.com/']) {
-        const r = await admin('PUT', `/partners/${p.partnerId}/webhook`, { url });
+        const r = await admin('PUT', `/partners/${p.partner_id}/webhook`, { url });
         expect(r.status, url).toBe(400);
         expect(r.body!.error.code).toBe('VALIDATION_ERROR');
       }
-      const cleared = await admin('PUT', `/partners/${p.partnerId}/webhook`, { url: null });
-      expect(cleared.body!.data.webhookUrl).toBeNull();
+      const cleared = await admin('PUT', `/partners/${p.partner_id}/webhook`, { url: null });
+      expect(cleared.body!.data.webhook_url).toBeNull();
     });
 
     it('when operators change a partner, then each change is audited with the operator and no secret; a trader token is 403', async () => {
       const t = await linkedTrader();
-      await admin('POST', `/partners/${t.partner.partnerId}/disable`);
-      await admin('POST', `/partners/${t.partner.partnerId}/rotate-secret`);
+      await admin('POST', `/partners/${t.partner.partner_id}/disable`);
+      await admin('POST', `/partners/${t.partner.partner_id}/rotate-secret`);
       const audit = await queryRows(
         sys.databases.sessions.em.fork(),
         z.object({ action: z.string(), actor: z.string(), detail: z.unknown() }),
         'select action, actor, detail from partner_audit where partner_id = ? order by seq',
-        [t.partner.partnerId],
+        [t.partner.partner_id],
       );
       expect(audit.map((a) => a.action)).toEqual(['created', 'trader_linked', 'disabled', 'secrets_rotated']);
       expect(new Set(audit.map((a) => a.actor))).toEqual(new Set(['operator:op-partners']));
-      expect(JSON.stringify(audit)).not.toContain(t.partner.apiSecret);
+      expect(JSON.stringify(audit)).not.toContain(t.partner.api_secret);
       const trader = await sys.http('GET', '/api/admin/partners', { trader: newTrader() });
       expect(trader.status).toBe(403);
     });

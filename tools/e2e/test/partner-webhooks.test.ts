@@ -17,10 +17,10 @@ import { countries, emitOfframp, traderWithAccount, waitForStatus } from './flow
 const operator = tokenFor('op-webhooks', { role: 'admin' });
 
 interface Partner {
-  partnerId: string;
-  apiKeyId: string;
-  apiSecret: string;
-  webhookSecret: string;
+  partner_id: string;
+  api_key_id: string;
+  api_secret: string;
+  webhook_secret: string;
 }
 
 /** A delivery as the operator routes answer it (the fields the tests read). */
@@ -63,11 +63,11 @@ describe('webhooks to the partner, end to end', () => {
     const receiver = await startHttpReceiver({ listen: o.receiverUp !== false });
     receivers.push(receiver);
     const url = receiver.url('/offramp/webhooks?token=partner-side');
-    const created = await admin('POST', '/partners', { name: `partner-${newId()}`, ...(o.withUrl === false ? {} : { webhookUrl: url }) });
+    const created = await admin('POST', '/partners', { name: `partner-${newId()}`, ...(o.withUrl === false ? {} : { webhook_url: url }) });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const partner = created.body!.data as Partner;
     const t = await traderWithAccount(sys, countries.BR);
-    const linked = await admin('POST', `/partners/${partner.partnerId}/traders`, { traderId: t.trader, userName: t.holder });
+    const linked = await admin('POST', `/partners/${partner.partner_id}/traders`, { trader_id: t.trader, user_name: t.holder });
     expect(linked.status, JSON.stringify(linked.body)).toBe(200);
     return { ...t, partner, receiver, url };
   }
@@ -89,8 +89,8 @@ describe('webhooks to the partner, end to end', () => {
       body: raw,
       headers: {
         'content-type': 'application/json',
-        'x-api-key': p.apiKeyId,
-        'x-payload-hash': createHmac('sha256', p.apiSecret).update(raw).digest('hex'),
+        'x-api-key': p.api_key_id,
+        'x-payload-hash': createHmac('sha256', p.api_secret).update(raw).digest('hex'),
       },
     });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -133,7 +133,7 @@ describe('webhooks to the partner, end to end', () => {
     await waitForStatus(sys, p.trader, withdrawalId, 'completed');
     await eventually('four webhooks', () => p.receiver.received.length >= 4);
     await sys.quiet();
-    const got = verified(p.receiver, p.partner.webhookSecret);
+    const got = verified(p.receiver, p.partner.webhook_secret);
     // One per status change, in order: each waits until the one before it is delivered.
     expect(got.map((w) => `${w.payload.data.status} ${w.payload.data.withdrawalState}`)).toEqual([
       'pending NEW',
@@ -145,7 +145,7 @@ describe('webhooks to the partner, end to end', () => {
       true,
     );
     expect(got[0]!.path).toBe('/offramp/webhooks?token=partner-side');
-    const log = await deliveries(p.partner.partnerId);
+    const log = await deliveries(p.partner.partner_id);
     expect(log.map((d) => [d.status, d.attempts, d.last_status_code])).toEqual(Array(4).fill(['delivered', 1, 200]));
     expect(log.map((d) => d.webhook_id).sort()).toEqual(got.map((w) => w['webhook-id']).sort());
   });
@@ -155,7 +155,7 @@ describe('webhooks to the partner, end to end', () => {
     const { withdrawalId } = await request(p.partner, p);
     await waitForStatus(sys, p.trader, withdrawalId, 'processing');
     await eventually('the first delivery refused twice, the two later ones waiting', async () => {
-      const log = await deliveries(p.partner.partnerId); // newest first
+      const log = await deliveries(p.partner.partner_id); // newest first
       return (
         log.length === 3 &&
         log.every((d) => d.status === 'pending') &&
@@ -166,10 +166,10 @@ describe('webhooks to the partner, end to end', () => {
       );
     });
     await p.receiver.start();
-    await eventually('all delivered', async () => (await deliveries(p.partner.partnerId, 'delivered')).length === 3);
-    const got = verified(p.receiver, p.partner.webhookSecret);
+    await eventually('all delivered', async () => (await deliveries(p.partner.partner_id, 'delivered')).length === 3);
+    const got = verified(p.receiver, p.partner.webhook_secret);
     expect(got.map((w) => w.payload.data.status)).toEqual(['pending', 'approved', 'processing']);
-    expect(got.map((w) => w['webhook-id'])).toEqual((await deliveries(p.partner.partnerId)).map((d) => d.webhook_id).reverse());
+    expect(got.map((w) => w['webhook-id'])).toEqual((await deliveries(p.partner.partner_id)).map((d) => d.webhook_id).reverse());
   });
 
   it('when an operator replays a delivery, then it is re-sent with the same webhook-id and a valid new signature and audited with the operator; unknown is 404, a disabled partner 409', async () => {
@@ -177,28 +177,28 @@ describe('webhooks to the partner, end to end', () => {
     const { withdrawalId } = await request(p.partner, p);
     await waitForStatus(sys, p.trader, withdrawalId, 'processing');
     await eventually('three webhooks', () => p.receiver.received.length >= 3);
-    const first = verified(p.receiver, p.partner.webhookSecret).find((w) => w.payload.data.status === 'pending');
-    const delivery = (await deliveries(p.partner.partnerId)).find((d) => d.webhook_id === first!['webhook-id'])!;
+    const first = verified(p.receiver, p.partner.webhook_secret).find((w) => w.payload.data.status === 'pending');
+    const delivery = (await deliveries(p.partner.partner_id)).find((d) => d.webhook_id === first!['webhook-id'])!;
     // A replay in the same second would carry the same timestamp: wait for the clock to turn.
     await eventually('the next second', () => Math.floor(Date.now() / 1000) > Number(first!['webhook-timestamp']));
 
-    const replayed = await admin('POST', `/partners/${p.partner.partnerId}/deliveries/${delivery.delivery_id}/replay`);
+    const replayed = await admin('POST', `/partners/${p.partner.partner_id}/deliveries/${delivery.delivery_id}/replay`);
     expect(replayed.status, JSON.stringify(replayed.body)).toBe(200);
     expect(replayed.body!.data).toMatchObject({ delivery_id: delivery.delivery_id, status: 'delivered', attempts: 2 });
     expect(replayed.body!.data.replays).toEqual([
       { operator_id: 'op-webhooks', at: expect.any(String), outcome: 'delivered', status_code: 200, error: null },
     ]);
-    const again = verified(p.receiver, p.partner.webhookSecret).at(-1)!;
+    const again = verified(p.receiver, p.partner.webhook_secret).at(-1)!;
     expect(again['webhook-id']).toBe(first!['webhook-id']);
     expect(Number(again['webhook-timestamp'])).toBeGreaterThan(Number(first!['webhook-timestamp']));
     expect(again['webhook-signature']).not.toBe(first!['webhook-signature']);
     expect(again.payload).toEqual(first!.payload);
 
-    const unknown = await admin('POST', `/partners/${p.partner.partnerId}/deliveries/${newId()}/replay`);
+    const unknown = await admin('POST', `/partners/${p.partner.partner_id}/deliveries/${newId()}/replay`);
     expect(unknown.status).toBe(404);
     expect(unknown.body!.error.code).toBe('PARTNER_DELIVERY_NOT_FOUND');
-    expect((await admin('POST', `/partners/${p.partner.partnerId}/disable`)).status).toBe(200);
-    const refused = await admin('POST', `/partners/${p.partner.partnerId}/deliveries/${delivery.delivery_id}/replay`);
+    expect((await admin('POST', `/partners/${p.partner.partner_id}/disable`)).status).toBe(200);
+    const refused = await admin('POST', `/partners/${p.partner.partner_id}/deliveries/${delivery.delivery_id}/replay`);
     expect(refused.status).toBe(409);
     expect(refused.body!.error.code).toBe('PARTNER_WEBHOOK_UNAVAILABLE');
     expect(p.receiver.received).toHaveLength(4);
@@ -209,14 +209,14 @@ describe('webhooks to the partner, end to end', () => {
     const { withdrawalId } = await request(p.partner, p);
     await waitForStatus(sys, p.trader, withdrawalId, 'processing');
     await eventually('three deliveries on hold', async () => {
-      const log = await deliveries(p.partner.partnerId, 'pending');
+      const log = await deliveries(p.partner.partner_id, 'pending');
       return log.length === 3 && log.every((d) => d.on_hold === 'no_webhook_url' && d.attempts === 0);
     });
     expect(p.receiver.received).toHaveLength(0);
-    const set = await admin('PUT', `/partners/${p.partner.partnerId}/webhook`, { url: p.url });
+    const set = await admin('PUT', `/partners/${p.partner.partner_id}/webhook`, { url: p.url });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
-    await eventually('all delivered', async () => (await deliveries(p.partner.partnerId, 'delivered')).length === 3);
-    expect(verified(p.receiver, p.partner.webhookSecret).map((w) => w.payload.data.status)).toEqual(['pending', 'approved', 'processing']);
+    await eventually('all delivered', async () => (await deliveries(p.partner.partner_id, 'delivered')).length === 3);
+    expect(verified(p.receiver, p.partner.webhook_secret).map((w) => w.payload.data.status)).toEqual(['pending', 'approved', 'processing']);
   });
 
   it('when the delivery log is asked of an unknown partner, with a bad id or filter, or by a trader, then 404, 400 naming the field, or 403', async () => {

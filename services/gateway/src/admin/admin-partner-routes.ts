@@ -1,40 +1,42 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
-  createPartnerBody,
-  linkPartnerTraderBody,
-  partnerListView,
+  adminCreatePartnerBody,
+  adminLinkPartnerTraderBody,
+  adminPartnerAnswer,
+  adminPartnerListAnswer,
+  adminPartnerWebhookBody,
+  adminPartnerWithSecretsAnswer,
   partnerRegistryParams,
   partnersRpc,
   partnerTraderParams,
-  partnerView,
-  partnerWebhookBody,
-  partnerWithSecrets,
 } from '@offramp/contracts';
 import { sendData } from '@offramp/kit';
 import { operation } from '../edge/openapi.ts';
 import { unwrap, type Services } from '../edge/services.ts';
+import { adminPartnerToWire, adminPartnerWithSecretsToWire } from './admin-partner-wire.ts';
 import { operatorOf } from './require-admin.ts';
 
 const tag = 'admin';
 
 const partnerExample = {
-  partnerId: '0197a3c2-0000-7000-8000-0000000000c1',
+  partner_id: '0197a3c2-0000-7000-8000-0000000000c1',
   name: 'Example Exchange',
-  apiKeyId: 'pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c',
+  api_key_id: 'pk_3f1c9a0b7d2e4f6a8b0c1d2e3f4a5b6c',
   status: 'active',
-  webhookUrl: 'https://partner.example.com/offramp/webhooks',
-  traders: [{ traderId: 'trader-42', userName: 'Joao Santos', linkedAt: '2030-01-01T00:00:00.000Z' }],
-  createdAt: '2030-01-01T00:00:00.000Z',
-  updatedAt: '2030-01-01T00:00:00.000Z',
+  webhook_url: 'https://partner.example.com/offramp/webhooks',
+  traders: [{ trader_id: 'trader-42', user_name: 'Joao Santos', linked_at: '2030-01-01T00:00:00.000Z' }],
+  created_at: '2030-01-01T00:00:00.000Z',
+  updated_at: '2030-01-01T00:00:00.000Z',
 };
 const secretsExample = {
-  apiSecret: '9c2f4e6a8b0d1f3e5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f',
-  webhookSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3GLGqXN/ouI=',
+  api_secret: '9c2f4e6a8b0d1f3e5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d0f',
+  webhook_secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3GLGqXN/ouI=',
 };
 
 /**
- * The partner registry (docs/api.md "Partner API"): operators create partners (the secrets are
+ * The partner registry (docs/api.md "Partner API"), snake_case on the wire (sessions' camelCase
+ * views mapped by admin-partner-wire.ts): operators create partners (the secrets are
  * shown once, in the create and rotate answers), list and read them (never the secrets), disable
  * and enable them, rotate their secrets, set their webhook URL and link the traders each may act
  * for. Sessions audits every change with the operator id from the JWT.
@@ -50,15 +52,15 @@ export function adminPartnerRoutes(deps: { services: Services }) {
           operationId: 'adminCreatePartner',
           summary: 'Create a partner',
           description:
-            'Answers the partner with its `apiKeyId`, `apiSecret` (the key of the `x-payload-hash` HMAC) and `webhookSecret` (the Standard Webhooks secret of our webhooks to it). ' +
+            'Answers the partner with its `api_key_id` (the partner sends it in `x-api-key`), `api_secret` (the key of the `x-payload-hash` HMAC) and `webhook_secret` (the Standard Webhooks secret of our webhooks to it). ' +
             'The two secrets are shown this once: they are in no other answer and never logged.',
           tag,
           access: 'admin',
           status: 201,
-          body: createPartnerBody,
-          answer: partnerWithSecrets,
+          body: adminCreatePartnerBody,
+          answer: adminPartnerWithSecretsAnswer,
           examples: {
-            body: { name: 'Example Exchange', webhookUrl: 'https://partner.example.com/offramp/webhooks' },
+            body: { name: 'Example Exchange', webhook_url: 'https://partner.example.com/offramp/webhooks' },
             answer: { ...partnerExample, traders: [], ...secretsExample },
           },
         }),
@@ -66,10 +68,10 @@ export function adminPartnerRoutes(deps: { services: Services }) {
       async (request, reply) => {
         const created = await services.call(request, partnersRpc.create, {
           name: request.body.name,
-          webhookUrl: request.body.webhookUrl ?? null,
+          webhookUrl: request.body.webhook_url ?? null,
           operatorId: operatorOf(request).id,
         });
-        return sendData(request, reply, unwrap(created), 201);
+        return sendData(request, reply, adminPartnerWithSecretsToWire(unwrap(created)), 201);
       },
     );
 
@@ -82,11 +84,14 @@ export function adminPartnerRoutes(deps: { services: Services }) {
           description: 'Every partner with its linked traders; never a secret.',
           tag,
           access: 'admin',
-          answer: partnerListView,
+          answer: adminPartnerListAnswer,
           examples: { answer: { partners: [partnerExample] } },
         }),
       },
-      async (request, reply) => sendData(request, reply, await services.call(request, partnersRpc.list, {})),
+      async (request, reply) => {
+        const { partners } = await services.call(request, partnersRpc.list, {});
+        return sendData(request, reply, { partners: partners.map(adminPartnerToWire) });
+      },
     );
 
     app.get(
@@ -99,13 +104,15 @@ export function adminPartnerRoutes(deps: { services: Services }) {
           tag,
           access: 'admin',
           params: partnerRegistryParams,
-          answer: partnerView,
+          answer: adminPartnerAnswer,
           errors: ['PARTNER_NOT_FOUND'],
           examples: { answer: partnerExample },
         }),
       },
-      async (request, reply) =>
-        sendData(request, reply, unwrap(await services.call(request, partnersRpc.get, { partnerId: request.params.partnerId }))),
+      async (request, reply) => {
+        const partner = await services.call(request, partnersRpc.get, { partnerId: request.params.partnerId });
+        return sendData(request, reply, adminPartnerToWire(unwrap(partner)));
+      },
     );
 
     for (const [action, status] of [
@@ -125,7 +132,7 @@ export function adminPartnerRoutes(deps: { services: Services }) {
             tag,
             access: 'admin',
             params: partnerRegistryParams,
-            answer: partnerView,
+            answer: adminPartnerAnswer,
             errors: ['PARTNER_NOT_FOUND'],
             examples: { answer: { ...partnerExample, status } },
           }),
@@ -136,7 +143,7 @@ export function adminPartnerRoutes(deps: { services: Services }) {
             status,
             operatorId: operatorOf(request).id,
           });
-          return sendData(request, reply, unwrap(changed));
+          return sendData(request, reply, adminPartnerToWire(unwrap(changed)));
         },
       );
     }
@@ -148,11 +155,11 @@ export function adminPartnerRoutes(deps: { services: Services }) {
           operationId: 'adminRotatePartnerSecret',
           summary: "Rotate a partner's secrets",
           description:
-            'A new `apiSecret` and `webhookSecret`, shown this once; the old ones stop working at once (requests signed with the old secret: 401 PARTNER_SIGNATURE_INVALID). The `apiKeyId` stays.',
+            'A new `api_secret` and `webhook_secret`, shown this once; the old ones stop working at once (requests signed with the old secret: 401 PARTNER_SIGNATURE_INVALID). The `api_key_id` stays.',
           tag,
           access: 'admin',
           params: partnerRegistryParams,
-          answer: partnerWithSecrets,
+          answer: adminPartnerWithSecretsAnswer,
           errors: ['PARTNER_NOT_FOUND'],
           examples: { answer: { ...partnerExample, ...secretsExample } },
         }),
@@ -162,7 +169,7 @@ export function adminPartnerRoutes(deps: { services: Services }) {
           partnerId: request.params.partnerId,
           operatorId: operatorOf(request).id,
         });
-        return sendData(request, reply, unwrap(rotated));
+        return sendData(request, reply, adminPartnerWithSecretsToWire(unwrap(rotated)));
       },
     );
 
@@ -176,8 +183,8 @@ export function adminPartnerRoutes(deps: { services: Services }) {
           tag,
           access: 'admin',
           params: partnerRegistryParams,
-          body: partnerWebhookBody,
-          answer: partnerView,
+          body: adminPartnerWebhookBody,
+          answer: adminPartnerAnswer,
           errors: ['PARTNER_NOT_FOUND'],
           examples: { body: { url: 'https://partner.example.com/offramp/webhooks' }, answer: partnerExample },
         }),
@@ -188,7 +195,7 @@ export function adminPartnerRoutes(deps: { services: Services }) {
           url: request.body.url,
           operatorId: operatorOf(request).id,
         });
-        return sendData(request, reply, unwrap(changed));
+        return sendData(request, reply, adminPartnerToWire(unwrap(changed)));
       },
     );
 
@@ -198,24 +205,25 @@ export function adminPartnerRoutes(deps: { services: Services }) {
         schema: operation({
           operationId: 'adminLinkPartnerTrader',
           summary: 'Link a trader to a partner',
-          description: 'The partner may then request withdrawals for this trader (`userId` = `traderId`). Linking again renames the link.',
+          description:
+            'The partner may then request withdrawals for this trader (its `userId` is our `trader_id`). Linking again renames the link (`user_name`).',
           tag,
           access: 'admin',
           params: partnerRegistryParams,
-          body: linkPartnerTraderBody,
-          answer: partnerView,
+          body: adminLinkPartnerTraderBody,
+          answer: adminPartnerAnswer,
           errors: ['PARTNER_NOT_FOUND'],
-          examples: { body: { traderId: 'trader-42', userName: 'Joao Santos' }, answer: partnerExample },
+          examples: { body: { trader_id: 'trader-42', user_name: 'Joao Santos' }, answer: partnerExample },
         }),
       },
       async (request, reply) => {
         const linked = await services.call(request, partnersRpc.linkTrader, {
           partnerId: request.params.partnerId,
-          traderId: request.body.traderId,
-          userName: request.body.userName,
+          traderId: request.body.trader_id,
+          userName: request.body.user_name,
           operatorId: operatorOf(request).id,
         });
-        return sendData(request, reply, unwrap(linked));
+        return sendData(request, reply, adminPartnerToWire(unwrap(linked)));
       },
     );
 
@@ -230,7 +238,7 @@ export function adminPartnerRoutes(deps: { services: Services }) {
           tag,
           access: 'admin',
           params: partnerTraderParams,
-          answer: partnerView,
+          answer: adminPartnerAnswer,
           errors: ['PARTNER_NOT_FOUND', 'NOT_FOUND'],
           examples: { answer: { ...partnerExample, traders: [] } },
         }),
@@ -241,7 +249,7 @@ export function adminPartnerRoutes(deps: { services: Services }) {
           traderId: request.params.traderId,
           operatorId: operatorOf(request).id,
         });
-        return sendData(request, reply, unwrap(unlinked));
+        return sendData(request, reply, adminPartnerToWire(unwrap(unlinked)));
       },
     );
   };

@@ -354,14 +354,14 @@ export async function registerOpenApi(app: FastifyInstance, opts: OpenApiOptions
             type: 'apiKey',
             in: 'header',
             name: 'x-api-key',
-            description: "The partner's apiKeyId (from `POST /api/admin/partners`)",
+            description: "The partner's key id (`api_key_id` of `POST /api/admin/partners`)",
           },
           partnerPayloadHash: {
             type: 'apiKey',
             in: 'header',
             name: 'x-payload-hash',
             description:
-              "HMAC-SHA256 with the partner's apiSecret, lowercase hex (or base64), over the exact raw body of a POST, or the request target (path and query string as sent, e.g. `/partner/v1/withdrawal-requests/wr-1`) of a GET",
+              "HMAC-SHA256 with the partner's secret (`api_secret` of `POST /api/admin/partners`), lowercase hex (or base64), over the exact raw body of a POST, or the request target (path and query string as sent, e.g. `/partner/v1/withdrawal-requests/wr-1`) of a GET",
           },
         },
       },

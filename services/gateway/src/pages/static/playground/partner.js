@@ -6,7 +6,7 @@ import { busy, byId, el } from '../common/dom.js';
  * The partner API runner (API.md "Partner API"): an operator (a dev admin token minted with the
  * dev secret) creates a partner and links the playground's trader to it; the page then signs a
  * withdrawal request as the partner's server would, HMAC-SHA256 of the exact body with the
- * partner's apiSecret computed here with WebCrypto, and reads its state with a signed GET. The
+ * partner's api_secret computed here with WebCrypto, and reads its state with a signed GET. The
  * secret stays in this page's memory (and its form field); nothing is stored.
  */
 
@@ -66,12 +66,12 @@ export function createPartnerRunner(pg, live) {
     const name = input('partner-name').value.trim() || 'Playground partner';
     const answer = await call({ baseUrl: pg.conn().baseUrl, token }, { method: 'POST', path: '/api/admin/partners', body: { name } });
     if (!answer.ok) return pg.report('partner', `Creating the partner failed: ${describeError(answer)}`, true);
-    input('partner-id').value = answer.data.partnerId;
-    input('partner-key').value = answer.data.apiKeyId;
-    input('partner-secret').value = answer.data.apiSecret;
+    input('partner-id').value = answer.data.partner_id;
+    input('partner-key').value = answer.data.api_key_id;
+    input('partner-secret').value = answer.data.api_secret;
     pg.report(
       'partner',
-      `Partner ${answer.data.partnerId} created with key ${answer.data.apiKeyId}; its secret is shown this once (kept in the form).`,
+      `Partner ${answer.data.partner_id} created with key ${answer.data.api_key_id}; its secret is shown this once (kept in the form).`,
     );
   }
 
@@ -84,7 +84,11 @@ export function createPartnerRunner(pg, live) {
     const userName = input('partner-user-name').value.trim() || traderId;
     const answer = await call(
       { baseUrl: pg.conn().baseUrl, token },
-      { method: 'POST', path: `/api/admin/partners/${encodeURIComponent(partnerId)}/traders`, body: { traderId, userName } },
+      {
+        method: 'POST',
+        path: `/api/admin/partners/${encodeURIComponent(partnerId)}/traders`,
+        body: { trader_id: traderId, user_name: userName },
+      },
     );
     if (!answer.ok) return pg.report('partner', `Linking the trader failed: ${describeError(answer)}`, true);
     pg.report('partner', `Trader ${traderId} linked to the partner as ${userName}.`);
