@@ -31,17 +31,21 @@ function operationsOf(doc: OpenAPIV3_1.Document): Op[] {
   );
 }
 
-/** Every (name, schema) property in a JSON Schema, however deep (objects, arrays, unions). */
-function propertiesOf(schema: Schema | undefined, out: [string, Schema][] = []): [string, Schema][] {
+/** Every (name, schema) property in a JSON Schema, however deep (objects, arrays, unions); the properties named in `opaque` are listed but not entered. */
+function propertiesOf(
+  schema: Schema | undefined,
+  out: [string, Schema][] = [],
+  opaque: ReadonlySet<string> = new Set(),
+): [string, Schema][] {
   if (!schema || typeof schema !== 'object') return out;
   for (const [name, sub] of Object.entries((schema.properties ?? {}) as Record<string, Schema>)) {
     out.push([name, sub]);
-    propertiesOf(sub, out);
+    if (!opaque.has(name)) propertiesOf(sub, out, opaque);
   }
   for (const key of ['items', 'additionalProperties'] as const)
-    if (typeof schema[key] === 'object') propertiesOf(schema[key] as Schema, out);
+    if (typeof schema[key] === 'object') propertiesOf(schema[key] as Schema, out, opaque);
   for (const key of ['anyOf', 'oneOf', 'allOf'] as const)
-    for (const sub of (schema[key] as Schema[] | undefined) ?? []) propertiesOf(sub, out);
+    for (const sub of (schema[key] as Schema[] | undefined) ?? []) propertiesOf(sub, out, opaque);
   return out;
 }
 
@@ -183,6 +187,21 @@ describe('the gateway OpenAPI document', () => {
       'adminSetFreeze',
     ])
       expect(required(id), id).toBe(true);
+  });
+
+  it("when the operator partner routes are read, then every body and answer field is snake_case (a delivery's payload is the partner's own camelCase body)", () => {
+    const partnerOps = ops.filter((op) => op.path.startsWith('/api/admin/partners'));
+    expect(partnerOps.length).toBeGreaterThanOrEqual(10);
+    const names: string[] = [];
+    for (const op of partnerOps) {
+      const body = (op.requestBody as OpenAPIV3_1.RequestBodyObject | undefined)?.content?.['application/json']?.schema as
+        Schema | undefined;
+      const answers = Object.entries(op.responses ?? {}).filter(([status]) => status.startsWith('2'));
+      for (const schema of [body, ...answers.map(([, response]) => jsonSchemaOf(response))])
+        for (const [name] of propertiesOf(schema, [], new Set(['payload']))) names.push(`${op.operationId} ${name}`);
+    }
+    expect(names.filter((n) => n.endsWith(' api_key_id') || n.endsWith(' trader_id')).length).toBeGreaterThan(0);
+    expect(names.filter((n) => /[A-Z]/.test(n.split(' ')[1]!))).toEqual([]);
   });
 
   it('when every answer and error detail is walked, then each money field is a string with a decimal pattern, never a number', () => {
