@@ -23,6 +23,13 @@ export { signatureHeader, signedString, type SignatureFormat } from './webhooks/
 export type { EmulatorSettings, SettingsPatch, SandboxState };
 export type { WebhookDelivery, WebhookEvent } from './webhooks/dispatcher.ts';
 
+/** What a sandbox's state file holds, read back as a starting sandbox reads it (snapshot and journal): for tests and tools. */
+export function readStateFile(file: string): SandboxState {
+  const state = createState(defaultSettings());
+  loadState(file, state, {});
+  return state;
+}
+
 export interface SandboxOptions {
   /** The credentials the partner API accepts; default `sandbox-key` / `sandbox-secret`. */
   apiKey?: string;

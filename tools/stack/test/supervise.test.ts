@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { readStateFile } from '@offramp/alfred-sandbox';
 import { createLogger } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
 import { spawnChild } from '../src/child.ts';
@@ -462,7 +463,7 @@ describe('npm start supervises its services', () => {
     // The sandbox was killed too: its customers are as they were, read back from its state file.
     const customersAfter = await Promise.all(traders.map(async (t) => (await sys.sandboxCustomer(t.customerId)).body));
     expect(customersAfter).toEqual(customersBefore);
-    expect(JSON.parse(await fs.readFile(path.join(dataDir, 'alfred-sandbox', 'state.json'), 'utf8')).customers).toHaveLength(tradersCount);
+    expect(readStateFile(path.join(dataDir, 'alfred-sandbox', 'state.json')).customers.size).toBe(tradersCount);
 
     const check = await request(`${s.url('ledger')}/ledger/check`, 'GET');
     expect(check.body?.data, JSON.stringify(check.body)).toMatchObject({ ok: true, mismatches: [] });

@@ -169,6 +169,19 @@ export async function appendTimeline(em: EntityManager, withdrawalId: string, e:
   );
 }
 
+/** A timeline row as the view shows it. */
+function timelineEntryOf(r: Omit<z.output<typeof timelineRow>, 'withdrawal_id'>): TimelineEntry {
+  return {
+    kind: r.kind,
+    from: r.from_status,
+    to: r.to_status,
+    actor: r.actor,
+    reason: r.reason,
+    refusedCode: r.refused_code,
+    at: r.at.toISOString(),
+  };
+}
+
 /** The timelines of several withdrawals, oldest entry first. */
 export async function timelinesOf(em: EntityManager, ids: string[]): Promise<Map<string, TimelineEntry[]>> {
   const out = new Map<string, TimelineEntry[]>(ids.map((id) => [id, []]));
@@ -180,15 +193,7 @@ export async function timelinesOf(em: EntityManager, ids: string[]): Promise<Map
     [`{${ids.join(',')}}`],
   );
   for (const r of rows) {
-    out.get(r.withdrawal_id)?.push({
-      kind: r.kind,
-      from: r.from_status,
-      to: r.to_status,
-      actor: r.actor,
-      reason: r.reason,
-      refusedCode: r.refused_code,
-      at: r.at.toISOString(),
-    });
+    out.get(r.withdrawal_id)?.push(timelineEntryOf(r));
   }
   return out;
 }
@@ -241,18 +246,7 @@ export async function viewOf(em: EntityManager, id: string, traderId?: string): 
     [id],
   );
   if (!row || (traderId !== undefined && row.trader_id !== traderId)) return null;
-  return toView(
-    row,
-    row.timeline.map((r) => ({
-      kind: r.kind,
-      from: r.from_status,
-      to: r.to_status,
-      actor: r.actor,
-      reason: r.reason,
-      refusedCode: r.refused_code,
-      at: r.at.toISOString(),
-    })),
-  );
+  return toView(row, row.timeline.map(timelineEntryOf));
 }
 
 /**
