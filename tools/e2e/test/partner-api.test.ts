@@ -4,6 +4,14 @@ import { z } from 'zod';
 import { newId, queryRow, queryRows } from '@offramp/kit';
 import { startSystem, tokenFor, type System } from './system.ts';
 import { balance, countries, emitOfframp, newTrader, traderWithAccount, waitForStatus } from './flows.ts';
+import {
+  hmacHex,
+  partnerRequestBody,
+  sessionOfPartnerRequest,
+  signedPartnerPost,
+  signedPartnerQuery,
+  type Partner,
+} from './partner-flows.ts';
 
 /**
  * The partner API over HTTP against the whole system (issue 13): operators register a partner and
@@ -12,15 +20,6 @@ import { balance, countries, emitOfframp, newTrader, traderWithAccount, waitForS
  */
 
 const operator = tokenFor('op-partners', { role: 'admin' });
-
-interface Partner {
-  partner_id: string;
-  api_key_id: string;
-  api_secret: string;
-  webhook_secret: string;
-}
-
-const hmacHex = (secret: string, data: string) => createHmac('sha256', secret).update(data, 'utf8').digest('hex');
 
 describe('partner API: signed withdrawal requests and their state', () => {
   let sys: System;
@@ -44,31 +43,10 @@ describe('partner API: signed withdrawal requests and their state', () => {
     expect(r.body!.data.traders).toContainEqual({ trader_id: traderId, user_name: userName, linked_at: expect.any(String) });
   }
 
-  /** A POST signed as a partner signs it: the HMAC of the exact raw body (hex unless said). */
-  const post = (p: Pick<Partner, 'api_key_id' | 'api_secret'>, body: unknown, opts: { hash?: string; raw?: string } = {}) => {
-    const raw = opts.raw ?? JSON.stringify(body);
-    return sys.http('POST', '/partner/v1/withdrawal-requests', {
-      body: raw,
-      headers: { 'content-type': 'application/json', 'x-api-key': p.api_key_id, 'x-payload-hash': opts.hash ?? hmacHex(p.api_secret, raw) },
-    });
-  };
-  /** A GET signed over its request target (path and query string). */
-  const query = (p: Pick<Partner, 'api_key_id' | 'api_secret'>, withdrawRequestId: string) => {
-    const path = `/partner/v1/withdrawal-requests/${encodeURIComponent(withdrawRequestId)}`;
-    return sys.http('GET', path, { headers: { 'x-api-key': p.api_key_id, 'x-payload-hash': hmacHex(p.api_secret, path) } });
-  };
-
-  const requestFor = (t: { trader: string; holder: string; accountId: string }, extra: Record<string, unknown> = {}) => ({
-    withdrawRequestId: `wr-${newId()}`,
-    withdrawRequestDate: Date.now(),
-    userId: t.trader,
-    userName: t.holder,
-    fiatCurrency: 'BRL',
-    fiatAmount: '100.00',
-    currency: 'USDT',
-    fiatAccountId: t.accountId,
-    ...extra,
-  });
+  const post = (p: Pick<Partner, 'api_key_id' | 'api_secret'>, body: unknown, opts: { hash?: string; raw?: string } = {}) =>
+    signedPartnerPost(sys, p, body, opts);
+  const query = (p: Pick<Partner, 'api_key_id' | 'api_secret'>, withdrawRequestId: string) => signedPartnerQuery(sys, p, withdrawRequestId);
+  const requestFor = partnerRequestBody;
 
   /** A BR trader with a PIX account, funded with 1000 USDT, linked to a new partner. */
   async function linkedTrader() {
@@ -91,13 +69,7 @@ describe('partner API: signed withdrawal requests and their state', () => {
     expect(await withdrawalsOf(trader)).toEqual([]);
   }
 
-  const sessionOf = async (withdrawRequestId: string) =>
-    (await queryRow(
-      sys.databases.sessions.em.fork(),
-      z.object({ session_id: z.string() }),
-      'select session_id from partner_requests where withdraw_request_id = ?',
-      [withdrawRequestId],
-    ))!.session_id;
+  const sessionOf = (withdrawRequestId: string) => sessionOfPartnerRequest(sys, withdrawRequestId);
 
   it('when a linked trader’s signed request is made and Alfred pays out, then 201 with the conversion, the withdrawal completes and the query says COMPLETED', async () => {
     const t = await linkedTrader();

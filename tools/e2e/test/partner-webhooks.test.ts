@@ -1,11 +1,10 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { z } from 'zod';
-import { newId, queryRow } from '@offramp/kit';
+import { newId } from '@offramp/kit';
 import { eventually, startHttpReceiver, type HttpReceiver } from '@offramp/kit/testing';
 import { startSystem, tokenFor, type System } from './system.ts';
 import { countries, emitOfframp, traderWithAccount, waitForStatus } from './flows.ts';
+import { partnerRequestBody, sessionOfPartnerRequest, signedPartnerPost, type Partner } from './partner-flows.ts';
 
 /**
  * Webhooks to the partner over HTTP against the whole system (issue 13): an operator registers a
@@ -15,13 +14,6 @@ import { countries, emitOfframp, traderWithAccount, waitForStatus } from './flow
  */
 
 const operator = tokenFor('op-webhooks', { role: 'admin' });
-
-interface Partner {
-  partner_id: string;
-  api_key_id: string;
-  api_secret: string;
-  webhook_secret: string;
-}
 
 /** A delivery as the operator routes answer it (the fields the tests read). */
 interface Delivery {
@@ -74,25 +66,8 @@ describe('webhooks to the partner, end to end', () => {
 
   /** The partner's signed withdrawal request (HMAC-SHA256 of the raw body, hex); answers its request id and our withdrawal id. */
   async function request(p: Partner, t: { trader: string; holder: string; accountId: string }) {
-    const body = {
-      withdrawRequestId: `wr-${newId()}`,
-      withdrawRequestDate: Date.now(),
-      userId: t.trader,
-      userName: t.holder,
-      fiatCurrency: 'BRL',
-      fiatAmount: '100.00',
-      currency: 'USDT',
-      fiatAccountId: t.accountId,
-    };
-    const raw = JSON.stringify(body);
-    const r = await sys.http('POST', '/partner/v1/withdrawal-requests', {
-      body: raw,
-      headers: {
-        'content-type': 'application/json',
-        'x-api-key': p.api_key_id,
-        'x-payload-hash': createHmac('sha256', p.api_secret).update(raw).digest('hex'),
-      },
-    });
+    const body = partnerRequestBody(t);
+    const r = await signedPartnerPost(sys, p, body);
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     return { withdrawRequestId: body.withdrawRequestId, withdrawalId: r.body!.data.operationNo as string };
   }
@@ -117,13 +92,7 @@ describe('webhooks to the partner, end to end', () => {
     return r.body!.data.deliveries as Delivery[];
   }
 
-  const sessionOf = async (withdrawRequestId: string) =>
-    (await queryRow(
-      sys.databases.sessions.em.fork(),
-      z.object({ session_id: z.string() }),
-      'select session_id from partner_requests where withdraw_request_id = ?',
-      [withdrawRequestId],
-    ))!.session_id;
+  const sessionOf = (withdrawRequestId: string) => sessionOfPartnerRequest(sys, withdrawRequestId);
 
   it('when a signed request completes (sandbox success), then the receiver gets one verified webhook per state change and the log shows each delivered', async () => {
     const p = await partnerWithTrader();
