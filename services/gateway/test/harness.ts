@@ -49,6 +49,8 @@ export interface TestGateway {
     token?: string;
     body?: unknown;
     headers?: Record<string, string>;
+    /** The client's address as the socket gives it (default 127.0.0.1). */
+    remoteAddress?: string;
   }): Promise<Awaited<ReturnType<GatewayApp['http']['app']['inject']>>>;
   cleanup(): Promise<void>;
 }
@@ -86,10 +88,11 @@ export async function startTestGateway(
     app,
     messaging,
     fake,
-    async inject({ method = 'GET', url, token, body, headers = {} }) {
+    async inject({ method = 'GET', url, token, body, headers = {}, remoteAddress }) {
       const res = await app.http.app.inject({
         method: method as 'GET',
         url,
+        ...(remoteAddress ? { remoteAddress } : {}),
         headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
         ...(body === undefined ? {} : { payload: body as object }),
       });

@@ -6,10 +6,18 @@ import { startFakeResponders, type FakeResponders, type Received } from './fake-
 /**
  * The gateway's side of the partner API, against stand-ins for sessions' partner rpcs: what it
  * hands sessions to verify (the exact bytes), the order of the refusals, the statuses, the
- * content types and the rate limit per partner key.
+ * content types and the rate limits (per key and address before the signature, per partner after it).
  */
 
-const partnerId = '01970000-0000-7000-8000-0000000000c1';
+/** Each key is a partner of its own, except the keys of one partner's servers (`pk_shared…`). */
+const partnerIds = new Map<string, string>();
+const partnerOfKey = (key: string) => {
+  const k = key.startsWith('pk_shared') ? 'pk_shared' : key;
+  if (!partnerIds.has(k)) partnerIds.set(k, `01970000-0000-7000-8000-${String(partnerIds.size + 1).padStart(12, '0')}`);
+  return partnerIds.get(k)!;
+};
+/** A hash the stand-in refuses: a request its sender could not sign. */
+const unsignable = 'ff'.repeat(32);
 const view: PartnerRequestView = {
   withdrawRequestId: 'wr-1',
   withdrawRequestDate: 1_900_000_000_000,
@@ -49,7 +57,13 @@ describe('gateway: the partner API edge', () => {
       gw.messaging,
       'fake-partner-sessions',
       [
-        [partnersRpc.authenticate, () => (authenticated ? ok({ partnerId }) : refuse('PARTNER_SIGNATURE_INVALID', 'bad hash'))],
+        [
+          partnersRpc.authenticate,
+          (req: { apiKeyId: string; payloadHash: string }) =>
+            authenticated && req.payloadHash !== unsignable
+              ? ok({ partnerId: partnerOfKey(req.apiKeyId) })
+              : refuse('PARTNER_SIGNATURE_INVALID', 'bad hash'),
+        ],
         [partnersRpc.createRequest, () => ok({ created, request: view })],
         [
           partnersRpc.getRequest,
@@ -73,10 +87,11 @@ describe('gateway: the partner API edge', () => {
   /** A key of its own per request sequence, so the rate limit of one test does not reach another's. */
   const newKey = () => `pk_test_${++keys}`;
 
-  const post = (raw: string, key = newKey(), headers: Record<string, string> = {}) =>
+  const post = (raw: string, key = newKey(), headers: Record<string, string> = {}, from = '127.0.0.1') =>
     gw.inject({
       method: 'POST',
       url: '/partner/v1/withdrawal-requests',
+      remoteAddress: from,
       body: raw,
       headers: { 'content-type': 'application/json', 'x-api-key': key, 'x-payload-hash': 'ab'.repeat(32), ...headers },
     });
@@ -91,7 +106,7 @@ describe('gateway: the partner API edge', () => {
     expect(auth?.req).toMatchObject({ apiKeyId: 'pk_exact', payloadHash: 'cd'.repeat(32) });
     expect(Buffer.from(auth!.req.signed as string, 'base64').toString('utf8')).toBe(raw);
     expect(create?.subject).toBe(partnersRpc.createRequest.subject);
-    expect(create?.req).toEqual({ partnerId, request: { ...body, fiatAmount: '50' } });
+    expect(create?.req).toEqual({ partnerId: partnerOfKey('pk_exact'), request: { ...body, fiatAmount: '50' } });
   });
 
   it('when the same request was made before, then 200 with it', async () => {
@@ -102,16 +117,17 @@ describe('gateway: the partner API edge', () => {
   });
 
   it('when the query is made, then the signed bytes are the request target as sent, path and query string', async () => {
+    const key = newKey();
     const r = await gw.inject({
       url: '/partner/v1/withdrawal-requests/wr-1?trace=1',
-      headers: { 'x-api-key': newKey(), 'x-payload-hash': 'ab'.repeat(32) },
+      headers: { 'x-api-key': key, 'x-payload-hash': 'ab'.repeat(32) },
     });
     expect(r.statusCode, r.body).toBe(404);
     expect(r.json().error.code).toBe('PARTNER_REQUEST_NOT_FOUND');
     expect(Buffer.from(sessions.received[0]!.req.signed as string, 'base64').toString('utf8')).toBe(
       '/partner/v1/withdrawal-requests/wr-1?trace=1',
     );
-    expect(sessions.received[1]?.req).toEqual({ partnerId, withdrawRequestId: 'wr-1' });
+    expect(sessions.received[1]?.req).toEqual({ partnerId: partnerOfKey(key), withdrawRequestId: 'wr-1' });
   });
 
   it('when the signature is refused, then 401 before the body is parsed or validated, and no request reaches sessions', async () => {
@@ -144,5 +160,28 @@ describe('gateway: the partner API edge', () => {
     const limited = await post(JSON.stringify(body), busy);
     expect(limited.json().error.code).toBe('RATE_LIMITED');
     expect((await post(JSON.stringify(body), newKey())).statusCode).toBe(201);
+  });
+
+  it('when a partner signs from several servers, then they share its budget', async () => {
+    const statuses = [];
+    for (const [key, from] of [
+      ['pk_shared_a', '10.0.0.1'],
+      ['pk_shared_b', '10.0.0.2'],
+      ['pk_shared_a', '10.0.0.3'],
+      ['pk_shared_b', '10.0.0.4'],
+    ] as const)
+      statuses.push((await post(JSON.stringify(body), key, {}, from)).statusCode);
+    expect(statuses).toEqual([201, 201, 201, 429]);
+  });
+
+  it('when someone who knows a key sends requests it cannot sign, then they are refused and limited by their address, and the partner’s own budget is untouched', async () => {
+    const key = newKey();
+    const stranger = [];
+    for (let i = 0; i < 5; i++)
+      stranger.push((await post(JSON.stringify(body), key, { 'x-payload-hash': unsignable }, '192.0.2.7')).statusCode);
+    expect(stranger).toEqual([401, 401, 401, 429, 429]);
+    const partner = [];
+    for (let i = 0; i < 3; i++) partner.push((await post(JSON.stringify(body), key, {}, '10.1.0.1')).statusCode);
+    expect(partner).toEqual([201, 201, 201]);
   });
 });

@@ -31,6 +31,9 @@ const header = (request: FastifyRequest, name: string): string => {
   return typeof value === 'string' ? value : '';
 };
 
+const rateLimited = (ttlMs: number) =>
+  new AppError('RATE_LIMITED', 'Too many requests, slow down', { details: { retryAfterSeconds: Math.ceil(ttlMs / 1000) } });
+
 /** JSON parsed exactly as every other route does (numbers a double holds, no `__proto__`), once the signature is checked. */
 const parseJson = (raw: Buffer) =>
   new Promise<unknown>((resolve, reject) => exactJsonParser()(undefined, raw, (err, body) => (err ? reject(err) : resolve(body))));
@@ -38,12 +41,15 @@ const parseJson = (raw: Buffer) =>
 /**
  * `/partner/v1`: the server-to-server partner API, with no JWT. Its own body parser keeps the
  * exact bytes of a JSON body (the signature covers them); every other content type is 415. In
- * order: the rate limiter (onRequest: a bucket per `x-api-key`, PARTNER_RATE_LIMIT_MAX a window;
- * requests without the header per IP with RATE_LIMIT_ANON_MAX), then (preValidation) the
- * signature: sessions checks `x-payload-hash` against the raw body of a POST or the request
- * target (path and query string as sent) of a GET with the partner's secret, which never leaves
- * sessions (PARTNER_UNAUTHORIZED, PARTNER_SIGNATURE_INVALID, PARTNER_DISABLED); only then is the
- * body parsed and validated.
+ * order: a first rate limit before anything is checked (onRequest: a bucket per `x-api-key` and
+ * client IP, PARTNER_RATE_LIMIT_MAX a window; requests without the header per IP with
+ * RATE_LIMIT_ANON_MAX), so unsigned floods stop at the edge; then (preValidation) the signature:
+ * sessions checks `x-payload-hash` against the raw body of a POST or the request target (path and
+ * query string as sent) of a GET with the partner's secret, which never leaves sessions
+ * (PARTNER_UNAUTHORIZED, PARTNER_SIGNATURE_INVALID, PARTNER_DISABLED); then the
+ * partner's own budget, PARTNER_RATE_LIMIT_MAX a window for all its servers, counting only the
+ * requests it signed, so whoever knows a key id cannot spend the partner's budget; only then is
+ * the body parsed and validated.
  */
 export function partnerScope(config: GatewayConfig, services: Services, messaging: Messaging) {
   return async (app: FastifyInstance) => {
@@ -54,13 +60,17 @@ export function partnerScope(config: GatewayConfig, services: Services, messagin
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
       keyGenerator: (request) => {
         const key = header(request, 'x-api-key');
-        return /^[A-Za-z0-9_-]{1,100}$/.test(key) ? `partner-key:${key}` : `anonymous-ip:${request.ip}`;
+        return /^[A-Za-z0-9_-]{1,100}$/.test(key) ? `partner-key:${key}@${request.ip}` : `anonymous-ip:${request.ip}`;
       },
       max: (_request, key) => (key.startsWith('partner-key:') ? config.PARTNER_RATE_LIMIT_MAX : config.RATE_LIMIT_ANON_MAX),
-      errorResponseBuilder: (_request, context) =>
-        new AppError('RATE_LIMITED', 'Too many requests, slow down', { details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) } }),
+      errorResponseBuilder: (_request, context) => rateLimited(context.ttl),
     });
-    app.addHook('preValidation', async (request) => {
+    /** The partner's own budget, counted once its signature is checked. */
+    const partnerBudget = app.createRateLimit({
+      keyGenerator: (request) => `partner:${partnerOf(request)}`,
+      max: config.PARTNER_RATE_LIMIT_MAX,
+    });
+    app.addHook('preValidation', async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       // A GET (or its HEAD) has no body: its request target is what is signed.
       const bodiless = request.method === 'GET' || request.method === 'HEAD';
@@ -73,6 +83,15 @@ export function partnerScope(config: GatewayConfig, services: Services, messagin
         signed: signed.toString('base64'),
       });
       signedBy.set(request, unwrap(known).partnerId);
+      const budget = await partnerBudget(request);
+      if (!budget.isAllowed) {
+        reply.header('x-ratelimit-limit', budget.max).header('x-ratelimit-remaining', budget.remaining);
+        reply.header('x-ratelimit-reset', budget.ttlInSeconds);
+        if (budget.isExceeded) {
+          reply.header('retry-after', budget.ttlInSeconds);
+          throw rateLimited(budget.ttl);
+        }
+      }
       if (!bodiless) request.body = await parseJson(raw);
     });
     await app.register(partnerRoutes({ services }));
