@@ -2,11 +2,11 @@ import { createLogger, describeVerdict, verifyChain, type ChainVerdict, type Dat
 import { openRiskDatabase, readRiskConfig } from '@offramp/risk';
 import { auditChain } from '@offramp/risk/audit';
 import { openSessionsDatabase, readSessionsConfig } from '@offramp/sessions';
-import { timelineChain } from '@offramp/sessions/audit';
+import { partnerAuditChain, timelineChain } from '@offramp/sessions/audit';
 
 /**
  * `npm run audit:verify [-- sessions|risk ...] [--json]`: recomputes every hash of the audit chains
- * (sessions' withdrawal timeline, risk's operator audit log) directly in Postgres, in order, and
+ * (sessions' withdrawal timeline and partner audit, risk's operator audit log) directly in Postgres, in order, and
  * names the first broken entry of each. DATABASE_URL, else the embedded Postgres of `npm start`;
  * SESSIONS_DB_SCHEMA and RISK_DB_SCHEMA when the schemas are not the defaults. Exit code 0 when
  * every chain is intact, 1 when one is broken, 2 when it could not run.
@@ -15,7 +15,7 @@ type Env = Record<string, string | undefined>;
 
 interface AuditedService {
   name: string;
-  chain: HashChain;
+  chains: HashChain[];
   open(env: Env): Promise<Database>;
 }
 
@@ -24,20 +24,22 @@ const withSchema = (env: Env, schema: string | undefined): Env => (schema ? { ..
 const audited: AuditedService[] = [
   {
     name: 'sessions',
-    chain: timelineChain,
+    chains: [timelineChain, partnerAuditChain],
     open: (env) => openSessionsDatabase(readSessionsConfig(withSchema(env, env.SESSIONS_DB_SCHEMA))),
   },
   {
     name: 'risk',
-    chain: auditChain,
+    chains: [auditChain],
     open: (env) => openRiskDatabase(readRiskConfig(withSchema(env, env.RISK_DB_SCHEMA))),
   },
 ];
 
-async function verifyOne(service: AuditedService, env: Env): Promise<ChainVerdict> {
+async function verifyOne(service: AuditedService, env: Env): Promise<ChainVerdict[]> {
   const db = await service.open(env);
   try {
-    return await verifyChain(db.em.fork(), service.chain);
+    const verdicts: ChainVerdict[] = [];
+    for (const chain of service.chains) verdicts.push(await verifyChain(db.em.fork(), chain));
+    return verdicts;
   } finally {
     await db.close();
   }
@@ -56,7 +58,8 @@ if (unknown.length > 0) {
   const env: Env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? embeddedDatabaseUrl };
   try {
     const verdicts: ChainVerdict[] = [];
-    for (const service of audited.filter((s) => names.length === 0 || names.includes(s.name))) verdicts.push(await verifyOne(service, env));
+    for (const service of audited.filter((s) => names.length === 0 || names.includes(s.name)))
+      verdicts.push(...(await verifyOne(service, env)));
     if (json) process.stdout.write(`${JSON.stringify(verdicts, null, 2)}\n`);
     for (const v of verdicts) process.stdout.write(`${describeVerdict(v)}\n`);
     process.exitCode = verdicts.every((v) => v.ok) ? 0 : 1;

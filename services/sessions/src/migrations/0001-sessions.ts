@@ -9,6 +9,7 @@ import { PayoutRedispatch } from './0008-payout-redispatch.ts';
 import { PayoutSla } from './0009-payout-sla.ts';
 import { Partners } from './0010-partners.ts';
 import { PartnerWebhooks } from './0011-partner-webhooks.ts';
+import { PartnerAuditChain } from './0012-partner-audit-chain.ts';
 
 export class SessionsInitial extends Migration {
   override up(): void {
@@ -97,4 +98,5 @@ export const migrations = [
   { name: '0009_payout_sla', class: PayoutSla },
   { name: '0010_partners', class: Partners },
   { name: '0011_partner_webhooks', class: PartnerWebhooks },
+  { name: '0012_partner_audit_chain', class: PartnerAuditChain },
 ];
