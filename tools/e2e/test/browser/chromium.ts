@@ -174,6 +174,8 @@ export async function waitForText(page: Page, selector: string, text: string | R
           .catch(() => null)) ?? '';
       if (matches(last)) return last;
       const alert = ((await page.locator('#alert').textContent()) ?? '').trim();
+      // Waiting for the alert itself: it may have appeared between the two reads.
+      if (alert && selector === '#alert' && matches(alert)) return alert;
       if (alert) throw new Error(`waiting for ${selector} to show ${String(text)}, the page said: ${alert}`);
       return undefined;
     },
