@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { measure } from './common.ts';
 
 /*
- * node tools/bench/src/profile-summary.ts <file.cpuprofile> [--top 40]
+ * npm exec -- node tools/bench/src/profile-summary.ts <file.cpuprofile> [--top 40]
  *
  * What a CPU profile (node --cpu-prof, e.g. from `npm run bench:e2e -- --cpu-prof DIR`) spent its
  * busy time on: self time by package (node_modules/<name>, the repository's own folders, node's
@@ -45,15 +45,16 @@ function packageOf(url: string): string {
   return repo ? `${repo[1]}/${repo[2]}` : url;
 }
 
+/** A share of profile time (not money) with one decimal. */
+const oneDecimal = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+
 const rows = (map: Map<string, number>, busy: number, count: number) =>
   [...map.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
     .map(
       ([name, us]) =>
-        `${measure((100 * us) / busy, 1)
-          .toFixed(1)
-          .padStart(5)}%  ${measure(us / 1_000, 0)
+        `${oneDecimal.format((100 * us) / busy).padStart(5)}%  ${measure(us / 1_000, 0)
           .toString()
           .padStart(7)} ms  ${name}`,
     )

@@ -311,3 +311,11 @@ export async function processingWithdrawal(sys: System, c: CountryCase) {
   await waitForStatus(sys, t.trader, w.withdrawalId, 'processing');
   return { ...t, before, ...w };
 }
+
+/** Such a trader with a withdrawal Alfred paid out (sandbox success): `completed`. */
+export async function completedWithdrawal(sys: System, c: CountryCase) {
+  const w = await processingWithdrawal(sys, c);
+  await emitOfframp(sys, w.trader, w.sessionId, 'success');
+  await waitForStatus(sys, w.trader, w.withdrawalId, 'completed');
+  return w;
+}

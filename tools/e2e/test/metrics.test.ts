@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerRpc } from '@offramp/contracts';
 import { eventually } from '@offramp/kit/testing';
 import { startSystem, type System } from './system.ts';
-import { addAccount, countries, emitOfframp, newTrader, onboard, waitForStatus, withdraw } from './flows.ts';
+import { completedWithdrawal, countries } from './flows.ts';
 
 /** One sample of a Prometheus text exposition: name, labels and value. */
 interface Sample {
@@ -44,14 +44,7 @@ describe('metrics: the domain figures on /metrics after a withdrawal through the
   afterAll(async () => sys?.cleanup());
 
   it('when a withdrawal completes, then transitions, time in state, webhook lag, breaker state, outbox backlog and consumer lag are reported', async () => {
-    const c = countries.MX;
-    const trader = newTrader();
-    const holder = await onboard(sys, trader, c.country);
-    const accountId = await addAccount(sys, trader, c, holder);
-    const { sessionId, withdrawalId } = await withdraw(sys, trader, c, accountId);
-    await waitForStatus(sys, trader, withdrawalId, 'processing');
-    await emitOfframp(sys, trader, sessionId, 'success');
-    await waitForStatus(sys, trader, withdrawalId, 'completed');
+    await completedWithdrawal(sys, countries.MX);
 
     const sessions = await scrape(sys, 'sessions');
     expect(valueOf(sessions, 'withdrawal_transitions_total', { from: 'pending', to: 'approved' })).toBeGreaterThanOrEqual(1);
@@ -107,14 +100,7 @@ describe('metrics: the domain figures on /metrics after a withdrawal through the
     }
   });
   it('when a withdrawal goes through the gateway, then HTTP metrics by route pattern and status, and Alfred calls by endpoint and status, are reported', async () => {
-    const c = countries.MX;
-    const trader = newTrader();
-    const holder = await onboard(sys, trader, c.country);
-    const accountId = await addAccount(sys, trader, c, holder);
-    const { sessionId, withdrawalId } = await withdraw(sys, trader, c, accountId);
-    await waitForStatus(sys, trader, withdrawalId, 'processing');
-    await emitOfframp(sys, trader, sessionId, 'success');
-    await waitForStatus(sys, trader, withdrawalId, 'completed');
+    const { trader, withdrawalId } = await completedWithdrawal(sys, countries.MX);
     expect((await sys.http('GET', '/psp/alfred/no-such-route', { trader })).status).toBe(404);
 
     const gateway = await scrape(sys, 'gateway');

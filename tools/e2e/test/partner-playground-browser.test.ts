@@ -1,9 +1,9 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { launchChromium, screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { screenshot, trackedPage, unlabelledControls, waitForText } from './browser/chromium.ts';
 import { addPixAccount, fundInPage, onboardInPage, signIn, withdrawalStatusInPage } from './browser/playground-driver.ts';
 import { balance, newTrader } from './flows.ts';
-import { devSecret, startSystem, type System } from './system.ts';
+import { useConsoleSystem } from './browser/console-driver.ts';
+import { devSecret, type System } from './system.ts';
 
 /**
  * The Dev playground's partner runner in Chromium (issue 13): an operator creates a partner and
@@ -13,17 +13,7 @@ import { devSecret, startSystem, type System } from './system.ts';
 describe('Dev playground (Chromium): the partner API runner', () => {
   let sys: System;
   let baseUrl: string;
-  let launched: Promise<Browser> | undefined;
-  const browser = () => (launched ??= launchChromium());
-
-  beforeAll(async () => {
-    sys = await startSystem();
-    baseUrl = await sys.gateway.http.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await (await launched?.catch(() => undefined))?.close();
-    await sys?.cleanup();
-  });
+  const browser = useConsoleSystem({}, (started) => ({ sys, baseUrl } = started));
 
   it('when QA creates a partner, links the trader and sends a signed request from the page, then the withdrawal is made and the query answers its state', async () => {
     const { page, errors, close } = await trackedPage(await browser());
