@@ -42,10 +42,22 @@ export interface HandlerEntry {
   handle: MessageHandler;
   /** Nothing to do for it (`ignore`): acked once validated, with no transaction and no inbox row. */
   ignored?: boolean;
+  /** Whether this message concerns the handler at all (`on`'s `concerns`); false: acked like an ignored one. */
+  concerns?: (ctx: { em: EntityManager; envelope: Envelope<unknown> }) => Promise<boolean>;
 }
 
-export function on<S extends z.ZodType>(def: MessageDef<S>, handle: MessageHandler<S>): HandlerEntry {
-  return { def, handle: handle as MessageHandler };
+export interface OnOptions<S extends z.ZodType> {
+  /**
+   * Asked before the inbox transaction, with a connection of its own: false acks the message with no
+   * transaction and no inbox row (the handler would have done nothing). It must stay false for a
+   * message once it is false (a redelivery is asked again), e.g. "this withdrawal is a partner's",
+   * decided before the withdrawal existed.
+   */
+  concerns?: (ctx: { em: EntityManager; envelope: Envelope<z.output<S>> }) => Promise<boolean>;
+}
+
+export function on<S extends z.ZodType>(def: MessageDef<S>, handle: MessageHandler<S>, opts: OnOptions<S> = {}): HandlerEntry {
+  return { def, handle: handle as MessageHandler, ...(opts.concerns ? { concerns: opts.concerns as HandlerEntry['concerns'] } : {}) };
 }
 
 /**
@@ -223,6 +235,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
     const child = lazyChild(log, { traceId: envelope.traceId, messageId: envelope.id, subject });
     const enqueuedBefore = enqueuedSoFar();
     try {
+      if (entry.concerns && !(await entry.concerns({ em: opts.db.em.fork(), envelope }))) return await ackIgnored(msg);
       const fresh = await opts.db.em.fork().transactional(async (em) => {
         const res = await em.execute<{ affectedRows: number }>(
           'insert into inbox (consumer, message_id, subject) values (?, ?, ?) on conflict do nothing',

@@ -309,6 +309,41 @@ describe('startConsumer with concurrency', () => {
     await eventually('nothing pending or unacknowledged', async () => (await outstanding()) === 0);
   });
 
+  it('when a handler says a message does not concern it, then it is acked without an inbox row or a transaction; those that concern it are handled as before', async () => {
+    const { db, messaging } = await setup(2);
+    const settled: Result[] = [];
+    const handled: number[] = [];
+    const asked: number[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-concerns',
+      stream: 'EVENTS',
+      filterSubject: 'evt.consumer-test.>',
+      onSettled: (r) => void settled.push(r),
+      handlers: [
+        on(job, async ({ envelope }) => void handled.push(envelope.payload.n), {
+          concerns: async ({ em, envelope }) => {
+            asked.push(envelope.payload.n);
+            // A read on the connection it is given, outside any transaction.
+            const row = await queryRow(em, z.object({ even: z.boolean() }), 'select (?::int % 2 = 0) as even', [envelope.payload.n]);
+            return row!.even;
+          },
+        }),
+      ],
+    });
+    cleanups.push(() => consumer.stop());
+    for (let n = 0; n < 6; n++) await publish(messaging, n);
+    await eventually('every message settled', () => settled.length === 6);
+
+    expect(asked.sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(handled.sort()).toEqual([0, 2, 4]);
+    expect(settled).toEqual(Array.from({ length: 6 }, () => 'handled'));
+    const inbox = await queryRow(db.em.fork(), count, "select count(*)::text as n from inbox where consumer = 'consumer-concerns'");
+    expect(inbox).toEqual({ n: '3' });
+  });
+
   it('when a handler writes nothing into the outbox, then the commit says so (no relay wake-up for nothing), and when it writes a row, then it says that', async () => {
     const { db, messaging } = await setup(2);
     const after: [number, boolean][] = [];

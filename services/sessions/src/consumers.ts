@@ -1,6 +1,6 @@
 import { ignore, on, type ConsumerSpec, type HandlerEntry } from '@offramp/kit';
 import { ledgerEvents, pspAlfredEvents, riskEvents, withdrawalEvents, type MessageDef } from '@offramp/contracts';
-import { recordPartnerDelivery } from './partner-webhooks/partner-webhooks.ts';
+import { isPartnerWithdrawal, recordPartnerDelivery } from './partner-webhooks/partner-webhooks.ts';
 import { applyReported, ledgerRefusedCommand, openDiscrepancy } from './withdrawals/saga.ts';
 import type { TransitionDeps } from './withdrawals/transition.ts';
 
@@ -70,9 +70,15 @@ export function sessionsConsumers(deps: TransitionDeps): ConsumerSpec[] {
       stream: 'EVENTS',
       filterSubject: withdrawalEvents.statusChanged.subject,
       handlers: [
-        on(withdrawalEvents.statusChanged, async ({ em, envelope, log }) => {
-          await recordPartnerDelivery(em, envelope, log);
-        }),
+        on(
+          withdrawalEvents.statusChanged,
+          async ({ em, envelope, log }) => {
+            await recordPartnerDelivery(em, envelope, log);
+          },
+          // Most withdrawals are the widget's: theirs are acked with one read, no inbox transaction.
+          // A partner's request is stored before its withdrawal exists, so "not a partner's" never changes.
+          { concerns: ({ em, envelope }) => isPartnerWithdrawal(em, envelope.payload.withdrawalId) },
+        ),
       ],
     },
   ];

@@ -81,6 +81,11 @@ export function webhookPayloadOf(event: { occurredAt: string; payload: StatusCha
  * requested by a partner, records the delivery of its webhook (pending, due now), sent by the
  * dispatcher after the commit. A redelivered event finds its webhook id and records nothing.
  */
+/** Whether the withdrawal was made by a partner's request (one read; the request is stored before the withdrawal exists). */
+export async function isPartnerWithdrawal(em: EntityManager, withdrawalId: string): Promise<boolean> {
+  return (await partnerRequestOf(em, withdrawalId)) !== null;
+}
+
 export async function recordPartnerDelivery(
   em: EntityManager,
   envelope: Envelope<StatusChanged>,
