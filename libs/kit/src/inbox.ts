@@ -3,12 +3,13 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { deadLetterSubject, envelopeHeader, envelopeOf, type Envelope, type MessageDef } from '@offramp/contracts';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { isInfrastructureError } from './infrastructure.ts';
 import type { Logger } from './logger.ts';
 import type { Messaging } from './nats.ts';
 import { causeOf, enqueuedSoFar, type Cause } from './outbox.ts';
 import type { Metrics } from './metrics.ts';
+import { queryRows } from './sql.ts';
 
 export class inboxMigration extends Migration {
   override up(): void {
@@ -115,7 +116,33 @@ export interface ConsumerOptions {
    * again) comes after what followed it, as it always did.
    */
   orderKey?: (envelope: Envelope<unknown>) => string;
+  /**
+   * Group commit: messages of different keys whose turn has come together are handled in one
+   * transaction, at most this many: one begin, one inbox insert for all of them, each handler on
+   * its own fork of the transaction (its own identity map), one commit, then each is acked. 1 (the
+   * default) gives every message a transaction of its own. A batch that fails for anything but the
+   * infrastructure is rolled back whole and its messages handled again one per transaction, so a
+   * poison message (or a deadlock between two batches) never fails the others or counts against
+   * them. At most `concurrency` transactions run at once, so up to `concurrency` x `batch` messages
+   * are in hand.
+   */
+  batch?: number;
 }
+
+/** A parsed message whose turn has come, with its logger. */
+interface Item {
+  msg: JsMsg;
+  subject: string;
+  entry: HandlerEntry;
+  envelope: Envelope<unknown>;
+  log: Logger;
+}
+
+const insertedRow = z.object({ id: z.string() });
+
+/** A Postgres text[] literal: every element quoted, quotes and backslashes escaped. */
+const textArray = (values: readonly string[]) =>
+  `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 
 export interface Consumer {
   /** Stops pulling, lets every message in hand finish, then returns. */
@@ -174,10 +201,12 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
   // its first parse) cost about 30 times the parse itself.
   const bySubject = new Map(opts.handlers.map((h) => [h.def.subject, { entry: h, schema: envelopeOf(h.def) }]));
   const concurrency = consumerConcurrency(opts.db, opts.concurrency);
+  const batchMax = Math.max(1, Math.floor(opts.batch ?? 1));
+  const inHandMax = concurrency * batchMax;
   const orderKey = opts.orderKey ?? ((envelope: Envelope<unknown>) => envelope.correlationId);
   const inOrder = new KeyedTurns();
   const consumer = await messaging.js.consumers.get(stream, opts.name);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: Math.max(64, concurrency * 2) });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: Math.max(64, inHandMax * 2) });
   const settle = (result: 'handled' | 'duplicate' | 'retry' | 'dead_letter') => {
     opts.metrics?.messagesHandled.inc({ consumer: opts.name, result });
     opts.onSettled?.(result);
@@ -225,17 +254,33 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
     const turn = inOrder.take(orderKey(envelope));
     try {
       await turn.ready;
-      await handleParsed(msg, subject, entry, envelope);
+      const item: Item = {
+        msg,
+        subject,
+        entry,
+        envelope,
+        log: lazyChild(log, { traceId: envelope.traceId, messageId: envelope.id, subject }),
+      };
+      if (entry.concerns) {
+        let concerned: boolean;
+        try {
+          concerned = await entry.concerns({ em: opts.db.em.fork(), envelope });
+        } catch (err) {
+          return await failed(item, err);
+        }
+        if (!concerned) return await ackIgnored(msg);
+      }
+      await (batchMax > 1 ? batcher.submit(item) : handleAlone(item));
     } finally {
       turn.done();
     }
   }
 
-  async function handleParsed(msg: JsMsg, subject: string, entry: HandlerEntry, envelope: Envelope<unknown>): Promise<void> {
-    const child = lazyChild(log, { traceId: envelope.traceId, messageId: envelope.id, subject });
+  /** One message in its own inbox transaction, then settled: acked, or nak'd or dead-lettered by its failure. */
+  async function handleAlone(item: Item): Promise<void> {
+    const { subject, entry, envelope } = item;
     const enqueuedBefore = enqueuedSoFar();
     try {
-      if (entry.concerns && !(await entry.concerns({ em: opts.db.em.fork(), envelope }))) return await ackIgnored(msg);
       const fresh = await opts.db.em.fork().transactional(async (em) => {
         const res = await em.execute<{ affectedRows: number }>(
           'insert into inbox (consumer, message_id, subject) values (?, ?, ?) on conflict do nothing',
@@ -243,32 +288,124 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
           'run',
         );
         if (res.affectedRows === 0) return false;
-        await entry.handle({ em, envelope, log: child, cause: causeOf(envelope) });
+        await entry.handle({ em, envelope, log: item.log, cause: causeOf(envelope) });
         return true;
       });
-      await opts.afterCommit?.(envelope, { enqueued: enqueuedSoFar() !== enqueuedBefore });
-      await msg.ackAck();
-      failures.forget(msg.seq);
-      settle(fresh ? 'handled' : 'duplicate');
+      await settleCommitted(item, fresh, enqueuedSoFar() !== enqueuedBefore);
     } catch (err) {
-      if (isInfrastructureError(err)) {
-        const delivery = msg.info.deliveryCount;
-        child.warn({ err, delivery }, 'message failed: infrastructure unavailable, will be redelivered (not counted)');
-        msg.nak(infraBackoffMs[Math.min(delivery - 1, infraBackoffMs.length - 1)]);
-        settle('retry');
-        return;
-      }
-      const failed = failures.add(msg.seq);
-      if (failed >= maxDeliver) return deadLetter(msg, `failed ${failed} times: ${String(err)}`);
-      child.warn({ err, failed }, 'message failed, will be redelivered');
-      msg.nak(backoffMs[Math.min(failed - 1, backoffMs.length - 1)]);
-      settle('retry');
+      failed(item, err);
     }
   }
 
+  /** After its transaction committed: the test hook, the ack (no round trip: a lost ack is a redelivery the inbox skips), the count. */
+  async function settleCommitted(item: Item, fresh: boolean, enqueued: boolean): Promise<void> {
+    await opts.afterCommit?.(item.envelope, { enqueued });
+    item.msg.ack();
+    failures.forget(item.msg.seq);
+    settle(fresh ? 'handled' : 'duplicate');
+  }
+
+  function failed(item: Item, err: unknown): void | Promise<void> {
+    const { msg } = item;
+    if (isInfrastructureError(err)) {
+      const delivery = msg.info.deliveryCount;
+      item.log.warn({ err, delivery }, 'message failed: infrastructure unavailable, will be redelivered (not counted)');
+      msg.nak(infraBackoffMs[Math.min(delivery - 1, infraBackoffMs.length - 1)]);
+      settle('retry');
+      return;
+    }
+    const count = failures.add(msg.seq);
+    if (count >= maxDeliver) return deadLetter(msg, `failed ${count} times: ${String(err)}`);
+    item.log.warn({ err, failed: count }, 'message failed, will be redelivered');
+    msg.nak(backoffMs[Math.min(count - 1, backoffMs.length - 1)]);
+    settle('retry');
+  }
+
+  /**
+   * Several messages in one transaction (`batch`): one inbox insert says which are new, each new
+   * one's handler runs on its own fork of the transaction, in the order they came, and one commit
+   * makes all their effects durable together. A failure other than the infrastructure's rolls it
+   * all back and each message is handled alone, so only the failing one fails.
+   */
+  async function handleBatch(items: Item[]): Promise<void> {
+    if (items.length === 1) return handleAlone(items[0]!);
+    const enqueuedBefore = enqueuedSoFar();
+    let fresh: Set<string>;
+    try {
+      fresh = await opts.db.em.fork().transactional(async (em) => {
+        const rows = await queryRows(
+          em,
+          insertedRow,
+          `insert into inbox (consumer, message_id, subject)
+           select ?, m.id, m.subject from unnest(?::uuid[], ?::text[]) as m(id, subject)
+           on conflict do nothing returning message_id::text as id`,
+          [opts.name, `{${items.map((i) => i.envelope.id).join(',')}}`, textArray(items.map((i) => i.subject))],
+        );
+        const inserted = new Set(rows.map((r) => r.id));
+        for (const item of items) {
+          if (!inserted.has(item.envelope.id)) continue;
+          const own = em.fork({ keepTransactionContext: true });
+          await item.entry.handle({ em: own, envelope: item.envelope, log: item.log, cause: causeOf(item.envelope) });
+          await own.flush();
+        }
+        return inserted;
+      });
+    } catch (err) {
+      if (isInfrastructureError(err)) {
+        for (const item of items) await failed(item, err);
+        return;
+      }
+      log.debug({ err, messages: items.length }, 'consumer batch failed; handling its messages one per transaction');
+      await Promise.all(items.map((item) => handleAlone(item)));
+      return;
+    }
+    const enqueued = enqueuedSoFar() !== enqueuedBefore;
+    for (const item of items) {
+      try {
+        await settleCommitted(item, fresh.has(item.envelope.id), enqueued);
+      } catch (err) {
+        // Committed: not acked, it comes back and the inbox skips it.
+        log.warn({ err, subject: item.subject }, 'could not settle a committed message; it will be redelivered and skipped');
+      }
+    }
+  }
+
+  /** Gathers the messages whose turn came while a transaction slot was busy into one batch each. */
+  const batcher = (() => {
+    const waiting: { item: Item; done: () => void }[] = [];
+    let running = 0;
+    let scheduled = false;
+    const pump = () => {
+      scheduled = false;
+      while (running < concurrency && waiting.length > 0) {
+        const batch = waiting.splice(0, batchMax);
+        running++;
+        void handleBatch(batch.map((w) => w.item))
+          .catch((err: unknown) => log.error({ err }, 'consumer could not settle a batch'))
+          .finally(() => {
+            running--;
+            for (const w of batch) w.done();
+            pump();
+          });
+      }
+    };
+    return {
+      submit(item: Item): Promise<void> {
+        return new Promise<void>((resolve) => {
+          waiting.push({ item, done: resolve });
+          // The messages ready in the same turn of the event loop go together.
+          if (!scheduled && running < concurrency) {
+            scheduled = true;
+            setImmediate(pump);
+          }
+        });
+      },
+    };
+  })();
+
   async function ackIgnored(msg: JsMsg): Promise<void> {
     try {
-      await msg.ackAck();
+      msg.ack();
       failures.forget(msg.seq);
       settle('handled');
     } catch (err) {
@@ -294,7 +431,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
       const handling: Promise<void> = settleOne(msg).finally(() => inHand.delete(handling));
       inHand.add(handling);
       // A free slot before the next message is taken from the iterator.
-      if (inHand.size >= concurrency) await Promise.race(inHand);
+      if (inHand.size >= inHandMax) await Promise.race(inHand);
     }
     await Promise.all(inHand);
   })();
@@ -304,6 +441,8 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Consumer> {
       stopSampling();
       await messages.close();
       await loop;
+      // The acks are sent without waiting for the server's answer: make sure they left.
+      await messaging.nc.flush().catch((err: unknown) => log.debug({ err }, 'consumer: acks not flushed (connection closed)'));
     },
   };
 }

@@ -12,7 +12,7 @@ import { serveRpcs, type RpcRoute, type RpcServer } from './rpc.ts';
 
 /** Hooks tests use to crash a service at a chosen point or to watch it settle messages. */
 export interface ServiceHooks {
-  consumer?: Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'backoffMs' | 'maxDeliver' | 'concurrency'>;
+  consumer?: Pick<ConsumerOptions, 'afterCommit' | 'onSettled' | 'backoffMs' | 'maxDeliver' | 'concurrency' | 'batch'>;
   relay?: Pick<RelayOptions, 'pollMs' | 'idlePollMs' | 'afterPublish' | 'retentionMs' | 'cleanupEveryMs' | 'cleanupBatch'>;
 }
 
@@ -25,6 +25,23 @@ export function configuredConcurrency(config: unknown): number | undefined {
   const value = config.CONSUMER_CONCURRENCY;
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
+
+/**
+ * The `CONSUMER_BATCH` of a service's config, when it has one: at most how many messages each of
+ * its consumers commits in one transaction unless the consumer's spec says otherwise.
+ */
+export function configuredBatch(config: unknown): number | undefined {
+  if (typeof config !== 'object' || config === null || !('CONSUMER_BATCH' in config)) return undefined;
+  const value = config.CONSUMER_BATCH;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+/**
+ * A service's consumers commit up to this many messages together (`ConsumerOptions.batch`) unless
+ * its spec or config says otherwise: under load the messages waiting their turn share one begin,
+ * one inbox insert and one commit; alone, a message still goes at once.
+ */
+export const defaultServiceBatch = 16;
 
 /** What a service process hands its app: the connections it opened, and the test hooks. */
 export interface ServiceDeps<C> {
@@ -51,6 +68,13 @@ export interface ConsumerSpec {
    * `CONSUMER_CONCURRENCY` setting when its config has one, else the kit's 8.
    */
   concurrency?: number;
+  /**
+   * Messages committed together (see `ConsumerOptions.batch`); by default the service's
+   * `CONSUMER_BATCH` setting when its config has one, else `defaultServiceBatch`. 1 for handlers
+   * that wait on something outside the database (an HTTP call) or lock rows shared across
+   * correlations in no fixed order: in one transaction they would wait for each other.
+   */
+  batch?: number;
 }
 
 /** Something running on its own timer (a sweeper, a dispatcher, a reconciler). */
@@ -133,6 +157,7 @@ export async function startService<C>(
           metrics,
           ...spec,
           concurrency: spec.concurrency ?? configuredConcurrency(deps.config),
+          batch: spec.batch ?? configuredBatch(deps.config) ?? defaultServiceBatch,
           ...hooks.consumer,
           afterCommit: async (envelope, info) => {
             if (info.enqueued) relay.wake();

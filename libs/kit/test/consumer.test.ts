@@ -408,4 +408,187 @@ describe('startConsumer with concurrency', () => {
     const inbox = await queryRow(db.em.fork(), count, "select count(*)::text as n from inbox where consumer = 'consumer-stop'");
     expect(inbox).toEqual({ n: String(concurrency) });
   });
+
+  /** An effects table the batch tests' handlers write to, with the transaction each write was in. */
+  async function effectsTable(db: Database): Promise<void> {
+    await db.em.fork().execute('create table effects (n int not null, txid bigint not null default txid_current())');
+  }
+  const effectRows = (db: Database) =>
+    db.em
+      .fork()
+      .execute<{ n: number; txid: string }[]>('select n, txid::text as txid from effects order by n')
+      .then((rows) => rows.map((r) => ({ n: Number(r.n), txid: String(r.txid) })));
+
+  it('when several messages of different correlations are ready together with a batch, then they commit in fewer transactions than messages, each handled once with its inbox row', async () => {
+    const { db, messaging } = await setup(4);
+    await effectsTable(db);
+    for (let n = 0; n < 40; n++) await publish(messaging, n);
+    const settled: Result[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-batch',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency: 2,
+      batch: 8,
+      onSettled: (r) => void settled.push(r),
+      handlers: [
+        on(job, ({ em, envelope }) => em.execute('insert into effects (n) values (?)', [envelope.payload.n], 'run').then(() => {})),
+      ],
+    });
+    cleanups.push(() => consumer.stop());
+    await eventually('every message settled', () => settled.length === 40);
+
+    const rows = await effectRows(db);
+    expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 40 }, (_, n) => n));
+    const transactions = new Set(rows.map((r) => r.txid));
+    expect(transactions.size).toBeLessThan(40);
+    expect(Math.max(...[...transactions].map((t) => rows.filter((r) => r.txid === t).length))).toBeLessThanOrEqual(8);
+    expect(settled).toEqual(Array.from({ length: 40 }, () => 'handled'));
+    const inbox = await queryRow(db.em.fork(), count, "select count(*)::text as n from inbox where consumer = 'consumer-batch'");
+    expect(inbox).toEqual({ n: '40' });
+    const info = await messaging.jsm.consumers.info(messaging.streamName(streams.events.name), 'consumer-batch');
+    await eventually(
+      'nothing unacknowledged',
+      async () => (await messaging.jsm.consumers.info(info.stream_name, info.name)).num_ack_pending === 0,
+    );
+  });
+
+  it('when one message of a batch always fails, then the batch is rolled back and the others are handled alone, each once; the failing one leaves no effect and is dead-lettered', async () => {
+    const { db, messaging } = await setup(4);
+    await effectsTable(db);
+    for (let n = 0; n < 6; n++) await publish(messaging, n);
+    await publish(messaging, 666);
+    for (let n = 6; n < 12; n++) await publish(messaging, n);
+    const settled: Result[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-batch-poison',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency: 2,
+      batch: 16,
+      maxDeliver: 3,
+      backoffMs: [20],
+      onSettled: (r) => void settled.push(r),
+      handlers: [
+        on(job, async ({ em, envelope }) => {
+          await em.execute('insert into effects (n) values (?)', [envelope.payload.n], 'run');
+          if (envelope.payload.n === 666) throw new Error('job 666 failed');
+        }),
+      ],
+    });
+    cleanups.push(() => consumer.stop());
+    await eventually('the dead letter', () => settled.includes('dead_letter'));
+    await eventually('the others handled', () => settled.filter((r) => r === 'handled').length === 12);
+
+    expect((await effectRows(db)).map((r) => r.n)).toEqual(Array.from({ length: 12 }, (_, n) => n));
+    expect(settled.filter((r) => r === 'retry')).toHaveLength(2);
+    const inbox = await queryRow(db.em.fork(), count, "select count(*)::text as n from inbox where consumer = 'consumer-batch-poison'");
+    expect(inbox).toEqual({ n: '12' });
+  });
+
+  it('when messages share a correlation, then with a batch they are still handled one after another in stream order, never two of them in one transaction', async () => {
+    const { db, messaging } = await setup(4);
+    await effectsTable(db);
+    const same = (n: number) => publish(messaging, n, makeEnvelope(job, { n }, { correlationId: 'one-withdrawal', traceId: newId() }));
+    for (let n = 0; n < 30; n++) await (n % 3 === 0 ? same(n) : publish(messaging, n));
+    const order: number[] = [];
+    const settled: Result[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-batch-order',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency: 2,
+      batch: 8,
+      onSettled: (r) => void settled.push(r),
+      handlers: [
+        on(job, async ({ em, envelope }) => {
+          if (envelope.correlationId === 'one-withdrawal') order.push(envelope.payload.n);
+          await em.execute('insert into effects (n) values (?)', [envelope.payload.n], 'run');
+        }),
+      ],
+    });
+    cleanups.push(() => consumer.stop());
+    await eventually('every message settled', () => settled.length === 30);
+
+    const ours = Array.from({ length: 10 }, (_, i) => i * 3);
+    expect(order).toEqual(ours);
+    const rows = await effectRows(db);
+    const txids = ours.map((n) => rows.find((r) => r.n === n)!.txid);
+    expect(new Set(txids).size).toBe(ours.length);
+  });
+
+  it('when the database connection is cut in the middle of a batch, then nothing of it is applied and every message is redelivered and handled once', async () => {
+    const { db, messaging } = await setup(4);
+    await effectsTable(db);
+    for (let n = 0; n < 10; n++) await publish(messaging, n);
+    let cut = false;
+    const settled: Result[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-batch-cut',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency: 1,
+      batch: 10,
+      onSettled: (r) => void settled.push(r),
+      handlers: [
+        on(job, async ({ em, envelope }) => {
+          await em.execute('insert into effects (n) values (?)', [envelope.payload.n], 'run');
+          // The fifth message of the first batch kills its own connection: the batch's transaction dies with it.
+          if (envelope.payload.n === 4 && !cut) {
+            cut = true;
+            await em.execute('select pg_terminate_backend(pg_backend_pid())');
+          }
+        }),
+      ],
+    });
+    cleanups.push(() => consumer.stop());
+    await eventually('every message handled', () => settled.filter((r) => r === 'handled').length === 10);
+
+    expect(cut).toBe(true);
+    expect(settled.filter((r) => r === 'retry').length).toBeGreaterThan(0);
+    expect((await effectRows(db)).map((r) => r.n)).toEqual(Array.from({ length: 10 }, (_, n) => n));
+    const inbox = await queryRow(db.em.fork(), count, "select count(*)::text as n from inbox where consumer = 'consumer-batch-cut'");
+    expect(inbox).toEqual({ n: '10' });
+  });
+
+  it('when a batch holds a message already in the inbox, then it is a duplicate and its handler does not run again', async () => {
+    const { db, messaging } = await setup(4);
+    await effectsTable(db);
+    const twice = makeEnvelope(job, { n: 7 }, { correlationId: 'job-7', traceId: newId() });
+    const settled: Result[] = [];
+    const handled: number[] = [];
+    const consumer = await startConsumer({
+      db,
+      messaging,
+      log: testLogger('consumer'),
+      name: 'consumer-batch-duplicate',
+      stream: 'EVENTS',
+      filterSubject: job.subject,
+      concurrency: 1,
+      batch: 8,
+      onSettled: (r) => void settled.push(r),
+      handlers: [on(job, async ({ envelope }) => void handled.push(envelope.payload.n))],
+    });
+    cleanups.push(() => consumer.stop());
+    await publish(messaging, 7, twice);
+    await eventually('the first copy handled', () => settled.length === 1);
+    for (let n = 0; n < 4; n++) await publish(messaging, n);
+    await publish(messaging, 7, twice);
+    await eventually('every message settled', () => settled.length === 6);
+
+    expect(handled.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 7]);
+    expect(settled.filter((r) => r === 'duplicate')).toHaveLength(1);
+  });
 });

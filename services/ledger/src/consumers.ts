@@ -21,5 +21,8 @@ export function ledgerConsumers(): ConsumerSpec[] {
     on(ledgerCommands.postHold, (ctx) => apply(ctx, { kind: 'post', request: ctx.envelope.payload, cause: ctx.cause })),
     on(ledgerCommands.voidHold, (ctx) => apply(ctx, { kind: 'void', request: ctx.envelope.payload, cause: ctx.cause })),
   ];
-  return [{ name: 'ledger-commands', stream: 'COMMANDS', filterSubject: 'cmd.ledger.>', handlers }];
+  // One command per transaction: commands of different withdrawals lock balance rows they share (the
+  // system accounts, a trader's) in no fixed order, so two batches could deadlock; the ledger's own
+  // group commit takes requests together on its rpc path (`batcher`).
+  return [{ name: 'ledger-commands', stream: 'COMMANDS', filterSubject: 'cmd.ledger.>', handlers, batch: 1 }];
 }

@@ -52,6 +52,8 @@ export function pspAlfredConsumers(
       // One delivery may wait on several Alfred calls, each up to ALFRED_TIMEOUT_MS.
       ackWaitMs: Math.max(30_000, deps.alfredTimeoutMs * 8),
       concurrency: deps.concurrency,
+      // One command per transaction: each waits on Alfred's answers, and in a batch they would wait for each other.
+      batch: 1,
     },
   ];
 }
