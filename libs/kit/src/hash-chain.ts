@@ -114,6 +114,56 @@ export function hashChainTrigger(chain: HashChain, lockFirst = ''): string {
       end $$`;
 }
 
+/**
+ * The migration statements that move an existing chain's linking to commit time: the `before
+ * insert` trigger (which held the head's lock from the insert to the end of the transaction, so
+ * every appending transaction waited for the whole of the one before it) is replaced by a deferred
+ * constraint trigger that links each new row when its transaction commits, in the order the rows
+ * were inserted. The head is then held only from the commit's start to its end, and a committed
+ * row is never seen unlinked. The chain columns take null until then, and the table's append-only
+ * trigger (`immutable.fn`, bound to `before update or delete`) lets through exactly that one
+ * update: chain fields filled where they were null, nothing else changed.
+ */
+export function hashChainAtCommit(chain: HashChain, immutable: { fn: string; message: string }): string[] {
+  const { table, head, id } = chain;
+  const blank = (r: string) => `${r}.chain_seq := null; ${r}.prev_hash := null; ${r}.hash := null;`;
+  return [
+    `drop trigger ${table}_chain on ${table}`,
+    `alter table ${table} alter column chain_seq drop not null, alter column prev_hash drop not null, alter column hash drop not null`,
+    `create or replace function ${immutable.fn}() returns trigger language plpgsql as $$
+      declare
+        before_row ${table};
+        after_row ${table};
+      begin
+        if tg_op = 'UPDATE' and old.chain_seq is null and new.chain_seq is not null then
+          before_row := old;
+          after_row := new;
+          ${blank('before_row')}
+          ${blank('after_row')}
+          if before_row is not distinct from after_row then return new; end if;
+        end if;
+        raise exception '${immutable.message.replaceAll("'", "''")}';
+      end $$`,
+    `create function ${table}_chain_at_commit() returns trigger language plpgsql as $$
+      declare
+        r ${table};
+        last_seq bigint;
+        last_hash text;
+      begin
+        select seq, hash into last_seq, last_hash from ${head} for update;
+        r := new;
+        r.chain_seq := last_seq + 1;
+        r.prev_hash := last_hash;
+        r.hash := ${table}_entry_hash(r);
+        update ${table} set chain_seq = r.chain_seq, prev_hash = r.prev_hash, hash = r.hash where ${id} = new.${id};
+        update ${head} set seq = r.chain_seq, hash = r.hash;
+        return null;
+      end $$`,
+    `create constraint trigger ${table}_chain after insert on ${table}
+      deferrable initially deferred for each row execute function ${table}_chain_at_commit()`,
+  ];
+}
+
 export type ChainProblem =
   /** The row's content no longer gives its hash (a column was edited, or the hash itself). */
   | 'edited_content'
@@ -124,7 +174,9 @@ export type ChainProblem =
   /** The head says the chain is longer than the rows there (the last rows were deleted). */
   | 'missing_tail'
   /** The head's hash is not the last row's, or rows run past the head. */
-  | 'head_mismatch';
+  | 'head_mismatch'
+  /** A committed row that is on no chain (inserted with the chain's trigger disabled). */
+  | 'unlinked_entry';
 
 export interface ChainBreak {
   /** The chain_seq of the first broken entry (for missing_tail, the first missing one). */
@@ -203,6 +255,20 @@ export async function verifyChain(em: EntityManager, chain: HashChain, pageSize 
     if (page.length < pageSize) break;
   }
   if (!head) return verdict({ seq: '0', id: null, problem: 'head_mismatch', detail: `${chain.head} has no row` });
+  // Rows are linked when their transaction commits: a committed row without a link was slipped in
+  // around the trigger.
+  const unlinked = await queryRow(
+    em,
+    z.object({ id: z.string() }),
+    `select r.${chain.id}::text as id from ${chain.table} r where r.chain_seq is null order by r.${chain.id} limit 1`,
+  );
+  if (unlinked)
+    return verdict({
+      seq: (prevSeq + 1n).toString(),
+      id: unlinked.id,
+      problem: 'unlinked_entry',
+      detail: `entry ${unlinked.id} is on no chain (inserted around the chain's trigger)`,
+    });
   const headSeq = BigInt(head.seq);
   if (headSeq > prevSeq)
     return verdict({

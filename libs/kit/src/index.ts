@@ -21,6 +21,7 @@ export { queryRows, queryRow } from './sql.ts';
 export {
   hashChainMigration,
   hashChainTrigger,
+  hashChainAtCommit,
   verifyChain,
   describeVerdict,
   entryHash,

@@ -10,6 +10,7 @@ import { PayoutSla } from './0009-payout-sla.ts';
 import { Partners } from './0010-partners.ts';
 import { PartnerWebhooks } from './0011-partner-webhooks.ts';
 import { PartnerAuditChain } from './0012-partner-audit-chain.ts';
+import { ChainsAtCommit } from './0013-chains-at-commit.ts';
 
 export class SessionsInitial extends Migration {
   override up(): void {
@@ -99,4 +100,5 @@ export const migrations = [
   { name: '0010_partners', class: Partners },
   { name: '0011_partner_webhooks', class: PartnerWebhooks },
   { name: '0012_partner_audit_chain', class: PartnerAuditChain },
+  { name: '0013_chains_at_commit', class: ChainsAtCommit },
 ];
