@@ -16,6 +16,14 @@ export const stackConfig = z.object({
     .default(''),
   EMBEDDED_PG_PORT: portSchema.default(54329),
   EMBEDDED_NATS_PORT: portSchema.default(4223),
+  /**
+   * Settings for the embedded Postgres, `name=value` separated by spaces, each passed as `-c`
+   * (e.g. `shared_preload_libraries=pg_stat_statements` for `npm run bench:statements`).
+   */
+  EMBEDDED_PG_OPTIONS: z
+    .string()
+    .regex(/^\s*([a-z_.]+=[^\s]+\s*)*$/, 'name=value settings separated by spaces')
+    .default(''),
   OFFRAMP_DATA_DIR: z.string().min(1).default(path.join(repoRoot, '.data')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` or `pretty`; unset: pretty on a terminal outside CI, JSON otherwise (output.ts, logFormatOf). */

@@ -47,7 +47,12 @@ export async function startEmbeddedPostgres(ctx: StackContext): Promise<Infrastr
   const child = spawnChild({
     name: 'postgres',
     command: await postgresBinary(),
-    args: ['-D', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    args: [
+      ...['-D', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      ...config.EMBEDDED_PG_OPTIONS.split(/\s+/)
+        .filter(Boolean)
+        .flatMap((setting) => ['-c', setting]),
+    ],
     env: { ...process.env, LC_MESSAGES: 'C' },
     uid: owner?.uid,
     gid: owner?.gid,
