@@ -57,12 +57,15 @@ export function sessionsConsumers(deps: TransitionDeps & { partnerWithdrawals: P
       ]),
     },
     {
+      // Only the one ledger event it handles: the server filters out the hold-placed, hold-posted and
+      // transfer events (two or more per withdrawal) that would be delivered, parsed and acked for
+      // nothing. The durable was made with `evt.ledger.>`; NATS 2.9 updates an existing one's filter.
       name: 'sessions-ledger',
       stream: 'EVENTS',
-      filterSubject: 'evt.ledger.>',
-      handlers: ignoreOthers(ledgerEvents, [
+      filterSubject: ledgerEvents.commandRefused.subject,
+      handlers: [
         on(ledgerEvents.commandRefused, (ctx) => ledgerRefusedCommand(ctx, deps, ctx.envelope.payload, ctx.envelope.correlationId)),
-      ]),
+      ],
     },
     {
       // Sessions' own status changes: a partner's withdrawal gets its webhook recorded, sent after the commit.
