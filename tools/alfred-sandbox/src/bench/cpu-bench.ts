@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     /** The sandbox's server.ts to run (default: this checkout's), to compare another version of it on the same machine. */
     entry: { type: 'string' },
+    /** Runs the sandbox without a state file: what the persistence costs is the difference. */
+    'memory-only': { type: 'boolean', default: false },
     /** Writes a CPU profile of the sandbox (node --cpu-prof) into this directory when it stops. */
     'cpu-prof': { type: 'string' },
   },
@@ -81,7 +83,7 @@ async function main() {
       ALFRED_API_KEY: credentials['api-key'],
       ALFRED_API_SECRET: credentials['api-secret'],
       ALFRED_WEBHOOK_URL: `http://127.0.0.1:${receiverPort}/webhooks/alfred`,
-      SANDBOX_STATE_FILE: path.join(dir, 'state.json'),
+      SANDBOX_STATE_FILE: args['memory-only'] ? '' : path.join(dir, 'state.json'),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
