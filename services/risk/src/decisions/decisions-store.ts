@@ -64,21 +64,33 @@ export function recordedFrom(
 
 /**
  * Records the decision with all its reasons and, unless it is a reject, counts the withdrawal
- * against the trader's velocity limits: one statement. The primary keys keep both to one per
- * withdrawal (the usage insert does nothing for a withdrawal already counted).
+ * against the trader's velocity limits: one statement, guarded. It writes nothing and answers false
+ * when the withdrawal was decided meanwhile or when the trader's usage is no longer `usageRead`
+ * (the value its SQL gave when the decision read it; a decision of the same trader came in
+ * between): the caller decides again from a fresh read. The primary keys keep both to one per
+ * withdrawal.
  */
-export async function recordDecision(em: EntityManager, w: WithdrawalDebited, decision: Decision, messageId: string): Promise<void> {
-  await queryRows(
+export async function recordDecision(
+  em: EntityManager,
+  w: WithdrawalDebited,
+  decision: Decision,
+  messageId: string,
+  usageRead: { sql: string; params: unknown[]; value: unknown },
+): Promise<boolean> {
+  const rows = await queryRows(
     em,
     z.object({ withdrawal_id: z.string() }),
     `with decided as (
        insert into decisions (withdrawal_id, trader_id, country, payment_route_id, debited_minor, decision, reasons, message_id)
-       values (?, ?, ?, ?, ?, ?, ?::jsonb, ?)
-       returning withdrawal_id, trader_id, debited_minor, decision)
-     insert into velocity_usage (withdrawal_id, trader_id, amount_minor)
-     select withdrawal_id, trader_id, debited_minor from decided where decision <> 'reject'
-     on conflict do nothing
-     returning withdrawal_id`,
+       select ?::uuid, ?::text, ?::text, ?::text, ?::numeric, ?::text, ?::jsonb, ?::uuid
+       where (${usageRead.sql})::jsonb = ?::jsonb
+       on conflict (withdrawal_id) do nothing
+       returning withdrawal_id, trader_id, debited_minor, decision),
+     counted as (
+       insert into velocity_usage (withdrawal_id, trader_id, amount_minor)
+       select withdrawal_id, trader_id, debited_minor from decided where decision <> 'reject'
+       on conflict do nothing)
+     select withdrawal_id from decided`,
     [
       w.withdrawalId,
       w.traderId,
@@ -88,6 +100,9 @@ export async function recordDecision(em: EntityManager, w: WithdrawalDebited, de
       decision.decision,
       JSON.stringify(decision.reasons),
       messageId,
+      ...usageRead.params,
+      JSON.stringify(usageRead.value),
     ],
   );
+  return rows.length === 1;
 }
