@@ -50,7 +50,7 @@ describe('statements sessions sends per withdrawal', () => {
     transactionControl: c.transactionControl / ops,
   });
 
-  it('when withdrawals complete one at a time, then each costs a bounded number of statements and transactions, and a poll one statement', async () => {
+  it('when withdrawals complete one at a time, then each costs a bounded number of statements, and a poll one statement and no transaction', async () => {
     const traders: string[] = [];
     for (let i = 0; i < n; i++) traders.push(await stack.trader(funded));
     await consumersIdle();
@@ -84,11 +84,14 @@ describe('statements sessions sends per withdrawal', () => {
     console.log(`sessions' statements: ${JSON.stringify({ session, withdrawal, poll })}`);
     // A session is one insert.
     expect(session).toEqual({ statements: 1, transactionControl: 0 });
-    // An initiation is three single statements, each of the six saga messages one inbox transaction
-    // (4 to 6 statements): 33; the relay's batches (4 statements each, one per woken commit here) add
-    // 16, and a wake-up that finds nothing 3 more. Measured 49 and 20 (before: 70 and 24).
-    expect(withdrawal.statements).toBeLessThanOrEqual(53);
-    expect(withdrawal.transactionControl).toBeLessThanOrEqual(21);
+    // Measured 49 statements, 20 of them transaction control (before: 70 and 24). Bounded here: the
+    // others (the kit's transaction control varies with how its consumer and relay group their work).
+    // Sessions' own are 15: an initiation's three single statements, then per saga message the lock
+    // and one combined write (a transition: the status change enqueued, then one statement), or one
+    // statement for a status that only adds a note; the kit adds the six inbox rows and the relay's
+    // select and update per batch (one batch per woken commit here: 8), and a wake-up that finds
+    // nothing one more select. Before: 46.
+    expect(withdrawal.statements - withdrawal.transactionControl).toBeLessThanOrEqual(31);
     // The poll: one statement, no transaction.
     expect(poll).toEqual({ statements: 1, transactionControl: 0 });
   });
