@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pspAlfredRpc } from '@offramp/contracts';
+import { eventually } from '@offramp/kit/testing';
 import { claims, jwtSecret, rsaKeys, signJwt, startTestGateway, tokenFor, type TestGateway } from './harness.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -55,6 +56,30 @@ describe('gateway auth with HS256', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ success: true, data: { eligible: true, country: 'BR', rails: ['PIX'] }, trace_id: 'trace-auth-1' });
     expect(gw.fake.received).toEqual([{ subject: pspAlfredRpc.eligibility.subject, req: { traderId: 'alice' }, traceId: 'trace-auth-1' }]);
+  });
+
+  it("when a token that was accepted expires, then the same header is refused with the verifier's message (the memory of verified tokens ends at exp)", async () => {
+    const token = tokenFor('bob', { exp: now() + 2 });
+    expect((await gw.inject({ url: '/psp/alfred/eligibility', token })).statusCode).toBe(200);
+    expect((await gw.inject({ url: '/psp/alfred/eligibility', token })).statusCode).toBe(200);
+    const refused = await eventually('the token to expire', async () => {
+      const res = await gw.inject({ url: '/psp/alfred/eligibility', token });
+      return res.statusCode === 401 ? res : undefined;
+    });
+    expectUnauthorized(refused);
+    // The same refusal as a token already expired when first seen.
+    const never = await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('bob', { exp: now() - 5 }) });
+    expect(refused.json().error).toEqual(never.json().error);
+  });
+
+  it('when one token was accepted, then a token of another sub, or the same claims signed with another secret, is judged on its own', async () => {
+    const accepted = claims('carol');
+    expect((await gw.inject({ url: '/psp/alfred/eligibility', token: signJwt(accepted) })).statusCode).toBe(200);
+    expectUnauthorized(
+      await gw.inject({ url: '/psp/alfred/eligibility', token: signJwt(accepted, { alg: 'HS256', secret: `${jwtSecret}-x` }) }),
+    );
+    expect((await gw.inject({ url: '/psp/alfred/eligibility', token: tokenFor('dave') })).statusCode).toBe(200);
+    expect(gw.fake.received.map((r) => r.req)).toEqual([{ traderId: 'carol' }, { traderId: 'dave' }]);
   });
 
   it('when an operator token (role admin) calls a widget route, then it acts as the trader named by its sub', async () => {

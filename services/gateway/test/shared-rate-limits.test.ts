@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buckets } from '@offramp/contracts';
 import { provisionStreams } from '@offramp/kit';
 import { testMessaging } from '@offramp/kit/testing';
+import { natsRateLimitStore } from '../src/edge/rate-limit-store.ts';
 import { startTestGateway, tokenFor, type TestGateway } from './harness.ts';
 
 type Shared = Awaited<ReturnType<typeof testMessaging>>;
@@ -113,5 +114,46 @@ describe('rate limits when the shared store is out of reach', () => {
     expect(one.fake.received).toHaveLength(before);
     await provisionStreams(messaging);
     expect(await eligibility(one, frank)).toBe(200);
+  });
+});
+
+describe('the shared store itself (natsRateLimitStore)', () => {
+  let messaging: Shared;
+  beforeAll(async () => {
+    messaging = await testMessaging('gateway-rate-store');
+  });
+  afterAll(async () => messaging?.cleanup());
+
+  const counter = () => {
+    const Store = natsRateLimitStore(messaging, 'api');
+    const store = new Store();
+    return (key: string, max = 100) =>
+      new Promise<number>((resolve, reject) => store.incr(key, (err, res) => (err ? reject(err) : resolve(res!.current)), 60_000, max));
+  };
+
+  it('when one replica counts a key it wrote last, then each count is one write with no read; a count another replica made meanwhile is kept', async () => {
+    const one = counter();
+    const two = counter();
+    expect(await one('sub:grace')).toBe(1);
+    const before = messaging.nc.stats().outMsgs;
+    expect(await one('sub:grace')).toBe(2);
+    expect(await one('sub:grace')).toBe(3);
+    // Two counts, two messages out: the writes (compare-and-set at the revision it remembers).
+    expect(messaging.nc.stats().outMsgs - before).toBe(2);
+    expect(await two('sub:grace')).toBe(4);
+    // Its memory is stale now: the write fails, the key is read, the count goes on from the other's.
+    expect(await one('sub:grace')).toBe(5);
+    expect(await two('sub:grace')).toBe(6);
+  });
+
+  it('when a replica remembers a count under the limit but the bucket says it is over, then the answer follows the bucket', async () => {
+    const one = counter();
+    const two = counter();
+    expect(await one('sub:heidi', 2)).toBe(1);
+    expect(await two('sub:heidi', 2)).toBe(2);
+    expect(await two('sub:heidi', 2)).toBe(3);
+    // Over the limit (3 > 2): only read from now on, by either replica.
+    expect(await one('sub:heidi', 2)).toBe(4);
+    expect(await two('sub:heidi', 2)).toBe(4);
   });
 });

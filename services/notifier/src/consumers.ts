@@ -1,6 +1,6 @@
 import { on, type ConsumerSpec } from '@offramp/kit';
 import { withdrawalEvents } from '@offramp/contracts';
-import { recordDelayedNotification, recordNotification, type RecordConfig } from './notifications/notifications.ts';
+import { isNotified, recordDelayedNotification, recordNotification, type RecordConfig } from './notifications/notifications.ts';
 
 /** The durable consumer of `withdrawals.status-changed` on the EVENTS stream; also the inbox key. */
 export const withdrawalsConsumerName = 'notifier-withdrawals';
@@ -15,9 +15,16 @@ export function notifierConsumers(config: RecordConfig): ConsumerSpec[] {
       stream: 'EVENTS',
       filterSubject: withdrawalEvents.statusChanged.subject,
       handlers: [
-        on(withdrawalEvents.statusChanged, async ({ em, envelope, log, cause }) => {
-          await recordNotification(em, envelope, { config, log, cause });
-        }),
+        on(
+          withdrawalEvents.statusChanged,
+          async ({ em, envelope, log, cause }) => {
+            await recordNotification(em, envelope, { config, log, cause });
+          },
+          // Half of a withdrawal's status changes (pending, in_review, approved) are told to no one:
+          // acked without an inbox transaction (and without waking the senders), decided by the
+          // payload alone, so a redelivery decides the same.
+          { concerns: async ({ envelope }) => isNotified(envelope.payload) },
+        ),
       ],
     },
     {

@@ -3,6 +3,7 @@ import { makeEnvelope, newId } from '@offramp/kit';
 import { eventually } from '@offramp/kit/testing';
 import { withdrawalEvents } from '@offramp/contracts';
 import { z } from 'zod';
+import { withdrawalsConsumerName } from '../src/app.ts';
 import { change, notifierPerTest } from './harness.ts';
 import type { SmtpSink } from './smtp-sink.ts';
 
@@ -159,6 +160,29 @@ describe('notifier on withdrawals.status-changed', () => {
     expect(await notifier.rows(z.unknown(), 'select 1 from deliveries')).toHaveLength(0);
     expect(inbox).toHaveLength(0);
     expect(sink.messages).toHaveLength(0);
+  });
+
+  it('when a withdrawal goes through its internal statuses, then only the notified ones take an inbox row (the others are acked without a transaction)', async () => {
+    const settled: string[] = [];
+    const { notifier } = await start({ consumer: { onSettled: (r) => void settled.push(r) } });
+    const w = change({ from: null, to: 'pending' });
+    const events = [
+      await notifier.publishChange(w),
+      await notifier.publishChange({ ...w, from: 'pending', to: 'in_review', actor: 'risk' }),
+      await notifier.publishChange({ ...w, from: 'in_review', to: 'approved', actor: 'operator:op-1' }),
+      await notifier.publishChange({ ...w, from: 'approved', to: 'processing', actor: 'system' }),
+    ];
+    await eventually('four events', () => settled.length === 4);
+    await notifier.quiet();
+    expect(settled).toEqual(['handled', 'handled', 'handled', 'handled']);
+    const inbox = await notifier.rows(z.object({ message_id: z.string() }), 'select message_id from inbox where consumer = ?', [
+      withdrawalsConsumerName,
+    ]);
+    expect(inbox.map((r) => r.message_id)).toEqual([events[3]!.id]);
+    expect((await notifier.deliveries(w.withdrawalId)).map((d) => [d.channel, d.status])).toEqual([
+      ['in_app', 'sent'],
+      ['email', 'sent'],
+    ]);
   });
 
   it('when the event is older than NOTIFY_MAX_EVENT_AGE_SECONDS, then it is logged as skipped and not sent', async () => {

@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '@offramp/kit';
+import { inTransaction, newId } from '@offramp/kit';
 import { eventually, readStream, testLogger } from '@offramp/kit/testing';
 import { riskRpc, withdrawalEvents } from '@offramp/contracts';
 import { z } from 'zod';
 import { buildRisk } from '../src/app.ts';
+import { recordDecision } from '../src/decisions/decisions-store.ts';
+import { usageExtra } from '../src/limits/limits-store.ts';
+import { loadRules } from '../src/thresholds/thresholds.ts';
 import { debited, startTestRisk, type TestRisk } from './harness.ts';
 
 const usdt = (units: number) => BigInt(units) * 1_000_000n;
@@ -150,6 +153,31 @@ describe('risk decisions on withdrawals.debited', () => {
     } finally {
       await replica.close();
     }
+  });
+
+  it('when the trader used more after the decision read the usage, then its guarded write records nothing; from a fresh read it is recorded once', async () => {
+    risk = await startTestRisk();
+    const traderId = `trader-${newId()}`;
+    const usage = usageExtra(traderId);
+    const readUsage = (r: TestRisk) => inTransaction(r.db, async (em) => (await loadRules(em, [usage])).extras.usage);
+    // What a decision read before the trader's first withdrawal was counted.
+    const stale = await readUsage(risk);
+    await risk.decideOne(debited({ traderId }));
+    const second = debited({ traderId });
+    const approve = { decision: 'approve' as const, reasons: [] };
+    const write = (r: TestRisk, value: unknown) =>
+      inTransaction(r.db, (em) => recordDecision(em, second, approve, newId(), { ...usage, value }));
+    expect(await write(risk, stale)).toBe(false);
+    const counted = () =>
+      risk!.rows(z.object({ withdrawal_id: z.string() }), 'select withdrawal_id from velocity_usage where trader_id = ?', [traderId]);
+    expect(await counted()).toHaveLength(1);
+    expect(await risk.rows(z.unknown(), 'select 1 from decisions where withdrawal_id = ?', [second.withdrawalId])).toEqual([]);
+    const fresh = await readUsage(risk);
+    expect(await write(risk, fresh)).toBe(true);
+    expect(await counted()).toHaveLength(2);
+    // Decided already: the same write again records nothing.
+    expect(await write(risk, await readUsage(risk))).toBe(false);
+    expect(await counted()).toHaveLength(2);
   });
 
   it('when the same envelope is published twice under different message ids, then one decision and one event', async () => {

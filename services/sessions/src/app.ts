@@ -15,6 +15,7 @@ import { operatorActions } from './withdrawals/operator.ts';
 import { partnerRegistry } from './partners/partners.ts';
 import { startPartnerWebhookDispatcher, type PartnerWebhookDispatcher } from './partner-webhooks/dispatcher.ts';
 import { createPartnerWebhooksMetrics } from './partner-webhooks/partner-webhooks-metrics.ts';
+import { PartnerWithdrawals } from './partner-webhooks/partner-webhooks.ts';
 
 export { migrations };
 export { readSessionsConfig, sessionsConfig, type SessionsConfig } from './config.ts';
@@ -52,7 +53,15 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
     const own = createSessionsMetrics(metrics);
     exceptionsOpenGauge(metrics, db, log);
     const observe = transitionObserver(own);
-    const initiate: InitiateDeps = { db, call, relay, log, ...(hooks.afterHold ? { afterHold: hooks.afterHold } : {}) };
+    const partnerWithdrawals = new PartnerWithdrawals();
+    const initiate: InitiateDeps = {
+      db,
+      call,
+      relay,
+      log,
+      onCreated: (withdrawalId, partner) => partnerWithdrawals.learn(withdrawalId, partner),
+      ...(hooks.afterHold ? { afterHold: hooks.afterHold } : {}),
+    };
     sweeper = startSweeper({ initiate, log, metrics: own, settings: config });
     const operator = operatorActions({ db, relay, call, observe });
     const webhooks = {
@@ -88,7 +97,7 @@ export async function buildSessions(deps: SessionsDeps): Promise<SessionsApp> {
         partnerRequests: { db, create, initiate, windowMs: config.PARTNER_REQUEST_WINDOW_MS },
         partnerWebhooks: webhooks,
       }),
-      consumers: sessionsConsumers({ call, observe, redispatchMax: config.PAYOUT_REDISPATCH_MAX }),
+      consumers: sessionsConsumers({ call, observe, redispatchMax: config.PAYOUT_REDISPATCH_MAX, partnerWithdrawals }),
       loops: [sweeper, dispatcher],
       // A status change may have recorded a partner's webhook: send it without waiting for the next poll.
       afterConsume: (envelope) => {

@@ -1,6 +1,6 @@
 import { ignore, on, type ConsumerSpec, type HandlerEntry } from '@offramp/kit';
 import { ledgerEvents, pspAlfredEvents, riskEvents, withdrawalEvents, type MessageDef } from '@offramp/contracts';
-import { isPartnerWithdrawal, recordPartnerDelivery } from './partner-webhooks/partner-webhooks.ts';
+import { recordPartnerDelivery, type PartnerWithdrawals } from './partner-webhooks/partner-webhooks.ts';
 import { applyReported, ledgerRefusedCommand, openDiscrepancy } from './withdrawals/saga.ts';
 import type { TransitionDeps } from './withdrawals/transition.ts';
 
@@ -23,7 +23,7 @@ function ignoreOthers(events: Record<string, MessageDef>, handled: HandlerEntry[
  * The saga's consumers, one per source (NATS 2.9 takes one filter subject per consumer); the reactions are the withdrawals feature's.
  * And the partner webhooks' consumer of sessions' own status changes.
  */
-export function sessionsConsumers(deps: TransitionDeps): ConsumerSpec[] {
+export function sessionsConsumers(deps: TransitionDeps & { partnerWithdrawals: PartnerWithdrawals }): ConsumerSpec[] {
   return [
     {
       name: 'sessions-risk',
@@ -57,12 +57,15 @@ export function sessionsConsumers(deps: TransitionDeps): ConsumerSpec[] {
       ]),
     },
     {
+      // Only the one ledger event it handles: the server filters out the hold-placed, hold-posted and
+      // transfer events (two or more per withdrawal) that would be delivered, parsed and acked for
+      // nothing. The durable was made with `evt.ledger.>`; NATS 2.9 updates an existing one's filter.
       name: 'sessions-ledger',
       stream: 'EVENTS',
-      filterSubject: 'evt.ledger.>',
-      handlers: ignoreOthers(ledgerEvents, [
+      filterSubject: ledgerEvents.commandRefused.subject,
+      handlers: [
         on(ledgerEvents.commandRefused, (ctx) => ledgerRefusedCommand(ctx, deps, ctx.envelope.payload, ctx.envelope.correlationId)),
-      ]),
+      ],
     },
     {
       // Sessions' own status changes: a partner's withdrawal gets its webhook recorded, sent after the commit.
@@ -75,9 +78,10 @@ export function sessionsConsumers(deps: TransitionDeps): ConsumerSpec[] {
           async ({ em, envelope, log }) => {
             await recordPartnerDelivery(em, envelope, log);
           },
-          // Most withdrawals are the widget's: theirs are acked with one read, no inbox transaction.
-          // A partner's request is stored before its withdrawal exists, so "not a partner's" never changes.
-          { concerns: ({ em, envelope }) => isPartnerWithdrawal(em, envelope.payload.withdrawalId) },
+          // Most withdrawals are the widget's: theirs are acked without an inbox transaction, and mostly
+          // without a read (a partner's request is stored before its withdrawal exists, so "not a
+          // partner's" never changes: PartnerWithdrawals remembers it).
+          { concerns: ({ em, envelope }) => deps.partnerWithdrawals.concerns(em, envelope.payload) },
         ),
       ],
     },

@@ -89,11 +89,14 @@ export function buildSandbox(options: SandboxOptions = {}): Sandbox {
   // An emulator must never hold its own close hostage to a client's idle keep-alive connection.
   // Fastify's two info lines per request are left out: the partner calls are in GET /__emu/requests,
   // and each request is logged once, at debug level.
+  // Nor does each request get a child logger of its own (pino sets up bindings and redaction per
+  // child) unless debug lines, which carry the request id, are wanted.
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
     forceCloseConnections: true,
     disableRequestLogging: true,
+    childLoggerFactory: (logger, bindings, options) => (log.isLevelEnabled('debug') ? logger.child(bindings, options) : logger),
   });
   app.addHook('onResponse', async (request, reply) => {
     if (log.isLevelEnabled('debug'))

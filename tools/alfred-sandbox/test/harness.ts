@@ -87,6 +87,8 @@ export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
   rawBody: string;
   at: number;
+  /** The sender's port: one per connection it opened. */
+  remotePort: number | undefined;
 }
 
 /** A real local HTTP endpoint for webhooks; `answers` are the status codes it gives, in turn (then 200). */
@@ -104,7 +106,12 @@ export async function startReceiver(answers: number[] = []): Promise<WebhookRece
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      received.push({ headers: req.headers, rawBody: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      received.push({
+        headers: req.headers,
+        rawBody: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+        remotePort: req.socket.remotePort,
+      });
       res.writeHead(receiver.answers.shift() ?? 200, { 'content-type': 'application/json' }).end('{}');
     });
   });

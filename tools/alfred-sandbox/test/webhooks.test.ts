@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '@offramp/kit/testing';
 import { backoffMs } from '../src/webhooks/dispatcher.ts';
@@ -153,6 +155,48 @@ describe('webhooks', () => {
     const deliveries = sandbox.state.deliveries.filter((d) => d.body.referenceId === transactionId);
     expect(deliveries).toHaveLength(4);
     expect(deliveries.every((d) => d.state === 'skipped' && d.skippedBecause === 'webhook delivery is off')).toBe(true);
+  });
+
+  it('when an offramp is walked, then its four webhooks go out on one kept-alive connection', async () => {
+    const transactionId = await newOfframp();
+    await sandbox.emu('POST', `/offramps/${transactionId}/walk`, { outcome: 'success' });
+    await sandbox.webhooks.idle();
+    expect(statusesReceived()).toEqual([
+      'ON_CHAIN_DEPOSIT_RECEIVED',
+      'TRADE_COMPLETED',
+      'FIAT_TRANSFER_INITIATED',
+      'FIAT_TRANSFER_COMPLETED',
+    ]);
+    expect(new Set(receiver.received.map((r) => r.remotePort)).size).toBe(1);
+  });
+
+  it('when the receiver does not answer within webhookTimeoutMs, then the attempt fails with an error and the next one delivers it', async () => {
+    // Holds the first request without answering; answers the next at once.
+    let requests = 0;
+    const slow = createServer((req, res) => {
+      requests++;
+      req.resume();
+      if (requests > 1) req.on('end', () => res.writeHead(200).end('{}'));
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const transactionId = await newOfframp();
+      await sandbox.emu('PUT', '/config', {
+        webhookUrl: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`,
+        webhookTimeoutMs: 200,
+      });
+      await sandbox.call('POST', '/webhooks', { referenceId: transactionId, eventType: 'OFFRAMP', status: 'TRADE_COMPLETED' });
+      await sandbox.webhooks.idle();
+      const [delivery] = sandbox.state.deliveries.filter((d) => d.body.referenceId === transactionId);
+      expect(delivery).toMatchObject({ state: 'delivered', delivered: true });
+      expect(delivery!.attempts.map((a) => [a.statusCode, typeof a.error])).toEqual([
+        [null, 'string'],
+        [200, 'object'],
+      ]);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 
   it('when the emulator is reset during retries, then the retries stop', async () => {

@@ -5,7 +5,15 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadavg, machine, measure, percentile, progress } from './common.ts';
-import { coresBetween, serviceNames, startStack, type CpuSample, type RunningStack } from './stack-process.ts';
+import {
+  coresBetween,
+  countsBetween,
+  serviceNames,
+  startStack,
+  type CpuSample,
+  type RunningStack,
+  type StackCounts,
+} from './stack-process.ts';
 import { setUpTrader, withdraw, type Trader, type WithdrawalTiming } from './widget-client.ts';
 
 /*
@@ -20,7 +28,10 @@ import { setUpTrader, withdraw, type Trader, type WithdrawalTiming } from './wid
  * saturated); then `--idle-seconds` of idle, each process's CPU per 10 s, the last window compared
  * with the fresh stack's. Stops the stack (SIGINT, as Ctrl-C) and prints one JSON line. The
  * maximum-rate phase starts no withdrawal after `--max-phase-seconds` (55): with it the whole run
- * stays under 3 minutes however slow the stack (`maxRate.cutShort` then says so).
+ * stays under 3 minutes however slow the stack (`maxRate.cutShort` then says so). Per withdrawal
+ * of the maximum-rate phase it prints each process's CPU ms and what the servers did
+ * (`serverWorkPerWithdrawal`: Postgres transactions from pg_stat_database, JetStream messages
+ * stored from the streams' last sequences; see StackCounts in stack-process.ts).
  */
 
 const { values: args } = parseArgs({
@@ -84,6 +95,7 @@ async function runPhase(
   seconds: number;
   cutShort: boolean;
   cpu: { before: CpuSample; after: CpuSample };
+  counts: { before: StackCounts; after: StackCounts };
 }> {
   const timings: WithdrawalTiming[] = [];
   const failures: string[] = [];
@@ -97,6 +109,7 @@ async function runPhase(
   progress(
     `${what}: ${plan.count} withdrawals, ${plan.ratePerSecond ? `arriving at ${measure(plan.ratePerSecond, 2)}/s` : `${plan.concurrency} at once`}`,
   );
+  const countsBefore = await stack.counts();
   const before = stack.cpu();
   const started = performance.now();
   if (plan.ratePerSecond) {
@@ -122,7 +135,9 @@ async function runPhase(
     );
   }
   const seconds = (performance.now() - started) / 1_000;
-  return { timings, failures, seconds, cutShort: timings.length + failures.length < plan.count, cpu: { before, after: stack.cpu() } };
+  const after = stack.cpu();
+  const counts = { before: countsBefore, after: await stack.counts() };
+  return { timings, failures, seconds, cutShort: timings.length + failures.length < plan.count, cpu: { before, after }, counts };
 }
 
 function summarise(phase: Awaited<ReturnType<typeof runPhase>>) {
@@ -195,10 +210,28 @@ async function main() {
         max.timings.length > 0 ? measure((seconds * 1_000) / max.timings.length, 1) : null,
       ]),
     );
+    // What one withdrawal costs the servers, in counts that do not depend on how busy the machine is.
+    const done = max.timings.length;
+    const counted = countsBetween(max.counts.before, max.counts.after);
+    const perWithdrawal = (n: number) => (done > 0 ? measure(n / done, 1) : null);
+    const serverWork = {
+      /** xact_commit + xact_rollback of the stack's database (pg_stat_database), over the phase. */
+      pgTransactionsPerWithdrawal: perWithdrawal(counted.pgTransactions),
+      /** Messages stored by JetStream over the phase: the growth of every stream's last sequence (KV buckets included). */
+      jetstreamMessagesPerWithdrawal: perWithdrawal(counted.jetstreamMessages),
+      jetstreamMessagesPerStream: Object.fromEntries(
+        Object.entries(counted.jetstreamMessagesPerStream)
+          .filter(([, n]) => n > 0)
+          .map(([name, n]) => [name, perWithdrawal(n)]),
+      ),
+      pgTransactions: counted.pgTransactions,
+      jetstreamMessages: counted.jetstreamMessages,
+    };
     progress(
       `CPU ms per withdrawal: ${Object.entries(cpuMsPerWithdrawal)
         .map(([name, value]) => `${name} ${value}`)
-        .join(', ')}`,
+        .join(', ')}; per withdrawal: Postgres transactions ${serverWork.pgTransactionsPerWithdrawal}, ` +
+        `JetStream messages stored ${serverWork.jetstreamMessagesPerWithdrawal}`,
     );
 
     // Half the maximum rate, for a fixed time; no trader past risk's daily count.
@@ -255,6 +288,7 @@ async function main() {
         completedP99OverP50: ratio(halfSummary.initiateToCompletedMs.p99, halfSummary.initiateToCompletedMs.p50),
       },
       cpuCoresUnderLoad: { services: loadCores.services, total: loadCores.total },
+      serverWorkPerWithdrawal: serverWork,
       idle: {
         freshCores: { services: fresh.services, total: fresh.total },
         afterLoadCores: { services: afterLoad.services, total: afterLoad.total, afterSeconds: idleSeconds },

@@ -1,5 +1,7 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
+import { z } from 'zod';
+import { connectMessaging, createLogger, openDatabase, queryRow, type Database, type Messaging } from '@offramp/kit';
 import { spawnChildStack, stackRunning } from '@offramp/stack/src/child-stack.ts';
 import { services } from '@offramp/stack/src/services.ts';
 import { childrenOf, cpuSeconds, memoryMiB, waitFor200 } from './common.ts';
@@ -30,8 +32,70 @@ export interface RunningStack {
   cpu(): CpuSample;
   /** Peak resident memory (MiB) of each service process so far. */
   peakRssMiB(): Record<string, number | null>;
+  /** What the stack's Postgres and JetStream have done so far (counters that only grow); see StackCounts. */
+  counts(): Promise<StackCounts>;
   /** SIGINT, as Ctrl-C: the stack stops the services, then its servers; resolves with how it ended. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; seconds: number }>;
+}
+
+/**
+ * Counters of the stack's servers, read between two moments for what happened in between:
+ * - `pgTransactions`: xact_commit + xact_rollback of the stack's database in pg_stat_database.
+ *   Backends publish their counts when a transaction ends but at most once a second (after 10 s
+ *   when idle), so a reading can lack about the last second's transactions.
+ * - `jetstreamMessages`: per stream (the KV buckets' too), the sequence of its last message, which
+ *   grows by one per message stored whatever its retention later removes. The stack's nats-server
+ *   runs without a monitoring port, so the server's own in_msgs (core requests and replies too) is
+ *   not available; rpcs over core NATS are not counted.
+ */
+export interface StackCounts {
+  pgTransactions: number;
+  jetstreamMessages: Record<string, number>;
+}
+
+/** The stack's embedded Postgres: its user, password and database (tools/stack/src/postgres.ts). */
+const stackDatabaseUrl = (port: number) => `postgres://postgres:postgres@127.0.0.1:${port}/offramp`;
+
+/** Opens a connection to the stack's Postgres and NATS on first use, to read their counters. */
+function stackCounters(ports: Record<string, number>) {
+  let opened: Promise<{ db: Database; messaging: Messaging }> | undefined;
+  const open = async () => {
+    const log = createLogger({ name: 'bench-e2e', level: 'silent' });
+    const db = await openDatabase({ url: stackDatabaseUrl(ports.postgres!), schema: 'public', migrations: [], poolMax: 1 });
+    const messaging = await connectMessaging({ url: `nats://127.0.0.1:${ports.nats}`, name: 'bench-e2e-counters', log });
+    return { db, messaging };
+  };
+  return {
+    async read(): Promise<StackCounts> {
+      const { db, messaging } = await (opened ??= open());
+      const row = await queryRow(
+        db.em.fork(),
+        z.object({ transactions: z.string() }),
+        'select (xact_commit + xact_rollback)::text as transactions from pg_stat_database where datname = current_database()',
+      );
+      const jetstreamMessages: Record<string, number> = {};
+      for await (const stream of messaging.jsm.streams.list()) jetstreamMessages[stream.config.name] = stream.state.last_seq;
+      return { pgTransactions: Number(row?.transactions ?? 0), jetstreamMessages };
+    },
+    async close() {
+      if (!opened) return;
+      const { db, messaging } = await opened.catch(() => ({ db: null, messaging: null }));
+      await messaging?.nc.close().catch(() => undefined);
+      await db?.close().catch(() => undefined);
+    },
+  };
+}
+
+/** What the stack's servers did between two readings: Postgres transactions, and JetStream messages stored in all and per stream. */
+export function countsBetween(before: StackCounts, after: StackCounts) {
+  const perStream = Object.fromEntries(
+    Object.entries(after.jetstreamMessages).map(([name, last]) => [name, last - (before.jetstreamMessages[name] ?? 0)]),
+  );
+  return {
+    pgTransactions: after.pgTransactions - before.pgTransactions,
+    jetstreamMessages: Object.values(perStream).reduce((sum, n) => sum + n, 0),
+    jetstreamMessagesPerStream: perStream,
+  };
 }
 
 /**
@@ -92,6 +156,7 @@ export async function startStack(opts: {
     throw new Error(`${String(err)}; see ${opts.logFile}`);
   }
   const startSeconds = Math.round((performance.now() - started) / 100) / 10;
+  const counters = stackCounters(ports);
 
   return {
     gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
@@ -117,7 +182,9 @@ export async function startStack(opts: {
           .map(([name, pid]) => [name, memoryMiB(pid)?.peak ?? null]),
       );
     },
+    counts: () => counters.read(),
     async stop() {
+      await counters.close();
       const stopping = performance.now();
       if (running()) proc.kill('SIGINT');
       const timedOut = await Promise.race([exited.then(() => false), delay(60_000, true, { ref: false })]);

@@ -27,6 +27,8 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     tokenRules: TokenRules;
+    /** Authorization headers that verified (null with a JWKS, whose keys can be withdrawn). */
+    verifiedTokens: VerifiedTokens | null;
   }
 }
 
@@ -41,6 +43,35 @@ const claims = z.object({
   nbf: z.number().finite().optional(),
   role: z.string().max(50).optional(),
 });
+
+type Claims = z.infer<typeof claims>;
+
+/**
+ * The claims of bearer tokens that verified, by the whole Authorization header: a widget sends the
+ * same token with every request, and verifying it again (the plugin's option merging, decoding, the
+ * HMAC or RSA check) was the largest cost of a request in the gateway itself. With a fixed key the
+ * same header always verifies the same way, except for time: an entry is used only until the
+ * token's `exp` (the verifier's own check, no tolerance; after it the header is verified again and
+ * refused with the verifier's message), and the time rules are checked on every request. At most
+ * `limit` headers; the oldest go first.
+ */
+export class VerifiedTokens {
+  readonly #entries = new Map<string, Claims>();
+  readonly #limit: number;
+  constructor(limit = 10_000) {
+    this.#limit = limit;
+  }
+  get(header: string, nowMs: number): Claims | undefined {
+    const entry = this.#entries.get(header);
+    if (entry && nowMs <= entry.exp * 1000) return entry;
+    if (entry) this.#entries.delete(header);
+    return undefined;
+  }
+  set(header: string, token: Claims): void {
+    this.#entries.set(header, token);
+    if (this.#entries.size > this.#limit) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+}
 
 /** Dev tokens live one hour, or less when the configured maximum is shorter. */
 const devTokenSeconds = (config: GatewayConfig) => Math.min(3600, config.JWT_MAX_LIFETIME_SECONDS);
@@ -59,7 +90,7 @@ export function tokenRulesOf(config: GatewayConfig): TokenRules {
  * lifetime after it; `iat` and `nbf` no further ahead of our clock than the allowed skew.
  * Returns why the token is refused, or null.
  */
-export function timeRuleBroken(token: z.infer<typeof claims>, rules: TokenRules, nowSeconds: number): string | null {
+export function timeRuleBroken(token: Claims, rules: TokenRules, nowSeconds: number): string | null {
   const admin = token.role === 'admin';
   const max = admin ? rules.adminMaxLifetimeSeconds : rules.maxLifetimeSeconds;
   if (token.exp <= token.iat) return 'The bearer token expires before it was issued (exp must be after iat)';
@@ -115,6 +146,7 @@ export async function registerAuth(app: FastifyInstance, config: GatewayConfig):
     messages: { authorizationTokenInvalid: (err: Error) => `The bearer token is invalid: ${err.message}` },
   });
   app.decorate('tokenRules', tokenRulesOf(config));
+  app.decorate('verifiedTokens', config.JWT_JWKS_URL ? null : new VerifiedTokens());
   app.decorateRequest('trader', null);
   app.decorateRequest('authFailure', null);
 }
@@ -134,28 +166,42 @@ function verifierReason(err: unknown): string {
 export async function identify(request: FastifyRequest): Promise<void> {
   request.trader = null;
   request.authFailure = null;
-  if (!request.headers.authorization) return;
+  const header = request.headers.authorization;
+  if (!header) return;
+  const cache = request.server.verifiedTokens;
+  let token = cache?.get(header, Date.now());
+  if (!token) {
+    const verified = await verifyToken(request);
+    if (!verified) return;
+    cache?.set(header, verified);
+    token = verified;
+  }
+  const broken = timeRuleBroken(token, request.server.tokenRules, Date.now() / 1000);
+  if (broken) {
+    request.authFailure = broken;
+    request.log.debug({ reason: 'time rules' }, 'bearer token refused');
+    return;
+  }
+  request.trader = { id: token.sub, role: token.role === 'admin' ? 'admin' : 'trader' };
+}
+
+/** The verifier's check and the claims' shape; null (with `authFailure` set) when either refuses the token. */
+async function verifyToken(request: FastifyRequest): Promise<Claims | null> {
   let verified: unknown;
   try {
     verified = await request.jwtVerify();
   } catch (err) {
     request.authFailure = verifierReason(err);
     request.log.debug({ reason: (err as { code?: string }).code }, 'bearer token refused');
-    return;
+    return null;
   }
   const parsed = claims.safeParse(verified);
   if (!parsed.success) {
     request.authFailure = `The bearer token's claims are not usable: ${parsed.error.issues.map((i) => i.path.join('.') || 'claims').join(', ')}`;
     request.log.debug({ reason: 'claims' }, 'bearer token refused');
-    return;
+    return null;
   }
-  const broken = timeRuleBroken(parsed.data, request.server.tokenRules, Date.now() / 1000);
-  if (broken) {
-    request.authFailure = broken;
-    request.log.debug({ reason: 'time rules' }, 'bearer token refused');
-    return;
-  }
-  request.trader = { id: parsed.data.sub, role: parsed.data.role === 'admin' ? 'admin' : 'trader' };
+  return parsed.data;
 }
 
 /** The 401 for a request without a usable token: why the token was refused when one was sent. */

@@ -29,6 +29,40 @@ function parseCount(text: string): { start: number; count: number } | null {
   return m ? { start: Number(m[1]), count: Number(m[2]) } : null;
 }
 
+/** A key's last value and revision; `text` null when its last operation was a delete or purge. */
+interface Written {
+  revision: number;
+  text: string | null;
+}
+
+async function readEntry(store: KV, name: string): Promise<Written | null> {
+  const entry = await store.get(name);
+  return entry ? { revision: entry.revision, text: entry.operation === 'PUT' ? entry.string() : null } : null;
+}
+
+/**
+ * The last write of this replica per key, at most `limit` keys (the least recently written go
+ * first). Taken out while a count uses it, so two counts of one key at once cannot both write at
+ * the same revision from memory: the second reads the key.
+ */
+class LastWrites {
+  readonly #entries = new Map<string, Written>();
+  readonly #limit: number;
+  constructor(limit = 10_000) {
+    this.#limit = limit;
+  }
+  take(name: string): Written | undefined {
+    const entry = this.#entries.get(name);
+    this.#entries.delete(name);
+    return entry;
+  }
+  set(name: string, entry: Written): void {
+    this.#entries.delete(name);
+    this.#entries.set(name, entry);
+    if (this.#entries.size > this.#limit) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+}
+
 /**
  * The store did not answer: the kit's error handler logs it (with its cause) and answers 503
  * PSP_UNAVAILABLE with `Retry-After`, as for any infrastructure that is gone (`unavailable`).
@@ -48,7 +82,9 @@ class RateLimitStoreUnavailable extends Error {
  * the window's start and its count; as in the plugin's memory store, a window starts with the first
  * request after the previous one ended. Each request adds one with compare-and-set (`create` for
  * the first, `update` at the revision read), so two replicas never lose a count; once the count is
- * past `max` it is only read (the answer is refused anyway). The bucket drops a key an hour after
+ * past `max` it is only read (the answer is refused anyway). The read is skipped when this replica
+ * wrote the key last (it remembers the value and revision): the write at that revision either
+ * succeeds or fails because someone else wrote meanwhile, and then the key is read. The bucket drops a key an hour after
  * its last write (a window is at most an hour).
  * When NATS does not answer, the request is refused with 503 PSP_UNAVAILABLE (logged), as every
  * route that calls a service over NATS would be.
@@ -62,21 +98,33 @@ export function natsRateLimitStore(messaging: Messaging, prefix: string, now: ()
       bucket = undefined;
       throw err;
     }));
+  const written = new LastWrites();
 
   async function count(scope: string, key: string, timeWindow: number, max: number): Promise<{ current: number; ttl: number }> {
     const name = createHash('sha256').update(`${scope}\n${key}\n${timeWindow}`).digest('hex');
     const store = await kv();
+    // What this replica wrote last under the key: the next count is written at that revision
+    // without reading it first (one round trip to NATS instead of two). When another replica (or
+    // the bucket's expiry) changed the key since, the compare-and-set fails and the key is read.
+    let known = written.take(name);
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const at = now();
-      const entry = await store.get(name);
-      const stored = entry && entry.operation === 'PUT' ? parseCount(entry.string()) : null;
+      const fromCache = known !== undefined;
+      const entry = known ?? (await readEntry(store, name));
+      known = undefined;
+      const stored = entry?.text ? parseCount(entry.text) : null;
       // A window starts with the first request after the last one ended, as in the plugin's memory store.
       const live = stored && at < stored.start + timeWindow ? stored : null;
-      if (live && live.count > max) return { current: live.count + 1, ttl: live.start + timeWindow - at };
+      if (live && live.count > max) {
+        // Refused on what the bucket says, never on this replica's memory of it.
+        if (fromCache) continue;
+        return { current: live.count + 1, ttl: live.start + timeWindow - at };
+      }
       const next = live ? { start: live.start, count: live.count + 1 } : { start: at, count: 1 };
+      const text = `${next.start} ${next.count}`;
       try {
-        if (!entry) await store.create(name, `${next.start} ${next.count}`);
-        else await store.update(name, `${next.start} ${next.count}`, entry.revision);
+        const revision = entry ? await store.update(name, text, entry.revision) : await store.create(name, text);
+        written.set(name, { revision, text });
         return { current: next.count, ttl: next.start + timeWindow - at };
       } catch (err) {
         // Another replica counted the same key between our read and write: read again.

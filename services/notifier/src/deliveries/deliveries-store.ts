@@ -23,32 +23,55 @@ export interface ClaimedDelivery {
 export type DeliveryResult =
   { outcome: 'sent'; response: string | null } | { outcome: 'retry'; error: string } | { outcome: 'failed'; error: string };
 
-/** A delivery to record beside its notification; `skipped` says why it will not be sent, if so. */
+/** A delivery to record with its notification; `skipped` says why it will not be sent, if so. */
 export interface NewDelivery {
-  notificationId: string;
-  eventId: string;
   channel: Channel;
   recipient: string;
   messageId: string | null;
   skipped: string | null;
 }
 
-/** Records a delivery as `pending` (or `skipped`, with the reason); one per event and channel, a repeat is ignored. */
-export async function insertDelivery(em: EntityManager, d: NewDelivery): Promise<void> {
-  await em
-    .createQueryBuilder(DeliveryEntity)
-    .insert({
-      notificationId: d.notificationId,
-      eventId: d.eventId,
-      channel: d.channel,
-      recipient: d.recipient,
-      messageId: d.messageId,
-      status: d.skipped ? 'skipped' : 'pending',
-      lastError: d.skipped,
-    })
-    .onConflict(['eventId', 'channel'])
-    .ignore()
-    .execute('run');
+/** A notification to record: `envelope` is the in-app envelope as it goes on the wire. */
+export interface NewNotification {
+  id: string;
+  eventId: string;
+  withdrawalId: string;
+  traderId: string;
+  kind: InAppNotification['kind'];
+  envelope: unknown;
+}
+
+const recordedRow = z.object({ recorded: z.number().int() });
+
+/**
+ * Records a notification and its deliveries (`pending`, or `skipped` with the reason), in the given
+ * order, in one statement: one round trip where a row each took three. The dedupe is the insert
+ * itself: `on conflict do nothing` on the event id and on (withdrawal, kind); the deliveries are
+ * inserted only with a notification that was (a repeat of one per event and channel is ignored).
+ * Returns whether the notification was new.
+ */
+export async function insertNotification(em: EntityManager, n: NewNotification, deliveries: NewDelivery[]): Promise<boolean> {
+  const values = deliveries.map((_, i) => `(${i}, ?::text, ?::text, ?::text, ?::text, ?::text)`).join(', ');
+  const params = deliveries.flatMap((d) => [d.channel, d.recipient, d.messageId, d.skipped ? 'skipped' : 'pending', d.skipped]);
+  const rows = await queryRows(
+    em,
+    recordedRow,
+    `with notification as (
+       insert into notifications (id, event_id, withdrawal_id, trader_id, kind, notification)
+       values (?, ?, ?, ?, ?, ?::jsonb)
+       on conflict do nothing
+       returning id
+     ), delivery as (
+       insert into deliveries (notification_id, event_id, channel, recipient, message_id, status, last_error)
+       select notification.id, ?::uuid, d.channel, d.recipient, d.message_id, d.status, d.last_error
+       from notification, (values ${values}) as d (position, channel, recipient, message_id, status, last_error)
+       order by d.position
+       on conflict (event_id, channel) do nothing
+     )
+     select count(*)::int as recorded from notification`,
+    [n.id, n.eventId, n.withdrawalId, n.traderId, n.kind, JSON.stringify(n.envelope), n.eventId, ...params],
+  );
+  return rows[0]!.recorded > 0;
 }
 
 /**

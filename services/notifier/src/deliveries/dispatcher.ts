@@ -1,4 +1,4 @@
-import { inTransaction, startDrainLoop, type Database, type Logger } from '@offramp/kit';
+import { startDrainLoop, type Database, type Logger } from '@offramp/kit';
 import { claimDue, recordOutcome, type Channel, type ClaimedDelivery, type DeliveryResult } from './deliveries-store.ts';
 
 /** Sends one delivery. Expected failures are returned; a throw counts as a retryable failure. */
@@ -61,7 +61,8 @@ export function startDispatcher(opts: DispatcherOptions): Dispatcher {
       await opts.afterSend?.(d, result);
     }
     const next = result.outcome === 'retry' ? retryAt(new Date(), d.attempts, opts) : null;
-    await inTransaction(opts.db, (em) => recordOutcome(em, d.id, result, next));
+    // One statement: committed on its own, without begin and commit around it.
+    await recordOutcome(opts.db.em.fork(), d.id, result, next);
     if (result.outcome !== 'sent') log.warn({ deliveryId: d.id, attempts: d.attempts, result }, 'delivery not sent');
     opts.onSettled?.(d, result);
   }
@@ -69,7 +70,9 @@ export function startDispatcher(opts: DispatcherOptions): Dispatcher {
   async function drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      const batch = await inTransaction(opts.db, (em) => claimDue(em, opts.channel, batchSize, opts.leaseMs));
+      // One statement (`update … from (select … for update skip locked)`), committed on its own before
+      // anything is sent: a transaction around it only added begin and commit.
+      const batch = await claimDue(opts.db.em.fork(), opts.channel, batchSize, opts.leaseMs);
       for (const d of batch) await attempt(d);
       total += batch.length;
       if (batch.length < batchSize || loop.stopped()) return total;

@@ -22,6 +22,11 @@ const kindOf: Record<NotifiedStatus, NotificationKind> = {
   rejected: 'withdrawal.rejected',
 };
 
+/** Whether the trader is told about this status change (processing, completed, rejected). */
+export function isNotified(change: Pick<StatusChanged, 'to'>): boolean {
+  return notifiedStatus.safeParse(change.to).success;
+}
+
 /**
  * The notification a status change causes, or null when the status is not one the trader is told
  * about (pending, in_review, approved are internal steps).

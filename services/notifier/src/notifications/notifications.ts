@@ -1,10 +1,11 @@
 import { inAppMessage, inAppSubject, type Envelope, type InAppNotification } from '@offramp/contracts';
 import { makeEnvelope, newId, type Cause, type EntityManager, type Logger } from '@offramp/kit';
 import type { NotifierConfig } from '../config.ts';
-import { insertDelivery } from '../deliveries/deliveries-store.ts';
-import { delayedNotificationOf, notificationOf, type PayoutDelayed, type StatusChanged } from './compose.ts';
+import { insertNotification } from '../deliveries/deliveries-store.ts';
+import { delayedNotificationOf, isNotified, notificationOf, type PayoutDelayed, type StatusChanged } from './compose.ts';
 import { messageIdOf, recipientOf } from './recipient.ts';
-import { NotificationEntity } from './notifications-entity.ts';
+
+export { isNotified };
 
 /** What recording reads of the configuration. */
 export type RecordConfig = Pick<NotifierConfig, 'SMTP_URL' | 'MAIL_FROM' | 'MAIL_TO_TEMPLATE' | 'NOTIFY_MAX_EVENT_AGE_SECONDS'>;
@@ -40,39 +41,35 @@ async function record(
   notification: InAppNotification,
   ctx: { config: RecordConfig; log: Logger; cause: Cause },
 ): Promise<'recorded' | 'already_notified'> {
-  const change = { withdrawalId: notification.withdrawalId, traderId: notification.traderId };
-  const wire = makeEnvelope(inAppMessage, notification, ctx.cause);
-  // The dedupe is the insert itself: `on conflict do nothing` on the event id and on (withdrawal, kind).
-  const inserted = await em
-    .createQueryBuilder(NotificationEntity)
-    .insert({
+  const { config } = ctx;
+  const { withdrawalId, traderId, kind } = notification;
+  const stale = isStale(envelope.occurredAt, config) ? 'not sent: the event is older than NOTIFY_MAX_EVENT_AGE_SECONDS' : null;
+  const recorded = await insertNotification(
+    em,
+    {
       id: notification.notificationId,
       eventId: envelope.id,
-      withdrawalId: change.withdrawalId,
-      traderId: change.traderId,
-      kind: notification.kind,
-      notification: wire,
-    })
-    .onConflict()
-    .ignore()
-    .execute('run');
-  const log = ctx.log.child({ withdrawalId: change.withdrawalId, kind: notification.kind });
-  if (inserted.affectedRows === 0) {
-    log.info({ eventId: envelope.id }, 'status already notified under another event; nothing more is sent');
+      withdrawalId,
+      traderId,
+      kind,
+      envelope: makeEnvelope(inAppMessage, notification, ctx.cause),
+    },
+    [
+      { channel: 'in_app', recipient: inAppSubject(traderId), messageId: null, skipped: stale },
+      {
+        channel: 'email',
+        recipient: recipientOf(config.MAIL_TO_TEMPLATE, traderId),
+        messageId: messageIdOf(notification.notificationId, config.MAIL_FROM),
+        skipped: config.SMTP_URL ? stale : 'e-mail channel off: SMTP_URL is not set',
+      },
+    ],
+  );
+  // The withdrawal and kind on the line itself: a child logger per notification costs more than the line.
+  if (!recorded) {
+    ctx.log.info({ withdrawalId, kind, eventId: envelope.id }, 'status already notified under another event; nothing more is sent');
     return 'already_notified';
   }
-  const { config } = ctx;
-  const stale = isStale(envelope.occurredAt, config) ? 'not sent: the event is older than NOTIFY_MAX_EVENT_AGE_SECONDS' : null;
-  const delivery = { notificationId: notification.notificationId, eventId: envelope.id };
-  await insertDelivery(em, { ...delivery, channel: 'in_app', recipient: inAppSubject(change.traderId), messageId: null, skipped: stale });
-  await insertDelivery(em, {
-    ...delivery,
-    channel: 'email',
-    recipient: recipientOf(config.MAIL_TO_TEMPLATE, change.traderId),
-    messageId: messageIdOf(notification.notificationId, config.MAIL_FROM),
-    skipped: config.SMTP_URL ? stale : 'e-mail channel off: SMTP_URL is not set',
-  });
-  log.info({ stale: stale !== null }, 'notification recorded');
+  ctx.log.info({ withdrawalId, kind, stale: stale !== null }, 'notification recorded');
   return 'recorded';
 }
 

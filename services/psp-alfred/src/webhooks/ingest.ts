@@ -6,6 +6,7 @@ import { reportAmountMismatch, type ReportedAmounts } from '../discrepancies/dis
 import { findOfframpByTransaction, saveStatus } from '../offramps/offramps-store.ts';
 import { isNewerStatus, statusRank } from '../offramps/offramp-status.ts';
 import { findTraderBySubmission, saveKycStatus } from '../traders/traders.ts';
+import { executeBound } from './bound-sql.ts';
 
 export type EventSource = 'webhook' | 'reconciliation';
 
@@ -27,6 +28,11 @@ export interface IngestContext {
 
 const optionalText = z.string().min(1).max(500).nullish().catch(null);
 
+// Row schemas are built once: zod compiles an object schema on its first parse, so one built per
+// call is compiled again on every call.
+const claimedId = z.object({ id: z.string() });
+const takenRow = z.object({ id: z.string(), outcome: z.string() });
+
 /**
  * Serialises everything that decides whether an OFFRAMP reference is known: the ingest of its
  * events and the store of Alfred's transaction id. Whichever commits first, the other sees it, so
@@ -43,9 +49,10 @@ export async function lockReference(em: EntityManager, referenceId: string): Pro
  * (never a deadlock). Take them before any row lock of their offramps, as `lockReference`.
  */
 export async function lockReferences(em: EntityManager, referenceIds: readonly string[]): Promise<void> {
-  await em.execute(
+  await executeBound(
+    em,
     `select count(pg_advisory_xact_lock(h)) from (
-       select distinct hashtext('offramp-ref:' || r) as h from jsonb_array_elements_text(?::jsonb) as r order by h) keys`,
+       select distinct hashtext('offramp-ref:' || r) as h from jsonb_array_elements_text($1::jsonb) as r order by h) keys`,
     [JSON.stringify(referenceIds)],
   );
 }
@@ -62,7 +69,7 @@ export async function ingestPartnerEvent(em: EntityManager, event: WebhookBody, 
   // finds the key taken and is a duplicate.
   const claimed = await queryRows(
     em,
-    z.object({ id: z.string() }),
+    claimedId,
     `insert into partner_events (event_type, reference_id, status, source, outcome, payload, raw_body) values (?, ?, ?, ?, 'pending', ?, ?)
      on conflict (event_type, reference_id, status) do nothing returning id`,
     [event.eventType, event.referenceId, event.status, ctx.source, JSON.stringify(event), ctx.rawBody],
@@ -74,7 +81,7 @@ export async function ingestPartnerEvent(em: EntityManager, event: WebhookBody, 
   }
   const taken = await queryRow(
     em,
-    z.object({ id: z.string(), outcome: z.string() }),
+    takenRow,
     'select id, outcome from partner_events where event_type = ? and reference_id = ? and status = ? for update',
     [event.eventType, event.referenceId, event.status],
   );

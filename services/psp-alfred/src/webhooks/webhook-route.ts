@@ -26,6 +26,35 @@ export interface WebhookDeps {
 const webhookPath = '/psp/alfred/webhook';
 
 /**
+ * `parseExactJson`'s answer, without its reviver (a call per value: 5 of the 6 µs a webhook's
+ * parse took) when the reviver cannot change it: a body without a backslash can only spell
+ * `__proto__` or `constructor` in those very letters, and a body holding no number has none that
+ * would be rounded. Anything else, and anything plain `JSON.parse` refuses, goes to `parseExactJson`
+ * (so refusals and their messages are its own).
+ */
+export function parseWebhookJson(text: string): unknown {
+  if (text.includes('\\') || text.includes('__proto__') || text.includes('constructor')) return parseExactJson(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return parseExactJson(text);
+  }
+  return holdsNumber(parsed) ? parseExactJson(text) : parsed;
+}
+
+/** Whether a parsed JSON value holds a number anywhere (walked with a stack: no recursion depth to exhaust). */
+function holdsNumber(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (typeof v === 'number') return true;
+    if (v !== null && typeof v === 'object') for (const inner of Array.isArray(v) ? v : Object.values(v)) pending.push(inner);
+  }
+  return false;
+}
+
+/**
  * `POST /psp/alfred/webhook`: Alfred's signed status events. The body is kept raw so the signature
  * is checked over the bytes Alfred signed; a bad or stale signature is 401 with nothing stored, a
  * malformed body 400; anything else is stored (duplicates counted) and answered 200 once committed,
@@ -39,6 +68,10 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
     tolerancePct: deps.fiatTolerancePct,
     committed: () => deps.relay.wake(),
   });
+  // The per-webhook line carries ids, a status and an outcome, never a secret: none of the redaction
+  // paths can match it, and checking them cost 4 times what writing it does (30 µs against 7 a line). Its own logger
+  // writes it without them (the refusals, which log what came in, keep the service's redaction).
+  const storedLog = deps.log.child({}, { redact: [] });
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -69,7 +102,7 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
       let json: unknown;
       try {
         // Not JSON, prototype poisoning, or a number that would be rounded (never rounded: refused).
-        json = parseExactJson(text);
+        json = parseWebhookJson(text);
       } catch (err) {
         const fields = ((err as AppError).details as { fields?: { field: string }[] } | undefined)?.fields?.map((f) => f.field) ?? [
           '(body)',
@@ -96,7 +129,7 @@ export function registerWebhookRoute(app: FastifyInstance, deps: WebhookDeps): v
       deps.stored?.(storedKey(event.referenceId, event.status));
       const signedAt = Number(/t=([0-9]+)/.exec(String(header))?.[1]);
       if (Number.isFinite(signedAt)) deps.lag?.observe(Math.max(0, now() / 1000 - signedAt));
-      deps.log.info(
+      storedLog.info(
         {
           traceId: request.id,
           eventType: event.eventType,

@@ -3,7 +3,7 @@ import { ok, refuse, type ServiceResult } from '@offramp/contracts';
 import { freezeFlags, readFreeze, type FreezeState } from '../freeze/freeze.ts';
 import { frozenScope } from '../freeze/frozen-scope.ts';
 import { routeAmountMinor, routeViolation, velocityViolations, type LimitViolation } from '../limits/limits.ts';
-import { usageOf } from '../limits/limits-store.ts';
+import { usageExtra, usageFrom } from '../limits/limits-store.ts';
 import { loadRules } from '../thresholds/thresholds.ts';
 
 type Allowed = ServiceResult<{ allowed: true }>;
@@ -31,8 +31,8 @@ export async function checkInitiate(em: EntityManager, req: { traderId: string; 
 
 /** Before a session: freeze, route bounds, trader velocity. Outcomes: allowed, ALFRED_WITHDRAWALS_FROZEN, VALIDATION_ERROR, LIMIT_EXCEEDED. */
 export async function checkSession(em: EntityManager, req: SessionCheck): Promise<Allowed> {
-  // The freeze and the thresholds in one read.
-  const { freeze, thresholds } = await loadRules(em);
+  // The freeze, the thresholds and the trader's usage in one read.
+  const { freeze, thresholds, extras } = await loadRules(em, [usageExtra(req.traderId)]);
   const frozen = await freezeRefusal(em, [req.country], freeze);
   if (frozen) return frozen;
   const route = thresholds.routes.get(req.paymentRouteId);
@@ -53,7 +53,7 @@ export async function checkSession(em: EntityManager, req: SessionCheck): Promis
   }
   const bound = routeViolation(route, amount);
   if (bound) return limitExceeded(bound, [bound]);
-  const velocity = velocityViolations(thresholds.trader, await usageOf(em, req.traderId), req.cryptoAmountMinor);
+  const velocity = velocityViolations(thresholds.trader, usageFrom(extras.usage), req.cryptoAmountMinor);
   const [first] = velocity;
   return first ? limitExceeded(first, velocity) : ok({ allowed: true });
 }

@@ -1,18 +1,31 @@
 import { z } from 'zod';
-import type { EntityManager } from '@offramp/kit';
-import { riskReason, type DecisionView, type WithdrawalDebited } from '@offramp/contracts';
+import { queryRows, type EntityManager } from '@offramp/kit';
+import {
+  riskDecision,
+  riskReason,
+  type DecisionView,
+  type RiskDecision,
+  type RiskReason,
+  type WithdrawalDebited,
+} from '@offramp/contracts';
+import type { RulesExtra } from '../thresholds/thresholds.ts';
 import type { Decision } from './decide.ts';
 import { DecisionRecord } from './decisions-entity.ts';
 
 /** The jsonb `reasons` of a recorded decision, checked on every read. */
 const recordedReasons = z.array(riskReason);
 
-function toView(row: DecisionRecord): DecisionView {
-  const reasons = recordedReasons.safeParse(row.reasons);
+/** The recorded reasons, checked: a row that does not hold the expected shape is a broken database. */
+function reasonsOf(withdrawalId: string, value: unknown): RiskReason[] {
+  const reasons = recordedReasons.safeParse(value);
   if (!reasons.success)
     throw new Error(
-      `the reasons recorded for withdrawal ${row.withdrawalId} do not have the expected shape: ${reasons.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      `the reasons recorded for withdrawal ${withdrawalId} do not have the expected shape: ${reasons.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
+  return reasons.data;
+}
+
+function toView(row: DecisionRecord): DecisionView {
   return {
     withdrawalId: row.withdrawalId,
     traderId: row.traderId,
@@ -20,7 +33,7 @@ function toView(row: DecisionRecord): DecisionView {
     paymentRouteId: row.paymentRouteId,
     debitedMinor: row.debitedMinor,
     decision: row.decision,
-    reasons: reasons.data,
+    reasons: reasonsOf(row.withdrawalId, row.reasons),
     decidedAt: row.decidedAt.toISOString(),
   };
 }
@@ -30,17 +43,66 @@ export async function findDecision(em: EntityManager, withdrawalId: string): Pro
   return row ? toView(row) : null;
 }
 
-/** Records the decision with all its reasons; the primary key keeps it to one per withdrawal. */
-export async function insertDecision(em: EntityManager, w: WithdrawalDebited, decision: Decision, messageId: string): Promise<void> {
-  em.create(DecisionRecord, {
-    withdrawalId: w.withdrawalId,
-    traderId: w.traderId,
-    country: w.country.toUpperCase(),
-    paymentRouteId: w.paymentRouteId,
-    debitedMinor: w.debitedMinor,
-    decision: decision.decision,
-    reasons: decision.reasons,
-    messageId,
-  });
-  await em.flush();
+/** The decision already recorded for a withdrawal (what a repeated message announces again), read with the rules (loadRules). */
+export const recordedExtra = (withdrawalId: string): RulesExtra => ({
+  name: 'recorded',
+  sql: `select json_build_object('trader_id', trader_id, 'decision', decision, 'reasons', reasons) from decisions where withdrawal_id = ?`,
+  params: [withdrawalId],
+});
+
+const recordedJson = z.object({ trader_id: z.string(), decision: riskDecision, reasons: z.unknown() }).nullable();
+
+/** The decision `recordedExtra` read, or null when there is none; its reasons checked as on every read. */
+export function recordedFrom(
+  withdrawalId: string,
+  value: unknown,
+): { traderId: string; decision: RiskDecision; reasons: RiskReason[] } | null {
+  const row = recordedJson.parse(value);
+  if (!row) return null;
+  return { traderId: row.trader_id, decision: row.decision, reasons: reasonsOf(withdrawalId, row.reasons) };
+}
+
+/**
+ * Records the decision with all its reasons and, unless it is a reject, counts the withdrawal
+ * against the trader's velocity limits: one statement, guarded. It writes nothing and answers false
+ * when the withdrawal was decided meanwhile or when the trader's usage is no longer `usageRead`
+ * (the value its SQL gave when the decision read it; a decision of the same trader came in
+ * between): the caller decides again from a fresh read. The primary keys keep both to one per
+ * withdrawal.
+ */
+export async function recordDecision(
+  em: EntityManager,
+  w: WithdrawalDebited,
+  decision: Decision,
+  messageId: string,
+  usageRead: { sql: string; params: unknown[]; value: unknown },
+): Promise<boolean> {
+  const rows = await queryRows(
+    em,
+    z.object({ withdrawal_id: z.string() }),
+    `with decided as (
+       insert into decisions (withdrawal_id, trader_id, country, payment_route_id, debited_minor, decision, reasons, message_id)
+       select ?::uuid, ?::text, ?::text, ?::text, ?::numeric, ?::text, ?::jsonb, ?::uuid
+       where (${usageRead.sql})::jsonb = ?::jsonb
+       on conflict (withdrawal_id) do nothing
+       returning withdrawal_id, trader_id, debited_minor, decision),
+     counted as (
+       insert into velocity_usage (withdrawal_id, trader_id, amount_minor)
+       select withdrawal_id, trader_id, debited_minor from decided where decision <> 'reject'
+       on conflict do nothing)
+     select withdrawal_id from decided`,
+    [
+      w.withdrawalId,
+      w.traderId,
+      w.country.toUpperCase(),
+      w.paymentRouteId,
+      w.debitedMinor.toString(),
+      decision.decision,
+      JSON.stringify(decision.reasons),
+      messageId,
+      ...usageRead.params,
+      JSON.stringify(usageRead.value),
+    ],
+  );
+  return rows.length === 1;
 }

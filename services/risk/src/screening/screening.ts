@@ -1,5 +1,8 @@
 import { LockMode, type EntityManager } from '@offramp/kit';
 import type { ScreeningEntry } from '@offramp/contracts';
+import { z } from 'zod';
+import type { ScreeningMatch } from '../decisions/decide.ts';
+import type { RulesExtra } from '../thresholds/thresholds.ts';
 import { appendAudit } from '../audit/audit.ts';
 import { ScreeningEntryRow } from './screening-entity.ts';
 
@@ -69,13 +72,17 @@ export async function listEntries(em: EntityManager, kind?: Kind): Promise<Scree
   return rows.map(toEntry);
 }
 
-/** The entries that name this trader or this destination. */
-export async function entriesFor(em: EntityManager, traderId: string, destination: string): Promise<ScreeningEntry[]> {
-  const rows = await em.find(ScreeningEntryRow, {
-    $or: [
-      { kind: 'trader', value: traderId },
-      { kind: 'destination', value: destination },
-    ],
-  });
-  return rows.map(toEntry);
-}
+const matchesJson = z.array(
+  z.object({ kind: z.enum(['trader', 'destination']), value: z.string(), verdict: z.enum(['blocked', 'suspicious']), note: z.string() }),
+);
+
+/** The entries that name this trader or this destination, read with the rules (loadRules). */
+export const screeningExtra = (traderId: string, destination: string): RulesExtra => ({
+  name: 'screening',
+  sql: `select coalesce(json_agg(json_build_object('kind', kind, 'value', value, 'verdict', verdict, 'note', note)), '[]')
+        from screening_entries where (kind = 'trader' and value = ?) or (kind = 'destination' and value = ?)`,
+  params: [traderId, destination],
+});
+
+/** The entries `screeningExtra` read. */
+export const screeningFrom = (value: unknown): ScreeningMatch[] => matchesJson.parse(value);

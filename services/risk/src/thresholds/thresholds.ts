@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LockMode, queryRows, type EntityManager } from '@offramp/kit';
+import { LockMode, queryRow, type EntityManager } from '@offramp/kit';
 import { currencyDecimals, minorToDecimal, type RiskThresholds } from '@offramp/contracts';
 import { freezeStateOf, type FreezeState } from '../freeze/freeze.ts';
 import type { RouteBounds, TraderLimits } from '../limits/limits.ts';
@@ -30,43 +30,63 @@ export async function loadThresholds(em: EntityManager, opts: { forUpdate?: bool
   return thresholdsOf(routeRows, limitRows);
 }
 
-/** One row of `loadRules`' statement: a route's bounds, a limit, or a freeze switch (amounts as text: exact). */
-const ruleRow = z.object({
-  kind: z.enum(['freeze', 'limit', 'route']),
-  name: z.string(),
-  currency: z.string().nullable(),
-  min_minor: z.string().nullable(),
-  max_minor: z.string().nullable(),
-  value: z.string().nullable(),
-  frozen: z.boolean().nullable(),
-  reason: z.string().nullable(),
-  operator_id: z.string().nullable(),
-  changed_at: z.coerce.date().nullable(),
+const minor = z.string().regex(/^\d+$/);
+
+/** `loadRules`' statement's one row: each table as a json array (amounts as text: exact), then the extras' columns. */
+const rulesRow = z.looseObject({
+  routes: z.array(z.object({ id: z.string(), currency: z.string(), min: minor, max: minor })),
+  limits: z.array(z.object({ name: z.string(), value: minor })),
+  switches: z.array(
+    z.object({ scope: z.string(), frozen: z.boolean(), reason: z.string(), operator_id: z.string(), changed_at: z.coerce.date() }),
+  ),
 });
 
 /**
- * The thresholds and the freeze switches as the checks and the decision use them, in one statement
- * (three tables, read in the caller's transaction or snapshot).
+ * A scalar subquery read in the same statement as the rules, for a caller that needs more than the
+ * rules (the trader's usage, the screening entries, a recorded decision): its module writes the SQL
+ * (a json value, or null) and parses what comes back under `name`.
  */
-export async function loadRules(em: EntityManager): Promise<{ thresholds: Thresholds; freeze: FreezeState }> {
-  const rows = await queryRows(
+export interface RulesExtra {
+  name: string;
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * The thresholds and the freeze switches as the checks and the decision use them, and the `extras`
+ * their callers need besides, in one statement (read in the caller's transaction or snapshot).
+ */
+export async function loadRules(
+  em: EntityManager,
+  extras: RulesExtra[] = [],
+): Promise<{ thresholds: Thresholds; freeze: FreezeState; extras: Record<string, unknown> }> {
+  const row = await queryRow(
     em,
-    ruleRow,
-    `select 'route' as kind, payment_route_id as name, currency, min_minor::text as min_minor, max_minor::text as max_minor,
-            null::text as value, null::boolean as frozen, null::text as reason, null::text as operator_id, null::timestamptz as changed_at
-       from route_limits
-     union all select 'limit', name, null, null, null, value::text, null, null, null, null from limits
-     union all select 'freeze', scope, null, null, null, null, frozen, reason, operator_id, changed_at from freeze_switches
-     order by kind, name`,
+    rulesRow,
+    `select
+       (select coalesce(json_agg(json_build_object('id', payment_route_id, 'currency', currency, 'min', min_minor::text, 'max', max_minor::text)
+                                 order by payment_route_id), '[]') from route_limits) as routes,
+       (select coalesce(json_agg(json_build_object('name', name, 'value', value::text) order by name), '[]') from limits) as limits,
+       (select coalesce(json_agg(json_build_object('scope', scope, 'frozen', frozen, 'reason', reason, 'operator_id', operator_id,
+                                                   'changed_at', changed_at) order by scope), '[]') from freeze_switches) as switches
+       ${extras.map((e) => `, (${e.sql}) as ${e.name}`).join('')}`,
+    extras.flatMap((e) => e.params),
   );
-  const routes = rows
-    .filter((r) => r.kind === 'route')
-    .map((r) => ({ paymentRouteId: r.name, currency: r.currency!, minMinor: BigInt(r.min_minor!), maxMinor: BigInt(r.max_minor!) }));
-  const limits = rows.filter((r) => r.kind === 'limit').map((r) => ({ name: r.name, value: BigInt(r.value!) }));
-  const switches = rows
-    .filter((r) => r.kind === 'freeze')
-    .map((r) => ({ scope: r.name, frozen: r.frozen!, reason: r.reason!, operatorId: r.operator_id!, changedAt: r.changed_at! }));
-  return { thresholds: thresholdsOf(routes, limits), freeze: freezeStateOf(switches) };
+  if (!row) throw new Error('the rules statement returned no row');
+  const routes = row.routes.map((r) => ({ paymentRouteId: r.id, currency: r.currency, minMinor: BigInt(r.min), maxMinor: BigInt(r.max) }));
+  const limits = row.limits.map((r) => ({ name: r.name, value: BigInt(r.value) }));
+  const switches = row.switches.map((r) => ({
+    scope: r.scope,
+    frozen: r.frozen,
+    reason: r.reason,
+    operatorId: r.operator_id,
+    changedAt: r.changed_at,
+  }));
+  return {
+    thresholds: thresholdsOf(routes, limits),
+    freeze: freezeStateOf(switches),
+    extras: Object.fromEntries(extras.map((e) => [e.name, row[e.name] ?? null])),
+  };
 }
 
 function thresholdsOf(

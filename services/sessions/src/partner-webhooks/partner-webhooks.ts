@@ -86,6 +86,40 @@ export async function isPartnerWithdrawal(em: EntityManager, withdrawalId: strin
   return (await partnerRequestOf(em, withdrawalId)) !== null;
 }
 
+/**
+ * `isPartnerWithdrawal` asked once per withdrawal rather than once per status change: "not a
+ * partner's" never changes, so it is remembered from the first answer, or from the initiation that
+ * created the withdrawal (`learn`), until the withdrawal's terminal status change has been asked
+ * about. Bounded: past `limit` the oldest are forgotten (and read again if asked).
+ */
+export class PartnerWithdrawals {
+  readonly #notPartner = new Set<string>();
+  readonly #limit: number;
+  constructor(limit = 20_000) {
+    this.#limit = limit;
+  }
+
+  learn(withdrawalId: string, partner: boolean): void {
+    if (partner) return;
+    this.#notPartner.add(withdrawalId);
+    if (this.#notPartner.size > this.#limit) this.#notPartner.delete(this.#notPartner.values().next().value!);
+  }
+
+  /** Whether this status change is of a partner's withdrawal. */
+  async concerns(em: EntityManager, change: Pick<StatusChanged, 'withdrawalId' | 'to'>): Promise<boolean> {
+    const id = change.withdrawalId;
+    // No status change follows a terminal one (a redelivered one reads again).
+    const last = change.to === 'completed' || change.to === 'rejected';
+    if (this.#notPartner.has(id)) {
+      if (last) this.#notPartner.delete(id);
+      return false;
+    }
+    const partner = await isPartnerWithdrawal(em, id);
+    if (!last) this.learn(id, partner);
+    return partner;
+  }
+}
+
 export async function recordPartnerDelivery(
   em: EntityManager,
   envelope: Envelope<StatusChanged>,

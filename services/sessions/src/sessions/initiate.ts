@@ -13,14 +13,23 @@ import {
   ok,
   refuse,
   riskRpc,
+  withdrawalEvents,
   withdrawalStatus,
   type initiateResult,
   type ServiceResult,
   type WithdrawalStatus,
 } from '@offramp/contracts';
 import type { Call } from '../call.ts';
-import { sendDebited, sendStatusChanged, sendVoidHold } from '../withdrawals/messages.ts';
-import { appendTimeline, toWithdrawal, withdrawalCore } from '../withdrawals/withdrawals-store.ts';
+import {
+  debitedPayload,
+  outboxInsert,
+  outboxRow,
+  sendDebited,
+  sendStatusChanged,
+  sendVoidHold,
+  statusChangedPayload,
+} from '../withdrawals/messages.ts';
+import { appendTimeline, toWithdrawal, withdrawalCore, type Withdrawal } from '../withdrawals/withdrawals-store.ts';
 import { findSession, markInitiating, reopenSession, setSessionStatus, type Session } from './sessions-store.ts';
 
 type InitiateResult = z.output<typeof initiateResult>;
@@ -32,6 +41,8 @@ export interface InitiateDeps {
   call: Call;
   relay: OutboxRelay;
   log: Logger;
+  /** Told of each withdrawal an initiation created, and whether it is a partner's request (the partner webhooks' consumer asks that). */
+  onCreated?: (withdrawalId: string, partner: boolean) => void;
   /** Fault injection for tests: runs after the hold is placed, before the withdrawal is committed. */
   afterHold?: (session: Session) => Promise<void> | void;
 }
@@ -87,7 +98,8 @@ async function initiateOnce(
     if (session.expiresAt.getTime() <= Date.now()) return refuse('SESSION_EXPIRED', 'Session expired');
     const freeze = await deps.call(riskRpc.checkInitiate, { traderId: session.traderId, country: session.country }, traceId);
     if (!freeze.ok) return freeze;
-    const marked = await inTransaction(deps.db, (em) => markInitiating(em, session.id));
+    // One statement: its own transaction.
+    const marked = await markInitiating(deps.db.em.fork(), session.id);
     // Consumed or abandoned in between by a concurrent call: answer from that state.
     if (!marked) return initiateOnce(deps, req, traceId);
   }
@@ -102,7 +114,10 @@ export async function finishInitiation(deps: InitiateDeps, session: Session, ori
     return refuse('INSUFFICIENT_FUNDS', 'Insufficient funds');
   }
   await deps.afterHold?.(session);
-  const result = await inTransaction(deps.db, (em) => commitWithdrawal(em, session, origin));
+  const created = await createWithdrawal(deps.db.em.fork(), session, origin);
+  if (created) deps.onCreated?.(session.withdrawalId, created.partner);
+  // Anything but an open or initiating session (or a withdrawal already there) is answered under the session's lock.
+  const result = created ? consumedAnswer(session, 'pending') : await inTransaction(deps.db, (em) => commitWithdrawal(em, session, origin));
   deps.relay.wake();
   if (result.ok)
     deps.log.info({ withdrawalId: session.withdrawalId, sessionId: session.id, traceId: origin.traceId }, 'withdrawal initiated');
@@ -126,6 +141,73 @@ export async function placeWithdrawalHold(call: Call, session: Session, traceId:
   if (res.outcome === 'ok' || res.outcome === 'exists') return 'held';
   if (res.outcome === 'insufficient_funds' || res.outcome === 'account_not_found') return 'insufficient_funds';
   throw new Error(`ledger refused the hold of withdrawal ${session.withdrawalId}: ${res.outcome}`);
+}
+
+const createdRow = z.object({ partner: z.boolean() });
+
+/**
+ * The common commit of an initiation, as one statement (its own transaction): under the session's
+ * row lock, when the session is open or initiating, the withdrawal (pending) from the session's
+ * row, the session consumed, the timeline's first entry and the `debited` + `statusChanged` events;
+ * the events are built from the session the caller holds, whose fields are the ones copied (only a
+ * session's status changes). Returns whether the session is a partner's request (stored with it),
+ * or null when nothing was created: `commitWithdrawal` then answers (consumed, abandoned).
+ */
+async function createWithdrawal(em: EntityManager, session: Session, origin: Origin): Promise<{ partner: boolean } | null> {
+  const cause = { correlationId: session.withdrawalId, causationId: null, traceId: origin.traceId };
+  const w = withdrawalOfSession(session);
+  const outbox = outboxInsert(
+    'events',
+    [
+      outboxRow(withdrawalEvents.debited, debitedPayload(w), cause),
+      outboxRow(
+        withdrawalEvents.statusChanged,
+        statusChangedPayload(w, { from: null, to: 'pending', actor: origin.actor, reason: origin.reason }),
+        cause,
+      ),
+    ],
+    'exists (select 1 from w)',
+  )!;
+  const row = await queryRow(
+    em,
+    createdRow,
+    `with s as (select id from sessions where id = ? and status in ('open', 'initiating') for update),
+     w as (
+       insert into withdrawals (id, session_id, trader_id, status, payment_route_id, country, fiat_account_id, fiat_amount, fiat_currency,
+         debited_minor, quote, destination)
+       select x.withdrawal_id, x.id, x.trader_id, 'pending', x.payment_route_id, x.country, x.fiat_account_id, x.fiat_amount,
+         x.fiat_currency, x.crypto_amount_minor, x.quote, x.destination
+       from sessions x join s on s.id = x.id
+       on conflict do nothing
+       returning id),
+     consumed as (update sessions x set status = 'consumed', consumed_at = now() from w where x.id = ?),
+     timeline as (insert into withdrawal_timeline (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code)
+       select id, 'transition', null, 'pending', ?, ?, null from w),
+     ${outbox.sql}
+     select exists (select 1 from partner_requests where session_id = ?) as partner from w`,
+    [session.id, session.id, origin.actor, origin.reason, ...outbox.params, session.id],
+  );
+  return row;
+}
+
+/** The withdrawal an open session becomes, as the events about it carry it. */
+function withdrawalOfSession(s: Session): Withdrawal {
+  return {
+    id: s.withdrawalId,
+    traderId: s.traderId,
+    status: 'pending',
+    paymentRouteId: s.paymentRouteId,
+    country: s.country,
+    fiatAccountId: s.fiatAccountId,
+    fiatAmount: s.fiatAmount,
+    fiatCurrency: s.fiatCurrency,
+    debitedMinor: s.cryptoAmountMinor,
+    destination: s.destination,
+    pspTransactionId: null,
+    hasRiskDecision: false,
+    payoutRedispatches: 0,
+    failedPspTransactionIds: [],
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { inTransaction, newId, RpcError, type Database, type RpcContext } from '@offramp/kit';
+import { newId, RpcError, type Database, type RpcContext } from '@offramp/kit';
 import {
   currencyDecimals,
   decimalToMinor,
@@ -94,7 +94,8 @@ export async function createSession(
 ): Promise<ServiceResult<SessionView>> {
   const session = await prepareSession(deps, req, ctx);
   if (isRefusal(session)) return session;
-  await inTransaction(deps.db, (em) => insertSession(em, session));
+  // One statement: its own transaction.
+  await insertSession(deps.db.em.fork(), session);
   ctx.log.info({ sessionId: session.id, withdrawalId: session.withdrawalId, route: session.paymentRouteId }, 'session opened');
   return ok({ sessionId: session.id, expiresAt: session.expiresAt.toISOString(), quote: session.quote });
 }

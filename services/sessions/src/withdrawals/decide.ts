@@ -236,7 +236,34 @@ function onRiskDecided(w: Decided, e: Extract<WithdrawalEvent, { kind: 'risk_dec
 
 // --- the partner's order ----------------------------------------------------------------------
 
-const intermediate: readonly OfframpStatus[] = ['CREATED', 'ON_CHAIN_DEPOSIT_RECEIVED', 'TRADE_COMPLETED', 'FIAT_TRANSFER_INITIATED'];
+export const intermediate: readonly OfframpStatus[] = [
+  'CREATED',
+  'ON_CHAIN_DEPOSIT_RECEIVED',
+  'TRADE_COMPLETED',
+  'FIAT_TRANSFER_INITIATED',
+];
+
+/** Statuses at which an intermediate status of the withdrawal's own order is only noted (`onPartnerOrder`). */
+export const notedOnlyAt: readonly WithdrawalStatus[] = ['processing', 'completed', 'rejected'];
+
+/**
+ * Whether `decide` makes this event nothing but a note at the withdrawal's status ("Alfred status
+ * X (source)"): an intermediate status of the order the withdrawal already names, at a status past
+ * approved, from an order not set aside. `noteReportedStatus` (transition.ts) checks the same in
+ * SQL, under the row lock, to record it with one statement; a test holds the two to `decide`.
+ */
+export function isNoteOnly(w: Decided, e: WithdrawalEvent): boolean {
+  return (
+    e.kind === 'offramp_status' &&
+    intermediate.includes(e.status) &&
+    notedOnlyAt.includes(w.status) &&
+    w.pspTransactionId === e.transactionId &&
+    !(w.failedPspTransactionIds ?? []).includes(e.transactionId)
+  );
+}
+
+/** The note `decide` writes for an intermediate status (`isNoteOnly`). */
+export const reportedReason = (status: OfframpStatus, source: 'webhook' | 'reconciliation') => `Alfred status ${status} (${source})`;
 
 type OrderEvent = Extract<WithdrawalEvent, { kind: 'offramp_created' | 'offramp_status' }>;
 
@@ -282,7 +309,7 @@ function onPartnerOrder(w: Decided, e: OrderEvent, policy: DecidePolicy): Decisi
   // An intermediate status is a note at the status the withdrawal has once the event applied.
   const reported =
     e.kind === 'offramp_status'
-      ? note(w.status === 'approved' ? 'processing' : w.status, 'alfred', `Alfred status ${e.status} (${e.source})`)
+      ? note(w.status === 'approved' ? 'processing' : w.status, 'alfred', reportedReason(e.status, e.source))
       : null;
 
   switch (w.status) {

@@ -1,6 +1,14 @@
 import { v5 } from 'uuid';
-import { enqueue, type Cause, type EntityManager } from '@offramp/kit';
-import { ledgerCommands, pspAlfredCommands, withdrawalEvents, type PayoutFailureClass, type WithdrawalStatus } from '@offramp/contracts';
+import type { z } from 'zod';
+import { enqueue, makeEnvelope, type Cause, type EntityManager } from '@offramp/kit';
+import {
+  ledgerCommands,
+  pspAlfredCommands,
+  withdrawalEvents,
+  type MessageDef,
+  type PayoutFailureClass,
+  type WithdrawalStatus,
+} from '@offramp/contracts';
 import type { Withdrawal } from './withdrawals-store.ts';
 
 /** The messages a withdrawal causes, each written to the outbox in the caller's transaction. */
@@ -12,55 +20,83 @@ const idNamespace = '6f1c2f4e-8a57-4f0e-9d0c-1f3f8f5e2a10';
 export const derivedId = (withdrawalId: string, purpose: 'post-hold' | 'void-hold'): string =>
   v5(`${withdrawalId}:${purpose}`, idNamespace);
 
-export async function sendDebited(em: EntityManager, w: Withdrawal, cause: Cause): Promise<void> {
-  await enqueue(
-    em,
-    withdrawalEvents.debited,
-    {
-      withdrawalId: w.id,
-      traderId: w.traderId,
-      country: w.country,
-      paymentRouteId: w.paymentRouteId,
-      fiatAccountId: w.fiatAccountId,
-      fiatAmount: w.fiatAmount,
-      fiatCurrency: w.fiatCurrency,
-      debitedMinor: w.debitedMinor,
-      destinationFingerprint: w.destination.destinationFingerprint,
-      accountHolderName: w.destination.fiatAccount.accountHolderName,
-      kycName: w.destination.kycName,
-    },
-    cause,
-  );
+/**
+ * An outbox row written by one of this service's combined statements (`insert into outbox` inside a
+ * CTE) instead of the kit's `enqueue`: the same envelope, the same columns. `enqueue` also tells the
+ * consumer that the relay has something to publish; a consumer's transaction that writes rows this
+ * way must enqueue at least one message through the kit too (a transition's status change does), or
+ * wake the relay itself after its commit.
+ */
+export interface OutboxRow {
+  id: string;
+  subject: string;
+  envelope: string;
 }
 
-export async function sendStatusChanged(
-  em: EntityManager,
-  w: Withdrawal,
-  change: {
-    from: WithdrawalStatus | null;
-    to: WithdrawalStatus;
-    actor: string;
-    reason: string | null;
-    failureClass?: PayoutFailureClass | null;
-  },
-  cause: Cause,
-): Promise<void> {
-  await enqueue(
-    em,
-    withdrawalEvents.statusChanged,
-    {
-      withdrawalId: w.id,
-      traderId: w.traderId,
-      ...change,
-      debitedMinor: w.debitedMinor,
-      fiatAmount: w.fiatAmount,
-      fiatCurrency: w.fiatCurrency,
-      restoredMinor: change.to === 'rejected' ? w.debitedMinor : null,
-      failureClass: change.failureClass ?? null,
-      country: w.country,
-    },
-    cause,
-  );
+export function outboxRow<S extends z.ZodType>(def: MessageDef<S>, payload: z.output<S>, cause: Cause): OutboxRow {
+  const envelope = makeEnvelope(def, payload, cause);
+  return { id: envelope.id, subject: def.subject, envelope: JSON.stringify(envelope) };
+}
+
+/**
+ * `insert into outbox` of `rows`, in their order, as a part of a combined statement (`alias as (...)`
+ * in its WITH) and its parameters; only when `when` (SQL over the statement's other parts) holds,
+ * if given. Null without rows.
+ */
+export function outboxInsert(alias: string, rows: OutboxRow[], when?: string): { sql: string; params: string[] } | null {
+  if (rows.length === 0) return null;
+  return {
+    sql: `${alias} as (insert into outbox (id, subject, envelope)
+      select v.id::uuid, v.subject, v.envelope::jsonb from (values ${rows.map(() => '(?, ?, ?)').join(', ')}) v (id, subject, envelope)
+      ${when ? `where ${when}` : ''})`,
+    params: rows.flatMap((r) => [r.id, r.subject, r.envelope]),
+  };
+}
+
+export async function sendDebited(em: EntityManager, w: Withdrawal, cause: Cause): Promise<void> {
+  await enqueue(em, withdrawalEvents.debited, debitedPayload(w), cause);
+}
+
+export function debitedPayload(w: Withdrawal): z.output<typeof withdrawalEvents.debited.payload> {
+  return {
+    withdrawalId: w.id,
+    traderId: w.traderId,
+    country: w.country,
+    paymentRouteId: w.paymentRouteId,
+    fiatAccountId: w.fiatAccountId,
+    fiatAmount: w.fiatAmount,
+    fiatCurrency: w.fiatCurrency,
+    debitedMinor: w.debitedMinor,
+    destinationFingerprint: w.destination.destinationFingerprint,
+    accountHolderName: w.destination.fiatAccount.accountHolderName,
+    kycName: w.destination.kycName,
+  };
+}
+
+export interface StatusChange {
+  from: WithdrawalStatus | null;
+  to: WithdrawalStatus;
+  actor: string;
+  reason: string | null;
+  failureClass?: PayoutFailureClass | null;
+}
+
+export async function sendStatusChanged(em: EntityManager, w: Withdrawal, change: StatusChange, cause: Cause): Promise<void> {
+  await enqueue(em, withdrawalEvents.statusChanged, statusChangedPayload(w, change), cause);
+}
+
+export function statusChangedPayload(w: Withdrawal, change: StatusChange): z.output<typeof withdrawalEvents.statusChanged.payload> {
+  return {
+    withdrawalId: w.id,
+    traderId: w.traderId,
+    ...change,
+    debitedMinor: w.debitedMinor,
+    fiatAmount: w.fiatAmount,
+    fiatCurrency: w.fiatCurrency,
+    restoredMinor: change.to === 'rejected' ? w.debitedMinor : null,
+    failureClass: change.failureClass ?? null,
+    country: w.country,
+  };
 }
 
 /**
@@ -73,25 +109,28 @@ export async function sendCreateOfframp(
   cause: Cause,
   dispatch = 1 + w.payoutRedispatches,
 ): Promise<void> {
-  await enqueue(
-    em,
-    pspAlfredCommands.createOfframp,
-    {
-      withdrawalId: w.id,
-      traderId: w.traderId,
-      fiatAccountId: w.fiatAccountId,
-      cryptoAmountMinor: w.debitedMinor,
-      fiatCurrency: w.fiatCurrency,
-      fiatAmount: w.fiatAmount,
-      dispatch,
-    },
-    cause,
-  );
+  await enqueue(em, pspAlfredCommands.createOfframp, createOfframpPayload(w, dispatch), cause);
   await em.execute(
     'update withdrawals set offramp_requested_at = now(), offramp_requests = offramp_requests + 1 where id = ?',
     [w.id],
     'run',
   );
+}
+
+/** The create-offramp command's payload (`sendCreateOfframp`'s; a transition's combined statement writes it too). */
+export function createOfframpPayload(
+  w: Withdrawal,
+  dispatch = 1 + w.payoutRedispatches,
+): z.output<typeof pspAlfredCommands.createOfframp.payload> {
+  return {
+    withdrawalId: w.id,
+    traderId: w.traderId,
+    fiatAccountId: w.fiatAccountId,
+    cryptoAmountMinor: w.debitedMinor,
+    fiatCurrency: w.fiatCurrency,
+    fiatAmount: w.fiatAmount,
+    dispatch,
+  };
 }
 
 /**
@@ -115,16 +154,18 @@ export async function sendFiatAccountErrored(
   failure: { failureClass?: PayoutFailureClass; failureReason?: string },
   cause: Cause,
 ): Promise<void> {
-  await enqueue(
-    em,
-    pspAlfredCommands.markFiatAccountErrored,
-    {
-      traderId: w.traderId,
-      fiatAccountId: w.fiatAccountId,
-      withdrawalId: w.id,
-      failureClass: failure.failureClass ?? 'unknown',
-      failureReason: failure.failureReason ?? null,
-    },
-    cause,
-  );
+  await enqueue(em, pspAlfredCommands.markFiatAccountErrored, fiatAccountErroredPayload(w, failure), cause);
+}
+
+export function fiatAccountErroredPayload(
+  w: Withdrawal,
+  failure: { failureClass?: PayoutFailureClass; failureReason?: string },
+): z.output<typeof pspAlfredCommands.markFiatAccountErrored.payload> {
+  return {
+    traderId: w.traderId,
+    fiatAccountId: w.fiatAccountId,
+    withdrawalId: w.id,
+    failureClass: failure.failureClass ?? 'unknown',
+    failureReason: failure.failureReason ?? null,
+  };
 }

@@ -1,11 +1,33 @@
 import { z } from 'zod';
 import { queryRow, type Cause, type EntityManager } from '@offramp/kit';
-import { ledgerRpc, type WithdrawalStatus } from '@offramp/contracts';
+import { ledgerRpc, pspAlfredCommands, withdrawalStatus, type WithdrawalStatus } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { openException } from '../exceptions/exceptions.ts';
-import { decide, type DecidePolicy, type Decision, type Patch, type TransitionRefusal, type Step, type WithdrawalEvent } from './decide.ts';
-import { derivedId, sendCreateOfframp, sendFiatAccountErrored, sendReconcile, sendStatusChanged } from './messages.ts';
-import { appendTimeline, lockWithdrawal, toWithdrawal, type Withdrawal } from './withdrawals-store.ts';
+import {
+  decide,
+  intermediate,
+  notedOnlyAt,
+  reportedReason,
+  type DecidePolicy,
+  type Decision,
+  type Patch,
+  type TransitionRefusal,
+  type Step,
+  type WithdrawalEvent,
+} from './decide.ts';
+import {
+  createOfframpPayload,
+  derivedId,
+  fiatAccountErroredPayload,
+  outboxInsert,
+  outboxRow,
+  sendCreateOfframp,
+  sendFiatAccountErrored,
+  sendReconcile,
+  sendStatusChanged,
+  type OutboxRow,
+} from './messages.ts';
+import { appendTimeline, lockWithdrawal, timelineInsert, toWithdrawal, type Withdrawal } from './withdrawals-store.ts';
 
 /** How long the withdrawal stayed in the status it leaves (float8; a string only if the driver ever gives one). */
 const leftRow = z.object({ seconds: z.union([z.number(), z.string()]) });
@@ -42,10 +64,43 @@ export async function applyEvent(
   event: WithdrawalEvent,
   cause: Cause,
 ): Promise<TransitionOutcome> {
+  if (event.kind === 'offramp_status' && intermediate.includes(event.status)) {
+    const noted = await noteReportedStatus(em, withdrawalId, event);
+    if (noted) return { outcome: 'ok', from: noted, status: noted };
+  }
   const row = await lockWithdrawal(em, withdrawalId);
   if (!row) return { outcome: 'not_found' };
   const w = toWithdrawal(row);
   return carryOut(em, deps, w, decide(w, event, policyOf(deps)), cause);
+}
+
+const noted = z.object({ status: withdrawalStatus });
+
+/**
+ * Three of the four statuses Alfred reports for each withdrawal move nothing: `decide` makes each a
+ * note (`isNoteOnly`). This statement locks the row on exactly `isNoteOnly`'s conditions (checked
+ * again on the row's newest version after waiting for its lock) and appends the note: one statement
+ * instead of the lock's read and the note's insert. Null when the conditions do not hold; the event
+ * is then decided as any other.
+ */
+async function noteReportedStatus(
+  em: EntityManager,
+  withdrawalId: string,
+  e: Extract<WithdrawalEvent, { kind: 'offramp_status' }>,
+): Promise<WithdrawalStatus | null> {
+  const row = await queryRow(
+    em,
+    noted,
+    `with w as (
+       select id, status from withdrawals
+       where id = ? and status = any(?::text[]) and psp_transaction_id = ? and not (? = any(failed_psp_transaction_ids))
+       for update)
+     insert into withdrawal_timeline (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code)
+     select id, 'note', status, status, 'alfred', ?, null from w
+     returning to_status as status`,
+    [withdrawalId, `{${notedOnlyAt.join(',')}}`, e.transactionId, e.transactionId, reportedReason(e.status, e.source)],
+  );
+  return row?.status ?? null;
 }
 
 const policyOf = (deps: TransitionDeps): DecidePolicy => ({ redispatchMax: deps.redispatchMax ?? 0 });
@@ -59,6 +114,13 @@ async function carryOut(em: EntityManager, deps: TransitionDeps, w: Withdrawal, 
   }
   const refused = await resolveHold(deps.call, w, d, cause.traceId);
   if (refused) return carryOut(em, deps, w, decide(w, refused, policyOf(deps)), cause);
+  // The common decision, one step and no re-dispatch: written by one statement (see takeOnlyStep).
+  if (d.steps.length === 1 && !d.patch.redispatch) {
+    const step = d.steps[0]!;
+    await takeOnlyStep(em, deps, w, step, d, cause);
+    for (const draft of d.exceptions) await openException(em, draft, cause);
+    return { outcome: 'ok', from: w.status, status: step.to };
+  }
   // The patch's columns go with the first step's update (one statement for both); a re-dispatch, or
   // a patch without a step, is its own update.
   const patchWithStep = d.steps.length > 0 && !d.patch.redispatch;
@@ -123,6 +185,68 @@ async function takeStep(
   deps.observe?.({ from: step.from, to: step.to, secondsInState: Number(left.seconds) });
   const failureClass = step.to === 'rejected' ? (patch.failureClass ?? null) : null;
   await sendStatusChanged(em, w, { from: step.from, to: step.to, actor: step.actor, reason: step.reason, failureClass }, cause);
+}
+
+/**
+ * A decision of one step, written by one statement: the status update (with the patch and, when
+ * the offramp is asked for, its stamp), the timeline entries and the effects' messages. The status
+ * change itself is enqueued through the kit first (which is how the consumer knows to wake the
+ * relay after the commit), and the timeline last before the commit: its chain head's lock, which
+ * every appending transaction waits for, is then held for the shortest time. Exceptions, rare, are
+ * opened after it as before. Its outbox rows are in the order the step-by-step path writes them.
+ */
+async function takeOnlyStep(
+  em: EntityManager,
+  deps: TransitionDeps,
+  w: Withdrawal,
+  step: Step,
+  d: Extract<Decision, { outcome: 'apply' }>,
+  cause: Cause,
+): Promise<void> {
+  const failureClass = step.to === 'rejected' ? (d.patch.failureClass ?? null) : null;
+  await sendStatusChanged(em, w, { from: step.from, to: step.to, actor: step.actor, reason: step.reason, failureClass }, cause);
+  const messages: OutboxRow[] = [];
+  for (const effect of d.effects) {
+    if (effect === 'create_offramp') messages.push(outboxRow(pspAlfredCommands.createOfframp, createOfframpPayload(w), cause));
+    else if (effect === 'reconcile') messages.push(outboxRow(pspAlfredCommands.reconcileOfframp, { withdrawalId: w.id }, cause));
+    else if (effect === 'mark_fiat_account_errored')
+      messages.push(outboxRow(pspAlfredCommands.markFiatAccountErrored, fiatAccountErroredPayload(w, d.patch), cause));
+  }
+  const offramp = d.effects.includes('create_offramp');
+  const outbox = outboxInsert('messages', messages);
+  const timeline = timelineInsert('timeline', w.id, d.timeline);
+  const left = await queryRow(
+    em,
+    leftRow,
+    `with moved as (
+       update withdrawals w set status = ?, status_changed_at = now(), updated_at = now(), stuck_since = null,
+         psp_transaction_id = coalesce(?, w.psp_transaction_id),
+         failure_reason = coalesce(?, w.failure_reason),
+         failure_class = coalesce(?, w.failure_class),
+         risk_decision = coalesce(?::jsonb, w.risk_decision),
+         settlement_reference = coalesce(?, w.settlement_reference),
+         offramp_requested_at = case when ?::boolean then now() else w.offramp_requested_at end,
+         offramp_requests = w.offramp_requests + ?::int
+       from (select status_changed_at from withdrawals where id = ?) old
+       where w.id = ? and w.status = ?
+       returning greatest(0, extract(epoch from (now() - old.status_changed_at)))::float8 as seconds)
+     ${outbox ? `, ${outbox.sql}` : ''}${timeline ? `, ${timeline.sql}` : ''}
+     select seconds from moved`,
+    [
+      step.to,
+      ...patchValues(d.patch),
+      offramp,
+      offramp ? 1 : 0,
+      w.id,
+      w.id,
+      step.from,
+      ...(outbox?.params ?? []),
+      ...(timeline?.params ?? []),
+    ],
+  );
+  // No row: the withdrawal is not where the step starts; the throw rolls back what the statement wrote.
+  if (!left) throw new Error(`withdrawal ${w.id} is not ${step.from} under its own lock`);
+  deps.observe?.({ from: step.from, to: step.to, secondsInState: Number(left.seconds) });
 }
 
 /** The timeline entries, the messages through the outbox and the exceptions of a decision. */

@@ -169,6 +169,24 @@ export async function appendTimeline(em: EntityManager, withdrawalId: string, e:
   );
 }
 
+/**
+ * `insert into withdrawal_timeline` of `entries`, in their order, as a part of a combined statement
+ * (`alias as (...)` in its WITH) and its parameters; null without entries. The chain trigger fills
+ * each row as `appendTimeline` would.
+ */
+export function timelineInsert(
+  alias: string,
+  withdrawalId: string,
+  entries: readonly TimelineInput[],
+): { sql: string; params: (string | null)[] } | null {
+  if (entries.length === 0) return null;
+  return {
+    sql: `${alias} as (insert into withdrawal_timeline (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code)
+      values ${entries.map(() => '(?::uuid, ?, ?, ?, ?, ?, ?)').join(', ')})`,
+    params: entries.flatMap((e) => [withdrawalId, e.kind, e.from, e.to, e.actor, e.reason, e.refusedCode ?? null]),
+  };
+}
+
 /** A timeline row as the view shows it. */
 function timelineEntryOf(r: Omit<z.output<typeof timelineRow>, 'withdrawal_id'>): TimelineEntry {
   return {

@@ -194,15 +194,31 @@ const saveSoonMs = 100;
 /** The journal is compacted into a fresh snapshot once it is larger than the snapshot and than this (default). */
 const defaultCompactAfterBytes = 1024 * 1024;
 
+/** Appends `data` to the journal: opened with O_DSYNC, each write is on disk when it returns (one call, not a write and an fdatasync). */
+function appendDurably(fd: number, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const from = (offset: number) =>
+      fs.write(fd, data, offset, data.length - offset, null, (err, written) => {
+        if (err) reject(err);
+        else if (offset + written < data.length) from(offset + written);
+        else resolve();
+      });
+    from(0);
+  });
+}
+
+const closeFd = (fd: number) => new Promise<void>((resolve) => fs.close(fd, () => resolve()));
+
 /**
  * Keeps the state in `file` (see the format above): each write appends what changed since the last
- * one and flushes it, so its cost follows the change, not the size of the state; now and then, and
- * at the first write and on close, the whole state is written aside, flushed and renamed over the
- * file, so a crash at any moment leaves either the old or the new file, and a journal cut short
- * loses only a record nobody was answered about. One write at a time, and the saves that arrive
- * during it share the next: the cost of a flush is paid per write, not per answer, so many clients
- * do not queue behind one disk. Without a file it keeps nothing, as tests that build the sandbox
- * in-process expect.
+ * one, so its cost follows the change, not the size of the state; now and then, and at the first
+ * write and on close, the whole state is written aside, flushed and renamed over the file, so a
+ * crash at any moment leaves either the old or the new file, and a journal cut short loses only a
+ * record nobody was answered about. One write at a time; a save starts its write at the end of the
+ * event-loop turn (setImmediate), so the answers of every request handled in that turn share it,
+ * and the saves that arrive while a write is in progress share the next: the cost of a write is
+ * paid per write, not per answer, so many clients do not queue behind one disk. Without a file it
+ * keeps nothing, as tests that build the sandbox in-process expect.
  */
 export function createStateStore(
   file: string | undefined,
@@ -213,16 +229,17 @@ export function createStateStore(
   if (file === undefined) return { save: () => Promise.resolve(), saveSoon: () => undefined, close: () => Promise.resolve() };
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
+  const { O_WRONLY, O_APPEND, O_DSYNC } = fs.constants;
   let timer: NodeJS.Timeout | undefined;
   let closing = false;
   let closed = false;
-  /** The file, open for appending records; none before the first snapshot of this process. */
-  let journal: fs.promises.FileHandle | null = null;
+  /** The file's descriptor, open for appending records (O_DSYNC); none before the first snapshot of this process. */
+  let journal: number | null = null;
   let snapshotBytes = 0;
   let journalBytes = 0;
   /** The next write is a whole snapshot: the first one (a journal cut short by a crash goes) and after a failed write; `closing`: the last one. */
   let compactNext = true;
-  /** The write in progress, and the one queued after it (shared by every save that came meanwhile). */
+  /** The write in progress; the one waiting to start (after it, at the end of the turn), shared by every save that comes meanwhile. */
   let writing: Promise<void> | null = null;
   let next: Promise<void> | null = null;
 
@@ -231,22 +248,23 @@ export function createStateStore(
     // The snapshot is taken when the write starts, so it holds every change made before it.
     state.changes.clear();
     const text = `${snapshotOf(state)}\n`;
-    await journal?.close();
+    if (journal !== null) await closeFd(journal);
     journal = null;
     await fs.promises.writeFile(temporary, text, { flush: true });
     await fs.promises.rename(temporary, file);
-    journal = await fs.promises.open(file, 'a');
+    journal = await new Promise<number>((resolve, reject) =>
+      fs.open(file, O_WRONLY | O_APPEND | O_DSYNC, (err, fd) => (err ? reject(err) : resolve(fd))),
+    );
     snapshotBytes = Buffer.byteLength(text);
     journalBytes = 0;
     compactNext = false;
   };
-  const append = async (handle: fs.promises.FileHandle) => {
-    const line = `${JSON.stringify(recordOf(state))}\n`;
+  const append = async (fd: number) => {
+    const line = Buffer.from(`${JSON.stringify(recordOf(state))}\n`);
     // Until the record is known to be whole on disk, the next write starts afresh.
     compactNext = true;
-    await handle.appendFile(line);
-    await handle.datasync();
-    journalBytes += Buffer.byteLength(line);
+    await appendDurably(fd, line);
+    journalBytes += line.length;
     compactNext = false;
   };
   const write = async () => {
@@ -261,19 +279,18 @@ export function createStateStore(
     }
     if (state.changes.any) return append(journal);
   };
+  const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
   const save = (): Promise<void> => {
     if (closed) return Promise.resolve();
-    if (!writing) {
-      writing = write().finally(() => {
-        writing = null;
-      });
-      return writing;
-    }
-    next ??= writing
+    next ??= (writing ?? Promise.resolve())
       .catch(() => undefined)
+      .then(endOfTurn)
       .then(() => {
         next = null;
-        return save();
+        writing = write().finally(() => {
+          writing = null;
+        });
+        return writing;
       });
     return next;
   };
@@ -297,7 +314,7 @@ export function createStateStore(
         log.error({ err, file }, 'could not write the sandbox state');
       }
       closed = true;
-      await journal?.close().catch(() => undefined);
+      if (journal !== null) await closeFd(journal);
       journal = null;
     },
   };
