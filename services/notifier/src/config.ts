@@ -13,8 +13,10 @@ export const notifierConfig = baseConfig.extend({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/)
     .default('notifier'),
   DB_POOL_MAX: positiveInt(10),
-  /** Messages each of the service's consumers handles at once (each in its own inbox transaction; at most DB_POOL_MAX). */
+  /** Transactions each of the service's consumers runs at once (at most DB_POOL_MAX). */
   CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** Messages of different withdrawals committed together in one of those transactions when they wait together (group commit; 1: one each). */
+  CONSUMER_BATCH: z.coerce.number().int().min(1).max(256).default(16),
   /** `smtp://user:pass@host:port` or `smtps://…`; unset turns the e-mail channel off (deliveries are logged as skipped). */
   SMTP_URL: optional(z.url({ protocol: /^smtps?$/ })),
   MAIL_FROM: z.string().min(3).max(200).default('Offramp <notifications@example.test>'),

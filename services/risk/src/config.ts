@@ -8,8 +8,10 @@ export const riskConfig = baseConfig.extend({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/)
     .default('risk'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
-  /** Messages each of the service's consumers handles at once (each in its own inbox transaction; at most DB_POOL_MAX). */
+  /** Transactions each of the service's consumers runs at once (at most DB_POOL_MAX). */
   CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** Messages of different withdrawals committed together in one of those transactions when they wait together (group commit; 1: one each). */
+  CONSUMER_BATCH: z.coerce.number().int().min(1).max(256).default(16),
 });
 
 export type RiskConfig = z.infer<typeof riskConfig>;
