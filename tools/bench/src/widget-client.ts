@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /*
@@ -17,8 +18,15 @@ export interface Answer {
 
 export class UnexpectedAnswer extends Error {}
 
+/**
+ * The load generator's connections to the gateway, kept alive between requests. Through node:http
+ * rather than fetch: fetch costs about three times the CPU per request, and the generator shares
+ * the machine's two cores with the stack it measures.
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
 /** One request to the gateway; `token` as the trader, `dev` adds the dev secret. */
-export async function request(
+export function request(
   base: string,
   method: 'GET' | 'POST',
   path: string,
@@ -27,15 +35,29 @@ export async function request(
   const headers: Record<string, string> = {};
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.devSecret) headers['x-dev-secret'] = opts.devSecret;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-    signal: AbortSignal.timeout(60_000),
+  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(body));
+  }
+  return new Promise<Answer>((resolve, reject) => {
+    const req = http.request(`${base}${path}`, { method, headers, agent, timeout: 60_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Json) : null });
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 60 s`)));
+    req.on('error', reject);
+    req.end(body);
   });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : null };
 }
 
 const expectStatus = (what: string, answer: Answer, status: number): Json => {
