@@ -110,12 +110,24 @@ export interface OfframpIntent {
   fiatAmount: string;
 }
 
-/** Records the intent once per withdrawal (born `fenced` when a fence came first); a repeated command finds the first one. */
+/**
+ * Records the intent once per withdrawal (born `fenced` when a fence came first); a repeated command
+ * finds the first one. One statement: the row inserted, or else the row already there (which the
+ * statement's snapshot shows when it was committed before it began: under the withdrawal's lock
+ * it always was; a row committed meanwhile by an insert racing this one is read afresh).
+ */
 export async function insertIntent(em: EntityManager, intent: OfframpIntent): Promise<Offramp> {
-  await em.execute(
-    `insert into offramps (withdrawal_id, trader_id, fiat_account_id, crypto_amount_minor, fiat_currency, fiat_amount, state)
-     values (?, ?, ?, ?, ?, ?, case when exists (select 1 from offramp_fences where withdrawal_id = ?) then 'fenced' else 'requested' end)
-     on conflict (withdrawal_id) do nothing`,
+  const found = await queryRow(
+    em,
+    row,
+    `with inserted as (
+       insert into offramps (withdrawal_id, trader_id, fiat_account_id, crypto_amount_minor, fiat_currency, fiat_amount, state)
+       values (?, ?, ?, ?, ?, ?, case when exists (select 1 from offramp_fences where withdrawal_id = ?) then 'fenced' else 'requested' end)
+       on conflict (withdrawal_id) do nothing
+       returning ${columns})
+     select * from inserted
+     union all
+     select ${columns} from offramps where withdrawal_id = ? and not exists (select 1 from inserted)`,
     [
       intent.withdrawalId,
       intent.traderId,
@@ -124,10 +136,10 @@ export async function insertIntent(em: EntityManager, intent: OfframpIntent): Pr
       intent.fiatCurrency,
       intent.fiatAmount,
       intent.withdrawalId,
+      intent.withdrawalId,
     ],
-    'run',
   );
-  return (await findOfframp(em, intent.withdrawalId))!;
+  return found ? toOfframp(found) : (await findOfframp(em, intent.withdrawalId))!;
 }
 
 /**

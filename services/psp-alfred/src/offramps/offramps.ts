@@ -1,9 +1,17 @@
 import { decimalToMinor, minorToDecimal, pspAlfredCommands, pspAlfredEvents } from '@offramp/contracts';
-import { enqueue, inTransaction, type Cause, type Database, type EntityManager, type Logger, type MessageContext } from '@offramp/kit';
-import type { z } from 'zod';
+import {
+  enqueue,
+  inTransaction,
+  queryRow,
+  type Cause,
+  type Database,
+  type EntityManager,
+  type Logger,
+  type MessageContext,
+} from '@offramp/kit';
+import { z } from 'zod';
 import { AlfredUnavailable, type AlfredClient, type OfframpRequest } from '../alfred/client.ts';
 import type { AlfredErrorBody, AlfredOfframp } from '../alfred/schemas.ts';
-import { findAccount } from '../fiat-accounts/fiat-accounts-store.ts';
 import { findTrader } from '../traders/traders.ts';
 import { reportAmountMismatch } from '../discrepancies/discrepancies.ts';
 import { applyKeptEvents, ingestPartnerEvent, lockReference } from '../webhooks/ingest.ts';
@@ -83,7 +91,8 @@ export async function createOfframp(
     if (started === 'not_final') throw new TryLater(`re-dispatch ${dispatch}: the previous order is not FAILED (yet)`);
     if (started === 'started') log.info({ dispatch }, 'previous order FAILED; re-dispatching a new order');
   }
-  const intent = await inTransaction(deps.db, (tx) => insertIntent(tx, cmd));
+  // One statement, committed on its own (no begin/commit around it: as atomic and durable alone).
+  const intent = await insertIntent(deps.db.em.fork(), cmd);
   if (intent.dispatch !== dispatch) {
     log.info({ dispatch, current: intent.dispatch }, 'command of another dispatch than the current order; nothing new');
     return;
@@ -175,13 +184,19 @@ export function orderMetadata(order: AlfredOfframp): Record<string, unknown> {
  * else the trader's Alfred customer, which the order is then made for (not read a second time).
  */
 async function checkPreconditions(deps: Deps, intent: Offramp): Promise<{ refusal: OrderRefusal } | { customerId: string }> {
-  const em = deps.db.em.fork();
-  const trader = await findTrader(em, intent.traderId);
-  if (!trader?.customerId) return { refusal: { partnerCode: null, message: 'trader has no Alfred customer', status: null } };
-  if (!(await findAccount(em, intent.traderId, intent.fiatAccountId)))
-    return { refusal: { partnerCode: null, message: 'fiat account not found', status: null } };
-  return { customerId: trader.customerId };
+  // One raw read of both (as findTrader and findAccount would read them: an account not deleted).
+  const found = await queryRow(
+    deps.db.em.fork(),
+    preconditionsRow,
+    `select (select customer_id from traders where trader_id = ?) as customer_id,
+       exists (select 1 from fiat_accounts where fiat_account_id = ? and trader_id = ? and deleted_at is null) as account_found`,
+    [intent.traderId, intent.fiatAccountId, intent.traderId],
+  );
+  if (!found?.customer_id) return { refusal: { partnerCode: null, message: 'trader has no Alfred customer', status: null } };
+  if (!found.account_found) return { refusal: { partnerCode: null, message: 'fiat account not found', status: null } };
+  return { customerId: found.customer_id };
 }
+const preconditionsRow = z.object({ customer_id: z.string().nullable(), account_found: z.boolean() });
 
 function definitive(status: number, error: AlfredErrorBody): OrderRefusal | null {
   if (transientStatuses.has(status)) return null;
@@ -207,7 +222,7 @@ async function obtainOrder(deps: Deps, intent: Offramp, log: Logger, traceId: st
     const replayed = await send(deps, intent, intent.lastRequest as unknown as OfframpRequest, traceId);
     if (replayed !== 'quote_unusable') return replayed;
     // The quote is no longer usable, so no order was made with it under this key: start afresh.
-    await inTransaction(deps.db, (tx) => forgetRequest(tx, intent.withdrawalId));
+    await forgetRequest(deps.db.em.fork(), intent.withdrawalId);
   }
   const customerId = knownCustomerId ?? (await findTrader(deps.db.em.fork(), intent.traderId))?.customerId;
   if (!customerId) return { refusal: { partnerCode: null, message: 'trader has no Alfred customer', status: null } };
@@ -233,10 +248,11 @@ async function obtainOrder(deps: Deps, intent: Offramp, log: Logger, traceId: st
     originAddress: deps.originAddress,
     memo: intent.withdrawalId,
   };
-  await inTransaction(deps.db, (tx) => recordAttempt(tx, intent.withdrawalId, { ...request }));
+  // One statement committed on its own before the request leaves, so that a crash can replay it.
+  await recordAttempt(deps.db.em.fork(), intent.withdrawalId, { ...request });
   const sent = await send(deps, intent, request, traceId);
   if (sent !== 'quote_unusable') return sent;
-  await inTransaction(deps.db, (tx) => forgetRequest(tx, intent.withdrawalId));
+  await forgetRequest(deps.db.em.fork(), intent.withdrawalId);
   throw new TryLater('the fresh quote was refused as unusable; a later delivery quotes again');
 }
 

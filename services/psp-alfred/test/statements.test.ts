@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, testInfra } from '@offramp/kit/testing';
+import { startPgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
+import { startTestPspAlfred, type TestPspAlfred } from './harness.ts';
+
+/**
+ * What psp-alfred sends Postgres for one create-offramp command that makes an order, counted by
+ * the benchmark's proxy in front of its connections: the inbox transaction and the short writes
+ * beside it (intent, attempt, transaction id), and the relay publishing offramp-created. One
+ * command at a time, waited for on NATS (which adds nothing to the count). Figures are printed;
+ * the bound catches a change that adds statements back.
+ */
+describe('statements psp-alfred sends per create-offramp', () => {
+  const n = 4;
+  let t: TestPspAlfred;
+  let counter: Awaited<ReturnType<typeof startPgCounter>>;
+  beforeAll(async () => {
+    const url = new URL(testInfra().databaseUrl);
+    counter = await startPgCounter({ host: url.hostname, port: Number(url.port || 5432) });
+    url.hostname = '127.0.0.1';
+    url.port = String(counter.port);
+    t = await startTestPspAlfred({
+      env: { DATABASE_URL: url.toString() },
+      hooks: { relay: { pollMs: 3_600_000, idlePollMs: 3_600_000 } },
+    });
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+    await counter?.close();
+  });
+
+  const commandsIdle = () =>
+    eventually('psp-alfred-commands idle', async () => {
+      const info = await t.messaging.jsm.consumers.info(t.messaging.streamName('COMMANDS'), 'psp-alfred-commands');
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    });
+
+  it('when a create-offramp command makes an order, then it costs a bounded number of statements and transactions', async () => {
+    const prepared = [];
+    for (let i = 0; i < n; i++) prepared.push(await t.prepareWithdrawal());
+    await commandsIdle();
+    // No webhooks from the sandbox from now on: only the command's own work is counted.
+    await t.emu('PUT', '/config', { webhookDelivery: false });
+    const total: StatementCounts = { roundTrips: 0, statements: 0, transactionControl: 0 };
+    for (const { command } of prepared) {
+      counter.reset();
+      await t.sendCreateOfframp(command);
+      await commandsIdle();
+      const c = counter.counts();
+      total.roundTrips += c.roundTrips;
+      total.statements += c.statements;
+      total.transactionControl += c.transactionControl;
+    }
+    for (const { command } of prepared) expect(t.ordersFor(command.withdrawalId)).toHaveLength(1);
+    const per = { roundTrips: total.roundTrips / n, statements: total.statements / n, transactionControl: total.transactionControl / n };
+    console.log('psp-alfred per create-offramp', JSON.stringify(per));
+    // 29 statements (10 of them begin/commit) before the intent and the attempt were written
+    // without a transaction around their one statement and the preconditions read in one.
+    expect(per.statements).toBeGreaterThan(0);
+    expect(per.statements).toBeLessThanOrEqual(23);
+    expect(per.transactionControl).toBeLessThanOrEqual(6);
+  });
+});
