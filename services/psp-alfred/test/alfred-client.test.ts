@@ -1,4 +1,7 @@
+import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { decimalToMinor, pspAlfredRpc } from '@offramp/contracts';
 import { testLogger } from '@offramp/kit/testing';
 import { AlfredUnavailable, createAlfredClient } from '../src/alfred/client.ts';
@@ -136,5 +139,105 @@ describe('quote', () => {
       error: { code: 'USER_NOT_VERIFIED' },
     });
     expect(await t.partnerCalls('POST', '/quotes')).toHaveLength(before);
+  });
+});
+
+describe('Alfred transport on a failing network', () => {
+  /** A transport to `baseUrl` (a local server that misbehaves), with a breaker of its own. */
+  const transportTo = (baseUrl: string) =>
+    createAlfredTransport({
+      baseUrl,
+      apiKey: 'test-key',
+      apiSecret: 'test-secret',
+      timeoutMs: 300,
+      getRetries: 0,
+      breaker: { resetMs: 60_000, errorPercent: 50, volume: 3, windowMs: 10_000 },
+      log: testLogger('alfred-transport'),
+    });
+  const post = { method: 'POST', endpoint: '/quotes', path: '/quotes', body: { a: 1 } } as const;
+  const listening = async (server: net.Server) => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  };
+  const closing = (server: net.Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+  it('when nothing listens, then the call is a network failure, told to the metrics as error', async () => {
+    const server = net.createServer();
+    const url = await listening(server);
+    await closing(server);
+    const transport = transportTo(url);
+    const calls: string[] = [];
+    transport.observeCalls((call) => calls.push(call.outcome));
+    try {
+      await expect(transport.request(post, z.unknown())).rejects.toMatchObject({ name: 'AlfredUnavailable', reason: 'network' });
+      expect(calls).toEqual(['error']);
+    } finally {
+      transport.close();
+    }
+  });
+
+  it('when the connection is reset before an answer, then the call is a network failure that may have reached Alfred', async () => {
+    const server = net.createServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    const url = await listening(server);
+    const transport = transportTo(url);
+    try {
+      await expect(transport.request(post, z.unknown())).rejects.toMatchObject({ reason: 'network', maybeReached: true });
+    } finally {
+      transport.close();
+      await closing(server);
+    }
+  });
+
+  it('when the answer starts but its body never ends, then the call times out after the timeout', async () => {
+    const sockets = new Set<net.Socket>();
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"a":');
+    });
+    server.on('connection', (s) => sockets.add(s));
+    const url = await listening(server);
+    const transport = transportTo(url);
+    const calls: string[] = [];
+    transport.observeCalls((call) => calls.push(call.outcome));
+    const started = performance.now();
+    try {
+      await expect(transport.request(post, z.unknown())).rejects.toMatchObject({ reason: 'timeout' });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+      expect(calls).toEqual(['timeout']);
+    } finally {
+      transport.close();
+      for (const s of sockets) s.destroy();
+      await closing(server);
+    }
+  });
+
+  it('when no answer comes at all, then the call times out, and the same transport answers the next call', async () => {
+    let answered = 0;
+    const sockets = new Set<net.Socket>();
+    const server = http.createServer((req, res) => {
+      req.resume();
+      if (req.url === '/slow') return;
+      answered++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ key: req.headers['api-key'] ?? null }));
+    });
+    server.on('connection', (s) => sockets.add(s));
+    const url = await listening(server);
+    const transport = transportTo(url);
+    try {
+      await expect(transport.request({ method: 'GET', endpoint: '/slow', path: '/slow' }, z.unknown())).rejects.toMatchObject({
+        reason: 'timeout',
+      });
+      for (let i = 0; i < 3; i++)
+        expect(await transport.request({ method: 'GET', endpoint: '/ok', path: '/ok' }, z.object({ key: z.string() }))).toEqual({
+          ok: true,
+          status: 200,
+          data: { key: 'test-key' },
+        });
+      expect(answered).toBe(3);
+    } finally {
+      transport.close();
+      for (const s of sockets) s.destroy();
+      await closing(server);
+    }
   });
 });
