@@ -218,8 +218,10 @@ describe('HTTP surface hygiene over a real socket', () => {
       const own = lines.filter((l) => l.includes('hygiene-query-1'));
       return own.some((l) => l.includes('request completed')) ? own : undefined;
     });
-    const incoming = mine.map((l) => JSON.parse(l)).find((l) => l.msg === 'incoming request');
-    expect(incoming.req).toMatchObject({ method: 'GET', url: '/healthz?token=[redacted]&ticket=[redacted]' });
+    // One line per request, at completion: it carries the request (method, redacted URL) and its status.
+    const completed = mine.map((l) => JSON.parse(l)).find((l) => l.msg === 'request completed');
+    expect(completed.req).toMatchObject({ method: 'GET', url: '/healthz?token=[redacted]&ticket=[redacted]' });
+    expect(completed.res).toMatchObject({ statusCode: 200 });
     for (const line of lines) {
       expect(line).not.toContain('secret-value');
       expect(line).not.toContain('another-secret');

@@ -69,7 +69,12 @@ describe('trace id', () => {
     );
     expect(row!.envelope.traceId).toBe('trace-xyz-1');
     const traced = lines.filter((l) => l.traceId === 'trace-xyz-1').map((l) => l.msg);
-    expect(traced).toEqual(expect.arrayContaining(['incoming request', 'echoing', 'request completed']));
+    expect(traced).toEqual(expect.arrayContaining(['echoing', 'request completed']));
+    // The request's one log line (at completion) carries what it was, under the same trace id.
+    expect(lines.find((l) => l.traceId === 'trace-xyz-1' && l.msg === 'request completed')).toMatchObject({
+      req: { method: 'POST', url: '/echo' },
+      res: { statusCode: 200 },
+    });
     await app.close();
   });
 
