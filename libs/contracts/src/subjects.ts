@@ -30,11 +30,13 @@ export const streams = {
  * JetStream key-value buckets (each is a stream `KV_<name>`). `streamTickets`: the gateway's
  * single-use SSE stream tickets, stored hashed, every entry gone after `maxAgeSeconds`.
  * `rateLimits`: the gateway replicas' shared request counts, one key per caller's bucket (its
- * window's start and count), dropped an hour after its last write (a window is at most an hour).
+ * window's start and count), dropped an hour after its last write (a window is at most an hour);
+ * kept in memory (`memory`): every counted request writes it, and a NATS restart only restarts the
+ * windows, where file storage would cost a disk write per request.
  */
 export const buckets = {
-  streamTickets: { name: 'STREAM_TICKETS', maxAgeSeconds: 300 },
-  rateLimits: { name: 'RATE_LIMITS', maxAgeSeconds: 3600 },
+  streamTickets: { name: 'STREAM_TICKETS', maxAgeSeconds: 300, memory: false },
+  rateLimits: { name: 'RATE_LIMITS', maxAgeSeconds: 3600, memory: true },
 } as const;
 
 /** Parses a versioned subject into its parts; null when it does not follow the naming. */

@@ -129,15 +129,21 @@ export async function provisionStreams(m: Messaging, opts: { replicas?: number }
       });
     }
   }
-  // A bucket that exists is opened as it is (create is idempotent for the same name).
+  // A bucket that exists is opened as it is: create is idempotent for the same settings, and one
+  // made with other settings (RATE_LIMITS on file storage, before it moved to memory) is kept.
   const kvm = new Kvm(m.js);
   for (const key of Object.keys(buckets) as (keyof typeof buckets)[]) {
-    await kvm.create(bucketName(m, key), {
-      history: 1,
-      ttl: buckets[key].maxAgeSeconds * 1000,
-      replicas: opts.replicas ?? 1,
-      storage: StorageType.File,
-    });
+    const name = bucketName(m, key);
+    await kvm
+      .create(name, {
+        history: 1,
+        ttl: buckets[key].maxAgeSeconds * 1000,
+        replicas: opts.replicas ?? 1,
+        storage: buckets[key].memory ? StorageType.Memory : StorageType.File,
+      })
+      .catch(async (err: unknown) => {
+        if (!(await m.jsm.streams.info(`KV_${name}`).catch(() => null))) throw err;
+      });
   }
 }
 
