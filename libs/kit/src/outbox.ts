@@ -134,10 +134,9 @@ const cleanupBatchesPerRun = 20;
  * Publishes outbox rows in order with `Nats-Msg-Id` = row id and marks them sent. A crash between
  * publish and mark re-publishes the row, which JetStream's duplicate window drops.
  *
- * A batch: up to `batchSize` unsent rows read in order, all published at once (the acks awaited
- * together, not one after another), the published ones marked sent in one statement; no
- * transaction around them and no row locked while JetStream answers (replicas that read the same
- * rows publish them under the same `Nats-Msg-Id`, which JetStream drops). Sent rows are deleted once older than the retention,
+ * A batch is one transaction: up to `batchSize` rows claimed (`for update skip locked`, so replicas
+ * share the work), all published at once (the acks awaited together, not one after another), the
+ * published ones marked sent in one statement. Sent rows are deleted once older than the retention,
  * a small batch at a time, on a timer of their own. The `outbox_backlog` gauge is counted when
  * /metrics is scraped, never on the relay's timer.
  */
@@ -148,48 +147,45 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
   const retentionSeconds = (opts.retentionMs ?? 3_600_000) / 1000;
   const cleanupBatch = opts.cleanupBatch ?? 1_000;
 
-  /**
-   * One batch: read, published, marked sent; failures are recorded on their rows, then reported by
-   * throwing. Two statements, each its own transaction: no row is locked while the publishes wait
-   * for JetStream. A row another replica reads meanwhile is published twice with the same
-   * `Nats-Msg-Id`, which JetStream drops (and a consumer's inbox would skip).
-   */
+  /** One batch in one transaction; failures are recorded on their rows, then reported by throwing. */
   async function publishBatch(): Promise<number> {
-    const em = db.em.fork();
-    const rows = await queryRows(
-      em,
-      outboxRow,
-      `select id, subject, envelope::text as body, envelope->>'traceId' as trace_id, envelope->>'correlationId' as correlation_id
-       from outbox where sent_at is null order by seq limit ?`,
-      [batchSize],
-    );
-    if (rows.length === 0) return 0;
-    const results = await Promise.allSettled(rows.map((row) => publishRow(messaging, row)));
-    await opts.afterPublish?.();
-    const sentIds = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((r) => r.id);
-    // A uuid[] literal: uuids need no escaping, and it keeps the statement one parameter wide.
-    if (sentIds.length > 0)
-      await em.execute(
-        'update outbox set sent_at = now(), attempts = attempts + 1 where id = any(?::uuid[]) and sent_at is null',
-        [`{${sentIds.join(',')}}`],
-        'run',
+    const { sent, failed } = await db.em.fork().transactional(async (em) => {
+      const rows = await queryRows(
+        em,
+        outboxRow,
+        `select id, subject, envelope::text as body, envelope->>'traceId' as trace_id, envelope->>'correlationId' as correlation_id
+         from outbox where sent_at is null order by seq limit ? for update skip locked`,
+        [batchSize],
       );
-    let failed = 0;
-    for (const [i, result] of results.entries()) {
-      if (result.status === 'fulfilled') continue;
-      failed++;
-      await em.execute(
-        'update outbox set attempts = attempts + 1, last_error = ? where id = ?',
-        [String(result.reason).slice(0, 500), rows[i]!.id],
-        'run',
-      );
-    }
-    opts.metrics?.outboxPublished.inc(sentIds.length);
+      if (rows.length === 0) return { sent: 0, failed: 0 };
+      const results = await Promise.allSettled(rows.map((row) => publishRow(messaging, row)));
+      await opts.afterPublish?.();
+      const sentIds = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((r) => r.id);
+      // A uuid[] literal: uuids need no escaping, and it keeps the statement one parameter wide.
+      if (sentIds.length > 0)
+        await em.execute(
+          'update outbox set sent_at = now(), attempts = attempts + 1 where id = any(?::uuid[])',
+          [`{${sentIds.join(',')}}`],
+          'run',
+        );
+      let failedCount = 0;
+      for (const [i, result] of results.entries()) {
+        if (result.status === 'fulfilled') continue;
+        failedCount++;
+        await em.execute(
+          'update outbox set attempts = attempts + 1, last_error = ? where id = ?',
+          [String(result.reason).slice(0, 500), rows[i]!.id],
+          'run',
+        );
+      }
+      return { sent: sentIds.length, failed: failedCount };
+    });
+    opts.metrics?.outboxPublished.inc(sent);
     if (failed > 0) {
       opts.metrics?.outboxPublishFailures.inc(failed);
-      throw new Error(`outbox: ${failed} of ${sentIds.length + failed} publishes failed`);
+      throw new Error(`outbox: ${failed} of ${sent + failed} publishes failed`);
     }
-    return sentIds.length;
+    return sent;
   }
 
   async function drain(): Promise<number> {
