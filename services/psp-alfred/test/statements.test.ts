@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, testInfra } from '@offramp/kit/testing';
-import { startPgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
+import { countingDatabaseUrl, type startPgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
 import { startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
 /**
@@ -15,12 +15,10 @@ describe('statements psp-alfred sends per create-offramp', () => {
   let t: TestPspAlfred;
   let counter: Awaited<ReturnType<typeof startPgCounter>>;
   beforeAll(async () => {
-    const url = new URL(testInfra().databaseUrl);
-    counter = await startPgCounter({ host: url.hostname, port: Number(url.port || 5432) });
-    url.hostname = '127.0.0.1';
-    url.port = String(counter.port);
+    const counted = await countingDatabaseUrl(testInfra().databaseUrl);
+    counter = counted.counter;
     t = await startTestPspAlfred({
-      env: { DATABASE_URL: url.toString() },
+      env: { DATABASE_URL: counted.url },
       hooks: { relay: { pollMs: 3_600_000, idlePollMs: 3_600_000 } },
     });
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, testInfra } from '@offramp/kit/testing';
 import { sessionsRpc, withdrawalEvents } from '@offramp/contracts';
-import { startPgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
+import { countingDatabaseUrl, type startPgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
 import { funded, startTestStack, type TestStack } from './harness.ts';
 
 /**
@@ -17,14 +17,12 @@ describe('statements sessions sends per withdrawal', () => {
   let stack: TestStack;
   let counter: Awaited<ReturnType<typeof startPgCounter>>;
   beforeAll(async () => {
-    const url = new URL(testInfra().databaseUrl);
-    counter = await startPgCounter({ host: url.hostname, port: Number(url.port || 5432) });
-    url.hostname = '127.0.0.1';
-    url.port = String(counter.port);
+    const counted = await countingDatabaseUrl(testInfra().databaseUrl);
+    counter = counted.counter;
     const never = String(3_600_000);
     stack = await startTestStack({
       env: {
-        DATABASE_URL: url.toString(),
+        DATABASE_URL: counted.url,
         SWEEPER_INTERVAL_MS: never,
         PARTNER_WEBHOOK_POLL_MS: never,
         PARTNER_WEBHOOK_IDLE_POLL_MS: never,

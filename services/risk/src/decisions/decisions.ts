@@ -1,4 +1,5 @@
 import { enqueue, type Cause, type EntityManager, type Logger } from '@offramp/kit';
+import type { z } from 'zod';
 import { riskEvents, type WithdrawalDebited } from '@offramp/contracts';
 import { freezeFlags } from '../freeze/freeze.ts';
 import { usageExtra, usageFrom } from '../limits/limits-store.ts';
@@ -38,15 +39,12 @@ export async function decideWithdrawal(em: EntityManager, debit: Debit, log: Log
     read = await readForDecision(em, w, { tryLock: false });
   }
   // Under the lock at the latest after the first try: a second refusal of the guard is a bug.
+  const announce = (d: Omit<z.output<typeof riskEvents.decided.payload>, 'withdrawalId'>) =>
+    enqueue(em, riskEvents.decided, { withdrawalId: w.withdrawalId, ...d }, debit.cause);
   for (let attempt = 1; ; attempt++) {
     if (read.existing) {
       const { existing } = read;
-      await enqueue(
-        em,
-        riskEvents.decided,
-        { withdrawalId: w.withdrawalId, traderId: existing.traderId, decision: existing.decision, reasons: existing.reasons },
-        debit.cause,
-      );
+      await announce({ traderId: existing.traderId, decision: existing.decision, reasons: existing.reasons });
       log.info(
         { withdrawalId: w.withdrawalId, decision: existing.decision },
         'withdrawal already decided; the recorded decision is announced again',
@@ -55,12 +53,7 @@ export async function decideWithdrawal(em: EntityManager, debit: Debit, log: Log
     }
     const result = decide(read.input);
     if (await recordDecision(em, w, result, debit.messageId, read.usageRead)) {
-      await enqueue(
-        em,
-        riskEvents.decided,
-        { withdrawalId: w.withdrawalId, traderId: w.traderId, decision: result.decision, reasons: result.reasons },
-        debit.cause,
-      );
+      await announce({ traderId: w.traderId, decision: result.decision, reasons: result.reasons });
       log.info(
         { withdrawalId: w.withdrawalId, decision: result.decision, reasons: result.reasons.map((r) => r.code) },
         'withdrawal decided',
