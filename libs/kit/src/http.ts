@@ -50,15 +50,12 @@ export interface HttpServer {
  * "request completed"): each line goes through pino's redaction, which costs about as much as the
  * rest of the line. The completion line carries what the incoming one did (`req`: method, the URL
  * with its query values redacted, host, remote address and port; the trace id) besides the status
- * code and response time. A request for an event stream is also logged when it comes in: a stream
- * its client closes may never complete in Fastify's eyes (its reply is hijacked), and it would
- * otherwise leave no line at all.
+ * code and response time. A reply a route hijacks (the gateway's event stream) never completes in
+ * Fastify's eyes: such a route writes its own line when it takes the reply over.
  */
 class RequestLogController extends LogController {
-  override incomingRequest(request: FastifyRequest): void {
-    if (this.isLogDisabled(request)) return;
-    const accept = request.headers.accept;
-    if (typeof accept === 'string' && accept.includes('text/event-stream')) request.log.info({ req: request }, 'incoming request');
+  override incomingRequest(): void {
+    // Logged at completion (below); a route that hijacks its reply logs its own line (the gateway's event stream).
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {

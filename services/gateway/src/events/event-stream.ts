@@ -71,6 +71,9 @@ export async function openEventStream(
   });
   const messages = await consumer.consume({ max_messages: 64 });
   reply.hijack();
+  // A hijacked reply never completes in Fastify's eyes, so it gets no request line: this is the
+  // stream's (its URL with the query values redacted, as every request line).
+  request.log.info({ req: request, res: { statusCode: 200 } }, 'event stream opened');
   const res = reply.raw;
   // Headers set by earlier hooks (the trace id) are not sent for a hijacked reply unless written here.
   const earlier = Object.entries(reply.getHeaders()).filter((e): e is [string, string | number | string[]] => e[1] !== undefined);
