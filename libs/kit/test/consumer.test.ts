@@ -419,26 +419,38 @@ describe('startConsumer with concurrency', () => {
       .execute<{ n: number; txid: string }[]>('select n, txid::text as txid from effects order by n')
       .then((rows) => rows.map((r) => ({ n: Number(r.n), txid: String(r.txid) })));
 
-  it('when several messages of different correlations are ready together with a batch, then they commit in fewer transactions than messages, each handled once with its inbox row', async () => {
-    const { db, messaging } = await setup(4);
-    await effectsTable(db);
-    for (let n = 0; n < 40; n++) await publish(messaging, n);
+  /** A consumer of `job` started for a test (stopped after it), and what it settled, in order. */
+  async function consumeJobs(
+    db: Database,
+    messaging: Messaging,
+    opts: Pick<ConsumerOptions, 'name' | 'handlers'> & Partial<ConsumerOptions>,
+  ): Promise<Result[]> {
     const settled: Result[] = [];
     const consumer = await startConsumer({
       db,
       messaging,
       log: testLogger('consumer'),
-      name: 'consumer-batch',
       stream: 'EVENTS',
       filterSubject: job.subject,
+      onSettled: (r) => void settled.push(r),
+      ...opts,
+    });
+    cleanups.push(() => consumer.stop());
+    return settled;
+  }
+
+  it('when several messages of different correlations are ready together with a batch, then they commit in fewer transactions than messages, each handled once with its inbox row', async () => {
+    const { db, messaging } = await setup(4);
+    await effectsTable(db);
+    for (let n = 0; n < 40; n++) await publish(messaging, n);
+    const settled = await consumeJobs(db, messaging, {
+      name: 'consumer-batch',
       concurrency: 2,
       batch: 8,
-      onSettled: (r) => void settled.push(r),
       handlers: [
         on(job, ({ em, envelope }) => em.execute('insert into effects (n) values (?)', [envelope.payload.n], 'run').then(() => {})),
       ],
     });
-    cleanups.push(() => consumer.stop());
     await eventually('every message settled', () => settled.length === 40);
 
     const rows = await effectRows(db);
@@ -462,19 +474,12 @@ describe('startConsumer with concurrency', () => {
     for (let n = 0; n < 6; n++) await publish(messaging, n);
     await publish(messaging, 666);
     for (let n = 6; n < 12; n++) await publish(messaging, n);
-    const settled: Result[] = [];
-    const consumer = await startConsumer({
-      db,
-      messaging,
-      log: testLogger('consumer'),
+    const settled = await consumeJobs(db, messaging, {
       name: 'consumer-batch-poison',
-      stream: 'EVENTS',
-      filterSubject: job.subject,
       concurrency: 2,
       batch: 16,
       maxDeliver: 3,
       backoffMs: [20],
-      onSettled: (r) => void settled.push(r),
       handlers: [
         on(job, async ({ em, envelope }) => {
           await em.execute('insert into effects (n) values (?)', [envelope.payload.n], 'run');
@@ -482,7 +487,6 @@ describe('startConsumer with concurrency', () => {
         }),
       ],
     });
-    cleanups.push(() => consumer.stop());
     await eventually('the dead letter', () => settled.includes('dead_letter'));
     await eventually('the others handled', () => settled.filter((r) => r === 'handled').length === 12);
 
@@ -498,17 +502,10 @@ describe('startConsumer with concurrency', () => {
     const same = (n: number) => publish(messaging, n, makeEnvelope(job, { n }, { correlationId: 'one-withdrawal', traceId: newId() }));
     for (let n = 0; n < 30; n++) await (n % 3 === 0 ? same(n) : publish(messaging, n));
     const order: number[] = [];
-    const settled: Result[] = [];
-    const consumer = await startConsumer({
-      db,
-      messaging,
-      log: testLogger('consumer'),
+    const settled = await consumeJobs(db, messaging, {
       name: 'consumer-batch-order',
-      stream: 'EVENTS',
-      filterSubject: job.subject,
       concurrency: 2,
       batch: 8,
-      onSettled: (r) => void settled.push(r),
       handlers: [
         on(job, async ({ em, envelope }) => {
           if (envelope.correlationId === 'one-withdrawal') order.push(envelope.payload.n);
@@ -516,7 +513,6 @@ describe('startConsumer with concurrency', () => {
         }),
       ],
     });
-    cleanups.push(() => consumer.stop());
     await eventually('every message settled', () => settled.length === 30);
 
     const ours = Array.from({ length: 10 }, (_, i) => i * 3);
@@ -531,17 +527,10 @@ describe('startConsumer with concurrency', () => {
     await effectsTable(db);
     for (let n = 0; n < 10; n++) await publish(messaging, n);
     let cut = false;
-    const settled: Result[] = [];
-    const consumer = await startConsumer({
-      db,
-      messaging,
-      log: testLogger('consumer'),
+    const settled = await consumeJobs(db, messaging, {
       name: 'consumer-batch-cut',
-      stream: 'EVENTS',
-      filterSubject: job.subject,
       concurrency: 1,
       batch: 10,
-      onSettled: (r) => void settled.push(r),
       handlers: [
         on(job, async ({ em, envelope }) => {
           await em.execute('insert into effects (n) values (?)', [envelope.payload.n], 'run');
@@ -553,7 +542,6 @@ describe('startConsumer with concurrency', () => {
         }),
       ],
     });
-    cleanups.push(() => consumer.stop());
     await eventually('every message handled', () => settled.filter((r) => r === 'handled').length === 10);
 
     expect(cut).toBe(true);
@@ -567,21 +555,13 @@ describe('startConsumer with concurrency', () => {
     const { db, messaging } = await setup(4);
     await effectsTable(db);
     const twice = makeEnvelope(job, { n: 7 }, { correlationId: 'job-7', traceId: newId() });
-    const settled: Result[] = [];
     const handled: number[] = [];
-    const consumer = await startConsumer({
-      db,
-      messaging,
-      log: testLogger('consumer'),
+    const settled = await consumeJobs(db, messaging, {
       name: 'consumer-batch-duplicate',
-      stream: 'EVENTS',
-      filterSubject: job.subject,
       concurrency: 1,
       batch: 8,
-      onSettled: (r) => void settled.push(r),
       handlers: [on(job, async ({ envelope }) => void handled.push(envelope.payload.n))],
     });
-    cleanups.push(() => consumer.stop());
     await publish(messaging, 7, twice);
     await eventually('the first copy handled', () => settled.length === 1);
     for (let n = 0; n < 4; n++) await publish(messaging, n);
