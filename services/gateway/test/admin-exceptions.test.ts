@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exceptionsRpc, ok, refuse, riskRpc, sessionsRpc, type ExceptionView, type RpcDef } from '@offramp/contracts';
 import type { Messaging } from '@offramp/kit';
 import { cannedWithdrawal, startFakeResponders, withdrawalId } from './fake-services.ts';
-import { startTestGateway, tokenFor, type TestGateway } from './harness.ts';
+import { tokenFor, useGatewayWithFakes } from './harness.ts';
 
 const admin = tokenFor('op-1', { role: 'admin' });
 const exceptionId = '01970000-0000-7000-8000-0000000000e1';
@@ -58,23 +58,10 @@ function startExceptionFakes(messaging: Messaging) {
 }
 
 describe('gateway exception queue routes (/api/admin/exceptions)', () => {
-  let gw: TestGateway;
-  let fakes: ReturnType<typeof startExceptionFakes>;
-  beforeAll(async () => {
-    gw = await startTestGateway();
-    fakes = startExceptionFakes(gw.messaging);
-  });
-  afterAll(async () => {
-    await fakes?.stop();
-    await gw?.cleanup();
-  });
-  beforeEach(() => {
-    gw.fake.reset();
-    fakes.reset();
-  });
+  const t = useGatewayWithFakes(startExceptionFakes);
 
   it('when exceptions are listed with filters, then sessions gets them and the rows are snake_case with USDT decimals and the resolutions still open', async () => {
-    const res = await gw.inject({
+    const res = await t.gw.inject({
       url: `/api/admin/exceptions?status=open&kind=partner_outcome_after_terminal&page=2&limit=10&withdrawal_id=${withdrawalId}`,
       token: admin,
     });
@@ -113,7 +100,7 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
       page: 2,
       limit: 10,
     });
-    expect(fakes.received).toEqual([
+    expect(t.fakes.received).toEqual([
       {
         subject: exceptionsRpc.list.subject,
         req: { status: 'open', kind: 'partner_outcome_after_terminal', page: 2, limit: 10, withdrawalId },
@@ -122,30 +109,30 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
   });
 
   it('when nothing is open, then exceptions is [] and total 0 with the defaults page 1 of 50', async () => {
-    fakes.answer(exceptionsRpc.list, () => ({ exceptions: [], total: 0 }));
-    const res = await gw.inject({ url: '/api/admin/exceptions', token: admin });
+    t.fakes.answer(exceptionsRpc.list, () => ({ exceptions: [], total: 0 }));
+    const res = await t.gw.inject({ url: '/api/admin/exceptions', token: admin });
     expect(res.json().data).toEqual({ exceptions: [], total: 0, page: 1, limit: 50 });
-    expect(fakes.received).toEqual([{ subject: exceptionsRpc.list.subject, req: { page: 1, limit: 50 } }]);
+    expect(t.fakes.received).toEqual([{ subject: exceptionsRpc.list.subject, req: { page: 1, limit: 50 } }]);
   });
 
   it('when one exception is asked, then its facts and actions; an unknown one is 404 EXCEPTION_NOT_FOUND', async () => {
-    const res = await gw.inject({ url: `/api/admin/exceptions/${exceptionId}`, token: admin });
+    const res = await t.gw.inject({ url: `/api/admin/exceptions/${exceptionId}`, token: admin });
     expect(res.statusCode).toBe(200);
     expect(res.json().data).toMatchObject({
       exception_id: exceptionId,
       facts: { partnerStatus: 'FIAT_TRANSFER_COMPLETED' },
       actions: [{ operator_id: 'op-2' }],
     });
-    expect(fakes.received).toEqual([{ subject: exceptionsRpc.get.subject, req: { exceptionId } }]);
+    expect(t.fakes.received).toEqual([{ subject: exceptionsRpc.get.subject, req: { exceptionId } }]);
 
-    fakes.answer(exceptionsRpc.get, () => refuse('EXCEPTION_NOT_FOUND', 'Exception not found'));
-    const missing = await gw.inject({ url: `/api/admin/exceptions/${exceptionId}`, token: admin });
+    t.fakes.answer(exceptionsRpc.get, () => refuse('EXCEPTION_NOT_FOUND', 'Exception not found'));
+    const missing = await t.gw.inject({ url: `/api/admin/exceptions/${exceptionId}`, token: admin });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('EXCEPTION_NOT_FOUND');
   });
 
   it('when an operator resolves, then sessions gets the resolution, the trimmed note and the operator id from the JWT; the answer is the resolved exception', async () => {
-    const res = await gw.inject({
+    const res = await t.gw.inject({
       method: 'POST',
       url: `/api/admin/exceptions/${exceptionId}/resolve`,
       token: admin,
@@ -153,7 +140,7 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().data).toMatchObject({ status: 'resolved', resolution: 'write_off', outstanding_amount: '0.000000', resolutions: [] });
-    expect(fakes.received).toEqual([
+    expect(t.fakes.received).toEqual([
       {
         subject: exceptionsRpc.resolve.subject,
         req: { exceptionId, operatorId: 'op-1', resolution: 'write_off', note: 'trader unreachable' },
@@ -167,8 +154,8 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
       ['EXCEPTION_RESOLUTION_INVALID', 409],
       ['PSP_UNAVAILABLE', 503],
     ] as const) {
-      fakes.answer(exceptionsRpc.resolve, () => refuse(code, `refused: ${code}`));
-      const res = await gw.inject({
+      t.fakes.answer(exceptionsRpc.resolve, () => refuse(code, `refused: ${code}`));
+      const res = await t.gw.inject({
         method: 'POST',
         url: `/api/admin/exceptions/${exceptionId}/resolve`,
         token: admin,
@@ -185,18 +172,18 @@ describe('gateway exception queue routes (/api/admin/exceptions)', () => {
       ['GET', `/api/admin/exceptions/${exceptionId}`],
       ['POST', `/api/admin/exceptions/${exceptionId}/resolve`, { resolution: 'dismiss', note: 'n' }],
     ] as const) {
-      const res = await gw.inject({ method, url, token: tokenFor('alice'), body });
+      const res = await t.gw.inject({ method, url, token: tokenFor('alice'), body });
       expect(res.statusCode, `${method} ${url}`).toBe(403);
       expect(res.json().error.code).toBe('FORBIDDEN');
     }
-    expect(fakes.received).toEqual([]);
+    expect(t.fakes.received).toEqual([]);
   });
 
   it('when a withdrawal detail has exceptions, then it links them', async () => {
-    gw.fake.answer(sessionsRpc.getWithdrawal, () =>
+    t.gw.fake.answer(sessionsRpc.getWithdrawal, () =>
       ok({ ...cannedWithdrawal('alice'), exceptions: [{ exceptionId, kind: 'partner_outcome_after_terminal', status: 'open' as const }] }),
     );
-    const res = await gw.inject({ url: `/api/admin/withdrawals/${withdrawalId}`, token: admin });
+    const res = await t.gw.inject({ url: `/api/admin/withdrawals/${withdrawalId}`, token: admin });
     expect(res.statusCode).toBe(200);
     expect(res.json().data.exceptions).toEqual([{ exception_id: exceptionId, kind: 'partner_outcome_after_terminal', status: 'open' }]);
   });

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ok, partnersRpc, refuse, type PartnerView, type PartnerWithSecrets, type RpcDef } from '@offramp/contracts';
 import type { Messaging } from '@offramp/kit';
 import { startFakeResponders } from './fake-services.ts';
-import { startTestGateway, tokenFor, type TestGateway } from './harness.ts';
+import { tokenFor, useGatewayWithFakes } from './harness.ts';
 
 const admin = tokenFor('op-1', { role: 'admin' });
 const partnerId = '01970000-0000-7000-8000-0000000000c1';
@@ -66,23 +66,10 @@ function keysOf(value: unknown): string[] {
 }
 
 describe('gateway partner registry routes (/api/admin/partners)', () => {
-  let gw: TestGateway;
-  let fakes: ReturnType<typeof startPartnerFakes>;
-  beforeAll(async () => {
-    gw = await startTestGateway();
-    fakes = startPartnerFakes(gw.messaging);
-  });
-  afterAll(async () => {
-    await fakes?.stop();
-    await gw?.cleanup();
-  });
-  beforeEach(() => {
-    gw.fake.reset();
-    fakes.reset();
-  });
+  const t = useGatewayWithFakes(startPartnerFakes);
 
   it('when an operator creates a partner with snake_case fields, then sessions gets its request and the answer is snake_case with the secrets', async () => {
-    const res = await gw.inject({
+    const res = await t.gw.inject({
       method: 'POST',
       url: '/api/admin/partners',
       token: admin,
@@ -90,7 +77,7 @@ describe('gateway partner registry routes (/api/admin/partners)', () => {
     });
     expect(res.statusCode).toBe(201);
     expect(res.json().data).toEqual({ ...partnerWire, traders: [], api_secret: 'ab'.repeat(32), webhook_secret: 'whsec_c2VjcmV0' });
-    expect(fakes.received).toEqual([
+    expect(t.fakes.received).toEqual([
       {
         subject: partnersRpc.create.subject,
         req: { name: 'Example Exchange', webhookUrl: 'https://partner.example.com/hooks', operatorId: 'op-1' },
@@ -115,12 +102,12 @@ describe('gateway partner registry routes (/api/admin/partners)', () => {
       ['DELETE', `/api/admin/partners/${partnerId}/traders/trader-42`, undefined, { ...partnerWire, traders: [] }],
     ] as const;
     for (const [method, url, body, answer] of calls) {
-      const res = await gw.inject({ method, url, token: admin, ...(body && { body }) });
+      const res = await t.gw.inject({ method, url, token: admin, ...(body && { body }) });
       expect(res.statusCode, `${method} ${url}`).toBe(200);
       expect(res.json().data, `${method} ${url}`).toEqual(answer);
       expect(keysOf(res.json().data).filter((k) => /[A-Z]/.test(k))).toEqual([]);
     }
-    expect(fakes.received).toEqual([
+    expect(t.fakes.received).toEqual([
       { subject: partnersRpc.list.subject, req: {} },
       { subject: partnersRpc.get.subject, req: { partnerId } },
       { subject: partnersRpc.setStatus.subject, req: { partnerId, status: 'disabled', operatorId: 'op-1' } },
@@ -144,17 +131,17 @@ describe('gateway partner registry routes (/api/admin/partners)', () => {
         ['trader_id', 'user_name', 'traderId', 'userName'],
       ],
     ] as const) {
-      const res = await gw.inject({ method: 'POST', url, token: admin, body });
+      const res = await t.gw.inject({ method: 'POST', url, token: admin, body });
       expect(res.statusCode, url).toBe(400);
       expect(res.json().error.code).toBe('VALIDATION_ERROR');
       expect(new Set(res.json().error.details.fields.map((f: { field: string }) => f.field))).toEqual(new Set(fields));
     }
-    expect(fakes.received).toEqual([]);
+    expect(t.fakes.received).toEqual([]);
   });
 
   it('when sessions does not know the partner, then 404 PARTNER_NOT_FOUND with its message', async () => {
-    fakes.answer(partnersRpc.get, () => refuse('PARTNER_NOT_FOUND', 'No partner has this id'));
-    const res = await gw.inject({ url: `/api/admin/partners/${partnerId}`, token: admin });
+    t.fakes.answer(partnersRpc.get, () => refuse('PARTNER_NOT_FOUND', 'No partner has this id'));
+    const res = await t.gw.inject({ url: `/api/admin/partners/${partnerId}`, token: admin });
     expect(res.statusCode).toBe(404);
     expect(res.json().error).toMatchObject({ code: 'PARTNER_NOT_FOUND', message: 'No partner has this id' });
   });

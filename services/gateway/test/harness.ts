@@ -1,4 +1,5 @@
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { Logger, Messaging } from '@offramp/kit';
 import { startTestService, testInfra, testLogger, testMessaging } from '@offramp/kit/testing';
 import { buildLedger, openLedgerDatabase, readLedgerConfig } from '@offramp/ledger';
@@ -117,3 +118,24 @@ export const startTestLedger = () =>
     openDatabase: openLedgerDatabase,
     build: buildLedger,
   });
+
+/**
+ * A gateway for a describe block, with fake responders of the block's own started on its NATS:
+ * both reset before each test and stopped after the block. Tests read `.gw` and `.fakes`.
+ */
+export function useGatewayWithFakes<F extends { reset(): void; stop(): Promise<void> }>(start: (messaging: Messaging) => F) {
+  const ctx = {} as { gw: TestGateway; fakes: F };
+  beforeAll(async () => {
+    ctx.gw = await startTestGateway();
+    ctx.fakes = start(ctx.gw.messaging);
+  });
+  afterAll(async () => {
+    await ctx.fakes?.stop();
+    await ctx.gw?.cleanup();
+  });
+  beforeEach(() => {
+    ctx.gw.fake.reset();
+    ctx.fakes.reset();
+  });
+  return ctx;
+}
