@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { connectMessaging, deleteStreams, provisionStreams, type Messaging } from './nats.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { migrate, type Database } from './database.ts';
+import { migrate, type Database, type EntityManager } from './database.ts';
+import { verifyChain, type HashChain } from './hash-chain.ts';
 import { callRpc } from './rpc.ts';
 import { queryRow, queryRows } from './sql.ts';
 import { freePort } from './testing-postgres.ts';
@@ -234,5 +235,29 @@ export async function spawnServer(entry: string, env: Record<string, string>) {
       if (running()) child.kill('SIGKILL');
       await exited;
     },
+  };
+}
+
+/**
+ * For the tests of a hash chain: `tamper` runs statements with the table's append-only trigger off,
+ * as someone with the table owner's rights could, then turns it on again; `verify` checks the chain.
+ */
+export function chainTampering(opts: {
+  run: (sql: string) => Promise<unknown>;
+  em: () => EntityManager;
+  chain: HashChain;
+  table: string;
+  immutableTrigger: string;
+}) {
+  return {
+    async tamper(...statements: string[]): Promise<void> {
+      await opts.run(`alter table ${opts.table} disable trigger ${opts.immutableTrigger}`);
+      try {
+        for (const s of statements) await opts.run(s);
+      } finally {
+        await opts.run(`alter table ${opts.table} enable trigger ${opts.immutableTrigger}`);
+      }
+    },
+    verify: () => verifyChain(opts.em(), opts.chain),
   };
 }

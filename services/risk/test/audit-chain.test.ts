@@ -1,26 +1,15 @@
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openDatabase, queryRows, verifyChain } from '@offramp/kit';
-import { testInfra, uniqueName } from '@offramp/kit/testing';
+import { testInfra, uniqueName, chainTampering } from '@offramp/kit/testing';
 import { riskRpc } from '@offramp/contracts';
 import { z } from 'zod';
 import { migrations, openRiskDatabase, readRiskConfig } from '../src/app.ts';
 import { auditChain } from '../src/audit/audit-chain.ts';
+import { runAuditVerify } from '../../../tools/stack/src/audit-verify-process.ts';
 import { startTestRisk, type TestRisk } from './harness.ts';
 
-const cli = new URL('../../../tools/stack/src/audit-verify-cli.ts', import.meta.url).pathname;
-
-/** `npm run audit:verify -- risk` against a schema, as its own process: its exit code and output. */
-function auditVerify(schema: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, 'risk'],
-      { env: { ...process.env, DATABASE_URL: testInfra().databaseUrl, RISK_DB_SCHEMA: schema } },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
+/** `npm run audit:verify -- risk` against a schema, as its own process. */
+const auditVerify = (schema: string) => runAuditVerify(['risk'], { DATABASE_URL: testInfra().databaseUrl, RISK_DB_SCHEMA: schema });
 
 const chainRow = z.object({ id: z.string(), chain_seq: z.string(), prev_hash: z.string(), hash: z.string() });
 
@@ -31,16 +20,13 @@ describe('the operator audit log as a hash chain', () => {
   });
   afterAll(async () => risk?.cleanup());
 
-  /** Runs statements with the append-only trigger off, as someone with the table owner's rights could. */
-  const tamper = async (...statements: string[]) => {
-    await risk.run('alter table audit_log disable trigger audit_log_append_only');
-    try {
-      for (const s of statements) await risk.run(s);
-    } finally {
-      await risk.run('alter table audit_log enable trigger audit_log_append_only');
-    }
-  };
-  const verify = () => verifyChain(risk.db.em.fork(), auditChain);
+  const { tamper, verify } = chainTampering({
+    run: (sql) => risk.run(sql),
+    em: () => risk.db.em.fork(),
+    chain: auditChain,
+    table: 'audit_log',
+    immutableTrigger: 'audit_log_append_only',
+  });
 
   it('when rows were there before the chain migration, then it chains them in id order and later appends continue the chain', async () => {
     const { databaseUrl } = testInfra();

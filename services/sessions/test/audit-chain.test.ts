@@ -1,27 +1,16 @@
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryRows, verifyChain } from '@offramp/kit';
-import { eventually, testInfra } from '@offramp/kit/testing';
+import { queryRows } from '@offramp/kit';
+import { eventually, testInfra, chainTampering } from '@offramp/kit/testing';
 import { withdrawalOperatorRpc } from '@offramp/contracts';
 import { z } from 'zod';
 import { timelineChain } from '../src/audit/timeline-chain.ts';
 import { noteOnWithdrawal } from '../src/exceptions/exceptions.ts';
 import { appendTimeline } from '../src/withdrawals/withdrawals-store.ts';
+import { runAuditVerify } from '../../../tools/stack/src/audit-verify-process.ts';
 import { startTestStack, type TestStack } from './harness.ts';
 
-const cli = new URL('../../../tools/stack/src/audit-verify-cli.ts', import.meta.url).pathname;
-
-/** `npm run audit:verify -- sessions` against a schema, as its own process: its exit code and output. */
-function auditVerify(schema: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, 'sessions'],
-      { env: { ...process.env, DATABASE_URL: testInfra().databaseUrl, SESSIONS_DB_SCHEMA: schema } },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
+/** `npm run audit:verify -- sessions` against a schema, as its own process. */
+const auditVerify = (schema: string) => runAuditVerify(['sessions'], { DATABASE_URL: testInfra().databaseUrl, SESSIONS_DB_SCHEMA: schema });
 
 const chainRow = z.object({
   seq: z.string(),
@@ -42,16 +31,13 @@ describe('the withdrawal timeline as a hash chain', () => {
   });
   afterAll(async () => stack?.cleanup());
 
-  /** Runs statements with the timeline's append-only trigger off, as someone with the table owner's rights could. */
-  const tamper = async (...statements: string[]) => {
-    await stack.run('alter table withdrawal_timeline disable trigger withdrawal_timeline_immutable');
-    try {
-      for (const s of statements) await stack.run(s);
-    } finally {
-      await stack.run('alter table withdrawal_timeline enable trigger withdrawal_timeline_immutable');
-    }
-  };
-  const verify = () => verifyChain(stack.db.em.fork(), timelineChain);
+  const { tamper, verify } = chainTampering({
+    run: (sql) => stack.run(sql),
+    em: () => stack.db.em.fork(),
+    chain: timelineChain,
+    table: 'withdrawal_timeline',
+    immutableTrigger: 'withdrawal_timeline_immutable',
+  });
 
   it('when 50 withdrawals are initiated and then approved by operators all at once, then every transition is on one unbroken chain and audit:verify exits 0', async () => {
     const made = await Promise.all(Array.from({ length: 50 }, () => stack.withdraw({ decision: 'review', scenario: 'manual' })));

@@ -1,25 +1,14 @@
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { newId, verifyChain } from '@offramp/kit';
-import { testInfra } from '@offramp/kit/testing';
+import { newId } from '@offramp/kit';
+import { testInfra, chainTampering } from '@offramp/kit/testing';
 import { partnersRpc } from '@offramp/contracts';
 import { partnerAuditChain } from '../src/audit/partner-audit-chain.ts';
+import { runAuditVerify } from '../../../tools/stack/src/audit-verify-process.ts';
 import { startTestStack, type TestStack } from './harness.ts';
 
-const cli = new URL('../../../tools/stack/src/audit-verify-cli.ts', import.meta.url).pathname;
-
-/** `npm run audit:verify -- sessions` against a schema, as its own process: its exit code and output. */
-function auditVerify(schema: string): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, 'sessions'],
-      { env: { ...process.env, DATABASE_URL: testInfra().databaseUrl, SESSIONS_DB_SCHEMA: schema } },
-      (err, stdout) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout }),
-    );
-  });
-}
+/** `npm run audit:verify -- sessions` against a schema, as its own process. */
+const auditVerify = (schema: string) => runAuditVerify(['sessions'], { DATABASE_URL: testInfra().databaseUrl, SESSIONS_DB_SCHEMA: schema });
 
 const auditRow = z.object({ seq: z.string(), chain_seq: z.string(), action: z.string(), actor: z.string() });
 const auditRows = 'select seq::text as seq, chain_seq::text as chain_seq, action, actor from partner_audit a order by a.chain_seq';
@@ -31,16 +20,13 @@ describe('the partners audit as a hash chain', () => {
   });
   afterAll(async () => stack?.cleanup());
 
-  /** Runs statements with the audit's append-only trigger off, as someone with the table owner's rights could. */
-  const tamper = async (...statements: string[]) => {
-    await stack.run('alter table partner_audit disable trigger partner_audit_immutable');
-    try {
-      for (const s of statements) await stack.run(s);
-    } finally {
-      await stack.run('alter table partner_audit enable trigger partner_audit_immutable');
-    }
-  };
-  const verify = () => verifyChain(stack.db.em.fork(), partnerAuditChain);
+  const { tamper, verify } = chainTampering({
+    run: (sql) => stack.run(sql),
+    em: () => stack.db.em.fork(),
+    chain: partnerAuditChain,
+    table: 'partner_audit',
+    immutableTrigger: 'partner_audit_immutable',
+  });
 
   it('when operators create, link, disable and rotate 20 partners all at once, then every change is on one unbroken chain and audit:verify exits 0', async () => {
     await Promise.all(
