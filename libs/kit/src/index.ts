@@ -17,7 +17,7 @@ export {
   type EntityManager,
 } from './database.ts';
 export { isInfrastructureError } from './infrastructure.ts';
-export { queryRows, queryRow } from './sql.ts';
+export { queryRows, queryRow, queryRowsBound, executeBound } from './sql.ts';
 export {
   hashChainMigration,
   hashChainTrigger,

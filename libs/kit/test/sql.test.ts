@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { migrate, openDatabase, queryRow, queryRows, type Database } from '../src/index.ts';
+import { executeBound, inTransaction, migrate, openDatabase, queryRow, queryRows, queryRowsBound, type Database } from '../src/index.ts';
 import { testInfra, uniqueName } from '../src/testing.ts';
 
 describe('queryRows', () => {
@@ -28,5 +28,24 @@ describe('queryRows', () => {
     await expect(queryRow(db.em.fork(), row, `select 1::text as n, '[]'::jsonb as tags from generate_series(1, 2)`)).rejects.toThrow(
       'expected at most one row, got 2',
     );
+  });
+
+  it("when parameters are bound ($n), then values that would need escaping come back as sent, rows are parsed as queryRows parses them, and the statements are part of the caller's transaction", async () => {
+    const text = `quote ' backslash \\ ${'x'.repeat(10_000)}`;
+    const [got] = await queryRowsBound(db.em.fork(), z.object({ t: z.string() }), 'select $1::text as t', [text]);
+    expect(got!.t).toBe(text);
+    await expect(queryRowsBound(db.em.fork(), row, `select 1 as n, '{"a":1}'::jsonb as tags`, [])).rejects.toThrow(/tags/);
+
+    await db.em.fork().execute('create table bound_t (v text)');
+    await expect(
+      inTransaction(db, async (em) => {
+        await executeBound(em, 'insert into bound_t (v) values ($1)', [text]);
+        expect(await queryRowsBound(em, z.object({ n: z.number() }), 'select count(*)::int as n from bound_t', [])).toEqual([{ n: 1 }]);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await queryRowsBound(db.em.fork(), z.object({ n: z.number() }), 'select count(*)::int as n from bound_t', [])).toEqual([
+      { n: 0 },
+    ]);
   });
 });

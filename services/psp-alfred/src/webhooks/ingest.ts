@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { kycStatus, offrampStatus, pspAlfredEvents, type OfframpStatus } from '@offramp/contracts';
-import { enqueue, queryRow, queryRows, type EntityManager } from '@offramp/kit';
+import { enqueue, executeBound, queryRow, queryRows, type EntityManager } from '@offramp/kit';
 import { webhookBody, type WebhookBody } from '../alfred/schemas.ts';
 import { reportAmountMismatch, type ReportedAmounts } from '../discrepancies/discrepancies.ts';
 import { findOfframpByTransaction, saveStatus } from '../offramps/offramps-store.ts';
 import { isNewerStatus, statusRank } from '../offramps/offramp-status.ts';
 import { findTraderBySubmission, saveKycStatus } from '../traders/traders.ts';
-import { executeBound } from './bound-sql.ts';
 
 export type EventSource = 'webhook' | 'reconciliation';
 

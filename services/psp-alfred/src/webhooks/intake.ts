@@ -1,11 +1,19 @@
 import { z } from 'zod';
 import { offrampStatus, pspAlfredEvents, type OfframpStatus } from '@offramp/contracts';
-import { inTransaction, isInfrastructureError, makeEnvelope, type Database, type EntityManager, type Logger } from '@offramp/kit';
+import {
+  executeBound,
+  inTransaction,
+  isInfrastructureError,
+  makeEnvelope,
+  queryRowsBound,
+  type Database,
+  type EntityManager,
+  type Logger,
+} from '@offramp/kit';
 import type { WebhookBody } from '../alfred/schemas.ts';
 import { checkAmounts, reportAmountMismatch } from '../discrepancies/discrepancies.ts';
 import { isNewerStatus } from '../offramps/offramp-status.ts';
 import { findOfframpByTransaction } from '../offramps/offramps-store.ts';
-import { executeBound, queryBound } from './bound-sql.ts';
 import { carriesAmounts, ingestPartnerEvent, lockReferences, readOfframpReport, type IngestOutcome } from './ingest.ts';
 
 /** One webhook to store: the event, the bytes Alfred signed, and the request's trace id. */
@@ -90,7 +98,7 @@ export async function ingestOfframpWebhooks(
   // Rows are found through `= any(array(...))`: the planner then uses the indexes whatever it
   // guesses of the batch's size (a join on the input alone scanned all of offramps).
   // Its parameters and the last statement's are bound (`queryBound`), not inlined into the text.
-  const [read] = await queryBound(
+  const [read] = await queryRowsBound(
     em,
     batchRead,
     `with input as (
