@@ -1,6 +1,6 @@
 import { CompiledQuery } from 'kysely';
 import type { z } from 'zod';
-import type { EntityManager } from './database.ts';
+import { preparedName, type EntityManager } from './database.ts';
 
 /**
  * Raw SQL where each guard must be one visible statement (ledger transfers and balances, outbox,
@@ -35,7 +35,8 @@ function parseRows<S extends z.ZodType>(row: S, rows: readonly unknown[]): z.out
  * for a statement carrying large values (a webhook batch's raw bodies and outbox envelopes) costs
  * more CPU than anything else the statement does. Runs on the caller's transaction (the kysely
  * transaction MikroORM holds for `em`), so it commits or rolls back with the rest; Postgres errors
- * come as pg raises them (their SQLSTATE is what `isInfrastructureError` reads).
+ * come as pg raises them (their SQLSTATE is what `isInfrastructureError` reads). The text is sent
+ * as a named prepared statement (`preparedName`), so it must be fixed: values go in `params`.
  */
 export async function queryRowsBound<S extends z.ZodType>(
   em: EntityManager,
@@ -43,12 +44,14 @@ export async function queryRowsBound<S extends z.ZodType>(
   sql: string,
   params: readonly unknown[],
 ): Promise<z.output<S>[]> {
+  preparedName(sql);
   const result = await em.getKysely().executeQuery(CompiledQuery.raw(sql, [...params]));
   return parseRows(row, result.rows);
 }
 
 /** A statement whose rows nobody reads, its parameters bound as `queryRowsBound`'s. */
 export async function executeBound(em: EntityManager, sql: string, params: readonly unknown[]): Promise<void> {
+  preparedName(sql);
   await em.getKysely().executeQuery(CompiledQuery.raw(sql, [...params]));
 }
 

@@ -48,4 +48,28 @@ describe('queryRows', () => {
       { n: 0 },
     ]);
   });
+
+  it('when a bound statement runs, then its connection keeps it as a named prepared statement, runs it again without parsing and, after its first runs, without planning; a failing one leaves the connection usable', async () => {
+    const sql = 'select $1::int + 1 as n';
+    const prepared = z.object({ name: z.string(), generic_plans: z.coerce.number(), custom_plans: z.coerce.number() });
+    const plans = await inTransaction(db, async (em) => {
+      for (let i = 0; i < 8; i++) expect(await queryRowsBound(em, z.object({ n: z.number() }), sql, [i])).toEqual([{ n: i + 1 }]);
+      return queryRowsBound(em, prepared, 'select name, generic_plans, custom_plans from pg_prepared_statements where statement = $1', [
+        sql,
+      ]);
+    });
+    expect(plans).toHaveLength(1);
+    expect(plans[0]!.name).toMatch(/^offramp_[0-9]+$/);
+    expect(plans[0]!.generic_plans + plans[0]!.custom_plans).toBe(8);
+    // Postgres plans the first five runs for their values, then keeps the generic plan.
+    expect(plans[0]!.custom_plans).toBe(5);
+
+    await db.em.fork().execute('create table prepared_t (v text)');
+    await expect(executeBound(db.em.fork(), 'select no_such_column from prepared_t where v = $1', ['x'])).rejects.toThrow(/no_such_column/);
+    await db.em.fork().execute('alter table prepared_t add column w int');
+    for (let i = 0; i < 4; i++)
+      expect(
+        await queryRowsBound(db.em.fork(), z.object({ n: z.number() }), 'select count(*)::int as n from prepared_t where v = $1', ['x']),
+      ).toEqual([{ n: 0 }]);
+  });
 });

@@ -39,7 +39,7 @@ describe('statements psp-alfred sends per create-offramp', () => {
     await commandsIdle();
     // No webhooks from the sandbox from now on: only the command's own work is counted.
     await t.emu('PUT', '/config', { webhookDelivery: false });
-    const total: StatementCounts = { roundTrips: 0, statements: 0, transactionControl: 0 };
+    const total: StatementCounts = { roundTrips: 0, statements: 0, transactionControl: 0, parsed: 0 };
     for (const { command } of prepared) {
       counter.reset();
       await t.sendCreateOfframp(command);

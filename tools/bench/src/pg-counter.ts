@@ -8,6 +8,11 @@ export interface StatementCounts {
   statements: number;
   /** Of those: begin, commit, rollback, savepoint, release. */
   transactionControl: number;
+  /**
+   * Statements Postgres had to parse (and plan): every statement of a simple query and every Parse
+   * message. A named prepared statement run again on its connection is not parsed again.
+   */
+  parsed: number;
 }
 
 const sslRequest = 80877103;
@@ -55,12 +60,14 @@ export async function startPgCounter(target: { host: string; port: number }): Pr
   reset(): void;
   close(): Promise<void>;
 }> {
-  let counts: StatementCounts = { roundTrips: 0, statements: 0, transactionControl: 0 };
+  const zero = (): StatementCounts => ({ roundTrips: 0, statements: 0, transactionControl: 0, parsed: 0 });
+  let counts = zero();
   const sockets = new Set<net.Socket>();
-  const count = (sql: string, roundTrip: boolean) => {
-    if (roundTrip) counts.roundTrips++;
+  const count = (sql: string, roundTrip: 'simple' | 'execute') => {
+    counts.roundTrips++;
     for (const statement of splitStatements(sql)) {
       counts.statements++;
+      if (roundTrip === 'simple') counts.parsed++;
       if (control.test(statement)) counts.transactionControl++;
     }
   };
@@ -80,7 +87,9 @@ export async function startPgCounter(target: { host: string; port: number }): Pr
     upstream.pipe(client);
     let buffer: Buffer = Buffer.alloc(0);
     let startup = true;
-    let lastParse = '';
+    // The text of each statement parsed on this connection, by name ('' the unnamed one), and the one the last Bind named.
+    const parsedTexts = new Map<string, string>();
+    let bound = '';
     client.on('data', (chunk: Buffer) => {
       upstream.write(chunk);
       buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
@@ -99,11 +108,16 @@ export async function startPgCounter(target: { host: string; port: number }): Pr
         const length = buffer.readInt32BE(1);
         if (buffer.length < 1 + length) break;
         const body = buffer.subarray(5, 1 + length);
-        if (type === 'Q') count(body.toString('utf8', 0, body.indexOf(0)), true);
+        if (type === 'Q') count(body.toString('utf8', 0, body.indexOf(0)), 'simple');
         else if (type === 'P') {
           const nameEnd = body.indexOf(0);
-          lastParse = body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1));
-        } else if (type === 'E') count(lastParse, true);
+          parsedTexts.set(body.toString('utf8', 0, nameEnd), body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1)));
+          counts.parsed++;
+        } else if (type === 'B') {
+          // Bind: the portal's name, then the statement's.
+          const portalEnd = body.indexOf(0);
+          bound = parsedTexts.get(body.toString('utf8', portalEnd + 1, body.indexOf(0, portalEnd + 1))) ?? '';
+        } else if (type === 'E') count(bound, 'execute');
         buffer = buffer.subarray(1 + length);
       }
     });
@@ -112,7 +126,7 @@ export async function startPgCounter(target: { host: string; port: number }): Pr
   return {
     port: (server.address() as net.AddressInfo).port,
     counts: () => ({ ...counts }),
-    reset: () => void (counts = { roundTrips: 0, statements: 0, transactionControl: 0 }),
+    reset: () => void (counts = zero()),
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
