@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { executeBound, inTransaction, migrate, openDatabase, queryRow, queryRows, queryRowsBound, type Database } from '../src/index.ts';
 import { testInfra, uniqueName } from '../src/testing.ts';
+import { countingDatabaseUrl } from '../../../tools/bench/src/pg-counter.ts';
 
 describe('queryRows', () => {
   let db: Database;
@@ -71,5 +72,28 @@ describe('queryRows', () => {
       expect(
         await queryRowsBound(db.em.fork(), z.object({ n: z.number() }), 'select count(*)::int as n from prepared_t where v = $1', ['x']),
       ).toEqual([{ n: 0 }]);
+  });
+
+  it('when statements with parameters are sent, then the messages of each (parse, bind, describe, execute, sync) leave in one write', async () => {
+    const { counter, url } = await countingDatabaseUrl(testInfra().databaseUrl);
+    const counted = await openDatabase({ url, schema, migrations: [], poolMax: 1 });
+    try {
+      const one = z.object({ n: z.number() });
+      // Warm: the connection is open, and a statement prepared on it once.
+      await queryRowsBound(counted.em.fork(), one, 'select $1::int as n', [0]);
+      counter.reset();
+      for (let i = 0; i < 20; i++) {
+        expect(await queryRowsBound(counted.em.fork(), one, 'select $1::int as n', [i])).toEqual([{ n: i }]);
+        expect(await queryRowsBound(counted.em.fork(), one, `select $1::int + ${i} as n`, [i])).toEqual([{ n: 2 * i }]);
+      }
+      const counts = counter.counts();
+      expect(counts.roundTrips).toBe(40);
+      // The second text is new every time: parsed every time; the first never again.
+      expect(counts.parsed).toBe(20);
+      expect(counts.packets).toBe(40);
+    } finally {
+      await counted.close();
+      await counter.close();
+    }
   });
 });

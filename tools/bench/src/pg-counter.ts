@@ -13,6 +13,8 @@ export interface StatementCounts {
    * message. A named prepared statement run again on its connection is not parsed again.
    */
   parsed: number;
+  /** Chunks of bytes the clients' connections delivered (after their startup): about one per socket write. */
+  packets: number;
 }
 
 const sslRequest = 80877103;
@@ -60,7 +62,7 @@ export async function startPgCounter(target: { host: string; port: number }): Pr
   reset(): void;
   close(): Promise<void>;
 }> {
-  const zero = (): StatementCounts => ({ roundTrips: 0, statements: 0, transactionControl: 0, parsed: 0 });
+  const zero = (): StatementCounts => ({ roundTrips: 0, statements: 0, transactionControl: 0, parsed: 0, packets: 0 });
   let counts = zero();
   const sockets = new Set<net.Socket>();
   const count = (sql: string, roundTrip: 'simple' | 'execute') => {
@@ -92,6 +94,7 @@ export async function startPgCounter(target: { host: string; port: number }): Pr
     let bound = '';
     client.on('data', (chunk: Buffer) => {
       upstream.write(chunk);
+      if (!startup) counts.packets++;
       buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
       for (;;) {
         if (startup) {
