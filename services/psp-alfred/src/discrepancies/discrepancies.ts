@@ -1,10 +1,12 @@
 import { currencyDecimals, decimalToMinor, minorToDecimal, pspAlfredEvents, type OfframpStatus } from '@offramp/contracts';
-import { enqueue, queryRows, type Cause, type EntityManager } from '@offramp/kit';
+import { enqueue, queryRowsBound, type Cause, type EntityManager } from '@offramp/kit';
 import { z } from 'zod';
 import type { Offramp } from '../offramps/offramps-store.ts';
 import { isNewerStatus } from '../offramps/offramp-status.ts';
 
 type Discrepancy = z.output<typeof pspAlfredEvents.discrepancyFound.payload>;
+
+const insertedKey = z.object({ key: z.string() });
 
 /**
  * Announces a disagreement with the partner once per `key`: the row and the event commit with the
@@ -12,10 +14,10 @@ type Discrepancy = z.output<typeof pspAlfredEvents.discrepancyFound.payload>;
  * Returns whether it was new.
  */
 export async function reportDiscrepancy(em: EntityManager, d: Discrepancy, cause: Cause): Promise<boolean> {
-  const inserted = await queryRows(
+  const inserted = await queryRowsBound(
     em,
-    z.object({ key: z.string() }),
-    'insert into discrepancies (key, kind, withdrawal_id, transaction_id, facts) values (?, ?, ?, ?, ?) on conflict (key) do nothing returning key',
+    insertedKey,
+    'insert into discrepancies (key, kind, withdrawal_id, transaction_id, facts) values ($1, $2, $3, $4, $5) on conflict (key) do nothing returning key',
     [d.key, d.kind, d.withdrawalId, d.transactionId, JSON.stringify(d.facts)],
   );
   if (inserted.length === 0) return false;

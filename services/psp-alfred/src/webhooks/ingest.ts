@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { kycStatus, offrampStatus, pspAlfredEvents, type OfframpStatus } from '@offramp/contracts';
-import { enqueue, executeBound, queryRow, queryRows, type EntityManager } from '@offramp/kit';
+import { enqueue, executeBound, queryRowsBound, type EntityManager } from '@offramp/kit';
 import { webhookBody, type WebhookBody } from '../alfred/schemas.ts';
 import { reportAmountMismatch, type ReportedAmounts } from '../discrepancies/discrepancies.ts';
 import { findOfframpByTransaction, saveStatus } from '../offramps/offramps-store.ts';
@@ -31,6 +31,10 @@ const optionalText = z.string().min(1).max(500).nullish().catch(null);
 // call is compiled again on every call.
 const claimedId = z.object({ id: z.string() });
 const takenRow = z.object({ id: z.string(), outcome: z.string() });
+// Statements here run with bound parameters on fixed texts (`queryRowsBound`, `executeBound`):
+// Postgres parses each once per connection instead of on every call (planning was the largest
+// share of its CPU per withdrawal).
+const setOutcome = 'update partner_events set outcome = $1 where id = $2';
 
 /**
  * Serialises everything that decides whether an OFFRAMP reference is known: the ingest of its
@@ -39,7 +43,7 @@ const takenRow = z.object({ id: z.string(), outcome: z.string() });
  * store finds it. Take it before any row lock of the offramp (always in this order: no deadlock).
  */
 export async function lockReference(em: EntityManager, referenceId: string): Promise<void> {
-  await em.execute("select pg_advisory_xact_lock(hashtext('offramp-ref:' || ?))", [referenceId]);
+  await executeBound(em, "select pg_advisory_xact_lock(hashtext('offramp-ref:' || $1::text))", [referenceId]);
 }
 
 /**
@@ -66,32 +70,32 @@ export async function ingestPartnerEvent(em: EntityManager, event: WebhookBody, 
   if (event.eventType === 'OFFRAMP') await lockReference(em, event.referenceId);
   // The insert claims the dedupe key: a concurrent copy waits here for the first to commit, then
   // finds the key taken and is a duplicate.
-  const claimed = await queryRows(
+  const claimed = await queryRowsBound(
     em,
     claimedId,
-    `insert into partner_events (event_type, reference_id, status, source, outcome, payload, raw_body) values (?, ?, ?, ?, 'pending', ?, ?)
+    `insert into partner_events (event_type, reference_id, status, source, outcome, payload, raw_body) values ($1, $2, $3, $4, 'pending', $5, $6)
      on conflict (event_type, reference_id, status) do nothing returning id`,
     [event.eventType, event.referenceId, event.status, ctx.source, JSON.stringify(event), ctx.rawBody],
   );
   if (claimed.length > 0) {
     const outcome = await apply(em, event, ctx);
-    await em.execute('update partner_events set outcome = ? where id = ?', [outcome, claimed[0]!.id], 'run');
+    await executeBound(em, setOutcome, [outcome, claimed[0]!.id]);
     return outcome;
   }
-  const taken = await queryRow(
+  const [taken] = await queryRowsBound(
     em,
     takenRow,
-    'select id, outcome from partner_events where event_type = ? and reference_id = ? and status = ? for update',
+    'select id, outcome from partner_events where event_type = $1 and reference_id = $2 and status = $3 for update',
     [event.eventType, event.referenceId, event.status],
   );
   // The insert found the key taken, and nothing deletes a partner event.
   if (!taken) throw new Error('partner event key taken but its row is missing');
-  if (!ctx.republish) await em.execute('update partner_events set duplicates = duplicates + 1 where id = ?', [taken.id], 'run');
+  if (!ctx.republish) await executeBound(em, 'update partner_events set duplicates = duplicates + 1 where id = $1', [taken.id]);
   // Being early never spends the key: an event kept as unknown is tried again by every copy.
   if (taken.outcome !== 'unknown_reference' && !ctx.republish) return 'duplicate';
   const outcome = await apply(em, event, ctx);
   if (outcome !== 'applied') return ctx.republish ? outcome : 'duplicate';
-  await em.execute("update partner_events set outcome = 'applied' where id = ?", [taken.id], 'run');
+  await executeBound(em, setOutcome, ['applied', taken.id]);
   return 'applied';
 }
 
@@ -108,10 +112,10 @@ export async function applyKeptEvents(
   referenceId: string,
   ctx: Pick<IngestContext, 'traceId' | 'tolerancePct'>,
 ): Promise<number> {
-  const kept = await queryRows(
+  const kept = await queryRowsBound(
     em,
     keptRow,
-    `select id, status, source, payload from partner_events where event_type = 'OFFRAMP' and reference_id = ? and outcome = 'unknown_reference'
+    `select id, status, source, payload from partner_events where event_type = 'OFFRAMP' and reference_id = $1 and outcome = 'unknown_reference'
      order by received_at, id for update`,
     [referenceId],
   );
@@ -125,7 +129,7 @@ export async function applyKeptEvents(
   for (const row of ordered) {
     const outcome = await applyOfframp(em, row.payload, { ...ctx, source: row.source, rawBody: null });
     if (outcome === 'unknown_reference') continue;
-    await em.execute('update partner_events set outcome = ? where id = ?', [outcome, row.id], 'run');
+    await executeBound(em, setOutcome, [outcome, row.id]);
     if (outcome === 'applied') applied++;
   }
   return applied;
