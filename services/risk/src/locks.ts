@@ -1,7 +1,13 @@
 import { z } from 'zod';
-import { queryRow, type EntityManager } from '@offramp/kit';
+import { queryRowsBound, type EntityManager } from '@offramp/kit';
 
-/** Serializes the callers of one key until the end of the caller's transaction (a Postgres advisory lock). */
+const lockedRow = z.object({ locked: z.literal(true) });
+
+/**
+ * Serializes the callers of one key until the end of the caller's transaction (a Postgres advisory
+ * lock). Its parameter bound on a fixed text: parsed once per connection, not on every decision.
+ */
 export async function lockUntilCommit(em: EntityManager, key: string): Promise<void> {
-  await queryRow(em, z.object({ locked: z.literal(true) }), 'select true as locked from pg_advisory_xact_lock(hashtext(?))', [key]);
+  const [row] = await queryRowsBound(em, lockedRow, 'select true as locked from pg_advisory_xact_lock(hashtext($1::text))', [key]);
+  if (!row) throw new Error('the advisory lock statement returned no row');
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queryRows, type EntityManager } from '@offramp/kit';
+import { queryRowsBound, type EntityManager } from '@offramp/kit';
 import {
   riskDecision,
   riskReason,
@@ -8,7 +8,7 @@ import {
   type RiskReason,
   type WithdrawalDebited,
 } from '@offramp/contracts';
-import type { RulesExtra } from '../thresholds/thresholds.ts';
+import { placeParams, type RulesExtra } from '../thresholds/thresholds.ts';
 import type { Decision } from './decide.ts';
 import { DecisionRecord } from './decisions-entity.ts';
 
@@ -46,7 +46,7 @@ export async function findDecision(em: EntityManager, withdrawalId: string): Pro
 /** The decision already recorded for a withdrawal (what a repeated message announces again), read with the rules (loadRules). */
 export const recordedExtra = (withdrawalId: string): RulesExtra => ({
   name: 'recorded',
-  sql: `select json_build_object('trader_id', trader_id, 'decision', decision, 'reasons', reasons) from decisions where withdrawal_id = ?`,
+  sql: `select json_build_object('trader_id', trader_id, 'decision', decision, 'reasons', reasons) from decisions where withdrawal_id = $1`,
   params: [withdrawalId],
 });
 
@@ -61,6 +61,8 @@ export function recordedFrom(
   if (!row) return null;
   return { traderId: row.trader_id, decision: row.decision, reasons: reasonsOf(withdrawalId, row.reasons) };
 }
+
+const decidedRow = z.object({ withdrawal_id: z.string() });
 
 /**
  * Records the decision with all its reasons and, unless it is a reject, counts the withdrawal
@@ -77,13 +79,14 @@ export async function recordDecision(
   messageId: string,
   usageRead: { sql: string; params: unknown[]; value: unknown },
 ): Promise<boolean> {
-  const rows = await queryRows(
+  // Bound parameters on a fixed text: prepared once per connection, not planned on every withdrawal.
+  const rows = await queryRowsBound(
     em,
-    z.object({ withdrawal_id: z.string() }),
+    decidedRow,
     `with decided as (
        insert into decisions (withdrawal_id, trader_id, country, payment_route_id, debited_minor, decision, reasons, message_id)
-       select ?::uuid, ?::text, ?::text, ?::text, ?::numeric, ?::text, ?::jsonb, ?::uuid
-       where (${usageRead.sql})::jsonb = ?::jsonb
+       select $1::uuid, $2::text, $3::text, $4::text, $5::numeric, $6::text, $7::jsonb, $8::uuid
+       where (${placeParams(usageRead.sql, 8)})::jsonb = $${9 + usageRead.params.length}::jsonb
        on conflict (withdrawal_id) do nothing
        returning withdrawal_id, trader_id, debited_minor, decision),
      counted as (

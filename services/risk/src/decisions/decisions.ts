@@ -78,7 +78,9 @@ async function readForDecision(em: EntityManager, w: WithdrawalDebited, opts: { 
     usage,
     screeningExtra(w.traderId, w.destinationFingerprint),
     recordedExtra(w.withdrawalId),
-    ...(opts.tryLock ? [{ name: 'locked', sql: 'select pg_try_advisory_xact_lock(hashtext(?))', params: [traderLock(w.traderId)] }] : []),
+    ...(opts.tryLock
+      ? [{ name: 'locked', sql: 'select pg_try_advisory_xact_lock(hashtext($1::text))', params: [traderLock(w.traderId)] }]
+      : []),
   ]);
   const input: DecisionInput = {
     withdrawal: w,

@@ -20,7 +20,7 @@ export const usageExtra = (traderId: string): RulesExtra => ({
           'daily_count', count(*) filter (where counted_at > now() - interval '24 hours'),
           'monthly_amount', coalesce(sum(amount_minor), 0)::text,
           'monthly_count', count(*))
-        from velocity_usage where trader_id = ? and counted_at > now() - interval '30 days'`,
+        from velocity_usage where trader_id = $1 and counted_at > now() - interval '30 days'`,
   params: [traderId],
 });
 

@@ -80,7 +80,7 @@ const matchesJson = z.array(
 export const screeningExtra = (traderId: string, destination: string): RulesExtra => ({
   name: 'screening',
   sql: `select coalesce(json_agg(json_build_object('kind', kind, 'value', value, 'verdict', verdict, 'note', note)), '[]')
-        from screening_entries where (kind = 'trader' and value = ?) or (kind = 'destination' and value = ?)`,
+        from screening_entries where (kind = 'trader' and value = $1) or (kind = 'destination' and value = $2)`,
   params: [traderId, destination],
 });
 
