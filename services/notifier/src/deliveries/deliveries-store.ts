@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { queryRows, sql, type EntityManager } from '@offramp/kit';
+import { executeBound, queryRowsBound, type EntityManager } from '@offramp/kit';
 import { inAppEnvelope, type InAppNotification } from '@offramp/contracts';
-import { DeliveryEntity } from './deliveries-entity.ts';
+import type { DeliveryEntity } from './deliveries-entity.ts';
 
 export type Channel = DeliveryEntity['channel'];
 
@@ -43,6 +43,11 @@ export interface NewNotification {
 
 const recordedRow = z.object({ recorded: z.number().int() });
 
+// The statements here run on every withdrawal (a notification per status change, a claim and an
+// outcome per delivery), so they go with bound parameters on fixed texts (`queryRowsBound`,
+// `executeBound`): Postgres prepares each once per connection instead of parsing and planning it
+// on every call. The deliveries of a notification travel as one jsonb array for that reason.
+
 /**
  * Records a notification and its deliveries (`pending`, or `skipped` with the reason), in the given
  * order, in one statement: one round trip where a row each took three. The dedupe is the insert
@@ -51,27 +56,34 @@ const recordedRow = z.object({ recorded: z.number().int() });
  * Returns whether the notification was new.
  */
 export async function insertNotification(em: EntityManager, n: NewNotification, deliveries: NewDelivery[]): Promise<boolean> {
-  const values = deliveries.map((_, i) => `(${i}, ?::text, ?::text, ?::text, ?::text, ?::text)`).join(', ');
-  const params = deliveries.flatMap((d) => [d.channel, d.recipient, d.messageId, d.skipped ? 'skipped' : 'pending', d.skipped]);
-  const rows = await queryRows(
+  const rows = deliveries.map((d, position) => ({
+    position,
+    channel: d.channel,
+    recipient: d.recipient,
+    message_id: d.messageId,
+    status: d.skipped ? 'skipped' : 'pending',
+    last_error: d.skipped,
+  }));
+  const recorded = await queryRowsBound(
     em,
     recordedRow,
     `with notification as (
        insert into notifications (id, event_id, withdrawal_id, trader_id, kind, notification)
-       values (?, ?, ?, ?, ?, ?::jsonb)
+       values ($1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::jsonb)
        on conflict do nothing
        returning id
      ), delivery as (
        insert into deliveries (notification_id, event_id, channel, recipient, message_id, status, last_error)
-       select notification.id, ?::uuid, d.channel, d.recipient, d.message_id, d.status, d.last_error
-       from notification, (values ${values}) as d (position, channel, recipient, message_id, status, last_error)
+       select notification.id, $2::uuid, d.channel, d.recipient, d.message_id, d.status, d.last_error
+       from notification,
+         jsonb_to_recordset($7::jsonb) as d (position int, channel text, recipient text, message_id text, status text, last_error text)
        order by d.position
        on conflict (event_id, channel) do nothing
      )
      select count(*)::int as recorded from notification`,
-    [n.id, n.eventId, n.withdrawalId, n.traderId, n.kind, JSON.stringify(n.envelope), n.eventId, ...params],
+    [n.id, n.eventId, n.withdrawalId, n.traderId, n.kind, JSON.stringify(n.envelope), JSON.stringify(rows)],
   );
-  return rows[0]!.recorded > 0;
+  return recorded[0]!.recorded > 0;
 }
 
 /**
@@ -93,16 +105,17 @@ const claimRow = z.object({
  * before anything is sent; `skip locked` lets replicas share the queue.
  */
 export async function claimDue(em: EntityManager, channel: Channel, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const rows = await queryRows(
+  const rows = await queryRowsBound(
     em,
     claimRow,
     `with due as (
        select id from deliveries
-       where channel = ? and ((status = 'pending' and next_attempt_at <= now()) or (status = 'sending' and claimed_until < now()))
-       order by id limit ? for update skip locked
+       where channel = $1::text and ((status = 'pending' and next_attempt_at <= now()) or (status = 'sending' and claimed_until < now()))
+       order by id limit $2::int for update skip locked
      )
      update deliveries d
-     set status = 'sending', attempts = d.attempts + 1, claimed_until = now() + (? * interval '1 millisecond'), updated_at = now()
+     set status = 'sending', attempts = d.attempts + 1, claimed_until = now() + ($3::double precision * interval '1 millisecond'),
+       updated_at = now()
      from due, notifications n
      where d.id = due.id and n.id = d.notification_id
      returning d.id::text as id, d.channel, d.recipient, d.message_id, d.attempts, n.notification`,
@@ -126,24 +139,21 @@ export async function claimDue(em: EntityManager, channel: Channel, limit: numbe
  * twice (a slow sender whose lease another took over) cannot undo a later state.
  */
 export async function recordOutcome(em: EntityManager, id: string, result: DeliveryResult, retryAt: Date | null): Promise<void> {
-  const sending = { id, status: 'sending' } as const;
   if (result.outcome === 'sent') {
-    await em.nativeUpdate(DeliveryEntity, sending, {
-      status: 'sent',
-      sentAt: sql`now()`,
-      response: result.response?.slice(0, 500) ?? null,
-      lastError: null,
-      claimedUntil: null,
-      updatedAt: sql`now()`,
-    });
+    await executeBound(
+      em,
+      `update deliveries set status = 'sent', sent_at = now(), response = $2::text, last_error = null, claimed_until = null, updated_at = now()
+       where id = $1::bigint and status = 'sending'`,
+      [id, result.response?.slice(0, 500) ?? null],
+    );
     return;
   }
   const giveUp = result.outcome === 'failed' || retryAt === null;
-  await em.nativeUpdate(DeliveryEntity, sending, {
-    status: giveUp ? 'failed' : 'pending',
-    lastError: result.error.slice(0, 1_000),
-    ...(retryAt ? { nextAttemptAt: retryAt } : {}),
-    claimedUntil: null,
-    updatedAt: sql`now()`,
-  });
+  await executeBound(
+    em,
+    `update deliveries set status = $2::text, last_error = $3::text, next_attempt_at = coalesce($4::timestamptz, next_attempt_at),
+       claimed_until = null, updated_at = now()
+     where id = $1::bigint and status = 'sending'`,
+    [id, giveUp ? 'failed' : 'pending', result.error.slice(0, 1_000), retryAt?.toISOString() ?? null],
+  );
 }
