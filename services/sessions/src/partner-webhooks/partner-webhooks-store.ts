@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queryRow, queryRows, type EntityManager } from '@offramp/kit';
+import { queryRow, queryRows, queryRowsBound, type EntityManager } from '@offramp/kit';
 import {
   partnerDeliveryHold,
   partnerDeliveryStatus,
@@ -22,10 +22,11 @@ export async function partnerRequestOf(
   em: EntityManager,
   withdrawalId: string,
 ): Promise<{ withdrawRequestId: string; partnerId: string } | null> {
-  const row = await queryRow(
+  // Bound: read for each status change of a partner's withdrawal (and once for each of the others').
+  const [row] = await queryRowsBound(
     em,
     z.object({ withdraw_request_id: z.string(), partner_id: z.string() }),
-    'select withdraw_request_id, partner_id from partner_requests where withdrawal_id = ?',
+    'select withdraw_request_id, partner_id from partner_requests where withdrawal_id = $1',
     [withdrawalId],
   );
   return row ? { withdrawRequestId: row.withdraw_request_id, partnerId: row.partner_id } : null;
