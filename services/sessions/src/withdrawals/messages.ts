@@ -1,6 +1,6 @@
 import { v5 } from 'uuid';
 import type { z } from 'zod';
-import { enqueue, makeEnvelope, type Cause, type EntityManager } from '@offramp/kit';
+import { enqueue, executeBound, makeEnvelope, type Cause, type EntityManager } from '@offramp/kit';
 import {
   ledgerCommands,
   pspAlfredCommands,
@@ -39,18 +39,22 @@ export function outboxRow<S extends z.ZodType>(def: MessageDef<S>, payload: z.ou
 }
 
 /**
- * `insert into outbox` of `rows`, in their order, as a part of a combined statement (`alias as (...)`
- * in its WITH) and its parameters; only when `when` (SQL over the statement's other parts) holds,
- * if given. Null without rows.
+ * `insert into outbox` of the rows in bound parameter `$param` (a jsonb array, `outboxParam`), in
+ * their order, as a part of a combined statement (`alias as (...)` in its WITH); only when `when`
+ * (SQL over the statement's other parts) holds, if given. One fixed text however many rows (none
+ * inserts nothing), so the statement is prepared once per connection.
  */
-export function outboxInsert(alias: string, rows: OutboxRow[], when?: string): { sql: string; params: string[] } | null {
-  if (rows.length === 0) return null;
-  return {
-    sql: `${alias} as (insert into outbox (id, subject, envelope)
-      select v.id::uuid, v.subject, v.envelope::jsonb from (values ${rows.map(() => '(?, ?, ?)').join(', ')}) v (id, subject, envelope)
-      ${when ? `where ${when}` : ''})`,
-    params: rows.flatMap((r) => [r.id, r.subject, r.envelope]),
-  };
+export function outboxInsert(alias: string, param: number, when?: string): string {
+  return `${alias} as (insert into outbox (id, subject, envelope)
+      select v.id, v.subject, v.envelope
+      from rows from (jsonb_to_recordset($${param}::jsonb) as (id uuid, subject text, envelope jsonb)) with ordinality as v (id, subject, envelope, n)
+      ${when ? `where ${when}` : ''}
+      order by v.n)`;
+}
+
+/** `rows` as `outboxInsert`'s parameter: a jsonb array (each envelope is already JSON text). */
+export function outboxParam(rows: readonly OutboxRow[]): string {
+  return `[${rows.map((r) => `{"id":${JSON.stringify(r.id)},"subject":${JSON.stringify(r.subject)},"envelope":${r.envelope}}`).join(',')}]`;
 }
 
 export async function sendDebited(em: EntityManager, w: Withdrawal, cause: Cause): Promise<void> {
@@ -110,11 +114,9 @@ export async function sendCreateOfframp(
   dispatch = 1 + w.payoutRedispatches,
 ): Promise<void> {
   await enqueue(em, pspAlfredCommands.createOfframp, createOfframpPayload(w, dispatch), cause);
-  await em.execute(
-    'update withdrawals set offramp_requested_at = now(), offramp_requests = offramp_requests + 1 where id = ?',
-    [w.id],
-    'run',
-  );
+  await executeBound(em, 'update withdrawals set offramp_requested_at = now(), offramp_requests = offramp_requests + 1 where id = $1', [
+    w.id,
+  ]);
 }
 
 /** The create-offramp command's payload (`sendCreateOfframp`'s; a transition's combined statement writes it too). */

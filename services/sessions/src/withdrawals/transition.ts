@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queryRow, type Cause, type EntityManager } from '@offramp/kit';
+import { executeBound, queryRowsBound, type Cause, type EntityManager } from '@offramp/kit';
 import { ledgerRpc, pspAlfredCommands, withdrawalStatus, type WithdrawalStatus } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { openException } from '../exceptions/exceptions.ts';
@@ -20,6 +20,7 @@ import {
   derivedId,
   fiatAccountErroredPayload,
   outboxInsert,
+  outboxParam,
   outboxRow,
   sendCreateOfframp,
   sendFiatAccountErrored,
@@ -27,7 +28,7 @@ import {
   sendStatusChanged,
   type OutboxRow,
 } from './messages.ts';
-import { appendTimeline, lockWithdrawal, timelineInsert, toWithdrawal, type Withdrawal } from './withdrawals-store.ts';
+import { appendTimeline, lockWithdrawal, timelineInsert, timelineParam, toWithdrawal, type Withdrawal } from './withdrawals-store.ts';
 
 /** How long the withdrawal stayed in the status it leaves (float8; a string only if the driver ever gives one). */
 const leftRow = z.object({ seconds: z.union([z.number(), z.string()]) });
@@ -88,17 +89,17 @@ async function noteReportedStatus(
   withdrawalId: string,
   e: Extract<WithdrawalEvent, { kind: 'offramp_status' }>,
 ): Promise<WithdrawalStatus | null> {
-  const row = await queryRow(
+  const [row] = await queryRowsBound(
     em,
     noted,
     `with w as (
        select id, status from withdrawals
-       where id = ? and status = any(?::text[]) and psp_transaction_id = ? and not (? = any(failed_psp_transaction_ids))
+       where id = $1 and status = any($2::text[]) and psp_transaction_id = $3::text and not ($3::text = any(failed_psp_transaction_ids))
        for update)
      insert into withdrawal_timeline (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code)
-     select id, 'note', status, status, 'alfred', ?, null from w
+     select id, 'note', status, status, 'alfred', $4::text, null from w
      returning to_status as status`,
-    [withdrawalId, `{${notedOnlyAt.join(',')}}`, e.transactionId, e.transactionId, reportedReason(e.status, e.source)],
+    [withdrawalId, notedOnlyAt, e.transactionId, reportedReason(e.status, e.source)],
   );
   return row?.status ?? null;
 }
@@ -155,6 +156,16 @@ async function resolveHold(
   };
 }
 
+/**
+ * The patch's columns, set from parameters $2-$6 (`patchValues`' order; null keeps the column as it
+ * is), on the row aliased `w`.
+ */
+const patchSets = `psp_transaction_id = coalesce($2::text, w.psp_transaction_id),
+       failure_reason = coalesce($3::text, w.failure_reason),
+       failure_class = coalesce($4::text, w.failure_class),
+       risk_decision = coalesce($5::jsonb, w.risk_decision),
+       settlement_reference = coalesce($6::text, w.settlement_reference)`;
+
 async function takeStep(
   em: EntityManager,
   deps: TransitionDeps,
@@ -167,25 +178,38 @@ async function takeStep(
   // The old row's status_changed_at is read in the same statement to time the status being left;
   // `withPatch`: the decision's patch is written by this same statement.
   const p = withPatch ? patchValues(patch) : patchValues({});
-  const left = await queryRow(
+  const [left] = await queryRowsBound(
     em,
     leftRow,
-    `update withdrawals w set status = ?, status_changed_at = now(), updated_at = now(), stuck_since = null,
-       psp_transaction_id = coalesce(?, w.psp_transaction_id),
-       failure_reason = coalesce(?, w.failure_reason),
-       failure_class = coalesce(?, w.failure_class),
-       risk_decision = coalesce(?::jsonb, w.risk_decision),
-       settlement_reference = coalesce(?, w.settlement_reference)
-     from (select status_changed_at from withdrawals where id = ?) old
-     where w.id = ? and w.status = ?
+    `update withdrawals w set status = $1, status_changed_at = now(), updated_at = now(), stuck_since = null,
+       ${patchSets}
+     from (select status_changed_at from withdrawals where id = $7) old
+     where w.id = $7 and w.status = $8
      returning greatest(0, extract(epoch from (now() - old.status_changed_at)))::float8 as seconds`,
-    [step.to, ...p, w.id, w.id, step.from],
+    [step.to, ...p, w.id, step.from],
   );
   if (!left) throw new Error(`withdrawal ${w.id} is not ${step.from} under its own lock`);
   deps.observe?.({ from: step.from, to: step.to, secondsInState: Number(left.seconds) });
   const failureClass = step.to === 'rejected' ? (patch.failureClass ?? null) : null;
   await sendStatusChanged(em, w, { from: step.from, to: step.to, actor: step.actor, reason: step.reason, failureClass }, cause);
 }
+
+/**
+ * `takeOnlyStep`'s statement: one fixed text (bound, so prepared once per connection; inlined, its
+ * planning was 0.7 ms, three times per withdrawal), the outbox rows and timeline entries passed as
+ * jsonb arrays ($11, $12), none inserting nothing.
+ */
+const onlyStep = `with moved as (
+       update withdrawals w set status = $1, status_changed_at = now(), updated_at = now(), stuck_since = null,
+         ${patchSets},
+         offramp_requested_at = case when $9::boolean then now() else w.offramp_requested_at end,
+         offramp_requests = w.offramp_requests + $10::int
+       from (select status_changed_at from withdrawals where id = $7) old
+       where w.id = $7 and w.status = $8
+       returning greatest(0, extract(epoch from (now() - old.status_changed_at)))::float8 as seconds),
+     ${outboxInsert('messages', 11)},
+     ${timelineInsert('timeline', 12)}
+     select seconds from moved`;
 
 /**
  * A decision of one step, written by one statement: the status update (with the patch and, when
@@ -213,37 +237,16 @@ async function takeOnlyStep(
       messages.push(outboxRow(pspAlfredCommands.markFiatAccountErrored, fiatAccountErroredPayload(w, d.patch), cause));
   }
   const offramp = d.effects.includes('create_offramp');
-  const outbox = outboxInsert('messages', messages);
-  const timeline = timelineInsert('timeline', w.id, d.timeline);
-  const left = await queryRow(
-    em,
-    leftRow,
-    `with moved as (
-       update withdrawals w set status = ?, status_changed_at = now(), updated_at = now(), stuck_since = null,
-         psp_transaction_id = coalesce(?, w.psp_transaction_id),
-         failure_reason = coalesce(?, w.failure_reason),
-         failure_class = coalesce(?, w.failure_class),
-         risk_decision = coalesce(?::jsonb, w.risk_decision),
-         settlement_reference = coalesce(?, w.settlement_reference),
-         offramp_requested_at = case when ?::boolean then now() else w.offramp_requested_at end,
-         offramp_requests = w.offramp_requests + ?::int
-       from (select status_changed_at from withdrawals where id = ?) old
-       where w.id = ? and w.status = ?
-       returning greatest(0, extract(epoch from (now() - old.status_changed_at)))::float8 as seconds)
-     ${outbox ? `, ${outbox.sql}` : ''}${timeline ? `, ${timeline.sql}` : ''}
-     select seconds from moved`,
-    [
-      step.to,
-      ...patchValues(d.patch),
-      offramp,
-      offramp ? 1 : 0,
-      w.id,
-      w.id,
-      step.from,
-      ...(outbox?.params ?? []),
-      ...(timeline?.params ?? []),
-    ],
-  );
+  const [left] = await queryRowsBound(em, leftRow, onlyStep, [
+    step.to,
+    ...patchValues(d.patch),
+    w.id,
+    step.from,
+    offramp,
+    offramp ? 1 : 0,
+    outboxParam(messages),
+    timelineParam(w.id, d.timeline),
+  ]);
   // No row: the withdrawal is not where the step starts; the throw rolls back what the statement wrote.
   if (!left) throw new Error(`withdrawal ${w.id} is not ${step.from} under its own lock`);
   deps.observe?.({ from: step.from, to: step.to, secondsInState: Number(left.seconds) });
@@ -270,24 +273,13 @@ async function record(
 async function applyPatch(em: EntityManager, id: string, p: Patch): Promise<void> {
   // A re-dispatch sets the FAILED order aside: the next order's reference takes its place when it comes.
   if (p.redispatch)
-    await em.execute(
+    await executeBound(
+      em,
       `update withdrawals set payout_redispatches = payout_redispatches + 1, psp_transaction_id = null,
-         failed_psp_transaction_ids = array_append(failed_psp_transaction_ids, ?), updated_at = now() where id = ?`,
+         failed_psp_transaction_ids = array_append(failed_psp_transaction_ids, $1::text), updated_at = now() where id = $2`,
       [p.redispatch.failedTransactionId, id],
-      'run',
     );
-  await em.execute(
-    `update withdrawals set
-       psp_transaction_id = coalesce(?, psp_transaction_id),
-       failure_reason = coalesce(?, failure_reason),
-       failure_class = coalesce(?, failure_class),
-       risk_decision = coalesce(?::jsonb, risk_decision),
-       settlement_reference = coalesce(?, settlement_reference),
-       updated_at = now()
-     where id = ?`,
-    [...patchValues(p), id],
-    'run',
-  );
+  await executeBound(em, `update withdrawals w set ${patchSets}, updated_at = now() where w.id = $1`, [id, ...patchValues(p)]);
 }
 
 /** The patch's columns in the order both updates set them (null: kept as it is). */

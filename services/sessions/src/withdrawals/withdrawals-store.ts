@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queryRow, queryRows, type EntityManager } from '@offramp/kit';
+import { executeBound, queryRow, queryRows, queryRowsBound, type EntityManager } from '@offramp/kit';
 import {
   payoutFailureClass,
   quoteView,
@@ -14,7 +14,10 @@ import { destination, type Destination } from '../sessions/sessions-store.ts';
 /**
  * SQL over withdrawals and their timeline: raw, because each guard is one visible statement (row
  * locks, `skip locked` claims, conditional status updates), always through the kit's queryRows so
- * every row, jsonb included, is parsed with zod. Every function runs in the caller's transaction.
+ * every row, jsonb included, is parsed with zod. Those every withdrawal runs are bound
+ * (`queryRowsBound`, `executeBound`: fixed texts, parsed once per connection instead of on every
+ * call; pg_stat_statements put their planning at 0.3-0.4 ms each). Every function runs in the
+ * caller's transaction.
  */
 
 /** A withdrawal row as `columns` reads it, jsonb included (checked here, before anything uses it). */
@@ -122,13 +125,18 @@ const columns = `id, session_id, trader_id, status, payment_route_id, country, f
   debited_minor::text as debited_minor, quote, destination, risk_decision, psp_transaction_id, failure_reason, failure_class,
   payout_redispatches, failed_psp_transaction_ids, settlement_reference, stuck_since, created_at, updated_at`;
 
+const selectWithdrawal = `select ${columns} from withdrawals where id = $1`;
+const selectWithdrawalLocked = `${selectWithdrawal} for update`;
+
 /** Reads a withdrawal and locks it until the transaction ends: transitions of one withdrawal serialize here. */
 export async function lockWithdrawal(em: EntityManager, id: string): Promise<WithdrawalRow | null> {
-  return queryRow(em, withdrawalRow, `select ${columns} from withdrawals where id = ? for update`, [id]);
+  const [row] = await queryRowsBound(em, withdrawalRow, selectWithdrawalLocked, [id]);
+  return row ?? null;
 }
 
 export async function findWithdrawalRow(em: EntityManager, id: string): Promise<WithdrawalRow | null> {
-  return queryRow(em, withdrawalRow, `select ${columns} from withdrawals where id = ?`, [id]);
+  const [row] = await queryRowsBound(em, withdrawalRow, selectWithdrawal, [id]);
+  return row ?? null;
 }
 
 export interface ListFilter {
@@ -162,29 +170,40 @@ export interface TimelineInput {
 }
 
 export async function appendTimeline(em: EntityManager, withdrawalId: string, e: TimelineInput): Promise<void> {
-  await em.execute(
-    'insert into withdrawal_timeline (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code) values (?, ?, ?, ?, ?, ?, ?)',
+  await executeBound(
+    em,
+    'insert into withdrawal_timeline (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code) values ($1, $2, $3, $4, $5, $6, $7)',
     [withdrawalId, e.kind, e.from, e.to, e.actor, e.reason, e.refusedCode ?? null],
-    'run',
   );
 }
 
 /**
- * `insert into withdrawal_timeline` of `entries`, in their order, as a part of a combined statement
- * (`alias as (...)` in its WITH) and its parameters; null without entries. The chain trigger fills
- * each row as `appendTimeline` would.
+ * `insert into withdrawal_timeline` of the entries in bound parameter `$param` (a jsonb array,
+ * `timelineParam`), in their order, as a part of a combined statement (`alias as (...)` in its
+ * WITH). One fixed text however many entries (none inserts nothing), so the statement is prepared
+ * once per connection. The chain trigger fills each row as `appendTimeline` would.
  */
-export function timelineInsert(
-  alias: string,
-  withdrawalId: string,
-  entries: readonly TimelineInput[],
-): { sql: string; params: (string | null)[] } | null {
-  if (entries.length === 0) return null;
-  return {
-    sql: `${alias} as (insert into withdrawal_timeline (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code)
-      values ${entries.map(() => '(?::uuid, ?, ?, ?, ?, ?, ?)').join(', ')})`,
-    params: entries.flatMap((e) => [withdrawalId, e.kind, e.from, e.to, e.actor, e.reason, e.refusedCode ?? null]),
-  };
+export function timelineInsert(alias: string, param: number): string {
+  return `${alias} as (insert into withdrawal_timeline (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code)
+      select e.withdrawal_id, e.kind, e.from_status, e.to_status, e.actor, e.reason, e.refused_code
+      from rows from (jsonb_to_recordset($${param}::jsonb) as (withdrawal_id uuid, kind text, from_status text, to_status text, actor text,
+        reason text, refused_code text)) with ordinality as e (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code, n)
+      order by e.n)`;
+}
+
+/** The entries of `withdrawalId` as `timelineInsert`'s parameter. */
+export function timelineParam(withdrawalId: string, entries: readonly TimelineInput[]): string {
+  return JSON.stringify(
+    entries.map((e) => ({
+      withdrawal_id: withdrawalId,
+      kind: e.kind,
+      from_status: e.from,
+      to_status: e.to,
+      actor: e.actor,
+      reason: e.reason,
+      refused_code: e.refusedCode ?? null,
+    })),
+  );
 }
 
 /** A timeline row as the view shows it. */
@@ -253,14 +272,14 @@ const withdrawalWithTimelineRow = withdrawalRow.extend({
 });
 
 export async function viewOf(em: EntityManager, id: string, traderId?: string): Promise<WithdrawalView | null> {
-  const row = await queryRow(
+  const [row] = await queryRowsBound(
     em,
     withdrawalWithTimelineRow,
     `select ${columns}, coalesce((
        select json_agg(json_build_object('kind', t.kind, 'from_status', t.from_status, 'to_status', t.to_status, 'actor', t.actor,
          'reason', t.reason, 'refused_code', t.refused_code, 'at', t.at) order by t.seq)
        from withdrawal_timeline t where t.withdrawal_id = w.id), '[]'::json) as timeline
-     from withdrawals w where w.id = ?`,
+     from withdrawals w where w.id = $1`,
     [id],
   );
   if (!row || (traderId !== undefined && row.trader_id !== traderId)) return null;
