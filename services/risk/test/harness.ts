@@ -10,12 +10,12 @@ export { debited } from './fixtures.ts';
 export type TestRisk = Awaited<ReturnType<typeof startTestRisk>>;
 type Decided = z.output<typeof riskEvents.decided.payload>;
 
-/** A risk service on its own schema and NATS namespace, against the real Postgres and NATS. */
-export async function startTestRisk(hooks?: ServiceHooks) {
+/** A risk service on its own schema and NATS namespace, against the real Postgres and NATS; `env` adds to or overrides its settings. */
+export async function startTestRisk(hooks?: ServiceHooks, env: Record<string, string> = {}) {
   const risk = await startTestService({
     name: 'risk',
     readConfig: readRiskConfig,
-    env: { DB_POOL_MAX: '5' },
+    env: { DB_POOL_MAX: '5', ...env },
     openDatabase: openRiskDatabase,
     build: buildRisk,
     hooks,
