@@ -91,8 +91,10 @@ describe('statements sessions sends per withdrawal', () => {
     const poll = per(counter.counts(), n);
 
     console.log(`sessions' statements: ${JSON.stringify({ session, withdrawal, poll })}`);
-    // A session is one insert (MikroORM's, inlined: parsed).
-    expect(session).toEqual({ statements: 1, transactionControl: 0, parsed: 1 });
+    // A session is one insert, prepared: parsed only on a connection the warm-up did not use (the
+    // entity manager's inlined insert before: parsed every time).
+    expect(session).toMatchObject({ statements: 1, transactionControl: 0 });
+    expect(session.parsed).toBeLessThanOrEqual(0.4);
     // Measured 49 statements, 20 of them transaction control (before: 70 and 24). Bounded here: the
     // others (the kit's transaction control varies with how its consumer and relay group their work).
     // Sessions' own are 15: an initiation's three single statements, then per saga message the lock

@@ -1,17 +1,18 @@
 import { z } from 'zod';
-import { queryRows, queryRowsBound, sql, type EntityManager } from '@offramp/kit';
+import { executeBound, queryRows, queryRowsBound, sql, type EntityManager } from '@offramp/kit';
 import { fiatAccountView, quoteView, type QuoteView } from '@offramp/contracts';
 import { SessionEntity } from './sessions-entity.ts';
 
 /**
- * Sessions are CRUD data: written through their entity (`sessions-entity.ts`). Raw statements: the
- * sweeper's `skip locked` claim, the guard that marks an initiation, and the reads on every
- * initiation's path (the gateway's owner check, the initiation's own read): the entity manager's
- * `findOne` with its hydration cost about 0.9-1.0 ms of CPU per read where the same row through
- * `queryRow` costs 0.26-0.34 ms (2,000 reads, two rounds). Those on every initiation's path are
- * bound (`queryRowsBound`, fixed texts): Postgres parses them once per connection instead of
- * parsing and planning each call's inlined text (pg_stat_statements: planning was ~45% of its CPU
- * per withdrawal). Raw rows are parsed with zod. Every function runs in the caller's transaction.
+ * Sessions are CRUD data: updated through their entity (`sessions-entity.ts`). Raw statements: the
+ * insert every withdrawal begins with, the sweeper's `skip locked` claim, the guard that marks an
+ * initiation, and the reads on every initiation's path (the gateway's owner check, the
+ * initiation's own read): the entity manager's `findOne` with its hydration cost about 0.9-1.0 ms
+ * of CPU per read where the same row through `queryRow` costs 0.26-0.34 ms (2,000 reads, two
+ * rounds). Those on every withdrawal's path are bound (`queryRowsBound`, `executeBound`, fixed
+ * texts): Postgres parses them once per connection instead of parsing and planning each call's
+ * inlined text (pg_stat_statements: planning was ~45% of its CPU per withdrawal). Raw rows are
+ * parsed with zod. Every function runs in the caller's transaction.
  */
 
 /** What a withdrawal needs to know of its destination (from psp-alfred's getDestination), kept with the session. */
@@ -82,23 +83,32 @@ function fromRow(row: z.output<typeof sessionRow>): Session {
   };
 }
 
+/**
+ * Every withdrawal begins with this insert: bound (one fixed text, prepared once per connection)
+ * rather than the entity manager's `insert`, whose inlined text Postgres parses and plans each time.
+ */
 export async function insertSession(em: EntityManager, s: Omit<Session, 'status'>): Promise<void> {
-  await em.insert(SessionEntity, {
-    id: s.id,
-    traderId: s.traderId,
-    status: 'open',
-    withdrawalId: s.withdrawalId,
-    paymentRouteId: s.paymentRouteId,
-    country: s.country,
-    walletId: s.walletId,
-    fiatAccountId: s.fiatAccountId,
-    fiatAmount: s.fiatAmount,
-    fiatCurrency: s.fiatCurrency,
-    cryptoAmountMinor: s.cryptoAmountMinor,
-    quote: z.encode(quoteView, s.quote),
-    destination: z.encode(destination, s.destination),
-    expiresAt: s.expiresAt,
-  });
+  await executeBound(
+    em,
+    `insert into sessions (id, trader_id, status, withdrawal_id, payment_route_id, country, wallet_id, fiat_account_id, fiat_amount,
+       fiat_currency, crypto_amount_minor, quote, destination, expires_at)
+     values ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11::jsonb, $12::jsonb, $13::timestamptz)`,
+    [
+      s.id,
+      s.traderId,
+      s.withdrawalId,
+      s.paymentRouteId,
+      s.country,
+      s.walletId,
+      s.fiatAccountId,
+      s.fiatAmount,
+      s.fiatCurrency,
+      s.cryptoAmountMinor.toString(),
+      JSON.stringify(z.encode(quoteView, s.quote)),
+      JSON.stringify(z.encode(destination, s.destination)),
+      s.expiresAt.toISOString(),
+    ],
+  );
 }
 
 const selectSession = `select ${columns} from sessions where id = $1`;
