@@ -14,7 +14,9 @@ import {
  * SQL over the partner webhook deliveries: raw, because the guards are single statements (the
  * webhook id's `on conflict do nothing`, the `skip locked` claim, the outcome recorded only by the
  * attempt that still holds the claim), through the kit's queryRows so every row is parsed with zod.
- * Each function runs in the caller's transaction.
+ * Those every partner's status change and delivery runs (the request read, the delivery's insert,
+ * the claim, the outcome) are bound (`queryRowsBound`, fixed texts): Postgres parses them once per
+ * connection instead of on every call. Each function runs in the caller's transaction.
  */
 
 /** The partner request a withdrawal was made for, if any. */
@@ -22,7 +24,6 @@ export async function partnerRequestOf(
   em: EntityManager,
   withdrawalId: string,
 ): Promise<{ withdrawRequestId: string; partnerId: string } | null> {
-  // Bound: read for each status change of a partner's withdrawal (and once for each of the others').
   const [row] = await queryRowsBound(
     em,
     z.object({ withdraw_request_id: z.string(), partner_id: z.string() }),
@@ -49,15 +50,15 @@ export interface NewDelivery {
 
 /** Records a pending delivery, due now; a second one with the same webhook id is ignored. Answers whether this call recorded it. */
 export async function insertDelivery(em: EntityManager, d: NewDelivery): Promise<boolean> {
-  const row = await queryRow(
+  const rows = await queryRowsBound(
     em,
     z.object({ delivery_id: z.string() }),
     `insert into partner_webhook_deliveries (delivery_id, partner_id, withdraw_request_id, withdrawal_id, webhook_id, event_type, payload, status)
-     values (?, ?, ?, ?, ?, ?, ?::json, 'pending')
+     values ($1, $2, $3, $4, $5, $6, $7::json, 'pending')
      on conflict (webhook_id) do nothing returning delivery_id`,
     [d.deliveryId, d.partnerId, d.withdrawRequestId, d.withdrawalId, d.webhookId, d.payload.type, JSON.stringify(d.payload)],
   );
-  return row !== null;
+  return rows.length > 0;
 }
 
 /** A delivery claimed for one attempt: what to send, where, and with which secret (as stored). */
@@ -106,7 +107,7 @@ const toClaimed = (r: z.output<typeof claimedRow>): ClaimedDelivery => ({
  * the work. Deliveries of a disabled partner or one without a URL are left waiting.
  */
 export async function claimDue(em: EntityManager, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const rows = await queryRows(
+  const rows = await queryRowsBound(
     em,
     claimedRow,
     `with due as (
@@ -117,10 +118,10 @@ export async function claimDue(em: EntityManager, limit: number, leaseMs: number
            select 1 from partner_webhook_deliveries e
            where e.withdrawal_id = d.withdrawal_id and e.status = 'pending' and (e.created_at, e.delivery_id) < (d.created_at, d.delivery_id)
          )
-       order by d.next_attempt_at, d.created_at limit ? for update of d skip locked
+       order by d.next_attempt_at, d.created_at limit $1::int for update of d skip locked
      )
      update partner_webhook_deliveries d
-     set attempts = d.attempts + 1, next_attempt_at = now() + (? * interval '1 millisecond'), updated_at = now()
+     set attempts = d.attempts + 1, next_attempt_at = now() + ($2::float8 * interval '1 millisecond'), updated_at = now()
      from due, partners p
      where d.delivery_id = due.delivery_id and p.partner_id = d.partner_id
      returning d.delivery_id, d.partner_id, d.webhook_id, d.payload::text as body, d.attempts, d.status, p.webhook_url, p.webhook_secret`,
@@ -128,6 +129,8 @@ export async function claimDue(em: EntityManager, limit: number, leaseMs: number
   );
   return rows.map(toClaimed);
 }
+
+const updatedRow = z.object({ delivery_id: z.string() });
 
 /** What the partner's side of an attempt looked like: the 2xx status, or why not. */
 export type AttemptResult = { outcome: 'delivered'; statusCode: number } | { outcome: 'failed'; statusCode: number | null; error: string };
@@ -189,24 +192,27 @@ export async function recordOutcome(
 ): Promise<boolean> {
   const claim = [d.deliveryId, d.attempts];
   if (result.outcome === 'delivered') {
-    const updated = await em.execute<{ affectedRows: number }>(
-      `update partner_webhook_deliveries set status = 'delivered', delivered_at = now(), last_status_code = ?, last_error = null, updated_at = now()
-       where delivery_id = ? and attempts = ?`,
-      [result.statusCode, ...claim],
-      'run',
+    const updated = await queryRowsBound(
+      em,
+      updatedRow,
+      `update partner_webhook_deliveries set status = 'delivered', delivered_at = now(), last_status_code = $3::int, last_error = null,
+         updated_at = now()
+       where delivery_id = $1 and attempts = $2::int returning delivery_id`,
+      [...claim, result.statusCode],
     );
-    return updated.affectedRows > 0;
+    return updated.length > 0;
   }
-  const updated = await em.execute<{ affectedRows: number }>(
+  const updated = await queryRowsBound(
+    em,
+    updatedRow,
     `update partner_webhook_deliveries set
-       status = case when status = 'delivered' then status when ?::timestamptz is null then 'failed' else 'pending' end,
-       next_attempt_at = coalesce(?::timestamptz, next_attempt_at),
-       last_status_code = ?, last_error = ?, updated_at = now()
-     where delivery_id = ? and attempts = ?`,
-    [retryAt, retryAt, result.statusCode, result.error.slice(0, 1_000), ...claim],
-    'run',
+       status = case when status = 'delivered' then status when $3::timestamptz is null then 'failed' else 'pending' end,
+       next_attempt_at = coalesce($3::timestamptz, next_attempt_at),
+       last_status_code = $4::int, last_error = $5::text, updated_at = now()
+     where delivery_id = $1 and attempts = $2::int returning delivery_id`,
+    [...claim, retryAt?.toISOString() ?? null, result.statusCode, result.error.slice(0, 1_000)],
   );
-  return updated.affectedRows > 0;
+  return updated.length > 0;
 }
 
 /** The audit row of an operator's replay. */
