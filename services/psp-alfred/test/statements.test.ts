@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, testInfra } from '@offramp/kit/testing';
+import { pspAlfredEvents } from '@offramp/contracts';
+import { eventually, readStream, testInfra } from '@offramp/kit/testing';
 import { countingDatabaseUrl, type startPgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
 import { startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
@@ -11,7 +12,7 @@ import { startTestPspAlfred, type TestPspAlfred } from './harness.ts';
  * the bound catches a change that adds statements back.
  */
 describe('statements psp-alfred sends per create-offramp', () => {
-  const n = 4;
+  const n = 6;
   const warm = 4;
   let t: TestPspAlfred;
   let counter: Awaited<ReturnType<typeof startPgCounter>>;
@@ -34,6 +35,14 @@ describe('statements psp-alfred sends per create-offramp', () => {
       return info.num_pending === 0 && info.num_ack_pending === 0;
     });
 
+  /** Waits until the relay has published the withdrawal's offramp-created (read on NATS, not through the counted database). */
+  const relayed = (withdrawalId: string) =>
+    eventually('offramp-created published', async () =>
+      (await readStream(t.messaging, 'EVENTS', pspAlfredEvents.offrampCreated.subject)).some(
+        (m) => (m.data as { payload: { withdrawalId: string } }).payload.withdrawalId === withdrawalId,
+      ),
+    );
+
   it('when a create-offramp command makes an order, then it costs a bounded number of statements and transactions', async () => {
     const prepared = [];
     for (let i = 0; i < warm + n; i++) prepared.push(await t.prepareWithdrawal());
@@ -46,35 +55,37 @@ describe('statements psp-alfred sends per create-offramp', () => {
       await t.sendCreateOfframp(command);
       await commandsIdle();
     }
-    const total: StatementCounts = { roundTrips: 0, statements: 0, transactionControl: 0, parsed: 0, packets: 0 };
-    const parsed: number[] = [];
+    const all: StatementCounts[] = [];
     for (const { command } of prepared) {
       counter.reset();
       await t.sendCreateOfframp(command);
       await commandsIdle();
-      const c = counter.counts();
-      total.roundTrips += c.roundTrips;
-      total.statements += c.statements;
-      total.transactionControl += c.transactionControl;
-      total.parsed += c.parsed;
-      parsed.push(c.parsed);
+      await relayed(command.withdrawalId);
+      all.push(counter.counts());
     }
     for (const { command } of prepared) expect(t.ordersFor(command.withdrawalId)).toHaveLength(1);
+    const mean = (k: keyof StatementCounts) => all.reduce((a, c) => a + c[k], 0) / n;
+    // The relay's pass is waited for until it published, not until it committed: under load its
+    // last statements now and then fall across a reset, so the bounds go on the median command.
+    const median = (k: keyof StatementCounts) => {
+      const sorted = all.map((c) => c[k]).sort((a, b) => a - b);
+      return (sorted[(n - 1) >> 1]! + sorted[n >> 1]!) / 2;
+    };
     const per = {
-      roundTrips: total.roundTrips / n,
-      statements: total.statements / n,
-      transactionControl: total.transactionControl / n,
-      parsed: total.parsed / n,
+      roundTrips: mean('roundTrips'),
+      statements: mean('statements'),
+      transactionControl: mean('transactionControl'),
+      parsed: mean('parsed'),
       // A command whose transaction the pool gives a connection it had not lent them yet prepares
       // the statements there (about nine more); the others show what a withdrawal costs for good.
-      parsedWarm: Math.min(...parsed),
+      parsedWarm: Math.min(...all.map((c) => c.parsed)),
     };
     console.log('psp-alfred per create-offramp', JSON.stringify(per));
     // 29 statements (10 of them begin/commit) before the intent and the attempt were written
     // without a transaction around their one statement and the preconditions read in one.
     expect(per.statements).toBeGreaterThan(0);
-    expect(per.statements).toBeLessThanOrEqual(23);
-    expect(per.transactionControl).toBeLessThanOrEqual(6);
+    expect(median('statements')).toBeLessThanOrEqual(23);
+    expect(median('transactionControl')).toBeLessThanOrEqual(6);
     // Parsed by Postgres: 18.5 (17 to 20) while psp-alfred's statements went with inlined values,
     // 11 once they were bound on fixed texts (prepared once per connection), 6 with the kit's
     // inbox and outbox statements bound too: only the begin and commit are left.
