@@ -194,11 +194,13 @@ function healPool(pool: PgPool, timeouts: DatabaseTimeouts): void {
     override query(...args: unknown[]): unknown {
       const [text, values, callback] = args;
       const query = super.query as (...a: unknown[]) => unknown;
-      if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return query.apply(this, args);
+      if (typeof text !== 'string' || !Array.isArray(values)) return query.apply(this, args);
+      const name = preparedLengths.has(text.length) ? preparedNames.get(text) : undefined;
+      // Without parameters and unprepared: one simple-query message, one write already.
+      if (name === undefined && values.length === 0) return query.apply(this, args);
       const stream = (this as { connection?: { stream?: Writable } }).connection?.stream;
       stream?.cork();
       try {
-        const name = preparedLengths.has(text.length) ? preparedNames.get(text) : undefined;
         if (name === undefined) return query.apply(this, args);
         return query.call(this, { name, text, values }, ...(callback === undefined ? [] : [callback]));
       } finally {

@@ -86,11 +86,13 @@ describe('queryRows', () => {
         expect(await queryRowsBound(counted.em.fork(), one, 'select $1::int as n', [i])).toEqual([{ n: i }]);
         expect(await queryRowsBound(counted.em.fork(), one, `select $1::int + ${i} as n`, [i])).toEqual([{ n: 2 * i }]);
       }
+      // Without parameters, a bound text is prepared all the same.
+      for (let i = 0; i < 5; i++) expect(await queryRowsBound(counted.em.fork(), one, 'select 7 as n', [])).toEqual([{ n: 7 }]);
       const counts = counter.counts();
-      expect(counts.roundTrips).toBe(40);
+      expect(counts.roundTrips).toBe(45);
       // The second text is new every time: parsed every time; the first never again.
-      expect(counts.parsed).toBe(20);
-      expect(counts.packets).toBe(40);
+      expect(counts.parsed).toBe(21);
+      expect(counts.packets).toBe(45);
     } finally {
       await counted.close();
       await counter.close();
