@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRpc } from './envelope.ts';
-import { amountInput, checkPrecision, decimalString, fiatCurrencyId } from './http.ts';
+import { amountInput, checkPrecision, decimalString, fiatCurrencyId, pageNumber } from './http.ts';
 import { payoutFailureClass, type PayoutFailureClass } from './payout-failures.ts';
 import { serviceResult } from './result.ts';
 import { paymentRouteId, routeById } from './routes.ts';
@@ -91,8 +91,15 @@ export const partnerWithSecrets = partnerView.extend({
   webhookSecret: z.string(),
 });
 export type PartnerWithSecrets = z.infer<typeof partnerWithSecrets>;
-export const partnerListView = z.object({ partners: z.array(partnerView) });
+/** A page of partners, newest first, and how many there are in all (of the status asked for). */
+export const partnerListView = z.object({ partners: z.array(partnerView), total: z.number().int() });
 
+/** `GET /api/admin/partners`: paged like every operator list, optionally of one status. */
+export const adminPartnersQuery = z.object({
+  page: pageNumber(1_000_000, 1),
+  limit: pageNumber(100, 50),
+  status: partnerStatus.optional(),
+});
 /** `POST /api/admin/partners`. */
 export const adminCreatePartnerBody = z.strictObject({ name: text(200), webhook_url: partnerWebhookUrl.optional() });
 /** `PUT /api/admin/partners/:partnerId/webhook`. */
@@ -119,7 +126,12 @@ export const adminPartnerWithSecretsAnswer = adminPartnerAnswer.extend({
   /** The Standard Webhooks secret our webhooks to the partner are signed with (`whsec_` + base64). */
   webhook_secret: z.string(),
 });
-export const adminPartnerListAnswer = z.object({ partners: z.array(adminPartnerAnswer) });
+export const adminPartnerListAnswer = z.object({
+  partners: z.array(adminPartnerAnswer),
+  total: z.number().int(),
+  page: z.number().int(),
+  limit: z.number().int(),
+});
 
 // The partner's requests (`/partner/v1`).
 
@@ -215,7 +227,12 @@ export const partnersRpc = {
     z.object({ name: z.string().min(1).max(200), webhookUrl: z.string().nullable(), operatorId }),
     serviceResult(partnerWithSecrets),
   ),
-  list: defineRpc(rpcSubject('sessions', 'partner-list'), z.object({}), partnerListView),
+  /** Newest first (created_at, then partner id), optionally of one status. */
+  list: defineRpc(
+    rpcSubject('sessions', 'partner-list'),
+    z.object({ status: partnerStatus.optional(), page: z.number().int().min(1), limit: z.number().int().min(1).max(100) }),
+    partnerListView,
+  ),
   get: defineRpc(rpcSubject('sessions', 'partner-get'), z.object({ partnerId: z.uuid() }), serviceResult(partnerView)),
   setStatus: defineRpc(
     rpcSubject('sessions', 'partner-set-status'),

@@ -47,7 +47,7 @@ type Handler = (req: any) => unknown;
 function startPartnerFakes(messaging: Messaging) {
   const defaults: [RpcDef, Handler][] = [
     [partnersRpc.create, () => ok(withSecrets())],
-    [partnersRpc.list, () => ({ partners: [partnerView()] })],
+    [partnersRpc.list, () => ({ partners: [partnerView()], total: 1 })],
     [partnersRpc.get, () => ok(partnerView())],
     [partnersRpc.setStatus, (r: { status: 'active' | 'disabled' }) => ok(partnerView({ status: r.status }))],
     [partnersRpc.rotateSecret, () => ok({ ...withSecrets(), traders: partnerView().traders })],
@@ -87,7 +87,7 @@ describe('gateway partner registry routes (/api/admin/partners)', () => {
 
   it('when partners are listed, read, disabled, enabled, rotated, given a webhook, linked and unlinked, then every answer is snake_case', async () => {
     const calls = [
-      ['GET', '/api/admin/partners', undefined, { partners: [partnerWire] }],
+      ['GET', '/api/admin/partners', undefined, { partners: [partnerWire], total: 1, page: 1, limit: 50 }],
       ['GET', `/api/admin/partners/${partnerId}`, undefined, partnerWire],
       ['POST', `/api/admin/partners/${partnerId}/disable`, undefined, { ...partnerWire, status: 'disabled' }],
       ['POST', `/api/admin/partners/${partnerId}/enable`, undefined, partnerWire],
@@ -108,7 +108,7 @@ describe('gateway partner registry routes (/api/admin/partners)', () => {
       expect(keysOf(res.json().data).filter((k) => /[A-Z]/.test(k))).toEqual([]);
     }
     expect(t.fakes.received).toEqual([
-      { subject: partnersRpc.list.subject, req: {} },
+      { subject: partnersRpc.list.subject, req: { page: 1, limit: 50 } },
       { subject: partnersRpc.get.subject, req: { partnerId } },
       { subject: partnersRpc.setStatus.subject, req: { partnerId, status: 'disabled', operatorId: 'op-1' } },
       { subject: partnersRpc.setStatus.subject, req: { partnerId, status: 'active', operatorId: 'op-1' } },
@@ -120,6 +120,42 @@ describe('gateway partner registry routes (/api/admin/partners)', () => {
       },
       { subject: partnersRpc.unlinkTrader.subject, req: { partnerId, traderId: 'trader-42', operatorId: 'op-1' } },
     ]);
+  });
+
+  it('when partners are listed with a page, a limit and a status, then sessions gets them and the answer is the page with its total', async () => {
+    t.fakes.answer(partnersRpc.list, () => ({ partners: [partnerView({ status: 'disabled' })], total: 3 }));
+    const res = await t.gw.inject({ url: '/api/admin/partners?page=2&limit=2&status=disabled', token: admin });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().data).toEqual({ partners: [{ ...partnerWire, status: 'disabled' }], total: 3, page: 2, limit: 2 });
+    expect(t.fakes.received).toEqual([{ subject: partnersRpc.list.subject, req: { page: 2, limit: 2, status: 'disabled' } }]);
+  });
+
+  it('when there are no partners, then partners is [] and total 0 with the defaults page 1 of 50', async () => {
+    t.fakes.answer(partnersRpc.list, () => ({ partners: [], total: 0 }));
+    const res = await t.gw.inject({ url: '/api/admin/partners', token: admin });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().data).toEqual({ partners: [], total: 0, page: 1, limit: 50 });
+    expect(t.fakes.received).toEqual([{ subject: partnersRpc.list.subject, req: { page: 1, limit: 50 } }]);
+  });
+
+  it('when the page, the limit or the status is out of range or not a number, then 400 VALIDATION_ERROR names it and sessions is not called', async () => {
+    for (const [query, field] of [
+      ['limit=101', 'limit'],
+      ['limit=0', 'limit'],
+      ['limit=abc', 'limit'],
+      ['page=0', 'page'],
+      ['page=1.5', 'page'],
+      ['status=deleted', 'status'],
+    ] as const) {
+      const res = await t.gw.inject({ url: `/api/admin/partners?${query}`, token: admin });
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().error.code, query).toBe('VALIDATION_ERROR');
+      expect(
+        res.json().error.details.fields.map((f: { field: string }) => f.field),
+        query,
+      ).toEqual([field]);
+    }
+    expect(t.fakes.received).toEqual([]);
   });
 
   it('when a body uses the camelCase names, then 400 VALIDATION_ERROR names them and sessions is not called', async () => {

@@ -62,7 +62,7 @@ export function sessionsRoutes(deps: SessionsRpcDeps): RpcRoute[] {
     rpcRoute(approvalsRpc.decline, (req) => deps.approvals.decline(req)),
     rpcRoute(reportsRpc.ledgerWithdrawals, (req, ctx) => ledgerWithdrawals(deps.reports, req, ctx.traceId)),
     rpcRoute(partnersRpc.create, (req) => deps.partners.create(req)),
-    rpcRoute(partnersRpc.list, () => deps.partners.list()),
+    rpcRoute(partnersRpc.list, (req) => deps.partners.list(req)),
     rpcRoute(partnersRpc.get, (req) => deps.partners.get(req)),
     rpcRoute(partnersRpc.setStatus, (req) => deps.partners.setStatus(req)),
     rpcRoute(partnersRpc.rotateSecret, (req) => deps.partners.rotateSecret(req)),

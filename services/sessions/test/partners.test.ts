@@ -205,3 +205,46 @@ describe('partner API in sessions (registry, signed requests, query)', () => {
     expect(await withdrawalsOf(traderId)).toHaveLength(1);
   });
 });
+
+describe('partner list in sessions (paged, newest first)', () => {
+  // A stack of its own: the list counts every partner of the schema, so the other tests' partners stay out of it.
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(async () => stack?.cleanup());
+
+  const ids = (listed: { partners: { partnerId: string }[] }) => listed.partners.map((p) => p.partnerId);
+
+  it('when there are no partners, then the list is [] with total 0', async () => {
+    expect(await stack.call(partnersRpc.list, { page: 1, limit: 50 })).toEqual({ partners: [], total: 0 });
+  });
+
+  it('when three partners are paged two at a time, then page 1 is the two newest, page 2 the oldest, total 3 each, and a status filters', async () => {
+    const created: string[] = [];
+    for (const name of ['oldest', 'middle', 'newest']) {
+      const p = await stack.call(partnersRpc.create, { name, webhookUrl: null, operatorId: 'op-1' });
+      if (!p.ok) throw new Error(p.error.code);
+      created.push(p.data.partnerId);
+    }
+    const [oldest, middle, newest] = created;
+    await stack.call(partnersRpc.linkTrader, { partnerId: oldest!, traderId: 't-oldest', userName: 'Ana', operatorId: 'op-1' });
+
+    const first = await stack.call(partnersRpc.list, { page: 1, limit: 2 });
+    expect(ids(first)).toEqual([newest, middle]);
+    expect(first.total).toBe(3);
+    const second = await stack.call(partnersRpc.list, { page: 2, limit: 2 });
+    expect(ids(second)).toEqual([oldest]);
+    expect(second.total).toBe(3);
+    // Only the page's partners' traders are read, and each partner keeps its own.
+    expect(second.partners[0]!.traders.map((t) => t.traderId)).toEqual(['t-oldest']);
+    expect(first.partners.flatMap((p) => p.traders)).toEqual([]);
+    expect(await stack.call(partnersRpc.list, { page: 3, limit: 2 })).toEqual({ partners: [], total: 3 });
+
+    await stack.call(partnersRpc.setStatus, { partnerId: middle!, status: 'disabled', operatorId: 'op-1' });
+    const disabled = await stack.call(partnersRpc.list, { page: 1, limit: 50, status: 'disabled' });
+    expect([ids(disabled), disabled.total]).toEqual([[middle], 1]);
+    const active = await stack.call(partnersRpc.list, { page: 1, limit: 50, status: 'active' });
+    expect([ids(active), active.total]).toEqual([[newest, oldest], 2]);
+  });
+});

@@ -5,6 +5,7 @@ import {
   adminLinkPartnerTraderBody,
   adminPartnerAnswer,
   adminPartnerListAnswer,
+  adminPartnersQuery,
   adminPartnerWebhookBody,
   adminPartnerWithSecretsAnswer,
   partnerRegistryParams,
@@ -37,9 +38,9 @@ const secretsExample = {
 /**
  * The partner registry (docs/api.md "Partner API"), snake_case on the wire (sessions' camelCase
  * views mapped by admin-partner-wire.ts): operators create partners (the secrets are
- * shown once, in the create and rotate answers), list and read them (never the secrets), disable
- * and enable them, rotate their secrets, set their webhook URL and link the traders each may act
- * for. Sessions audits every change with the operator id from the JWT.
+ * shown once, in the create and rotate answers), list them (paged, newest first) and read them
+ * (never the secrets), disable and enable them, rotate their secrets, set their webhook URL and
+ * link the traders each may act for. Sessions audits every change with the operator id from the JWT.
  */
 export function adminPartnerRoutes(deps: { services: Services }) {
   const { services } = deps;
@@ -80,17 +81,20 @@ export function adminPartnerRoutes(deps: { services: Services }) {
       {
         schema: operation({
           operationId: 'adminListPartners',
-          summary: 'The partners',
-          description: 'Every partner with its linked traders; never a secret.',
+          summary: 'The partners, newest first',
+          description:
+            'Each partner with its linked traders; never a secret. Filtered by `status`; paged: `limit` up to 100 (default 50); empty is `[]`.',
           tag,
           access: 'admin',
+          querystring: adminPartnersQuery,
           answer: adminPartnerListAnswer,
-          examples: { answer: { partners: [partnerExample] } },
+          examples: { answer: { partners: [partnerExample], total: 1, page: 1, limit: 50 } },
         }),
       },
       async (request, reply) => {
-        const { partners } = await services.call(request, partnersRpc.list, {});
-        return sendData(request, reply, { partners: partners.map(adminPartnerToWire) });
+        const { page, limit, status } = request.query;
+        const { partners, total } = await services.call(request, partnersRpc.list, { page, limit, ...(status && { status }) });
+        return sendData(request, reply, { partners: partners.map(adminPartnerToWire), total, page, limit });
       },
     );
 

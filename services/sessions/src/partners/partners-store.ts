@@ -59,10 +59,33 @@ export async function partnerById(em: EntityManager, partnerId: string): Promise
   return toView(p, traders);
 }
 
-export async function listPartners(em: EntityManager): Promise<PartnerView[]> {
-  const partners = await queryRows(em, partnerRow, `select ${partnerColumns} from partners order by created_at, partner_id`);
-  const traders = await queryRows(em, traderRow, 'select * from partner_traders order by linked_at, trader_id');
-  return partners.map((p) => toView(p, traders));
+export interface PartnerListQuery {
+  status?: 'active' | 'disabled' | undefined;
+  page: number;
+  limit: number;
+}
+
+/**
+ * A page of partners, newest first (created_at, then partner id), optionally of one status, and
+ * how many there are in all: paged in SQL, and only the page's partners' traders are read.
+ */
+export async function listPartners(em: EntityManager, q: PartnerListQuery): Promise<{ partners: PartnerView[]; total: number }> {
+  const where = q.status ? 'where status = ?' : '';
+  const params = q.status ? [q.status] : [];
+  const partners = await queryRows(
+    em,
+    partnerRow,
+    `select ${partnerColumns} from partners ${where} order by created_at desc, partner_id desc limit ? offset ?`,
+    [...params, q.limit, (q.page - 1) * q.limit],
+  );
+  const count = await queryRow(em, z.object({ n: z.string() }), `select count(*)::text as n from partners ${where}`, params);
+  const traders =
+    partners.length > 0
+      ? await queryRows(em, traderRow, 'select * from partner_traders where partner_id = any(?::uuid[]) order by linked_at, trader_id', [
+          `{${partners.map((p) => p.partner_id).join(',')}}`,
+        ])
+      : [];
+  return { partners: partners.map((p) => toView(p, traders)), total: Number(count?.n ?? 0) };
 }
 
 /** Locks the partner's row until the transaction ends (the registry's changes take turns); false when there is none. */

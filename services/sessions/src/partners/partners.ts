@@ -10,6 +10,7 @@ import {
   partnerById,
   unlinkTrader,
   updatePartner,
+  type PartnerListQuery,
 } from './partners-store.ts';
 
 /**
@@ -64,8 +65,8 @@ export function partnerRegistry(db: Database) {
       return ok({ ...view, ...secrets });
     },
 
-    async list(): Promise<{ partners: PartnerView[] }> {
-      return { partners: await listPartners(db.em.fork()) };
+    async list(req: PartnerListQuery): Promise<{ partners: PartnerView[]; total: number }> {
+      return listPartners(db.em.fork(), req);
     },
 
     async get(req: { partnerId: string }): Promise<ServiceResult<PartnerView>> {
