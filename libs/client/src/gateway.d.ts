@@ -777,8 +777,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The partners
-         * @description Every partner with its linked traders; never a secret.
+         * The partners, newest first
+         * @description Each partner with its linked traders; never a secret. Filtered by `status`; paged: `limit` up to 100 (default 50); empty is `[]`.
          */
         get: operations["adminListPartners"];
         put?: never;
@@ -16972,14 +16972,18 @@ export interface operations {
     };
     adminListPartners: {
         parameters: {
-            query?: never;
+            query?: {
+                page?: number;
+                limit?: number;
+                status?: "active" | "disabled";
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The partners */
+            /** @description The partners, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -17006,7 +17010,10 @@ export interface operations {
                      *             "created_at": "2030-01-01T00:00:00.000Z",
                      *             "updated_at": "2030-01-01T00:00:00.000Z"
                      *           }
-                     *         ]
+                     *         ],
+                     *         "total": 1,
+                     *         "page": 1,
+                     *         "limit": 50
                      *       },
                      *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
                      *     }
@@ -17034,6 +17041,46 @@ export interface operations {
                                 /** Format: date-time */
                                 updated_at: string;
                             }[];
+                            total: number;
+                            page: number;
+                            limit: number;
+                        };
+                        trace_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `details.fields` names each offending field once: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "The request is invalid"
+                     *       },
+                     *       "trace_id": "0197a3c2-5f7e-7c3a-9d41-2b6f0e8a1c55"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            message: string;
+                            details?: {
+                                fields?: {
+                                    field: string;
+                                    message: string;
+                                }[];
+                                partnerCode?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
                         };
                         trace_id: string;
                     };

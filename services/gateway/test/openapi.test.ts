@@ -158,6 +158,7 @@ describe('the gateway OpenAPI document', () => {
       'adminListApprovals',
       'adminListExceptions',
       'adminListPartnerDeliveries',
+      'adminListPartners',
       'adminListPendingWithdrawals',
       'adminListWithdrawals',
       'listWithdrawals',
