@@ -98,4 +98,22 @@ describe('queryRows', () => {
       await counter.close();
     }
   });
+
+  it('when a bound statement is first sent inside a failed transaction, then it fails with that transaction and runs on the same connection afterwards', async () => {
+    const single = await openDatabase({ url: testInfra().databaseUrl, schema, migrations: [], poolMax: 1 });
+    try {
+      const sql = 'select $1::int * 3 as n';
+      await expect(
+        inTransaction(single, async (em) => {
+          await em.execute('select 1/0').catch(() => undefined);
+          // Postgres refuses the statement's parse: the transaction is aborted.
+          return queryRowsBound(em, z.object({ n: z.number() }), sql, [1]);
+        }),
+      ).rejects.toThrow(/current transaction is aborted/);
+      expect(await queryRowsBound(single.em.fork(), z.object({ n: z.number() }), sql, [2])).toEqual([{ n: 6 }]);
+      expect(await queryRowsBound(single.em.fork(), z.object({ n: z.number() }), sql, [3])).toEqual([{ n: 9 }]);
+    } finally {
+      await single.close();
+    }
+  });
 });
