@@ -35,7 +35,18 @@ export {
 } from './hash-chain.ts';
 /** MikroORM's entity definition (no decorators, so type stripping keeps working), lock modes and the `sql` tag for raw fragments (the database's `now()` in an update), for services' CRUD entities. */
 export { defineEntity, p, LockMode, sql, type InferEntity } from '@mikro-orm/core';
-export { enqueue, causeOf, makeEnvelope, startOutboxRelay, type Cause, type OutboxRelay } from './outbox.ts';
+export {
+  enqueue,
+  causeOf,
+  makeEnvelope,
+  outboxInsert,
+  outboxRow,
+  outboxRowsParam,
+  startOutboxRelay,
+  type Cause,
+  type OutboxRelay,
+  type OutboxRow,
+} from './outbox.ts';
 export {
   startConsumer,
   on,

@@ -71,6 +71,42 @@ export async function enqueue<S extends z.ZodType>(
 }
 
 /** The wire envelope of a message: payload encoded (bigint -> string) and validated by its schema. */
+/**
+ * An outbox row a service writes inside a combined statement of its own (`outboxInsert`) instead
+ * of through `enqueue`: the same envelope, the same columns, the envelope already JSON text.
+ * `enqueue` also counts what the relay has to publish; a transaction that writes rows only this
+ * way wakes the relay itself after its commit.
+ */
+export interface OutboxRow {
+  id: string;
+  subject: string;
+  envelope: string;
+}
+
+export function outboxRow<S extends z.ZodType>(def: MessageDef<S>, payload: z.output<S>, cause: Cause): OutboxRow {
+  const envelope = makeEnvelope(def, payload, cause);
+  return { id: envelope.id, subject: def.subject, envelope: JSON.stringify(envelope) };
+}
+
+/**
+ * `insert into outbox` of the rows in bound parameter `$param` (a jsonb array, `outboxRowsParam`),
+ * in their order, for a combined statement (the caller puts it in its WITH, with `returning` if it
+ * wants one); only when `when` (SQL over the statement's other parts) holds, if given. One fixed
+ * text however many rows (none inserts nothing), so the statement is prepared once per connection.
+ */
+export function outboxInsert(param: number, when?: string): string {
+  return `insert into outbox (id, subject, envelope)
+      select v.id, v.subject, v.envelope
+      from rows from (jsonb_to_recordset($${param}::jsonb) as (id uuid, subject text, envelope jsonb)) with ordinality as v (id, subject, envelope, n)
+      ${when ? `where ${when}` : ''}
+      order by v.n`;
+}
+
+/** `rows` as `outboxInsert`'s parameter: a jsonb array (each envelope is already JSON text, not encoded again). */
+export function outboxRowsParam(rows: readonly OutboxRow[]): string {
+  return `[${rows.map((r) => `{"id":${JSON.stringify(r.id)},"subject":${JSON.stringify(r.subject)},"envelope":${r.envelope}}`).join(',')}]`;
+}
+
 export function makeEnvelope<S extends z.ZodType>(def: MessageDef<S>, payload: z.output<S>, cause: Cause): Envelope<z.input<S>> {
   return {
     id: newId(),
@@ -119,14 +155,14 @@ export interface RelayOptions {
  * An unsent row as the relay publishes it: the envelope as the database keeps it (jsonb rendered as
  * text: the relay neither parses nor re-serialises it), and the two fields its headers carry.
  */
-const outboxRow = z.object({
+const unsentRow = z.object({
   id: z.string(),
   subject: z.string(),
   body: z.string(),
   trace_id: z.string(),
   correlation_id: z.string(),
 });
-type OutboxRow = z.output<typeof outboxRow>;
+type UnsentRow = z.output<typeof unsentRow>;
 
 /** Each cleanup run deletes at most this many batches, then leaves the rest to the next run. */
 const cleanupBatchesPerRun = 20;
@@ -168,7 +204,7 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
   /** One batch in one transaction; failures are recorded on their rows, then reported by throwing. */
   async function publishBatch(): Promise<number> {
     const { sent, failed } = await db.em.fork().transactional(async (em) => {
-      const rows = await queryRowsBound(em, outboxRow, claimSql, [batchSize]);
+      const rows = await queryRowsBound(em, unsentRow, claimSql, [batchSize]);
       if (rows.length === 0) return { sent: 0, failed: 0 };
       const results = await Promise.allSettled(rows.map((row) => publishRow(messaging, row)));
       await opts.afterPublish?.();
@@ -256,7 +292,7 @@ export function startOutboxRelay(opts: RelayOptions): OutboxRelay {
   };
 }
 
-async function publishRow(messaging: Messaging, row: OutboxRow): Promise<void> {
+async function publishRow(messaging: Messaging, row: UnsentRow): Promise<void> {
   const h = natsHeaders();
   h.set('trace-id', row.trace_id);
   h.set('correlation-id', row.correlation_id);

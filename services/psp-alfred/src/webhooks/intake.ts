@@ -4,11 +4,14 @@ import {
   executeBound,
   inTransaction,
   isInfrastructureError,
-  makeEnvelope,
+  outboxInsert,
+  outboxRow,
+  outboxRowsParam,
   queryRowsBound,
   type Database,
   type EntityManager,
   type Logger,
+  type OutboxRow,
 } from '@offramp/kit';
 import type { WebhookBody } from '../alfred/schemas.ts';
 import { checkAmounts, reportAmountMismatch } from '../discrepancies/discrepancies.ts';
@@ -146,7 +149,7 @@ export async function ingestOfframpWebhooks(
     });
   }
 
-  const envelopes: ReturnType<typeof makeEnvelope>[] = [];
+  const outbox: OutboxRow[] = [];
   /** What applying the event does, as `applyOfframp` does it: the mirror moved in memory, the status event kept for the outbox. */
   const apply = async (item: WebhookItem): Promise<IngestOutcome> => {
     const report = readOfframpReport(item.event);
@@ -168,8 +171,8 @@ export async function ingestOfframpWebhooks(
       const offramp = await findOfframpByTransaction(em, item.event.referenceId);
       if (offramp) await reportAmountMismatch(em, offramp, item.event.referenceId, amounts, { tolerancePct, seenIn: 'webhook', cause });
     }
-    envelopes.push(
-      makeEnvelope(
+    outbox.push(
+      outboxRow(
         pspAlfredEvents.offrampStatusChanged,
         { withdrawalId: order.withdrawalId, transactionId: item.event.referenceId, status, failureReason, source: 'webhook' },
         cause,
@@ -216,7 +219,6 @@ export async function ingestOfframpWebhooks(
   const events = [...rows.values()]
     .filter((r) => r.newOutcome !== null || r.duplicates > 0)
     .map((r) => ({ id: r.id, outcome: r.newOutcome, duplicates: r.duplicates }));
-  const outbox = envelopes.map((e) => ({ id: e.id, subject: pspAlfredEvents.offrampStatusChanged.subject, envelope: e }));
   await executeBound(
     em,
     `with moves as (select * from jsonb_to_recordset($1::jsonb) as m(withdrawal_id uuid, status text, failure_reason text, tx_hash text)),
@@ -232,14 +234,9 @@ export async function ingestOfframpWebhooks(
        from counts e
        where p.id = e.id and p.id = any(array(select id from counts))
        returning 1),
-     published as (
-       insert into outbox (id, subject, envelope)
-       select x.id, x.subject, x.envelope
-       from rows from (jsonb_to_recordset($3::jsonb) as (id uuid, subject text, envelope jsonb)) with ordinality as x(id, subject, envelope, n)
-       order by x.n
-       returning 1)
+     published as (${outboxInsert(3)} returning 1)
      select (select count(*) from moved) as moved, (select count(*) from counted) as counted, (select count(*) from published) as published`,
-    [JSON.stringify(moves), JSON.stringify(events), JSON.stringify(outbox)],
+    [JSON.stringify(moves), JSON.stringify(events), outboxRowsParam(outbox)],
   );
   return outcomes;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queryRow, queryRows, type EntityManager } from '@offramp/kit';
+import { type EntityManager, queryRow, queryRows, queryRowsBound } from '@offramp/kit';
 import { partnerStatus, withdrawalStatus, payoutFailureClass, type PartnerView } from '@offramp/contracts';
 
 /**
@@ -81,9 +81,12 @@ export async function listPartners(em: EntityManager, q: PartnerListQuery): Prom
   const count = await queryRow(em, z.object({ n: z.string() }), `select count(*)::text as n from partners ${where}`, params);
   const traders =
     partners.length > 0
-      ? await queryRows(em, traderRow, 'select * from partner_traders where partner_id = any(?::uuid[]) order by linked_at, trader_id', [
-          `{${partners.map((p) => p.partner_id).join(',')}}`,
-        ])
+      ? await queryRowsBound(
+          em,
+          traderRow,
+          'select * from partner_traders where partner_id = any($1::uuid[]) order by linked_at, trader_id',
+          [partners.map((p) => p.partner_id)],
+        )
       : [];
   return { partners: partners.map((p) => toView(p, traders)), total: Number(count?.n ?? 0) };
 }

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import {
-  inTransaction,
-  isInfrastructureError,
-  queryRowsBound,
   type Database,
   type EntityManager,
+  inTransaction,
+  isInfrastructureError,
   type Logger,
   type OutboxRelay,
+  outboxRow,
+  outboxRowsParam,
+  queryRowsBound,
 } from '@offramp/kit';
 import {
   ledgerRpc,
@@ -22,9 +24,7 @@ import {
 import type { Call } from '../call.ts';
 import {
   debitedPayload,
-  outboxInsert,
-  outboxParam,
-  outboxRow,
+  outboxInsertAs,
   sendDebited,
   sendStatusChanged,
   sendVoidHold,
@@ -162,7 +162,7 @@ const createStatement = `with s as (select id from sessions where id = $1 and st
      consumed as (update sessions x set status = 'consumed', consumed_at = now() from w where x.id = $1),
      timeline as (insert into withdrawal_timeline (withdrawal_id, kind, from_status, to_status, actor, reason, refused_code)
        select id, 'transition', null, 'pending', $3::text, $4::text, null from w),
-     ${outboxInsert('events', 5, 'exists (select 1 from w)')}
+     ${outboxInsertAs('events', 5, 'exists (select 1 from w)')}
      select exists (select 1 from partner_requests where session_id = $1) as partner from w`;
 
 /**
@@ -189,7 +189,7 @@ async function createWithdrawal(em: EntityManager, session: Session, origin: Ori
     ['open', 'initiating'],
     origin.actor,
     origin.reason,
-    outboxParam(events),
+    outboxRowsParam(events),
   ]);
   return row ?? null;
 }

@@ -1,14 +1,7 @@
 import { v5 } from 'uuid';
 import type { z } from 'zod';
-import { enqueue, executeBound, makeEnvelope, type Cause, type EntityManager } from '@offramp/kit';
-import {
-  ledgerCommands,
-  pspAlfredCommands,
-  withdrawalEvents,
-  type MessageDef,
-  type PayoutFailureClass,
-  type WithdrawalStatus,
-} from '@offramp/contracts';
+import { enqueue, executeBound, outboxInsert, type Cause, type EntityManager } from '@offramp/kit';
+import { ledgerCommands, pspAlfredCommands, withdrawalEvents, type PayoutFailureClass, type WithdrawalStatus } from '@offramp/contracts';
 import type { Withdrawal } from './withdrawals-store.ts';
 
 /** The messages a withdrawal causes, each written to the outbox in the caller's transaction. */
@@ -20,42 +13,8 @@ const idNamespace = '6f1c2f4e-8a57-4f0e-9d0c-1f3f8f5e2a10';
 export const derivedId = (withdrawalId: string, purpose: 'post-hold' | 'void-hold'): string =>
   v5(`${withdrawalId}:${purpose}`, idNamespace);
 
-/**
- * An outbox row written by one of this service's combined statements (`insert into outbox` inside a
- * CTE) instead of the kit's `enqueue`: the same envelope, the same columns. `enqueue` also tells the
- * consumer that the relay has something to publish; a consumer's transaction that writes rows this
- * way must enqueue at least one message through the kit too (a transition's status change does), or
- * wake the relay itself after its commit.
- */
-export interface OutboxRow {
-  id: string;
-  subject: string;
-  envelope: string;
-}
-
-export function outboxRow<S extends z.ZodType>(def: MessageDef<S>, payload: z.output<S>, cause: Cause): OutboxRow {
-  const envelope = makeEnvelope(def, payload, cause);
-  return { id: envelope.id, subject: def.subject, envelope: JSON.stringify(envelope) };
-}
-
-/**
- * `insert into outbox` of the rows in bound parameter `$param` (a jsonb array, `outboxParam`), in
- * their order, as a part of a combined statement (`alias as (...)` in its WITH); only when `when`
- * (SQL over the statement's other parts) holds, if given. One fixed text however many rows (none
- * inserts nothing), so the statement is prepared once per connection.
- */
-export function outboxInsert(alias: string, param: number, when?: string): string {
-  return `${alias} as (insert into outbox (id, subject, envelope)
-      select v.id, v.subject, v.envelope
-      from rows from (jsonb_to_recordset($${param}::jsonb) as (id uuid, subject text, envelope jsonb)) with ordinality as v (id, subject, envelope, n)
-      ${when ? `where ${when}` : ''}
-      order by v.n)`;
-}
-
-/** `rows` as `outboxInsert`'s parameter: a jsonb array (each envelope is already JSON text). */
-export function outboxParam(rows: readonly OutboxRow[]): string {
-  return `[${rows.map((r) => `{"id":${JSON.stringify(r.id)},"subject":${JSON.stringify(r.subject)},"envelope":${r.envelope}}`).join(',')}]`;
-}
+/** `insert into outbox` of the rows in bound parameter `$param` (the kit's `outboxInsert`) as `alias as (...)` in a combined statement's WITH. */
+export const outboxInsertAs = (alias: string, param: number, when?: string): string => `${alias} as (${outboxInsert(param, when)})`;
 
 export async function sendDebited(em: EntityManager, w: Withdrawal, cause: Cause): Promise<void> {
   await enqueue(em, withdrawalEvents.debited, debitedPayload(w), cause);

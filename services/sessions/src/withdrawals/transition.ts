@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { executeBound, queryRowsBound, type Cause, type EntityManager } from '@offramp/kit';
+import { type Cause, type EntityManager, executeBound, type OutboxRow, outboxRow, outboxRowsParam, queryRowsBound } from '@offramp/kit';
 import { ledgerRpc, pspAlfredCommands, withdrawalStatus, type WithdrawalStatus } from '@offramp/contracts';
 import type { Call } from '../call.ts';
 import { openException } from '../exceptions/exceptions.ts';
@@ -19,14 +19,11 @@ import {
   createOfframpPayload,
   derivedId,
   fiatAccountErroredPayload,
-  outboxInsert,
-  outboxParam,
-  outboxRow,
+  outboxInsertAs,
   sendCreateOfframp,
   sendFiatAccountErrored,
   sendReconcile,
   sendStatusChanged,
-  type OutboxRow,
 } from './messages.ts';
 import { appendTimeline, lockWithdrawal, timelineInsert, timelineParam, toWithdrawal, type Withdrawal } from './withdrawals-store.ts';
 
@@ -207,7 +204,7 @@ const onlyStep = `with moved as (
        from (select status_changed_at from withdrawals where id = $7) old
        where w.id = $7 and w.status = $8
        returning greatest(0, extract(epoch from (now() - old.status_changed_at)))::float8 as seconds),
-     ${outboxInsert('messages', 11)},
+     ${outboxInsertAs('messages', 11)},
      ${timelineInsert('timeline', 12)}
      select seconds from moved`;
 
@@ -244,7 +241,7 @@ async function takeOnlyStep(
     step.from,
     offramp,
     offramp ? 1 : 0,
-    outboxParam(messages),
+    outboxRowsParam(messages),
     timelineParam(w.id, d.timeline),
   ]);
   // No row: the withdrawal is not where the step starts; the throw rolls back what the statement wrote.
