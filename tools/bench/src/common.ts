@@ -112,6 +112,31 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
+/**
+ * A process's read and write system calls (syscr, syscw of /proc/<pid>/io: Node's and NATS's
+ * socket writes are write/writev, Postgres's are send, which that count leaves out) and its
+ * context switches over all its threads (each a sleep or a preemption: a message that wakes a
+ * process costs one); null once it is gone.
+ */
+export function ioCounts(pid: number): { reads: number; writes: number; switches: number } | null {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (key: string) => Number(new RegExp(`^${key}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
+    let switches = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+        for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)/gm)) switches += Number(m[1]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return { reads: field('syscr'), writes: field('syscw'), switches };
+  } catch {
+    return null;
+  }
+}
+
 /** A process's peak and current resident memory in MiB (VmHWM, VmRSS), from /proc; null once it is gone. */
 export function memoryMiB(pid: number): { peak: number; current: number } | null {
   try {

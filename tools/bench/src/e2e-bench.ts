@@ -11,6 +11,7 @@ import {
   serviceNames,
   startStack,
   type CpuSample,
+  type IoSample,
   type RunningStack,
   type StackCounts,
 } from './stack-process.ts';
@@ -95,6 +96,9 @@ async function runPhase(
   seconds: number;
   cutShort: boolean;
   cpu: { before: CpuSample; after: CpuSample };
+  /** This process's own CPU over the phase (the traders' side: requests, event streams), in seconds. */
+  generatorCpuSeconds: number;
+  io: { before: IoSample; after: IoSample };
   counts: { before: StackCounts; after: StackCounts };
 }> {
   const timings: WithdrawalTiming[] = [];
@@ -111,6 +115,8 @@ async function runPhase(
   );
   const countsBefore = await stack.counts();
   const before = stack.cpu();
+  const ioBefore = stack.io();
+  const generatorBefore = process.cpuUsage();
   const started = performance.now();
   if (plan.ratePerSecond) {
     const running: Promise<void>[] = [];
@@ -136,8 +142,10 @@ async function runPhase(
   }
   const seconds = (performance.now() - started) / 1_000;
   const after = stack.cpu();
+  const ioAfter = stack.io();
+  const generator = process.cpuUsage(generatorBefore);
   const counts = { before: countsBefore, after: await stack.counts() };
-  return { timings, failures, seconds, cutShort: timings.length + failures.length < plan.count, cpu: { before, after }, counts };
+  return { timings, failures, seconds, cutShort: timings.length + failures.length < plan.count, cpu: { before, after }, generatorCpuSeconds: (generator.user + generator.system) / 1e6, io: { before: ioBefore, after: ioAfter }, counts };
 }
 
 function summarise(phase: Awaited<ReturnType<typeof runPhase>>) {
@@ -224,6 +232,23 @@ async function main() {
           .filter(([, n]) => n > 0)
           .map(([name, n]) => [name, perWithdrawal(n)]),
       ),
+      /**
+       * Per process, over the phase: write and read system calls (Postgres's socket writes are
+       * send(2), not counted there) and context switches, each a process put to sleep or woken.
+       */
+      syscallsPerWithdrawal: Object.fromEntries(
+        Object.entries(max.io.after).map(([name, after]) => {
+          const before = max.io.before[name] ?? after;
+          return [
+            name,
+            {
+              writes: perWithdrawal(after.writes - before.writes),
+              reads: perWithdrawal(after.reads - before.reads),
+              switches: perWithdrawal(after.switches - before.switches),
+            },
+          ];
+        }),
+      ),
       pgTransactions: counted.pgTransactions,
       jetstreamMessages: counted.jetstreamMessages,
     };
@@ -287,7 +312,12 @@ async function main() {
         initiateP99OverP50: ratio(halfSummary.initiateMs.p99, halfSummary.initiateMs.p50),
         completedP99OverP50: ratio(halfSummary.initiateToCompletedMs.p99, halfSummary.initiateToCompletedMs.p50),
       },
-      cpuCoresUnderLoad: { services: loadCores.services, total: loadCores.total },
+      cpuCoresUnderLoad: {
+        services: loadCores.services,
+        total: loadCores.total,
+        /** The load generator (this process), which shares the machine. */
+        generator: measure(max.generatorCpuSeconds / max.seconds, 3),
+      },
       serverWorkPerWithdrawal: serverWork,
       idle: {
         freshCores: { services: fresh.services, total: fresh.total },

@@ -4,13 +4,15 @@ import { z } from 'zod';
 import { connectMessaging, createLogger, openDatabase, queryRow, type Database, type Messaging } from '@offramp/kit';
 import { spawnChildStack, stackRunning } from '@offramp/stack/src/child-stack.ts';
 import { services } from '@offramp/stack/src/services.ts';
-import { childrenOf, cpuSeconds, memoryMiB, waitFor200 } from './common.ts';
+import { childrenOf, cpuSeconds, ioCounts, memoryMiB, waitFor200 } from './common.ts';
 
 /** The processes of `npm start` the benchmark accounts for: the stack's own list of services. */
 export const serviceNames = services.map((s) => s.name);
 
 /** CPU seconds of every process of the stack, by name: the seven services, postgres (its backends too), nats-server, the stack itself. */
 export type CpuSample = Record<string, number>;
+/** Per process: read and write system calls and context switches so far (`ioCounts`); Postgres's live backends summed. */
+export type IoSample = Record<string, { reads: number; writes: number; switches: number }>;
 
 /** utime + stime + cutime + cstime: a process and the children it has reaped (postgres's ended backends). */
 function cpuWithReaped(pid: number): number | null {
@@ -30,6 +32,7 @@ export interface RunningStack {
   startSeconds: number;
   pids(): Record<string, number>;
   cpu(): CpuSample;
+  io(): IoSample;
   /** Peak resident memory (MiB) of each service process so far. */
   peakRssMiB(): Record<string, number | null>;
   /** What the stack's Postgres and JetStream have done so far (counters that only grow); see StackCounts. */
@@ -172,6 +175,20 @@ export async function startStack(opts: {
           for (const backend of childrenOf(pid)) total += cpuSeconds(backend.pid) ?? 0;
           sample[name] = total;
         } else sample[name] = cpuSeconds(pid) ?? 0;
+      }
+      return sample;
+    },
+    io() {
+      const sample: IoSample = {};
+      for (const [name, pid] of Object.entries(pids())) {
+        const processes = name === 'postgres' ? [pid, ...childrenOf(pid).map((backend) => backend.pid)] : [pid];
+        const total = { reads: 0, writes: 0, switches: 0 };
+        for (const counts of processes.map(ioCounts)) {
+          total.reads += counts?.reads ?? 0;
+          total.writes += counts?.writes ?? 0;
+          total.switches += counts?.switches ?? 0;
+        }
+        sample[name] = total;
       }
       return sample;
     },

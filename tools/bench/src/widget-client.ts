@@ -121,48 +121,66 @@ export async function setUpTrader(base: string, devSecret: string, id: string, i
   return trader;
 }
 
-/** The trader's Server-Sent Events (as the widget reads them); reconnects with Last-Event-ID until closed. */
+/**
+ * The trader's Server-Sent Events (as the widget reads them); reconnects with Last-Event-ID until
+ * closed. Read through node:http, like the requests: the stream's bytes are the gateway's, the
+ * parsing here is the generator's own CPU, taken from the machine it measures.
+ */
 function openStream(base: string, trader: Trader): () => void {
-  const abort = new AbortController();
+  let closed = false;
+  let current: http.ClientRequest | null = null;
   let lastId: string | null = null;
-  const run = async () => {
-    while (!abort.signal.aborted) {
-      try {
-        const headers: Record<string, string> = { authorization: `Bearer ${trader.token}`, accept: 'text/event-stream' };
-        if (lastId) headers['last-event-id'] = lastId;
-        const res = await fetch(`${base}/psp/alfred/events`, { headers, signal: abort.signal });
-        if (res.status !== 200 || !res.body) throw new Error(`event stream answered ${res.status}`);
-        const decoder = new TextDecoder();
-        let buffer = '';
-        for await (const chunk of res.body) {
-          buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            let data = '';
-            for (const line of block.split('\n')) {
-              if (line.startsWith('id:')) lastId = line.slice(3).trim();
-              else if (line.startsWith('data:')) data += line.slice(5).trim();
-            }
-            if (!data) continue;
-            try {
-              const event = JSON.parse(data) as { withdrawal_id?: string; status?: string };
-              if (event.withdrawal_id && event.status) trader.seen.add(`${event.withdrawal_id}:${event.status}`);
-            } catch {
-              // not a notification
-            }
-            for (const listener of trader.listeners) listener();
-          }
-        }
-      } catch {
-        if (abort.signal.aborted) return;
-      }
-      await delay(500);
+  const notify = (block: string) => {
+    let data = '';
+    for (const line of block.split('\n')) {
+      if (line.startsWith('id:')) lastId = line.slice(3).trim();
+      else if (line.startsWith('data:')) data += line.slice(5).trim();
     }
+    if (!data) return;
+    try {
+      const event = JSON.parse(data) as { withdrawal_id?: string; status?: string };
+      if (event.withdrawal_id && event.status) trader.seen.add(`${event.withdrawal_id}:${event.status}`);
+    } catch {
+      // not a notification
+    }
+    for (const listener of trader.listeners) listener();
   };
-  void run();
-  return () => abort.abort();
+  const connect = () => {
+    if (closed) return;
+    const headers: Record<string, string> = { authorization: `Bearer ${trader.token}`, accept: 'text/event-stream' };
+    if (lastId) headers['last-event-id'] = lastId;
+    let retried = false;
+    const retry = () => {
+      if (retried || closed) return;
+      retried = true;
+      setTimeout(connect, 500);
+    };
+    current = http.get(`${base}/psp/alfred/events`, { headers }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        retry();
+        return;
+      }
+      res.setEncoding('utf8');
+      let buffer = '';
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          notify(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      });
+      res.on('end', retry);
+      res.on('error', retry);
+    });
+    current.on('error', retry);
+  };
+  connect();
+  return () => {
+    closed = true;
+    current?.destroy();
+  };
 }
 
 /** Where one withdrawal's time went (ms; client clock for the start, the timeline's for the rest: one machine). */
