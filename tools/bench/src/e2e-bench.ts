@@ -145,7 +145,16 @@ async function runPhase(
   const ioAfter = stack.io();
   const generator = process.cpuUsage(generatorBefore);
   const counts = { before: countsBefore, after: await stack.counts() };
-  return { timings, failures, seconds, cutShort: timings.length + failures.length < plan.count, cpu: { before, after }, generatorCpuSeconds: (generator.user + generator.system) / 1e6, io: { before: ioBefore, after: ioAfter }, counts };
+  return {
+    timings,
+    failures,
+    seconds,
+    cutShort: timings.length + failures.length < plan.count,
+    cpu: { before, after },
+    generatorCpuSeconds: (generator.user + generator.system) / 1e6,
+    io: { before: ioBefore, after: ioAfter },
+    counts,
+  };
 }
 
 function summarise(phase: Awaited<ReturnType<typeof runPhase>>) {
