@@ -155,6 +155,12 @@ export function preparedName(text: string): string | undefined {
   }
   return name;
 }
+/** Postgres's refusal of a prepared statement whose result type a schema change altered (SQLSTATE 0A000). */
+function isStalePlan(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
+}
+
 type PgClientClass = new (config: Record<string, unknown>) => PgClient;
 interface PgPool extends EventEmitter {
   Client: PgClientClass;
@@ -177,6 +183,8 @@ function healPool(pool: PgPool, timeouts: DatabaseTimeouts): void {
   pool.Client = class HealingClient extends Base {
     #release: ((err?: Error | boolean) => void) | undefined;
     #checkedOut = false;
+    /** A prepared statement of this connection no longer fits its tables (see `query`): dropped at release. */
+    #stalePlan: Error | undefined;
 
     constructor(config: Record<string, unknown>) {
       // Copied with descriptors: pg-pool keeps the password as a non-enumerable property.
@@ -208,7 +216,17 @@ function healPool(pool: PgPool, timeouts: DatabaseTimeouts): void {
       stream?.cork();
       try {
         if (name === undefined) return query.apply(this, args);
-        return query.call(this, { name, text, values }, ...(callback === undefined ? [] : [callback]));
+        const result = query.call(this, { name, text, values }, ...(callback === undefined ? [] : [callback]));
+        // A migration that changes what a prepared statement returns (a column's type, say) makes
+        // Postgres refuse it on every connection that prepared it before: "cached plan must not
+        // change result type", until that connection ends. Such a connection is dropped when it is
+        // given back, so the caller's retry (a redelivery, the next request) prepares it afresh on
+        // a new one: a rolling deploy's old processes heal instead of failing forever.
+        if (result instanceof Promise)
+          result.catch((err: unknown) => {
+            if (isStalePlan(err)) this.#stalePlan = err as Error;
+          });
+        return result;
       } finally {
         if (stream) process.nextTick(() => stream.uncork());
       }
@@ -227,7 +245,7 @@ function healPool(pool: PgPool, timeouts: DatabaseTimeouts): void {
       return (err?: Error | boolean) => {
         if (!this.#checkedOut) return;
         this.#checkedOut = false;
-        fn(err);
+        fn(err || this.#stalePlan);
       };
     }
   };

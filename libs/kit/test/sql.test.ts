@@ -74,6 +74,39 @@ describe('queryRows', () => {
       ).toEqual([{ n: 0 }]);
   });
 
+  it('when a migration changes what a prepared statement returns, then the connection that prepared it fails that call and is dropped, and the next call prepares it afresh on a new connection', async () => {
+    // One connection, so that the second call would meet the same prepared statement.
+    const single = await openDatabase({ url: testInfra().databaseUrl, schema, migrations: [], poolMax: 1 });
+    try {
+      await single.em.fork().execute('create table stale_t (v int); insert into stale_t values (7)');
+      const sql = 'select v, pg_backend_pid() as pid from stale_t where v = $1';
+      const read = () => queryRowsBound(single.em.fork(), z.object({ v: z.coerce.number(), pid: z.number() }), sql, [7]);
+      const [before] = await read();
+      expect(before!.v).toBe(7);
+      await single.em.fork().execute('alter table stale_t alter column v type bigint');
+      await expect(read()).rejects.toThrow(/cached plan must not change result type/);
+      const [after] = await read();
+      expect(after!.v).toBe(7);
+      expect(after!.pid).not.toBe(before!.pid);
+      // In a transaction too: it fails, rolls back, and the next one runs on a new connection.
+      await single.em.fork().execute('alter table stale_t alter column v type numeric');
+      await expect(
+        inTransaction(single, async (em) => {
+          await executeBound(em, 'insert into stale_t (v) values ($1)', [8]);
+          return queryRowsBound(em, z.object({ v: z.coerce.number(), pid: z.number() }), sql, [7]);
+        }),
+      ).rejects.toThrow(/cached plan must not change result type/);
+      const [last] = await read();
+      expect(last!.v).toBe(7);
+      expect(last!.pid).not.toBe(after!.pid);
+      expect(await queryRowsBound(single.em.fork(), z.object({ n: z.number() }), 'select count(*)::int as n from stale_t', [])).toEqual([
+        { n: 1 },
+      ]);
+    } finally {
+      await single.close();
+    }
+  });
+
   it('when statements with parameters are sent, then the messages of each (parse, bind, describe, execute, sync) leave in one write', async () => {
     const { counter, url } = await countingDatabaseUrl(testInfra().databaseUrl);
     const counted = await openDatabase({ url, schema, migrations: [], poolMax: 1 });
