@@ -137,6 +137,20 @@ export function ioCounts(pid: number): { reads: number; writes: number; switches
   }
 }
 
+/**
+ * CPU seconds the whole machine has spent busy so far, over all its cores (/proc/stat's first line:
+ * every state but idle and iowait); null where there is no /proc.
+ */
+export function machineBusySeconds(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+    return (user + nice + system + irq + softirq + steal) / clockTicks;
+  } catch {
+    return null;
+  }
+}
+
 /** A process's peak and current resident memory in MiB (VmHWM, VmRSS), from /proc; null once it is gone. */
 export function memoryMiB(pid: number): { peak: number; current: number } | null {
   try {

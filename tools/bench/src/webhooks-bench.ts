@@ -14,6 +14,7 @@ import {
   infra,
   loadavg,
   machine,
+  machineBusySeconds,
   measure,
   memoryMiB,
   progress,
@@ -123,6 +124,14 @@ interface LoadResult {
   targetCores: number | null;
   /** Its CPU per answered request, in microseconds. */
   targetCpuUsPerRequest: number | null;
+  /**
+   * The whole machine's CPU per answered request, in microseconds: the target, Postgres, nats-server
+   * and the load generator (this process) together; and the generator's own share.
+   */
+  machineCpuUsPerRequest: number | null;
+  generatorCpuUsPerRequest: number;
+  /** The whole machine's busy cores during the timed part (of `machine().cpus`). */
+  machineCores: number | null;
 }
 
 async function drive(
@@ -153,10 +162,15 @@ async function load(
   }
   progress(`${what}: ${connections} connections, ${seconds} s${rate ? `, ${rate}/s` : ''}`);
   const cpuBefore = cpuSeconds(target.pid);
+  const machineBefore = machineBusySeconds();
+  const generatorBefore = process.cpuUsage();
   const started = performance.now();
   const r = await drive(url, request, { seconds, ...(rate ? { rate } : {}) });
   const elapsed = (performance.now() - started) / 1_000;
   const cpuAfter = cpuSeconds(target.pid);
+  const machineAfter = machineBusySeconds();
+  const generator = process.cpuUsage(generatorBefore);
+  const machineSeconds = machineBefore !== null && machineAfter !== null ? machineAfter - machineBefore : null;
   return {
     perSecond: measure(r['2xx'] / r.duration, 1),
     requests: r.requests.total,
@@ -169,6 +183,9 @@ async function load(
     maxMs: r.latency.max,
     targetCores: cpuBefore !== null && cpuAfter !== null ? measure((cpuAfter - cpuBefore) / elapsed, 2) : null,
     targetCpuUsPerRequest: cpuBefore !== null && cpuAfter !== null ? measure(((cpuAfter - cpuBefore) * 1e6) / r['2xx'], 0) : null,
+    machineCpuUsPerRequest: machineSeconds !== null ? measure((machineSeconds * 1e6) / r['2xx'], 0) : null,
+    generatorCpuUsPerRequest: measure((generator.user + generator.system) / r['2xx'], 0),
+    machineCores: machineSeconds !== null ? measure(machineSeconds / elapsed, 2) : null,
   };
 }
 
@@ -372,6 +389,9 @@ async function main() {
         timeouts: webhooks.timeouts,
         pspAlfredCores: webhooks.targetCores,
         pspAlfredCpuUsPerWebhook: webhooks.targetCpuUsPerRequest,
+        machineCores: webhooks.machineCores,
+        machineCpuUsPerWebhook: webhooks.machineCpuUsPerRequest,
+        generatorCpuUsPerWebhook: webhooks.generatorCpuUsPerRequest,
         pspAlfredRssMiB: pspMemory,
         stored,
         outboxUnsentAtEnd: backlogAtEnd,
@@ -384,6 +404,9 @@ async function main() {
         errors: helloWorld.errors,
         cores: helloWorld.targetCores,
         cpuUsPerRequest: helloWorld.targetCpuUsPerRequest,
+        machineCores: helloWorld.machineCores,
+        machineCpuUsPerRequest: helloWorld.machineCpuUsPerRequest,
+        generatorCpuUsPerRequest: helloWorld.generatorCpuUsPerRequest,
       },
     };
     await counting.stop();
