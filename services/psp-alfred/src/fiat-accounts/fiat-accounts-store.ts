@@ -1,5 +1,6 @@
 import { rail, type FiatAccountView, type Rail } from '@offramp/contracts';
-import { sql, type EntityManager, type InferEntity } from '@offramp/kit';
+import { queryRowsBound, sql, type EntityManager, type InferEntity } from '@offramp/kit';
+import { z } from 'zod';
 import type { AccountFacts } from './alfred-fields.ts';
 import { FiatAccountEntity } from './fiat-accounts-entity.ts';
 
@@ -15,7 +16,22 @@ export interface StoredAccount {
 
 type AccountRow = InferEntity<typeof FiatAccountEntity>;
 
-function toStored(a: AccountRow): StoredAccount {
+function toStored(
+  a: Pick<
+    AccountRow,
+    | 'fiatAccountId'
+    | 'traderId'
+    | 'customerId'
+    | 'rail'
+    | 'maskedNumber'
+    | 'holderName'
+    | 'bankName'
+    | 'fingerprint'
+    | 'createdAt'
+    | 'erroredAt'
+    | 'errorClass'
+  >,
+): StoredAccount {
   return {
     view: {
       fiatAccountId: a.fiatAccountId,
@@ -66,10 +82,44 @@ export async function listAccounts(em: EntityManager, traderId: string): Promise
   return rows.map(toStored);
 }
 
-/** A live account of this trader; another trader's is as absent as a deleted one. */
+const accountRow = z.object({
+  fiat_account_id: z.string(),
+  trader_id: z.string(),
+  customer_id: z.string(),
+  rail: z.string(),
+  masked_number: z.string(),
+  holder_name: z.string(),
+  bank_name: z.string().nullable(),
+  fingerprint: z.string(),
+  created_at: z.coerce.date(),
+  errored_at: z.coerce.date().nullable(),
+  error_class: z.string().nullable(),
+});
+const findAccountSql = `select fiat_account_id, trader_id, customer_id, rail, masked_number, holder_name, bank_name, fingerprint,
+    created_at, errored_at, error_class
+  from fiat_accounts where fiat_account_id = $1 and trader_id = $2 and deleted_at is null`;
+
+/**
+ * A live account of this trader; another trader's is as absent as a deleted one. A raw read with
+ * its parameters bound (every session's opening checks its account), not an entity `findOne`.
+ */
 export async function findAccount(em: EntityManager, traderId: string, fiatAccountId: string): Promise<StoredAccount | null> {
-  const a = await em.findOne(FiatAccountEntity, { fiatAccountId, traderId, deletedAt: null });
-  return a ? toStored(a) : null;
+  const [a] = await queryRowsBound(em, accountRow, findAccountSql, [fiatAccountId, traderId]);
+  return a
+    ? toStored({
+        fiatAccountId: a.fiat_account_id,
+        traderId: a.trader_id,
+        customerId: a.customer_id,
+        rail: a.rail as Rail,
+        maskedNumber: a.masked_number,
+        holderName: a.holder_name,
+        bankName: a.bank_name,
+        fingerprint: a.fingerprint,
+        createdAt: a.created_at,
+        erroredAt: a.errored_at,
+        errorClass: a.error_class,
+      })
+    : null;
 }
 
 export async function findAccountByFingerprint(em: EntityManager, traderId: string, fingerprint: string): Promise<StoredAccount | null> {
