@@ -54,6 +54,19 @@ export interface HttpServer {
  * Fastify's eyes: such a route writes its own line when it takes the reply over.
  */
 class RequestLogController extends LogController {
+  /**
+   * The completion line's own logger: the service's, without its redaction. The line is made of
+   * the serialized request (method, the URL with its query values redacted, host, remote address
+   * and port), the status code and the time, none of which a redaction path names, and checking
+   * them all (wildcards included) cost as much as writing the line.
+   */
+  #completed: FastifyBaseLogger | undefined;
+
+  constructor(opts: ConstructorParameters<typeof LogController>[0] & { log: Logger }) {
+    super(opts);
+    this.#completed = opts.log.child({}, { redact: [] }) as FastifyBaseLogger;
+  }
+
   override incomingRequest(): void {
     // Logged at completion (below); a route that hijacks its reply logs its own line (the gateway's event stream).
   }
@@ -61,7 +74,12 @@ class RequestLogController extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return;
     if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    // `res` as Fastify's request loggers serialize it (this logger is not theirs): the status code alone.
+    else
+      this.#completed!.info(
+        { traceId: request.id, req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+        'request completed',
+      );
   }
 }
 
@@ -96,7 +114,7 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
       return typeof given === 'string' && tracePattern.test(given) ? given : newId();
     },
     // Request log lines carry the trace id under the same key as every other log line; one line per request.
-    logController: new RequestLogController({ requestIdLogLabel: 'traceId' }),
+    logController: new RequestLogController({ requestIdLogLabel: 'traceId', log: opts.log }),
     // Errors Node's HTTP parser meets before Fastify sees a request (431 headers too large, 400
     // malformed) are answered with the error envelope too.
     clientErrorHandler,
