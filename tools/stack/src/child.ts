@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '@offramp/kit';
@@ -77,6 +76,25 @@ export function spawnChild(opts: ChildOptions): Child {
   return { name, pid: proc.pid, exited, running, stop };
 }
 
+/**
+ * Echoes the child's output line by line, each prefixed with its name: the complete lines of a
+ * chunk in one write (a busy service's lines come several to a chunk; a write per line was most
+ * of the stack's own CPU under load), a line split across chunks once it is complete, the last
+ * unterminated one when the output ends. `\r\n` ends a line as `\n` does.
+ */
 function echoLines(from: Readable, to: Writable, name: string, format: (line: string) => string): void {
-  readline.createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`${name} | ${format(line)}\n`));
+  let partial = '';
+  const echo = (lines: string[]) => {
+    if (lines.length > 0) to.write(lines.map((line) => `${name} | ${format(line.endsWith('\r') ? line.slice(0, -1) : line)}\n`).join(''));
+  };
+  from.setEncoding('utf8');
+  from.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    echo(lines);
+  });
+  from.on('end', () => {
+    if (partial !== '') echo([partial]);
+    partial = '';
+  });
 }
