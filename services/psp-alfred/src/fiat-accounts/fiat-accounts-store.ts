@@ -82,21 +82,23 @@ export async function listAccounts(em: EntityManager, traderId: string): Promise
   return rows.map(toStored);
 }
 
+/** A `fiat_accounts` row as `findAccount` selects it: the entity's fields a `StoredAccount` is made of, by their names. */
 const accountRow = z.object({
-  fiat_account_id: z.string(),
-  trader_id: z.string(),
-  customer_id: z.string(),
-  rail: z.string(),
-  masked_number: z.string(),
-  holder_name: z.string(),
-  bank_name: z.string().nullable(),
+  fiatAccountId: z.string(),
+  traderId: z.string(),
+  customerId: z.string(),
+  rail,
+  maskedNumber: z.string(),
+  holderName: z.string(),
+  bankName: z.string().nullable(),
   fingerprint: z.string(),
-  created_at: z.coerce.date(),
-  errored_at: z.coerce.date().nullable(),
-  error_class: z.string().nullable(),
+  createdAt: z.coerce.date(),
+  erroredAt: z.coerce.date().nullable(),
+  errorClass: z.string().nullable(),
 });
-const findAccountSql = `select fiat_account_id, trader_id, customer_id, rail, masked_number, holder_name, bank_name, fingerprint,
-    created_at, errored_at, error_class
+const findAccountSql = `select fiat_account_id as "fiatAccountId", trader_id as "traderId", customer_id as "customerId", rail,
+    masked_number as "maskedNumber", holder_name as "holderName", bank_name as "bankName", fingerprint,
+    created_at as "createdAt", errored_at as "erroredAt", error_class as "errorClass"
   from fiat_accounts where fiat_account_id = $1 and trader_id = $2 and deleted_at is null`;
 
 /**
@@ -105,21 +107,7 @@ const findAccountSql = `select fiat_account_id, trader_id, customer_id, rail, ma
  */
 export async function findAccount(em: EntityManager, traderId: string, fiatAccountId: string): Promise<StoredAccount | null> {
   const [a] = await queryRowsBound(em, accountRow, findAccountSql, [fiatAccountId, traderId]);
-  return a
-    ? toStored({
-        fiatAccountId: a.fiat_account_id,
-        traderId: a.trader_id,
-        customerId: a.customer_id,
-        rail: a.rail as Rail,
-        maskedNumber: a.masked_number,
-        holderName: a.holder_name,
-        bankName: a.bank_name,
-        fingerprint: a.fingerprint,
-        createdAt: a.created_at,
-        erroredAt: a.errored_at,
-        errorClass: a.error_class,
-      })
-    : null;
+  return a ? toStored(a) : null;
 }
 
 export async function findAccountByFingerprint(em: EntityManager, traderId: string, fingerprint: string): Promise<StoredAccount | null> {

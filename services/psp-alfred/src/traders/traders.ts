@@ -43,19 +43,20 @@ const toTrader = (
   };
 };
 
-/** A `traders` row as the reads below select it (the columns a `Trader` is made of). */
+/** A `traders` row as `findTrader` selects it: the entity's fields a `Trader` is made of, by their names. */
 const traderRow = z.object({
-  trader_id: z.string(),
+  traderId: z.string(),
   country: z.string().nullable(),
   identity: z.unknown(),
   email: z.string().nullable(),
-  customer_id: z.string().nullable(),
-  kyc_submission_id: z.string().nullable(),
-  kyc_status: z.string().nullable(),
-  kyc_metadata: z.unknown(),
+  customerId: z.string().nullable(),
+  kycSubmissionId: z.string().nullable(),
+  kycStatus: kycStatus.nullable(),
+  kycMetadata: z.unknown(),
 });
-const traderColumns = 'trader_id, country, identity, email, customer_id, kyc_submission_id, kyc_status, kyc_metadata';
-const findTraderSql = `select ${traderColumns} from traders where trader_id = $1`;
+const findTraderSql = `select trader_id as "traderId", country, identity, email, customer_id as "customerId",
+    kyc_submission_id as "kycSubmissionId", kyc_status as "kycStatus", kyc_metadata as "kycMetadata"
+  from traders where trader_id = $1`;
 const findTraderLockedSql = `${findTraderSql} for update`;
 
 /**
@@ -65,18 +66,7 @@ const findTraderLockedSql = `${findTraderSql} for update`;
  */
 export async function findTrader(em: EntityManager, traderId: string, opts: { lock?: boolean } = {}): Promise<Trader | null> {
   const [t] = await queryRowsBound(em, traderRow, opts.lock ? findTraderLockedSql : findTraderSql, [traderId]);
-  return t
-    ? toTrader({
-        traderId: t.trader_id,
-        country: t.country,
-        identity: t.identity,
-        email: t.email,
-        customerId: t.customer_id,
-        kycSubmissionId: t.kyc_submission_id,
-        kycStatus: t.kyc_status as KycStatus | null,
-        kycMetadata: t.kyc_metadata,
-      })
-    : null;
+  return t ? toTrader(t) : null;
 }
 
 /** The trader of a KYC submission, locked (KYC webhooks of one trader take turns on it). */
