@@ -60,7 +60,7 @@ export async function partnerById(em: EntityManager, partnerId: string): Promise
 }
 
 export interface PartnerListQuery {
-  status?: 'active' | 'disabled' | undefined;
+  status?: z.infer<typeof partnerStatus> | undefined;
   page: number;
   limit: number;
 }
