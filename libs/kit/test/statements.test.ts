@@ -15,7 +15,7 @@ import {
   type Messaging,
 } from '../src/index.ts';
 import { eventually, testInfra, testLogger, testMessaging, uniqueName } from '../src/testing.ts';
-import { countingDatabaseUrl, type startPgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
+import { countingDatabaseUrl, type PgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
 
 const note = defineMessage(eventSubject('statements-test', 'note'), z.object({ n: z.number().int() }));
 const alone = defineMessage(eventSubject('statements-test', 'alone'), z.object({ n: z.number().int() }));
@@ -35,7 +35,7 @@ describe("the kit's per-message statements", () => {
     cleanups.length = 0;
   });
 
-  async function setup(): Promise<{ db: Database; messaging: Messaging; counter: Awaited<ReturnType<typeof startPgCounter>> }> {
+  async function setup(): Promise<{ db: Database; messaging: Messaging; counter: PgCounter }> {
     const messaging = await testMessaging('statements');
     cleanups.push(() => messaging.cleanup());
     const counted = await countingDatabaseUrl(testInfra().databaseUrl);

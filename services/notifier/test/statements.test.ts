@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, testInfra } from '@offramp/kit/testing';
-import { countingDatabaseUrl, type startPgCounter } from '../../../tools/bench/src/pg-counter.ts';
+import { countingDatabaseUrl, type PgCounter } from '../../../tools/bench/src/pg-counter.ts';
 import { withdrawalsConsumerName } from '../src/app.ts';
 import { change, startTestNotifier, type TestNotifier } from './harness.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
@@ -18,7 +18,7 @@ describe('statements the notifier has Postgres parse per status change', () => {
   const warm = 4;
   let notifier: TestNotifier;
   let sink: SmtpSink;
-  let counter: Awaited<ReturnType<typeof startPgCounter>>;
+  let counter: PgCounter;
   let settled = 0;
   beforeAll(async () => {
     const counted = await countingDatabaseUrl(testInfra().databaseUrl);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pspAlfredEvents } from '@offramp/contracts';
 import { eventually, readStream, testInfra } from '@offramp/kit/testing';
-import { countingDatabaseUrl, type startPgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
+import { countingDatabaseUrl, type PgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
 import { startTestPspAlfred, type TestPspAlfred } from './harness.ts';
 
 /**
@@ -15,7 +15,7 @@ describe('statements psp-alfred sends per create-offramp', () => {
   const n = 6;
   const warm = 4;
   let t: TestPspAlfred;
-  let counter: Awaited<ReturnType<typeof startPgCounter>>;
+  let counter: PgCounter;
   beforeAll(async () => {
     const counted = await countingDatabaseUrl(testInfra().databaseUrl);
     counter = counted.counter;

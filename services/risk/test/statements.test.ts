@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, testInfra } from '@offramp/kit/testing';
 import { riskRpc } from '@offramp/contracts';
-import { countingDatabaseUrl, type startPgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
+import { countingDatabaseUrl, type PgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
 import { withdrawalsConsumerName } from '../src/app.ts';
 import { debited, startTestRisk, type TestRisk } from './harness.ts';
 
@@ -17,7 +17,7 @@ describe('statements risk has Postgres parse per withdrawal', () => {
   const n = 4;
   const warm = 4;
   let risk: TestRisk;
-  let counter: Awaited<ReturnType<typeof startPgCounter>>;
+  let counter: PgCounter;
   beforeAll(async () => {
     const counted = await countingDatabaseUrl(testInfra().databaseUrl);
     counter = counted.counter;

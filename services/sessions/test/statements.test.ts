@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, testInfra } from '@offramp/kit/testing';
 import { sessionsRpc, withdrawalEvents } from '@offramp/contracts';
-import { countingDatabaseUrl, type startPgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
+import { countingDatabaseUrl, type PgCounter, type StatementCounts } from '../../../tools/bench/src/pg-counter.ts';
 import { funded, startTestStack, type TestStack } from './harness.ts';
 
 /**
@@ -16,7 +16,7 @@ describe('statements sessions sends per withdrawal', () => {
   const n = 5;
   const warm = 2;
   let stack: TestStack;
-  let counter: Awaited<ReturnType<typeof startPgCounter>>;
+  let counter: PgCounter;
   beforeAll(async () => {
     const counted = await countingDatabaseUrl(testInfra().databaseUrl);
     counter = counted.counter;

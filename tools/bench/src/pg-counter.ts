@@ -138,12 +138,13 @@ export async function startPgCounter(target: { host: string; port: number }): Pr
 }
 
 /** A counting proxy in front of the Postgres at `databaseUrl`, and that URL pointed through it. */
-export async function countingDatabaseUrl(
-  databaseUrl: string,
-): Promise<{ counter: Awaited<ReturnType<typeof startPgCounter>>; url: string }> {
+export async function countingDatabaseUrl(databaseUrl: string): Promise<{ counter: PgCounter; url: string }> {
   const url = new URL(databaseUrl);
   const counter = await startPgCounter({ host: url.hostname, port: Number(url.port || 5432) });
   url.hostname = '127.0.0.1';
   url.port = String(counter.port);
   return { counter, url: url.toString() };
 }
+
+/** A running counting proxy (`startPgCounter`). */
+export type PgCounter = Awaited<ReturnType<typeof startPgCounter>>;
